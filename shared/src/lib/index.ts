@@ -1,0 +1,3 @@
+export type { Result } from './result.ts';
+export { ok, err } from './result.ts';
+export { assertNever } from './assert-never.ts';
