@@ -1,6 +1,6 @@
-import type { CliCommand, CliIo } from './cli-command.ts';
-import { UsageError } from './cli-command.ts';
-import { COMMANDS } from './commands/index.ts';
+import type { CliCommand, CliIo } from './cli-command.js';
+import { UsageError } from './cli-command.js';
+import { COMMANDS } from './commands/index.js';
 
 const processIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(text),

@@ -1,3 +1,4 @@
-export type { Result } from './result.ts';
-export { ok, err } from './result.ts';
-export { assertNever } from './assert-never.ts';
+export type { Result } from './result.js';
+export { ok, err } from './result.js';
+export { assertNever } from './assert-never.js';
+export type { EventMetadata, NewEvent, RecordedEvent } from './event-envelope.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CliCommand, CliIo } from '../../../services/cli/src/cli-command.ts';
-import { UsageError } from '../../../services/cli/src/cli-command.ts';
-import { main } from '../../../services/cli/src/main.ts';
+import type { CliCommand, CliIo } from '../../../services/cli/src/cli-command.js';
+import { UsageError } from '../../../services/cli/src/cli-command.js';
+import { main } from '../../../services/cli/src/main.js';
 
 const captureIo = () => {
   const out: string[] = [];

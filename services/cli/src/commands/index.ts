@@ -1,4 +1,4 @@
-import type { CliCommand } from '../cli-command.ts';
+import type { CliCommand } from '../cli-command.js';
 
 /** Every `tramway` sub-command. Add new commands here. */
 export const COMMANDS: readonly CliCommand[] = [];

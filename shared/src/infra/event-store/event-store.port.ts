@@ -1,0 +1,56 @@
+import type { Observable } from 'rxjs';
+import type { NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
+
+/**
+ * What an append expects of the stream: its current version (0 = the stream has no events),
+ * `'no-stream'` (same as 0), or `'any'` (no concurrency check).
+ */
+export type ExpectedVersion = number | 'no-stream' | 'any';
+
+export interface AppendResult {
+  /** the stream's version after the append */
+  readonly streamVersion: number;
+  /** global position of the last event of this append (or of the stream, when nothing was new) */
+  readonly lastGlobalPosition: number;
+  /** how many events were written; 0 when every event id was already in the log */
+  readonly appended: number;
+}
+
+export interface ReadStreamOptions {
+  /** first stream version to return (default 1) */
+  readonly fromVersion?: number;
+  readonly limit?: number;
+}
+
+export interface ReadAllOptions {
+  /** return events with a global position strictly greater than this (default 0: from the start) */
+  readonly after?: number;
+  readonly limit?: number;
+}
+
+/**
+ * The event log (ARCHITECTURE.md): one total order by global position, streams with their own
+ * versions for optimistic concurrency, idempotent appends by event id. Implemented by the
+ * SQLite and NATS JetStream adapters and checked by one conformance suite.
+ *
+ * Errors: `append` rejects with `ExpectedVersionConflictError` (retryable) when `expected` is stale;
+ * reads reject with `CorruptEventError` naming the position of an event that cannot be decoded.
+ */
+export interface EventStore {
+  /** Appends all `events` to `streamId` atomically, or none. */
+  append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+  ): Promise<AppendResult>;
+  /** The stream's events in version order. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<readonly RecordedEvent[]>;
+  /** Every event in global order, in pages, lazily. */
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /** Catches up from `after`, then stays live; completes when the store closes. */
+  subscribe(after?: number): Observable<RecordedEvent>;
+  /** Global position of the last event (0 for an empty log). */
+  headPosition(): Promise<number>;
+  /** Releases resources; resolves with the first error met while closing, never rejects. */
+  close(): Promise<Error | undefined>;
+}
