@@ -90,6 +90,8 @@ export interface BtfRefType {
   readonly kind: 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag';
   readonly name: string;
   readonly type: TypeId;
+  /** type_tag only, kind_flag: an `__attribute__((...))` tag rather than a btf_type_tag (present only when set) */
+  readonly kindFlag?: boolean;
 }
 export interface BtfFuncType {
   readonly kind: 'func';
@@ -136,6 +138,8 @@ export interface BtfDeclTagType {
   readonly type: TypeId;
   /** -1 when the tag applies to the type itself, else the member/param index */
   readonly componentIdx: number;
+  /** kind_flag: an `__attribute__((...))` tag rather than a btf_decl_tag (present only when set) */
+  readonly kindFlag?: boolean;
 }
 
 export type BtfType =
