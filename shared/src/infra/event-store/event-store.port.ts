@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
+import type { CorruptEventError } from '../errors.js';
 
 /**
  * What an append expects of the stream: its current version (0 = the stream has no events),
@@ -8,9 +9,15 @@ import type { NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
 export type ExpectedVersion = number | 'no-stream' | 'any';
 
 export interface AppendResult {
-  /** the stream's version after the append */
+  /**
+   * the stream's version after the append; for an exact retry (every id already stored), the
+   * version of the last of those events, as the original append answered
+   */
   readonly streamVersion: number;
-  /** global position of the last event of this append (or of the stream, when nothing was new) */
+  /**
+   * global position of the last event of this append; for an exact retry, that of the last of
+   * the stored events; for an empty append, that of the stream's last event (0 if none)
+   */
   readonly lastGlobalPosition: number;
   /** how many events were written; 0 when every event id was already in the log */
   readonly appended: number;
@@ -26,6 +33,11 @@ export interface ReadAllOptions {
   /** return events with a global position strictly greater than this (default 0: from the start) */
   readonly after?: number;
   readonly limit?: number;
+  /**
+   * Called for each entry that cannot be decoded, which is then skipped. Without it, readAll
+   * rejects with the `CorruptEventError` (resume past it with `after: error.resumeAfter`).
+   */
+  readonly onCorrupt?: (error: CorruptEventError) => void;
 }
 
 /**
@@ -33,8 +45,13 @@ export interface ReadAllOptions {
  * versions for optimistic concurrency, idempotent appends by event id. Implemented by the
  * SQLite and NATS JetStream adapters and checked by one conformance suite.
  *
- * Errors: `append` rejects with `ExpectedVersionConflictError` (retryable) when `expected` is stale;
- * reads reject with `CorruptEventError` naming the position of an event that cannot be decoded.
+ * Errors: `append` rejects with `ExpectedVersionConflictError` (retryable) when `expected` is stale,
+ * `EventIdConflictError` when a batch mixes stored and new event ids, `InvalidAppendError` for
+ * malformed arguments; reads reject with `CorruptEventError` naming the position of an event that
+ * cannot be decoded. Every method rejects with `EventStoreClosedError` after `close`.
+ *
+ * Idempotency: an append whose ids are ALL already stored in the stream writes nothing and
+ * resolves with the original result (`appended: 0`), whatever `expected` says.
  */
 export interface EventStore {
   /** Appends all `events` to `streamId` atomically, or none. */

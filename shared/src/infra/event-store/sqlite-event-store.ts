@@ -1,0 +1,452 @@
+import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
+import type { Kysely } from 'kysely';
+import { Observable } from 'rxjs';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
+import { err, ok } from '../../lib/result.js';
+import type { Result } from '../../lib/result.js';
+import {
+  CorruptEventError,
+  EventIdConflictError,
+  EventStoreClosedError,
+  ExpectedVersionConflictError,
+} from '../errors.js';
+import { migrateFolder } from '../sqlite/migrate-folder.js';
+import { openDatabase } from '../sqlite/open-database.js';
+import type { OpenDatabaseOptions } from '../sqlite/open-database.js';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  ReadAllOptions,
+  ReadStreamOptions,
+} from './event-store.port.js';
+import { validateAppend } from './validate-append.js';
+
+/** migrations/event-store at the repository root (same depth from src/ and dist/). */
+export const EVENT_STORE_MIGRATIONS_FOLDER = fileURLToPath(
+  new URL('../../../../migrations/event-store', import.meta.url),
+);
+export const EVENT_STORE_MIGRATION_TABLE = 'migrations_event_store';
+
+export interface EventStoreTables {
+  events: {
+    global_position: number;
+    event_id: string;
+    stream_id: string;
+    stream_position: number;
+    type: string;
+    schema_version: number;
+    data: string;
+    metadata: string;
+    recorded_at: string;
+  };
+  streams: { stream_id: string; stream_position: number };
+  checkpoints: { processor_id: string; position: number };
+}
+
+export interface SqliteEventStoreOptions extends OpenDatabaseOptions {
+  /** path of the SQLite file (created if missing) */
+  readonly path: string;
+  /** folder of the event-store SQL migrations (default EVENT_STORE_MIGRATIONS_FOLDER) */
+  readonly migrationsFolder?: string;
+  /** wall clock for `recordedAt` (ISO 8601); injected so tests can fix it */
+  readonly now?: () => string;
+  /**
+   * How often live subscriptions look for events written by OTHER connections to the same file,
+   * in ms (default 500; 0 disables). Appends through this store wake subscribers at once.
+   */
+  readonly pollIntervalMs?: number;
+  /** rows per page for readAll and subscription catch-up (default 1000) */
+  readonly pageSize?: number;
+}
+
+type EventRow = EventStoreTables['events'];
+type Wake = { readonly wake: () => void; readonly complete: () => void };
+
+/** Rows per multi-VALUES insert statement on the append path (eventlog-notes §4.4). */
+const INSERT_CHUNK = 64;
+const EVENT_COLUMNS =
+  'event_id, stream_id, stream_position, type, schema_version, data, metadata, recorded_at';
+
+/**
+ * The embedded event log: SQLite through better-sqlite3 (WAL, synchronous=NORMAL, see
+ * `openDatabase` for the durability trade-off), schema applied by kysely's Migrator.
+ *
+ * Hot paths (append, readAll pages, subscription catch-up) use cached raw prepared statements:
+ * kysely re-prepares every statement, which costs 30% to 5x on inserts (eventlog-notes §4.1, §6.1).
+ * kysely is used for migrations and the cold reads (readStream, headPosition).
+ *
+ * Semantics shared with every adapter (test/integration/event-store/event-store.contract.ts):
+ * - an append is one transaction: all its events or none;
+ * - an append whose event ids are ALL already in the log writes nothing and resolves with the
+ *   original result (`appended: 0`, the version and position of the last of those events),
+ *   whatever `expected` says: that is how a retry after a lost answer looks;
+ * - an append that MIXES known and new ids, or reuses an id of another stream, is refused with
+ *   `EventIdConflictError` and writes nothing;
+ * - otherwise a stale `expected` is refused with `ExpectedVersionConflictError`.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly #sqlite: Database.Database;
+  readonly #db: Kysely<EventStoreTables>;
+  readonly #now: () => string;
+  readonly #pollIntervalMs: number;
+  readonly #pageSize: number;
+  readonly #subscribers = new Set<Wake>();
+  #closed = false;
+
+  readonly #selectStreamPosition: Database.Statement<[string], { stream_position: number }>;
+  readonly #insertStream: Database.Statement<[string, number]>;
+  readonly #updateStream: Database.Statement<[number, string]>;
+  readonly #insertOne: Database.Statement<unknown[]>;
+  readonly #insertChunk: Database.Statement<unknown[]>;
+  readonly #selectById: Database.Statement<
+    [string],
+    { global_position: number; stream_id: string; stream_position: number }
+  >;
+  readonly #selectPage: Database.Statement<[number, number], EventRow>;
+  readonly #appendTx: (
+    streamId: string,
+    expected: number | undefined,
+    events: readonly NewEvent[],
+  ) => AppendResult;
+
+  private constructor(
+    opened: { sqlite: Database.Database; db: Kysely<EventStoreTables> },
+    options: SqliteEventStoreOptions,
+  ) {
+    this.#sqlite = opened.sqlite;
+    this.#db = opened.db;
+    this.#now = options.now ?? (() => new Date().toISOString());
+    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#pageSize = options.pageSize ?? 1000;
+    const s = this.#sqlite;
+    this.#selectStreamPosition = s.prepare(
+      'SELECT stream_position FROM streams WHERE stream_id = ?',
+    );
+    this.#insertStream = s.prepare(
+      'INSERT INTO streams (stream_id, stream_position) VALUES (?, ?)',
+    );
+    this.#updateStream = s.prepare('UPDATE streams SET stream_position = ? WHERE stream_id = ?');
+    const row = '(?, ?, ?, ?, ?, ?, ?, ?)';
+    this.#insertOne = s.prepare(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${row}`);
+    this.#insertChunk = s.prepare(
+      `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(row).join(', ')}`,
+    );
+    this.#selectById = s.prepare(
+      'SELECT global_position, stream_id, stream_position FROM events WHERE event_id = ?',
+    );
+    this.#selectPage = s.prepare(
+      'SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?',
+    );
+    this.#appendTx = s.transaction((streamId, expected, events) =>
+      this.#appendInTransaction(streamId, expected, events),
+    );
+  }
+
+  /**
+   * Opens the store at `options.path` and applies pending migrations. Rejects with
+   * `MigrationFailedError` (naming the migration) if the schema cannot be brought up to date.
+   */
+  static async open(options: SqliteEventStoreOptions): Promise<SqliteEventStore> {
+    const opened = openDatabase<EventStoreTables>(options.path, options);
+    const { error } = await migrateFolder(
+      opened.db as Kysely<unknown>,
+      options.migrationsFolder ?? EVENT_STORE_MIGRATIONS_FOLDER,
+      EVENT_STORE_MIGRATION_TABLE,
+    );
+    if (error !== undefined) {
+      await opened.db.destroy();
+      throw error;
+    }
+    return new SqliteEventStore(opened, options);
+  }
+
+  async append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+  ): Promise<AppendResult> {
+    const expectedVersion = validateAppend(streamId, expected, events);
+    this.#assertOpen('append');
+    let result: AppendResult;
+    try {
+      result = this.#appendTx(streamId, expectedVersion, events);
+    } catch (error) {
+      // The fast path does no id lookups; any failure (stale version, UNIQUE(event_id)) is
+      // classified here, ids first, so a retry of a stored append is not reported as a conflict
+      // (eventlog-notes §3.2).
+      const outcome = this.#classifyFailure(streamId, events, error);
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value;
+    }
+    if (result.appended > 0) for (const subscriber of this.#subscribers) subscriber.wake();
+    return result;
+  }
+
+  async readStream(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<readonly RecordedEvent[]> {
+    this.#assertOpen('readStream');
+    let query = this.#db
+      .selectFrom('events')
+      .selectAll()
+      .where('stream_id', '=', streamId)
+      .where('stream_position', '>=', options.fromVersion ?? 1)
+      .orderBy('stream_position');
+    if (options.limit !== undefined) query = query.limit(options.limit);
+    const rows = await query.execute();
+    return rows.map(decodeRow);
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.#assertOpen('readAll');
+    let after = options.after ?? 0;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    while (remaining > 0) {
+      this.#assertOpen('readAll');
+      const rows = this.#selectPage.all(after, Math.min(this.#pageSize, remaining));
+      for (const row of rows) {
+        after = row.global_position;
+        let event: RecordedEvent;
+        try {
+          event = decodeRow(row);
+        } catch (error) {
+          if (options.onCorrupt === undefined || !(error instanceof CorruptEventError)) throw error;
+          options.onCorrupt(error);
+          continue;
+        } finally {
+          remaining--;
+        }
+        yield event;
+      }
+      if (rows.length < this.#pageSize) return;
+    }
+  }
+
+  subscribe(after = 0): Observable<RecordedEvent> {
+    return new Observable<RecordedEvent>((subscriber) => {
+      if (this.#closed) {
+        subscriber.complete();
+        return undefined;
+      }
+      let last = after;
+      let scheduled = false;
+      let stopped = false;
+      // Reads everything after `last`, page by page, yielding to the event loop between pages.
+      // `last` only moves forward, so the hand-over from catch-up to live has no gap and no
+      // duplicate: live events are read from the table, not passed around.
+      const pump = (): void => {
+        scheduled = false;
+        if (stopped || this.#closed) return;
+        const rows = this.#selectPage.all(last, this.#pageSize);
+        for (const row of rows) {
+          let event: RecordedEvent;
+          try {
+            event = decodeRow(row);
+          } catch (error) {
+            stopped = true;
+            subscriber.error(error);
+            return;
+          }
+          last = row.global_position;
+          subscriber.next(event);
+          if (stopped) return;
+        }
+        if (rows.length === this.#pageSize) wake();
+      };
+      const wake = (): void => {
+        if (scheduled || stopped) return;
+        scheduled = true;
+        setImmediate(pump);
+      };
+      const entry: Wake = {
+        wake,
+        complete: () => {
+          stopped = true;
+          subscriber.complete();
+        },
+      };
+      this.#subscribers.add(entry);
+      const timer =
+        this.#pollIntervalMs > 0 ? setInterval(wake, this.#pollIntervalMs).unref() : undefined;
+      wake();
+      return () => {
+        stopped = true;
+        this.#subscribers.delete(entry);
+        if (timer !== undefined) clearInterval(timer);
+      };
+    });
+  }
+
+  async headPosition(): Promise<number> {
+    this.#assertOpen('headPosition');
+    const row = await this.#db
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('global_position').as('head'))
+      .executeTakeFirst();
+    return Number(row?.head ?? 0);
+  }
+
+  async close(): Promise<Error | undefined> {
+    if (this.#closed) return undefined;
+    this.#closed = true;
+    for (const subscriber of [...this.#subscribers]) subscriber.complete();
+    this.#subscribers.clear();
+    try {
+      await this.#db.destroy();
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new EventStoreClosedError(operation);
+  }
+
+  #appendInTransaction(
+    streamId: string,
+    expected: number | undefined,
+    events: readonly NewEvent[],
+  ): AppendResult {
+    const current = this.#selectStreamPosition.get(streamId)?.stream_position ?? 0;
+    if (expected !== undefined && expected !== current) {
+      throw new ExpectedVersionConflictError(streamId, expected, current);
+    }
+    if (events.length === 0) {
+      return {
+        streamVersion: current,
+        lastGlobalPosition: this.#lastPositionOf(streamId, current),
+        appended: 0,
+      };
+    }
+    const recordedAt = this.#now();
+    let version = current;
+    let lastPosition = 0;
+    let i = 0;
+    for (; i + INSERT_CHUNK <= events.length; i += INSERT_CHUNK) {
+      const params: unknown[] = [];
+      for (let j = i; j < i + INSERT_CHUNK; j++) {
+        pushRow(params, streamId, ++version, events[j] as NewEvent, recordedAt);
+      }
+      lastPosition = Number(this.#insertChunk.run(params).lastInsertRowid);
+    }
+    for (; i < events.length; i++) {
+      const params: unknown[] = [];
+      pushRow(params, streamId, ++version, events[i] as NewEvent, recordedAt);
+      lastPosition = Number(this.#insertOne.run(params).lastInsertRowid);
+    }
+    if (current === 0) this.#insertStream.run(streamId, version);
+    else this.#updateStream.run(version, streamId);
+    return { streamVersion: version, lastGlobalPosition: lastPosition, appended: events.length };
+  }
+
+  #lastPositionOf(streamId: string, version: number): number {
+    if (version === 0) return 0;
+    const row = this.#sqlite
+      .prepare<[string, number], { global_position: number }>(
+        'SELECT global_position FROM events WHERE stream_id = ? AND stream_position = ?',
+      )
+      .get(streamId, version);
+    return row?.global_position ?? 0;
+  }
+
+  /** Turns a failed fast-path append into the answer the contract promises. */
+  #classifyFailure(
+    streamId: string,
+    events: readonly NewEvent[],
+    error: unknown,
+  ): Result<AppendResult, unknown> {
+    const known = events.flatMap((event) => {
+      const row = this.#selectById.get(event.id);
+      return row === undefined ? [] : [{ id: event.id, row }];
+    });
+    if (known.length === 0) return err(error);
+    const elsewhere = known.filter((k) => k.row?.stream_id !== streamId);
+    if (elsewhere.length > 0) {
+      return err(
+        new EventIdConflictError(
+          streamId,
+          elsewhere.map((k) => k.id),
+          `already belong(s) to stream "${elsewhere[0]?.row.stream_id}"`,
+        ),
+      );
+    }
+    if (known.length < events.length) {
+      return err(
+        new EventIdConflictError(
+          streamId,
+          known.map((k) => k.id),
+          `already in the stream while ${events.length - known.length} other id(s) are new; an append must be all new or an exact retry`,
+        ),
+      );
+    }
+    return ok(originalResult(known.map((k) => k.row)));
+  }
+}
+
+const originalResult = (
+  rows: readonly { global_position: number; stream_position: number }[],
+): AppendResult => {
+  let last = { global_position: 0, stream_position: 0 };
+  for (const row of rows) if (row.global_position > last.global_position) last = row;
+  return {
+    streamVersion: last.stream_position,
+    lastGlobalPosition: last.global_position,
+    appended: 0,
+  };
+};
+
+const pushRow = (
+  params: unknown[],
+  streamId: string,
+  version: number,
+  event: NewEvent,
+  recordedAt: string,
+): void => {
+  params.push(
+    event.id,
+    streamId,
+    version,
+    event.type,
+    event.schemaVersion,
+    JSON.stringify(event.data),
+    JSON.stringify(event.metadata),
+    recordedAt,
+  );
+};
+
+/** Decodes one row; throws `CorruptEventError` naming the row if its JSON is broken. */
+const decodeRow = (row: EventRow): RecordedEvent => {
+  const where = `events row global_position=${row.global_position} (stream "${row.stream_id}" version ${row.stream_position})`;
+  const corrupt = (reason: string, cause?: unknown): CorruptEventError =>
+    new CorruptEventError(where, row.global_position, row.global_position, reason, cause);
+  let data: unknown;
+  let metadata: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch (error) {
+    throw corrupt('column data is not valid JSON', error);
+  }
+  try {
+    metadata = JSON.parse(row.metadata);
+  } catch (error) {
+    throw corrupt('column metadata is not valid JSON', error);
+  }
+  if (typeof metadata !== 'object' || metadata === null) {
+    throw corrupt('column metadata is not a JSON object');
+  }
+  return {
+    id: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data,
+    metadata: metadata as EventMetadata,
+    streamId: row.stream_id,
+    streamVersion: row.stream_position,
+    globalPosition: row.global_position,
+    recordedAt: row.recorded_at,
+  };
+};
