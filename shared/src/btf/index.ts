@@ -1,0 +1,10 @@
+export type { BtfByteOrder } from './btf-binary.js';
+export { BTF_MAGIC } from './btf-binary.js';
+export type { BtfStringTable } from './btf-strings.js';
+export type { BtfParseError, BtfSpace, ParseBtfOptions, ParsedBtf } from './btf-parse.js';
+export { BtfParseErrorCode, nextTypeId, parseBtf } from './btf-parse.js';
+export type { EncodeBtfOptions } from './btf-encode.js';
+export { encodeBtf } from './btf-encode.js';
+export { formatCType, formatFuncSignature, skipModifiers, typeAt } from './btf-c-format.js';
+export type { BtfFunctionInfo } from './btf-functions.js';
+export { describeFunction, indexFunctions, listFuncs } from './btf-functions.js';
