@@ -1,0 +1,200 @@
+/**
+ * Wire schemas of every fleet event, per schema version (STYLE.md §4 "Versioning").
+ * The current version of each event must parse to exactly the shape of the matching
+ * `FleetEvent` in `domain/fleet.events.ts`; older versions are lifted by `upcasters.ts`.
+ */
+import { z } from 'zod';
+import { ATTACH_PATHS, ATTACH_TYPES, KERNEL_PROFILES } from '../domain/fleet.events.js';
+import type { FleetEventType } from '../domain/fleet.events.js';
+
+const U64_MAX = 18_446_744_073_709_551_615n;
+
+const id = z.string().min(1);
+// `__proto__` is refused wherever a value becomes a key of the projection's records.
+const nodeId = z
+  .string()
+  .regex(/^(?!__proto__$)[A-Za-z0-9._:@-]+$/, 'node id: letters, digits and ._:@- only');
+const name = z
+  .string()
+  .regex(/^(?!__proto__$)[A-Za-z0-9._:@-]+$/, 'name: letters, digits and ._:@- only');
+const kernelId = z.int().nonnegative();
+const functionName = z
+  .string()
+  .regex(/^(?!__proto__$)[A-Za-z_][A-Za-z0-9_.]*$/, 'a kernel function name');
+const profile = z.enum(KERNEL_PROFILES);
+const attachType = z.enum(ATTACH_TYPES);
+/** u64 as a decimal string (kernel-multilink-spec.md §1.1 "Cookie"). */
+const cookie = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)$/, 'a decimal u64')
+  .refine((s) => s.length <= 20 && BigInt(s) <= U64_MAX, 'a decimal u64 (at most 2^64-1)');
+
+const connectionV1 = z.strictObject({
+  function: functionName,
+  module: name.optional(),
+  objId: kernelId,
+  btfId: kernelId,
+});
+const connectionV2 = connectionV1.extend({ cookie });
+
+const linkCreatedV1 = z.strictObject({
+  nodeId,
+  linkId: kernelId,
+  programId: kernelId,
+  programName: z.string().min(1),
+  policy: name.optional(),
+  attachType,
+  connections: z.array(connectionV1).min(1),
+  observedGeneration: z.int().nonnegative().optional(),
+});
+const linkCreatedV2 = linkCreatedV1.extend({ connections: z.array(connectionV2).min(1) });
+
+/** Schemas by event type, then by schema version. The highest version is the current one. */
+export const FLEET_EVENT_SCHEMAS = {
+  NodeRegistered: {
+    1: z.strictObject({
+      nodeId,
+      labels: z.record(z.string().regex(/^(?!__proto__$)./, 'a label key'), z.string()),
+      bootId: id,
+      kernelRelease: z.string().min(1),
+      profile,
+      btfFingerprint: z.string().min(1),
+    }),
+  },
+  NodeBooted: { 1: z.strictObject({ nodeId, bootId: id }) },
+  KernelProfileDetected: {
+    1: z.strictObject({
+      nodeId,
+      profile,
+      attachPath: z.enum(ATTACH_PATHS),
+      btfFingerprint: z.string().min(1),
+    }),
+  },
+  ModuleLoaded: { 1: z.strictObject({ nodeId, module: name, btfObjId: kernelId }) },
+  ModuleUnloaded: { 1: z.strictObject({ nodeId, module: name }) },
+  ProgramLoaded: {
+    1: z.strictObject({ nodeId, programId: kernelId, name: z.string().min(1), attachType }),
+  },
+  ProgramUnloaded: { 1: z.strictObject({ nodeId, programId: kernelId }) },
+  LinkCreated: { 1: linkCreatedV1, 2: linkCreatedV2 },
+  LinkCreateFailed: {
+    1: z.strictObject({
+      nodeId,
+      programId: kernelId,
+      programName: z.string().min(1),
+      policy: name.optional(),
+      attachType,
+      errno: z.int().positive(),
+      failingTarget: z.strictObject({
+        function: functionName,
+        module: name.optional(),
+        objId: kernelId.optional(),
+        btfId: kernelId.optional(),
+      }),
+      reason: z.string().min(1),
+      observedGeneration: z.int().nonnegative().optional(),
+    }),
+  },
+  LinkReleased: {
+    1: z.strictObject({
+      nodeId,
+      linkId: kernelId,
+      reason: z.string().min(1),
+      observedGeneration: z.int().nonnegative().optional(),
+    }),
+  },
+  DriftFound: {
+    1: z.strictObject({
+      nodeId,
+      observedGeneration: z.int().nonnegative(),
+      items: z.array(
+        z.strictObject({
+          kind: z.enum(['missing-link', 'unexpected-link', 'connection-mismatch']),
+          linkId: kernelId.optional(),
+          function: functionName.optional(),
+          detail: z.string(),
+        }),
+      ),
+    }),
+  },
+  PolicyApplied: {
+    1: z.strictObject({
+      name,
+      version: z.int().positive(),
+      spec: z.record(z.string(), z.json()),
+    }),
+  },
+  PolicyRemoved: { 1: z.strictObject({ name, version: z.int().positive() }) },
+  RolloutStarted: {
+    1: z.strictObject({
+      rolloutId: name,
+      policy: name,
+      policyVersion: z.int().positive(),
+      waves: z.int().positive(),
+    }),
+  },
+  WaveStarted: {
+    1: z.strictObject({ rolloutId: name, wave: z.int().nonnegative(), nodes: z.array(nodeId) }),
+  },
+  WaveHeld: {
+    1: z.strictObject({
+      rolloutId: name,
+      wave: z.int().nonnegative(),
+      reason: z.string().min(1),
+      failureRatio: z.number().min(0).max(1),
+    }),
+  },
+  WaveCompleted: {
+    1: z.strictObject({
+      rolloutId: name,
+      wave: z.int().nonnegative(),
+      succeeded: z.int().nonnegative(),
+      failed: z.int().nonnegative(),
+    }),
+  },
+  RolloutCompleted: { 1: z.strictObject({ rolloutId: name }) },
+  RolloutRolledBack: { 1: z.strictObject({ rolloutId: name, reason: z.string().min(1) }) },
+  AssignmentIssued: {
+    1: z.strictObject({
+      nodeId,
+      generation: z.int().nonnegative(),
+      links: z.array(
+        z.strictObject({
+          policy: name,
+          policyVersion: z.int().positive(),
+          program: z.string().min(1),
+          attachType,
+          functions: z.array(z.string().min(1)).min(1),
+        }),
+      ),
+    }),
+  },
+} as const satisfies Record<FleetEventType, Record<number, z.ZodType>>;
+
+/** The envelope around `data`, as `RecordedEvent` in lib/event-envelope.ts. */
+export const RECORDED_ENVELOPE_SCHEMA = z.object({
+  id,
+  type: z.string().min(1),
+  schemaVersion: z.int().positive(),
+  streamId: z.string().min(1),
+  streamVersion: z.int().positive(),
+  globalPosition: z.int().positive(),
+  recordedAt: z.iso.datetime({ offset: true }),
+  metadata: z.strictObject({
+    occurredAt: z.iso.datetime({ offset: true }),
+    actor: z.string().min(1),
+    correlationId: z.string().min(1).optional(),
+    causationId: z.string().min(1).optional(),
+  }),
+});
+
+/** The current schema version of each event type. */
+export const CURRENT_SCHEMA_VERSION: Readonly<Record<FleetEventType, number>> = Object.fromEntries(
+  Object.entries(FLEET_EVENT_SCHEMAS).map(([type, versions]) => [
+    type,
+    Math.max(...Object.keys(versions).map(Number)),
+  ]),
+) as Record<FleetEventType, number>;
+
+export const isFleetEventType = (type: string): type is FleetEventType =>
+  Object.hasOwn(FLEET_EVENT_SCHEMAS, type);

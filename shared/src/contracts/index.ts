@@ -1,0 +1,16 @@
+export {
+  FLEET_EVENT_SCHEMAS,
+  RECORDED_ENVELOPE_SCHEMA,
+  CURRENT_SCHEMA_VERSION,
+  isFleetEventType,
+} from './fleet-events.contract.js';
+export { UPCASTERS } from './upcasters.js';
+export type { EventDecodeFailure, EncodedFleetEvent } from './fleet-event-codec.js';
+export {
+  EventDecodeError,
+  decodeFleetEvent,
+  decodeFleetEventOrThrow,
+  describeDecodeFailure,
+  encodeFleetEvent,
+  formatPath,
+} from './fleet-event-codec.js';

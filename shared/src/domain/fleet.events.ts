@@ -1,0 +1,203 @@
+/**
+ * The fleet events of the log (ARCHITECTURE.md, "Events and the log"), as pure TS unions.
+ * Facts come from agents about their node; decisions come from the coordinator.
+ * The wire schemas (zod, versioned) live in `contracts/fleet-events.contract.ts` and must
+ * produce exactly these shapes; `evolve` only ever sees the current version.
+ */
+import type { RecordedEvent } from '../lib/event-envelope.js';
+
+/** `Readonly<{ type; data }>` (STYLE.md §4). */
+export type Event<Type extends string, Data> = Readonly<{ type: Type; data: Readonly<Data> }>;
+
+/** Any JSON value: what an opaque policy spec may hold. */
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export const KERNEL_PROFILES = ['v24', 'v26', 'none'] as const;
+/** Which multi-link flavour a node's kernel offers (kernel-multilink-spec.md §1.4). */
+export type KernelProfile = (typeof KERNEL_PROFILES)[number];
+
+export const ATTACH_PATHS = ['tracing-multi', 'fentry-per-function', 'kprobe-multi'] as const;
+/** The rung of the fallback ladder a node uses (ARCHITECTURE.md, "The kernel driver"). */
+export type AttachPath = (typeof ATTACH_PATHS)[number];
+
+export const ATTACH_TYPES = [
+  'BPF_TRACE_FENTRY_MULTI',
+  'BPF_TRACE_FEXIT_MULTI',
+  'BPF_MODIFY_RETURN_MULTI',
+  'BPF_TRACE_FSESSION_MULTI',
+  'BPF_TRACE_FENTRY',
+  'BPF_TRACE_FEXIT',
+  'BPF_MODIFY_RETURN',
+  'BPF_TRACE_KPROBE_MULTI',
+] as const;
+/** Attach types of kernel-multilink-spec.md §1.1, plus the fallback single-link and kprobe types. */
+export type AttachType = (typeof ATTACH_TYPES)[number];
+
+/**
+ * One connection of a link to one trampoline (kernel-multilink-spec.md §1.1 "Connection").
+ * The trampoline key is (objId, btfId); `cookie` is the u64 attach cookie as a decimal string
+ * (JSON numbers cannot carry 64 bits), "0" when the link was created without a cookie array.
+ */
+export interface Connection {
+  readonly function: string;
+  readonly module?: string;
+  readonly objId: number;
+  readonly btfId: number;
+  readonly cookie: string;
+}
+
+/** A target named by a failed attach: the function, and its key when it was resolved. */
+export interface FailingTarget {
+  readonly function: string;
+  readonly module?: string;
+  readonly objId?: number;
+  readonly btfId?: number;
+}
+
+export interface DriftItem {
+  readonly kind: 'missing-link' | 'unexpected-link' | 'connection-mismatch';
+  readonly linkId?: number;
+  readonly function?: string;
+  readonly detail: string;
+}
+
+/** One link an assignment asks a node to hold. */
+export interface DesiredLink {
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly program: string;
+  readonly attachType: AttachType;
+  readonly functions: readonly string[];
+}
+
+export type NodeRegistered = Event<
+  'NodeRegistered',
+  {
+    nodeId: string;
+    labels: Readonly<Record<string, string>>;
+    bootId: string;
+    kernelRelease: string;
+    profile: KernelProfile;
+    btfFingerprint: string;
+  }
+>;
+/** The node booted: a new boot id. Every link, program and module of the previous boot is gone. */
+export type NodeBooted = Event<'NodeBooted', { nodeId: string; bootId: string }>;
+export type KernelProfileDetected = Event<
+  'KernelProfileDetected',
+  { nodeId: string; profile: KernelProfile; attachPath: AttachPath; btfFingerprint: string }
+>;
+export type ModuleLoaded = Event<
+  'ModuleLoaded',
+  { nodeId: string; module: string; btfObjId: number }
+>;
+export type ModuleUnloaded = Event<'ModuleUnloaded', { nodeId: string; module: string }>;
+export type ProgramLoaded = Event<
+  'ProgramLoaded',
+  { nodeId: string; programId: number; name: string; attachType: AttachType }
+>;
+export type ProgramUnloaded = Event<'ProgramUnloaded', { nodeId: string; programId: number }>;
+/** One coarse event per link, listing every connection: a multi-link is all-or-nothing (STYLE.md §4). */
+export type LinkCreated = Event<
+  'LinkCreated',
+  {
+    nodeId: string;
+    linkId: number;
+    programId: number;
+    programName: string;
+    policy?: string;
+    attachType: AttachType;
+    connections: readonly Connection[];
+    observedGeneration?: number;
+  }
+>;
+export type LinkCreateFailed = Event<
+  'LinkCreateFailed',
+  {
+    nodeId: string;
+    programId: number;
+    programName: string;
+    policy?: string;
+    attachType: AttachType;
+    errno: number;
+    failingTarget: FailingTarget;
+    reason: string;
+    observedGeneration?: number;
+  }
+>;
+export type LinkReleased = Event<
+  'LinkReleased',
+  { nodeId: string; linkId: number; reason: string; observedGeneration?: number }
+>;
+export type DriftFound = Event<
+  'DriftFound',
+  { nodeId: string; observedGeneration: number; items: readonly DriftItem[] }
+>;
+
+export type PolicyApplied = Event<
+  'PolicyApplied',
+  { name: string; version: number; spec: { readonly [key: string]: JsonValue } }
+>;
+export type PolicyRemoved = Event<'PolicyRemoved', { name: string; version: number }>;
+export type RolloutStarted = Event<
+  'RolloutStarted',
+  { rolloutId: string; policy: string; policyVersion: number; waves: number }
+>;
+export type WaveStarted = Event<
+  'WaveStarted',
+  { rolloutId: string; wave: number; nodes: readonly string[] }
+>;
+export type WaveHeld = Event<
+  'WaveHeld',
+  { rolloutId: string; wave: number; reason: string; failureRatio: number }
+>;
+export type WaveCompleted = Event<
+  'WaveCompleted',
+  { rolloutId: string; wave: number; succeeded: number; failed: number }
+>;
+export type RolloutCompleted = Event<'RolloutCompleted', { rolloutId: string }>;
+export type RolloutRolledBack = Event<'RolloutRolledBack', { rolloutId: string; reason: string }>;
+export type AssignmentIssued = Event<
+  'AssignmentIssued',
+  { nodeId: string; generation: number; links: readonly DesiredLink[] }
+>;
+
+export type NodeFact =
+  | NodeRegistered
+  | NodeBooted
+  | KernelProfileDetected
+  | ModuleLoaded
+  | ModuleUnloaded
+  | ProgramLoaded
+  | ProgramUnloaded
+  | LinkCreated
+  | LinkCreateFailed
+  | LinkReleased
+  | DriftFound;
+
+export type CoordinatorDecision =
+  | PolicyApplied
+  | PolicyRemoved
+  | RolloutStarted
+  | WaveStarted
+  | WaveHeld
+  | WaveCompleted
+  | RolloutCompleted
+  | RolloutRolledBack
+  | AssignmentIssued;
+
+/**
+ * Every event of the fleet log. Heartbeats are deliberately not events: they change no state,
+ * arrive every few seconds from every node (they would outnumber every fact by orders of
+ * magnitude and slow every replay and time travel), and liveness is a live signal carried by
+ * core NATS (`tramway.agent.<nodeId>.hb`). What a missed heartbeat leads to (a reboot, drift)
+ * is recorded as a fact.
+ */
+export type FleetEvent = NodeFact | CoordinatorDecision;
+export type FleetEventType = FleetEvent['type'];
+
+/** A decoded event of the log: the envelope of `RecordedEvent` around a current-version `FleetEvent`. */
+export type FleetRecordedEvent = {
+  [K in FleetEvent as K['type']]: RecordedEvent<K['type'], K['data']>;
+}[FleetEventType];

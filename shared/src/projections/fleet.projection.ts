@@ -1,0 +1,515 @@
+/**
+ * The fleet model as a pure fold over decoded fleet events (STYLE.md §1.2, §4): nodes and their
+ * kernel profile, modules, programs, links with their connections, trampoline occupancy per
+ * (node, objId, btfId), assignments, policies and rollouts.
+ *
+ * The state is plain JSON data (records, arrays, strings, numbers, null: never `undefined`),
+ * so `JSON.stringify` of a state is its canonical byte form: replaying the same log, or
+ * restoring a snapshot and replaying the tail, gives the same bytes.
+ */
+import { assertNever } from '../lib/assert-never.js';
+import type {
+  AttachPath,
+  AttachType,
+  Connection,
+  DesiredLink,
+  DriftItem,
+  FleetRecordedEvent,
+  JsonValue,
+  KernelProfile,
+} from '../domain/fleet.events.js';
+
+export interface ModuleView {
+  readonly module: string;
+  readonly btfObjId: number;
+  readonly loadedAt: string;
+}
+
+export interface ProgramView {
+  readonly programId: number;
+  readonly name: string;
+  readonly attachType: AttachType;
+  readonly loadedAt: string;
+}
+
+export interface LinkView {
+  readonly linkId: number;
+  readonly programId: number;
+  readonly programName: string;
+  readonly policy: string | null;
+  readonly attachType: AttachType;
+  readonly connections: readonly Connection[];
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly createdPosition: number;
+}
+
+/** How many connections sit on one trampoline (kernel-multilink-spec.md §1.1: one per key). */
+export interface TrampolineOccupancy {
+  readonly objId: number;
+  readonly btfId: number;
+  readonly function: string;
+  readonly connections: number;
+}
+
+export interface LinkFailureView {
+  readonly programName: string;
+  readonly function: string;
+  readonly errno: number;
+  readonly reason: string;
+  readonly at: string;
+}
+
+export interface NodeView {
+  readonly nodeId: string;
+  /** false while only facts other than NodeRegistered have been seen */
+  readonly registered: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly bootId: string;
+  readonly kernelRelease: string;
+  readonly profile: KernelProfile;
+  readonly attachPath: AttachPath | null;
+  readonly btfFingerprint: string;
+  readonly registeredAt: string | null;
+  readonly bootedAt: string | null;
+  readonly modules: Readonly<Record<string, ModuleView>>;
+  readonly programs: Readonly<Record<string, ProgramView>>;
+  readonly links: Readonly<Record<string, LinkView>>;
+  /** keyed by `trampolineKey(objId, btfId)` */
+  readonly trampolines: Readonly<Record<string, TrampolineOccupancy>>;
+  readonly assignment: {
+    readonly generation: number;
+    readonly links: readonly DesiredLink[];
+    readonly issuedAt: string;
+  } | null;
+  readonly observedGeneration: number | null;
+  readonly drift: readonly DriftItem[];
+  readonly lastFailure: LinkFailureView | null;
+}
+
+export interface PolicyView {
+  readonly name: string;
+  readonly version: number;
+  readonly spec: { readonly [key: string]: JsonValue };
+  readonly appliedAt: string;
+  readonly appliedBy: string;
+}
+
+export type WaveStatus = 'running' | 'held' | 'completed';
+
+export interface WaveView {
+  readonly wave: number;
+  readonly status: WaveStatus;
+  readonly nodes: readonly string[];
+  readonly reason: string | null;
+  readonly failureRatio: number | null;
+  readonly succeeded: number | null;
+  readonly failed: number | null;
+}
+
+export type RolloutStatus = 'running' | 'held' | 'completed' | 'rolled-back';
+
+export interface RolloutView {
+  readonly rolloutId: string;
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly waveCount: number;
+  readonly status: RolloutStatus;
+  readonly currentWave: number | null;
+  readonly waves: Readonly<Record<string, WaveView>>;
+  readonly startedAt: string;
+  readonly startedBy: string;
+  readonly reason: string | null;
+}
+
+export interface FleetState {
+  /** global position of the last event folded in (0: none) */
+  readonly position: number;
+  /** recordedAt of the last event folded in */
+  readonly recordedAt: string | null;
+  readonly nodes: Readonly<Record<string, NodeView>>;
+  readonly policies: Readonly<Record<string, PolicyView>>;
+  readonly rollouts: Readonly<Record<string, RolloutView>>;
+}
+
+export const initialFleetState = (): FleetState => ({
+  position: 0,
+  recordedAt: null,
+  nodes: {},
+  policies: {},
+  rollouts: {},
+});
+
+/** Key of a trampoline within a node: the (BTF object id, BTF id) pair of §1.1 "Trampoline". */
+export const trampolineKey = (objId: number, btfId: number): string => `${objId}:${btfId}`;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Rec<V> = Record<string, V>;
+
+/**
+ * Copy-on-write bookkeeping for one fold: an object is copied the first time the fold changes
+ * it, then changed in place for the rest of that fold. The input state is never modified.
+ */
+interface Draft {
+  readonly owned: WeakSet<object>;
+}
+
+const own = <T extends object>(draft: Draft, value: T): Mutable<T> => {
+  if (draft.owned.has(value)) return value as Mutable<T>;
+  const copy = (Array.isArray(value) ? [...value] : { ...value }) as Mutable<T>;
+  draft.owned.add(copy);
+  return copy;
+};
+
+const emptyNode = (nodeId: string): NodeView => ({
+  nodeId,
+  registered: false,
+  labels: {},
+  bootId: '',
+  kernelRelease: '',
+  profile: 'none',
+  attachPath: null,
+  btfFingerprint: '',
+  registeredAt: null,
+  bootedAt: null,
+  modules: {},
+  programs: {},
+  links: {},
+  trampolines: {},
+  assignment: null,
+  observedGeneration: null,
+  drift: [],
+  lastFailure: null,
+});
+
+const ownedRecord = <V>(draft: Draft, parent: Rec<unknown>, key: string): Rec<V> => {
+  const child = own(draft, parent[key] as Rec<V>);
+  parent[key] = child;
+  return child;
+};
+
+const ownedNode = (draft: Draft, root: Mutable<FleetState>, nodeId: string): Mutable<NodeView> => {
+  const nodes = own(draft, root.nodes as Rec<NodeView>);
+  root.nodes = nodes;
+  const node = own(draft, nodes[nodeId] ?? emptyNode(nodeId));
+  nodes[nodeId] = node;
+  return node;
+};
+
+const ownedRollout = (
+  draft: Draft,
+  root: Mutable<FleetState>,
+  rolloutId: string,
+): Mutable<RolloutView> | undefined => {
+  const existing = root.rollouts[rolloutId];
+  if (!existing) return undefined;
+  const rollouts = own(draft, root.rollouts as Rec<RolloutView>);
+  root.rollouts = rollouts;
+  const rollout = own(draft, existing);
+  rollouts[rolloutId] = rollout;
+  return rollout;
+};
+
+const setWave = (
+  draft: Draft,
+  rollout: Mutable<RolloutView>,
+  wave: number,
+  change: Partial<WaveView>,
+): void => {
+  const waves = ownedRecord<WaveView>(draft, rollout as Rec<unknown>, 'waves');
+  const base: WaveView = waves[String(wave)] ?? {
+    wave,
+    status: 'running',
+    nodes: [],
+    reason: null,
+    failureRatio: null,
+    succeeded: null,
+    failed: null,
+  };
+  waves[String(wave)] = { ...base, ...change };
+};
+
+const removeLink = (draft: Draft, node: Mutable<NodeView>, linkId: number): void => {
+  const link = node.links[String(linkId)];
+  if (!link) return;
+  const links = ownedRecord<LinkView>(draft, node as Rec<unknown>, 'links');
+  delete links[String(linkId)];
+  const trampolines = ownedRecord<TrampolineOccupancy>(draft, node as Rec<unknown>, 'trampolines');
+  for (const c of link.connections) {
+    const key = trampolineKey(c.objId, c.btfId);
+    const t = trampolines[key];
+    if (!t) continue;
+    if (t.connections <= 1) delete trampolines[key];
+    else trampolines[key] = { ...t, connections: t.connections - 1 };
+  }
+};
+
+/** What a reboot loses (ARCHITECTURE.md, "Coordination"): links, programs and loaded modules. */
+const forgetBoot = (node: Mutable<NodeView>): void => {
+  node.links = {};
+  node.trampolines = {};
+  node.programs = {};
+  node.modules = {};
+};
+
+const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecordedEvent): void => {
+  const at = event.metadata.occurredAt;
+  switch (event.type) {
+    case 'NodeRegistered': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.registered = true;
+      node.labels = event.data.labels;
+      node.bootId = event.data.bootId;
+      node.kernelRelease = event.data.kernelRelease;
+      node.profile = event.data.profile;
+      node.btfFingerprint = event.data.btfFingerprint;
+      node.registeredAt = at;
+      return;
+    }
+    case 'NodeBooted': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.bootId = event.data.bootId;
+      node.bootedAt = at;
+      forgetBoot(node);
+      return;
+    }
+    case 'KernelProfileDetected': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.profile = event.data.profile;
+      node.attachPath = event.data.attachPath;
+      node.btfFingerprint = event.data.btfFingerprint;
+      return;
+    }
+    case 'ModuleLoaded': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      ownedRecord<ModuleView>(draft, node as Rec<unknown>, 'modules')[event.data.module] = {
+        module: event.data.module,
+        btfObjId: event.data.btfObjId,
+        loadedAt: at,
+      };
+      return;
+    }
+    case 'ModuleUnloaded': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      delete ownedRecord<ModuleView>(draft, node as Rec<unknown>, 'modules')[event.data.module];
+      return;
+    }
+    case 'ProgramLoaded': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      ownedRecord<ProgramView>(draft, node as Rec<unknown>, 'programs')[
+        String(event.data.programId)
+      ] = {
+        programId: event.data.programId,
+        name: event.data.name,
+        attachType: event.data.attachType,
+        loadedAt: at,
+      };
+      return;
+    }
+    case 'ProgramUnloaded': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      delete ownedRecord<ProgramView>(draft, node as Rec<unknown>, 'programs')[
+        String(event.data.programId)
+      ];
+      return;
+    }
+    case 'LinkCreated': {
+      const { data } = event;
+      const node = ownedNode(draft, root, data.nodeId);
+      removeLink(draft, node, data.linkId);
+      ownedRecord<LinkView>(draft, node as Rec<unknown>, 'links')[String(data.linkId)] = {
+        linkId: data.linkId,
+        programId: data.programId,
+        programName: data.programName,
+        policy: data.policy ?? null,
+        attachType: data.attachType,
+        connections: data.connections,
+        createdAt: at,
+        createdBy: event.metadata.actor,
+        createdPosition: event.globalPosition,
+      };
+      const trampolines = ownedRecord<TrampolineOccupancy>(
+        draft,
+        node as Rec<unknown>,
+        'trampolines',
+      );
+      for (const c of data.connections) {
+        const key = trampolineKey(c.objId, c.btfId);
+        const t = trampolines[key];
+        trampolines[key] = t
+          ? { ...t, connections: t.connections + 1 }
+          : { objId: c.objId, btfId: c.btfId, function: c.function, connections: 1 };
+      }
+      if (data.observedGeneration !== undefined) node.observedGeneration = data.observedGeneration;
+      return;
+    }
+    case 'LinkCreateFailed': {
+      const { data } = event;
+      const node = ownedNode(draft, root, data.nodeId);
+      node.lastFailure = {
+        programName: data.programName,
+        function: data.failingTarget.function,
+        errno: data.errno,
+        reason: data.reason,
+        at,
+      };
+      if (data.observedGeneration !== undefined) node.observedGeneration = data.observedGeneration;
+      return;
+    }
+    case 'LinkReleased': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      removeLink(draft, node, event.data.linkId);
+      if (event.data.observedGeneration !== undefined) {
+        node.observedGeneration = event.data.observedGeneration;
+      }
+      return;
+    }
+    case 'DriftFound': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.drift = event.data.items;
+      node.observedGeneration = event.data.observedGeneration;
+      return;
+    }
+    case 'AssignmentIssued': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.assignment = {
+        generation: event.data.generation,
+        links: event.data.links,
+        issuedAt: at,
+      };
+      return;
+    }
+    case 'PolicyApplied': {
+      const policies = own(draft, root.policies as Rec<PolicyView>);
+      root.policies = policies;
+      policies[event.data.name] = {
+        name: event.data.name,
+        version: event.data.version,
+        spec: event.data.spec,
+        appliedAt: at,
+        appliedBy: event.metadata.actor,
+      };
+      return;
+    }
+    case 'PolicyRemoved': {
+      if (!root.policies[event.data.name]) return;
+      const policies = own(draft, root.policies as Rec<PolicyView>);
+      root.policies = policies;
+      delete policies[event.data.name];
+      return;
+    }
+    case 'RolloutStarted': {
+      const rollouts = own(draft, root.rollouts as Rec<RolloutView>);
+      root.rollouts = rollouts;
+      rollouts[event.data.rolloutId] = {
+        rolloutId: event.data.rolloutId,
+        policy: event.data.policy,
+        policyVersion: event.data.policyVersion,
+        waveCount: event.data.waves,
+        status: 'running',
+        currentWave: null,
+        waves: {},
+        startedAt: at,
+        startedBy: event.metadata.actor,
+        reason: null,
+      };
+      return;
+    }
+    case 'WaveStarted': {
+      const rollout = ownedRollout(draft, root, event.data.rolloutId);
+      if (!rollout) return;
+      rollout.currentWave = event.data.wave;
+      rollout.status = 'running';
+      setWave(draft, rollout, event.data.wave, { status: 'running', nodes: event.data.nodes });
+      return;
+    }
+    case 'WaveHeld': {
+      const rollout = ownedRollout(draft, root, event.data.rolloutId);
+      if (!rollout) return;
+      rollout.status = 'held';
+      rollout.reason = event.data.reason;
+      setWave(draft, rollout, event.data.wave, {
+        status: 'held',
+        reason: event.data.reason,
+        failureRatio: event.data.failureRatio,
+      });
+      return;
+    }
+    case 'WaveCompleted': {
+      const rollout = ownedRollout(draft, root, event.data.rolloutId);
+      if (!rollout) return;
+      setWave(draft, rollout, event.data.wave, {
+        status: 'completed',
+        succeeded: event.data.succeeded,
+        failed: event.data.failed,
+      });
+      return;
+    }
+    case 'RolloutCompleted': {
+      const rollout = ownedRollout(draft, root, event.data.rolloutId);
+      if (!rollout) return;
+      rollout.status = 'completed';
+      return;
+    }
+    case 'RolloutRolledBack': {
+      const rollout = ownedRollout(draft, root, event.data.rolloutId);
+      if (!rollout) return;
+      rollout.status = 'rolled-back';
+      rollout.reason = event.data.reason;
+      return;
+    }
+    default:
+      assertNever(event, 'fleet event');
+  }
+};
+
+/**
+ * Folds `events` (in global order) into `state` and returns the new state; `state` is not
+ * modified. Each container is copied at most once per call, so folding a long log in one call
+ * costs about what in-place mutation would. Events at or before `state.position` are skipped,
+ * which makes re-delivery harmless.
+ */
+export const foldFleet = (state: FleetState, events: Iterable<FleetRecordedEvent>): FleetState => {
+  const draft: Draft = { owned: new WeakSet() };
+  let root: Mutable<FleetState> | undefined;
+  for (const event of events) {
+    if (event.globalPosition <= (root ?? state).position) continue;
+    root ??= own(draft, state);
+    applyEvent(draft, root, event);
+    root.position = event.globalPosition;
+    root.recordedAt = event.recordedAt;
+  }
+  return root ?? state;
+};
+
+/** One step of the fold: `events.reduce(evolveFleet, initialFleetState())` equals `foldFleet`. */
+export const evolveFleet = (state: FleetState, event: FleetRecordedEvent): FleetState =>
+  foldFleet(state, [event]);
+
+/** A fold that accepts events one by one (e.g. from an async reader) and yields states on demand. */
+export interface FleetFolder {
+  readonly push: (event: FleetRecordedEvent) => void;
+  /** The state so far; later pushes do not change the returned value. */
+  readonly state: () => FleetState;
+}
+
+/** Incremental form of `foldFleet`, for async sources: same result, one copy per container per segment. */
+export const createFleetFolder = (start: FleetState = initialFleetState()): FleetFolder => {
+  let draft: Draft = { owned: new WeakSet() };
+  let current: FleetState = start;
+  return {
+    push: (event) => {
+      if (event.globalPosition <= current.position) return;
+      const root = own(draft, current);
+      applyEvent(draft, root, event);
+      root.position = event.globalPosition;
+      root.recordedAt = event.recordedAt;
+      current = root;
+    },
+    state: () => {
+      // Handing the state out ends the copy-on-write segment: later pushes copy again.
+      draft = { owned: new WeakSet() };
+      return current;
+    },
+  };
+};

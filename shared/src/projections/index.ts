@@ -1,0 +1,32 @@
+export type {
+  FleetState,
+  NodeView,
+  ModuleView,
+  ProgramView,
+  LinkView,
+  TrampolineOccupancy,
+  LinkFailureView,
+  PolicyView,
+  RolloutView,
+  RolloutStatus,
+  WaveView,
+  WaveStatus,
+  FleetFolder,
+} from './fleet.projection.js';
+export {
+  initialFleetState,
+  trampolineKey,
+  foldFleet,
+  evolveFleet,
+  createFleetFolder,
+} from './fleet.projection.js';
+export type { FleetSnapshot, TimeTarget } from './fleet-snapshot.js';
+export {
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  fleetStateJson,
+  takeSnapshot,
+  restoreSnapshot,
+  isWithin,
+  canStartFrom,
+} from './fleet-snapshot.js';

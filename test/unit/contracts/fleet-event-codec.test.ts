@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '@tramway/shared/lib';
+import type { FleetEvent } from '@tramway/shared/domain';
+import {
+  CURRENT_SCHEMA_VERSION,
+  EventDecodeError,
+  decodeFleetEvent,
+  decodeFleetEventOrThrow,
+  encodeFleetEvent,
+} from '@tramway/shared/contracts';
+import { recordFacts } from '../../fixtures/event-logs/fleet-log-builder.js';
+
+const linkCreated: FleetEvent = {
+  type: 'LinkCreated',
+  data: {
+    nodeId: 'node-17',
+    linkId: 4,
+    programId: 12,
+    programName: 'trace_tcp',
+    policy: 'trace-tcp',
+    attachType: 'BPF_TRACE_FENTRY_MULTI',
+    connections: [
+      { function: 'tcp_sendmsg', objId: 1, btfId: 20_104, cookie: '18446744073709551615' },
+      { function: 'nft_do_chain', module: 'nf_tables', objId: 101, btfId: 1000, cookie: '0' },
+    ],
+  },
+};
+
+/** One recorded event, with fields overridden. */
+const recorded = (overrides: Record<string, unknown> = {}, event: FleetEvent = linkCreated) =>
+  ({ ...recordFacts([{ event, actor: 'agent:node-17' }])[0], ...overrides }) as RecordedEvent;
+
+/** One example of every event type, as a producer would write it. */
+const EXAMPLES: readonly FleetEvent[] = [
+  {
+    type: 'NodeRegistered',
+    data: {
+      nodeId: 'n1',
+      labels: { role: 'web' },
+      bootId: 'b1',
+      kernelRelease: '6.14.2',
+      profile: 'v24',
+      btfFingerprint: 'sha256:ab',
+    },
+  },
+  { type: 'NodeBooted', data: { nodeId: 'n1', bootId: 'b2' } },
+  {
+    type: 'KernelProfileDetected',
+    data: { nodeId: 'n1', profile: 'v26', attachPath: 'tracing-multi', btfFingerprint: 'x' },
+  },
+  { type: 'ModuleLoaded', data: { nodeId: 'n1', module: 'xfs', btfObjId: 100 } },
+  { type: 'ModuleUnloaded', data: { nodeId: 'n1', module: 'xfs' } },
+  {
+    type: 'ProgramLoaded',
+    data: { nodeId: 'n1', programId: 3, name: 'p', attachType: 'BPF_TRACE_FEXIT_MULTI' },
+  },
+  { type: 'ProgramUnloaded', data: { nodeId: 'n1', programId: 3 } },
+  linkCreated,
+  {
+    type: 'LinkCreateFailed',
+    data: {
+      nodeId: 'n1',
+      programId: 3,
+      programName: 'p',
+      attachType: 'BPF_TRACE_FENTRY_MULTI',
+      errno: 7,
+      failingTarget: { function: 'tcp_sendmsg', objId: 1, btfId: 9 },
+      reason: 'trampoline full',
+    },
+  },
+  { type: 'LinkReleased', data: { nodeId: 'n1', linkId: 4, reason: 'detached' } },
+  {
+    type: 'DriftFound',
+    data: {
+      nodeId: 'n1',
+      observedGeneration: 2,
+      items: [{ kind: 'missing-link', function: 'tcp_close', detail: 'absent' }],
+    },
+  },
+  {
+    type: 'PolicyApplied',
+    data: { name: 'p', version: 1, spec: { functions: ['tcp_*'], waves: [10, 100] } },
+  },
+  { type: 'PolicyRemoved', data: { name: 'p', version: 1 } },
+  { type: 'RolloutStarted', data: { rolloutId: 'r1', policy: 'p', policyVersion: 1, waves: 2 } },
+  { type: 'WaveStarted', data: { rolloutId: 'r1', wave: 0, nodes: ['n1'] } },
+  {
+    type: 'WaveHeld',
+    data: { rolloutId: 'r1', wave: 0, reason: 'too many failures', failureRatio: 0.5 },
+  },
+  { type: 'WaveCompleted', data: { rolloutId: 'r1', wave: 0, succeeded: 1, failed: 0 } },
+  { type: 'RolloutCompleted', data: { rolloutId: 'r1' } },
+  { type: 'RolloutRolledBack', data: { rolloutId: 'r1', reason: 'held' } },
+  {
+    type: 'AssignmentIssued',
+    data: {
+      nodeId: 'n1',
+      generation: 2,
+      links: [
+        {
+          policy: 'p',
+          policyVersion: 1,
+          program: 'p',
+          attachType: 'BPF_TRACE_FENTRY_MULTI',
+          functions: ['tcp_*'],
+        },
+      ],
+    },
+  },
+];
+
+describe('decodeFleetEvent', () => {
+  it('has an example for every event type', () => {
+    expect(new Set(EXAMPLES.map((e) => e.type))).toEqual(
+      new Set(Object.keys(CURRENT_SCHEMA_VERSION)),
+    );
+  });
+
+  it.each(EXAMPLES.map((e) => [e.type, e] as const))('round-trips %s unchanged', (_type, event) => {
+    const [rec] = recordFacts([{ event, actor: 'user:alice' }]);
+    const result = decodeFleetEvent(rec as RecordedEvent);
+    expect(result).toEqual({ ok: true, value: { ...rec, type: event.type, data: event.data } });
+  });
+
+  it('lifts LinkCreated v1 (no cookies) to v2 with cookie "0" on every connection', () => {
+    const v1Data = {
+      ...linkCreated.data,
+      connections: [
+        { function: 'tcp_sendmsg', objId: 1, btfId: 20_104 },
+        { function: 'tcp_recvmsg', objId: 1, btfId: 20_105 },
+      ],
+    };
+    const result = decodeFleetEvent(recorded({ schemaVersion: 1, data: v1Data }));
+    expect(result.ok && result.value.schemaVersion).toBe(2);
+    expect(
+      result.ok && result.value.type === 'LinkCreated' && result.value.data.connections,
+    ).toEqual([
+      { function: 'tcp_sendmsg', objId: 1, btfId: 20_104, cookie: '0' },
+      { function: 'tcp_recvmsg', objId: 1, btfId: 20_105, cookie: '0' },
+    ]);
+  });
+
+  it('validates a v1 payload against the v1 schema: a v1 LinkCreated may not carry a cookie', () => {
+    const v1Data = { ...linkCreated.data };
+    const result = decodeFleetEvent(recorded({ schemaVersion: 1, data: v1Data }));
+    expect(result.ok ? undefined : result.error.path).toBe('data.connections[0].cookie');
+  });
+
+  it('names the event (type, id, position) and the field path of a malformed field', () => {
+    const bad = {
+      ...linkCreated.data,
+      connections: [
+        linkCreated.data.connections[0],
+        { ...linkCreated.data.connections[1], btfId: '1000' },
+      ],
+    };
+    const result = decodeFleetEvent(recorded({ data: bad, globalPosition: 42, id: 'ev-42' }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error).toMatchObject({
+      eventType: 'LinkCreated',
+      eventId: 'ev-42',
+      globalPosition: 42,
+      path: 'data.connections[1].btfId',
+    });
+    expect(() =>
+      decodeFleetEventOrThrow(recorded({ data: bad, globalPosition: 42, id: 'ev-42' })),
+    ).toThrow(
+      /^LinkCreated v2 \(id ev-42, position 42, stream node-node-17\): data\.connections\[1\]\.btfId: Invalid input: expected number, received string$/,
+    );
+  });
+
+  it('rejects a cookie above 2^64-1', () => {
+    const bad = {
+      ...linkCreated.data,
+      connections: [{ ...linkCreated.data.connections[0], cookie: '18446744073709551616' }],
+    };
+    const result = decodeFleetEvent(recorded({ data: bad }));
+    expect(result.ok ? '' : `${result.error.path}: ${result.error.problem}`).toBe(
+      'data.connections[0].cookie: a decimal u64 (at most 2^64-1)',
+    );
+  });
+
+  it.each([
+    [{ type: 'LinkTeleported' }, 'type', 'unknown event type "LinkTeleported"'],
+    [{ schemaVersion: 3 }, 'schemaVersion', 'version 3 is newer than the known 2'],
+    [{ streamId: 'node-other' }, 'streamId', 'a LinkCreated belongs to stream node-node-17'],
+    [{ metadata: { occurredAt: 'yesterday', actor: 'x' } }, 'metadata.occurredAt', undefined],
+    [{ metadata: { occurredAt: '2026-11-24T14:00:00Z', actor: '' } }, 'metadata.actor', undefined],
+    [{ data: { ...linkCreated.data, surprise: 1 } }, 'data.surprise', 'unknown field'],
+    [{ data: { ...linkCreated.data, connections: [] } }, 'data.connections', undefined],
+  ])('rejects %j at %s', (overrides, path, problem) => {
+    const result = decodeFleetEvent(recorded(overrides));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.path).toBe(path);
+    if (problem) expect(result.error.problem).toBe(problem);
+  });
+
+  it('throws EventDecodeError, not retryable, from the throwing variant', () => {
+    const attempt = () => decodeFleetEventOrThrow(recorded({ type: 'Nope' }));
+    expect(attempt).toThrow(EventDecodeError);
+    try {
+      attempt();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'EventDecodeFailed', retryable: false });
+    }
+  });
+});
+
+describe('encodeFleetEvent', () => {
+  it('stamps the current schema version and the stream of the event', () => {
+    const sut = encodeFleetEvent(linkCreated, {
+      id: 'x1',
+      metadata: { occurredAt: '2026-11-24T14:00:00Z', actor: 'agent:node-17' },
+    });
+    expect(sut.streamId).toBe('node-node-17');
+    expect(sut.event).toMatchObject({ id: 'x1', type: 'LinkCreated', schemaVersion: 2 });
+  });
+
+  it('refuses data that does not match its schema, naming the field', () => {
+    const bad = {
+      type: 'ModuleLoaded',
+      data: { nodeId: 'n1', module: 'xfs', btfObjId: -1 },
+    } as const;
+    expect(() =>
+      encodeFleetEvent(bad, {
+        id: 'x',
+        metadata: { occurredAt: '2026-11-24T14:00:00Z', actor: 'a' },
+      }),
+    ).toThrow(/^ModuleLoaded v1: data\.btfObjId: /);
+  });
+});
