@@ -1,0 +1,625 @@
+import { createHash } from 'node:crypto';
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type {
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  PubAck,
+} from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Observable } from 'rxjs';
+import type { NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
+import {
+  AppError,
+  CorruptEventError,
+  EventIdConflictError,
+  EventStoreClosedError,
+  EventStoreUnavailableError,
+  ExpectedVersionConflictError,
+  InvalidAppendError,
+} from '../errors.js';
+import { allEventStreamsSubject, eventStreamSubject } from '../nats/event-subject.js';
+import {
+  MAX_EVENTS_PER_COMMIT,
+  POSITIONS_PER_MESSAGE,
+  decodeCommit,
+  encodeCommit,
+  positionOf,
+  recordedEventsOf,
+  sequenceOf,
+} from './commit-codec.js';
+import type { Commit } from './commit-codec.js';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  ReadAllOptions,
+  ReadStreamOptions,
+} from './event-store.port.js';
+import { validateAppend } from './validate-append.js';
+
+export interface JetStreamEventStoreOptions {
+  /** server URL(s); ignored when `connection` is given */
+  readonly servers?: string | readonly string[];
+  /** an open connection to use; the store then does not close it */
+  readonly connection?: NatsConnection;
+  /** JetStream stream holding the log (default TRAMWAY_EVENTS), created if missing */
+  readonly streamName?: string;
+  /** subject prefix; event stream `s` lives on `<prefix>.<token(s)>` (default tramway.es) */
+  readonly subjectPrefix?: string;
+  /** replicas when the stream is created (default 1; 3 in a cluster) */
+  readonly replicas?: number;
+  /** Nats-Msg-Id dedup window in ms when the stream is created (default 10 minutes) */
+  readonly duplicateWindowMs?: number;
+  /** wall clock for `recordedAt` (ISO 8601) */
+  readonly now?: () => string;
+  /** JetStream API / publish-ack timeout in ms (default 5000) */
+  readonly timeoutMs?: number;
+}
+
+/** What this process knows of one event stream; refreshed from the server when in doubt. */
+interface StreamState {
+  /** stream sequence of the stream's last commit (0: none) */
+  readonly lastSeq: number;
+  readonly version: number;
+  /** event id -> where it is stored */
+  readonly ids: Map<string, { readonly version: number; readonly position: number }>;
+}
+
+type Decision =
+  | { readonly kind: 'done'; readonly result: AppendResult }
+  | { readonly kind: 'publish' }
+  | { readonly kind: 'refresh' }
+  | { readonly kind: 'fail'; readonly error: AppError };
+
+const WRONG_LAST_SEQUENCE = 10071;
+const MAX_ATTEMPTS = 8;
+const READ_BATCH = 1000;
+
+/**
+ * The distributed event log on NATS JetStream (ARCHITECTURE.md "Events and the log"):
+ * one JetStream stream, one subject per event stream, one message per append (a commit, see
+ * commit-codec.ts for how per-event global positions derive from the message sequence).
+ *
+ * - Optimistic concurrency: every append is published with `Nats-Expected-Last-Subject-Sequence`
+ *   = the sequence of the stream's last commit as this process knows it. The server refuses a stale
+ *   one ("wrong last sequence", 10071); the store then re-reads the stream's new commits and
+ *   decides again: a conflict if `expected` is stale, otherwise it publishes again.
+ * - Stream versions are tracked in each commit (version of its first event); this process caches
+ *   each stream's last sequence, version and event ids, loaded lazily from the server.
+ * - Idempotency: `Nats-Msg-Id` (the event id, or a hash of the batch's ids) makes a re-publish
+ *   within the duplicate window a no-op; beyond it, the id check against the stream's ids (same
+ *   rules as the SQLite adapter) does. Unlike SQLite, an id reused in ANOTHER stream is not
+ *   detected (there is no global id index on JetStream).
+ * - Appends to one stream are serialised within this process; appends to different streams run
+ *   concurrently (pipelined publishes).
+ * - At most MAX_EVENTS_PER_COMMIT (1000) events per append, and the commit must fit the server's
+ *   max_payload (1 MB by default).
+ * - Durability: that of the server (R1 in dev/CI: acks before fsync; see eventlog-notes §2.4).
+ */
+export class JetStreamEventStore implements EventStore {
+  readonly #nc: NatsConnection;
+  readonly #ownsConnection: boolean;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #streamName: string;
+  readonly #prefix: string;
+  readonly #now: () => string;
+  readonly #states = new Map<string, StreamState>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #live = new Set<{ readonly stop: () => void }>();
+  #closed = false;
+
+  private constructor(
+    nc: NatsConnection,
+    ownsConnection: boolean,
+    jsm: JetStreamManager,
+    options: JetStreamEventStoreOptions,
+  ) {
+    this.#nc = nc;
+    this.#ownsConnection = ownsConnection;
+    this.#jsm = jsm;
+    this.#js = jetstream(nc, { timeout: options.timeoutMs ?? 5000 });
+    this.#streamName = options.streamName ?? 'TRAMWAY_EVENTS';
+    this.#prefix = options.subjectPrefix ?? 'tramway.es';
+    this.#now = options.now ?? (() => new Date().toISOString());
+  }
+
+  /**
+   * Connects (unless `connection` is given) and makes sure the JetStream stream exists with the
+   * subjects of `subjectPrefix`. Rejects with `EventStoreUnavailableError` if the server cannot be
+   * reached, or with an AppError when an existing stream does not cover the prefix.
+   */
+  static async open(options: JetStreamEventStoreOptions): Promise<JetStreamEventStore> {
+    const ownsConnection = options.connection === undefined;
+    let nc: NatsConnection;
+    try {
+      nc =
+        options.connection ??
+        (await connect({
+          servers:
+            typeof options.servers === 'string' ? options.servers : [...(options.servers ?? [])],
+          noAsyncTraces: true, // +48..70% pipelined publish throughput (eventlog-notes §0)
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+        }));
+    } catch (error) {
+      throw new EventStoreUnavailableError('connect', error);
+    }
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: options.timeoutMs ?? 5000 });
+      const store = new JetStreamEventStore(nc, ownsConnection, jsm, options);
+      await store.#ensureStream(options);
+      return store;
+    } catch (error) {
+      if (ownsConnection) await nc.close();
+      if (error instanceof AppError) throw error;
+      throw new EventStoreUnavailableError('open', error);
+    }
+  }
+
+  async #ensureStream(options: JetStreamEventStoreOptions): Promise<void> {
+    const subject = allEventStreamsSubject(this.#prefix);
+    const existing = await this.#jsm.streams.info(this.#streamName).catch((error: unknown) => {
+      if (error instanceof JetStreamApiError && error.status === 404) return undefined;
+      throw error;
+    });
+    if (existing !== undefined) {
+      if (!existing.config.subjects?.includes(subject)) {
+        throw new AppError(
+          `JetStream stream ${this.#streamName} exists but does not hold subject ${subject} (it holds ${JSON.stringify(existing.config.subjects)})`,
+          { code: 'EventStoreMisconfigured', retryable: false },
+        );
+      }
+      return;
+    }
+    await this.#jsm.streams.add({
+      name: this.#streamName,
+      subjects: [subject],
+      storage: StorageType.File,
+      num_replicas: options.replicas ?? 1,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_msgs_per_subject: -1,
+      duplicate_window: nanos(options.duplicateWindowMs ?? 10 * 60_000),
+      deny_delete: true,
+      allow_direct: true,
+    });
+  }
+
+  append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly NewEvent[],
+  ): Promise<AppendResult> {
+    let expectedVersion: number | undefined;
+    try {
+      expectedVersion = validateAppend(streamId, expected, events);
+      if (events.length > MAX_EVENTS_PER_COMMIT) {
+        throw new InvalidAppendError(
+          'events',
+          `has ${events.length} entries; JetStream appends hold at most ${MAX_EVENTS_PER_COMMIT}`,
+        );
+      }
+      this.#assertOpen('append');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#exclusive(streamId, () => this.#appendNow(streamId, expectedVersion, events));
+  }
+
+  /** Runs `task` after every earlier task of the same event stream has settled. */
+  #exclusive<T>(streamId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(streamId);
+    const run = previous === undefined ? task() : previous.then(task, task);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(streamId, tail);
+    void tail.then(() => {
+      if (this.#queues.get(streamId) === tail) this.#queues.delete(streamId);
+    });
+    return run;
+  }
+
+  async #appendNow(
+    streamId: string,
+    expected: number | undefined,
+    events: readonly NewEvent[],
+  ): Promise<AppendResult> {
+    this.#assertOpen('append');
+    const subject = eventStreamSubject(this.#prefix, streamId);
+    let state = this.#states.get(streamId);
+    let fresh = false;
+    let duplicateSeq: number | undefined;
+    if (state === undefined) {
+      if (expected === 0 && events.length > 0) {
+        // optimistic: a new stream needs no read; the server refuses if the subject has commits
+        state = { lastSeq: 0, version: 0, ids: new Map() };
+      } else {
+        state = await this.#refresh(streamId, subject, undefined);
+        fresh = true;
+      }
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const decision = decide(streamId, state, expected, events, fresh);
+      if (decision.kind === 'done') return decision.result;
+      if (decision.kind === 'fail') throw decision.error;
+      if (decision.kind === 'publish' && duplicateSeq !== undefined) {
+        // the server saw this Nats-Msg-Id, but not in this stream: the id belongs to another one
+        throw new EventIdConflictError(
+          streamId,
+          events.map((e) => e.id),
+          `match(es) the Nats-Msg-Id of message seq ${duplicateSeq}, which is not in this stream`,
+        );
+      }
+      if (decision.kind === 'refresh') {
+        state = await this.#refresh(streamId, subject, state);
+        fresh = true;
+        continue;
+      }
+      const recordedAt = this.#now();
+      const body = encodeCommit({ streamId, version: state.version + 1, recordedAt, events });
+      let ack: PubAck;
+      try {
+        ack = await this.#js.publish(subject, body, {
+          msgID: commitId(events),
+          expect: { lastSubjectSequence: state.lastSeq },
+        });
+      } catch (error) {
+        if (isWrongLastSequence(error)) {
+          state = await this.#refresh(streamId, subject, state);
+          fresh = true;
+          continue;
+        }
+        // unknown outcome: forget what we know; a retry with the same ids is safe (msg id dedup)
+        this.#states.delete(streamId);
+        throw toStoreError('append', error);
+      }
+      if (ack.duplicate) {
+        // the same commit id was stored before, within the duplicate window: learn where
+        duplicateSeq = ack.seq;
+        state = await this.#refresh(streamId, subject, state);
+        fresh = true;
+        continue;
+      }
+      const next = applyCommit(state, ack.seq, {
+        streamId,
+        version: state.version + 1,
+        recordedAt,
+        events,
+      });
+      this.#states.set(streamId, next);
+      return {
+        streamVersion: next.version,
+        lastGlobalPosition: positionOf(ack.seq, events.length - 1),
+        appended: events.length,
+      };
+    }
+    throw new EventStoreUnavailableError(
+      'append',
+      new Error(`stream "${streamId}" kept changing during ${MAX_ATTEMPTS} attempts`),
+    );
+  }
+
+  /** Reads the commits of `streamId` newer than `known` and folds them into a new state. */
+  async #refresh(
+    streamId: string,
+    subject: string,
+    known: StreamState | undefined,
+  ): Promise<StreamState> {
+    let state: StreamState = known ?? { lastSeq: 0, version: 0, ids: new Map() };
+    const last = await this.#lastCommitSeq(subject);
+    if (last > state.lastSeq) {
+      for await (const { seq, commit } of this.#commits(subject, state.lastSeq + 1, last)) {
+        if (typeof commit === 'string') {
+          throw new CorruptEventError(
+            `JetStream ${this.#streamName} message seq ${seq} (subject ${subject})`,
+            positionOf(seq, 0),
+            positionOf(seq, POSITIONS_PER_MESSAGE - 1),
+            commit,
+          );
+        }
+        state = applyCommit(state, seq, commit);
+      }
+    }
+    this.#states.set(streamId, state);
+    return state;
+  }
+
+  async #lastCommitSeq(subject: string): Promise<number> {
+    try {
+      const last = await this.#jsm.streams.getMessage(this.#streamName, { last_by_subj: subject });
+      return last?.seq ?? 0;
+    } catch (error) {
+      throw toStoreError('read', error);
+    }
+  }
+
+  /**
+   * Yields the decoded commits (or the reason one cannot be decoded) with sequence in
+   * [fromSeq, toSeq], of `subject` or of the whole stream, through an ordered consumer.
+   */
+  async *#commits(
+    subject: string | undefined,
+    fromSeq: number,
+    toSeq: number,
+  ): AsyncGenerator<{ seq: number; commit: Commit | string }> {
+    if (toSeq < 1 || fromSeq > toSeq) return;
+    let messages: ConsumerMessages;
+    try {
+      const consumer = await this.#js.consumers.get(this.#streamName, {
+        ...(subject === undefined ? {} : { filter_subjects: subject }),
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: Math.max(1, fromSeq),
+      });
+      messages = await consumer.consume({ max_messages: READ_BATCH });
+    } catch (error) {
+      throw toStoreError('read', error);
+    }
+    try {
+      for await (const m of messages) {
+        if (m.seq > toSeq) return;
+        yield { seq: m.seq, commit: decodeCommit(m.string()) };
+        if (m.seq >= toSeq || m.info.pending === 0) return;
+      }
+    } finally {
+      messages.stop();
+    }
+  }
+
+  async readStream(
+    streamId: string,
+    options: ReadStreamOptions = {},
+  ): Promise<readonly RecordedEvent[]> {
+    this.#assertOpen('readStream');
+    const subject = eventStreamSubject(this.#prefix, streamId);
+    const last = await this.#lastCommitSeq(subject);
+    const fromVersion = options.fromVersion ?? 1;
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const out: RecordedEvent[] = [];
+    for await (const { seq, commit } of this.#commits(subject, 1, last)) {
+      if (typeof commit === 'string') throw this.#corrupt(seq, subject, commit);
+      for (const event of recordedEventsOf(commit, seq)) {
+        if (event.streamVersion >= fromVersion && out.length < limit) out.push(event);
+      }
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.#assertOpen('readAll');
+    const after = options.after ?? 0;
+    let remaining = options.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining <= 0) return;
+    const head = await this.#headSeq();
+    for await (const { seq, commit } of this.#commits(undefined, sequenceOf(after), head)) {
+      this.#assertOpen('readAll');
+      if (typeof commit === 'string') {
+        const error = this.#corrupt(seq, undefined, commit);
+        if (error.position <= after) continue;
+        if (options.onCorrupt === undefined) throw error;
+        options.onCorrupt(error);
+        continue;
+      }
+      for (const event of recordedEventsOf(commit, seq)) {
+        if (event.globalPosition <= after) continue;
+        yield event;
+        if (--remaining <= 0) return;
+      }
+    }
+  }
+
+  subscribe(after = 0): Observable<RecordedEvent> {
+    return new Observable<RecordedEvent>((subscriber) => {
+      if (this.#closed) {
+        subscriber.complete();
+        return undefined;
+      }
+      let messages: ConsumerMessages | undefined;
+      let stopped = false;
+      const entry = {
+        stop: () => {
+          stopped = true;
+          messages?.stop();
+          subscriber.complete();
+        },
+      };
+      this.#live.add(entry);
+      const run = async (): Promise<void> => {
+        // the ordered consumer delivers history from `after`, then keeps delivering new commits
+        // on the same iterator: catch-up and live are one sequence, so no gap and no duplicate
+        const consumer = await this.#js.consumers.get(this.#streamName, {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: Math.max(1, sequenceOf(after)),
+        });
+        if (stopped) return;
+        messages = await consumer.consume({ max_messages: READ_BATCH });
+        if (stopped) {
+          messages.stop();
+          return;
+        }
+        for await (const m of messages) {
+          const commit = decodeCommit(m.string());
+          if (typeof commit === 'string') {
+            const error = this.#corrupt(m.seq, m.subject, commit);
+            if (error.position <= after) continue;
+            throw error;
+          }
+          for (const event of recordedEventsOf(commit, m.seq)) {
+            if (event.globalPosition > after) subscriber.next(event);
+            if (stopped) return;
+          }
+        }
+      };
+      run().then(
+        () => {
+          this.#live.delete(entry);
+          if (!stopped) subscriber.complete();
+        },
+        (error: unknown) => {
+          this.#live.delete(entry);
+          messages?.stop();
+          if (!stopped) subscriber.error(toStoreError('subscribe', error));
+        },
+      );
+      return () => {
+        stopped = true;
+        this.#live.delete(entry);
+        messages?.stop();
+      };
+    });
+  }
+
+  async headPosition(): Promise<number> {
+    this.#assertOpen('headPosition');
+    const seq = await this.#headSeq();
+    if (seq === 0) return 0;
+    try {
+      const last = await this.#jsm.streams.getMessage(this.#streamName, { seq });
+      const commit = last === null ? 'missing' : decodeCommit(last.string());
+      return typeof commit === 'string'
+        ? positionOf(seq, 0)
+        : positionOf(seq, commit.events.length - 1);
+    } catch (error) {
+      throw toStoreError('headPosition', error);
+    }
+  }
+
+  async #headSeq(): Promise<number> {
+    try {
+      return (await this.#jsm.streams.info(this.#streamName)).state.last_seq;
+    } catch (error) {
+      throw toStoreError('read', error);
+    }
+  }
+
+  async close(): Promise<Error | undefined> {
+    if (this.#closed) return undefined;
+    this.#closed = true;
+    for (const entry of [...this.#live]) entry.stop();
+    this.#live.clear();
+    await Promise.allSettled([...this.#queues.values()]);
+    if (!this.#ownsConnection) return undefined;
+    try {
+      await this.#nc.drain();
+      const closed = await this.#nc.closed();
+      return closed instanceof Error ? closed : undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new EventStoreClosedError(operation);
+  }
+
+  #corrupt(seq: number, subject: string | undefined, reason: string): CorruptEventError {
+    return new CorruptEventError(
+      `JetStream ${this.#streamName} message seq ${seq}${subject === undefined ? '' : ` (subject ${subject})`}`,
+      positionOf(seq, 0),
+      positionOf(seq, POSITIONS_PER_MESSAGE - 1),
+      reason,
+    );
+  }
+}
+
+/**
+ * What to do with an append given what is known of the stream. `fresh` says the state was just
+ * read from the server, so a version mismatch is real. Ids first (eventlog-notes §3.2).
+ */
+const decide = (
+  streamId: string,
+  state: StreamState,
+  expected: number | undefined,
+  events: readonly NewEvent[],
+  fresh: boolean,
+): Decision => {
+  const known = events.filter((event) => state.ids.has(event.id));
+  if (known.length > 0 && known.length === events.length) {
+    let last = { version: 0, position: 0 };
+    for (const event of known) {
+      const where = state.ids.get(event.id);
+      if (where !== undefined && where.position > last.position) last = where;
+    }
+    return {
+      kind: 'done',
+      result: { streamVersion: last.version, lastGlobalPosition: last.position, appended: 0 },
+    };
+  }
+  if (known.length > 0) {
+    return {
+      kind: 'fail',
+      error: new EventIdConflictError(
+        streamId,
+        known.map((e) => e.id),
+        `already in the stream while ${events.length - known.length} other id(s) are new; an append must be all new or an exact retry`,
+      ),
+    };
+  }
+  if (expected !== undefined && expected !== state.version) {
+    if (!fresh) return { kind: 'refresh' };
+    return {
+      kind: 'fail',
+      error: new ExpectedVersionConflictError(streamId, expected, state.version),
+    };
+  }
+  if (events.length === 0) {
+    if (!fresh) return { kind: 'refresh' };
+    return {
+      kind: 'done',
+      result: {
+        streamVersion: state.version,
+        lastGlobalPosition: lastPositionOf(state),
+        appended: 0,
+      },
+    };
+  }
+  return { kind: 'publish' };
+};
+
+const lastPositionOf = (state: StreamState): number => {
+  let last = 0;
+  for (const where of state.ids.values()) if (where.position > last) last = where.position;
+  return last;
+};
+
+/** The state after commit `commit` stored at sequence `seq` (ids map is shared, grown in place). */
+const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState => {
+  commit.events.forEach((event, index) => {
+    state.ids.set(event.id, { version: commit.version + index, position: positionOf(seq, index) });
+  });
+  return {
+    lastSeq: seq,
+    version: commit.version + commit.events.length - 1,
+    ids: state.ids,
+  };
+};
+
+const PRINTABLE_ID = /^[\x21-\x7e]{1,200}$/;
+
+/** Nats-Msg-Id of an append: the event id for a single event, else a hash of all ids. */
+const commitId = (events: readonly NewEvent[]): string => {
+  const only = events.length === 1 ? events[0] : undefined;
+  if (only !== undefined && PRINTABLE_ID.test(only.id)) return only.id;
+  const hash = createHash('sha256');
+  for (const event of events) hash.update(event.id).update('\n');
+  return `commit-${hash.digest('base64url')}`;
+};
+
+const isWrongLastSequence = (error: unknown): boolean =>
+  error instanceof JetStreamApiError && error.apiError().err_code === WRONG_LAST_SEQUENCE;
+
+const toStoreError = (operation: string, error: unknown): unknown =>
+  error instanceof AppError ? error : new EventStoreUnavailableError(operation, error);

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { JetStreamEventStore } from '../../../shared/src/infra/event-store/jetstream-event-store.js';
+import { startNatsServer } from '../../support/nats-server.js';
+import type { NatsServerHandle } from '../../support/nats-server.js';
+import { anEvent, someEvents, testEventStore } from './event-store.contract.js';
+
+let server: NatsServerHandle;
+beforeAll(async () => {
+  server = await startNatsServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+let n = 0;
+/** A fresh JetStream stream (and subject prefix) per store, on the test's own nats-server. */
+const freshStore = (): Promise<JetStreamEventStore> => {
+  n++;
+  return JetStreamEventStore.open({
+    servers: server.url,
+    streamName: `ES_${n}`,
+    subjectPrefix: `es${n}`,
+  });
+};
+
+testEventStore('nats jetstream (real nats-server 2.9)', freshStore);
+
+describe(JetStreamEventStore.name, () => {
+  it('stores each append as ONE message and derives positions as seq * 1000 + index', async () => {
+    const sut = await freshStore();
+    await sut.append('a', 0, someEvents(3));
+    const second = await sut.append('b', 0, someEvents(2));
+    const all: number[] = [];
+    for await (const event of sut.readAll()) all.push(event.globalPosition);
+    expect(all).toEqual([1000, 1001, 1002, 2000, 2001]);
+    expect(second.lastGlobalPosition).toBe(2001);
+    expect(await sut.headPosition()).toBe(2001);
+    await sut.close();
+  });
+
+  it('sees appends made by another process (store) and refuses the stale one', async () => {
+    const name = `SHARED_${++n}`;
+    const prefix = `shared${n}`;
+    const one = await JetStreamEventStore.open({
+      servers: server.url,
+      streamName: name,
+      subjectPrefix: prefix,
+    });
+    const two = await JetStreamEventStore.open({
+      servers: server.url,
+      streamName: name,
+      subjectPrefix: prefix,
+    });
+    await one.append('s', 0, someEvents(1));
+    await two.append('s', 1, someEvents(1)); // two learns version 1 from the server
+    await expect(one.append('s', 1, someEvents(1))).rejects.toMatchObject({
+      code: 'ExpectedVersionConflict',
+      actual: 2,
+    });
+    const result = await one.append('s', 2, someEvents(1));
+    expect(result.streamVersion).toBe(3);
+    expect((await two.readStream('s')).map((e) => e.streamVersion)).toEqual([1, 2, 3]);
+    await one.close();
+    await two.close();
+  });
+
+  it('recognises a retry from another process as already stored', async () => {
+    const name = `RETRY_${++n}`;
+    const prefix = `retry${n}`;
+    const one = await JetStreamEventStore.open({
+      servers: server.url,
+      streamName: name,
+      subjectPrefix: prefix,
+    });
+    const two = await JetStreamEventStore.open({
+      servers: server.url,
+      streamName: name,
+      subjectPrefix: prefix,
+    });
+    const batch = someEvents(2);
+    const original = await one.append('s', 0, batch);
+    await one.append('s', 2, someEvents(1));
+    expect(await two.append('s', 0, batch)).toEqual({ ...original, appended: 0 });
+    expect(await two.readStream('s')).toHaveLength(3);
+    await one.close();
+    await two.close();
+  });
+
+  it('refuses more than 1000 events in one append', async () => {
+    const sut = await freshStore();
+    await expect(sut.append('a', 0, someEvents(1001))).rejects.toMatchObject({
+      code: 'InvalidAppend',
+      field: 'events',
+    });
+    await sut.close();
+  });
+
+  it('reports a malformed message by its position and still reads the rest', async () => {
+    const sut = await freshStore();
+    await sut.append('a', 0, [anEvent()]);
+    const nc = await connect({ servers: server.url });
+    await jetstream(nc).publish(`es${n}.a`, '{"streamId": "a", "version": 2, "events": [');
+    await nc.close();
+    await sut.append('b', 0, [anEvent()]);
+
+    const skipped: unknown[] = [];
+    const read: number[] = [];
+    for await (const e of sut.readAll({ onCorrupt: (error) => skipped.push(error) })) {
+      read.push(e.globalPosition);
+    }
+    expect(read).toEqual([1000, 3000]);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ code: 'CorruptEvent', position: 2000, resumeAfter: 2999 });
+    expect((skipped[0] as Error).message).toContain('seq 2');
+
+    const iterator = sut.readAll()[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toMatchObject({ globalPosition: 1000 });
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'CorruptEvent', position: 2000 });
+    const rest: number[] = [];
+    for await (const e of sut.readAll({ after: 2999 })) rest.push(e.globalPosition);
+    expect(rest).toEqual([3000]);
+    await expect(sut.readStream('a')).rejects.toMatchObject({ code: 'CorruptEvent' });
+    await sut.close();
+  });
+});
