@@ -75,7 +75,9 @@ export const FLEET_EVENT_SCHEMAS = {
   ProgramLoaded: {
     1: z.strictObject({ nodeId, programId: kernelId, name: z.string().min(1), attachType }),
   },
-  ProgramUnloaded: { 1: z.strictObject({ nodeId, programId: kernelId }) },
+  ProgramUnloaded: {
+    1: z.strictObject({ nodeId, programId: kernelId, name: z.string().min(1) }),
+  },
   LinkCreated: { 1: linkCreatedV1, 2: linkCreatedV2 },
   LinkCreateFailed: {
     1: z.strictObject({

@@ -97,7 +97,11 @@ export type ProgramLoaded = Event<
   'ProgramLoaded',
   { nodeId: string; programId: number; name: string; attachType: AttachType }
 >;
-export type ProgramUnloaded = Event<'ProgramUnloaded', { nodeId: string; programId: number }>;
+/** Carries the program's name too, so that its history can be found by name in the log alone. */
+export type ProgramUnloaded = Event<
+  'ProgramUnloaded',
+  { nodeId: string; programId: number; name: string }
+>;
 /** One coarse event per link, listing every connection: a multi-link is all-or-nothing (STYLE.md §4). */
 export type LinkCreated = Event<
   'LinkCreated',

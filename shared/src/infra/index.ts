@@ -4,5 +4,7 @@ export * from './event-store/sqlite-event-store.js';
 export * from './sqlite/open-database.js';
 export * from './sqlite/migrate-folder.js';
 export * from './sqlite/sql-file-migration-provider.js';
+export * from './read-model/fleet-read-model.js';
+export type * from './read-model/read-model.tables.js';
 export * from './event-store/jetstream-event-store.js';
 export * from './nats/event-subject.js';

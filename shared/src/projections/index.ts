@@ -30,3 +30,5 @@ export {
   isWithin,
   canStartFrom,
 } from './fleet-snapshot.js';
+export type { ReadModelTable, Cell, Row, RowChange } from './fleet-read-model.projection.js';
+export { READ_MODEL_TABLES, toRowChanges } from './fleet-read-model.projection.js';

@@ -54,7 +54,7 @@ const EXAMPLES: readonly FleetEvent[] = [
     type: 'ProgramLoaded',
     data: { nodeId: 'n1', programId: 3, name: 'p', attachType: 'BPF_TRACE_FEXIT_MULTI' },
   },
-  { type: 'ProgramUnloaded', data: { nodeId: 'n1', programId: 3 } },
+  { type: 'ProgramUnloaded', data: { nodeId: 'n1', programId: 3, name: 'p' } },
   linkCreated,
   {
     type: 'LinkCreateFailed',
