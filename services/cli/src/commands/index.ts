@@ -1,4 +1,5 @@
 import type { CliCommand } from '../cli-command.js';
+import { kernelRunCommand } from './kernel-run.command.js';
 
 /** Every `tramway` sub-command. Add new commands here. */
-export const COMMANDS: readonly CliCommand[] = [];
+export const COMMANDS: readonly CliCommand[] = [kernelRunCommand];

@@ -528,6 +528,9 @@ const validateTarget = (
   const hasBtfId = value['btfId'] !== undefined;
   const hasType = value['type'] !== undefined;
   if (hasBtfId && hasType) return c.report(path, 'give either btfId or type, not both');
+  if (!hasBtfId && !hasType && value['object'] !== undefined && Object.keys(value).length === 1) {
+    return c.report(path, 'a target mapping needs btfId or type besides object');
+  }
   const raw = c.mapping(value, path, ['object', hasType ? 'type' : 'btfId'], []);
   if (!raw) return undefined;
   const object = c.matching(raw['object'], [...path, 'object'], OBJECT_NAME, 'object name');
