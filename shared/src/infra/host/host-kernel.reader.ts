@@ -194,7 +194,7 @@ export const readHostKernel = async (options: HostReadOptions = {}): Promise<Hos
     for (const rel of candidates) {
       const r = await text(rel);
       if (r.ok) return r.value;
-      reasons.push(`${at(rel)}: ${r.reason}`);
+      reasons.push(candidates.length > 1 ? `${at(rel)}: ${r.reason}` : r.reason);
     }
     miss(source, candidates.map(at).join(' | '), reasons.join('; '));
     return undefined;

@@ -23,3 +23,4 @@ export type {
 export { HOST_PATHS, HostSource, readHostKernel } from './host-kernel.reader.js';
 export type { HostBtf } from './host-btf.js';
 export { parseHostBtf } from './host-btf.js';
+export { hostKernelObjects } from './host-kernel-input.js';

@@ -1,0 +1,59 @@
+import type { BtfFunctionInfo } from '@tramway/shared/btf';
+import { describeFunction, formatFuncSignature, listFuncs } from '@tramway/shared/btf';
+import type { CliCommand } from '../cli-command.js';
+import { UsageError } from '../cli-command.js';
+import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
+
+/** One JSON object per line inside the array: valid JSON that greps well. */
+const toJsonLines = (items: readonly BtfFunctionInfo[]): string =>
+  items.length === 0 ? '[]\n' : `[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]\n`;
+
+/**
+ * `tramway kernel functions [--btf FILE [--base FILE]] [--root DIR] [--json]`: every FUNC of the
+ * host's BTF (vmlinux, then each module) or of a saved blob, with linkage and prototype as C.
+ * With `--json`, an array of `{ name, object, btfId, linkage, ret, params: [{ name, type }] }`.
+ * Exit 2 when a given file is unreadable or not BTF (file and byte offset on stderr); exit 1
+ * when some host BTF could not be read (listed on stderr, the rest is printed).
+ */
+export const kernelFunctionsCommand: CliCommand = {
+  path: ['kernel', 'functions'],
+  usage: 'kernel functions [--btf FILE [--base FILE]] [--root DIR] [--json]',
+  summary: 'list every BTF function with its prototype as C',
+  run: async (args, io) => {
+    const parsed = parseArgs(args, { flags: ['--json'], values: ['--btf', '--base', '--root'] });
+    if (parsed.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+    const btf = parsed.values.get('--btf');
+    const base = parsed.values.get('--base');
+    const root = parsed.values.get('--root');
+    const sources = await loadBtfSources(io, {
+      ...(btf === undefined ? {} : { btf }),
+      ...(base === undefined ? {} : { base }),
+      ...(root === undefined ? {} : { root }),
+      kallsyms: false,
+    });
+    if (!sources) return 2;
+    // with --base, list the split object's own functions; the base is context only
+    const listed =
+      btf !== undefined && base !== undefined ? sources.spaces.slice(1) : sources.spaces;
+    if (parsed.flags.has('--json')) {
+      const all = listed.flatMap((space) =>
+        listFuncs(space).map(({ id, func }) => describeFunction(space, id, func)),
+      );
+      io.stdout(toJsonLines(all));
+    } else {
+      const lines: string[] = [];
+      for (const space of listed)
+        for (const { id, func } of listFuncs(space))
+          lines.push(
+            `${space.object.name}\t${id}\t${func.linkage}\t${formatFuncSignature(space, id)}`,
+          );
+      io.stdout(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    }
+    const btfProblems = sources.unreadable.filter(
+      (u) => u.source === 'vmlinux-btf' || u.source === 'module-btf',
+    );
+    for (const u of btfProblems) io.stderr(`${u.path}: ${u.reason}\n`);
+    return btfProblems.length > 0 || sources.spaces.length === 0 ? 1 : 0;
+  },
+};
