@@ -105,11 +105,9 @@ export class SqliteEventStore implements EventStore {
     { global_position: number; stream_id: string; stream_position: number }
   >;
   readonly #selectPage: Database.Statement<[number, number], EventRow>;
-  readonly #appendTx: (
-    streamId: string,
-    expected: number | undefined,
-    events: readonly NewEvent[],
-  ) => AppendResult;
+  readonly #appendTx: Database.Transaction<
+    (streamId: string, expected: number | undefined, events: readonly NewEvent[]) => AppendResult
+  >;
 
   private constructor(
     opened: { sqlite: Database.Database; db: Kysely<EventStoreTables> },
@@ -171,7 +169,9 @@ export class SqliteEventStore implements EventStore {
     this.#assertOpen('append');
     let result: AppendResult;
     try {
-      result = this.#appendTx(streamId, expectedVersion, events);
+      // BEGIN IMMEDIATE: take the write lock before reading the stream's version, so a second
+      // process waits (busy_timeout) instead of failing with SQLITE_BUSY on lock upgrade
+      result = this.#appendTx.immediate(streamId, expectedVersion, events);
     } catch (error) {
       // The fast path does no id lookups; any failure (stale version, UNIQUE(event_id)) is
       // classified here, ids first, so a retry of a stored append is not reported as a conflict
