@@ -16,3 +16,17 @@ export type {
   MultiLinkProfile,
 } from './btf-feature.probe.js';
 export { probeFeatures } from './btf-feature.probe.js';
+export type {
+  FunctionPattern,
+  PatternMatch,
+  PatternMatches,
+  PatternResolution,
+  ProgramLoad,
+  ResolveProgram,
+  TargetVerdict,
+} from './resolve-pattern.js';
+export {
+  matchFunctionPatterns,
+  parseFunctionPattern,
+  resolveFunctionPatterns,
+} from './resolve-pattern.js';
