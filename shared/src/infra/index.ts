@@ -6,5 +6,6 @@ export * from './sqlite/migrate-folder.js';
 export * from './sqlite/sql-file-migration-provider.js';
 export * from './read-model/fleet-read-model.js';
 export type * from './read-model/read-model.tables.js';
+export * from './audit/index.js';
 export * from './event-store/jetstream-event-store.js';
 export * from './nats/event-subject.js';

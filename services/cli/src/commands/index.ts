@@ -2,10 +2,12 @@ import type { CliCommand } from '../cli-command.js';
 import { kernelRunCommand } from './kernel-run.command.js';
 import { kernelFunctionsCommand } from './kernel-functions.command.js';
 import { kernelProbeCommand } from './kernel-probe.command.js';
+import { AUDIT_COMMANDS } from './audit.command.js';
 
 /** Every `tramway` sub-command. Add new commands here. */
 export const COMMANDS: readonly CliCommand[] = [
   kernelRunCommand,
   kernelProbeCommand,
   kernelFunctionsCommand,
+  ...AUDIT_COMMANDS,
 ];

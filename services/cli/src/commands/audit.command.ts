@@ -1,0 +1,366 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { EventDecodeError, describeDecodeFailure } from '@tramway/shared/contracts';
+import type { FleetState, NodeView } from '@tramway/shared/projections';
+import type { AuditEvent, FunctionHistoryEntry } from '@tramway/shared/infra';
+import {
+  FleetReadModel,
+  SqliteEventStore,
+  actorActivity,
+  fleetStateAt,
+  functionHistory,
+  isAppError,
+  policyHistory,
+  programHistory,
+} from '@tramway/shared/infra';
+import type { CliCommand, CliIo } from '../cli-command.js';
+import { UsageError } from '../cli-command.js';
+import type { AuditArgs } from './audit-args.js';
+import { onePositional, parseAuditArgs, parseCount, parseInstant, required } from './audit-args.js';
+import { renderTable } from './audit-table.js';
+
+const COMMON = ['--db', '--read-model'] as const;
+
+interface AuditContext {
+  readonly store: SqliteEventStore;
+  readonly readModel: FleetReadModel;
+}
+
+const checkFile = async (option: string, path: string): Promise<void> => {
+  let isFile: boolean;
+  try {
+    isFile = (await stat(path)).isFile();
+  } catch {
+    throw new UsageError(`${option} '${path}': no such file`);
+  }
+  if (!isFile) throw new UsageError(`${option} '${path}': not a file`);
+};
+
+const problemOf = (error: unknown): string =>
+  error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+
+/**
+ * Opens the event log given by --db, and the read model (in the same file unless --read-model),
+ * and brings the read model up to the head of the log. Bad files are usage errors naming the option.
+ */
+const withAudit = async (
+  io: CliIo,
+  args: AuditArgs,
+  body: (ctx: AuditContext) => Promise<number>,
+): Promise<number> => {
+  const dbPath = resolve(io.cwd, required(args, '--db'));
+  await checkFile('--db', dbPath);
+  const rmOption = args.values.get('--read-model');
+  const rmPath = rmOption === undefined ? dbPath : resolve(io.cwd, rmOption);
+  let store: SqliteEventStore;
+  try {
+    store = await SqliteEventStore.open({ path: dbPath, pollIntervalMs: 0 });
+  } catch (error) {
+    throw new UsageError(`--db '${dbPath}': not a Tramway event log (${problemOf(error)})`);
+  }
+  let readModel: FleetReadModel | undefined;
+  try {
+    try {
+      readModel = await FleetReadModel.open({ path: rmPath });
+    } catch (error) {
+      const option = rmOption === undefined ? '--db' : '--read-model';
+      throw new UsageError(
+        `${option} '${rmPath}': cannot hold the read model (${problemOf(error)})`,
+      );
+    }
+    try {
+      await readModel.catchUp(store);
+    } catch (error) {
+      if (error instanceof EventDecodeError) {
+        io.stderr(
+          `--db '${dbPath}': malformed event in the log: ${describeDecodeFailure(error.failure)}\n`,
+        );
+        return 2;
+      }
+      if (isAppError(error)) {
+        io.stderr(`--db '${dbPath}': ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+    return await body({ store, readModel });
+  } finally {
+    await readModel?.close();
+    await store.close();
+  }
+};
+
+const json = (io: CliIo, value: unknown): void => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+
+const eventTable = (events: readonly AuditEvent[]): string =>
+  renderTable(
+    ['POSITION', 'OCCURRED', 'TYPE', 'ACTOR', 'NODE', 'SUMMARY'],
+    events.map((e) => [e.position, e.occurredAt, e.type, e.actor, e.nodeId, e.summary]),
+  );
+
+const printEvents = (io: CliIo, args: AuditArgs, events: readonly AuditEvent[], empty: string) => {
+  if (args.flags.has('--json')) json(io, events);
+  else if (events.length === 0) io.stdout(`${empty}\n`);
+  else io.stdout(eventTable(events));
+  return 0;
+};
+
+const functionTable = (entries: readonly FunctionHistoryEntry[]): string =>
+  renderTable(
+    [
+      'POSITION',
+      'AT',
+      'ACTION',
+      'LINK',
+      'PROGRAM',
+      'POLICY',
+      'TRAMPOLINE',
+      'COOKIE',
+      'BY',
+      'DETAIL',
+    ],
+    entries.map((e) => [
+      e.position,
+      e.at,
+      e.action,
+      e.linkId,
+      e.programId === null ? e.programName : `${e.programName}#${e.programId}`,
+      e.policy,
+      e.trampoline,
+      e.cookie,
+      e.actor,
+      e.detail,
+    ]),
+  );
+
+export const auditFunctionCommand: CliCommand = {
+  path: ['audit', 'function'],
+  usage: 'audit function <name> --node <id> --db FILE [--json]',
+  summary: 'who connected what to a kernel function on a node, and when',
+  run: async (argv, io) => {
+    const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const fn = onePositional(args, 'function name');
+    const nodeId = required(args, '--node');
+    return withAudit(io, args, async ({ readModel }) => {
+      const entries = await functionHistory(readModel, { nodeId, function: fn });
+      if (args.flags.has('--json')) json(io, entries);
+      else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
+      else io.stdout(functionTable(entries));
+      return 0;
+    });
+  },
+};
+
+export const auditProgramCommand: CliCommand = {
+  path: ['audit', 'program'],
+  usage: 'audit program <name> [--node <id>] --db FILE [--json]',
+  summary: 'history of a BPF program: loads, links, releases, failures',
+  run: async (argv, io) => {
+    const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const name = onePositional(args, 'program name');
+    const nodeId = args.values.get('--node');
+    return withAudit(io, args, async ({ readModel }) =>
+      printEvents(
+        io,
+        args,
+        await programHistory(readModel, { name, ...(nodeId === undefined ? {} : { nodeId }) }),
+        `no history for program ${name}`,
+      ),
+    );
+  },
+};
+
+export const auditPolicyCommand: CliCommand = {
+  path: ['audit', 'policy'],
+  usage: 'audit policy <name> --db FILE [--json]',
+  summary: 'history of a policy: applied, removed, rollouts, waves, links',
+  run: async (argv, io) => {
+    const args = parseAuditArgs(argv, { values: [...COMMON], flags: ['--json'] });
+    const name = onePositional(args, 'policy name');
+    return withAudit(io, args, async ({ readModel }) =>
+      printEvents(
+        io,
+        args,
+        await policyHistory(readModel, { name }),
+        `no history for policy ${name}`,
+      ),
+    );
+  },
+};
+
+/** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
+const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
+  const args = parseAuditArgs(argv, {
+    values: [...COMMON, '--since', '--until', '--limit', ...(positional ? [] : ['--actor'])],
+    flags: ['--json'],
+  });
+  let actor: string;
+  if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
+  else {
+    if (args.positionals.length > 0) {
+      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
+    }
+    actor = required(args, '--actor');
+  }
+  const since = args.values.get('--since');
+  const until = args.values.get('--until');
+  const sinceIso = since === undefined ? undefined : parseInstant('--since', since);
+  const untilIso = until === undefined ? undefined : parseInstant('--until', until);
+  if (sinceIso !== undefined && untilIso !== undefined && sinceIso > untilIso) {
+    throw new UsageError(`--since ${sinceIso} is after --until ${untilIso}`);
+  }
+  const limitText = args.values.get('--limit');
+  const limit = limitText === undefined ? 1000 : parseCount('--limit', limitText, 1);
+  return withAudit(io, args, async ({ readModel }) =>
+    printEvents(
+      io,
+      args,
+      await actorActivity(readModel, {
+        actor,
+        limit,
+        ...(sinceIso === undefined ? {} : { since: sinceIso }),
+        ...(untilIso === undefined ? {} : { until: untilIso }),
+      }),
+      `${actor} did nothing in that range`,
+    ),
+  );
+};
+
+export const auditActorCommand: CliCommand = {
+  path: ['audit', 'actor'],
+  usage: 'audit actor <actor> [--since T] [--until T] [--limit N] --db FILE [--json]',
+  summary: 'everything an actor did in a time range (occurredAt, inclusive)',
+  run: (argv, io) => runActor(argv, io, true),
+};
+
+export const auditCommand: CliCommand = {
+  path: ['audit'],
+  usage: 'audit --actor <actor> [--since T] [--until T] --db FILE [--json]',
+  summary: 'same as `audit actor`',
+  run: (argv, io) => runActor(argv, io, false),
+};
+
+const nodeSummary = (state: FleetState): string =>
+  renderTable(
+    [
+      'NODE',
+      'PROFILE',
+      'PATH',
+      'BOOT',
+      'MODULES',
+      'PROGRAMS',
+      'LINKS',
+      'CONNECTIONS',
+      'GENERATION',
+    ],
+    Object.values(state.nodes).map((n) => [
+      n.nodeId,
+      n.profile,
+      n.attachPath,
+      n.bootId,
+      Object.keys(n.modules).length,
+      Object.keys(n.programs).length,
+      Object.keys(n.links).length,
+      Object.values(n.trampolines).reduce((s, t) => s + t.connections, 0),
+      n.assignment?.generation ?? null,
+    ]),
+  );
+
+const nodeDetail = (node: NodeView): string =>
+  [
+    renderTable(
+      ['LINK', 'PROGRAM', 'POLICY', 'ATTACH TYPE', 'CREATED', 'BY', 'FUNCTIONS'],
+      Object.values(node.links).map((l) => [
+        l.linkId,
+        `${l.programName}#${l.programId}`,
+        l.policy,
+        l.attachType,
+        l.createdAt,
+        l.createdBy,
+        l.connections.map((c) => c.function).join(','),
+      ]),
+    ),
+    renderTable(
+      ['TRAMPOLINE', 'FUNCTION', 'CONNECTIONS'],
+      Object.entries(node.trampolines).map(([k, t]) => [k, t.function, t.connections]),
+    ),
+  ].join('\n');
+
+export const auditStateCommand: CliCommand = {
+  path: ['audit', 'state'],
+  usage: 'audit state (--at T | --position N) [--node <id>] --db FILE [--json]',
+  summary: 'the fleet (or one node) as it stood at a past instant or log position',
+  run: async (argv, io) => {
+    const args = parseAuditArgs(argv, {
+      values: [...COMMON, '--at', '--position', '--node'],
+      flags: ['--json'],
+    });
+    if (args.positionals.length > 0) {
+      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
+    }
+    const at = args.values.get('--at');
+    const position = args.values.get('--position');
+    if ((at === undefined) === (position === undefined)) {
+      throw new UsageError('give exactly one of --at and --position');
+    }
+    const target =
+      at === undefined
+        ? { position: parseCount('--position', position ?? '', 0) }
+        : { at: parseInstant('--at', at) };
+    const nodeId = args.values.get('--node');
+    return withAudit(io, args, async ({ store }) => {
+      const { state } = await fleetStateAt(store, target);
+      const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
+      if (nodeId !== undefined) {
+        const node = state.nodes[nodeId];
+        if (!node) {
+          io.stderr(`node ${nodeId} is not known at ${where}\n`);
+          return 1;
+        }
+        if (args.flags.has('--json'))
+          json(io, { position: state.position, recordedAt: state.recordedAt, node });
+        else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(node)}`);
+        return 0;
+      }
+      if (args.flags.has('--json')) {
+        json(io, state);
+        return 0;
+      }
+      io.stdout(`fleet at ${where}\n\n${nodeSummary(state)}`);
+      const policies = Object.values(state.policies);
+      if (policies.length > 0) {
+        io.stdout(
+          `\n${renderTable(
+            ['POLICY', 'VERSION', 'APPLIED', 'BY'],
+            policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
+          )}`,
+        );
+      }
+      const rollouts = Object.values(state.rollouts);
+      if (rollouts.length > 0) {
+        io.stdout(
+          `\n${renderTable(
+            ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
+            rollouts.map((r) => [
+              r.rolloutId,
+              `${r.policy}@${r.policyVersion}`,
+              r.status,
+              r.currentWave,
+              r.reason,
+            ]),
+          )}`,
+        );
+      }
+      return 0;
+    });
+  },
+};
+
+export const AUDIT_COMMANDS: readonly CliCommand[] = [
+  auditCommand,
+  auditActorCommand,
+  auditFunctionCommand,
+  auditProgramCommand,
+  auditPolicyCommand,
+  auditStateCommand,
+];

@@ -1,0 +1,15 @@
+export type {
+  AuditEvent,
+  FunctionAction,
+  FunctionHistoryEntry,
+  ActorQuery,
+} from './fleet-audit.js';
+export {
+  functionHistory,
+  programHistory,
+  policyHistory,
+  actorActivity,
+  actors,
+} from './fleet-audit.js';
+export type { TimeTravelResult } from './time-travel.js';
+export { fleetStateAt } from './time-travel.js';
