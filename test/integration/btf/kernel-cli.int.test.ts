@@ -152,3 +152,89 @@ describe('tramway kernel probe', () => {
     expect(out).toContain('could not read:');
   });
 });
+
+describe('tramway kernel resolve', () => {
+  it('checks every match on a host root with its symbols (no kallsyms entry = ENOENT)', async () => {
+    const { code, out } = await run(
+      'kernel',
+      'resolve',
+      '*',
+      '--attach',
+      'fentry.multi',
+      '--root',
+      'root',
+      '--json',
+    );
+    expect(code).toBe(1);
+    const report = JSON.parse(out) as {
+      profile: string;
+      targets: { object: string; name: string; ok: boolean; errno?: string }[];
+      summary: Record<string, number>;
+    };
+    expect(report.profile).toBe('v26');
+    expect(report.targets.map((t) => `${t.object}:${t.name} ${t.ok ? 'ok' : t.errno}`)).toEqual([
+      'vmlinux:tcp_v4_rcv ok',
+      'vmlinux:_printk EINVAL',
+      'vmlinux:skb_weird ENOENT',
+      'vmlinux:bpf_kprobe_multi_link_attach ENOENT',
+      'nf_tables:nft_do_chain ok',
+      'nf_tables:tcp_v4_rcv ENOENT',
+    ]);
+    expect(report.summary).toEqual({ matched: 6, attachable: 2, refused: 4, unmatchedPatterns: 0 });
+  });
+
+  it('exits 0 when every match of a saved blob is attachable, and prints a summary', async () => {
+    const { code, out } = await run(
+      'kernel',
+      'resolve',
+      'tcp_*',
+      '--attach',
+      'fentry',
+      '--reads',
+      '0,1',
+      '--btf',
+      'vmlinux',
+    );
+    expect(code).toBe(0);
+    expect(out).toContain('ok         vmlinux:tcp_v4_rcv [19]\n');
+    expect(out).toContain('1 matched, 1 attachable, 0 refused, 0 pattern(s) unmatched\n');
+  });
+
+  it('uses the requested profile and origin (v24 prototype match on read args)', async () => {
+    const { code, out } = await run(
+      'kernel',
+      'resolve',
+      'nf_tables:*',
+      '--attach',
+      'fentry.multi',
+      '--profile',
+      'v24',
+      '--origin',
+      'tcp_v4_rcv',
+      '--reads',
+      '0',
+      '--btf',
+      'nf_tables',
+      '--base',
+      'vmlinux',
+    );
+    expect(code).toBe(1);
+    expect(out).toContain('load against vmlinux (origin tcp_v4_rcv): ok');
+    expect(out).toMatch(
+      /EINVAL {5}nf_tables:nft_do_chain \[41\]: .*does not match origin tcp_v4_rcv/,
+    );
+    expect(out).toContain('ok         nf_tables:tcp_v4_rcv [42]');
+  });
+
+  it.each([
+    [['tcp_*'], '--attach is required'],
+    [['tcp_*', '--attach', 'kprobe'], "--attach 'kprobe'"],
+    [['--attach', 'fentry'], 'needs at least one PATTERN'],
+    [['tcp_[', '--attach', 'fentry'], "unclosed '['"],
+    [['tcp_*', '--attach', 'fentry', '--reads', '0,x'], "--reads: 'x'"],
+  ])('rejects bad usage %j with exit 2', async (argv, message) => {
+    const { code, err } = await run('kernel', 'resolve', ...argv);
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+  });
+});
