@@ -23,6 +23,10 @@ export const EventStoreErrorCode = {
   InvalidAppend: 'InvalidAppend',
   EventStoreClosed: 'EventStoreClosed',
   EventStoreUnavailable: 'EventStoreUnavailable',
+  /** the backing service refused the operation for a reason a retry will not fix */
+  EventStoreFailure: 'EventStoreFailure',
+  /** an existing JetStream stream does not match the store's configuration */
+  EventStoreMisconfigured: 'EventStoreMisconfigured',
   MigrationFailed: 'MigrationFailed',
 } as const;
 export type EventStoreErrorCode = (typeof EventStoreErrorCode)[keyof typeof EventStoreErrorCode];

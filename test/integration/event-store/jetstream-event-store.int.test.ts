@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { JetStreamEventStore } from '../../../shared/src/infra/event-store/jetstream-event-store.js';
 import { startNatsServer } from '../../support/nats-server.js';
+import { waitUntil } from '../../support/wait-until.js';
 import type { NatsServerHandle } from '../../support/nats-server.js';
 import { anEvent, someEvents, testEventStore } from './event-store.contract.js';
 
@@ -94,6 +95,32 @@ describe(JetStreamEventStore.name, () => {
       code: 'InvalidAppend',
       field: 'events',
     });
+    await sut.close();
+  });
+
+  it('refuses a commit larger than the server max_payload as invalid, not retryable', async () => {
+    const sut = await freshStore();
+    await expect(
+      sut.append('a', 0, [anEvent({ data: 'x'.repeat(1_100_000) })]),
+    ).rejects.toMatchObject({ code: 'InvalidAppend', retryable: false });
+    expect(await sut.append('a', 0, someEvents(1))).toMatchObject({ streamVersion: 1 });
+    await sut.close();
+  });
+
+  it('leaves no consumer behind after reads and subscriptions', async () => {
+    const sut = await freshStore();
+    await sut.append('a', 0, someEvents(2));
+    for (let i = 0; i < 5; i++) await sut.readStream('a');
+    for await (const _ of sut.readAll()) void _;
+    const subscription = sut.subscribe().subscribe();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    subscription.unsubscribe();
+    const nc = await connect({ servers: server.url });
+    const jsm = await jetstreamManager(nc);
+    await waitUntil('ordered consumers deleted', async () =>
+      (await jsm.streams.info(`ES_${n}`)).state.consumer_count === 0 ? true : undefined,
+    );
+    await nc.close();
     await sut.close();
   });
 

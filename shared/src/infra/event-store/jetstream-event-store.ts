@@ -9,6 +9,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream';
 import type {
+  Consumer,
   ConsumerMessages,
   JetStreamClient,
   JetStreamManager,
@@ -23,6 +24,7 @@ import {
   CorruptEventError,
   EventIdConflictError,
   EventStoreClosedError,
+  EventStoreErrorCode,
   EventStoreUnavailableError,
   ExpectedVersionConflictError,
   InvalidAppendError,
@@ -177,7 +179,7 @@ export class JetStreamEventStore implements EventStore {
       if (!existing.config.subjects?.includes(subject)) {
         throw new AppError(
           `JetStream stream ${this.#streamName} exists but does not hold subject ${subject} (it holds ${JSON.stringify(existing.config.subjects)})`,
-          { code: 'EventStoreMisconfigured', retryable: false },
+          { code: EventStoreErrorCode.EventStoreMisconfigured, retryable: false },
         );
       }
       return;
@@ -357,8 +359,9 @@ export class JetStreamEventStore implements EventStore {
   ): AsyncGenerator<{ seq: number; commit: Commit | string }> {
     if (toSeq < 1 || fromSeq > toSeq) return;
     let messages: ConsumerMessages;
+    let consumer: Consumer;
     try {
-      const consumer = await this.#js.consumers.get(this.#streamName, {
+      consumer = await this.#js.consumers.get(this.#streamName, {
         ...(subject === undefined ? {} : { filter_subjects: subject }),
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: Math.max(1, fromSeq),
@@ -375,6 +378,8 @@ export class JetStreamEventStore implements EventStore {
       }
     } finally {
       messages.stop();
+      // ordered consumers otherwise linger on the server for their 5-minute inactive threshold
+      void consumer.delete().catch(() => false);
     }
   }
 
@@ -428,11 +433,16 @@ export class JetStreamEventStore implements EventStore {
         return undefined;
       }
       let messages: ConsumerMessages | undefined;
+      let consumer: Consumer | undefined;
       let stopped = false;
+      const release = (): void => {
+        messages?.stop();
+        void consumer?.delete().catch(() => false);
+      };
       const entry = {
         stop: () => {
           stopped = true;
-          messages?.stop();
+          release();
           subscriber.complete();
         },
       };
@@ -440,14 +450,17 @@ export class JetStreamEventStore implements EventStore {
       const run = async (): Promise<void> => {
         // the ordered consumer delivers history from `after`, then keeps delivering new commits
         // on the same iterator: catch-up and live are one sequence, so no gap and no duplicate
-        const consumer = await this.#js.consumers.get(this.#streamName, {
+        consumer = await this.#js.consumers.get(this.#streamName, {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: Math.max(1, sequenceOf(after)),
         });
-        if (stopped) return;
+        if (stopped) {
+          release();
+          return;
+        }
         messages = await consumer.consume({ max_messages: READ_BATCH });
         if (stopped) {
-          messages.stop();
+          release();
           return;
         }
         for await (const m of messages) {
@@ -470,14 +483,14 @@ export class JetStreamEventStore implements EventStore {
         },
         (error: unknown) => {
           this.#live.delete(entry);
-          messages?.stop();
+          release();
           if (!stopped) subscriber.error(toStoreError('subscribe', error));
         },
       );
       return () => {
         stopped = true;
         this.#live.delete(entry);
-        messages?.stop();
+        release();
       };
     });
   }
@@ -621,5 +634,27 @@ const commitId = (events: readonly NewEvent[]): string => {
 const isWrongLastSequence = (error: unknown): boolean =>
   error instanceof JetStreamApiError && error.apiError().err_code === WRONG_LAST_SEQUENCE;
 
-const toStoreError = (operation: string, error: unknown): unknown =>
-  error instanceof AppError ? error : new EventStoreUnavailableError(operation, error);
+/** Errors that mean "the server did not answer (yet)": a retry may succeed. */
+const TRANSIENT = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'RequestError',
+  'ConnectionError',
+  'JetStreamNotEnabled',
+]);
+
+/** Maps a client/server error to the store's AppErrors (STYLE.md §7). */
+const toStoreError = (operation: string, error: unknown): AppError => {
+  if (error instanceof AppError) return error;
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('max_payload')) {
+    return new InvalidAppendError('events', `do not fit one NATS message (${message})`);
+  }
+  if (TRANSIENT.has(name)) return new EventStoreUnavailableError(operation, error);
+  return new AppError(`event store ${operation} failed: ${name}: ${message}`, {
+    code: EventStoreErrorCode.EventStoreFailure,
+    retryable: false,
+    cause: error,
+  });
+};
