@@ -1,6 +1,13 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../../shared/src/infra/event-store/sqlite-event-store.js';
+import {
+  EVENT_STORE_MIGRATIONS_FOLDER,
+  SqliteEventStore,
+} from '../../../shared/src/infra/event-store/sqlite-event-store.js';
+import { migrateFolder } from '../../../shared/src/infra/sqlite/migrate-folder.js';
 import { openDatabase } from '../../../shared/src/infra/sqlite/open-database.js';
+import { splitSqlStatements } from '../../../shared/src/infra/sqlite/sql-file-migration-provider.js';
+import { waitUntil } from '../../support/wait-until.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import { someEvents, testEventStore } from './event-store.contract.js';
 
@@ -44,6 +51,54 @@ describe(SqliteEventStore.name, () => {
     await sut.close();
   });
 
+  it('delivers to a live subscription the events another connection appends to the same file', async () => {
+    const path = dir.file('two-connections.sqlite');
+    const reader = await SqliteEventStore.open({ path, pollIntervalMs: 20 });
+    const writer = await SqliteEventStore.open({ path });
+    const received: number[] = [];
+    const subscription = reader.subscribe().subscribe((e) => received.push(e.streamVersion));
+    await writer.append('a', 0, someEvents(3));
+    await waitUntil('3 events from the other connection', () => received.length === 3);
+    expect(received).toEqual([1, 2, 3]);
+    subscription.unsubscribe();
+    await writer.close();
+    await reader.close();
+  });
+
+  it('migrates from empty in name order, once (a second run applies nothing)', async () => {
+    const { db } = openDatabase(dir.file('migrate.sqlite'));
+    const first = await migrateFolder(db, EVENT_STORE_MIGRATIONS_FOLDER, 'migrations_event_store');
+    const second = await migrateFolder(db, EVENT_STORE_MIGRATIONS_FOLDER, 'migrations_event_store');
+    await db.destroy();
+    expect(first).toEqual({
+      applied: ['0001_create_events_and_streams', '0002_create_checkpoints'],
+    });
+    expect(second).toEqual({ applied: [] });
+  });
+
+  it('splits a migration file into statements, dropping comments', () => {
+    expect(
+      splitSqlStatements(
+        '-- c;\nCREATE TABLE a (x INT); -- trailing\n\nCREATE INDEX i ON a (x);\n',
+      ),
+    ).toEqual(['CREATE TABLE a (x INT)', 'CREATE INDEX i ON a (x)']);
+  });
+
+  it('refuses a migration folder with a file not named NNNN_name.sql', async () => {
+    const migrations = makeTempDir('tramway-odd-migrations-');
+    writeFileSync(migrations.file('0001_ok.sql'), 'CREATE TABLE t (x INTEGER);\n');
+    writeFileSync(migrations.file('2-oops.sql'), 'CREATE TABLE u (x INTEGER);\n');
+    const error = await SqliteEventStore.open({
+      path: dir.file('odd.sqlite'),
+      migrationsFolder: migrations.path,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    migrations.remove();
+    expect((error as Error).message).toContain('"2-oops.sql" is not named NNNN_snake_name.sql');
+  });
+
   it('uses the injected clock for recordedAt', async () => {
     const sut = await SqliteEventStore.open({
       path: dir.file('clock.sqlite'),
@@ -56,7 +111,6 @@ describe(SqliteEventStore.name, () => {
 
   it('reports a failed migration by name and does not open', async () => {
     const migrations = makeTempDir('tramway-bad-migrations-');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(migrations.file('0001_ok.sql'), 'CREATE TABLE t (x INTEGER);\n');
     writeFileSync(migrations.file('0002_broken.sql'), 'CREATE TABLE oops (;\n');
     const error = await SqliteEventStore.open({
