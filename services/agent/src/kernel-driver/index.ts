@@ -1,0 +1,4 @@
+export type { DriverOutcome, KernelDescription, KernelDriver } from './kernel-driver.port.js';
+export { createModelKernelDriver, createSimKernelDriver } from './sim-kernel.driver.js';
+export type { HostKernelDriverOptions } from './host-kernel.driver.js';
+export { createHostKernelDriver } from './host-kernel.driver.js';

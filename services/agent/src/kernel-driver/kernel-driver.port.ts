@@ -1,0 +1,55 @@
+import type {
+  AttachPath,
+  MultiLinkProfile,
+  PatternResolution,
+  ResolveProgram,
+} from '@tramway/shared/btf';
+import type { Errno, KernelOp, KernelProfile, OpValue, StateDump } from '@tramway/shared/kernel';
+import type { HostUnreadable } from '../../../../shared/src/infra/host/index.js';
+
+/** What a driver knows about its node's kernel. */
+export interface KernelDescription {
+  /** `sim`: the pure model on fixture BTF; `host`: the model on the host's real BTF and symbols (shadow) */
+  readonly mode: 'sim' | 'host';
+  readonly release?: string;
+  readonly bootId?: string;
+  /** the profile the model runs */
+  readonly profile: KernelProfile;
+  /** what the BTF says the kernel has (`none`: no tracing multi-link) */
+  readonly probedProfile: MultiLinkProfile;
+  /** the first available step of the fallback ladder */
+  readonly attachPath: AttachPath | 'none';
+  readonly objects: readonly {
+    readonly name: string;
+    readonly kind: 'vmlinux' | 'module' | 'user';
+    readonly functions: number;
+  }[];
+  readonly unreadable: readonly HostUnreadable[];
+}
+
+/** The outcome of one kernel operation: the value, or the errno and reason (data, never thrown). */
+export type DriverOutcome =
+  | { readonly ok: true; readonly value: OpValue | null }
+  | { readonly ok: false; readonly errno: Errno; readonly reason: string };
+
+/**
+ * The agent's one port to its kernel (ARCHITECTURE.md, "The kernel driver on each node").
+ * Async so that a real bpf() driver fits behind it later without changing callers. Kernel
+ * refusals come back as `{ ok: false, errno, reason }`; only bugs throw.
+ */
+export interface KernelDriver {
+  describe(): Promise<KernelDescription>;
+  /** which functions `patterns` (`[module:]glob`) match and whether `program` can attach to each */
+  resolve(
+    patterns: readonly string[],
+    program: ResolveProgram,
+  ): Promise<
+    | { readonly ok: true; readonly value: PatternResolution }
+    | { readonly ok: false; readonly error: string }
+  >;
+  /** runs one operation (prog_load, link_create, link_release, module_load, ...) */
+  apply(op: KernelOp): Promise<DriverOutcome>;
+  /** the current trampolines, links, programs and modules */
+  dump(): Promise<StateDump>;
+  close(): Promise<Error | undefined>;
+}
