@@ -24,7 +24,19 @@ export type {
   TypeDecl,
 } from './kernel-types.js';
 export { BtfKind } from './btf.js';
-export type { KernelState } from './kernel-state.js';
+export type {
+  Conn,
+  KernelState,
+  Link,
+  LinkConn,
+  ModuleRec,
+  ObjTemplate,
+  Prog,
+  ProgOrigin,
+  Tramp,
+  TrampKind,
+} from './kernel-state.js';
+export type { BtfView, DistilledProto } from './btf-proto.js';
 export {
   buildKernel,
   createKernel,
