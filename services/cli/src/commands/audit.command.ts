@@ -4,6 +4,7 @@ import { EventDecodeError, describeDecodeFailure } from '@tramway/shared/contrac
 import type { FleetState, NodeView } from '@tramway/shared/projections';
 import type { AuditEvent, FunctionHistoryEntry } from '@tramway/shared/infra';
 import {
+  DEFAULT_AUDIT_LIMIT,
   FleetReadModel,
   SqliteEventStore,
   actorActivity,
@@ -19,7 +20,17 @@ import type { AuditArgs } from './audit-args.js';
 import { onePositional, parseAuditArgs, parseCount, parseInstant, required } from './audit-args.js';
 import { renderTable } from './audit-table.js';
 
-const COMMON = ['--db', '--read-model'] as const;
+const COMMON = ['--db', '--read-model', '--limit'] as const;
+
+const limitOf = (args: AuditArgs): number => {
+  const text = args.values.get('--limit');
+  return text === undefined ? DEFAULT_AUDIT_LIMIT : parseCount('--limit', text, 1);
+};
+
+const noteLimit = (io: CliIo, shown: number, limit: number): void => {
+  if (shown >= limit)
+    io.stderr(`(showing ${limit} entries, the limit; raise --limit to see more)\n`);
+};
 
 interface AuditContext {
   readonly store: SqliteEventStore;
@@ -99,6 +110,7 @@ const eventTable = (events: readonly AuditEvent[]): string =>
   );
 
 const printEvents = (io: CliIo, args: AuditArgs, events: readonly AuditEvent[], empty: string) => {
+  noteLimit(io, events.length, limitOf(args));
   if (args.flags.has('--json')) json(io, events);
   else if (events.length === 0) io.stdout(`${empty}\n`);
   else io.stdout(eventTable(events));
@@ -135,14 +147,16 @@ const functionTable = (entries: readonly FunctionHistoryEntry[]): string =>
 
 export const auditFunctionCommand: CliCommand = {
   path: ['audit', 'function'],
-  usage: 'audit function <name> --node <id> --db FILE [--json]',
+  usage: 'audit function <name> --node <id> [--limit N] --db FILE [--json]',
   summary: 'who connected what to a kernel function on a node, and when',
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
     const fn = onePositional(args, 'function name');
     const nodeId = required(args, '--node');
+    const limit = limitOf(args);
     return withAudit(io, args, async ({ readModel }) => {
-      const entries = await functionHistory(readModel, { nodeId, function: fn });
+      const entries = await functionHistory(readModel, { nodeId, function: fn, limit });
+      noteLimit(io, entries.length, limit);
       if (args.flags.has('--json')) json(io, entries);
       else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
       else io.stdout(functionTable(entries));
@@ -153,17 +167,22 @@ export const auditFunctionCommand: CliCommand = {
 
 export const auditProgramCommand: CliCommand = {
   path: ['audit', 'program'],
-  usage: 'audit program <name> [--node <id>] --db FILE [--json]',
+  usage: 'audit program <name> [--node <id>] [--limit N] --db FILE [--json]',
   summary: 'history of a BPF program: loads, links, releases, failures',
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
     const name = onePositional(args, 'program name');
     const nodeId = args.values.get('--node');
+    const limit = limitOf(args);
     return withAudit(io, args, async ({ readModel }) =>
       printEvents(
         io,
         args,
-        await programHistory(readModel, { name, ...(nodeId === undefined ? {} : { nodeId }) }),
+        await programHistory(readModel, {
+          name,
+          limit,
+          ...(nodeId === undefined ? {} : { nodeId }),
+        }),
         `no history for program ${name}`,
       ),
     );
@@ -172,7 +191,7 @@ export const auditProgramCommand: CliCommand = {
 
 export const auditPolicyCommand: CliCommand = {
   path: ['audit', 'policy'],
-  usage: 'audit policy <name> --db FILE [--json]',
+  usage: 'audit policy <name> [--limit N] --db FILE [--json]',
   summary: 'history of a policy: applied, removed, rollouts, waves, links',
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, { values: [...COMMON], flags: ['--json'] });
@@ -191,7 +210,7 @@ export const auditPolicyCommand: CliCommand = {
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
 const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
   const args = parseAuditArgs(argv, {
-    values: [...COMMON, '--since', '--until', '--limit', ...(positional ? [] : ['--actor'])],
+    values: [...COMMON, '--since', '--until', ...(positional ? [] : ['--actor'])],
     flags: ['--json'],
   });
   let actor: string;
@@ -209,8 +228,7 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
   if (sinceIso !== undefined && untilIso !== undefined && sinceIso > untilIso) {
     throw new UsageError(`--since ${sinceIso} is after --until ${untilIso}`);
   }
-  const limitText = args.values.get('--limit');
-  const limit = limitText === undefined ? 1000 : parseCount('--limit', limitText, 1);
+  const limit = limitOf(args);
   return withAudit(io, args, async ({ readModel }) =>
     printEvents(
       io,
@@ -292,7 +310,7 @@ export const auditStateCommand: CliCommand = {
   summary: 'the fleet (or one node) as it stood at a past instant or log position',
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, {
-      values: [...COMMON, '--at', '--position', '--node'],
+      values: ['--db', '--read-model', '--at', '--position', '--node'],
       flags: ['--json'],
     });
     if (args.positionals.length > 0) {

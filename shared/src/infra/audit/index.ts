@@ -5,6 +5,7 @@ export type {
   ActorQuery,
 } from './fleet-audit.js';
 export {
+  DEFAULT_AUDIT_LIMIT,
   functionHistory,
   programHistory,
   policyHistory,
