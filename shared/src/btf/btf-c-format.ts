@@ -59,7 +59,9 @@ const declarator = (space: BtfSpace, id: TypeId, inner: string, depth: number): 
       return withInner(`${t.kindFlag ? 'union' : 'struct'} ${t.name}`, inner);
     case 'ptr': {
       const pointee = typeAt(space, skipTags(space, t.type));
-      const star = inner && QUALIFIERS.has(inner.split(' ', 1)[0]!) ? `* ${inner}` : `*${inner}`;
+      // btf_dump spacing: `* const p`, `struct s * (*fn)(void)`, otherwise `*p`
+      const spaced = inner.startsWith('(') || QUALIFIERS.has(inner.split(' ', 1)[0]!);
+      const star = spaced ? `* ${inner}` : `*${inner}`;
       const wrap = pointee && (pointee.kind === 'array' || pointee.kind === 'func_proto');
       return declarator(space, t.type, wrap ? `(${star})` : star, depth + 1);
     }

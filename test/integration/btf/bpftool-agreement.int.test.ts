@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseBtf } from '../../../shared/src/btf/index.js';
+import { formatCType, parseBtf } from '../../../shared/src/btf/index.js';
 import type { BtfType } from '../../../shared/src/kernel/btf.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
@@ -149,6 +149,38 @@ describe.skipIf(skipReason !== undefined)(
             differing.push(`[${i + 1}] enum values differ`);
         }
       });
+      expect(differing.slice(0, 10)).toEqual([]);
+    });
+
+    it('spells types as C the way bpftool does: every typedef of `format c` (pointers, const, arrays, function pointers)', () => {
+      const dump = execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX, 'format', 'c'], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      const theirs = new Map<string, string>();
+      for (const line of dump.split('\n')) {
+        const m =
+          /^typedef .*\(\*(\w+)\)\(.*\);$|^typedef .*?(\w+)\(.*\);$|^typedef .*?(\w+)(?:\[\d+\])?;$/.exec(
+            line,
+          );
+        if (m) theirs.set(m[1] ?? m[2] ?? m[3]!, line);
+      }
+      const names = new Map<string, number>();
+      for (const t of types)
+        if (t.kind === 'typedef') names.set(t.name, (names.get(t.name) ?? 0) + 1);
+      let agreed = 0;
+      const differing: string[] = [];
+      for (const t of types) {
+        if (t.kind !== 'typedef') continue;
+        const ours = `typedef ${formatCType(parsed.value, t.type, t.name)};`;
+        if (ours.includes('{...}')) continue; // anonymous struct bodies: bpftool prints them in full
+        const their = theirs.get(t.name);
+        if (their === ours) agreed++;
+        // bpftool renames clashing types (name___2), prints a twice-defined typedef once, skips builtins
+        else if (their === undefined || their.includes('___') || names.get(t.name)! > 1) continue;
+        else differing.push(`ours '${ours}' bpftool '${their}'`);
+      }
+      expect(agreed).toBeGreaterThan(1000);
       expect(differing.slice(0, 10)).toEqual([]);
     });
   },

@@ -9,7 +9,11 @@ import {
   parseBtf,
 } from '../../../shared/src/btf/index.js';
 import type { ParsedBtf } from '../../../shared/src/btf/index.js';
-import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
+import {
+  SMALL_VMLINUX_TYPES,
+  smallModule,
+  smallVmlinux,
+} from '../../fixtures/btf/small-btf.fixture.js';
 
 const parse = (bytes: Uint8Array, base?: ParsedBtf): ParsedBtf => {
   const r = parseBtf(
@@ -46,6 +50,12 @@ describe('formatCType', () => {
 
   it('formats a named declaration of a function pointer', () => {
     expect(formatCType(vmlinux, 28, 'cb')).toBe('int (*cb)(struct sk_buff *skb, u32 len)');
+  });
+
+  it('spaces a pointer return before a parenthesised declarator, as btf_dump does', () => {
+    // [38] PTR -> [30] FUNC_PROTO returning struct sk_buff *
+    const sut = parse(encodeBtf(smallVmlinux([...SMALL_VMLINUX_TYPES, { kind: 'ptr', type: 30 }])));
+    expect(formatCType(sut, 38, 'fn')).toMatch(/^struct sk_buff \* \(\*fn\)\(int \(\*cb\)/);
   });
 
   it('formats whole signatures, including varargs', () => {
