@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as append from './eventlog/append.js';
 import * as jetstream from './eventlog/jetstream.js';
+import * as replay from './eventlog/replay.js';
+import * as audit from './eventlog/audit.js';
 
 export interface BenchOptions {
   readonly events: number;
@@ -37,6 +39,8 @@ type Section = {
 const SECTIONS: readonly Section[] = [
   { name: 'append', run: append.run },
   { name: 'jetstream', run: jetstream.run },
+  { name: 'replay', run: replay.run },
+  { name: 'audit', run: audit.run },
 ];
 
 const DEFAULT_EVENTS = 1_000_000;

@@ -11,7 +11,6 @@ import { streamOf } from '../domain/fleet-streams.js';
 import {
   CURRENT_SCHEMA_VERSION,
   FLEET_EVENT_SCHEMAS,
-  RECORDED_ENVELOPE_SCHEMA,
   isFleetEventType,
 } from './fleet-events.contract.js';
 import { UPCASTERS } from './upcasters.js';
@@ -65,6 +64,83 @@ const firstIssue = (
   return { path: formatPath(path), problem: issue.message };
 };
 
+const ISO_DATETIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** ISO 8601 date-time with seconds and a Z or ±hh:mm offset, every field in range (as zod's `z.iso.datetime`). */
+const isIsoDateTime = (v: string): boolean => {
+  const m = ISO_DATETIME.exec(v);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  const offsetOk = m[7] === undefined || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
+  return (
+    days !== undefined &&
+    day! >= 1 &&
+    day! <= days &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetOk
+  );
+};
+const METADATA_KEYS = new Set(['occurredAt', 'actor', 'correlationId', 'causationId']);
+
+const typeName = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+
+/**
+ * The envelope check of `RECORDED_ENVELOPE_SCHEMA`, hand-written because it runs on every event
+ * of every replay (a third of zod's decode time); test/unit/contracts checks that both agree.
+ */
+const checkEnvelope = (
+  raw: Record<string, unknown>,
+): { path: string; problem: string } | undefined => {
+  const text = (path: string, v: unknown) =>
+    typeof v !== 'string'
+      ? { path, problem: `Invalid input: expected string, received ${typeName(v)}` }
+      : v.length === 0
+        ? { path, problem: 'Too small: expected string to have >=1 characters' }
+        : undefined;
+  const positive = (path: string, v: unknown) =>
+    typeof v !== 'number' || !Number.isSafeInteger(v)
+      ? { path, problem: `Invalid input: expected int, received ${typeName(v)}` }
+      : v <= 0
+        ? { path, problem: 'Too small: expected number to be >0' }
+        : undefined;
+  const instant = (path: string, v: unknown) =>
+    text(path, v) ??
+    (isIsoDateTime(v as string) ? undefined : { path, problem: 'Invalid ISO datetime' });
+  const metadata = raw['metadata'];
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    return {
+      path: 'metadata',
+      problem: `Invalid input: expected object, received ${typeName(metadata)}`,
+    };
+  }
+  const m = metadata as Record<string, unknown>;
+  const unknownKey = Object.keys(m).find((k) => !METADATA_KEYS.has(k));
+  return (
+    text('id', raw['id']) ??
+    text('type', raw['type']) ??
+    positive('schemaVersion', raw['schemaVersion']) ??
+    text('streamId', raw['streamId']) ??
+    positive('streamVersion', raw['streamVersion']) ??
+    positive('globalPosition', raw['globalPosition']) ??
+    instant('recordedAt', raw['recordedAt']) ??
+    instant('metadata.occurredAt', m['occurredAt']) ??
+    text('metadata.actor', m['actor']) ??
+    (m['correlationId'] === undefined
+      ? undefined
+      : text('metadata.correlationId', m['correlationId'])) ??
+    (m['causationId'] === undefined ? undefined : text('metadata.causationId', m['causationId'])) ??
+    (unknownKey === undefined
+      ? undefined
+      : { path: `metadata.${unknownKey}`, problem: 'unknown field' })
+  );
+};
+
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 
@@ -88,12 +164,10 @@ export const decodeFleetEvent = (
       problem,
     });
 
-  const envelope = RECORDED_ENVELOPE_SCHEMA.safeParse(raw);
-  if (!envelope.success) {
-    const issue = firstIssue(envelope.error, []);
-    return fail(issue.path, issue.problem);
-  }
-  const { type, schemaVersion } = envelope.data;
+  const envelopeProblem = checkEnvelope(raw);
+  if (envelopeProblem) return fail(envelopeProblem.path, envelopeProblem.problem);
+  const envelope = { data: recorded };
+  const { type, schemaVersion } = recorded;
   if (!isFleetEventType(type)) return fail('type', `unknown event type ${JSON.stringify(type)}`);
   const current = CURRENT_SCHEMA_VERSION[type];
   if (schemaVersion > current) {
@@ -124,7 +198,7 @@ export const decodeFleetEvent = (
   if (envelope.data.streamId !== expectedStream) {
     return fail('streamId', `a ${type} belongs to stream ${expectedStream}`);
   }
-  const metadata = envelope.data.metadata as EventMetadata;
+  const metadata: EventMetadata = envelope.data.metadata;
   return ok({
     id: envelope.data.id,
     type,

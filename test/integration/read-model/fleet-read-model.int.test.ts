@@ -189,6 +189,39 @@ describe(FleetReadModel.name, () => {
     await sut.close();
   });
 
+  it('rebuilds without the audit indexes and puts every one of them back', async () => {
+    await appendAll(store, syntheticFleetLog({ seed: 4, events: 300, nodes: 3 }));
+    const path = join(dir, 'rm.sqlite');
+    const sut = await FleetReadModel.open({ path });
+    const indexes = sut.indexNames();
+    expect(indexes).toContain('rm_events_v1_actor');
+    expect(indexes).toContain('rm_links_v1_open');
+    await sut.rebuild(store);
+    expect(sut.indexNames()).toEqual(indexes);
+    await sut.close();
+  });
+
+  it('recreates on open the indexes a crashed rebuild had deferred', async () => {
+    const path = join(dir, 'rm.sqlite');
+    const first = await FleetReadModel.open({ path });
+    const indexes = first.indexNames();
+    await first.close();
+    const raw = new Database(path);
+    const { sql } = raw
+      .prepare<[], { sql: string }>(
+        "SELECT sql FROM sqlite_master WHERE name = 'rm_events_v1_actor'",
+      )
+      .get()!;
+    raw
+      .prepare('INSERT INTO rm_deferred_indexes_v1 (name, sql) VALUES (?, ?)')
+      .run('rm_events_v1_actor', sql);
+    raw.exec('DROP INDEX rm_events_v1_actor');
+    raw.close();
+    const sut = await FleetReadModel.open({ path });
+    expect(sut.indexNames()).toEqual(indexes);
+    await sut.close();
+  });
+
   it('lives in the log file itself, beside the event tables', async () => {
     await appendAll(store, syntheticFleetLog({ seed: 1, events: 50, nodes: 2 }));
     const sut = await FleetReadModel.open({ path: logPath });

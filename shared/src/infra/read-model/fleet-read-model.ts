@@ -17,6 +17,10 @@ export const READ_MODEL_MIGRATIONS_FOLDER = fileURLToPath(
   new URL('../../../../migrations/read-model', import.meta.url),
 );
 export const READ_MODEL_MIGRATION_TABLE = 'migrations_read_model';
+/** Indexes the apply path itself reads (release of a link's open rows); never deferred. */
+const APPLY_INDEXES = new Set(['rm_links_v1_open', 'rm_connections_v1_open']);
+const DEFERRED_INDEXES = 'rm_deferred_indexes_v1';
+
 /** Name of this projection's row in rm_checkpoints_v1. */
 export const FLEET_READ_MODEL_CHECKPOINT = 'fleet-read-model-v1';
 
@@ -82,6 +86,8 @@ export class FleetReadModel {
   readonly #writeCheckpoint: Database.Statement<[string, number]>;
   readonly #applyTx: (events: readonly FleetRecordedEvent[], last: number) => void;
   readonly #resetTx: () => void;
+  readonly #deferIndexesTx: () => void;
+  readonly #restoreIndexesTx: () => void;
 
   private constructor(opened: { sqlite: Database.Database; db: Kysely<ReadModelDb> }) {
     this.#sqlite = opened.sqlite;
@@ -104,6 +110,34 @@ export class FleetReadModel {
       }
       this.#writeCheckpoint.run(FLEET_READ_MODEL_CHECKPOINT, 0);
     });
+    this.#deferIndexesTx = this.#sqlite.transaction(() => {
+      const indexes = this.#sqlite
+        .prepare<[], { name: string; sql: string }>(
+          `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (${Object.values(
+            READ_MODEL_TABLES,
+          )
+            .map((t) => `'${t}'`)
+            .join(', ')})`,
+        )
+        .all()
+        .filter((i) => !APPLY_INDEXES.has(i.name));
+      const save = this.#sqlite.prepare(
+        `INSERT INTO ${DEFERRED_INDEXES} (name, sql) VALUES (?, ?)`,
+      );
+      for (const index of indexes) {
+        save.run(index.name, index.sql);
+        this.#sqlite.prepare(`DROP INDEX ${index.name}`).run();
+      }
+    });
+    this.#restoreIndexesTx = this.#sqlite.transaction(() => {
+      const waiting = this.#sqlite
+        .prepare<[], { sql: string }>(`SELECT sql FROM ${DEFERRED_INDEXES} ORDER BY name`)
+        .all();
+      for (const index of waiting) this.#sqlite.prepare(index.sql).run();
+      this.#sqlite.prepare(`DELETE FROM ${DEFERRED_INDEXES}`).run();
+    });
+    // a rebuild that crashed left its deferred indexes here
+    this.#restoreIndexesTx();
   }
 
   /** Opens (creating if needed) the read model and applies its migrations. Rejects with `MigrationFailedError`. */
@@ -181,10 +215,29 @@ export class FleetReadModel {
     return { applied, skipped, position: this.position() };
   }
 
-  /** Empties every table and the checkpoint (one transaction), then catches up from position 0. */
+  /**
+   * Empties every table and the checkpoint (one transaction), then catches up from position 0.
+   * The audit-only indexes are dropped during the replay and created once at the end (faster
+   * than maintaining them row by row); queries meanwhile are correct, only slower.
+   */
   async rebuild(store: EventStore, options: CatchUpOptions = {}): Promise<CatchUpResult> {
+    this.#deferIndexesTx();
     this.#resetTx();
-    return this.catchUp(store, options);
+    try {
+      return await this.catchUp(store, { batchSize: 10_000, ...options });
+    } finally {
+      this.#restoreIndexesTx();
+    }
+  }
+
+  /** Names of the indexes of the read model tables (for checks). */
+  indexNames(): readonly string[] {
+    return this.#sqlite
+      .prepare<[], { name: string }>(
+        `SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND name LIKE 'rm\\_%' ESCAPE '\\' ORDER BY name`,
+      )
+      .all()
+      .map((r) => r.name);
   }
 
   /** Closes the connection; resolves with the error met while closing, never rejects. */

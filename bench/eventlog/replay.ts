@@ -1,0 +1,247 @@
+/**
+ * Replay of a realistic fleet log (test/fixtures/event-logs/synthetic-fleet-log.ts, seed 42) into
+ * the fleet projection, against a raw scan measured in the same run:
+ *
+ * - baseline `rawScan`: better-sqlite3 iterate over the events table in position order with
+ *   JSON.parse of data and metadata (the least any reader must do);
+ * - `replay`: SqliteEventStore.readAll -> decodeFleetEvent (zod, upcasters) -> fold;
+ *   `replayRatio` = replay rate / raw scan rate (target >= 0.5);
+ * - `foldOnly`: the fold alone over pre-decoded events, to show where the time goes;
+ * - snapshot: size, and restore + replay of the last 10% against a full replay;
+ * - time travel: fleetStateAt(position = head/2);
+ * - `rebuild`: FleetReadModel.rebuild from position 0 (one transaction per 1000 events), with
+ *   `rebuildRatio` = its rate / the raw scan rate.
+ *
+ * The log is written once per run into `dir` (shared with the audit section).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { decodeFleetEvent, decodeFleetEventOrThrow } from '../../shared/src/contracts/index.js';
+import type { FleetRecordedEvent } from '../../shared/src/domain/index.js';
+import {
+  createFleetFolder,
+  fleetStateJson,
+  foldFleet,
+  initialFleetState,
+  restoreSnapshot,
+  takeSnapshot,
+} from '../../shared/src/projections/index.js';
+import { SqliteEventStore } from '../../shared/src/infra/event-store/sqlite-event-store.js';
+import { FleetReadModel } from '../../shared/src/infra/read-model/fleet-read-model.js';
+import { fleetStateAt } from '../../shared/src/infra/audit/index.js';
+import { syntheticFleetLog } from '../../test/fixtures/event-logs/synthetic-fleet-log.js';
+import type { BenchOptions, BenchRow, BenchSection } from '../eventlog.bench.js';
+
+export const FLEET_SEED = 42;
+const FOLD_SAMPLE = 200_000;
+
+const ms = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e6;
+const perSecond = (events: number, millis: number): number => Math.round(events / (millis / 1000));
+
+/**
+ * Writes the synthetic fleet log of `events` events into `dir/fleet-log.sqlite` (once per dir):
+ * migrated by SqliteEventStore, rows inserted raw, 1000 per transaction, recordedAt = occurredAt.
+ */
+export const prepareFleetLog = async (
+  options: BenchOptions,
+): Promise<{ path: string; writeMs: number }> => {
+  const path = join(options.dir, 'fleet-log.sqlite');
+  if (existsSync(path)) return { path, writeMs: 0 };
+  const start = process.hrtime.bigint();
+  const store = await SqliteEventStore.open({ path, pollIntervalMs: 0 });
+  await store.close();
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const insert = db.prepare(
+    'INSERT INTO events (event_id, stream_id, stream_position, type, schema_version, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const upsertStream = db.prepare(
+    'INSERT INTO streams (stream_id, stream_position) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET stream_position = excluded.stream_position',
+  );
+  const versions = new Map<string, number>();
+  let batch: {
+    streamId: string;
+    version: number;
+    e: ReturnType<typeof syntheticFleetLog> extends Generator<infer T> ? T : never;
+  }[] = [];
+  const flush = db.transaction(() => {
+    for (const { streamId, version, e } of batch) {
+      insert.run(
+        e.event.id,
+        streamId,
+        version,
+        e.event.type,
+        e.event.schemaVersion,
+        JSON.stringify(e.event.data),
+        JSON.stringify(e.event.metadata),
+        e.event.metadata.occurredAt,
+      );
+    }
+    for (const [streamId, version] of versions) upsertStream.run(streamId, version);
+  });
+  for (const e of syntheticFleetLog({ seed: FLEET_SEED, events: options.events })) {
+    const version = (versions.get(e.streamId) ?? 0) + 1;
+    versions.set(e.streamId, version);
+    batch.push({ streamId: e.streamId, version, e });
+    if (batch.length === 1000) {
+      flush();
+      batch = [];
+    }
+  }
+  flush();
+  db.close();
+  return { path, writeMs: ms(start) };
+};
+
+const rawScan = (path: string): { millis: number; count: number } => {
+  const db = new Database(path, { readonly: true });
+  const start = process.hrtime.bigint();
+  let count = 0;
+  let sink = 0;
+  for (const row of db
+    .prepare(
+      'SELECT global_position, event_id, stream_id, stream_position, type, schema_version, data, metadata, recorded_at FROM events ORDER BY global_position',
+    )
+    .iterate() as Iterable<{ data: string; metadata: string }>) {
+    const data = JSON.parse(row.data) as Record<string, unknown>;
+    const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+    sink += Object.keys(data).length + Object.keys(metadata).length;
+    count += 1;
+  }
+  const millis = ms(start);
+  db.close();
+  if (sink < 0) throw new Error('unreachable');
+  return { millis, count };
+};
+
+export const run = async (options: BenchOptions): Promise<BenchSection> => {
+  const { path, writeMs } = await prepareFleetLog(options);
+  const store = await SqliteEventStore.open({ path, pollIntervalMs: 0, pageSize: 5000 });
+  const head = await store.headPosition();
+
+  rawScan(path); // warm the page cache and the JIT once
+  const raw = rawScan(path);
+  const rawRate = perSecond(raw.count, raw.millis);
+
+  let start = process.hrtime.bigint();
+  let read = 0;
+  for await (const _ of store.readAll()) read += 1;
+  const adapterMs = ms(start);
+
+  const cut = Math.floor(head * 0.9);
+  let atCut = initialFleetState();
+  start = process.hrtime.bigint();
+  const folder = createFleetFolder();
+  for await (const recorded of store.readAll()) {
+    const result = decodeFleetEvent(recorded);
+    if (!result.ok) throw new Error(`bench log is corrupt at ${recorded.globalPosition}`);
+    folder.push(result.value);
+    if (recorded.globalPosition === cut) atCut = folder.state();
+  }
+  const state = folder.state();
+  const replayMs = ms(start);
+  const replayRate = perSecond(read, replayMs);
+
+  // the fold alone, on the first FOLD_SAMPLE events decoded beforehand (memory stays bounded)
+  const decoded: FleetRecordedEvent[] = [];
+  for await (const recorded of store.readAll({ limit: FOLD_SAMPLE })) {
+    if (decoded.length >= FOLD_SAMPLE) break;
+    decoded.push(decodeFleetEventOrThrow(recorded));
+  }
+  start = process.hrtime.bigint();
+  foldFleet(initialFleetState(), decoded);
+  const foldMs = ms(start);
+  const foldRate = perSecond(decoded.length, foldMs);
+  decoded.length = 0;
+
+  start = process.hrtime.bigint();
+  const snapshot = takeSnapshot(atCut);
+  const snapshotMs = ms(start);
+  start = process.hrtime.bigint();
+  const restored = restoreSnapshot(snapshot);
+  if (!restored.ok) throw new Error(restored.error);
+  const tailFolder = createFleetFolder(restored.value);
+  for await (const recorded of store.readAll({ after: restored.value.position })) {
+    tailFolder.push(decodeFleetEventOrThrow(recorded));
+  }
+  const restoreMs = ms(start);
+  if (fleetStateJson(tailFolder.state()) !== fleetStateJson(state)) {
+    throw new Error('snapshot + tail differs from the full replay');
+  }
+
+  start = process.hrtime.bigint();
+  const past = await fleetStateAt(store, { position: Math.floor(head / 2) });
+  const travelMs = ms(start);
+  if (past.position !== Math.floor(head / 2)) throw new Error('time travel stopped early');
+
+  const rm = await FleetReadModel.open({ path: join(options.dir, 'fleet-rm.sqlite') });
+  start = process.hrtime.bigint();
+  const rebuilt = await rm.rebuild(store);
+  const rebuildMs = ms(start);
+  await rm.close();
+  await store.close();
+  if (rebuilt.position !== head) throw new Error('rebuild stopped early');
+  const rebuildRate = perSecond(head, rebuildMs);
+
+  const nodes = Object.keys(state.nodes).length;
+  const links = Object.values(state.nodes).reduce((s, n) => s + Object.keys(n.links).length, 0);
+  const rows: BenchRow[] = [
+    {
+      name: `fleet log written (${head} events, ${nodes} nodes, ${links} live links)`,
+      value: Math.round(writeMs),
+      unit: 'ms',
+    },
+    { name: 'raw scan + JSON.parse (baseline)', value: rawRate, unit: 'events/s' },
+    {
+      name: 'SqliteEventStore.readAll only',
+      value: perSecond(read, adapterMs),
+      unit: 'events/s',
+      baseline: rawRate,
+      ratio: perSecond(read, adapterMs) / rawRate,
+    },
+    {
+      name: 'replay: readAll + decode + fold (replayRatio)',
+      value: replayRate,
+      unit: 'events/s',
+      baseline: rawRate,
+      ratio: replayRate / rawRate,
+    },
+    { name: `fold only, pre-decoded (first ${FOLD_SAMPLE})`, value: foldRate, unit: 'events/s' },
+    { name: 'snapshot size at 90%', value: snapshot.length, unit: 'bytes' },
+    { name: 'snapshot take at 90%', value: Math.round(snapshotMs), unit: 'ms' },
+    {
+      name: 'restore + replay last 10% (vs full replay)',
+      value: Math.round(restoreMs),
+      unit: 'ms',
+      baseline: Math.round(replayMs),
+      ratio: restoreMs / replayMs,
+    },
+    { name: 'time travel to head/2', value: Math.round(travelMs), unit: 'ms' },
+    { name: `read model rebuild (${head} events)`, value: Math.round(rebuildMs), unit: 'ms' },
+    {
+      name: 'read model rebuild rate (rebuildRatio)',
+      value: rebuildRate,
+      unit: 'events/s',
+      baseline: rawRate,
+      ratio: rebuildRate / rawRate,
+    },
+  ];
+  return {
+    rows,
+    json: {
+      replayEvents: head,
+      rawScanPerSec: rawRate,
+      replayPerSec: replayRate,
+      replayRatio: replayRate / rawRate,
+      foldOnlyPerSec: foldRate,
+      snapshotBytes: snapshot.length,
+      snapshotRestoreTailMs: restoreMs,
+      fullReplayMs: replayMs,
+      timeTravelHalfMs: travelMs,
+      readModelRebuildMs: rebuildMs,
+      readModelRebuildPerSec: rebuildRate,
+    },
+  };
+};
