@@ -238,3 +238,13 @@ describe('tramway kernel resolve', () => {
     expect(err).toContain(message);
   });
 });
+
+describe('tramway kernel functions on a split blob without --base', () => {
+  it('exits 2 and suggests --base', async () => {
+    const { code, err } = await run('kernel', 'functions', '--btf', 'nf_tables');
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      /^nf_tables: not valid BTF: .*at byte \d+\) \(a module's split BTF\? pass its vmlinux with --base\)\n$/,
+    );
+  });
+});

@@ -74,7 +74,14 @@ const loadFile = async (
     base ? { name, kind: 'module', base } : { name, kind: name === 'vmlinux' ? 'vmlinux' : 'user' },
   );
   if (!r.ok) {
-    io.stderr(`${file}: not valid BTF: ${r.error.message}\n`);
+    const hint =
+      !base &&
+      (r.error.code === 'BtfBadName' ||
+        r.error.code === 'BtfBadTypeRef' ||
+        r.error.code === 'BtfBadStrings')
+        ? " (a module's split BTF? pass its vmlinux with --base)"
+        : '';
+    io.stderr(`${file}: not valid BTF: ${r.error.message}${hint}\n`);
     return undefined;
   }
   return r.value;
