@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createKernel } from '../../../shared/src/kernel/index.js';
 import type { KernelObjectInput } from '../../../shared/src/kernel/index.js';
-import { createSimKernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
+import {
+  createSimKernelDriver,
+  createSimKernelDriverFromSpec,
+} from '../../../services/agent/src/kernel-driver/index.js';
 import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
 
 const objects: readonly KernelObjectInput[] = [smallVmlinux(), smallModule()].map((btf) => ({
@@ -67,5 +70,50 @@ describe('createSimKernelDriver', () => {
     await expect(
       driver.apply({ op: 'prog_load', name: 'p', attach: 'fentry.multi' }),
     ).rejects.toThrow('kernel driver is closed');
+  });
+});
+
+describe('createSimKernelDriverFromSpec', () => {
+  it('builds the node from declarations and resolves against them', async () => {
+    const made = createSimKernelDriverFromSpec({
+      profile: 'v24',
+      objects: [
+        {
+          name: 'vmlinux',
+          kind: 'vmlinux',
+          functions: [
+            { name: 'tcp_v4_connect', ret: 'int', params: ['struct sock *', 'int'] },
+            {
+              name: 'tcp_v6_connect',
+              ret: 'int',
+              params: ['struct sock *', 'int'],
+              address: false,
+            },
+          ],
+        },
+      ],
+      types: [{ kind: 'struct', name: 'sock', size: 64, members: 1 }],
+    });
+    if (!made.ok) throw new Error(JSON.stringify(made.error));
+    const r = await made.value.resolve(['tcp_v?_connect'], { attach: 'fentry.multi', reads: [0] });
+    expect(r.ok && r.value.targets.map((t) => `${t.name} ${t.ok ? 'ok' : t.errno}`)).toEqual([
+      'tcp_v4_connect ok',
+      'tcp_v6_connect ENOENT',
+    ]);
+    expect((await made.value.describe()).profile).toBe('v24');
+  });
+
+  it('refuses a spec with problems, as data', () => {
+    const made = createSimKernelDriverFromSpec({
+      profile: 'v26',
+      objects: [
+        {
+          name: 'vmlinux',
+          kind: 'vmlinux',
+          functions: [{ name: 'f', ret: 'struct nope', params: [] }],
+        },
+      ],
+    });
+    expect(made.ok).toBe(false);
   });
 });

@@ -1,4 +1,8 @@
 export type { DriverOutcome, KernelDescription, KernelDriver } from './kernel-driver.port.js';
-export { createModelKernelDriver, createSimKernelDriver } from './sim-kernel.driver.js';
+export {
+  createModelKernelDriver,
+  createSimKernelDriver,
+  createSimKernelDriverFromSpec,
+} from './sim-kernel.driver.js';
 export type { HostKernelDriverOptions } from './host-kernel.driver.js';
 export { createHostKernelDriver } from './host-kernel.driver.js';

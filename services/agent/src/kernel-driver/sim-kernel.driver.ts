@@ -5,8 +5,13 @@ import {
   probeFeatures,
   resolveFunctionPatterns,
 } from '@tramway/shared/btf';
-import type { KernelObjectInput, KernelState } from '@tramway/shared/kernel';
-import { applyOp, dumpState } from '@tramway/shared/kernel';
+import type {
+  KernelObjectInput,
+  KernelSpec,
+  KernelState,
+  SpecProblem,
+} from '@tramway/shared/kernel';
+import { applyOp, buildKernel, dumpState } from '@tramway/shared/kernel';
 import type { KernelDescription, KernelDriver } from './kernel-driver.port.js';
 
 /**
@@ -83,4 +88,24 @@ export const createSimKernelDriver = (input: {
       unreadable: [],
     },
   });
+};
+
+/**
+ * `sim` from a kernel spec (the declarations of kernel-scenarios.md): the model builds the BTF
+ * objects and symbol facts itself. Refuses (as data) a spec with problems, each with its path.
+ */
+export const createSimKernelDriverFromSpec = (
+  spec: KernelSpec,
+):
+  | { readonly ok: true; readonly value: KernelDriver }
+  | { readonly ok: false; readonly error: readonly SpecProblem[] } => {
+  const built = buildKernel(spec);
+  if (!built.ok) return { ok: false, error: built.error };
+  const state = built.value;
+  const objects: KernelObjectInput[] = state.templates.map((t) => ({
+    btf: t.view.btf,
+    loaded: true,
+    attrs: t.attrs,
+  }));
+  return { ok: true, value: createSimKernelDriver({ state, objects }) };
 };
