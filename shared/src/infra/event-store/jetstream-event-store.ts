@@ -71,11 +71,16 @@ export interface JetStreamEventStoreOptions {
 /** What this process knows of one event stream; refreshed from the server when in doubt. */
 interface StreamState {
   /** stream sequence of the stream's last commit (0: none) */
-  readonly lastSeq: number;
-  readonly version: number;
-  /** event id -> where it is stored */
-  readonly ids: Map<string, { readonly version: number; readonly position: number }>;
+  lastSeq: number;
+  version: number;
+  /** event id -> global position (numbers only: this map holds every id of the stream) */
+  readonly ids: Map<string, number>;
+  /** sequence and first version of each commit, in order, to turn a position into a version */
+  readonly commitSeqs: number[];
+  readonly commitVersions: number[];
 }
+
+const PUBLISH = { kind: 'publish' } as const;
 
 type Decision =
   | { readonly kind: 'done'; readonly result: AppendResult }
@@ -117,7 +122,9 @@ export class JetStreamEventStore implements EventStore {
   readonly #prefix: string;
   readonly #now: () => string;
   readonly #states = new Map<string, StreamState>();
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queues = new Map<string, (() => void)[]>();
+  #inflight = 0;
+  #idle: (() => void) | undefined;
   readonly #live = new Set<{ readonly stop: () => void }>();
   #closed = false;
 
@@ -133,7 +140,7 @@ export class JetStreamEventStore implements EventStore {
     this.#js = jetstream(nc, { timeout: options.timeoutMs ?? 5000 });
     this.#streamName = options.streamName ?? 'TRAMWAY_EVENTS';
     this.#prefix = options.subjectPrefix ?? 'tramway.es';
-    this.#now = options.now ?? (() => new Date().toISOString());
+    this.#now = options.now ?? cachedIsoClock();
   }
 
   /**
@@ -216,102 +223,113 @@ export class JetStreamEventStore implements EventStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#exclusive(streamId, () => this.#appendNow(streamId, expectedVersion, events));
-  }
-
-  /** Runs `task` after every earlier task of the same event stream has settled. */
-  #exclusive<T>(streamId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(streamId);
-    const run = previous === undefined ? task() : previous.then(task, task);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#queues.set(streamId, tail);
-    void tail.then(() => {
-      if (this.#queues.get(streamId) === tail) this.#queues.delete(streamId);
+    // Appends to one event stream are serialised in this process (each waits for the previous
+    // to settle); other streams are not held up. No promise chain per call: this is the hot
+    // path of pipelined appends.
+    this.#inflight++;
+    const waiting = this.#queues.get(streamId);
+    if (waiting === undefined) {
+      this.#queues.set(streamId, []);
+      return this.#appendNow(streamId, expectedVersion, events);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      waiting.push(() => {
+        this.#appendNow(streamId, expectedVersion, events).then(resolve, reject);
+      });
     });
-    return run;
   }
 
+  /** Hands the stream's queue to the next waiting append (or drops it), once an append settles. */
+  #release(streamId: string): void {
+    const next = this.#queues.get(streamId)?.shift();
+    if (next === undefined) this.#queues.delete(streamId);
+    else next();
+    if (--this.#inflight === 0) this.#idle?.();
+  }
+
+  /** Runs one append; entered only at the head of the stream's queue, releases it when done. */
   async #appendNow(
     streamId: string,
     expected: number | undefined,
     events: readonly NewEvent[],
   ): Promise<AppendResult> {
-    this.#assertOpen('append');
-    const subject = eventStreamSubject(this.#prefix, streamId);
-    let state = this.#states.get(streamId);
-    let fresh = false;
-    let duplicateSeq: number | undefined;
-    if (state === undefined) {
-      if (expected === 0 && events.length > 0) {
-        // optimistic: a new stream needs no read; the server refuses if the subject has commits
-        state = { lastSeq: 0, version: 0, ids: new Map() };
-      } else {
-        state = await this.#refresh(streamId, subject, undefined);
-        fresh = true;
+    try {
+      this.#assertOpen('append');
+      const subject = eventStreamSubject(this.#prefix, streamId);
+      let state = this.#states.get(streamId);
+      let fresh = false;
+      let duplicateSeq: number | undefined;
+      if (state === undefined) {
+        if (expected === 0 && events.length > 0) {
+          // optimistic: a new stream needs no read; the server refuses if the subject has commits
+          state = emptyState();
+        } else {
+          state = await this.#refresh(streamId, subject, undefined);
+          fresh = true;
+        }
       }
-    }
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const decision = decide(streamId, state, expected, events, fresh);
-      if (decision.kind === 'done') return decision.result;
-      if (decision.kind === 'fail') throw decision.error;
-      if (decision.kind === 'publish' && duplicateSeq !== undefined) {
-        // the server saw this Nats-Msg-Id, but not in this stream: the id belongs to another one
-        throw new EventIdConflictError(
-          streamId,
-          events.map((e) => e.id),
-          `match(es) the Nats-Msg-Id of message seq ${duplicateSeq}, which is not in this stream`,
-        );
-      }
-      if (decision.kind === 'refresh') {
-        state = await this.#refresh(streamId, subject, state);
-        fresh = true;
-        continue;
-      }
-      const recordedAt = this.#now();
-      const body = encodeCommit({ streamId, version: state.version + 1, recordedAt, events });
-      let ack: PubAck;
-      try {
-        ack = await this.#js.publish(subject, body, {
-          msgID: commitId(events),
-          expect: { lastSubjectSequence: state.lastSeq },
-        });
-      } catch (error) {
-        if (isWrongLastSequence(error)) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const decision = decide(streamId, state, expected, events, fresh);
+        if (decision.kind === 'done') return decision.result;
+        if (decision.kind === 'fail') throw decision.error;
+        if (decision.kind === 'publish' && duplicateSeq !== undefined) {
+          // the server saw this Nats-Msg-Id, but not in this stream: the id belongs to another one
+          throw new EventIdConflictError(
+            streamId,
+            events.map((e) => e.id),
+            `match(es) the Nats-Msg-Id of message seq ${duplicateSeq}, which is not in this stream`,
+          );
+        }
+        if (decision.kind === 'refresh') {
           state = await this.#refresh(streamId, subject, state);
           fresh = true;
           continue;
         }
-        // unknown outcome: forget what we know; a retry with the same ids is safe (msg id dedup)
-        this.#states.delete(streamId);
-        throw toStoreError('append', error);
+        const recordedAt = this.#now();
+        const body = encodeCommit({ streamId, version: state.version + 1, recordedAt, events });
+        let ack: PubAck;
+        try {
+          ack = await this.#js.publish(subject, body, {
+            msgID: commitId(events),
+            expect: { lastSubjectSequence: state.lastSeq },
+          });
+        } catch (error) {
+          if (isWrongLastSequence(error)) {
+            state = await this.#refresh(streamId, subject, state);
+            fresh = true;
+            continue;
+          }
+          // unknown outcome: forget what we know; a retry with the same ids is safe (msg id dedup)
+          this.#states.delete(streamId);
+          throw toStoreError('append', error);
+        }
+        if (ack.duplicate) {
+          // the same commit id was stored before, within the duplicate window: learn where
+          duplicateSeq = ack.seq;
+          state = await this.#refresh(streamId, subject, state);
+          fresh = true;
+          continue;
+        }
+        const next = applyCommit(state, ack.seq, {
+          streamId,
+          version: state.version + 1,
+          recordedAt,
+          events,
+        });
+        this.#states.set(streamId, next);
+        return {
+          streamVersion: next.version,
+          lastGlobalPosition: positionOf(ack.seq, events.length - 1),
+          appended: events.length,
+        };
       }
-      if (ack.duplicate) {
-        // the same commit id was stored before, within the duplicate window: learn where
-        duplicateSeq = ack.seq;
-        state = await this.#refresh(streamId, subject, state);
-        fresh = true;
-        continue;
-      }
-      const next = applyCommit(state, ack.seq, {
-        streamId,
-        version: state.version + 1,
-        recordedAt,
-        events,
-      });
-      this.#states.set(streamId, next);
-      return {
-        streamVersion: next.version,
-        lastGlobalPosition: positionOf(ack.seq, events.length - 1),
-        appended: events.length,
-      };
+      throw new EventStoreUnavailableError(
+        'append',
+        new Error(`stream "${streamId}" kept changing during ${MAX_ATTEMPTS} attempts`),
+      );
+    } finally {
+      this.#release(streamId);
     }
-    throw new EventStoreUnavailableError(
-      'append',
-      new Error(`stream "${streamId}" kept changing during ${MAX_ATTEMPTS} attempts`),
-    );
   }
 
   /** Reads the commits of `streamId` newer than `known` and folds them into a new state. */
@@ -320,7 +338,7 @@ export class JetStreamEventStore implements EventStore {
     subject: string,
     known: StreamState | undefined,
   ): Promise<StreamState> {
-    let state: StreamState = known ?? { lastSeq: 0, version: 0, ids: new Map() };
+    let state: StreamState = known ?? emptyState();
     const last = await this.#lastCommitSeq(subject);
     if (last > state.lastSeq) {
       for await (const { seq, commit } of this.#commits(subject, state.lastSeq + 1, last)) {
@@ -523,7 +541,7 @@ export class JetStreamEventStore implements EventStore {
     this.#closed = true;
     for (const entry of [...this.#live]) entry.stop();
     this.#live.clear();
-    await Promise.allSettled([...this.#queues.values()]);
+    if (this.#inflight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     if (!this.#ownsConnection) return undefined;
     try {
       await this.#nc.drain();
@@ -548,6 +566,20 @@ export class JetStreamEventStore implements EventStore {
   }
 }
 
+/** The wall clock as ISO 8601, formatting at most once per millisecond (hot path). */
+const cachedIsoClock = (): (() => string) => {
+  let lastMs = -1;
+  let lastIso = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
+};
+
 /**
  * What to do with an append given what is known of the stream. `fresh` says the state was just
  * read from the server, so a version mismatch is real. Ids first (eventlog-notes §3.2).
@@ -559,16 +591,26 @@ const decide = (
   events: readonly NewEvent[],
   fresh: boolean,
 ): Decision => {
+  let knownCount = 0;
+  for (const event of events) if (state.ids.has(event.id)) knownCount++;
+  if (knownCount === 0) {
+    if (expected !== undefined && expected !== state.version) {
+      return fresh
+        ? {
+            kind: 'fail',
+            error: new ExpectedVersionConflictError(streamId, expected, state.version),
+          }
+        : { kind: 'refresh' };
+    }
+    if (events.length > 0) return PUBLISH;
+  }
   const known = events.filter((event) => state.ids.has(event.id));
   if (known.length > 0 && known.length === events.length) {
-    let last = { version: 0, position: 0 };
-    for (const event of known) {
-      const where = state.ids.get(event.id);
-      if (where !== undefined && where.position > last.position) last = where;
-    }
+    let last = 0;
+    for (const event of known) last = Math.max(last, state.ids.get(event.id) ?? 0);
     return {
       kind: 'done',
-      result: { streamVersion: last.version, lastGlobalPosition: last.position, appended: 0 },
+      result: { streamVersion: versionAt(state, last), lastGlobalPosition: last, appended: 0 },
     };
   }
   if (known.length > 0) {
@@ -581,13 +623,7 @@ const decide = (
       ),
     };
   }
-  if (expected !== undefined && expected !== state.version) {
-    if (!fresh) return { kind: 'refresh' };
-    return {
-      kind: 'fail',
-      error: new ExpectedVersionConflictError(streamId, expected, state.version),
-    };
-  }
+  // here: an empty batch whose expected version matched what this process knows
   if (events.length === 0) {
     if (!fresh) return { kind: 'refresh' };
     return {
@@ -599,25 +635,46 @@ const decide = (
       },
     };
   }
-  return { kind: 'publish' };
+  return PUBLISH;
 };
 
+const emptyState = (): StreamState => ({
+  lastSeq: 0,
+  version: 0,
+  ids: new Map(),
+  commitSeqs: [],
+  commitVersions: [],
+});
+
+/** Global position of the stream's last event (0 if none). */
 const lastPositionOf = (state: StreamState): number => {
-  let last = 0;
-  for (const where of state.ids.values()) if (where.position > last) last = where.position;
-  return last;
+  const first = state.commitVersions.at(-1);
+  return first === undefined ? 0 : positionOf(state.lastSeq, state.version - first);
 };
 
-/** The state after commit `commit` stored at sequence `seq` (ids map is shared, grown in place). */
+/** Stream version of the event at global `position` (binary search over the commits). */
+const versionAt = (state: StreamState, position: number): number => {
+  const seq = sequenceOf(position);
+  let lo = 0;
+  let hi = state.commitSeqs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((state.commitSeqs[mid] ?? 0) < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return (state.commitVersions[lo] ?? 0) + (position - positionOf(seq, 0));
+};
+
+/** Folds commit `commit`, stored at sequence `seq`, into `state` (in place: hot path). */
 const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState => {
-  commit.events.forEach((event, index) => {
-    state.ids.set(event.id, { version: commit.version + index, position: positionOf(seq, index) });
-  });
-  return {
-    lastSeq: seq,
-    version: commit.version + commit.events.length - 1,
-    ids: state.ids,
-  };
+  for (let index = 0; index < commit.events.length; index++) {
+    state.ids.set((commit.events[index] as NewEvent).id, positionOf(seq, index));
+  }
+  state.commitSeqs.push(seq);
+  state.commitVersions.push(commit.version);
+  state.lastSeq = seq;
+  state.version = commit.version + commit.events.length - 1;
+  return state;
 };
 
 const PRINTABLE_ID = /^[\x21-\x7e]{1,200}$/;

@@ -15,12 +15,14 @@ export const validateAppend = (
     throw new InvalidAppendError('streamId', 'must be a non-empty string');
   }
   if (!Array.isArray(events)) throw new InvalidAppendError('events', 'must be an array');
-  const seen = new Set<string>();
-  for (let i = 0; i < events.length; i++) {
-    validateNewEvent(events[i], `events[${i}]`);
-    const id = (events[i] as NewEvent).id;
-    if (seen.has(id)) throw new InvalidAppendError(`events[${i}].id`, `"${id}" appears twice`);
-    seen.add(id);
+  for (let i = 0; i < events.length; i++) validateNewEvent(events[i], `events[${i}]`);
+  if (events.length > 1) {
+    const seen = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const id = (events[i] as NewEvent).id;
+      if (seen.has(id)) throw new InvalidAppendError(`events[${i}].id`, `"${id}" appears twice`);
+      seen.add(id);
+    }
   }
   return validateExpected(expected);
 };
