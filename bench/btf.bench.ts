@@ -21,6 +21,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
@@ -182,6 +183,8 @@ const main = (): void => {
     `${ms < TARGET_MS ? 'meets' : 'MISSES'} < ${TARGET_MS} ms` +
     (base === undefined ? '' : `, ${ms / base < 1 ? 'faster' : 'SLOWER'} than bpftool`);
   const summary = {
+    // other work on the machine skews every row; the ratio to bpftool (same run) less so
+    loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
     file,
     bytes: bytes.length,
     runs,
@@ -196,7 +199,7 @@ const main = (): void => {
   }
   const fmt = (n: number): string => n.toFixed(1).padStart(9);
   const lines = [
-    `BTF bench: ${file} (${(bytes.length / 1e6).toFixed(2)} MB), median of ${runs} runs`,
+    `BTF bench: ${file} (${(bytes.length / 1e6).toFixed(2)} MB), median of ${runs} runs, load average ${summary.loadAverage1m}`,
     `${'what'.padEnd(36)} ${'median ms'.padStart(9)} ${'min ms'.padStart(9)} ${'ours/bpftool'.padStart(12)}  note`,
     ...rows.map(
       (r) =>
