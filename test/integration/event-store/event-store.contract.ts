@@ -229,6 +229,15 @@ export const testEventStore = (name: string, factory: EventStoreFactory): void =
         expect((await sut.readStream('node-1')).map((e) => e.id)).toEqual(stored.map((e) => e.id));
       });
 
+      it('refuses an event id that is already stored in another stream', async () => {
+        const event = anEvent();
+        await sut.append('node-1', 0, [event]);
+        const error = await rejectionOf(sut.append('node-2', 0, [event]));
+        expect(error).toBeInstanceOf(EventIdConflictError);
+        expect(error).toMatchObject({ streamId: 'node-2', knownIds: [event.id] });
+        expect(await sut.readStream('node-2')).toEqual([]);
+      });
+
       it('refuses a batch that repeats an id within itself', async () => {
         const event = anEvent();
         const error = await rejectionOf(sut.append('node-1', 0, [event, event]));

@@ -105,8 +105,9 @@ const READ_BATCH = 1000;
  *   each stream's last sequence, version and event ids, loaded lazily from the server.
  * - Idempotency: `Nats-Msg-Id` (the event id, or a hash of the batch's ids) makes a re-publish
  *   within the duplicate window a no-op; beyond it, the id check against the stream's ids (same
- *   rules as the SQLite adapter) does. Unlike SQLite, an id reused in ANOTHER stream is not
- *   detected (there is no global id index on JetStream).
+ *   rules as the SQLite adapter) does. An id reused in ANOTHER stream is refused only when the
+ *   server's dedup still knows it (single-event append within the duplicate window); otherwise,
+ *   unlike SQLite, it is not detected (there is no global id index on JetStream).
  * - Appends to one stream are serialised within this process; appends to different streams run
  *   concurrently (pipelined publishes).
  * - At most MAX_EVENTS_PER_COMMIT (1000) events per append, and the commit must fit the server's
