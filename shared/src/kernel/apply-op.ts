@@ -99,25 +99,25 @@ const btfRef = (d: Draft, objId: number, delta: number): void => {
   else d.btfRefcnt.set(objId, n);
 };
 
+/** A trampoline with no holder yet; its function model comes from the target's BTF (spec §7.2). */
+const emptyTramp = (key: string, t: CheckedTarget): Tramp => ({
+  key,
+  objId: t.objId,
+  btfId: t.btfId,
+  fname: t.fname,
+  argCount: t.proto.totalBytes / 8,
+  refcnt: 0,
+  fentry: [],
+  fexit: [],
+  fmodRet: [],
+  extension: null,
+});
+
 /** bpf_trampoline_get: get-or-create by key, +1 reference (spec §1.1). */
 const trampGet = (d: Draft, t: CheckedTarget): Tramp => {
   const key = trampKey(t.objId, t.btfId);
-  const cur = d.tramps.get(key);
-  const next: Tramp =
-    cur !== undefined
-      ? { ...cur, refcnt: cur.refcnt + 1 }
-      : {
-          key,
-          objId: t.objId,
-          btfId: t.btfId,
-          fname: t.fname,
-          argCount: t.proto.totalBytes / 8,
-          refcnt: 1,
-          fentry: [],
-          fexit: [],
-          fmodRet: [],
-          extension: null,
-        };
+  const cur = d.tramps.get(key) ?? emptyTramp(key, t);
+  const next: Tramp = { ...cur, refcnt: cur.refcnt + 1 };
   d.tramps.set(key, next);
   return next;
 };
@@ -159,14 +159,40 @@ export const linkRule = (
   return null;
 };
 
+/** The trampoline with `conn` inserted at the head of its kind's list(s). */
+const withConn = (tr: Tramp, conn: Conn, refDelta: number): Tramp => ({
+  key: tr.key,
+  objId: tr.objId,
+  btfId: tr.btfId,
+  fname: tr.fname,
+  argCount: tr.argCount,
+  refcnt: tr.refcnt + refDelta,
+  fentry: conn.kind === 'fentry' || conn.kind === 'fsession' ? [conn, ...tr.fentry] : tr.fentry,
+  fexit: conn.kind === 'fexit' || conn.kind === 'fsession' ? [conn, ...tr.fexit] : tr.fexit,
+  fmodRet: conn.kind === 'fmod_ret' ? [conn, ...tr.fmodRet] : tr.fmodRet,
+  extension: tr.extension,
+});
+
 const linkConn = (d: Draft, key: string, conn: Conn): Failure | null => {
   const tr = d.tramps.get(key);
   if (tr === undefined) return fail('ENOENT', `no trampoline ${key}`);
   const why = linkRule(tr, conn.kind, conn.progId, d.base.limits.maxTrampLinks);
   if (why !== null) return why;
-  let next = tr;
-  for (const l of listsOf(conn.kind)) next = { ...next, [l]: [conn, ...next[l]] };
-  d.tramps.set(key, next);
+  d.tramps.set(key, withConn(tr, conn, 0));
+  return null;
+};
+
+/**
+ * Get-or-create the target's trampoline (+1 reference) and link `conn` into it in one step.
+ * Equivalent to the kernel's "get every trampoline, then link in order" (§3.2 11g then 12):
+ * a failure at any point discards the whole draft, and the link rules see the same lists.
+ */
+const getAndLink = (d: Draft, t: CheckedTarget, conn: Conn): Failure | null => {
+  const key = trampKey(t.objId, t.btfId);
+  const cur = d.tramps.get(key) ?? emptyTramp(key, t);
+  const why = linkRule(cur, conn.kind, conn.progId, d.base.limits.maxTrampLinks);
+  if (why !== null) return why;
+  d.tramps.set(key, withConn(cur, conn, 1));
   return null;
 };
 
@@ -465,23 +491,20 @@ const multiLinkV24 = (state: KernelState, prog: Prog, op: LinkCreate, u: UapiArr
   }
   const d = draftOf(state);
   const id = d.nextLinkId++;
-  const conns: LinkConn[] = [];
-  for (const [i, c] of checked.entries()) {
-    const key = trampGet(d, c).key;
+  const conns: LinkConn[] = new Array<LinkConn>(checked.length);
+  const btfSet = new Set<number>();
+  const modSet = new Set<string>();
+  for (let i = 0; i < checked.length; i++) {
+    const c = checked[i] as CheckedTarget;
     const cookie = cookies?.[i] ?? 0n;
-    conns.push({ key, cookie });
-  }
-  for (const [i, c] of conns.entries()) {
-    const why = linkConn(d, c.key, {
-      linkId: id,
-      progId: prog.id,
-      cookie: c.cookie,
-      kind: prog.kind,
-    });
+    const why = getAndLink(d, c, { linkId: id, progId: prog.id, cookie, kind: prog.kind });
     if (why !== null) return rejected(state, fail(why.errno, `target ${i}: ${why.reason}`));
+    conns[i] = { key: trampKey(c.objId, c.btfId), cookie };
+    btfSet.add(c.objId);
+    if (c.module !== null) modSet.add(c.module);
   }
-  const btfRefs = [...new Set(checked.map((c) => c.objId))];
-  const modRefs = [...new Set(checked.flatMap((c) => (c.module === null ? [] : [c.module])))];
+  const btfRefs = [...btfSet];
+  const modRefs = [...modSet];
   for (const b of btfRefs) btfRef(d, b, 1);
   for (const m of modRefs) moduleRef(d, m, 1);
   trampPut(d, prog.dstTramp);
@@ -537,18 +560,13 @@ const multiLinkV26 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
   }
   const d = draftOf(state);
   const id = d.nextLinkId++;
-  const conns: LinkConn[] = checked.map((c, i) => ({
-    key: trampGet(d, c).key,
-    cookie: rows[i]?.cookie ?? 0n,
-  }));
-  for (const c of conns) {
-    const why = linkConn(d, c.key, {
-      linkId: id,
-      progId: prog.id,
-      cookie: c.cookie,
-      kind: prog.kind,
-    });
+  const conns: LinkConn[] = new Array<LinkConn>(checked.length);
+  for (let i = 0; i < checked.length; i++) {
+    const c = checked[i] as CheckedTarget;
+    const cookie = rows[i]?.cookie ?? 0n;
+    const why = getAndLink(d, c, { linkId: id, progId: prog.id, cookie, kind: prog.kind });
     if (why !== null) return rejected(state, why);
+    conns[i] = { key: trampKey(c.objId, c.btfId), cookie };
   }
   d.progs.set(prog.id, { ...prog, refcnt: prog.refcnt + 1 });
   const link: Link = {

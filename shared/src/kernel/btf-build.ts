@@ -404,9 +404,10 @@ const buildFunctions = (
     else fixed.set(want, p);
   }
   let remainingFixed = fixed.size;
-  for (let id = cursor; remainingFixed > 0 || auto.length > 0; id++) {
+  let nextAuto = 0;
+  for (let id = cursor; remainingFixed > 0 || nextAuto < auto.length; id++) {
     const fx = fixed.get(id);
-    const next = fx ?? (auto.length > 0 ? auto.shift() : undefined);
+    const next = fx ?? (nextAuto < auto.length ? auto[nextAuto++] : undefined);
     if (fx !== undefined) remainingFixed--;
     if (next === undefined) b.types.push({ kind: 'fwd', name: `__gap_${id}`, kindFlag: false });
     else b.types.push({ kind: 'func', name: next.decl.name, type: next.proto, linkage: 'global' });

@@ -102,8 +102,28 @@ export type Distilled =
   | { readonly ok: true; readonly proto: DistilledProto }
   | { readonly ok: false; readonly reason: string };
 
+/**
+ * Memo of successful distillations per BTF object and FUNC_PROTO id. BTF objects are immutable
+ * values, so the memo never changes a result; it keeps a 50k-target attach from re-walking the
+ * same deduplicated prototype 50k times.
+ */
+const DISTILLED = new WeakMap<BtfObject, Map<TypeId, Distilled>>();
+
 /** btf_distill_func_proto rules (spec §3.12.3): ≤ 12 params, no varargs, no struct return, params 1..16 bytes. */
 export const distillProto = (view: BtfView, protoId: TypeId, fname: string): Distilled => {
+  let memo = DISTILLED.get(view.btf);
+  if (memo === undefined) {
+    memo = new Map();
+    DISTILLED.set(view.btf, memo);
+  }
+  const known = memo.get(protoId);
+  if (known !== undefined) return known;
+  const result = distillUncached(view, protoId, fname);
+  if (result.ok) memo.set(protoId, result);
+  return result;
+};
+
+const distillUncached = (view: BtfView, protoId: TypeId, fname: string): Distilled => {
   const p = typeById(view, protoId);
   if (p === null || p.kind !== 'func_proto')
     return { ok: false, reason: `${fname}: type ${protoId} is not a FUNC_PROTO` };

@@ -178,6 +178,7 @@ const makeTemplate = (
     } else if ('name' in t && t.name !== '' && !namedIds.has(t.name)) namedIds.set(t.name, id);
   }
   const split = btf.kind === 'module' && base !== null;
+  const attrsMemo = new Map<string, FunctionAttrs>();
   return {
     index,
     name: btf.name,
@@ -185,7 +186,15 @@ const makeTemplate = (
     view: { btf, base: split ? base.btf : null },
     funcIds,
     namedIds,
-    attrs: (name) => normaliseAttrs(name, input.attrs(name)),
+    attrs: (name) => {
+      // memo of a pure function of the (immutable) input: the same answer every time
+      let a = attrsMemo.get(name);
+      if (a === undefined) {
+        a = normaliseAttrs(name, input.attrs(name));
+        attrsMemo.set(name, a);
+      }
+      return a;
+    },
   };
 };
 
