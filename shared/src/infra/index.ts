@@ -9,3 +9,8 @@ export type * from './read-model/read-model.tables.js';
 export * from './audit/index.js';
 export * from './event-store/jetstream-event-store.js';
 export * from './nats/event-subject.js';
+export * from './bus/fleet-bus.port.js';
+export { createInProcessBus } from './bus/in-process-bus.js';
+export { createNatsBus, connectNatsBus } from './bus/nats-bus.js';
+export type { NatsBusOptions } from './bus/nats-bus.js';
+export { subjectMatches } from './bus/subject-pattern.js';

@@ -1,0 +1,178 @@
+import { AppError } from '../errors.js';
+
+/**
+ * The one transport port of the fleet (docs/fleet-protocol.md, "Subjects and messages").
+ * Payloads are JSON values: every implementation encodes them as JSON, so a receiver always gets
+ * its own copy, `undefined` travels as `null`, and a value JSON cannot carry (a bigint, a cycle)
+ * is refused at the sender with a `BusEncodingError`. Validating a payload against its zod schema
+ * is the receiver's job (`decodeMessage`, shared/src/contracts/fleet-messages.contract.ts).
+ *
+ * Delivery: each handler (subscriber or responder) gets its messages one at a time, in the order
+ * they were published, asynchronously (never inside the publisher's call), and an async handler is
+ * awaited before the next message. Core NATS semantics: at most once, no persistence.
+ */
+export interface FleetBus {
+  /** Fire and forget. Rejects (without sending) on an invalid subject, an unencodable payload, or a closed bus. */
+  publish(subject: string, payload: unknown): Promise<void>;
+  /**
+   * Receives every message published (or requested) on subjects matching `pattern`
+   * (`*` = one token, `>` = one or more trailing tokens). Throws `BusInvalidSubjectError` /
+   * `BusClosedError` synchronously.
+   */
+  subscribe(pattern: string, handler: BusHandler): Unsubscribe;
+  /**
+   * Sends `payload` to one responder of `subject` and resolves with its reply. Rejects with
+   * `BusTimeoutError` (retryable) after `timeoutMs` (default 5000), `BusNoRespondersError`
+   * (retryable) when nobody responds on that subject, or `BusResponderError` when the responder
+   * failed (its code and retryability travel back).
+   */
+  request(subject: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
+  /**
+   * Answers requests on subjects matching `pattern` with what `responder` returns (or resolves
+   * to). A responder that throws makes the request reject with `BusResponderError` carrying the
+   * thrown error's `code` and `retryable` when it is an AppError (`ResponderFailed`, not retryable,
+   * otherwise). When several responders match, exactly one answers each request (a queue group).
+   */
+  respond(pattern: string, responder: BusResponder): Unsubscribe;
+  /** Resolves once every subscription made so far is effective (NATS: a server round trip). */
+  flush(): Promise<void>;
+  /**
+   * Stops accepting calls, lets the handlers finish the messages already delivered to them, and
+   * resolves. Pending requests of this bus reject with `BusClosedError`. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+export interface BusMessage {
+  /** the concrete subject the message was sent to */
+  readonly subject: string;
+  /** the decoded JSON payload: unknown until validated */
+  readonly payload: unknown;
+}
+
+export type BusHandler = (message: BusMessage) => void | Promise<void>;
+export type BusResponder = (request: BusMessage) => unknown;
+/** Stops a subscription or responder; no message is handed to it afterwards. Idempotent. */
+export type Unsubscribe = () => void;
+
+export interface RequestOptions {
+  /** milliseconds; default `DEFAULT_REQUEST_TIMEOUT_MS` */
+  readonly timeoutMs?: number;
+}
+
+export interface FleetBusOptions {
+  /**
+   * Called when a subscriber throws, or when a message that is not JSON arrives (NATS only:
+   * `BusMalformedMessageError`). The subscription keeps going. Default: rethrow outside the bus
+   * (an escaping handler error is a bug, STYLE.md §7: it crashes the process).
+   */
+  readonly onHandlerError?: (error: unknown, message: { subject: string }) => void;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
+export const BusErrorCode = {
+  BusTimeout: 'BusTimeout',
+  BusNoResponders: 'BusNoResponders',
+  ResponderFailed: 'ResponderFailed',
+  BusClosed: 'BusClosed',
+  BusInvalidSubject: 'BusInvalidSubject',
+  BusEncoding: 'BusEncoding',
+  BusMalformedMessage: 'BusMalformedMessage',
+} as const;
+export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
+
+/** No reply within the timeout. Retryable: the responder may be busy or restarting. */
+export class BusTimeoutError extends AppError {
+  override readonly name = 'BusTimeoutError';
+  readonly subject: string;
+  readonly timeoutMs: number;
+
+  constructor(subject: string, timeoutMs: number, cause?: unknown) {
+    super(`request on "${subject}" timed out after ${timeoutMs} ms`, {
+      code: BusErrorCode.BusTimeout,
+      retryable: true,
+      cause,
+    });
+    this.subject = subject;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Nobody responds on that subject. Retryable: the agent may not have started yet. */
+export class BusNoRespondersError extends AppError {
+  override readonly name = 'BusNoRespondersError';
+  readonly subject: string;
+
+  constructor(subject: string, cause?: unknown) {
+    super(`no responder on "${subject}"`, {
+      code: BusErrorCode.BusNoResponders,
+      retryable: true,
+      cause,
+    });
+    this.subject = subject;
+  }
+}
+
+/** The responder failed; `remoteCode` and `retryable` are the responder's. */
+export class BusResponderError extends AppError {
+  override readonly name = 'BusResponderError';
+  readonly subject: string;
+  readonly remoteCode: string;
+
+  constructor(subject: string, remoteCode: string, message: string, retryable: boolean) {
+    super(`responder on "${subject}" failed (${remoteCode}): ${message}`, {
+      code: BusErrorCode.ResponderFailed,
+      retryable,
+    });
+    this.subject = subject;
+    this.remoteCode = remoteCode;
+  }
+}
+
+export class BusClosedError extends AppError {
+  override readonly name = 'BusClosedError';
+
+  constructor(operation: string) {
+    super(`bus is closed: cannot ${operation}`, { code: BusErrorCode.BusClosed, retryable: false });
+  }
+}
+
+export class BusInvalidSubjectError extends AppError {
+  override readonly name = 'BusInvalidSubjectError';
+  readonly subject: string;
+
+  constructor(subject: string, reason: string) {
+    super(`invalid subject ${JSON.stringify(subject)}: ${reason}`, {
+      code: BusErrorCode.BusInvalidSubject,
+      retryable: false,
+    });
+    this.subject = subject;
+  }
+}
+
+/** The payload cannot be encoded as JSON (a bigint, a cycle...). Nothing was sent. */
+export class BusEncodingError extends AppError {
+  override readonly name = 'BusEncodingError';
+
+  constructor(subject: string, cause: unknown) {
+    super(
+      `payload for "${subject}" is not JSON-encodable: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { code: BusErrorCode.BusEncoding, retryable: false, cause },
+    );
+  }
+}
+
+/** A received message's bytes are not JSON. The message is dropped (and reported). */
+export class BusMalformedMessageError extends AppError {
+  override readonly name = 'BusMalformedMessageError';
+  readonly subject: string;
+
+  constructor(subject: string, cause: unknown) {
+    super(
+      `message on "${subject}" is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { code: BusErrorCode.BusMalformedMessage, retryable: false, cause },
+    );
+    this.subject = subject;
+  }
+}

@@ -1,0 +1,227 @@
+import { isAppError } from '../errors.js';
+import { decodePayload, encodePayload } from './bus-codec.js';
+import {
+  BusClosedError,
+  BusErrorCode,
+  BusNoRespondersError,
+  BusResponderError,
+  BusTimeoutError,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './fleet-bus.port.js';
+import type {
+  BusHandler,
+  BusResponder,
+  FleetBus,
+  FleetBusOptions,
+  RequestOptions,
+} from './fleet-bus.port.js';
+import { assertConcreteSubject, assertSubjectPattern, subjectMatches } from './subject-pattern.js';
+
+type Job = () => Promise<void>;
+
+interface Handle {
+  readonly pattern: string;
+  readonly queue: Job[];
+  active: boolean;
+  draining: Promise<void> | undefined;
+}
+
+interface PendingRequest {
+  readonly reject: (error: Error) => void;
+}
+
+/** What a responder's failure becomes on the wire (same shape as the NATS error headers). */
+export interface ResponderFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly retryable: boolean;
+}
+
+/** Describes a responder's thrown error: an AppError keeps its code and retryability. */
+export const describeResponderFailure = (error: unknown): ResponderFailure =>
+  isAppError(error)
+    ? { code: error.code, message: error.message, retryable: error.retryable }
+    : {
+        code: BusErrorCode.ResponderFailed,
+        message: error instanceof Error ? error.message : String(error),
+        retryable: false,
+      };
+
+/** The default for `onHandlerError`: an escaping handler error is a bug, so it crashes (STYLE.md §7). */
+export const rethrowOutsideBus = (error: unknown): void => {
+  queueMicrotask(() => {
+    throw error;
+  });
+};
+
+/**
+ * The in-process `FleetBus` of the embedded mode: same semantics as NATS core (JSON copies,
+ * wildcards, one responder per request, no-responders and timeout errors), without a server.
+ */
+export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
+  const onHandlerError = options.onHandlerError ?? rethrowOutsideBus;
+  const subscribers: (Handle & { readonly handler: BusHandler })[] = [];
+  const responders: { handle: Handle; responder: BusResponder }[] = [];
+  const pending = new Set<PendingRequest>();
+  let closed = false;
+  let nextResponder = 0;
+
+  const enqueue = (handle: Handle, job: Job): void => {
+    handle.queue.push(job);
+    if (handle.draining !== undefined) return;
+    handle.draining = (async () => {
+      await Promise.resolve();
+      for (let next = handle.queue.shift(); next !== undefined; next = handle.queue.shift()) {
+        if (handle.active) await next();
+      }
+      handle.draining = undefined;
+    })();
+  };
+
+  const newHandle = (pattern: string): Handle => ({
+    pattern,
+    queue: [],
+    active: true,
+    draining: undefined,
+  });
+
+  const remove = <T>(list: T[], item: T): void => {
+    const index = list.indexOf(item);
+    if (index >= 0) list.splice(index, 1);
+  };
+
+  const pickResponder = (subject: string) => {
+    const matching = responders.filter(
+      (r) => r.handle.active && subjectMatches(r.handle.pattern, subject),
+    );
+    if (matching.length === 0) return undefined;
+    return matching[nextResponder++ % matching.length];
+  };
+
+  const deliverToSubscribers = (subject: string, text: string): void => {
+    for (const handle of subscribers) {
+      if (!subjectMatches(handle.pattern, subject)) continue;
+      const { handler } = handle;
+      enqueue(handle, async () => {
+        try {
+          await handler({ subject, payload: decodePayload(subject, text) });
+        } catch (error) {
+          onHandlerError(error, { subject });
+        }
+      });
+    }
+  };
+
+  /** Runs the responder; resolves with the reply text, or the failure to send back. */
+  const answer = async (
+    responder: BusResponder,
+    subject: string,
+    text: string,
+  ): Promise<{ ok: true; text: string } | { ok: false; failure: ResponderFailure }> => {
+    try {
+      const reply = await responder({ subject, payload: decodePayload(subject, text) });
+      return { ok: true, text: encodePayload(subject, reply) };
+    } catch (error) {
+      return { ok: false, failure: describeResponderFailure(error) };
+    }
+  };
+
+  return {
+    publish(subject, payload) {
+      try {
+        if (closed) throw new BusClosedError(`publish on "${subject}"`);
+        assertConcreteSubject(subject);
+        const text = encodePayload(subject, payload);
+        deliverToSubscribers(subject, text);
+        const chosen = pickResponder(subject);
+        if (chosen !== undefined) {
+          enqueue(chosen.handle, async () => {
+            await answer(chosen.responder, subject, text);
+          });
+        }
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+
+    subscribe(pattern, handler) {
+      if (closed) throw new BusClosedError(`subscribe to "${pattern}"`);
+      assertSubjectPattern(pattern);
+      const handle = Object.assign(newHandle(pattern), { handler });
+      subscribers.push(handle);
+      return () => {
+        handle.active = false;
+        remove(subscribers, handle);
+      };
+    },
+
+    request(subject, payload, requestOptions: RequestOptions = {}) {
+      const timeoutMs = requestOptions.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      let text: string;
+      try {
+        if (closed) throw new BusClosedError(`request on "${subject}"`);
+        assertConcreteSubject(subject);
+        text = encodePayload(subject, payload);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+      deliverToSubscribers(subject, text);
+      const chosen = pickResponder(subject);
+      if (chosen === undefined) return Promise.reject(new BusNoRespondersError(subject));
+      return new Promise<unknown>((resolve, reject) => {
+        let settled = false;
+        const entry: PendingRequest = {
+          reject: (error) => settle(() => reject(error)),
+        };
+        const timer = setTimeout(
+          () => settle(() => reject(new BusTimeoutError(subject, timeoutMs))),
+          timeoutMs,
+        );
+        function settle(action: () => void): void {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          pending.delete(entry);
+          action();
+        }
+        pending.add(entry);
+        enqueue(chosen.handle, async () => {
+          const outcome = await answer(chosen.responder, subject, text);
+          if (outcome.ok) {
+            settle(() => resolve(decodePayload(subject, outcome.text)));
+          } else {
+            const { code, message, retryable } = outcome.failure;
+            settle(() => reject(new BusResponderError(subject, code, message, retryable)));
+          }
+        });
+      });
+    },
+
+    respond(pattern, responder) {
+      if (closed) throw new BusClosedError(`respond on "${pattern}"`);
+      assertSubjectPattern(pattern);
+      const entry = { handle: newHandle(pattern), responder };
+      responders.push(entry);
+      return () => {
+        entry.handle.active = false;
+        remove(responders, entry);
+      };
+    },
+
+    flush() {
+      return closed ? Promise.reject(new BusClosedError('flush')) : Promise.resolve();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const entry of [...pending]) entry.reject(new BusClosedError('wait for a reply'));
+      const handles = [...subscribers, ...responders.map((r) => r.handle)];
+      await Promise.all(handles.map((h) => h.draining));
+      for (const handle of handles) handle.active = false;
+      subscribers.length = 0;
+      responders.length = 0;
+    },
+  };
+};
