@@ -1,0 +1,454 @@
+/**
+ * The agent (ARCHITECTURE.md, "Coordination"; docs/fleet-protocol.md): one per node. It
+ * registers, fetches its latest assignment, reconciles its kernel to it, reports every fact,
+ * loads and drains modules on request, keeps its pinned links across its own restarts and
+ * re-applies after a reboot, answers plan and state requests, and sends heartbeats.
+ *
+ * Usable in-process (the embedded mode runs several) and from main.ts. Every kernel-touching
+ * piece of work runs one at a time, in arrival order.
+ */
+import type { FleetBus, Unsubscribe } from '@tramway/shared/infra';
+import type { KernelState } from '@tramway/shared/kernel';
+import { encodeFleetEvent } from '@tramway/shared/contracts';
+import type { NewEvent } from '@tramway/shared/lib';
+import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
+import { recordingDriver } from './kernel/agent-kernel.js';
+import type { AgentLogger } from './agent-logger.js';
+import { silentLogger } from './agent-logger.js';
+import { AgentSubjects, decodeAssignment } from './agent-messages.js';
+import type { FactScope, IdentifiedFact } from './facts/node-facts.js';
+import {
+  digest,
+  kernelProfileDetected,
+  linkCreated,
+  linkReleased,
+  moduleLoaded,
+  moduleUnloaded,
+  nodeBooted,
+  nodeRegistered,
+} from './facts/node-facts.js';
+import type { AgentAssignment, HeldLink } from './reconcile/agent-policy.js';
+import type { NodeKernel } from './reconcile/desired-links.js';
+import type { PassResult, PolicyStatus } from './reconcile/reconciler.js';
+import { releaseLink, runPass } from './reconcile/reconciler.js';
+import type { AgentStateStore } from './state/agent-state.store.js';
+import { createFileStateStore, createMemoryStateStore } from './state/agent-state.store.js';
+import { assignHandler } from './handlers/assign.handler.js';
+import { moduleHandler } from './handlers/module.handler.js';
+import { planHandler } from './handlers/plan.handler.js';
+import { stateHandler } from './handlers/state.handler.js';
+
+export interface AgentClock {
+  now(): Date;
+}
+export interface AgentIds {
+  newId(): string;
+}
+
+export interface AgentDeps {
+  readonly nodeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly bus: FleetBus;
+  /**
+   * The node's kernel. A model driver (`sim`, `host` shadow) must be fresh, as built: on an
+   * agent restart within the same boot its history is replayed from the op log in the state.
+   */
+  readonly driver: KernelDriver;
+  /** the model state behind `driver` (`mirrorKernel`): needed by `planNode` and for module BTF ids */
+  readonly kernelState?: () => KernelState;
+  readonly clock: AgentClock;
+  readonly ids: AgentIds;
+  /** where pins, assignment and (sim) the kernel op log are kept; in memory when absent */
+  readonly stateDir?: string;
+  /** explicit state store (tests and the embedded mode keep one across agent restarts) */
+  readonly store?: AgentStateStore;
+  readonly logger?: AgentLogger;
+  /** default 5000 */
+  readonly heartbeatMs?: number;
+  /** timeout of the start-up assignment request; default 2000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** `NodeActualState` (docs/fleet-protocol.md): what the kernel holds, with the policy of each link. */
+export interface NodeActualState {
+  readonly nodeId: string;
+  readonly bootId: string;
+  readonly observedGeneration: number;
+  readonly links: readonly {
+    readonly linkId: number;
+    readonly policy: string | null;
+    readonly policyVersion: number | null;
+    readonly program: string;
+    readonly connections: readonly HeldLink['connections'][number][];
+  }[];
+  readonly modules: readonly { readonly name: string; readonly state: string }[];
+  /** per assigned policy: its path, the targets waiting for their module and those refused */
+  readonly policies: readonly Omit<PolicyStatus, 'attachable'>[];
+}
+
+export interface Agent {
+  /** registers and starts serving; resolves with the error that prevented it, if any */
+  start(): Promise<Error | undefined>;
+  /** stops timers and responders, waits for the work in progress; the kernel keeps its pinned links */
+  stop(): Promise<Error | undefined>;
+  readonly nodeId: string;
+  bootId(): string;
+  observedGeneration(): number;
+  assignment(): AgentAssignment | null;
+  heldLinks(): readonly HeldLink[];
+  actualState(): Promise<NodeActualState>;
+  /** runs a reconciliation pass now (after the work already queued) */
+  reconcile(): Promise<void>;
+  /** loads or drains-then-unloads a module (sim nodes); what the `module` request does */
+  module(
+    action: 'load' | 'unload',
+    module: string,
+  ): Promise<{ ok: true } | { ok: false; errno: string; reason: string }>;
+  /** adopts an assignment (newer generations only); what the `assign` request does */
+  assign(assignment: AgentAssignment): { accepted: boolean; generation: number };
+  /** the description of the node's kernel (after start) */
+  kernel(): KernelDescription;
+  /** the model state, when the driver exposes it */
+  kernelState(): KernelState | undefined;
+}
+
+/** The node's capabilities for path choice: sim nodes run the model's multi-link profile. */
+const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
+  profile: d.profile,
+  multi: d.mode === 'sim' || d.probedProfile !== 'none',
+});
+
+export const createAgent = (deps: AgentDeps): Agent => {
+  const log = (deps.logger ?? silentLogger).child({ service: 'agent', nodeId: deps.nodeId });
+  const store: AgentStateStore =
+    deps.store ??
+    (deps.stateDir === undefined ? createMemoryStateStore() : createFileStateStore(deps.stateDir));
+  const heartbeatMs = deps.heartbeatMs ?? 5000;
+  let description: KernelDescription | undefined;
+  let driver: KernelDriver = deps.driver;
+  let bootId = '';
+  let assignment: AgentAssignment | null = null;
+  let observedGeneration = 0;
+  let held: HeldLink[] = [];
+  let policies: readonly PolicyStatus[] = [];
+  let started = false;
+  let stopping = false;
+  const unsubscribes: Unsubscribe[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
+  let work: Promise<unknown> = Promise.resolve();
+
+  const scope = (): FactScope => ({ nodeId: deps.nodeId, bootId });
+
+  /** Runs `task` after the work already queued; kernel work never interleaves. */
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = work.then(task);
+    work = run.catch(() => undefined);
+    return run;
+  };
+
+  const save = (): void => store.save({ bootId, assignment, observedGeneration, links: held });
+
+  const publishFacts = async (facts: readonly IdentifiedFact[]): Promise<void> => {
+    if (facts.length === 0) return;
+    const metadata = { occurredAt: deps.clock.now().toISOString(), actor: `agent:${deps.nodeId}` };
+    const events: NewEvent[] = facts.map(
+      (f) => encodeFleetEvent(f.event, { id: f.id, metadata }).event,
+    );
+    try {
+      await deps.bus.publish(AgentSubjects.facts(deps.nodeId), {
+        nodeId: deps.nodeId,
+        bootId,
+        events,
+      });
+    } catch (error) {
+      // facts carry deterministic ids: the next registration re-publishes what the log lacks
+      log.warn('facts not published', { count: facts.length, error: String(error) });
+    }
+  };
+
+  const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
+    if (assignment === null) return undefined;
+    const result = await runPass({
+      driver,
+      node: nodeKernelOf(description!),
+      scope: scope(),
+      assignment,
+      held,
+      ...(drainModule === undefined ? {} : { drainModule }),
+      onHeldChanged: (h) => {
+        held = [...h];
+        save();
+      },
+    });
+    held = [...result.held];
+    policies = result.policies;
+    if (drainModule === undefined) observedGeneration = assignment.generation;
+    save();
+    await publishFacts(result.facts);
+    log.info('reconciled', {
+      generation: assignment.generation,
+      steps: result.steps.length,
+      failed: result.failed.length,
+      links: held.length,
+    });
+    return result;
+  };
+
+  const reconcile = (): Promise<void> =>
+    serial(async () => {
+      if (!stopping) await pass();
+    });
+
+  const assign = (next: AgentAssignment): { accepted: boolean; generation: number } => {
+    if (assignment !== null && next.generation <= assignment.generation)
+      return {
+        accepted: next.generation === assignment.generation,
+        generation: assignment.generation,
+      };
+    assignment = next;
+    save();
+    void reconcile();
+    return { accepted: true, generation: next.generation };
+  };
+
+  const btfObjIdOf = (module: string): number =>
+    deps.kernelState?.().modules.get(module)?.objId ?? 0;
+
+  const moduleAction = (
+    action: 'load' | 'unload',
+    module: string,
+  ): Promise<{ ok: true } | { ok: false; errno: string; reason: string }> =>
+    serial(async () => {
+      if (action === 'load') {
+        const loaded = await driver.apply({ op: 'module_load', module });
+        if (!loaded.ok) return { ok: false, errno: loaded.errno, reason: loaded.reason };
+        await publishFacts([moduleLoaded(scope(), module, btfObjIdOf(module))]);
+        await pass();
+        return { ok: true };
+      }
+      const objId = btfObjIdOf(module);
+      // drain first: the links that pin the module are replaced by links without its functions
+      await pass(module);
+      const unloaded = await driver.apply({ op: 'module_unload', module });
+      if (!unloaded.ok) {
+        await pass();
+        return { ok: false, errno: unloaded.errno, reason: unloaded.reason };
+      }
+      await publishFacts([moduleUnloaded(scope(), module, objId)]);
+      await pass();
+      return { ok: true };
+    });
+
+  const actualState = async (): Promise<NodeActualState> => {
+    const dump = await driver.dump();
+    const byLink = new Map(held.map((h) => [h.linkId, h]));
+    const progName = new Map(dump.progs.map((p) => [p.id, p.name]));
+    return {
+      nodeId: deps.nodeId,
+      bootId,
+      observedGeneration,
+      links: dump.links.map((l) => {
+        const h = byLink.get(l.id);
+        return {
+          linkId: l.id,
+          policy: h?.policy ?? null,
+          policyVersion: h?.policyVersion ?? null,
+          program: h?.program ?? progName.get(l.prog) ?? `prog#${l.prog}`,
+          connections: l.connections.map((c) => {
+            const module = h?.connections.find(
+              (hc) => hc.function === c.function && hc.btfId === c.btfId,
+            )?.module;
+            return {
+              function: c.function,
+              ...(module === undefined ? {} : { module }),
+              objId: c.objId,
+              btfId: c.btfId,
+              cookie: c.cookie.toString(),
+            };
+          }),
+        };
+      }),
+      modules: dump.modules.map((m) => ({ name: m.name, state: m.state })),
+      policies: policies.map(({ attachable: _attachable, ...rest }) => rest),
+    };
+  };
+
+  /** Same boot: replay the kernel's history, then close the fds the old process held. */
+  const recover = async (): Promise<{ booted: boolean; orphans: readonly number[] }> => {
+    const persisted = store.load();
+    assignment = persisted?.assignment ?? null;
+    if (persisted === undefined || persisted.bootId !== bootId) {
+      store.resetOps(bootId);
+      driver = recordingDriver(deps.driver, (op) => store.appendOp(op));
+      held = [];
+      observedGeneration = 0;
+      return { booted: true, orphans: [] };
+    }
+    for (const op of store.readOps(bootId)) {
+      const outcome = await deps.driver.apply(op);
+      if (!outcome.ok)
+        log.warn('kernel op log replay refused an op', { op: op.op, errno: outcome.errno });
+    }
+    driver = recordingDriver(deps.driver, (op) => store.appendOp(op));
+    const state = deps.kernelState?.();
+    const exitOps = state
+      ? [
+          ...[...state.links.values()]
+            .filter((l) => l.fdOpen)
+            .map((l) => ({ op: 'link_release' as const, link: l.id })),
+          ...[...state.progs.values()]
+            .filter((p) => p.loaded)
+            .map((p) => ({ op: 'prog_release' as const, prog: p.id })),
+        ]
+      : persisted.links
+          .filter((l) => l.fdOpen)
+          .map((l) => ({ op: 'link_release' as const, link: l.linkId }));
+    for (const op of exitOps) await driver.apply(op);
+    const live = new Set((await driver.dump()).links.map((l) => l.id));
+    held = persisted.links.filter((l) => live.has(l.linkId)).map((l) => ({ ...l, fdOpen: false }));
+    observedGeneration = persisted.observedGeneration;
+    const known = new Set(held.map((h) => h.linkId));
+    return { booted: false, orphans: [...live].filter((id) => !known.has(id)) };
+  };
+
+  const fetchAssignment = async (): Promise<boolean> => {
+    try {
+      const reply = await deps.bus.request(
+        AgentSubjects.coordAssignment(),
+        { nodeId: deps.nodeId },
+        { timeoutMs: deps.requestTimeoutMs ?? 2000 },
+      );
+      if (reply === null) return true;
+      const next = decodeAssignment(AgentSubjects.coordAssignment(), reply);
+      if (next.nodeId !== deps.nodeId) {
+        log.warn('assignment for another node ignored', { for: next.nodeId });
+        return true;
+      }
+      assign(next);
+      return true;
+    } catch (error) {
+      log.warn('latest assignment not fetched', { error: String(error) });
+      return false;
+    }
+  };
+
+  const start = async (): Promise<Error | undefined> => {
+    if (started) return undefined;
+    started = true;
+    try {
+      description = await deps.driver.describe();
+      bootId = description.bootId ?? store.simBootId(() => `boot-${deps.ids.newId()}`);
+      const { booted, orphans } = await serial(recover);
+      const fingerprint = digest(description.objects.map((o) => [o.name, o.kind, o.functions]));
+      const profile =
+        description.probedProfile === 'none' && description.mode !== 'sim'
+          ? 'none'
+          : description.profile;
+      const attachPath =
+        description.attachPath === 'none'
+          ? description.mode === 'sim'
+            ? 'tracing-multi'
+            : 'fentry-per-function'
+          : description.attachPath;
+      const s = scope();
+      const facts: IdentifiedFact[] = [
+        ...(booted ? [nodeBooted(s)] : []),
+        nodeRegistered(s, {
+          labels: deps.labels,
+          kernelRelease: description.release ?? `sim-${description.profile}`,
+          profile,
+          btfFingerprint: fingerprint,
+        }),
+        kernelProfileDetected(s, { profile, attachPath, btfFingerprint: fingerprint }),
+        ...held.map((h) => linkCreated(s, h, observedGeneration)),
+      ];
+      // links in the kernel that no record explains (a crash between link_create and saving
+      // the mapping): nobody will ever release them otherwise
+      for (const linkId of orphans) {
+        await serial(() => releaseLink(driver, { linkId, fdOpen: false }));
+        facts.push(
+          linkReleased(s, linkId, 'orphan: no policy mapping after restart', observedGeneration),
+        );
+      }
+      save();
+      await publishFacts(facts);
+      const handlerDeps = {
+        nodeId: deps.nodeId,
+        logger: log,
+        assign,
+        module: moduleAction,
+        actualState,
+        kernelState: () => deps.kernelState?.(),
+        driver: () => driver,
+        node: () => nodeKernelOf(description!),
+      };
+      unsubscribes.push(
+        deps.bus.respond(AgentSubjects.assign(deps.nodeId), assignHandler(handlerDeps)),
+        deps.bus.respond(AgentSubjects.module(deps.nodeId), moduleHandler(handlerDeps)),
+        deps.bus.respond(AgentSubjects.state(deps.nodeId), stateHandler(handlerDeps)),
+        deps.bus.respond(AgentSubjects.plan(deps.nodeId), planHandler(handlerDeps)),
+      );
+      await deps.bus.flush();
+      let haveAssignment = await fetchAssignment();
+      await reconcile();
+      const beat = (): void => {
+        if (stopping) return;
+        deps.bus
+          .publish(AgentSubjects.heartbeat(deps.nodeId), {
+            nodeId: deps.nodeId,
+            bootId,
+            observedGeneration,
+            at: deps.clock.now().toISOString(),
+          })
+          .catch((error: unknown) => log.warn('heartbeat not sent', { error: String(error) }));
+        if (!haveAssignment)
+          void fetchAssignment().then((ok) => {
+            haveAssignment = ok;
+          });
+      };
+      beat();
+      timers.push(setInterval(beat, heartbeatMs));
+      log.info('agent started', {
+        bootId,
+        booted,
+        links: held.length,
+        generation: assignment?.generation ?? null,
+      });
+      return undefined;
+    } catch (error) {
+      log.error('agent failed to start', { error: String(error) });
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  const stop = async (): Promise<Error | undefined> => {
+    stopping = true;
+    for (const t of timers.splice(0)) clearInterval(t);
+    for (const u of unsubscribes.splice(0)) u();
+    try {
+      await work;
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  return {
+    start,
+    stop,
+    nodeId: deps.nodeId,
+    bootId: () => bootId,
+    observedGeneration: () => observedGeneration,
+    assignment: () => assignment,
+    heldLinks: () => held,
+    actualState,
+    reconcile,
+    module: moduleAction,
+    assign,
+    kernel: () => {
+      if (description === undefined) throw new Error('agent not started');
+      return description;
+    },
+    kernelState: () => deps.kernelState?.(),
+  };
+};

@@ -1,0 +1,24 @@
+import type { BusMessage } from '@tramway/shared/infra';
+import { InvalidMessageError, decodeAssignment } from '../agent-messages.js';
+import type { HandlerDeps } from './handler-deps.js';
+import { decodeOrReject } from './handler-deps.js';
+
+/** `tramway.agent.<id>.assign`: Assignment -> `{ accepted, generation }`; reconciles in the background. */
+export const assignHandler =
+  (deps: HandlerDeps) =>
+  (message: BusMessage): { accepted: boolean; generation: number } => {
+    const assignment = decodeOrReject(deps, message, decodeAssignment);
+    if (assignment.nodeId !== deps.nodeId) {
+      const error = new InvalidMessageError(message.subject, [
+        `nodeId: assignment for ${assignment.nodeId} sent to ${deps.nodeId}`,
+      ]);
+      deps.logger.warn('malformed message rejected', {
+        subject: message.subject,
+        problems: error.problems,
+      });
+      throw error;
+    }
+    const reply = deps.assign(assignment);
+    deps.logger.info('assignment received', { subject: message.subject, ...reply });
+    return reply;
+  };

@@ -1,0 +1,99 @@
+/**
+ * What the agent needs of a policy (docs/fleet-protocol.md, "Policy") and the links it keeps in
+ * the kernel for it. Pure values: the decisions in this folder import no I/O.
+ */
+import type { AttachType } from '@tramway/shared/domain';
+
+/** The part of a `TracingPolicy` spec the agent acts on. */
+export interface AgentPolicySpec {
+  readonly program: {
+    readonly name: string;
+    readonly attach: 'fentry' | 'fexit' | 'fmod_ret';
+    readonly sleepable?: boolean;
+    readonly origin?: string;
+    readonly reads?: readonly (number | 'ret')[];
+    readonly returns?: number;
+  };
+  readonly targets: readonly { readonly pattern: string; readonly cookie?: number | string }[];
+  readonly strategy?: 'multi' | 'per-function' | 'auto';
+}
+
+/** One policy version of an assignment. */
+export interface AssignedPolicy {
+  readonly name: string;
+  readonly version: number;
+  readonly spec: AgentPolicySpec;
+}
+
+/** The node's latest assignment (docs/fleet-protocol.md, "Assignment"). */
+export interface AgentAssignment {
+  readonly nodeId: string;
+  readonly generation: number;
+  readonly policies: readonly AssignedPolicy[];
+}
+
+/** How a policy's program reaches its targets on this node (ARCHITECTURE.md, fallback ladder). */
+export type LinkPath = 'tracing-multi' | 'fentry-per-function';
+
+/** A function a link connects to; `cookie` is the u64 attach cookie. */
+export interface LinkTarget {
+  readonly object: string;
+  readonly function: string;
+  readonly btfId: number;
+  readonly cookie: bigint;
+}
+
+/**
+ * One program load plus one link the policy needs. `key` names the group within the policy
+ * version (`all` for a V24 multi link, the BTF object for V26 multi, `object:function` per
+ * function); the same key with the same targets is the same link.
+ */
+export interface LinkGroup {
+  readonly key: string;
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly program: string;
+  /** the kernel model's attach name: `fentry.multi`, `fexit`, `fmod_ret.multi.s`... */
+  readonly attach: string;
+  readonly attachType: AttachType;
+  readonly load: {
+    /** V24 multi and single programs: the load-time target */
+    readonly origin?: {
+      readonly object: string;
+      readonly btfId: number;
+      readonly function: string;
+    };
+    /** V26 multi: the BTF object the program loads against (absent: vmlinux) */
+    readonly object?: string;
+    readonly reads: readonly (number | 'ret')[];
+    readonly returns?: bigint;
+  };
+  readonly targets: readonly LinkTarget[];
+}
+
+/** A link this agent created and holds (pinned) for a policy. */
+export interface HeldLink {
+  readonly linkId: number;
+  readonly programId: number;
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly program: string;
+  readonly attachType: AttachType;
+  readonly groupKey: string;
+  /** as `LinkTarget`, with the cookie as a decimal string (JSON-safe) */
+  readonly targets: readonly {
+    readonly object: string;
+    readonly function: string;
+    readonly btfId: number;
+    readonly cookie: string;
+  }[];
+  readonly connections: readonly {
+    readonly function: string;
+    readonly module?: string;
+    readonly objId: number;
+    readonly btfId: number;
+    readonly cookie: string;
+  }[];
+  /** the agent process still holds the link fd (false after an agent restart: only the pin holds it) */
+  readonly fdOpen: boolean;
+}

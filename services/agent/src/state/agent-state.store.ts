@@ -1,0 +1,141 @@
+/**
+ * What the agent keeps across its own restarts (docs/fleet-protocol.md; ARCHITECTURE.md, "links
+ * are pinned so that an agent restart keeps them"): the boot id it last saw, its latest
+ * assignment and observed generation, which pinned link serves which policy, and (sim nodes)
+ * the simulated kernel's op log, which stands in for the kernel outliving the agent process.
+ * A new boot id makes all of it void (the bpfman#1563 lesson: never trust local state across a
+ * reboot). Files are written whole and renamed into place, so a crash leaves the old or the new.
+ */
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { KernelOp } from '@tramway/shared/kernel';
+import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
+import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
+
+export interface PersistedAgentState {
+  readonly bootId: string;
+  readonly assignment: AgentAssignment | null;
+  readonly observedGeneration: number;
+  readonly links: readonly HeldLink[];
+}
+
+export interface AgentStateStore {
+  load(): PersistedAgentState | undefined;
+  save(state: PersistedAgentState): void;
+  /** the op log of the simulated kernel of `bootId` (empty for another boot) */
+  readOps(bootId: string): readonly KernelOp[];
+  /** starts a new op log for `bootId`, dropping the previous boot's */
+  resetOps(bootId: string): void;
+  appendOp(op: KernelOp): void;
+  /** the sim node's boot id, created on first use (a "reboot" replaces it) */
+  simBootId(create: () => string): string;
+}
+
+/** Everything in memory: an agent restart in the same process (tests, embedded mode) keeps it. */
+export const createMemoryStateStore = (): AgentStateStore => {
+  let state: PersistedAgentState | undefined;
+  let ops: { bootId: string; ops: KernelOp[] } = { bootId: '', ops: [] };
+  let bootId: string | undefined;
+  return {
+    load: () => state,
+    save: (s) => {
+      state = s;
+    },
+    readOps: (b) => (ops.bootId === b ? [...ops.ops] : []),
+    resetOps: (b) => {
+      ops = { bootId: b, ops: [] };
+    },
+    appendOp: (op) => {
+      ops.ops.push(op);
+    },
+    simBootId: (create) => (bootId ??= create()),
+  };
+};
+
+const STATE_FILE = 'agent-state.json';
+const OPS_FILE = 'sim-kernel.ops.jsonl';
+const BOOT_FILE = 'sim-boot-id';
+
+/** Corrupt state is not guessed at: it names the file. */
+export class AgentStateCorruptError extends Error {
+  override readonly name = 'AgentStateCorruptError';
+  readonly code = 'AgentStateCorrupt';
+  readonly retryable = false;
+  constructor(file: string, reason: string, cause?: unknown) {
+    super(
+      `agent state ${file} is unreadable: ${reason}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+const writeAtomic = (file: string, text: string): void => {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+};
+
+/** Files under `dir`: `agent-state.json`, `sim-kernel.ops.jsonl` (first line: the boot id), `sim-boot-id`. */
+export const createFileStateStore = (dir: string): AgentStateStore => {
+  mkdirSync(dir, { recursive: true });
+  const stateFile = join(dir, STATE_FILE);
+  const opsFile = join(dir, OPS_FILE);
+  const bootFile = join(dir, BOOT_FILE);
+  return {
+    load: () => {
+      if (!existsSync(stateFile)) return undefined;
+      try {
+        const doc = JSON.parse(readFileSync(stateFile, 'utf8')) as PersistedAgentState;
+        if (typeof doc.bootId !== 'string' || !Array.isArray(doc.links))
+          throw new Error('missing bootId or links');
+        return doc;
+      } catch (error) {
+        throw new AgentStateCorruptError(
+          stateFile,
+          error instanceof Error ? error.message : String(error),
+          error,
+        );
+      }
+    },
+    save: (s) => writeAtomic(stateFile, `${JSON.stringify(s, null, 1)}\n`),
+    readOps: (bootId) => {
+      if (!existsSync(opsFile)) return [];
+      const lines = readFileSync(opsFile, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+      if (lines[0] !== JSON.stringify({ bootId })) return [];
+      return lines.slice(1).map((line, i) => {
+        try {
+          return decodeKernelOp(line);
+        } catch (error) {
+          throw new AgentStateCorruptError(opsFile, `line ${i + 2} is not JSON`, error);
+        }
+      });
+    },
+    resetOps: (bootId) => writeAtomic(opsFile, `${JSON.stringify({ bootId })}\n`),
+    appendOp: (op) => appendFileSync(opsFile, `${encodeKernelOp(op)}\n`),
+    simBootId: (create) => {
+      if (existsSync(bootFile)) {
+        const text = readFileSync(bootFile, 'utf8').trim();
+        if (text !== '') return text;
+      }
+      const id = create();
+      writeAtomic(bootFile, `${id}\n`);
+      return id;
+    },
+  };
+};
+
+/** A simulated reboot of a sim node whose state lives in `dir`: the boot id goes, so does the kernel. */
+export const rebootSimNode = (dir: string): void => {
+  rmSync(join(dir, BOOT_FILE), { force: true });
+  rmSync(join(dir, OPS_FILE), { force: true });
+};

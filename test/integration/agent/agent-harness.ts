@@ -1,0 +1,120 @@
+/**
+ * A sim node kernel spec, a stand-in coordinator (answers the latest assignment, collects the
+ * facts and heartbeats agents publish) and agent construction, for the agent's integration tests.
+ */
+import type { FleetBus } from '../../../shared/src/infra/index.js';
+import type { KernelSpec } from '../../../shared/src/kernel/index.js';
+import type { NewEvent } from '../../../shared/src/lib/index.js';
+import type { Agent } from '../../../services/agent/src/app.js';
+import { createAgent } from '../../../services/agent/src/app.js';
+import type { AgentLogger } from '../../../services/agent/src/agent-logger.js';
+import { silentLogger } from '../../../services/agent/src/agent-logger.js';
+import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
+import type {
+  AgentAssignment,
+  AgentPolicySpec,
+} from '../../../services/agent/src/reconcile/agent-policy.js';
+import type { AgentStateStore } from '../../../services/agent/src/state/agent-state.store.js';
+
+/** tcp functions in vmlinux; nft functions in the module nf_tables, declared but not loaded. */
+export const simSpec = (profile: 'v24' | 'v26', moduleLoaded = false): KernelSpec => ({
+  profile,
+  objects: [
+    {
+      name: 'vmlinux',
+      kind: 'vmlinux',
+      functions: [
+        { name: 'tcp_sendmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'tcp_recvmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'udp_sendmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+      ],
+    },
+    {
+      name: 'nf_tables',
+      kind: 'module',
+      loaded: moduleLoaded,
+      functions: [
+        { name: 'nft_do_chain', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'nft_lookup', ret: 'int', params: ['void *', 'void *', 'u64'] },
+      ],
+    },
+  ],
+});
+
+export const tcpPolicy = (
+  patterns: readonly string[] = ['tcp_*', 'nf_tables:nft_*'],
+): AgentPolicySpec => ({
+  program: { name: 'tcp_lat', attach: 'fentry' },
+  targets: patterns.map((pattern, i) => ({ pattern, cookie: i + 1 })),
+  strategy: 'auto',
+});
+
+export const assignmentOf = (
+  nodeId: string,
+  generation: number,
+  policies: AgentAssignment['policies'],
+): AgentAssignment => ({ nodeId, generation, policies });
+
+/** Answers `tramway.coord.assignment` with `latest`, records facts and heartbeats. */
+export const fakeCoordinator = (bus: FleetBus) => {
+  const facts: NewEvent[] = [];
+  const heartbeats: { nodeId: string; observedGeneration: number }[] = [];
+  const latest = new Map<string, AgentAssignment>();
+  const unsubscribe = [
+    bus.subscribe('tramway.facts.*', (m) => {
+      const batch = m.payload as { events: NewEvent[] };
+      for (const e of batch.events) if (!facts.some((f) => f.id === e.id)) facts.push(e);
+    }),
+    bus.subscribe('tramway.hb.*', (m) => {
+      heartbeats.push(m.payload as { nodeId: string; observedGeneration: number });
+    }),
+    bus.respond('tramway.coord.assignment', (m) => {
+      const { nodeId } = m.payload as { nodeId: string };
+      return latest.get(nodeId) ?? null;
+    }),
+  ];
+  return {
+    facts,
+    heartbeats,
+    latest,
+    ofType: (type: string) => facts.filter((f) => f.type === type),
+    stop: () => unsubscribe.forEach((u) => u()),
+  };
+};
+
+export interface SimAgent {
+  readonly agent: Agent;
+  readonly state: () => import('../../../shared/src/kernel/index.js').KernelState;
+}
+
+let counter = 0;
+
+/** A fresh sim kernel from `spec` and an agent on it (not started). */
+export const simAgent = (input: {
+  nodeId: string;
+  bus: FleetBus;
+  spec: KernelSpec;
+  store?: AgentStateStore;
+  stateDir?: string;
+  logger?: AgentLogger;
+  heartbeatMs?: number;
+}): SimAgent => {
+  const kernel = createSimKernel(input.spec);
+  if (!kernel.ok) throw new Error(kernel.error.join('\n'));
+  const state = kernel.value.state!;
+  const agent = createAgent({
+    nodeId: input.nodeId,
+    labels: { role: 'web' },
+    bus: input.bus,
+    driver: kernel.value.driver,
+    kernelState: state,
+    clock: { now: () => new Date() },
+    ids: { newId: () => `id-${process.pid}-${++counter}` },
+    logger: input.logger ?? silentLogger,
+    heartbeatMs: input.heartbeatMs ?? 50,
+    requestTimeoutMs: 500,
+    ...(input.store === undefined ? {} : { store: input.store }),
+    ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
+  });
+  return { agent, state };
+};
