@@ -17,6 +17,8 @@ import type {
 } from './kernel-state.js';
 import type { Errno, KernelOp, OpValue, ProgId, TargetRef } from './kernel-types.js';
 import { fdinfoText } from './introspection.js';
+import { draftMap } from './persistent-map.js';
+import type { MapDraft } from './persistent-map.js';
 import {
   checkAttachTarget,
   fail,
@@ -44,9 +46,9 @@ interface Draft {
   readonly btfs: Map<number, number>;
   readonly btfRefcnt: Map<number, number>;
   readonly modules: Map<string, ModuleRec>;
-  readonly progs: Map<ProgId, Prog>;
-  readonly links: Map<number, Link>;
-  readonly tramps: Map<string, Tramp>;
+  readonly progs: MapDraft<ProgId, Prog>;
+  readonly links: MapDraft<number, Link>;
+  readonly tramps: MapDraft<string, Tramp>;
   nextProgId: number;
   nextLinkId: number;
   nextObjId: number;
@@ -57,9 +59,9 @@ const draftOf = (s: KernelState): Draft => ({
   btfs: new Map(s.btfs),
   btfRefcnt: new Map(s.btfRefcnt),
   modules: new Map(s.modules),
-  progs: new Map(s.progs),
-  links: new Map(s.links),
-  tramps: new Map(s.tramps),
+  progs: draftMap(s.progs),
+  links: draftMap(s.links),
+  tramps: draftMap(s.tramps),
   nextProgId: s.nextProgId,
   nextLinkId: s.nextLinkId,
   nextObjId: s.nextObjId,
@@ -72,9 +74,9 @@ const commit = (d: Draft): KernelState => ({
   btfs: d.btfs,
   btfRefcnt: d.btfRefcnt,
   modules: d.modules,
-  progs: d.progs,
-  links: d.links,
-  tramps: d.tramps,
+  progs: d.progs.finish(),
+  links: d.links.finish(),
+  tramps: d.tramps.finish(),
   nextProgId: d.nextProgId,
   nextLinkId: d.nextLinkId,
   nextObjId: d.nextObjId,

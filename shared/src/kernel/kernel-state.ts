@@ -6,6 +6,7 @@ import { err, ok } from '../lib/result.js';
 import type { Result } from '../lib/result.js';
 import type { BtfObjectKind, TypeId } from './btf.js';
 import { buildBtfObjects } from './btf-build.js';
+import { emptyPersistentMap } from './persistent-map.js';
 import type { BtfView, DistilledProto } from './btf-proto.js';
 import type {
   FunctionAttrs,
@@ -233,9 +234,9 @@ export const createKernel = (input: {
     btfs,
     btfRefcnt: new Map(),
     modules,
-    progs: new Map(),
-    links: new Map(),
-    tramps: new Map(),
+    progs: emptyPersistentMap(),
+    links: emptyPersistentMap(),
+    tramps: emptyPersistentMap(),
     nextProgId: 1,
     nextLinkId: 1,
     nextObjId,
