@@ -10,8 +10,7 @@
  * - store: `append(stream, expectedVersion, [event])` over 10,000 event streams, 1000 appends
  *   in flight. Appends to ONE stream are serialised by the store (each needs the previous one's
  *   sequence for its OCC header), so the pipeline only fills when the in-flight appends are
- *   spread over more streams than the window: with 1000 streams it measured ~0.75 of raw, with
- *   10,000 it is the figure below;
+ *   spread over more streams than the window (10,000 streams for a window of 1000);
  * - `jetstreamAppendRatio` = store / raw (target >= 0.8): raw and store runs alternated 3 times,
  *   each on a fresh JetStream stream, medians; an extra row appends 10 events per call.
  */

@@ -68,17 +68,22 @@ export interface JetStreamEventStoreOptions {
   readonly timeoutMs?: number;
 }
 
-/** What this process knows of one event stream; refreshed from the server when in doubt. */
+/**
+ * What this process knows of one event stream; refreshed from the server when in doubt. Event
+ * ids are kept only as 30-bit hashes (small integers, no retained strings: the hot path's GC
+ * cost): a hash miss proves an id is new; a hit is confirmed by reading the stream (`ExactIds`).
+ */
 interface StreamState {
   /** stream sequence of the stream's last commit (0: none) */
   lastSeq: number;
   version: number;
-  /** event id -> global position (numbers only: this map holds every id of the stream) */
-  readonly ids: Map<string, number>;
-  /** sequence and first version of each commit, in order, to turn a position into a version */
-  readonly commitSeqs: number[];
-  readonly commitVersions: number[];
+  /** global position of the stream's last event (0: none) */
+  lastPosition: number;
+  readonly idHashes: Set<number>;
 }
+
+/** Every event id of a stream with where it is stored, read from the server. */
+type ExactIds = ReadonlyMap<string, { readonly version: number; readonly position: number }>;
 
 const PUBLISH = { kind: 'publish' } as const;
 
@@ -86,6 +91,7 @@ type Decision =
   | { readonly kind: 'done'; readonly result: AppendResult }
   | { readonly kind: 'publish' }
   | { readonly kind: 'refresh' }
+  | { readonly kind: 'verify' }
   | { readonly kind: 'fail'; readonly error: AppError };
 
 const WRONG_LAST_SEQUENCE = 10071;
@@ -259,6 +265,7 @@ export class JetStreamEventStore implements EventStore {
       const subject = eventStreamSubject(this.#prefix, streamId);
       let state = this.#states.get(streamId);
       let fresh = false;
+      let exact: ExactIds | undefined;
       let duplicateSeq: number | undefined;
       if (state === undefined) {
         if (expected === 0 && events.length > 0) {
@@ -270,7 +277,7 @@ export class JetStreamEventStore implements EventStore {
         }
       }
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const decision = decide(streamId, state, expected, events, fresh);
+        const decision = decide(streamId, state, expected, events, fresh, exact);
         if (decision.kind === 'done') return decision.result;
         if (decision.kind === 'fail') throw decision.error;
         if (decision.kind === 'publish' && duplicateSeq !== undefined) {
@@ -281,8 +288,14 @@ export class JetStreamEventStore implements EventStore {
             `match(es) the Nats-Msg-Id of message seq ${duplicateSeq}, which is not in this stream`,
           );
         }
+        if (decision.kind === 'verify') {
+          ({ state, exact } = await this.#readExact(streamId, subject));
+          fresh = true;
+          continue;
+        }
         if (decision.kind === 'refresh') {
           state = await this.#refresh(streamId, subject, state);
+          exact = undefined;
           fresh = true;
           continue;
         }
@@ -297,6 +310,7 @@ export class JetStreamEventStore implements EventStore {
         } catch (error) {
           if (isWrongLastSequence(error)) {
             state = await this.#refresh(streamId, subject, state);
+            exact = undefined;
             fresh = true;
             continue;
           }
@@ -308,6 +322,7 @@ export class JetStreamEventStore implements EventStore {
           // the same commit id was stored before, within the duplicate window: learn where
           duplicateSeq = ack.seq;
           state = await this.#refresh(streamId, subject, state);
+          exact = undefined;
           fresh = true;
           continue;
         }
@@ -356,6 +371,25 @@ export class JetStreamEventStore implements EventStore {
     }
     this.#states.set(streamId, state);
     return state;
+  }
+
+  /** Reads every commit of `streamId`: a fresh state plus the exact id -> version/position map. */
+  async #readExact(
+    streamId: string,
+    subject: string,
+  ): Promise<{ state: StreamState; exact: ExactIds }> {
+    const state = emptyState();
+    const exact = new Map<string, { version: number; position: number }>();
+    const last = await this.#lastCommitSeq(subject);
+    for await (const { seq, commit } of this.#commits(subject, 1, last)) {
+      if (typeof commit === 'string') throw this.#corrupt(seq, subject, commit);
+      commit.events.forEach((event, index) => {
+        exact.set(event.id, { version: commit.version + index, position: positionOf(seq, index) });
+      });
+      applyCommit(state, seq, commit);
+    }
+    this.#states.set(streamId, state);
+    return { state, exact };
   }
 
   async #lastCommitSeq(subject: string): Promise<number> {
@@ -583,7 +617,8 @@ const cachedIsoClock = (): (() => string) => {
 
 /**
  * What to do with an append given what is known of the stream. `fresh` says the state was just
- * read from the server, so a version mismatch is real. Ids first (eventlog-notes §3.2).
+ * read from the server, so a version mismatch is real; `exact` is set after a full read. Ids are
+ * checked before versions (eventlog-notes §3.2).
  */
 const decide = (
   streamId: string,
@@ -591,10 +626,18 @@ const decide = (
   expected: number | undefined,
   events: readonly NewEvent[],
   fresh: boolean,
+  exact: ExactIds | undefined,
 ): Decision => {
-  let knownCount = 0;
-  for (const event of events) if (state.ids.has(event.id)) knownCount++;
-  if (knownCount === 0) {
+  let maybeKnown = false;
+  for (const event of events) {
+    if (state.idHashes.has(idHash(event.id))) {
+      maybeKnown = true;
+      break;
+    }
+  }
+  const known = maybeKnown && exact !== undefined ? events.filter((e) => exact.has(e.id)) : [];
+  if (maybeKnown && exact === undefined) return { kind: 'verify' };
+  if (known.length === 0) {
     if (expected !== undefined && expected !== state.version) {
       return fresh
         ? {
@@ -604,77 +647,57 @@ const decide = (
         : { kind: 'refresh' };
     }
     if (events.length > 0) return PUBLISH;
-  }
-  const known = events.filter((event) => state.ids.has(event.id));
-  if (known.length > 0 && known.length === events.length) {
-    let last = 0;
-    for (const event of known) last = Math.max(last, state.ids.get(event.id) ?? 0);
-    return {
-      kind: 'done',
-      result: { streamVersion: versionAt(state, last), lastGlobalPosition: last, appended: 0 },
-    };
-  }
-  if (known.length > 0) {
-    return {
-      kind: 'fail',
-      error: new EventIdConflictError(
-        streamId,
-        known.map((e) => e.id),
-        `already in the stream while ${events.length - known.length} other id(s) are new; an append must be all new or an exact retry`,
-      ),
-    };
-  }
-  // here: an empty batch whose expected version matched what this process knows
-  if (events.length === 0) {
     if (!fresh) return { kind: 'refresh' };
     return {
       kind: 'done',
       result: {
         streamVersion: state.version,
-        lastGlobalPosition: lastPositionOf(state),
+        lastGlobalPosition: state.lastPosition,
         appended: 0,
       },
     };
   }
-  return PUBLISH;
+  if (known.length === events.length) {
+    let last = { version: 0, position: 0 };
+    for (const event of known) {
+      const where = exact?.get(event.id);
+      if (where !== undefined && where.position > last.position) last = where;
+    }
+    return {
+      kind: 'done',
+      result: { streamVersion: last.version, lastGlobalPosition: last.position, appended: 0 },
+    };
+  }
+  return {
+    kind: 'fail',
+    error: new EventIdConflictError(
+      streamId,
+      known.map((e) => e.id),
+      `already in the stream while ${events.length - known.length} other id(s) are new; an append must be all new or an exact retry`,
+    ),
+  };
 };
 
 const emptyState = (): StreamState => ({
   lastSeq: 0,
   version: 0,
-  ids: new Map(),
-  commitSeqs: [],
-  commitVersions: [],
+  lastPosition: 0,
+  idHashes: new Set(),
 });
 
-/** Global position of the stream's last event (0 if none). */
-const lastPositionOf = (state: StreamState): number => {
-  const first = state.commitVersions.at(-1);
-  return first === undefined ? 0 : positionOf(state.lastSeq, state.version - first);
-};
-
-/** Stream version of the event at global `position` (binary search over the commits). */
-const versionAt = (state: StreamState, position: number): number => {
-  const seq = sequenceOf(position);
-  let lo = 0;
-  let hi = state.commitSeqs.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((state.commitSeqs[mid] ?? 0) < seq) lo = mid + 1;
-    else hi = mid;
-  }
-  return (state.commitVersions[lo] ?? 0) + (position - positionOf(seq, 0));
+/** FNV-1a over the UTF-16 code units, cut to 30 bits so V8 keeps it a small integer. */
+const idHash = (id: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
 };
 
 /** Folds commit `commit`, stored at sequence `seq`, into `state` (in place: hot path). */
 const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState => {
-  for (let index = 0; index < commit.events.length; index++) {
-    state.ids.set((commit.events[index] as NewEvent).id, positionOf(seq, index));
-  }
-  state.commitSeqs.push(seq);
-  state.commitVersions.push(commit.version);
+  for (const event of commit.events) state.idHashes.add(idHash(event.id));
   state.lastSeq = seq;
   state.version = commit.version + commit.events.length - 1;
+  state.lastPosition = positionOf(seq, commit.events.length - 1);
   return state;
 };
 
