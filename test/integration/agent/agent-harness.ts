@@ -3,7 +3,7 @@
  * facts and heartbeats agents publish) and agent construction, for the agent's integration tests.
  */
 import type { FleetBus } from '../../../shared/src/infra/index.js';
-import type { KernelSpec } from '../../../shared/src/kernel/index.js';
+import type { KernelSpec, KernelState } from '../../../shared/src/kernel/index.js';
 import type { NewEvent } from '../../../shared/src/lib/index.js';
 import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
@@ -84,7 +84,7 @@ export const fakeCoordinator = (bus: FleetBus) => {
 
 export interface SimAgent {
   readonly agent: Agent;
-  readonly state: () => import('../../../shared/src/kernel/index.js').KernelState;
+  readonly state: () => KernelState;
 }
 
 let counter = 0;
