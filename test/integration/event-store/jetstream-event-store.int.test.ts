@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { JetStreamEventStore } from '../../../shared/src/infra/event-store/jetstream-event-store.js';
+import { idHash } from '../../../shared/src/infra/event-store/commit-codec.js';
 import { startNatsServer } from '../../support/nats-server.js';
 import { waitUntil } from '../../support/wait-until.js';
 import type { NatsServerHandle } from '../../support/nats-server.js';
@@ -87,6 +88,23 @@ describe(JetStreamEventStore.name, () => {
     expect(await two.readStream('s')).toHaveLength(3);
     await one.close();
     await two.close();
+  });
+
+  it('appends a new id whose hash collides with a stored id (the hash hit is checked against the stream)', async () => {
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const id = `collide-${i}`;
+      const other = seen.get(idHash(id));
+      if (other !== undefined) pair = [other, id];
+      else seen.set(idHash(id), id);
+    }
+    const sut = await freshStore();
+    await sut.append('a', 0, [anEvent({ id: pair[0] })]);
+    const result = await sut.append('a', 1, [anEvent({ id: pair[1] })]);
+    expect(result).toMatchObject({ streamVersion: 2, appended: 1 });
+    expect((await sut.readStream('a')).map((e) => e.id)).toEqual(pair);
+    await sut.close();
   });
 
   it('refuses more than 1000 events in one append', async () => {

@@ -90,3 +90,13 @@ export const recordedEventsOf = (commit: Commit, seq: number): RecordedEvent[] =
     globalPosition: positionOf(seq, index),
     recordedAt: commit.recordedAt,
   }));
+
+/**
+ * A 30-bit hash of an event id (FNV-1a over UTF-16 code units), small enough for V8 to keep as a
+ * small integer. The JetStream store remembers ids this way: a miss proves an id is new.
+ */
+export const idHash = (id: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+};

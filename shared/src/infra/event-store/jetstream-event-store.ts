@@ -35,6 +35,7 @@ import {
   POSITIONS_PER_MESSAGE,
   decodeCommit,
   encodeCommit,
+  idHash,
   positionOf,
   recordedEventsOf,
   sequenceOf,
@@ -684,13 +685,6 @@ const emptyState = (): StreamState => ({
   lastPosition: 0,
   idHashes: new Set(),
 });
-
-/** FNV-1a over the UTF-16 code units, cut to 30 bits so V8 keeps it a small integer. */
-const idHash = (id: string): number => {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h & 0x3fffffff;
-};
 
 /** Folds commit `commit`, stored at sequence `seq`, into `state` (in place: hot path). */
 const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState => {
