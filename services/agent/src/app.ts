@@ -311,6 +311,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     return { booted: false, orphans: [...live].filter((id) => !known.has(id)) };
   };
 
+  let fetchFailures = 0;
   const fetchAssignment = async (): Promise<boolean> => {
     try {
       const reply = await deps.bus.request(
@@ -327,7 +328,11 @@ export const createAgent = (deps: AgentDeps): Agent => {
       assign(next);
       return true;
     } catch (error) {
-      log.warn('latest assignment not fetched', { error: String(error) });
+      // said once per outage, then retried quietly with every heartbeat
+      (fetchFailures++ === 0 ? log.warn : log.debug)('latest assignment not fetched', {
+        error: String(error),
+        attempts: fetchFailures,
+      });
       return false;
     }
   };
@@ -390,6 +395,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       );
       await deps.bus.flush();
       let haveAssignment = await fetchAssignment();
+      let fetching = false;
       await reconcile();
       const beat = (): void => {
         if (stopping) return;
@@ -401,10 +407,13 @@ export const createAgent = (deps: AgentDeps): Agent => {
             at: deps.clock.now().toISOString(),
           })
           .catch((error: unknown) => log.warn('heartbeat not sent', { error: String(error) }));
-        if (!haveAssignment)
+        if (!haveAssignment && !fetching) {
+          fetching = true;
           void fetchAssignment().then((ok) => {
             haveAssignment = ok;
+            fetching = false;
           });
+        }
       };
       beat();
       timers.push(setInterval(beat, heartbeatMs));

@@ -1,0 +1,103 @@
+/**
+ * The agent's configuration, parsed once from the environment (STYLE.md §11) into a frozen
+ * object. Every bad key is listed in one `InvalidConfigError`.
+ */
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The bundled sim kernel spec used when SIM_KERNEL is not set. */
+export const DEFAULT_SIM_KERNEL = fileURLToPath(
+  new URL('../sim-kernels/default.yaml', import.meta.url),
+);
+
+export interface AgentConfig {
+  readonly nodeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly natsUrl: string;
+  readonly stateDir: string | undefined;
+  readonly heartbeatMs: number;
+  readonly kernel: 'sim' | 'host';
+  readonly simKernel: string;
+  /** file-system root of the host facts (KERNEL=host); default `/` */
+  readonly hostRoot: string | undefined;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class InvalidConfigError extends Error {
+  override readonly name = 'InvalidConfigError';
+  readonly code = 'InvalidConfig';
+  readonly retryable = false;
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid agent configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
+  }
+}
+
+const LABEL_PART = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+
+/** `k=v,k=v` -> record; problems name the offending pair. */
+const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string> => {
+  const labels: Record<string, string> = {};
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? '' : pair.slice(eq + 1);
+    if (
+      eq < 0 ||
+      !LABEL_PART.test(key) ||
+      (value !== '' && !LABEL_PART.test(value)) ||
+      key === '__proto__'
+    )
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${pair}' is not key=value (letters, digits, -_./)`,
+      });
+    else labels[key] = value;
+  }
+  return labels;
+};
+
+const SCHEMA = z.object({
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and ._- only (a NATS subject token)'),
+  NODE_LABELS: z.string().default('').transform(parseLabels),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|ws|wss):\/\/\S+$/, 'a nats:// URL')
+    .default('nats://127.0.0.1:4222'),
+  STATE_DIR: z.string().min(1).optional(),
+  HEARTBEAT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
+  KERNEL: z.enum(['sim', 'host']).default('sim'),
+  SIM_KERNEL: z.string().min(1).default(DEFAULT_SIM_KERNEL),
+  HOST_ROOT: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+/** Parses `env` once; throws `InvalidConfigError` listing every bad key. */
+export const loadConfig = (env: Readonly<Record<string, string | undefined>>): AgentConfig => {
+  const blank = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = SCHEMA.safeParse(blank);
+  if (!parsed.success)
+    throw new InvalidConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+    );
+  const c = parsed.data;
+  return Object.freeze({
+    nodeId: c.NODE_ID,
+    labels: Object.freeze(c.NODE_LABELS),
+    natsUrl: c.NATS_URL,
+    stateDir: c.STATE_DIR,
+    heartbeatMs: c.HEARTBEAT_MS,
+    kernel: c.KERNEL,
+    simKernel: c.SIM_KERNEL,
+    hostRoot: c.HOST_ROOT,
+    logLevel: c.LOG_LEVEL,
+  });
+};

@@ -1,0 +1,15 @@
+export type { Agent, AgentDeps, AgentClock, AgentIds, NodeActualState } from './app.js';
+export { createAgent } from './app.js';
+export type { AgentLogger, LogRecord } from './agent-logger.js';
+export { createJsonLogger, createMemoryLogger, silentLogger } from './agent-logger.js';
+export type { AgentKernel } from './kernel/agent-kernel.js';
+export { mirrorKernel } from './kernel/agent-kernel.js';
+export { createSimKernel, loadSimKernelFile, parseKernelSpec } from './kernel/sim-kernel.loader.js';
+export type { AgentStateStore, PersistedAgentState } from './state/agent-state.store.js';
+export {
+  createFileStateStore,
+  createMemoryStateStore,
+  rebootSimNode,
+} from './state/agent-state.store.js';
+export type { AgentAssignment, AgentPolicySpec, HeldLink } from './reconcile/agent-policy.js';
+export { DEFAULT_SIM_KERNEL, loadConfig } from './config.js';

@@ -1,0 +1,23 @@
+/**
+ * The node kernel from the configuration: `sim` (the model on a spec file) or `host` (the model
+ * on the host's real BTF and symbols, shadow mode).
+ */
+import type { Result } from '@tramway/shared/lib';
+import { err, ok } from '@tramway/shared/lib';
+import { createHostKernelDriver } from '../kernel-driver/index.js';
+import type { AgentKernel } from './agent-kernel.js';
+import { loadSimKernelFile } from './sim-kernel.loader.js';
+
+export const openNodeKernel = async (config: {
+  readonly kernel: 'sim' | 'host';
+  readonly simKernel: string;
+  readonly hostRoot: string | undefined;
+}): Promise<Result<AgentKernel, readonly string[]>> => {
+  if (config.kernel === 'sim') return loadSimKernelFile(config.simKernel);
+  const host = await createHostKernelDriver(
+    config.hostRoot === undefined ? {} : { root: config.hostRoot },
+  );
+  if (!host.ok) return err(host.error.map((u) => `${u.path}: ${u.reason}`));
+  // the host driver keeps its model state to itself: no planNode state, no module BTF ids
+  return ok({ driver: host.value });
+};

@@ -1,0 +1,76 @@
+/**
+ * Composition root of the agent process (STYLE.md §6): config, logger, kernel, NATS bus, agent;
+ * SIGTERM/SIGINT stop it. No logic here.
+ */
+import { randomUUID } from 'node:crypto';
+import { connectNatsBus } from '@tramway/shared/infra';
+import { createAgent } from './app.js';
+import { createJsonLogger } from './agent-logger.js';
+import { InvalidConfigError, loadConfig } from './config.js';
+import { openNodeKernel } from './kernel/node-kernel.factory.js';
+
+const main = async (): Promise<number> => {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const clock = { now: () => new Date() };
+  const logger = createJsonLogger(
+    config.logLevel,
+    (line) => process.stdout.write(`${line}\n`),
+    clock.now,
+  );
+  const kernel = await openNodeKernel(config);
+  if (!kernel.ok) {
+    logger.error('kernel unavailable', { problems: kernel.error });
+    return 2;
+  }
+  const bus = await connectNatsBus(config.natsUrl, {
+    name: `tramway-agent-${config.nodeId}`,
+    onHandlerError: (error, message) =>
+      logger.error('message handler failed', { subject: message.subject, error: String(error) }),
+  });
+  const agent = createAgent({
+    nodeId: config.nodeId,
+    labels: config.labels,
+    bus,
+    driver: kernel.value.driver,
+    ...(kernel.value.state === undefined ? {} : { kernelState: kernel.value.state }),
+    clock,
+    ids: { newId: randomUUID },
+    ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),
+    logger,
+    heartbeatMs: config.heartbeatMs,
+  });
+  const startError = await agent.start();
+  if (startError) {
+    await bus.close();
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  const stopError = await agent.stop();
+  await bus.close();
+  await kernel.value.driver.close();
+  return stopError ? 1 : 0;
+};
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(
+      `agent crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SIM_KERNEL,
+  InvalidConfigError,
+  loadConfig,
+} from '../../../services/agent/src/config.js';
+
+describe('loadConfig', () => {
+  it('parses labels, numbers and defaults once into a frozen object', () => {
+    const sut = loadConfig({
+      NODE_ID: 'node-1',
+      NODE_LABELS: 'role=web, zone=eu-1',
+      HEARTBEAT_MS: '250',
+    });
+    expect(sut).toEqual({
+      nodeId: 'node-1',
+      labels: { role: 'web', zone: 'eu-1' },
+      natsUrl: 'nats://127.0.0.1:4222',
+      stateDir: undefined,
+      heartbeatMs: 250,
+      kernel: 'sim',
+      simKernel: DEFAULT_SIM_KERNEL,
+      hostRoot: undefined,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(sut)).toBe(true);
+  });
+
+  it('lists every bad key in one error', () => {
+    const error = (() => {
+      try {
+        loadConfig({
+          NODE_ID: 'a b',
+          NODE_LABELS: 'role',
+          HEARTBEAT_MS: 'often',
+          KERNEL: 'real',
+          NATS_URL: 'http://x',
+        });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect((error as InvalidConfigError).problems.map((p) => p.split(':')[0])).toEqual([
+      'NODE_ID',
+      'NODE_LABELS',
+      'NATS_URL',
+      'HEARTBEAT_MS',
+      'KERNEL',
+    ]);
+  });
+});
