@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BtfObject } from '../../../shared/src/kernel/btf.js';
 import { createKernel } from '../../../shared/src/kernel/index.js';
@@ -151,5 +152,60 @@ describe('resolveFunctionPatterns', () => {
     });
     expect(sut.loads).toEqual([]);
     expect(verdicts(sut)).toEqual(['nf_tables:nft_do_chain ok', 'nf_tables:tcp_v4_rcv ok']);
+  });
+});
+
+/** Reference glob semantics, written as plain recursion for the property test below. */
+const referenceMatch = (glob: string, name: string): boolean => {
+  if (glob === '') return name === '';
+  const c = glob[0]!;
+  if (c === '*')
+    return (
+      referenceMatch(glob.slice(1), name) || (name !== '' && referenceMatch(glob, name.slice(1)))
+    );
+  if (name === '') return false;
+  if (c === '?') return referenceMatch(glob.slice(1), name.slice(1));
+  if (c === '[') {
+    const close = glob.indexOf(']', 2);
+    let body = glob.slice(1, close);
+    const negated = body.startsWith('!') || body.startsWith('^');
+    if (negated) body = body.slice(1);
+    let inClass = false;
+    for (let i = 0; i < body.length; i++) {
+      if (body[i + 1] === '-' && i + 2 < body.length) {
+        if (name[0]! >= body[i]! && name[0]! <= body[i + 2]!) inClass = true;
+        i += 2;
+      } else if (body[i] === name[0]) inClass = true;
+    }
+    return inClass !== negated && referenceMatch(glob.slice(close + 1), name.slice(1));
+  }
+  return c === name[0] && referenceMatch(glob.slice(1), name.slice(1));
+};
+
+describe('glob matching (property)', () => {
+  it('agrees with a reference matcher on random globs and names', () => {
+    const nameChar = fc.constantFrom('a', 'b', 'c', '_', '.', '1');
+    const globPart = fc.oneof(
+      nameChar,
+      fc.constant('*'),
+      fc.constant('?'),
+      fc.constantFrom('[ab]', '[!a]', '[a-c]', '[^_.]', '[.]'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(globPart, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('')),
+        fc.array(nameChar, { maxLength: 8 }).map((cs) => cs.join('')),
+        (glob, name) => {
+          const object = smallVmlinux([
+            { kind: 'func', name: name || 'x', type: 0, linkage: 'static' },
+          ]);
+          const parsed = parseFunctionPattern(glob);
+          if (!parsed.ok) throw new Error(parsed.error);
+          const matched = matchFunctionPatterns([object], [parsed.value]).matches.length === 1;
+          expect(matched).toBe(referenceMatch(glob, name || 'x'));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
