@@ -1,0 +1,47 @@
+/**
+ * `createCoordinator` (STYLE.md §6): the coordinator's core plus, when asked, its HTTP API.
+ * Usable in-process (the embedded mode) and from main.ts; takes its ports as deps.
+ */
+import type { Logger } from './coordinator-logger.js';
+import { silentLogger } from './coordinator-logger.js';
+import type { FleetCoordinator, FleetCoordinatorDeps } from './fleet-coordinator.js';
+import { createFleetCoordinator } from './fleet-coordinator.js';
+import type { HttpApi } from './http/http-api.js';
+import { listenHttpApi } from './http/http-api.js';
+
+export interface CoordinatorDeps extends FleetCoordinatorDeps {
+  readonly logger?: Logger;
+  /** serve the HTTP API on host:port (port 0: a free port); no HTTP when absent */
+  readonly http?: { readonly host: string; readonly port: number };
+}
+
+export interface Coordinator {
+  /** replays the log, subscribes to the fleet, resumes running rollouts, then serves HTTP */
+  start(): Promise<void>;
+  /** stops serving and waits for the work in progress; resolves with the first error met */
+  stop(): Promise<Error | undefined>;
+  /** base URL of the HTTP API ('' before start or without HTTP) */
+  readonly url: string;
+  readonly core: FleetCoordinator;
+}
+
+export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
+  const logger = deps.logger ?? silentLogger;
+  const core = createFleetCoordinator(deps);
+  let http: HttpApi | undefined;
+  return {
+    core,
+    get url() {
+      return http?.url ?? '';
+    },
+    start: async () => {
+      await core.start();
+      if (deps.http) http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
+    },
+    stop: async () => {
+      const httpError = await http?.close();
+      const coreError = await core.stop();
+      return httpError ?? coreError;
+    },
+  };
+};

@@ -1,0 +1,53 @@
+/**
+ * The coordinator's configuration (STYLE.md §11): parsed once from the environment, every bad
+ * key listed, frozen.
+ */
+import { z } from 'zod';
+import { AppError } from '@tramway/shared/infra';
+import { listIssues } from './policy/policy-document.js';
+
+const CONFIG_SCHEMA = z
+  .object({
+    NATS_URL: z.string().min(1).optional(),
+    STORE: z.enum(['sqlite', 'jetstream']).default('sqlite'),
+    SQLITE_PATH: z.string().min(1).default('./coordinator.sqlite'),
+    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    STALE_AFTER_MS: z.coerce.number().int().positive().default(15_000),
+    TICK_MS: z.coerce.number().int().min(0).default(1000),
+    DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+    REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.STORE === 'jetstream' && c.NATS_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NATS_URL'],
+        message: 'required when STORE=jetstream',
+      });
+    }
+  });
+
+export type CoordinatorConfig = Readonly<z.infer<typeof CONFIG_SCHEMA>>;
+
+export class InvalidConfigError extends AppError {
+  override readonly name = 'InvalidConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`, {
+      code: 'InvalidConfig',
+      retryable: false,
+    });
+    this.problems = problems;
+  }
+}
+
+/** Throws `InvalidConfigError` listing every bad key. */
+export const loadConfig = (
+  env: Readonly<Record<string, string | undefined>>,
+): CoordinatorConfig => {
+  const parsed = CONFIG_SCHEMA.safeParse(env);
+  if (!parsed.success) throw new InvalidConfigError(listIssues(parsed.error));
+  return Object.freeze(parsed.data);
+};

@@ -1,0 +1,1113 @@
+/**
+ * The coordinator's core (docs/fleet-protocol.md, "Division of work"): ingests agent facts into
+ * the log, keeps the fleet projection live from the log, turns policies into plans and rollouts,
+ * issues assignments wave by wave, judges waves, holds, resumes and rolls back, repairs drift and
+ * marks silent nodes stale. Every decision is an event with its actor; ids of decisions are
+ * deterministic from (rollout, wave, node, generation), so a restarted coordinator that replays
+ * the log repeats nothing and loses nothing.
+ *
+ * Decisions run one at a time (`decide` queue); ingestion of facts and heartbeats runs in arrival
+ * order (`ingest` queue), so a heartbeat is counted only after the facts sent before it are folded.
+ */
+import type { Subscription } from 'rxjs';
+import type { EventStore, FleetBus, Unsubscribe } from '@tramway/shared/infra';
+import { isAppError } from '@tramway/shared/infra';
+import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
+import { FleetStreams } from '@tramway/shared/domain';
+import type {
+  DesiredLink,
+  DriftItem,
+  FleetEvent,
+  FleetRecordedEvent,
+  JsonValue,
+  NodeFact,
+} from '@tramway/shared/domain';
+import type { FleetState, NodeView, RolloutView } from '@tramway/shared/projections';
+import { createFleetFolder } from '@tramway/shared/projections';
+import type { NewEvent } from '@tramway/shared/lib';
+import type { Assignment, NodeActualState, NodePlan } from './coordinator-messages.js';
+import {
+  ASSIGN_REPLY_SCHEMA,
+  ASSIGNMENT_REQUEST_SCHEMA,
+  CoordSubjects,
+  FACT_BATCH_SCHEMA,
+  HEARTBEAT_SCHEMA,
+  MODULE_REPLY_SCHEMA,
+  NODE_ACTUAL_STATE_SCHEMA,
+  NODE_PLAN_SCHEMA,
+  decodeMessage,
+  nodeIdOfSubject,
+} from './coordinator-messages.js';
+import type { Logger } from './coordinator-logger.js';
+import { silentLogger } from './coordinator-logger.js';
+import type { Policy, PolicySpec } from './policy/policy-document.js';
+import { POLICY_SPEC_SCHEMA, parsePolicyDocument } from './policy/policy-document.js';
+import type { CoordinatorState } from './rollout/coordinator.state.js';
+import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
+import type { NodeVerdict } from './rollout/rollout.rules.js';
+import {
+  DEFAULT_MAX_FAILURE_RATIO,
+  DEFAULT_WAVES,
+  desiredLinkOf,
+  expandWaves,
+  findDrift,
+  judgeNode,
+  judgeWave,
+  refusePlan,
+  selectNodes,
+  withPolicy,
+} from './rollout/rollout.rules.js';
+import type { ApiResult } from './http/api-result.js';
+import { ApiErrorCode, failure, success } from './http/api-result.js';
+
+export interface CoordinatorClock {
+  now(): Date;
+}
+export interface CoordinatorIds {
+  newId(): string;
+}
+
+export interface CoordinatorOptions {
+  /** a node whose last heartbeat is older than this is stale (default 15000) */
+  readonly staleAfterMs?: number;
+  /** how often waves, pauses and staleness are re-judged (default 1000; 0: only on events) */
+  readonly tickMs?: number;
+  /** how often every node's actual state is compared with the log (default 30000; 0: on demand only) */
+  readonly driftIntervalMs?: number;
+  /** timeout of plan/assign/state/module requests (default 5000) */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface FleetCoordinatorDeps {
+  readonly bus: FleetBus;
+  readonly store: EventStore;
+  readonly clock: CoordinatorClock;
+  readonly ids: CoordinatorIds;
+  readonly logger?: Logger;
+  readonly options?: CoordinatorOptions;
+}
+
+export const COORDINATOR_ACTOR = 'coordinator';
+export const DEFAULT_ACTOR = 'user:anonymous';
+
+/** A decision to record: the event and its envelope (the id is deterministic). */
+interface Decision {
+  readonly id: string;
+  readonly event: FleetEvent;
+  readonly actor: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
+export interface DriftReport {
+  readonly nodeId: string;
+  readonly items: readonly DriftItem[];
+  readonly repaired: boolean;
+}
+
+export interface FleetCoordinator {
+  start(): Promise<void>;
+  stop(): Promise<Error | undefined>;
+  /** the projection as folded so far */
+  fleet(): FleetState;
+  /** the coordinator's own fold */
+  state(): CoordinatorState;
+  /** re-judges rollouts and staleness now (after the decisions already queued) */
+  tick(): Promise<void>;
+  /** compares every live node's actual state with the log now, records and repairs drift */
+  checkDrift(): Promise<DriftReport[]>;
+  /** nodes currently considered stale */
+  staleNodes(): readonly string[];
+  /** events this process appended (metrics) */
+  appendedCount(): number;
+  readonly api: {
+    plan(body: unknown): Promise<ApiResult>;
+    apply(body: unknown, actor: string): Promise<ApiResult>;
+    status(name: string): ApiResult;
+    rollback(name: string, body: unknown, actor: string): Promise<ApiResult>;
+    resume(rolloutId: string, actor: string): Promise<ApiResult>;
+    nodes(): ApiResult;
+    module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiResult>;
+  };
+}
+
+const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
+  'NodeRegistered',
+  'NodeBooted',
+  'KernelProfileDetected',
+  'ModuleLoaded',
+  'ModuleUnloaded',
+  'ProgramLoaded',
+  'ProgramUnloaded',
+  'LinkCreated',
+  'LinkCreateFailed',
+  'LinkReleased',
+  'DriftFound',
+]);
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+const policiesOf = (links: readonly DesiredLink[]): Record<string, number> =>
+  Object.fromEntries(links.map((l) => [l.policy, l.policyVersion]));
+
+export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordinator => {
+  const log = (deps.logger ?? silentLogger).child({ service: 'coordinator' });
+  const options = deps.options ?? {};
+  const staleAfterMs = options.staleAfterMs ?? 15_000;
+  const tickMs = options.tickMs ?? 1000;
+  const driftIntervalMs = options.driftIntervalMs ?? 30_000;
+  const timeoutMs = options.requestTimeoutMs ?? 5000;
+
+  const folder = createFleetFolder();
+  let fleet: FleetState = folder.state();
+  let coord: CoordinatorState = initialCoordinatorState();
+  let position = 0;
+  const positionWaiters: { position: number; resolve: () => void }[] = [];
+  let subscription: Subscription | undefined;
+  let fatal: Error | undefined;
+
+  /** live liveness: last heartbeat (ms) and the generation it reported */
+  const lastSeen = new Map<string, number>();
+  const heartbeatGeneration = new Map<string, number>();
+  const stale = new Set<string>();
+  /** plans asked at apply time, per rollout and node (their functions go into assignments) */
+  const plans = new Map<string, Map<string, NodePlan>>();
+  let appended = 0;
+  let startedAtMs = 0;
+  let started = false;
+  let stopping = false;
+  const unsubscribes: Unsubscribe[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
+
+  let decideQueue: Promise<unknown> = Promise.resolve();
+  let ingestQueue: Promise<unknown> = Promise.resolve();
+  const decide = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = decideQueue.then(work, work);
+    decideQueue = run.catch(() => undefined);
+    return run;
+  };
+  const ingest = (work: () => Promise<void>): Promise<void> => {
+    const run = ingestQueue.then(work, work);
+    ingestQueue = run.catch(() => undefined);
+    return run;
+  };
+
+  const onEvent = (recorded: FleetRecordedEvent): void => {
+    folder.push(recorded);
+    coord = evolveCoordinator(coord, recorded);
+    position = Math.max(position, recorded.globalPosition);
+    fleet = folder.state();
+    for (let i = positionWaiters.length - 1; i >= 0; i--) {
+      const w = positionWaiters[i]!;
+      if (w.position <= position) {
+        positionWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  };
+
+  const folded = (target: number): Promise<void> =>
+    target <= position
+      ? Promise.resolve()
+      : new Promise((resolve) => positionWaiters.push({ position: target, resolve }));
+
+  const appendToStream = async (streamId: string, events: readonly NewEvent[]): Promise<number> => {
+    try {
+      const result = await deps.store.append(streamId, 'any', events);
+      appended += result.appended;
+      return result.lastGlobalPosition;
+    } catch (error) {
+      // A batch mixing stored and new ids (a retry that partly went through): one by one.
+      if (!isAppError(error, 'EventIdConflict') || events.length === 1) throw error;
+      let last = 0;
+      for (const e of events) last = Math.max(last, await appendToStream(streamId, [e]));
+      return last;
+    }
+  };
+
+  /** Appends decisions (grouped by stream, in order) and waits until the projection has them. */
+  const record = async (decisions: readonly Decision[]): Promise<void> => {
+    const now = deps.clock.now().toISOString();
+    const byStream = new Map<string, NewEvent[]>();
+    for (const d of decisions) {
+      const encoded = encodeFleetEvent(d.event, {
+        id: d.id,
+        metadata: {
+          occurredAt: now,
+          actor: d.actor,
+          ...(d.correlationId === undefined ? {} : { correlationId: d.correlationId }),
+          ...(d.causationId === undefined ? {} : { causationId: d.causationId }),
+        },
+      });
+      const list = byStream.get(encoded.streamId) ?? [];
+      list.push(encoded.event);
+      byStream.set(encoded.streamId, list);
+    }
+    let last = 0;
+    for (const [streamId, events] of byStream) {
+      last = Math.max(last, await appendToStream(streamId, events));
+    }
+    await folded(last);
+  };
+
+  const nowMs = (): number => deps.clock.now().getTime();
+
+  const observedOf = (node: NodeView): number =>
+    Math.max(node.observedGeneration ?? 0, heartbeatGeneration.get(node.nodeId) ?? 0);
+
+  const specOf = (name: string, version: number): PolicySpec | undefined => {
+    const raw = coord.policyVersions[name]?.[String(version)];
+    if (raw === undefined) return undefined;
+    const parsed = POLICY_SPEC_SCHEMA.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
+  };
+
+  const assignmentOf = (nodeId: string): Assignment | null => {
+    const a = fleet.nodes[nodeId]?.assignment;
+    if (!a) return null;
+    return {
+      nodeId,
+      generation: a.generation,
+      policies: a.links.flatMap((l) => {
+        const spec = specOf(l.policy, l.policyVersion);
+        return spec ? [{ name: l.policy, version: l.policyVersion, spec }] : [];
+      }),
+    };
+  };
+
+  const liveNodes = (): NodeView[] =>
+    Object.values(fleet.nodes).filter((n) => n.registered && !stale.has(n.nodeId));
+
+  const sendAssignment = async (nodeId: string): Promise<void> => {
+    const assignment = assignmentOf(nodeId);
+    if (!assignment) return;
+    try {
+      const reply = decodeMessage(
+        ASSIGN_REPLY_SCHEMA,
+        CoordSubjects.assign(nodeId),
+        await deps.bus.request(CoordSubjects.assign(nodeId), assignment, { timeoutMs }),
+      );
+      log.debug('assignment sent', { nodeId, generation: assignment.generation, reply });
+    } catch (error) {
+      // The node will be judged pending/stale; the drift check re-sends to nodes behind.
+      log.warn('assignment not delivered', { nodeId, error: errorText(error) });
+    }
+  };
+
+  /** Issues the next generation of `nodeId` with `links`, as part of `rolloutId` (or a repair). */
+  const issueAssignment = async (
+    nodeId: string,
+    links: readonly DesiredLink[],
+    actor: string,
+    correlationId: string | undefined,
+  ): Promise<void> => {
+    const generation = (fleet.nodes[nodeId]?.assignment?.generation ?? 0) + 1;
+    await record([
+      {
+        id: `assignment:${nodeId}:g${generation}`,
+        event: { type: 'AssignmentIssued', data: { nodeId, generation, links } },
+        actor,
+        ...(correlationId === undefined ? {} : { correlationId }),
+      },
+    ]);
+    await sendAssignment(nodeId);
+  };
+
+  const wavesOf = (rollout: RolloutView): readonly (number | string)[] => {
+    if (coord.rollbackOf[rollout.rolloutId] !== undefined) return DEFAULT_WAVES;
+    return specOf(rollout.policy, rollout.policyVersion)?.rollout?.waves ?? DEFAULT_WAVES;
+  };
+
+  /** The nodes a rollout is for: selected by the version's selector (rollback: those running the policy). */
+  const rolloutCandidates = (rollout: RolloutView): NodeView[] => {
+    const live = liveNodes();
+    if (coord.rollbackOf[rollout.rolloutId] !== undefined) {
+      return selectNodes(
+        live.filter((n) => n.assignment?.links.some((l) => l.policy === rollout.policy)),
+        {},
+      );
+    }
+    const spec = specOf(rollout.policy, rollout.policyVersion);
+    return spec ? selectNodes(live, spec) : [];
+  };
+
+  const nodeVerdict = (rollout: RolloutView, nodeId: string): NodeVerdict => {
+    const node = fleet.nodes[nodeId];
+    if (!node) return 'pending';
+    let generation = coord.rolloutGenerations[rollout.rolloutId]?.[nodeId];
+    if (generation === undefined && node.assignment) {
+      const current = policiesOf(node.assignment.links)[rollout.policy];
+      if (current === rollout.policyVersion) generation = node.assignment.generation;
+    }
+    return judgeNode({
+      generation,
+      observedGeneration: observedOf(node),
+      failedGeneration: coord.failures[nodeId]?.[rollout.policy],
+      stale: stale.has(nodeId),
+    });
+  };
+
+  /** Gives a wave's node the rollout's policy version, unless it already has it. */
+  const assignForRollout = async (rollout: RolloutView, nodeId: string): Promise<void> => {
+    if (coord.rolloutGenerations[rollout.rolloutId]?.[nodeId] !== undefined) return;
+    const node = fleet.nodes[nodeId];
+    const spec = specOf(rollout.policy, rollout.policyVersion);
+    if (!node || !spec) return;
+    const links = node.assignment?.links ?? [];
+    if (policiesOf(links)[rollout.policy] === rollout.policyVersion) return;
+    const plan = plans.get(rollout.rolloutId)?.get(nodeId);
+    const link = desiredLinkOf(rollout.policy, rollout.policyVersion, spec, plan);
+    await issueAssignment(nodeId, withPolicy(links, link), COORDINATOR_ACTOR, rollout.rolloutId);
+  };
+
+  const startWave = async (rollout: RolloutView, wave: number): Promise<void> => {
+    const done = new Set(Object.values(rollout.waves).flatMap((w) => w.nodes));
+    const candidates = rolloutCandidates(rollout);
+    const cumulative = expandWaves(wavesOf(rollout), candidates.length);
+    const remaining = candidates.filter((n) => !done.has(n.nodeId));
+    const target = wave >= cumulative.length - 1 ? candidates.length : cumulative[wave]!;
+    const take = Math.max(0, target - done.size);
+    const nodes = remaining.slice(0, wave >= cumulative.length - 1 ? remaining.length : take);
+    await record([
+      {
+        id: `rollout:${rollout.rolloutId}:wave:${wave}:started`,
+        event: {
+          type: 'WaveStarted',
+          data: { rolloutId: rollout.rolloutId, wave, nodes: nodes.map((n) => n.nodeId) },
+        },
+        actor: COORDINATOR_ACTOR,
+        correlationId: rollout.rolloutId,
+      },
+    ]);
+    const started = fleet.rollouts[rollout.rolloutId];
+    if (!started) return;
+    for (const n of nodes) await assignForRollout(started, n.nodeId);
+  };
+
+  const completeRollout = (rolloutId: string): Promise<void> =>
+    record([
+      {
+        id: `rollout:${rolloutId}:completed`,
+        event: { type: 'RolloutCompleted', data: { rolloutId } },
+        actor: COORDINATOR_ACTOR,
+        correlationId: rolloutId,
+      },
+    ]);
+
+  /** One step of one rollout's workflow; returns true when it recorded something. */
+  const advance = async (rollout: RolloutView): Promise<boolean> => {
+    const current = rollout.currentWave;
+    if (current === null) {
+      await startWave(rollout, 0);
+      return true;
+    }
+    const wave = rollout.waves[String(current)];
+    if (!wave) return false;
+    const lastWave = current >= rollout.waveCount - 1;
+    if (wave.status === 'held') return false;
+    if (wave.status === 'running') {
+      for (const nodeId of wave.nodes) await assignForRollout(rollout, nodeId);
+      const fresh = fleet.rollouts[rollout.rolloutId] ?? rollout;
+      const spec = specOf(rollout.policy, rollout.policyVersion);
+      const maxFailureRatio = spec?.rollout?.maxFailureRatio ?? DEFAULT_MAX_FAILURE_RATIO;
+      const verdict = judgeWave(
+        wave.nodes.map((n) => nodeVerdict(fresh, n)),
+        maxFailureRatio,
+      );
+      if (verdict.kind === 'wait') return false;
+      if (verdict.kind === 'hold') {
+        await record([
+          {
+            id: `rollout:${rollout.rolloutId}:wave:${current}:held`,
+            event: {
+              type: 'WaveHeld',
+              data: {
+                rolloutId: rollout.rolloutId,
+                wave: current,
+                reason: verdict.reason,
+                failureRatio: verdict.failureRatio,
+              },
+            },
+            actor: COORDINATOR_ACTOR,
+            correlationId: rollout.rolloutId,
+          },
+        ]);
+        log.warn('wave held', {
+          rolloutId: rollout.rolloutId,
+          wave: current,
+          reason: verdict.reason,
+        });
+        return true;
+      }
+      await record([
+        {
+          id: `rollout:${rollout.rolloutId}:wave:${current}:completed`,
+          event: {
+            type: 'WaveCompleted',
+            data: {
+              rolloutId: rollout.rolloutId,
+              wave: current,
+              succeeded: verdict.succeeded,
+              failed: verdict.failed,
+            },
+          },
+          actor: COORDINATOR_ACTOR,
+          correlationId: rollout.rolloutId,
+        },
+      ]);
+      return true;
+    }
+    // completed wave
+    if (lastWave) {
+      await completeRollout(rollout.rolloutId);
+      return true;
+    }
+    const spec = specOf(rollout.policy, rollout.policyVersion);
+    const pauseMs = (spec?.rollout?.pauseSeconds ?? 0) * 1000;
+    const completedAt = coord.waveCompletedAt[rollout.rolloutId]?.[String(current)];
+    if (pauseMs > 0 && completedAt !== undefined && nowMs() < Date.parse(completedAt) + pauseMs) {
+      return false;
+    }
+    await startWave(rollout, current + 1);
+    return true;
+  };
+
+  const pumpRollouts = async (): Promise<void> => {
+    for (let round = 0; round < 100; round++) {
+      let progressed = false;
+      for (const rollout of Object.values(fleet.rollouts)) {
+        if (rollout.status === 'completed' || rollout.status === 'rolled-back') continue;
+        if (await advance(rollout)) progressed = true;
+      }
+      if (!progressed) return;
+    }
+  };
+
+  const markStale = (): void => {
+    const now = nowMs();
+    for (const node of Object.values(fleet.nodes)) {
+      if (!node.registered) continue;
+      const seen = lastSeen.get(node.nodeId) ?? startedAtMs;
+      const isStale = now - seen > staleAfterMs;
+      if (isStale && !stale.has(node.nodeId)) {
+        stale.add(node.nodeId);
+        log.warn('node marked stale', { nodeId: node.nodeId, silentMs: now - seen });
+      } else if (!isStale && stale.has(node.nodeId)) {
+        stale.delete(node.nodeId);
+        log.info('node alive again', { nodeId: node.nodeId });
+      }
+    }
+  };
+
+  const tick = (): Promise<void> =>
+    decide(async () => {
+      if (fatal) return;
+      markStale();
+      await pumpRollouts();
+    });
+
+  let kickPending = false;
+  /** Queues a tick unless one is already waiting (bursts of facts coalesce into one). */
+  const kick = (): void => {
+    if (stopping || kickPending) return;
+    kickPending = true;
+    decide(async () => {
+      kickPending = false;
+      if (fatal) return;
+      markStale();
+      await pumpRollouts();
+    }).catch((error: unknown) => {
+      log.error('rollout step failed', { error: errorText(error) });
+    });
+  };
+
+  // ---- ingestion (facts, heartbeats) ----
+
+  const ingestFacts = async (subject: string, payload: unknown): Promise<void> => {
+    const batch = decodeMessage(FACT_BATCH_SCHEMA, subject, payload);
+    const subjectNode = nodeIdOfSubject(subject);
+    const problems: string[] = [];
+    if (batch.nodeId !== subjectNode) {
+      problems.push(`nodeId: ${batch.nodeId} does not match the subject's node ${subjectNode}`);
+    }
+    const encoded: { streamId: string; event: NewEvent }[] = [];
+    batch.events.forEach((e, i) => {
+      if (!NODE_FACT_TYPES.has(e.type)) {
+        problems.push(`events[${i}].type: ${e.type} is not a node fact`);
+        return;
+      }
+      if (e.data['nodeId'] !== batch.nodeId) {
+        problems.push(`events[${i}].data.nodeId: must be ${batch.nodeId}`);
+        return;
+      }
+      // Validate through the codec of the log (an upcast to the current version included).
+      const decoded = decodeFleetEvent({
+        id: e.id,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        data: e.data,
+        metadata: e.metadata as NewEvent['metadata'],
+        streamId: FleetStreams.node(batch.nodeId),
+        streamVersion: 1,
+        globalPosition: 1,
+        recordedAt: e.metadata.occurredAt,
+      });
+      if (!decoded.ok) {
+        problems.push(
+          `events[${i}]${decoded.error.path ? `.${decoded.error.path}` : ''}: ${decoded.error.problem}`,
+        );
+        return;
+      }
+      try {
+        encoded.push(
+          encodeFleetEvent({ type: decoded.value.type, data: decoded.value.data } as FleetEvent, {
+            id: e.id,
+            metadata: decoded.value.metadata,
+          }),
+        );
+      } catch (error) {
+        problems.push(`events[${i}]: ${errorText(error)}`);
+      }
+    });
+    if (problems.length > 0) {
+      log.warn('fact batch rejected', { subject, problems });
+      return;
+    }
+    lastSeen.set(batch.nodeId, nowMs());
+    if (encoded.length === 0) return;
+    const last = await appendToStream(
+      encoded[0]!.streamId,
+      encoded.map((e) => e.event),
+    );
+    await folded(last);
+  };
+
+  const ingestHeartbeat = (subject: string, payload: unknown): void => {
+    const hb = decodeMessage(HEARTBEAT_SCHEMA, subject, payload);
+    if (hb.nodeId !== nodeIdOfSubject(subject)) {
+      log.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
+      return;
+    }
+    lastSeen.set(hb.nodeId, nowMs());
+    const node = fleet.nodes[hb.nodeId];
+    // A heartbeat of an older boot says nothing of the current one.
+    if (node && node.bootId !== '' && node.bootId !== hb.bootId) return;
+    heartbeatGeneration.set(hb.nodeId, hb.observedGeneration);
+  };
+
+  const onInbound = (subject: string, payload: unknown): Promise<void> =>
+    ingest(async () => {
+      try {
+        if (subject.startsWith('tramway.facts.')) await ingestFacts(subject, payload);
+        else if (subject.startsWith('tramway.hb.')) ingestHeartbeat(subject, payload);
+        else return;
+      } catch (error) {
+        if (isAppError(error, 'InvalidMessage')) {
+          log.warn('message rejected', { subject, error: errorText(error) });
+          return;
+        }
+        log.error('message not ingested', { subject, error: errorText(error) });
+        return;
+      }
+      kick();
+    });
+
+  // ---- drift ----
+
+  const requestState = async (nodeId: string): Promise<NodeActualState> =>
+    decodeMessage(
+      NODE_ACTUAL_STATE_SCHEMA,
+      CoordSubjects.state(nodeId),
+      await deps.bus.request(CoordSubjects.state(nodeId), {}, { timeoutMs }),
+    );
+
+  const checkDrift = (): Promise<DriftReport[]> =>
+    decide(async () => {
+      const reports: DriftReport[] = [];
+      for (const node of liveNodes()) {
+        const assignment = node.assignment;
+        if (!assignment) continue;
+        let actual: NodeActualState;
+        try {
+          actual = await requestState(node.nodeId);
+        } catch (error) {
+          log.warn('state not fetched', { nodeId: node.nodeId, error: errorText(error) });
+          continue;
+        }
+        if (actual.observedGeneration < assignment.generation) {
+          // Behind: the assignment may have been lost; sending it again is harmless.
+          await sendAssignment(node.nodeId);
+          continue;
+        }
+        const failed = new Set(
+          Object.entries(coord.failures[node.nodeId] ?? {})
+            .filter(([, g]) => g >= assignment.generation)
+            .map(([p]) => p),
+        );
+        const items = findDrift({
+          desired: assignment.links,
+          generation: assignment.generation,
+          failedPolicies: failed,
+          loggedLinkIds: Object.values(node.links).map((l) => l.linkId),
+          actual,
+        });
+        if (items.length === 0) continue;
+        await record([
+          {
+            id: `drift:${node.nodeId}:g${assignment.generation}`,
+            event: {
+              type: 'DriftFound',
+              data: {
+                nodeId: node.nodeId,
+                observedGeneration: actual.observedGeneration,
+                items,
+              },
+            },
+            actor: COORDINATOR_ACTOR,
+          },
+        ]);
+        log.warn('drift found', { nodeId: node.nodeId, items });
+        // Repair: the same policies as a new generation, so the agent reconciles again.
+        await issueAssignment(node.nodeId, assignment.links, COORDINATOR_ACTOR, undefined);
+        reports.push({ nodeId: node.nodeId, items, repaired: true });
+      }
+      return reports;
+    });
+
+  // ---- API ----
+
+  const askPlans = async (
+    policy: Policy,
+    version: number,
+    nodes: readonly NodeView[],
+  ): Promise<{ plans: NodePlan[]; unreachable: { nodeId: string; reason: string }[] }> => {
+    type Asked = { plan: NodePlan } | { nodeId: string; reason: string };
+    const results = await Promise.all(
+      nodes.map(async (n): Promise<Asked> => {
+        const subject = CoordSubjects.plan(n.nodeId);
+        try {
+          const reply = await deps.bus.request(
+            subject,
+            { policy, policyVersion: version },
+            { timeoutMs },
+          );
+          return { plan: decodeMessage(NODE_PLAN_SCHEMA, subject, reply) };
+        } catch (error) {
+          return { nodeId: n.nodeId, reason: errorText(error) };
+        }
+      }),
+    );
+    return {
+      plans: results.flatMap((r) => ('plan' in r ? [r.plan] : [])),
+      unreachable: results.flatMap((r) => ('reason' in r ? [r] : [])),
+    };
+  };
+
+  const nextVersion = (name: string): number =>
+    Math.max(0, ...Object.keys(coord.policyVersions[name] ?? {}).map(Number)) + 1;
+
+  const planFor = async (
+    body: unknown,
+  ): Promise<
+    | { ok: false; result: ApiResult }
+    | {
+        ok: true;
+        policy: Policy;
+        version: number;
+        plans: NodePlan[];
+        refused: string[];
+        unreachable: { nodeId: string; reason: string }[];
+      }
+  > => {
+    if (typeof body !== 'object' || body === null || !('policy' in body)) {
+      return {
+        ok: false,
+        result: failure(400, ApiErrorCode.InvalidRequest, 'the body must be { policy }', [
+          'policy: required (YAML text or an object)',
+        ]),
+      };
+    }
+    const parsed = parsePolicyDocument((body as { policy: unknown }).policy);
+    if (!parsed.ok) {
+      return {
+        ok: false,
+        result: failure(
+          400,
+          ApiErrorCode.InvalidPolicy,
+          'the policy is invalid',
+          parsed.error.map((p) => `policy.${p}`),
+        ),
+      };
+    }
+    const policy = parsed.value;
+    const version = nextVersion(policy.metadata.name);
+    const all = liveNodes();
+    const selected = selectNodes(all, policy.spec);
+    const asked = await askPlans(policy, version, selected);
+    const refused = refusePlan(policy.spec, all, asked.plans);
+    return { ok: true, policy, version, ...asked, refused };
+  };
+
+  const plan = async (body: unknown): Promise<ApiResult> => {
+    const p = await planFor(body);
+    if (!p.ok) return p.result;
+    return success({
+      policy: p.policy.metadata.name,
+      version: p.version,
+      nodes: p.plans,
+      ...(p.unreachable.length > 0 ? { unreachable: p.unreachable } : {}),
+      ...(p.refused.length > 0 ? { refused: { reasons: p.refused } } : {}),
+    });
+  };
+
+  const apply = (body: unknown, actor: string): Promise<ApiResult> =>
+    decide(async () => {
+      const p = await planFor(body);
+      if (!p.ok) return p.result;
+      const name = p.policy.metadata.name;
+      if (p.refused.length > 0) {
+        return failure(
+          400,
+          ApiErrorCode.PlanRefused,
+          `policy ${name} refused at plan time`,
+          p.refused,
+        );
+      }
+      const latest = coord.latestRollout[name];
+      const running = latest === undefined ? undefined : fleet.rollouts[latest];
+      if (running && (running.status === 'running' || running.status === 'held')) {
+        return failure(
+          409,
+          ApiErrorCode.Conflict,
+          `rollout ${running.rolloutId} of policy ${name} is ${running.status}: resume it, wait for it, or roll it back first`,
+        );
+      }
+      const current = fleet.policies[name];
+      if (current && JSON.stringify(current.spec) === JSON.stringify(p.policy.spec) && latest) {
+        return success({ policy: name, version: current.version, rolloutId: latest }, 202);
+      }
+      const rolloutId = `${name}-v${p.version}-${deps.ids.newId()}`;
+      const selectedCount = p.plans.length + p.unreachable.length;
+      const waves = Math.max(
+        1,
+        expandWaves(p.policy.spec.rollout?.waves ?? DEFAULT_WAVES, selectedCount).length,
+      );
+      plans.set(rolloutId, new Map(p.plans.map((x) => [x.nodeId, x])));
+      await record([
+        {
+          id: `policy:${name}:v${p.version}`,
+          event: {
+            type: 'PolicyApplied',
+            data: {
+              name,
+              version: p.version,
+              spec: p.policy.spec as unknown as Record<string, JsonValue>,
+            },
+          },
+          actor,
+          correlationId: rolloutId,
+        },
+        {
+          id: `rollout:${rolloutId}:started`,
+          event: {
+            type: 'RolloutStarted',
+            data: { rolloutId, policy: name, policyVersion: p.version, waves },
+          },
+          actor,
+          correlationId: rolloutId,
+        },
+      ]);
+      log.info('policy applied', { policy: name, version: p.version, rolloutId, actor });
+      kick();
+      return success({ policy: name, version: p.version, rolloutId }, 202);
+    });
+
+  const rollback = (name: string, body: unknown, actor: string): Promise<ApiResult> =>
+    decide(async () => {
+      const reasonValue = (body as { reason?: unknown } | null)?.reason;
+      if (reasonValue !== undefined && typeof reasonValue !== 'string') {
+        return failure(400, ApiErrorCode.InvalidRequest, 'invalid body', [
+          'reason: expected a string',
+        ]);
+      }
+      const current = fleet.policies[name];
+      if (!current) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
+      const previous = Math.max(
+        0,
+        ...Object.keys(coord.policyVersions[name] ?? {})
+          .map(Number)
+          .filter((v) => v < current.version),
+      );
+      const spec = specOf(name, previous);
+      if (previous === 0 || !spec) {
+        return failure(
+          409,
+          ApiErrorCode.Conflict,
+          `policy ${name} v${current.version} has no previous version to roll back to`,
+        );
+      }
+      const reason = reasonValue ?? `rolled back to v${previous} by ${actor}`;
+      const latest = coord.latestRollout[name];
+      const rolloutId = `${name}-v${previous}-rollback-${deps.ids.newId()}`;
+      const decisions: Decision[] = [];
+      if (latest !== undefined && fleet.rollouts[latest]?.status !== 'rolled-back') {
+        decisions.push({
+          id: `rollout:${latest}:rolled-back`,
+          event: { type: 'RolloutRolledBack', data: { rolloutId: latest, reason } },
+          actor,
+          correlationId: latest,
+        });
+      }
+      decisions.push(
+        {
+          id: `policy:${name}:v${previous}:rollback:${rolloutId}`,
+          event: {
+            type: 'PolicyApplied',
+            data: { name, version: previous, spec: spec as unknown as Record<string, JsonValue> },
+          },
+          actor,
+          correlationId: rolloutId,
+          ...(latest === undefined ? {} : { causationId: latest }),
+        },
+        {
+          id: `rollout:${rolloutId}:started`,
+          event: {
+            type: 'RolloutStarted',
+            data: { rolloutId, policy: name, policyVersion: previous, waves: 1 },
+          },
+          actor,
+          correlationId: rolloutId,
+          causationId: latest ?? rolloutId,
+        },
+      );
+      await record(decisions);
+      log.info('policy rolled back', { policy: name, to: previous, rolloutId, actor, reason });
+      kick();
+      return success({ rolloutId });
+    });
+
+  const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
+    decide(async () => {
+      const rollout = fleet.rollouts[rolloutId];
+      if (!rollout) return failure(404, ApiErrorCode.NotFound, `no rollout ${rolloutId}`);
+      const current = rollout.currentWave;
+      const wave = current === null ? undefined : rollout.waves[String(current)];
+      if (rollout.status !== 'held' || !wave || wave.status !== 'held' || current === null) {
+        return failure(
+          409,
+          ApiErrorCode.Conflict,
+          `rollout ${rolloutId} is ${rollout.status}, not held`,
+        );
+      }
+      const verdicts = wave.nodes.map((n) => nodeVerdict(rollout, n));
+      // The operator accepts the held wave's failures: the wave completes and the rollout goes on.
+      await record([
+        {
+          id: `rollout:${rolloutId}:wave:${current}:completed`,
+          event: {
+            type: 'WaveCompleted',
+            data: {
+              rolloutId,
+              wave: current,
+              succeeded: verdicts.filter((v) => v === 'converged').length,
+              failed: verdicts.filter((v) => v !== 'converged').length,
+            },
+          },
+          actor,
+          correlationId: rolloutId,
+        },
+      ]);
+      log.info('rollout resumed', { rolloutId, wave: current, actor });
+      kick();
+      return success({ rolloutId });
+    });
+
+  const status = (name: string): ApiResult => {
+    const policy = fleet.policies[name];
+    if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
+    const rolloutId = coord.latestRollout[name];
+    const rollout = rolloutId === undefined ? undefined : fleet.rollouts[rolloutId];
+    const waves = rollout
+      ? Object.values(rollout.waves)
+          .sort((a, b) => a.wave - b.wave)
+          .map((w) => {
+            const verdicts = w.nodes.map((n) => nodeVerdict(rollout, n));
+            return {
+              index: w.wave,
+              nodes: w.nodes,
+              state: w.status,
+              succeeded: w.succeeded ?? verdicts.filter((v) => v === 'converged').length,
+              failed: w.failed ?? verdicts.filter((v) => v === 'failed' || v === 'stale').length,
+            };
+          })
+      : [];
+    const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
+    const rolloutPlans = rolloutId === undefined ? undefined : plans.get(rolloutId);
+    const nodes = nodeIds.map((nodeId) => {
+      const node = fleet.nodes[nodeId];
+      const verdict = rollout ? nodeVerdict(rollout, nodeId) : 'pending';
+      const attached = Object.values(node?.links ?? {})
+        .filter((l) => l.policy === name)
+        .reduce((sum, l) => sum + l.connections.length, 0);
+      const planned = rolloutPlans?.get(nodeId);
+      return {
+        nodeId,
+        generation: node?.assignment?.generation ?? 0,
+        observedGeneration: node ? observedOf(node) : 0,
+        state: verdict,
+        functions: {
+          attached,
+          pending: planned?.counts.pending ?? 0,
+          rejected: planned?.counts.rejected ?? (verdict === 'failed' ? 1 : 0),
+        },
+      };
+    });
+    return success({
+      policy: name,
+      version: policy.version,
+      rollout: rollout ? { id: rollout.rolloutId, state: rollout.status, waves } : null,
+      nodes,
+    });
+  };
+
+  const nodes = (): ApiResult =>
+    success(
+      Object.values(fleet.nodes)
+        .filter((n) => n.registered)
+        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
+        .map((n) => {
+          const seen = lastSeen.get(n.nodeId);
+          return {
+            nodeId: n.nodeId,
+            labels: n.labels,
+            profile: n.profile,
+            attachPath: n.attachPath,
+            bootId: n.bootId,
+            lastSeen: seen === undefined ? null : new Date(seen).toISOString(),
+            stale: stale.has(n.nodeId),
+            generation: n.assignment?.generation ?? 0,
+            observedGeneration: observedOf(n),
+          };
+        }),
+    );
+
+  const moduleAction = async (
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+  ): Promise<ApiResult> => {
+    if (!fleet.nodes[nodeId]?.registered)
+      return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
+      return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [
+        `module: ${JSON.stringify(module)} is not a module name`,
+      ]);
+    }
+    const subject = CoordSubjects.module(nodeId);
+    try {
+      const reply = decodeMessage(
+        MODULE_REPLY_SCHEMA,
+        subject,
+        await deps.bus.request(subject, { action, module }, { timeoutMs }),
+      );
+      return success(reply);
+    } catch (error) {
+      return failure(503, ApiErrorCode.AgentUnavailable, `node ${nodeId}: ${errorText(error)}`);
+    }
+  };
+
+  // ---- lifecycle ----
+
+  const start = async (): Promise<void> => {
+    if (started) return;
+    started = true;
+    startedAtMs = nowMs();
+    const head = await deps.store.headPosition();
+    subscription = deps.store.subscribe(0).subscribe({
+      next: (recorded) => {
+        const decoded = decodeFleetEvent(recorded);
+        if (!decoded.ok) {
+          // Not a fleet event we can read: skip it, but keep the position moving.
+          log.error('event not decoded', {
+            position: recorded.globalPosition,
+            problem: decoded.error.problem,
+          });
+          position = Math.max(position, recorded.globalPosition);
+          return;
+        }
+        onEvent(decoded.value);
+      },
+      error: (error: unknown) => {
+        fatal = error instanceof Error ? error : new Error(String(error));
+        log.error('log subscription failed', { error: errorText(error) });
+      },
+    });
+    await folded(head);
+    log.info('log replayed', { position, nodes: Object.keys(fleet.nodes).length });
+    unsubscribes.push(
+      deps.bus.subscribe('tramway.facts.*', (m) => onInbound(m.subject, m.payload)),
+      deps.bus.subscribe('tramway.hb.*', (m) => onInbound(m.subject, m.payload)),
+      deps.bus.respond(CoordSubjects.coordAssignment(), (m) => {
+        const { nodeId } = decodeMessage(ASSIGNMENT_REQUEST_SCHEMA, m.subject, m.payload);
+        return assignmentOf(nodeId);
+      }),
+    );
+    await deps.bus.flush();
+    // Resume: re-send the current generation to every node of a running wave that has not observed it.
+    await decide(async () => {
+      for (const rollout of Object.values(fleet.rollouts)) {
+        if (rollout.status !== 'running' || rollout.currentWave === null) continue;
+        for (const nodeId of rollout.waves[String(rollout.currentWave)]?.nodes ?? []) {
+          const node = fleet.nodes[nodeId];
+          if (node?.assignment && (node.observedGeneration ?? 0) < node.assignment.generation) {
+            await sendAssignment(nodeId);
+          }
+        }
+      }
+    });
+    if (tickMs > 0) timers.push(setInterval(kick, tickMs));
+    if (driftIntervalMs > 0) {
+      timers.push(
+        setInterval(() => {
+          if (stopping) return;
+          checkDrift().catch((error: unknown) => {
+            log.error('drift check failed', { error: errorText(error) });
+          });
+        }, driftIntervalMs),
+      );
+    }
+    kick();
+  };
+
+  const stop = async (): Promise<Error | undefined> => {
+    if (stopping) return undefined;
+    stopping = true;
+    for (const t of timers) clearInterval(t);
+    for (const u of unsubscribes) u();
+    await ingestQueue;
+    await decideQueue;
+    subscription?.unsubscribe();
+    return fatal;
+  };
+
+  return {
+    start,
+    stop,
+    fleet: () => fleet,
+    state: () => coord,
+    tick,
+    checkDrift,
+    staleNodes: () => [...stale].sort(),
+    appendedCount: () => appended,
+    api: {
+      plan,
+      apply,
+      status,
+      rollback,
+      resume,
+      nodes,
+      module: moduleAction,
+    },
+  };
+};

@@ -1,0 +1,66 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of the coordinator's view: nodes, stale nodes, links,
+ * rollouts by state, events appended. Pure: the shell passes the state in.
+ */
+import type { FleetState, RolloutStatus } from '@tramway/shared/projections';
+
+export interface MetricsInput {
+  readonly fleet: FleetState;
+  readonly staleNodes: number;
+  /** events this process appended to the log */
+  readonly appended: number;
+}
+
+const ROLLOUT_STATES: readonly RolloutStatus[] = ['running', 'held', 'completed', 'rolled-back'];
+
+const metric = (
+  name: string,
+  type: 'gauge' | 'counter',
+  help: string,
+  samples: readonly { labels?: Readonly<Record<string, string>>; value: number }[],
+): string =>
+  [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} ${type}`,
+    ...samples.map(({ labels, value }) => {
+      const l = Object.entries(labels ?? {})
+        .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+        .join(',');
+      return `${name}${l === '' ? '' : `{${l}}`} ${value}`;
+    }),
+  ].join('\n');
+
+export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): string => {
+  const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
+  const links = nodes.reduce((sum, n) => sum + Object.keys(n.links).length, 0);
+  const rollouts = Object.values(fleet.rollouts);
+  return (
+    [
+      metric('tramway_nodes', 'gauge', 'Registered nodes.', [{ value: nodes.length }]),
+      metric('tramway_nodes_stale', 'gauge', 'Nodes whose heartbeats stopped.', [
+        { value: staleNodes },
+      ]),
+      metric('tramway_links', 'gauge', 'Links held across the fleet, as the log says.', [
+        { value: links },
+      ]),
+      metric(
+        'tramway_rollouts',
+        'gauge',
+        'Rollouts by state.',
+        ROLLOUT_STATES.map((state) => ({
+          labels: { state },
+          value: rollouts.filter((r) => r.status === state).length,
+        })),
+      ),
+      metric(
+        'tramway_events_appended_total',
+        'counter',
+        'Events this coordinator appended to the log.',
+        [{ value: appended }],
+      ),
+      metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
+        { value: fleet.position },
+      ]),
+    ].join('\n') + '\n'
+  );
+};

@@ -1,0 +1,390 @@
+/**
+ * The OpenAPI 3.1 document of the coordinator's HTTP API (docs/fleet-protocol.md, "Coordinator
+ * HTTP API"), served at `GET /openapi.json`. Kept next to the router; a test checks that every
+ * route the router serves is documented and every documented route is served.
+ */
+
+const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown): { content: { 'application/json': { schema: unknown } } } => ({
+  content: { 'application/json': { schema } },
+});
+const errors = {
+  '400': { description: 'invalid request: every problem listed', ...json(ref('Error')) },
+  '404': { description: 'not found', ...json(ref('Error')) },
+  '409': { description: 'conflict with the current state', ...json(ref('Error')) },
+  '500': { description: 'internal error', ...json(ref('Error')) },
+};
+const actorHeader = {
+  name: 'x-tramway-actor',
+  in: 'header',
+  required: false,
+  description: 'who asks (recorded as the actor of the decision); default user:anonymous',
+  schema: { type: 'string' },
+};
+const pathParam = (name: string): unknown => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+});
+const policyBody = {
+  required: true,
+  ...json({
+    type: 'object',
+    required: ['policy'],
+    properties: {
+      policy: {
+        description: 'a TracingPolicy, as YAML text or as an object',
+        oneOf: [{ type: 'string' }, ref('TracingPolicy')],
+      },
+    },
+  }),
+};
+
+const waveSize = {
+  oneOf: [
+    { type: 'integer', minimum: 1 },
+    { type: 'string', pattern: '^([1-9][0-9]?|100)%$' },
+  ],
+};
+
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Tramway coordinator',
+    version: '1.0.0',
+    description:
+      'Policies, plans, rollouts and nodes of a Tramway fleet (docs/fleet-protocol.md). Errors are { error: { code, message, details? } }.',
+  },
+  paths: {
+    '/v1/plan': {
+      post: {
+        operationId: 'planPolicy',
+        summary: 'Dry run: each selected node plans the policy',
+        requestBody: policyBody,
+        responses: {
+          '200': { description: 'per-node plans', ...json(ref('PlanResult')) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/policies': {
+      post: {
+        operationId: 'applyPolicy',
+        summary: 'Apply a policy: a new version and its rollout',
+        parameters: [actorHeader],
+        requestBody: policyBody,
+        responses: {
+          '202': {
+            description: 'rollout started',
+            ...json({
+              type: 'object',
+              required: ['policy', 'version', 'rolloutId'],
+              properties: {
+                policy: { type: 'string' },
+                version: { type: 'integer' },
+                rolloutId: { type: 'string' },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/policies/{name}/status': {
+      get: {
+        operationId: 'policyStatus',
+        parameters: [pathParam('name')],
+        responses: { '200': { description: 'status', ...json(ref('PolicyStatus')) }, ...errors },
+      },
+    },
+    '/v1/policies/{name}/rollback': {
+      post: {
+        operationId: 'rollbackPolicy',
+        parameters: [pathParam('name'), actorHeader],
+        requestBody: {
+          required: false,
+          ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
+        },
+        responses: {
+          '200': { description: 'rollback rollout started', ...json(ref('RolloutRef')) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/rollouts/{id}/resume': {
+      post: {
+        operationId: 'resumeRollout',
+        parameters: [pathParam('id'), actorHeader],
+        responses: { '200': { description: 'resumed', ...json(ref('RolloutRef')) }, ...errors },
+      },
+    },
+    '/v1/nodes': {
+      get: {
+        operationId: 'listNodes',
+        responses: {
+          '200': { description: 'nodes', ...json({ type: 'array', items: ref('Node') }) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/nodes/{id}/modules/{module}/load': {
+      post: {
+        operationId: 'loadModule',
+        parameters: [pathParam('id'), pathParam('module')],
+        responses: { '200': { description: 'outcome', ...json(ref('ModuleOutcome')) }, ...errors },
+      },
+    },
+    '/v1/nodes/{id}/modules/{module}/unload': {
+      post: {
+        operationId: 'unloadModule',
+        parameters: [pathParam('id'), pathParam('module')],
+        responses: { '200': { description: 'outcome', ...json(ref('ModuleOutcome')) }, ...errors },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        responses: {
+          '200': {
+            description: 'Prometheus text exposition',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        responses: { '200': { description: 'this document', ...json({ type: 'object' }) } },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: {
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: {
+              code: { type: 'string' },
+              message: { type: 'string' },
+              details: {},
+            },
+          },
+        },
+      },
+      TracingPolicy: {
+        type: 'object',
+        required: ['apiVersion', 'kind', 'metadata', 'spec'],
+        properties: {
+          apiVersion: { const: 'tramway.dev/v1alpha1' },
+          kind: { const: 'TracingPolicy' },
+          metadata: {
+            type: 'object',
+            required: ['name'],
+            properties: {
+              name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+            },
+          },
+          spec: {
+            type: 'object',
+            required: ['program', 'targets'],
+            properties: {
+              program: {
+                type: 'object',
+                required: ['name', 'attach'],
+                properties: {
+                  name: { type: 'string' },
+                  attach: { enum: ['fentry', 'fexit', 'fmod_ret'] },
+                  sleepable: { type: 'boolean' },
+                  origin: { type: 'string' },
+                  reads: {
+                    type: 'array',
+                    items: { oneOf: [{ type: 'integer' }, { const: 'ret' }] },
+                  },
+                  returns: { type: 'integer' },
+                },
+              },
+              targets: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['pattern'],
+                  properties: {
+                    pattern: { type: 'string' },
+                    cookie: { oneOf: [{ type: 'integer' }, { type: 'string' }] },
+                  },
+                },
+              },
+              nodeSelector: {
+                type: 'object',
+                properties: {
+                  matchLabels: { type: 'object', additionalProperties: { type: 'string' } },
+                },
+              },
+              strategy: { enum: ['multi', 'per-function', 'auto'] },
+              rollout: {
+                type: 'object',
+                properties: {
+                  waves: { type: 'array', items: waveSize },
+                  maxFailureRatio: { type: 'number', minimum: 0, maximum: 1 },
+                  pauseSeconds: { type: 'number', minimum: 0 },
+                },
+              },
+            },
+          },
+        },
+      },
+      NodePlan: {
+        type: 'object',
+        required: ['nodeId', 'policy', 'policyVersion', 'path', 'targets', 'unmatched', 'counts'],
+        properties: {
+          nodeId: { type: 'string' },
+          policy: { type: 'string' },
+          policyVersion: { type: 'integer' },
+          path: { enum: ['tracing-multi', 'fentry-per-function', 'kprobe-multi', 'none'] },
+          targets: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['function', 'cookie', 'status'],
+              properties: {
+                function: { type: 'string' },
+                module: { type: 'string' },
+                objId: { type: 'integer' },
+                btfId: { type: 'integer' },
+                cookie: { type: 'string' },
+                status: { enum: ['attach', 'pending', 'rejected', 'trampoline-full'] },
+                errno: { type: 'string' },
+                reason: { type: 'string' },
+                headroom: { type: 'integer' },
+              },
+            },
+          },
+          unmatched: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { pattern: { type: 'string' }, reason: { type: 'string' } },
+            },
+          },
+          counts: {
+            type: 'object',
+            properties: {
+              attach: { type: 'integer' },
+              pending: { type: 'integer' },
+              rejected: { type: 'integer' },
+              trampolineFull: { type: 'integer' },
+            },
+          },
+        },
+      },
+      PlanResult: {
+        type: 'object',
+        required: ['policy', 'version', 'nodes'],
+        properties: {
+          policy: { type: 'string' },
+          version: { type: 'integer' },
+          nodes: { type: 'array', items: ref('NodePlan') },
+          unreachable: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { nodeId: { type: 'string' }, reason: { type: 'string' } },
+            },
+          },
+          refused: {
+            type: 'object',
+            properties: { reasons: { type: 'array', items: { type: 'string' } } },
+          },
+        },
+      },
+      PolicyStatus: {
+        type: 'object',
+        required: ['policy', 'version', 'rollout', 'nodes'],
+        properties: {
+          policy: { type: 'string' },
+          version: { type: 'integer' },
+          rollout: {
+            oneOf: [
+              { type: 'null' },
+              {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  state: { enum: ['running', 'held', 'completed', 'rolled-back'] },
+                  waves: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        index: { type: 'integer' },
+                        nodes: { type: 'array', items: { type: 'string' } },
+                        state: { enum: ['running', 'held', 'completed'] },
+                        succeeded: { type: 'integer' },
+                        failed: { type: 'integer' },
+                      },
+                    },
+                  },
+                },
+              },
+            ],
+          },
+          nodes: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                nodeId: { type: 'string' },
+                generation: { type: 'integer' },
+                observedGeneration: { type: 'integer' },
+                state: { enum: ['converged', 'pending', 'failed', 'stale'] },
+                functions: {
+                  type: 'object',
+                  properties: {
+                    attached: { type: 'integer' },
+                    pending: { type: 'integer' },
+                    rejected: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+      RolloutRef: {
+        type: 'object',
+        required: ['rolloutId'],
+        properties: { rolloutId: { type: 'string' } },
+      },
+      Node: {
+        type: 'object',
+        properties: {
+          nodeId: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          profile: { type: 'string' },
+          attachPath: { type: ['string', 'null'] },
+          bootId: { type: 'string' },
+          lastSeen: { type: ['string', 'null'], format: 'date-time' },
+          stale: { type: 'boolean' },
+          generation: { type: 'integer' },
+          observedGeneration: { type: 'integer' },
+        },
+      },
+      ModuleOutcome: {
+        type: 'object',
+        required: ['ok'],
+        properties: {
+          ok: { type: 'boolean' },
+          errno: { type: 'string' },
+          reason: { type: 'string' },
+        },
+      },
+    },
+  },
+} as const;

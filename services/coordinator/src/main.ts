@@ -1,0 +1,68 @@
+/**
+ * Composition root (STYLE.md §6): config, logger, log store, bus, coordinator, signals. No logic.
+ * Without NATS_URL the bus is in-process (only useful with in-process agents: see the embedded mode).
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventStore, FleetBus } from '@tramway/shared/infra';
+import {
+  JetStreamEventStore,
+  SqliteEventStore,
+  connectNatsBus,
+  createInProcessBus,
+} from '@tramway/shared/infra';
+import { createCoordinator } from './app.js';
+import { loadConfig } from './config.js';
+import { createJsonLogger } from './coordinator-logger.js';
+
+const main = async (): Promise<void> => {
+  const config = loadConfig(process.env);
+  const clock = { now: () => new Date() };
+  const logger = createJsonLogger(
+    config.LOG_LEVEL,
+    (line) => process.stdout.write(`${line}\n`),
+    clock.now,
+  );
+  const store: EventStore =
+    config.STORE === 'jetstream'
+      ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
+      : await SqliteEventStore.open({ path: config.SQLITE_PATH });
+  const bus: FleetBus =
+    config.NATS_URL === undefined
+      ? createInProcessBus()
+      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator' });
+  const app = createCoordinator({
+    bus,
+    store,
+    clock,
+    ids: { newId: () => randomUUID().slice(0, 8) },
+    logger,
+    http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
+    options: {
+      staleAfterMs: config.STALE_AFTER_MS,
+      tickMs: config.TICK_MS,
+      driftIntervalMs: config.DRIFT_INTERVAL_MS,
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    },
+  });
+  await app.start();
+  logger.info('coordinator serving', { url: app.url, store: config.STORE });
+  const shutdown = (): void => {
+    void (async () => {
+      const appError = await app.stop();
+      await bus.close();
+      const storeError = await store.close();
+      const error = appError ?? storeError;
+      if (error) logger.error('stopped with an error', { error: error.message });
+      process.exitCode = error ? 1 : 0;
+    })();
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+};
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `tramway-coordinator: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,260 @@
+/**
+ * The coordinator's pure decisions (STYLE.md §1.3): which nodes a policy selects, how waves
+ * split them, whether a plan is refused, how a node and a wave are judged, and what drift is.
+ * No I/O, no clock: the shell passes every input. Stands in for the domain's rollout workflow
+ * (shared/src/domain) until it lands.
+ */
+import type { AttachType, DesiredLink, DriftItem } from '@tramway/shared/domain';
+import type { NodePlan } from '../coordinator-messages.js';
+import type { PolicySpec, WaveSize } from '../policy/policy-document.js';
+
+export interface NodeInfo {
+  readonly nodeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** `matchLabels` semantics (Kubernetes): every listed label present with that value; none listed = every node. */
+export const matchesSelector = (
+  labels: Readonly<Record<string, string>>,
+  matchLabels: Readonly<Record<string, string>> | undefined,
+): boolean => Object.entries(matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+
+/** The nodes a policy selects, sorted by node id (waves take them in this order). */
+export const selectNodes = <N extends NodeInfo>(
+  nodes: readonly N[],
+  spec: Pick<PolicySpec, 'nodeSelector'>,
+): N[] =>
+  nodes
+    .filter((n) => matchesSelector(n.labels, spec.nodeSelector?.matchLabels))
+    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+
+/** The default rollout: one wave over every selected node. */
+export const DEFAULT_WAVES: readonly WaveSize[] = ['100%'];
+/** A wave whose failed/total exceeds this is held, when the policy says nothing. */
+export const DEFAULT_MAX_FAILURE_RATIO = 0;
+
+/**
+ * Cumulative node counts after each wave, for `total` selected nodes. A count is capped at
+ * `total`; a percentage is rounded up (a wave of "10%" of 3 nodes is 1 node). Waves that add no
+ * node are dropped, and the last wave always reaches `total` (no selected node is left out).
+ */
+export const expandWaves = (waves: readonly WaveSize[], total: number): number[] => {
+  if (total <= 0) return [];
+  const cumulative: number[] = [];
+  let last = 0;
+  for (const w of waves) {
+    const size =
+      typeof w === 'number'
+        ? Math.min(w, total)
+        : Math.ceil((Number(w.slice(0, -1)) * total) / 100);
+    const next = Math.max(last, Math.min(size, total));
+    if (next > last) cumulative.push(next);
+    last = next;
+  }
+  if (last < total) {
+    if (cumulative.length === 0) cumulative.push(total);
+    else cumulative[cumulative.length - 1] = total;
+  }
+  return cumulative;
+};
+
+/**
+ * Plan-time refusals (docs/fleet-protocol.md, "Plans"; issue 5 "Bad input"): a selector label no
+ * node carries, a policy that matches no function on any selected node, or a target whose
+ * trampoline has no room. Returns every reason; empty when the plan may be applied.
+ */
+export const refusePlan = (
+  spec: Pick<PolicySpec, 'nodeSelector'>,
+  allNodes: readonly NodeInfo[],
+  plans: readonly NodePlan[],
+): string[] => {
+  const reasons: string[] = [];
+  for (const [key, value] of Object.entries(spec.nodeSelector?.matchLabels ?? {})) {
+    if (!allNodes.some((n) => key in n.labels)) {
+      reasons.push(`spec.nodeSelector.matchLabels.${key}: no node has the label "${key}"`);
+    } else if (!allNodes.some((n) => n.labels[key] === value)) {
+      reasons.push(`spec.nodeSelector.matchLabels.${key}: no node has ${key}=${value}`);
+    }
+  }
+  if (reasons.length > 0) return reasons;
+  if (plans.length === 0) return ['the policy selects no node'];
+  if (plans.every((p) => p.counts.attach + p.counts.pending === 0)) {
+    const patterns = [...new Set(plans.flatMap((p) => p.unmatched.map((u) => u.pattern)))];
+    reasons.push(
+      `the policy matches no attachable function on any selected node` +
+        (patterns.length > 0 ? ` (unmatched: ${patterns.join(', ')})` : ''),
+    );
+  }
+  for (const plan of plans) {
+    for (const t of plan.targets.filter((x) => x.status === 'trampoline-full')) {
+      reasons.push(
+        `node ${plan.nodeId}: ${t.module ? `${t.module}:` : ''}${t.function}: trampoline full` +
+          (t.reason ? ` (${t.reason})` : ''),
+      );
+    }
+  }
+  return reasons;
+};
+
+const MULTI: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
+  fentry: 'BPF_TRACE_FENTRY_MULTI',
+  fexit: 'BPF_TRACE_FEXIT_MULTI',
+  fmod_ret: 'BPF_MODIFY_RETURN_MULTI',
+};
+const SINGLE: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
+  fentry: 'BPF_TRACE_FENTRY',
+  fexit: 'BPF_TRACE_FEXIT',
+  fmod_ret: 'BPF_MODIFY_RETURN',
+};
+
+/**
+ * The link a node is asked to hold for one policy version: the functions its plan found
+ * (attachable or pending), or the patterns when no plan is at hand.
+ */
+export const desiredLinkOf = (
+  name: string,
+  version: number,
+  spec: PolicySpec,
+  plan: NodePlan | undefined,
+): DesiredLink => {
+  const path =
+    plan?.path ?? (spec.strategy === 'per-function' ? 'fentry-per-function' : 'tracing-multi');
+  const attachType =
+    path === 'kprobe-multi'
+      ? 'BPF_TRACE_KPROBE_MULTI'
+      : path === 'fentry-per-function'
+        ? SINGLE[spec.program.attach]
+        : MULTI[spec.program.attach];
+  const planned = (plan?.targets ?? [])
+    .filter((t) => t.status === 'attach' || t.status === 'pending')
+    .map((t) => (t.module ? `${t.module}:${t.function}` : t.function));
+  return {
+    policy: name,
+    policyVersion: version,
+    program: spec.program.name,
+    attachType,
+    functions: planned.length > 0 ? planned : spec.targets.map((t) => t.pattern),
+  };
+};
+
+/** A node's assignment with one policy set to `link` (added or replaced), in policy-name order. */
+export const withPolicy = (links: readonly DesiredLink[], link: DesiredLink): DesiredLink[] =>
+  [...links.filter((l) => l.policy !== link.policy), link].sort((a, b) =>
+    a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0,
+  );
+
+export type NodeVerdict = 'converged' | 'pending' | 'failed' | 'stale';
+
+/**
+ * How a node of a wave stands (docs/fleet-protocol.md, "status"): failed when the agent reported
+ * a failed attach for the policy at or after the generation the wave gave it, converged when it
+ * observed that generation without one, stale when its heartbeats stopped, else pending.
+ */
+export const judgeNode = (input: {
+  readonly generation: number | undefined;
+  readonly observedGeneration: number;
+  /** highest generation at which the agent reported a failed attach for this policy */
+  readonly failedGeneration: number | undefined;
+  readonly stale: boolean;
+}): NodeVerdict => {
+  const { generation, failedGeneration } = input;
+  if (
+    generation !== undefined &&
+    failedGeneration !== undefined &&
+    failedGeneration >= generation
+  ) {
+    return 'failed';
+  }
+  if (generation !== undefined && input.observedGeneration >= generation) return 'converged';
+  return input.stale ? 'stale' : 'pending';
+};
+
+export type WaveVerdict =
+  | { readonly kind: 'wait'; readonly succeeded: number; readonly failed: number }
+  | { readonly kind: 'hold'; readonly failureRatio: number; readonly reason: string }
+  | { readonly kind: 'complete'; readonly succeeded: number; readonly failed: number };
+
+/**
+ * The failure gate (issue 5, "holds a wave when its failure ratio passes the gate"). A stale node
+ * counts as failed. The wave is held as soon as failed/total exceeds `maxFailureRatio` (waiting
+ * cannot bring it back under), completed when every node is decided, else it waits.
+ */
+export const judgeWave = (
+  verdicts: readonly NodeVerdict[],
+  maxFailureRatio: number,
+): WaveVerdict => {
+  const total = verdicts.length;
+  const failed = verdicts.filter((v) => v === 'failed' || v === 'stale').length;
+  const succeeded = verdicts.filter((v) => v === 'converged').length;
+  const ratio = total === 0 ? 0 : failed / total;
+  if (ratio > maxFailureRatio) {
+    return {
+      kind: 'hold',
+      failureRatio: ratio,
+      reason: `${failed} of ${total} nodes failed (ratio ${ratio.toFixed(3)} > maxFailureRatio ${maxFailureRatio})`,
+    };
+  }
+  if (succeeded + failed === total) return { kind: 'complete', succeeded, failed };
+  return { kind: 'wait', succeeded, failed };
+};
+
+export interface ActualLink {
+  readonly linkId: number;
+  readonly policy: string | null;
+  readonly policyVersion: number | null;
+}
+
+/**
+ * Drift (issue 5, coordinator): what the node actually holds against what the log says it
+ * should. Only judged once the node observed its generation (before that it is converging, not
+ * drifting). A policy version the node failed to attach is a failure, already recorded, not drift.
+ */
+export const findDrift = (input: {
+  readonly desired: readonly DesiredLink[];
+  readonly generation: number;
+  readonly failedPolicies: ReadonlySet<string>;
+  /** link ids the log holds for the node */
+  readonly loggedLinkIds: readonly number[];
+  readonly actual: {
+    readonly observedGeneration: number;
+    readonly links: readonly ActualLink[];
+  };
+}): DriftItem[] => {
+  if (input.actual.observedGeneration < input.generation) return [];
+  const items: DriftItem[] = [];
+  for (const d of input.desired) {
+    if (input.failedPolicies.has(d.policy)) continue;
+    const held = input.actual.links.some(
+      (l) => l.policy === d.policy && l.policyVersion === d.policyVersion,
+    );
+    if (!held) {
+      items.push({
+        kind: 'missing-link',
+        detail: `policy ${d.policy} v${d.policyVersion} is assigned but no link of it is held`,
+      });
+    }
+  }
+  for (const l of input.actual.links) {
+    const wanted = input.desired.some(
+      (d) => d.policy === l.policy && d.policyVersion === l.policyVersion,
+    );
+    if (!wanted) {
+      items.push({
+        kind: 'unexpected-link',
+        linkId: l.linkId,
+        detail: `link ${l.linkId} (policy ${l.policy ?? 'none'} v${l.policyVersion ?? '-'}) is held but not assigned`,
+      });
+    }
+  }
+  const actualIds = new Set(input.actual.links.map((l) => l.linkId));
+  for (const id of input.loggedLinkIds) {
+    if (!actualIds.has(id)) {
+      items.push({
+        kind: 'missing-link',
+        linkId: id,
+        detail: `link ${id} is in the log but not in the kernel`,
+      });
+    }
+  }
+  return items;
+};
