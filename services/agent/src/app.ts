@@ -105,7 +105,7 @@ export interface Agent {
     module: string,
   ): Promise<{ ok: true } | { ok: false; errno: string; reason: string }>;
   /** adopts an assignment (newer generations only); what the `assign` request does */
-  assign(assignment: AgentAssignment): { accepted: boolean; generation: number };
+  assign(assignment: AgentAssignment): { accepted: boolean; generation: number; reason?: string };
   /** the description of the node's kernel (after start) */
   kernel(): KernelDescription;
   /** the model state, when the driver exposes it */
@@ -113,6 +113,11 @@ export interface Agent {
 }
 
 /** The node's capabilities for path choice: sim nodes run the model's multi-link profile. */
+/** facts per published batch (keeps a NATS message well under the default 1 MB payload) */
+const FACT_BATCH_SIZE = 200;
+/** facts of the current boot kept for re-publishing */
+const OUTBOX_LIMIT = 10_000;
+
 const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
   profile: d.profile,
   multi: d.mode === 'sim' || d.probedProfile !== 'none',
@@ -146,28 +151,56 @@ export const createAgent = (deps: AgentDeps): Agent => {
     return run;
   };
 
-  const save = (): void => store.save({ bootId, assignment, observedGeneration, links: held });
+  /** every fact of this boot, as first sent: re-published whole on a resync (the log dedups by id) */
+  let outbox: NewEvent[] = [];
+
+  const save = (): void =>
+    store.save({ bootId, assignment, observedGeneration, links: held, outbox });
+
+  const send = async (events: readonly NewEvent[]): Promise<void> => {
+    try {
+      for (let i = 0; i < events.length; i += FACT_BATCH_SIZE)
+        await deps.bus.publish(AgentSubjects.facts(deps.nodeId), {
+          nodeId: deps.nodeId,
+          bootId,
+          events: events.slice(i, i + FACT_BATCH_SIZE),
+        });
+    } catch (error) {
+      // core NATS is at most once anyway: the outbox is re-published on the next resync
+      log.warn('facts not published', { count: events.length, error: String(error) });
+    }
+  };
 
   const publishFacts = async (facts: readonly IdentifiedFact[]): Promise<void> => {
     if (facts.length === 0) return;
     const metadata = { occurredAt: deps.clock.now().toISOString(), actor: `agent:${deps.nodeId}` };
-    const events: NewEvent[] = facts.map(
-      (f) => encodeFleetEvent(f.event, { id: f.id, metadata }).event,
-    );
-    try {
-      await deps.bus.publish(AgentSubjects.facts(deps.nodeId), {
-        nodeId: deps.nodeId,
-        bootId,
-        events,
-      });
-    } catch (error) {
-      // facts carry deterministic ids: the next registration re-publishes what the log lacks
-      log.warn('facts not published', { count: facts.length, error: String(error) });
-    }
+    const known = new Set(outbox.map((e) => e.id));
+    const events: NewEvent[] = facts.map((f) => {
+      const sent = known.has(f.id) ? outbox.find((e) => e.id === f.id) : undefined;
+      return sent ?? encodeFleetEvent(f.event, { id: f.id, metadata }).event;
+    });
+    outbox = [...outbox, ...events.filter((e) => !known.has(e.id))].slice(-OUTBOX_LIMIT);
+    save();
+    await send(events);
   };
+
+  /** Re-publishes every fact of this boot (after the coordinator was unreachable, and at start). */
+  const resync = (): Promise<void> => send(outbox);
 
   const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
     if (assignment === null) return undefined;
+    // a link that left the kernel behind the agent's back is not held any more: attach again
+    const live = new Set((await driver.dump()).links.map((l) => l.id));
+    const vanished = held.filter((h) => !live.has(h.linkId));
+    if (vanished.length > 0) {
+      held = held.filter((h) => live.has(h.linkId));
+      save();
+      await publishFacts(
+        vanished.map((h) =>
+          linkReleased(scope(), h.linkId, 'gone from the kernel', observedGeneration),
+        ),
+      );
+    }
     const result = await runPass({
       driver,
       node: nodeKernelOf(description!),
@@ -199,12 +232,17 @@ export const createAgent = (deps: AgentDeps): Agent => {
       if (!stopping) await pass();
     });
 
-  const assign = (next: AgentAssignment): { accepted: boolean; generation: number } => {
-    if (assignment !== null && next.generation <= assignment.generation)
+  const assign = (
+    next: AgentAssignment,
+  ): { accepted: boolean; generation: number; reason?: string } => {
+    if (assignment !== null && next.generation < assignment.generation)
       return {
-        accepted: next.generation === assignment.generation,
+        accepted: false,
         generation: assignment.generation,
+        reason: `generation ${next.generation} is older than the node's ${assignment.generation}`,
       };
+    if (assignment !== null && next.generation === assignment.generation)
+      return { accepted: true, generation: assignment.generation };
     assignment = next;
     save();
     void reconcile();
@@ -278,6 +316,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     const persisted = store.load();
     assignment = persisted?.assignment ?? null;
     if (persisted === undefined || persisted.bootId !== bootId) {
+      outbox = [];
       store.resetOps(bootId);
       driver = recordingDriver(deps.driver, (op) => store.appendOp(op));
       held = [];
@@ -307,6 +346,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     const live = new Set((await driver.dump()).links.map((l) => l.id));
     held = persisted.links.filter((l) => live.has(l.linkId)).map((l) => ({ ...l, fdOpen: false }));
     observedGeneration = persisted.observedGeneration;
+    outbox = [...(persisted.outbox ?? [])];
     const known = new Set(held.map((h) => h.linkId));
     return { booted: false, orphans: [...live].filter((id) => !known.has(id)) };
   };
@@ -319,6 +359,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
         { nodeId: deps.nodeId },
         { timeoutMs: deps.requestTimeoutMs ?? 2000 },
       );
+      if (fetchFailures > 0) {
+        fetchFailures = 0;
+        await resync();
+      }
       if (reply === null) return true;
       const next = decodeAssignment(AgentSubjects.coordAssignment(), reply);
       if (next.nodeId !== deps.nodeId) {
@@ -376,6 +420,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
         );
       }
       save();
+      await resync();
       await publishFacts(facts);
       const handlerDeps = {
         nodeId: deps.nodeId,

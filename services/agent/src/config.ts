@@ -64,7 +64,7 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
 const SCHEMA = z.object({
   NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits and ._- only (a NATS subject token)'),
+    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)'),
   NODE_LABELS: z.string().default('').transform(parseLabels),
   NATS_URL: z
     .string()

@@ -7,6 +7,7 @@ import type { KernelSpec, KernelState } from '../../../shared/src/kernel/index.j
 import type { NewEvent } from '../../../shared/src/lib/index.js';
 import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
+import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import type { AgentLogger } from '../../../services/agent/src/agent-logger.js';
 import { silentLogger } from '../../../services/agent/src/agent-logger.js';
 import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
@@ -84,6 +85,8 @@ export const fakeCoordinator = (bus: FleetBus) => {
 
 export interface SimAgent {
   readonly agent: Agent;
+  /** the node kernel itself, behind the agent's back */
+  readonly driver: KernelDriver;
   readonly state: () => KernelState;
 }
 
@@ -116,5 +119,5 @@ export const simAgent = (input: {
     ...(input.store === undefined ? {} : { store: input.store }),
     ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
   });
-  return { agent, state };
+  return { agent, state, driver: kernel.value.driver };
 };

@@ -180,6 +180,7 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     expect(await request('tramway.agent.node-1.assign', assignmentOf('node-1', 1, []))).toEqual({
       accepted: false,
       generation: 2,
+      reason: "generation 1 is older than the node's 2",
     });
   });
 
@@ -389,5 +390,35 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     };
     expect(actual.observedGeneration).toBe(1);
     expect(actual.links.map((l) => [l.policy, l.connections.length])).toEqual([[POLICY, 2]]);
+  });
+
+  it('re-publishes the facts of its boot once the coordinator answers again', async () => {
+    coord.stop(); // no coordinator: the start-up facts go nowhere
+    const { agent } = await startAgent('v24');
+    coord = fakeCoordinator(await transport.bus());
+    coord.latest.set(
+      'node-1',
+      assignmentOf('node-1', 1, [{ name: POLICY, version: 1, spec: tcpPolicy() }]),
+    );
+    await waitUntil('generation 1 via the retried fetch', () => agent.observedGeneration() === 1);
+    await waitUntil('registration re-published', () => coord.ofType('NodeRegistered').length === 1);
+    expect(coord.ofType('NodeBooted')).toHaveLength(1);
+    await waitUntil('link reported', () => coord.ofType('LinkCreated').length === 1);
+  });
+
+  it('attaches again when a held link left the kernel behind its back', async () => {
+    coord.latest.set(
+      'node-1',
+      assignmentOf('node-1', 1, [{ name: POLICY, version: 1, spec: tcpPolicy() }]),
+    );
+    const { agent, driver } = await startAgent('v26');
+    await waitUntil('generation 1', () => agent.observedGeneration() === 1);
+    const [link] = agent.heldLinks();
+    await driver.apply({ op: 'link_unpin', link: link!.linkId });
+    await driver.apply({ op: 'link_release', link: link!.linkId });
+    await agent.reconcile();
+    expect(agent.heldLinks().map((l) => l.linkId)).toEqual([link!.linkId + 1]);
+    await waitUntil('LinkReleased', () => coord.ofType('LinkReleased').length === 1);
+    expect(coord.ofType('LinkReleased')[0]?.data).toMatchObject({ reason: 'gone from the kernel' });
   });
 });

@@ -6,7 +6,7 @@ import { decodeOrReject } from './handler-deps.js';
 /** `tramway.agent.<id>.assign`: Assignment -> `{ accepted, generation }`; reconciles in the background. */
 export const assignHandler =
   (deps: HandlerDeps) =>
-  (message: BusMessage): { accepted: boolean; generation: number } => {
+  (message: BusMessage): { accepted: boolean; generation: number; reason?: string } => {
     const assignment = decodeOrReject(deps, message, decodeAssignment);
     if (assignment.nodeId !== deps.nodeId) {
       const error = new InvalidMessageError(message.subject, [

@@ -11,7 +11,11 @@ import { InvalidMessageError } from '../agent-messages.js';
 export interface HandlerDeps {
   readonly nodeId: string;
   readonly logger: AgentLogger;
-  readonly assign: (a: AgentAssignment) => { accepted: boolean; generation: number };
+  readonly assign: (a: AgentAssignment) => {
+    accepted: boolean;
+    generation: number;
+    reason?: string;
+  };
   readonly module: (
     action: 'load' | 'unload',
     module: string,

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelOp } from '@tramway/shared/kernel';
+import type { NewEvent } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
 import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
 
@@ -25,6 +26,8 @@ export interface PersistedAgentState {
   readonly assignment: AgentAssignment | null;
   readonly observedGeneration: number;
   readonly links: readonly HeldLink[];
+  /** the facts of this boot as first published (re-published on a resync) */
+  readonly outbox?: readonly NewEvent[];
 }
 
 export interface AgentStateStore {
