@@ -13,6 +13,7 @@ import type {
   Prog,
   ProgOrigin,
   Tramp,
+  TrampKey,
   TrampKind,
 } from './kernel-state.js';
 import type { Errno, KernelOp, OpValue, ProgId, TargetRef } from './kernel-types.js';
@@ -48,7 +49,7 @@ interface Draft {
   readonly modules: Map<string, ModuleRec>;
   readonly progs: MapDraft<ProgId, Prog>;
   readonly links: MapDraft<number, Link>;
-  readonly tramps: MapDraft<string, Tramp>;
+  readonly tramps: MapDraft<TrampKey, Tramp>;
   nextProgId: number;
   nextLinkId: number;
   nextObjId: number;
@@ -102,7 +103,7 @@ const btfRef = (d: Draft, objId: number, delta: number): void => {
 };
 
 /** A trampoline with no holder yet; its function model comes from the target's BTF (spec §7.2). */
-const emptyTramp = (key: string, t: CheckedTarget): Tramp => ({
+const emptyTramp = (key: TrampKey, t: CheckedTarget): Tramp => ({
   key,
   objId: t.objId,
   btfId: t.btfId,
@@ -125,7 +126,7 @@ const trampGet = (d: Draft, t: CheckedTarget): Tramp => {
 };
 
 /** bpf_trampoline_put: −1 reference; freed at 0 (its lists are empty by then). */
-const trampPut = (d: Draft, key: string): void => {
+const trampPut = (d: Draft, key: TrampKey): void => {
   const cur = d.tramps.get(key);
   if (cur === undefined) return;
   if (cur.refcnt <= 1) d.tramps.delete(key);
@@ -175,7 +176,7 @@ const withConn = (tr: Tramp, conn: Conn, refDelta: number): Tramp => ({
   extension: tr.extension,
 });
 
-const linkConn = (d: Draft, key: string, conn: Conn): Failure | null => {
+const linkConn = (d: Draft, key: TrampKey, conn: Conn): Failure | null => {
   const tr = d.tramps.get(key);
   if (tr === undefined) return fail('ENOENT', `no trampoline ${key}`);
   const why = linkRule(tr, conn.kind, conn.progId, d.base.limits.maxTrampLinks);
@@ -400,7 +401,7 @@ const singleLink = (state: KernelState, prog: Prog, op: LinkCreate): OpOutcome =
     return rejected(state, fail('EINVAL', 'a single tracing link takes at most one cookie'));
   const cookie = op.cookies?.[0] ?? 0n;
   const d = draftOf(state);
-  let key: string;
+  let key: TrampKey;
   if (prog.dstTramp !== null) key = prog.dstTramp;
   else {
     const t = checkAttachTarget(state, prog, prog.attachObjId, origin.btfId, 'attach');
@@ -795,7 +796,7 @@ export const checkTarget = (
   const r = resolveTarget(state, target);
   if (!r.ok) return r;
   const origin = prog.origin;
-  let key: string;
+  let key: TrampKey;
   if (!prog.multi) {
     if (origin === null || r.objId !== prog.attachObjId || r.btfId !== origin.btfId)
       return fail('EINVAL', `a ${prog.attach} program attaches only to its load-time target`);

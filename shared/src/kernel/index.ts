@@ -54,6 +54,7 @@ export type {
   Prog,
   ProgOrigin,
   Tramp,
+  TrampKey,
   TrampKind,
 } from './kernel-state.js';
 export type { BtfView, DistilledProto } from './btf-proto.js';

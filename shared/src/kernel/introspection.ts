@@ -2,7 +2,7 @@
  * What can be seen from outside: fdinfo text (spec §4.3), the state dump
  * (kernel-scenarios.md `state`), and the invariant checker (spec §1.2, STYLE §5.6).
  */
-import type { Conn, KernelState, Link, Prog, Tramp } from './kernel-state.js';
+import type { Conn, KernelState, Link, Prog, Tramp, TrampKey } from './kernel-state.js';
 import type { InvariantViolation, StateDump, TrampolineSlotDump } from './kernel-types.js';
 
 /**
@@ -58,7 +58,7 @@ export const fdinfoText = (state: KernelState, link: Link): string => {
     `prog_id:\t${link.progId}`,
   ];
   const at = prog === undefined ? 0 : attachTypeNumber(state, prog);
-  const tr = (key: string): Tramp | undefined => state.tramps.get(key);
+  const tr = (key: TrampKey): Tramp | undefined => state.tramps.get(key);
   if (link.type === 'tracing') {
     const c = link.conns[0];
     const t = c === undefined ? undefined : tr(c.key);
@@ -87,7 +87,7 @@ export const fdinfoText = (state: KernelState, link: Link): string => {
   return lines.map((l) => `${l}\n`).join('');
 };
 
-const connValue = (state: KernelState, key: string, cookie: bigint) => {
+const connValue = (state: KernelState, key: TrampKey, cookie: bigint) => {
   const t = state.tramps.get(key);
   return { function: t?.fname ?? '', objId: t?.objId ?? 0, btfId: t?.btfId ?? 0, cookie };
 };
@@ -149,13 +149,13 @@ export const checkInvariants = (state: KernelState): readonly InvariantViolation
   };
   const links = [...state.links.values()];
   const progs = [...state.progs.values()];
-  const trampHolders = new Map<string, number>();
-  const bump = (key: string): void => {
+  const trampHolders = new Map<TrampKey, number>();
+  const bump = (key: TrampKey): void => {
     trampHolders.set(key, (trampHolders.get(key) ?? 0) + 1);
   };
   for (const p of progs) if (p.dstTramp !== null) bump(p.dstTramp);
   for (const l of links) for (const c of l.conns) bump(c.key);
-  const linkKeys = new Map<number, ReadonlySet<string>>(
+  const linkKeys = new Map<number, ReadonlySet<TrampKey>>(
     links.map((l) => [l.id, new Set(l.conns.map((c) => c.key))]),
   );
   for (const t of state.tramps.values()) {
@@ -163,24 +163,27 @@ export const checkInvariants = (state: KernelState): readonly InvariantViolation
     if (total > state.limits.maxTrampLinks)
       v(
         'TrampolineOverBudget',
-        `${t.key} ${t.fname} has ${total} > ${state.limits.maxTrampLinks} links`,
+        `${t.objId}:${t.btfId} ${t.fname} has ${total} > ${state.limits.maxTrampLinks} links`,
       );
     const holders = trampHolders.get(t.key) ?? 0;
     if (t.refcnt !== holders || t.refcnt <= 0)
-      v('RefcountMismatch', `trampoline ${t.key} refcnt ${t.refcnt} but ${holders} holders`);
+      v(
+        'RefcountMismatch',
+        `trampoline ${t.objId}:${t.btfId} refcnt ${t.refcnt} but ${holders} holders`,
+      );
     if (!state.btfs.has(t.objId))
-      v('DanglingReference', `trampoline ${t.key} on unloaded BTF object ${t.objId}`);
+      v('DanglingReference', `trampoline ${t.objId}:${t.btfId} on unloaded BTF object ${t.objId}`);
     for (const list of ['fentry', 'fexit', 'fmodRet'] as const) {
       const seen = new Set<number>();
       for (const c of t[list]) {
         if (seen.has(c.progId))
-          v('DuplicateProgOnList', `prog ${c.progId} twice on ${t.key} ${list}`);
+          v('DuplicateProgOnList', `prog ${c.progId} twice on ${t.objId}:${t.btfId} ${list}`);
         seen.add(c.progId);
         const l = state.links.get(c.linkId);
         if (l === undefined || l.progId !== c.progId || !(linkKeys.get(l.id)?.has(t.key) ?? false))
           v(
             'DanglingReference',
-            `${t.key} ${list} holds a connection of link ${c.linkId} that does not own it`,
+            `${t.objId}:${t.btfId} ${list} holds a connection of link ${c.linkId} that does not own it`,
           );
       }
     }

@@ -69,9 +69,15 @@ export interface Conn {
   readonly kind: TrampKind;
 }
 
+/**
+ * A trampoline key: objId * 2^32 + btfId, the kernel's (obj id, btf id) pair as one number
+ * (exact below 2^53; object ids stay far below 2^21).
+ */
+export type TrampKey = number;
+
 /** One trampoline per (BTF object id, btf id) key (spec §1.1, §9.4). */
 export interface Tramp {
-  readonly key: string;
+  readonly key: TrampKey;
   readonly objId: number;
   readonly btfId: TypeId;
   readonly fname: string;
@@ -107,7 +113,7 @@ export interface Prog {
   /** accessed_args as sorted indices; nargs(origin) = the return value (spec §2.1.4) */
   readonly accessed: readonly number[];
   /** key of the load-time trampoline still held (spec §2.1.9), or null */
-  readonly dstTramp: string | null;
+  readonly dstTramp: TrampKey | null;
   /** module pinned for the program's lifetime (origin module, or V26 attach object) */
   readonly modPin: string | null;
   /** the loader still holds the program fd */
@@ -117,7 +123,7 @@ export interface Prog {
 }
 
 export interface LinkConn {
-  readonly key: string;
+  readonly key: TrampKey;
   readonly cookie: bigint;
 }
 
@@ -147,7 +153,7 @@ export interface KernelState {
   readonly modules: ReadonlyMap<string, ModuleRec>;
   readonly progs: ReadonlyMap<ProgId, Prog>;
   readonly links: ReadonlyMap<LinkId, Link>;
-  readonly tramps: ReadonlyMap<string, Tramp>;
+  readonly tramps: ReadonlyMap<TrampKey, Tramp>;
   readonly nextProgId: ProgId;
   readonly nextLinkId: LinkId;
   readonly nextObjId: number;

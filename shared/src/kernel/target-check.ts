@@ -6,7 +6,7 @@
 import type { TypeId } from './btf.js';
 import { describeType, distillProto, skipModifiers, typeById } from './btf-proto.js';
 import type { DistilledProto } from './btf-proto.js';
-import type { KernelState, ObjTemplate, ProgOrigin, TrampKind } from './kernel-state.js';
+import type { KernelState, ObjTemplate, ProgOrigin, TrampKey, TrampKind } from './kernel-state.js';
 import type { Errno, TargetRef } from './kernel-types.js';
 
 export interface Failure {
@@ -16,7 +16,8 @@ export interface Failure {
 }
 export const fail = (errno: Errno, reason: string): Failure => ({ ok: false, errno, reason });
 
-export const trampKey = (objId: number, btfId: TypeId): string => `${objId}:${btfId}`;
+/** The trampoline key of (BTF object id, btf id); see TrampKey. */
+export const trampKey = (objId: number, btfId: TypeId): TrampKey => objId * 0x1_0000_0000 + btfId;
 
 /** The loaded BTF object called `name`: its id and template, or null. */
 export const objectByName = (

@@ -186,7 +186,7 @@ describe('checkInvariants', () => {
     expect(checkInvariants(sound)).toEqual([]);
   });
   it('reports a trampoline over budget', () => {
-    const key = [...sound.tramps.keys()][0] ?? '';
+    const key = [...sound.tramps.keys()][0] ?? -1;
     const tr = sound.tramps.get(key);
     if (tr === undefined) throw new Error('no trampoline');
     const extra = { linkId: 1, progId: 1, cookie: 0n, kind: 'fentry' as const };
@@ -207,7 +207,7 @@ describe('checkInvariants', () => {
     expect(checkInvariants(broken).map((v) => v.code)).toEqual(['RefcountMismatch']);
   });
   it('reports a multi link connected to only some of its targets', () => {
-    const key = [...sound.tramps.keys()].find((k) => sound.tramps.get(k)?.fname === 'm1') ?? '';
+    const key = [...sound.tramps.keys()].find((k) => sound.tramps.get(k)?.fname === 'm1') ?? -1;
     const tr = sound.tramps.get(key);
     if (tr === undefined) throw new Error('no trampoline');
     const broken: KernelState = {
