@@ -39,8 +39,21 @@ const withInner = (base: string, inner: string): string => (inner ? `${base} ${i
 const tagText = (t: { name: string; kindFlag?: boolean }): string =>
   t.kindFlag ? `__attribute__((${t.name}))` : `__attribute__((btf_type_tag("${t.name}")))`;
 
-const declarator = (space: BtfSpace, id: TypeId, inner: string, depth: number): string => {
+/** Caps the work on one declaration: corrupt BTF can make protos refer to themselves. */
+interface Budget {
+  left: number;
+}
+const MAX_NODES = 10_000;
+
+const declarator = (
+  space: BtfSpace,
+  id: TypeId,
+  inner: string,
+  depth: number,
+  budget: Budget,
+): string => {
   if (depth > MAX_DEPTH) return withInner('/* type chain too deep */', inner);
+  if (--budget.left < 0) return withInner('/* type too complex */', inner);
   if (id === 0) return withInner('void', inner);
   const t = typeAt(space, id);
   if (!t) return withInner(`/* bad type id ${id} */`, inner);
@@ -63,39 +76,46 @@ const declarator = (space: BtfSpace, id: TypeId, inner: string, depth: number): 
       const spaced = inner.startsWith('(') || QUALIFIERS.has(inner.split(' ', 1)[0]!);
       const star = spaced ? `* ${inner}` : `*${inner}`;
       const wrap = pointee && (pointee.kind === 'array' || pointee.kind === 'func_proto');
-      return declarator(space, t.type, wrap ? `(${star})` : star, depth + 1);
+      return declarator(space, t.type, wrap ? `(${star})` : star, depth + 1, budget);
     }
     case 'const':
     case 'volatile':
     case 'restrict': {
       const target = typeAt(space, skipTags(space, t.type));
       if (target && target.kind === 'ptr')
-        return declarator(space, t.type, inner ? `${t.kind} ${inner}` : t.kind, depth + 1);
-      return `${t.kind} ${declarator(space, t.type, inner, depth + 1)}`;
+        return declarator(space, t.type, inner ? `${t.kind} ${inner}` : t.kind, depth + 1, budget);
+      return `${t.kind} ${declarator(space, t.type, inner, depth + 1, budget)}`;
     }
     case 'type_tag':
-      return declarator(space, t.type, withInner(tagText(t), inner), depth + 1);
+      return declarator(space, t.type, withInner(tagText(t), inner), depth + 1, budget);
     case 'array':
-      return declarator(space, t.elemType, `${inner}[${t.nelems}]`, depth + 1);
+      return declarator(space, t.elemType, `${inner}[${t.nelems}]`, depth + 1, budget);
     case 'func_proto':
-      return declarator(space, t.ret, `${inner}(${formatParams(space, t, depth)})`, depth + 1);
+      return declarator(
+        space,
+        t.ret,
+        `${inner}(${formatParams(space, t, depth, budget)})`,
+        depth + 1,
+        budget,
+      );
     case 'func': {
       const proto = typeAt(space, t.type);
       return proto && proto.kind === 'func_proto'
         ? declarator(
             space,
             proto.ret,
-            `${inner || t.name}(${formatParams(space, proto, depth)})`,
+            `${inner || t.name}(${formatParams(space, proto, depth, budget)})`,
             depth + 1,
+            budget,
           )
         : withInner(`/* func ${t.name} without prototype */`, inner);
     }
     case 'var':
-      return declarator(space, t.type, inner || t.name, depth + 1);
+      return declarator(space, t.type, inner || t.name, depth + 1, budget);
     case 'datasec':
       return withInner(`SEC("${t.name}")`, inner);
     case 'decl_tag':
-      return declarator(space, t.type, inner, depth + 1);
+      return declarator(space, t.type, inner, depth + 1, budget);
   }
 };
 
@@ -109,13 +129,18 @@ const skipTags = (space: BtfSpace, id: TypeId): TypeId => {
   return cur;
 };
 
-const formatParams = (space: BtfSpace, proto: BtfFuncProtoType, depth: number): string => {
+const formatParams = (
+  space: BtfSpace,
+  proto: BtfFuncProtoType,
+  depth: number,
+  budget: Budget,
+): string => {
   if (proto.params.length === 0) return 'void';
   return proto.params
     .map((p, i) =>
       p.type === 0 && i === proto.params.length - 1
         ? '...'
-        : declarator(space, p.type, p.name, depth + 1),
+        : declarator(space, p.type, p.name, depth + 1, budget),
     )
     .join(', ');
 };
@@ -127,8 +152,8 @@ const formatParams = (space: BtfSpace, proto: BtfFuncProtoType, depth: number): 
  * Anonymous structs, unions and enums print as `struct {...}`.
  */
 export const formatCType = (space: BtfSpace, id: TypeId, name = ''): string =>
-  declarator(space, id, name, 0);
+  declarator(space, id, name, 0, { left: MAX_NODES });
 
 /** `int tcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)` for a FUNC id. */
 export const formatFuncSignature = (space: BtfSpace, funcId: TypeId): string =>
-  declarator(space, funcId, '', 0);
+  declarator(space, funcId, '', 0, { left: MAX_NODES });

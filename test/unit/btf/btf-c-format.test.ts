@@ -58,6 +58,27 @@ describe('formatCType', () => {
     expect(formatCType(sut, 38, 'fn')).toMatch(/^struct sk_buff \* \(\*fn\)\(int \(\*cb\)/);
   });
 
+  it('terminates on corrupt self-referential BTF', () => {
+    const sut = parse(
+      encodeBtf({
+        name: 'vmlinux',
+        kind: 'vmlinux',
+        firstTypeId: 1,
+        types: [
+          {
+            kind: 'func_proto',
+            ret: 2,
+            params: Array.from({ length: 8 }, () => ({ name: '', type: 2 })),
+          },
+          { kind: 'ptr', type: 1 },
+          { kind: 'const', name: '', type: 3 },
+        ],
+      }),
+    );
+    expect(formatCType(sut, 2)).toContain('/* type too complex */');
+    expect(formatCType(sut, 3)).toContain('/* type chain too deep */');
+  });
+
   it('formats whole signatures, including varargs', () => {
     expect(formatFuncSignature(vmlinux, 19)).toBe('int tcp_v4_rcv(struct sk_buff *skb, u32 len)');
     expect(formatFuncSignature(vmlinux, 27)).toBe('void _printk(const char *fmt, ...)');

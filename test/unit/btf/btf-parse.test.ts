@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { BtfObject, BtfType } from '../../../shared/src/kernel/btf.js';
-import { encodeBtf, parseBtf } from '../../../shared/src/btf/index.js';
+import {
+  describeFunction,
+  encodeBtf,
+  formatCType,
+  listFuncs,
+  parseBtf,
+} from '../../../shared/src/btf/index.js';
 import type { ParsedBtf } from '../../../shared/src/btf/index.js';
 import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
 
@@ -270,6 +276,34 @@ describe('parseBtf', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('parseBtf on corrupted blobs (property)', () => {
+  it('never throws: a corrupted blob is an error naming an offset, or BTF that formats without throwing', () => {
+    const valid = encodeBtf(smallVmlinux());
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.nat({ max: 255 })), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.nat({ max: valid.length }),
+        (flips, cut) => {
+          const bytes = valid.slice(0, Math.max(cut, 24));
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          const r = parseBtf(bytes, { name: 'x', kind: 'vmlinux' });
+          if (!r.ok) {
+            expect(r.error.offset).toBeGreaterThanOrEqual(0);
+            expect(r.error.offset).toBeLessThanOrEqual(bytes.length);
+            return;
+          }
+          for (const { id, func } of listFuncs(r.value)) describeFunction(r.value, id, func);
+          r.value.object.types.forEach((_t, i) => formatCType(r.value, i + 1, 'x'));
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
