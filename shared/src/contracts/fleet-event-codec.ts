@@ -14,6 +14,7 @@ import {
   isFleetEventType,
 } from './fleet-events.contract.js';
 import { UPCASTERS } from './upcasters.js';
+import { FAST_CHECKS } from './fast-checks.js';
 
 /** Why an event could not be decoded: the event (type, id, position) and the field path. */
 export interface EventDecodeFailure {
@@ -67,24 +68,28 @@ const firstIssue = (
 const ISO_DATETIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** ISO 8601 date-time with seconds and a Z or ±hh:mm offset, every field in range (as zod's `z.iso.datetime`). */
 const isIsoDateTime = (v: string): boolean => {
   const m = ISO_DATETIME.exec(v);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
-  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
-  const offsetOk = m[7] === undefined || (Number(m[8]) <= 23 && Number(m[9]) <= 59);
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
   return (
     days !== undefined &&
-    day! >= 1 &&
-    day! <= days &&
-    hour! <= 23 &&
-    minute! <= 59 &&
-    second! <= 59 &&
-    offsetOk
+    day >= 1 &&
+    day <= days &&
+    Number(m[4]) <= 23 &&
+    Number(m[5]) <= 59 &&
+    Number(m[6]) <= 59 &&
+    (m[7] === undefined || (Number(m[8]) <= 23 && Number(m[9]) <= 59))
   );
 };
+
 const METADATA_KEYS = new Set(['occurredAt', 'actor', 'correlationId', 'causationId']);
 
 const typeName = (v: unknown): string =>
@@ -94,24 +99,28 @@ const typeName = (v: unknown): string =>
  * The envelope check of `RECORDED_ENVELOPE_SCHEMA`, hand-written because it runs on every event
  * of every replay (a third of zod's decode time); test/unit/contracts checks that both agree.
  */
-const checkEnvelope = (
-  raw: Record<string, unknown>,
-): { path: string; problem: string } | undefined => {
-  const text = (path: string, v: unknown) =>
-    typeof v !== 'string'
-      ? { path, problem: `Invalid input: expected string, received ${typeName(v)}` }
-      : v.length === 0
-        ? { path, problem: 'Too small: expected string to have >=1 characters' }
-        : undefined;
-  const positive = (path: string, v: unknown) =>
-    typeof v !== 'number' || !Number.isSafeInteger(v)
-      ? { path, problem: `Invalid input: expected int, received ${typeName(v)}` }
-      : v <= 0
-        ? { path, problem: 'Too small: expected number to be >0' }
-        : undefined;
-  const instant = (path: string, v: unknown) =>
-    text(path, v) ??
-    (isIsoDateTime(v as string) ? undefined : { path, problem: 'Invalid ISO datetime' });
+type Problem = { readonly path: string; readonly problem: string } | undefined;
+
+// Module-level (not per call): these run for every event of every replay.
+const checkText = (path: string, v: unknown): Problem =>
+  typeof v !== 'string'
+    ? { path, problem: `Invalid input: expected string, received ${typeName(v)}` }
+    : v.length === 0
+      ? { path, problem: 'Too small: expected string to have >=1 characters' }
+      : undefined;
+const checkPositive = (path: string, v: unknown): Problem =>
+  typeof v !== 'number' || !Number.isSafeInteger(v)
+    ? { path, problem: `Invalid input: expected int, received ${typeName(v)}` }
+    : v <= 0
+      ? { path, problem: 'Too small: expected number to be >0' }
+      : undefined;
+const checkInstant = (path: string, v: unknown): Problem =>
+  checkText(path, v) ??
+  (isIsoDateTime(v as string) ? undefined : { path, problem: 'Invalid ISO datetime' });
+const checkOptionalText = (path: string, v: unknown): Problem =>
+  v === undefined ? undefined : checkText(path, v);
+
+const checkEnvelope = (raw: Record<string, unknown>): Problem => {
   const metadata = raw['metadata'];
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     return {
@@ -120,29 +129,40 @@ const checkEnvelope = (
     };
   }
   const m = metadata as Record<string, unknown>;
-  const unknownKey = Object.keys(m).find((k) => !METADATA_KEYS.has(k));
-  return (
-    text('id', raw['id']) ??
-    text('type', raw['type']) ??
-    positive('schemaVersion', raw['schemaVersion']) ??
-    text('streamId', raw['streamId']) ??
-    positive('streamVersion', raw['streamVersion']) ??
-    positive('globalPosition', raw['globalPosition']) ??
-    instant('recordedAt', raw['recordedAt']) ??
-    instant('metadata.occurredAt', m['occurredAt']) ??
-    text('metadata.actor', m['actor']) ??
-    (m['correlationId'] === undefined
-      ? undefined
-      : text('metadata.correlationId', m['correlationId'])) ??
-    (m['causationId'] === undefined ? undefined : text('metadata.causationId', m['causationId'])) ??
-    (unknownKey === undefined
-      ? undefined
-      : { path: `metadata.${unknownKey}`, problem: 'unknown field' })
-  );
+  for (const key in m) {
+    if (!METADATA_KEYS.has(key)) {
+      return checkMetadata(raw, m) ?? { path: `metadata.${key}`, problem: 'unknown field' };
+    }
+  }
+  return checkMetadata(raw, m);
 };
+
+const checkMetadata = (raw: Record<string, unknown>, m: Record<string, unknown>): Problem =>
+  checkText('id', raw['id']) ??
+  checkText('type', raw['type']) ??
+  checkPositive('schemaVersion', raw['schemaVersion']) ??
+  checkText('streamId', raw['streamId']) ??
+  checkPositive('streamVersion', raw['streamVersion']) ??
+  checkPositive('globalPosition', raw['globalPosition']) ??
+  checkInstant('recordedAt', raw['recordedAt']) ??
+  checkInstant('metadata.occurredAt', m['occurredAt']) ??
+  checkText('metadata.actor', m['actor']) ??
+  checkOptionalText('metadata.correlationId', m['correlationId']) ??
+  checkOptionalText('metadata.causationId', m['causationId']);
 
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+const failure = (raw: Record<string, unknown>, path: string, problem: string) =>
+  err<EventDecodeFailure>({
+    eventType: str(raw['type'], '?'),
+    eventId: str(raw['id'], '?'),
+    globalPosition: num(raw['globalPosition']),
+    streamId: str(raw['streamId'], '?'),
+    schemaVersion: num(raw['schemaVersion']),
+    path,
+    problem,
+  });
 
 /**
  * Validates a recorded event, lifts old schema versions with the upcasters, and returns the
@@ -153,50 +173,48 @@ export const decodeFleetEvent = (
   recorded: RecordedEvent,
 ): Result<FleetRecordedEvent, EventDecodeFailure> => {
   const raw = recorded as unknown as Record<string, unknown>;
-  const fail = (path: string, problem: string) =>
-    err<EventDecodeFailure>({
-      eventType: str(raw['type'], '?'),
-      eventId: str(raw['id'], '?'),
-      globalPosition: num(raw['globalPosition']),
-      streamId: str(raw['streamId'], '?'),
-      schemaVersion: num(raw['schemaVersion']),
-      path,
-      problem,
-    });
 
   const envelopeProblem = checkEnvelope(raw);
-  if (envelopeProblem) return fail(envelopeProblem.path, envelopeProblem.problem);
+  if (envelopeProblem) return failure(raw, envelopeProblem.path, envelopeProblem.problem);
   const envelope = { data: recorded };
   const { type, schemaVersion } = recorded;
-  if (!isFleetEventType(type)) return fail('type', `unknown event type ${JSON.stringify(type)}`);
+  if (!isFleetEventType(type))
+    return failure(raw, 'type', `unknown event type ${JSON.stringify(type)}`);
   const current = CURRENT_SCHEMA_VERSION[type];
   if (schemaVersion > current) {
-    return fail('schemaVersion', `version ${schemaVersion} is newer than the known ${current}`);
+    return failure(
+      raw,
+      'schemaVersion',
+      `version ${schemaVersion} is newer than the known ${current}`,
+    );
   }
   const versions = FLEET_EVENT_SCHEMAS[type] as Readonly<Record<number, z.ZodType>>;
   let data: unknown = raw['data'];
   for (let v = schemaVersion; v <= current; v++) {
     const schema = versions[v];
-    if (!schema) return fail('schemaVersion', `no schema for version ${v}`);
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
-      const issue = firstIssue(parsed.error, ['data']);
-      return fail(
-        issue.path,
-        v === schemaVersion ? issue.problem : `${issue.problem} (after upcasting to v${v})`,
-      );
+    if (!schema) return failure(raw, 'schemaVersion', `no schema for version ${v}`);
+    if (FAST_CHECKS[type]?.[v]?.(data) !== true) {
+      const parsed = schema.safeParse(data);
+      if (!parsed.success) {
+        const issue = firstIssue(parsed.error, ['data']);
+        return failure(
+          raw,
+          issue.path,
+          v === schemaVersion ? issue.problem : `${issue.problem} (after upcasting to v${v})`,
+        );
+      }
+      data = parsed.data;
     }
-    data = parsed.data;
     if (v < current) {
       const up = UPCASTERS[type]?.[v];
-      if (!up) return fail('schemaVersion', `no upcaster from version ${v}`);
+      if (!up) return failure(raw, 'schemaVersion', `no upcaster from version ${v}`);
       data = up(data as Record<string, unknown>);
     }
   }
   const event = { type, data } as FleetEvent;
   const expectedStream = streamOf(event);
   if (envelope.data.streamId !== expectedStream) {
-    return fail('streamId', `a ${type} belongs to stream ${expectedStream}`);
+    return failure(raw, 'streamId', `a ${type} belongs to stream ${expectedStream}`);
   }
   const metadata: EventMetadata = envelope.data.metadata;
   return ok({

@@ -9,25 +9,26 @@ import type { FleetEventType } from '../domain/fleet.events.js';
 
 const U64_MAX = 18_446_744_073_709_551_615n;
 
-const id = z.string().min(1);
 // `__proto__` is refused wherever a value becomes a key of the projection's records.
-const nodeId = z
-  .string()
-  .regex(/^(?!__proto__$)[A-Za-z0-9._:@-]+$/, 'node id: letters, digits and ._:@- only');
-const name = z
-  .string()
-  .regex(/^(?!__proto__$)[A-Za-z0-9._:@-]+$/, 'name: letters, digits and ._:@- only');
+export const NAME_PATTERN = /^(?!__proto__$)[A-Za-z0-9._:@-]+$/;
+export const FUNCTION_NAME_PATTERN = /^(?!__proto__$)[A-Za-z_][A-Za-z0-9_.]*$/;
+export const DECIMAL_PATTERN = /^(0|[1-9][0-9]*)$/;
+/** A decimal string (DECIMAL_PATTERN) that fits in 64 bits unsigned; never throws. */
+export const isU64 = (s: string): boolean =>
+  DECIMAL_PATTERN.test(s) && s.length <= 20 && BigInt(s) <= U64_MAX;
+
+const id = z.string().min(1);
+const nodeId = z.string().regex(NAME_PATTERN, 'node id: letters, digits and ._:@- only');
+const name = z.string().regex(NAME_PATTERN, 'name: letters, digits and ._:@- only');
 const kernelId = z.int().nonnegative();
-const functionName = z
-  .string()
-  .regex(/^(?!__proto__$)[A-Za-z_][A-Za-z0-9_.]*$/, 'a kernel function name');
+const functionName = z.string().regex(FUNCTION_NAME_PATTERN, 'a kernel function name');
 const profile = z.enum(KERNEL_PROFILES);
 const attachType = z.enum(ATTACH_TYPES);
 /** u64 as a decimal string (kernel-multilink-spec.md §1.1 "Cookie"). */
 const cookie = z
   .string()
-  .regex(/^(0|[1-9][0-9]*)$/, 'a decimal u64')
-  .refine((s) => s.length <= 20 && BigInt(s) <= U64_MAX, 'a decimal u64 (at most 2^64-1)');
+  .regex(DECIMAL_PATTERN, 'a decimal u64')
+  .refine(isU64, 'a decimal u64 (at most 2^64-1)');
 
 const connectionV1 = z.strictObject({
   function: functionName,

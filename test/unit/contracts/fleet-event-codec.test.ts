@@ -170,6 +170,15 @@ describe('decodeFleetEvent', () => {
     );
   });
 
+  it('rejects a cookie that is not a decimal (and does not throw on it)', () => {
+    const bad = {
+      ...linkCreated.data,
+      connections: [{ ...linkCreated.data.connections[0], cookie: '1e3' }],
+    };
+    const result = decodeFleetEvent(recorded({ data: bad }));
+    expect(result.ok ? '' : result.error.path).toBe('data.connections[0].cookie');
+  });
+
   it('rejects a cookie above 2^64-1', () => {
     const bad = {
       ...linkCreated.data,
