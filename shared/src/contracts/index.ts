@@ -14,3 +14,6 @@ export {
   encodeFleetEvent,
   formatPath,
 } from './fleet-event-codec.js';
+export { FleetSubjects, isSubjectSafeNodeId, nodeIdOfSubject } from './fleet-subjects.js';
+export * from './fleet-messages.contract.js';
+export { parsePolicy, parsePolicyOrProblems } from './policy.contract.js';

@@ -36,3 +36,15 @@ export type {
 } from './fleet.events.js';
 export { KERNEL_PROFILES, ATTACH_PATHS, ATTACH_TYPES } from './fleet.events.js';
 export { FleetStreams, streamOf } from './fleet-streams.js';
+export * from './policy/policy.types.js';
+export {
+  validatePolicy,
+  validatePolicySpec,
+  formatPolicyProblems,
+  POLICY_NAME,
+  POLICY_NAME_MAX,
+  MAX_FUNC_ARGS,
+} from './policy/policy.validate.js';
+export { selectNodes, expandWaves, waveTarget } from './policy/policy.select.js';
+export type { SelectableNode } from './policy/policy.select.js';
+export * from './plan/node-plan.types.js';
