@@ -116,7 +116,8 @@ export interface Agent {
 /** facts per published batch (keeps a NATS message well under the default 1 MB payload) */
 const FACT_BATCH_SIZE = 200;
 /** facts of the current boot kept for re-publishing */
-const OUTBOX_LIMIT = 10_000;
+/** kernel steps between two saves of the pin mapping during a pass */
+const SAVE_EVERY_STEPS = 16;
 
 const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
   profile: d.profile,
@@ -151,11 +152,14 @@ export const createAgent = (deps: AgentDeps): Agent => {
     return run;
   };
 
-  /** every fact of this boot, as first sent: re-published whole on a resync (the log dedups by id) */
-  let outbox: NewEvent[] = [];
+  /** every fact of this boot, as first sent, by id: re-published whole on a resync (the log dedups by id) */
+  const outbox = new Map<string, NewEvent>();
+  let unsaved = 0;
 
-  const save = (): void =>
-    store.save({ bootId, assignment, observedGeneration, links: held, outbox });
+  const save = (): void => {
+    unsaved = 0;
+    store.save({ bootId, assignment, observedGeneration, links: held });
+  };
 
   const send = async (events: readonly NewEvent[]): Promise<void> => {
     try {
@@ -174,18 +178,21 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const publishFacts = async (facts: readonly IdentifiedFact[]): Promise<void> => {
     if (facts.length === 0) return;
     const metadata = { occurredAt: deps.clock.now().toISOString(), actor: `agent:${deps.nodeId}` };
-    const known = new Set(outbox.map((e) => e.id));
-    const events: NewEvent[] = facts.map((f) => {
-      const sent = known.has(f.id) ? outbox.find((e) => e.id === f.id) : undefined;
-      return sent ?? encodeFleetEvent(f.event, { id: f.id, metadata }).event;
+    const fresh: NewEvent[] = [];
+    const events = facts.map((f) => {
+      const sent = outbox.get(f.id);
+      if (sent) return sent;
+      const event = encodeFleetEvent(f.event, { id: f.id, metadata }).event;
+      outbox.set(f.id, event);
+      fresh.push(event);
+      return event;
     });
-    outbox = [...outbox, ...events.filter((e) => !known.has(e.id))].slice(-OUTBOX_LIMIT);
-    save();
+    store.appendFacts(fresh);
     await send(events);
   };
 
   /** Re-publishes every fact of this boot (after the coordinator was unreachable, and at start). */
-  const resync = (): Promise<void> => send(outbox);
+  const resync = (): Promise<void> => send([...outbox.values()]);
 
   const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
     if (assignment === null) return undefined;
@@ -210,7 +217,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
       ...(drainModule === undefined ? {} : { drainModule }),
       onHeldChanged: (h) => {
         held = [...h];
-        save();
+        // the pin mapping is saved every few steps (and at the end of the pass); a link created
+        // but not yet saved is an orphan after a crash, released at the next start
+        if (++unsaved >= SAVE_EVERY_STEPS) save();
       },
     });
     held = [...result.held];
@@ -315,9 +324,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const recover = async (): Promise<{ booted: boolean; orphans: readonly number[] }> => {
     const persisted = store.load();
     assignment = persisted?.assignment ?? null;
+    outbox.clear();
     if (persisted === undefined || persisted.bootId !== bootId) {
-      outbox = [];
-      store.resetOps(bootId);
+      store.resetBoot(bootId);
       driver = recordingDriver(deps.driver, (op) => store.appendOp(op));
       held = [];
       observedGeneration = 0;
@@ -346,7 +355,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     const live = new Set((await driver.dump()).links.map((l) => l.id));
     held = persisted.links.filter((l) => live.has(l.linkId)).map((l) => ({ ...l, fdOpen: false }));
     observedGeneration = persisted.observedGeneration;
-    outbox = [...(persisted.outbox ?? [])];
+    for (const e of store.readFacts(bootId)) outbox.set(e.id, e);
     const known = new Set(held.map((h) => h.linkId));
     return { booted: false, orphans: [...live].filter((id) => !known.has(id)) };
   };

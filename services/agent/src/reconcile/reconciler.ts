@@ -219,13 +219,12 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
     if (step.kind !== 'release') continue;
     if (step.unless.some((id) => failed.has(id))) continue;
     const link = step.link;
-    await releaseLink(driver, link);
+    const released = await releaseLink(driver, link);
     held = held.filter((h) => h.linkId !== link.linkId);
     changed();
     facts.push(linkReleased(scope, link.linkId, step.reason, generation));
-    const progs = (await driver.dump()).progs;
-    if (!progs.some((p) => p.id === link.programId))
-      facts.push(programUnloaded(scope, link.programId, link.program));
+    // each program has exactly one link and no loader fd: it is freed with its link
+    if (released) facts.push(programUnloaded(scope, link.programId, link.program));
   }
   return { held, facts, policies: desired.policies, steps, failed: [...failed] };
 };
@@ -317,11 +316,14 @@ const attachGroup = async (driver: KernelDriver, group: LinkGroup): Promise<Atta
 /**
  * Drops the pin, then the agent's fd if it still has one (after an agent restart only the pin
  * held the link): the link is destroyed and its connections leave their trampolines (spec §4.1).
+ * True when the kernel accepted the last step (the link is gone).
  */
 export const releaseLink = async (
   driver: KernelDriver,
   link: Pick<HeldLink, 'linkId' | 'fdOpen'>,
-): Promise<void> => {
-  await driver.apply({ op: 'link_unpin', link: link.linkId });
-  if (link.fdOpen) await driver.apply({ op: 'link_release', link: link.linkId });
+): Promise<boolean> => {
+  const unpinned = await driver.apply({ op: 'link_unpin', link: link.linkId });
+  if (!link.fdOpen) return unpinned.ok;
+  const released = await driver.apply({ op: 'link_release', link: link.linkId });
+  return released.ok;
 };

@@ -26,8 +26,6 @@ export interface PersistedAgentState {
   readonly assignment: AgentAssignment | null;
   readonly observedGeneration: number;
   readonly links: readonly HeldLink[];
-  /** the facts of this boot as first published (re-published on a resync) */
-  readonly outbox?: readonly NewEvent[];
 }
 
 export interface AgentStateStore {
@@ -35,9 +33,12 @@ export interface AgentStateStore {
   save(state: PersistedAgentState): void;
   /** the op log of the simulated kernel of `bootId` (empty for another boot) */
   readOps(bootId: string): readonly KernelOp[];
-  /** starts a new op log for `bootId`, dropping the previous boot's */
-  resetOps(bootId: string): void;
+  /** starts a new op log and fact outbox for `bootId`, dropping the previous boot's */
+  resetBoot(bootId: string): void;
   appendOp(op: KernelOp): void;
+  /** the facts of `bootId` as first published (re-published on a resync) */
+  readFacts(bootId: string): readonly NewEvent[];
+  appendFacts(events: readonly NewEvent[]): void;
   /** the sim node's boot id, created on first use (a "reboot" replaces it) */
   simBootId(create: () => string): string;
 }
@@ -46,6 +47,7 @@ export interface AgentStateStore {
 export const createMemoryStateStore = (): AgentStateStore => {
   let state: PersistedAgentState | undefined;
   let ops: { bootId: string; ops: KernelOp[] } = { bootId: '', ops: [] };
+  let facts: { bootId: string; events: NewEvent[] } = { bootId: '', events: [] };
   let bootId: string | undefined;
   return {
     load: () => state,
@@ -53,11 +55,16 @@ export const createMemoryStateStore = (): AgentStateStore => {
       state = s;
     },
     readOps: (b) => (ops.bootId === b ? [...ops.ops] : []),
-    resetOps: (b) => {
+    resetBoot: (b) => {
       ops = { bootId: b, ops: [] };
+      facts = { bootId: b, events: [] };
     },
     appendOp: (op) => {
       ops.ops.push(op);
+    },
+    readFacts: (b) => (facts.bootId === b ? [...facts.events] : []),
+    appendFacts: (events) => {
+      facts.events.push(...events);
     },
     simBootId: (create) => (bootId ??= create()),
   };
@@ -66,6 +73,7 @@ export const createMemoryStateStore = (): AgentStateStore => {
 const STATE_FILE = 'agent-state.json';
 const OPS_FILE = 'sim-kernel.ops.jsonl';
 const BOOT_FILE = 'sim-boot-id';
+const FACTS_FILE = 'facts-outbox.jsonl';
 
 /** Corrupt state is not guessed at: it names the file. */
 export class AgentStateCorruptError extends Error {
@@ -92,6 +100,21 @@ export const createFileStateStore = (dir: string): AgentStateStore => {
   const stateFile = join(dir, STATE_FILE);
   const opsFile = join(dir, OPS_FILE);
   const bootFile = join(dir, BOOT_FILE);
+  const factsFile = join(dir, FACTS_FILE);
+  const readLog = <T>(file: string, bootId: string, decode: (line: string) => T): T[] => {
+    if (!existsSync(file)) return [];
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    if (lines[0] !== JSON.stringify({ bootId })) return [];
+    return lines.slice(1).map((line, i) => {
+      try {
+        return decode(line);
+      } catch (error) {
+        throw new AgentStateCorruptError(file, `line ${i + 2} is not JSON`, error);
+      }
+    });
+  };
   return {
     load: () => {
       if (!existsSync(stateFile)) return undefined;
@@ -109,22 +132,17 @@ export const createFileStateStore = (dir: string): AgentStateStore => {
       }
     },
     save: (s) => writeAtomic(stateFile, `${JSON.stringify(s, null, 1)}\n`),
-    readOps: (bootId) => {
-      if (!existsSync(opsFile)) return [];
-      const lines = readFileSync(opsFile, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '');
-      if (lines[0] !== JSON.stringify({ bootId })) return [];
-      return lines.slice(1).map((line, i) => {
-        try {
-          return decodeKernelOp(line);
-        } catch (error) {
-          throw new AgentStateCorruptError(opsFile, `line ${i + 2} is not JSON`, error);
-        }
-      });
+    readOps: (bootId) => readLog(opsFile, bootId, decodeKernelOp),
+    resetBoot: (bootId) => {
+      writeAtomic(opsFile, `${JSON.stringify({ bootId })}\n`);
+      writeAtomic(factsFile, `${JSON.stringify({ bootId })}\n`);
     },
-    resetOps: (bootId) => writeAtomic(opsFile, `${JSON.stringify({ bootId })}\n`),
     appendOp: (op) => appendFileSync(opsFile, `${encodeKernelOp(op)}\n`),
+    readFacts: (bootId) => readLog(factsFile, bootId, (line) => JSON.parse(line) as NewEvent),
+    appendFacts: (events) => {
+      if (events.length > 0)
+        appendFileSync(factsFile, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    },
     simBootId: (create) => {
       if (existsSync(bootFile)) {
         const text = readFileSync(bootFile, 'utf8').trim();
@@ -141,4 +159,5 @@ export const createFileStateStore = (dir: string): AgentStateStore => {
 export const rebootSimNode = (dir: string): void => {
   rmSync(join(dir, BOOT_FILE), { force: true });
   rmSync(join(dir, OPS_FILE), { force: true });
+  rmSync(join(dir, FACTS_FILE), { force: true });
 };
