@@ -362,6 +362,17 @@ const progRelease = (state: KernelState, progId: ProgId): OpOutcome => {
 
 type LinkCreate = Extract<KernelOp, { op: 'link_create' }>;
 
+/** The link_create value from the checked targets, index-aligned with the link's connections. */
+const checkedValue = (link: Link, checked: readonly CheckedTarget[]): OpValue => ({
+  linkId: link.id,
+  connections: checked.map((t, i) => ({
+    function: t.fname,
+    objId: t.objId,
+    btfId: t.btfId,
+    cookie: link.conns[i]?.cookie ?? 0n,
+  })),
+});
+
 const connectionsValue = (d: Draft, link: Link): OpValue => ({
   linkId: link.id,
   connections: link.conns.map((c) => {
@@ -453,7 +464,7 @@ const resolveAll = (
  * module references, and the program's dst_trampoline dropped on success (so a second multi link
  * in the program's lifetime is EEXIST, spec §9.2a). Duplicates are found late: EBUSY (§3.6).
  */
-const multiLinkV24 = (state: KernelState, prog: Prog, op: LinkCreate, u: UapiArrays): OpOutcome => {
+const multiLinkV24 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome => {
   const { cnt, targets, cookies } = u;
   if (cnt === 0) return rejected(state, fail('EINVAL', 'cnt is 0'));
   if (cnt > state.limits.maxMultiCount)
@@ -524,7 +535,7 @@ const multiLinkV24 = (state: KernelState, prog: Prog, op: LinkCreate, u: UapiArr
     fdOpen: true,
   };
   d.links.set(id, link);
-  return done(commit(d), connectionsValue(d, link));
+  return done(commit(d), checkedValue(link, checked));
 };
 
 /**
@@ -584,7 +595,7 @@ const multiLinkV26 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
     fdOpen: true,
   };
   d.links.set(id, link);
-  return done(commit(d), connectionsValue(d, link));
+  return done(commit(d), checkedValue(link, checked));
 };
 
 const linkCreate = (state: KernelState, op: LinkCreate): OpOutcome => {
@@ -598,7 +609,7 @@ const linkCreate = (state: KernelState, op: LinkCreate): OpOutcome => {
   if (!Number.isInteger(cnt) || cnt < 0 || cnt > 0xffffffff)
     return rejected(state, fail('EINVAL', `cnt ${cnt} is not a u32`));
   const u: UapiArrays = { cnt, targets: all.r, cookies: op.cookies ?? null };
-  return state.profile === 'v24' ? multiLinkV24(state, prog, op, u) : multiLinkV26(state, prog, u);
+  return state.profile === 'v24' ? multiLinkV24(state, prog, u) : multiLinkV26(state, prog, u);
 };
 
 const withLink = (
