@@ -321,7 +321,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   /** The nodes a rollout is for: selected by the version's selector (rollback: those running the policy). */
   const rolloutCandidates = (rollout: RolloutView): NodeView[] => {
-    const live = liveNodes();
+    // Stale nodes stay candidates: they are judged stale (failed) by the gate, not skipped.
+    const live = Object.values(fleet.nodes).filter((n) => n.registered);
     if (coord.rollbackOf[rollout.rolloutId] !== undefined) {
       return selectNodes(
         live.filter((n) => n.assignment?.links.some((l) => l.policy === rollout.policy)),
@@ -652,7 +653,14 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           loggedLinkIds: Object.values(node.links).map((l) => l.linkId),
           actual,
         });
-        if (items.length === 0) continue;
+        // Log-side items already recorded (a link the log still holds) are not found again.
+        const known = node.drift;
+        const fresh = items.filter(
+          (i) =>
+            i.linkId === undefined ||
+            !known.some((k) => k.kind === i.kind && k.linkId === i.linkId),
+        );
+        if (fresh.length === 0) continue;
         await record([
           {
             id: `drift:${node.nodeId}:g${assignment.generation}`,
