@@ -15,7 +15,7 @@ import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
 import { recordingDriver } from './kernel/agent-kernel.js';
 import type { AgentLogger } from './agent-logger.js';
 import { silentLogger } from './agent-logger.js';
-import { AgentSubjects, decodeAssignment } from './agent-messages.js';
+import { AgentSubjects, decodeAssignmentReply } from './agent-messages.js';
 import type { FactScope, IdentifiedFact } from './facts/node-facts.js';
 import {
   digest,
@@ -364,7 +364,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const fetchAssignment = async (): Promise<boolean> => {
     try {
       const reply = await deps.bus.request(
-        AgentSubjects.coordAssignment(),
+        AgentSubjects.assignment(),
         { nodeId: deps.nodeId },
         { timeoutMs: deps.requestTimeoutMs ?? 2000 },
       );
@@ -372,8 +372,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
         fetchFailures = 0;
         await resync();
       }
-      if (reply === null) return true;
-      const next = decodeAssignment(AgentSubjects.coordAssignment(), reply);
+      const next = decodeAssignmentReply(reply);
+      if (next === null) return true;
       if (next.nodeId !== deps.nodeId) {
         log.warn('assignment for another node ignored', { for: next.nodeId });
         return true;

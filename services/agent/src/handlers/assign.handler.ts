@@ -1,21 +1,18 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import { InvalidMessageError, decodeAssignment } from '../agent-messages.js';
 import type { HandlerDeps } from './handler-deps.js';
-import { decodeOrReject } from './handler-deps.js';
+import { decodeOrReject, logRejected } from './handler-deps.js';
 
-/** `tramway.agent.<id>.assign`: Assignment -> `{ accepted, generation }`; reconciles in the background. */
+/** `tramway.agent.<id>.assign`: Assignment -> `{ accepted, generation, reason? }`; reconciles in the background. */
 export const assignHandler =
   (deps: HandlerDeps) =>
   (message: BusMessage): { accepted: boolean; generation: number; reason?: string } => {
     const assignment = decodeOrReject(deps, message, decodeAssignment);
     if (assignment.nodeId !== deps.nodeId) {
-      const error = new InvalidMessageError(message.subject, [
-        `nodeId: assignment for ${assignment.nodeId} sent to ${deps.nodeId}`,
+      const error = new InvalidMessageError('Assignment', [
+        { path: 'nodeId', problem: `assignment for ${assignment.nodeId} sent to ${deps.nodeId}` },
       ]);
-      deps.logger.warn('malformed message rejected', {
-        subject: message.subject,
-        problems: error.problems,
-      });
+      logRejected(deps, message.subject, error);
       throw error;
     }
     const reply = deps.assign(assignment);

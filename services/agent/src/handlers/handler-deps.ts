@@ -6,6 +6,7 @@ import type { AgentAssignment } from '../reconcile/agent-policy.js';
 import type { NodeKernel } from '../reconcile/desired-links.js';
 import type { NodeActualState } from '../app.js';
 import { InvalidMessageError } from '../agent-messages.js';
+import { isAppError } from '@tramway/shared/infra';
 
 /** What the request handlers may use of the agent: its operations, never its internals. */
 export interface HandlerDeps {
@@ -33,16 +34,21 @@ export interface HandlerDeps {
 export const decodeOrReject = <T>(
   deps: HandlerDeps,
   message: BusMessage,
-  decode: (subject: string, payload: unknown) => T,
+  decode: (payload: unknown) => T,
 ): T => {
   try {
-    return decode(message.subject, message.payload);
+    return decode(message.payload);
   } catch (error) {
-    if (error instanceof InvalidMessageError)
-      deps.logger.warn('malformed message rejected', {
-        subject: message.subject,
-        problems: error.problems,
-      });
+    if (isAppError(error, 'InvalidMessage')) logRejected(deps, message.subject, error);
     throw error;
   }
+};
+
+/** Logs a rejected message with its subject and every problem (`path: what`). */
+export const logRejected = (deps: HandlerDeps, subject: string, error: unknown): void => {
+  const problems =
+    error instanceof InvalidMessageError
+      ? error.problems.map((p) => `${p.path}: ${p.problem}`)
+      : [String(error)];
+  deps.logger.warn('malformed message rejected', { subject, problems });
 };

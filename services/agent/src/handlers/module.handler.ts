@@ -1,5 +1,5 @@
 import type { BusMessage } from '@tramway/shared/infra';
-import { MODULE_REQUEST_SCHEMA, decodeMessage } from '../agent-messages.js';
+import { decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { HandlerDeps } from './handler-deps.js';
 import { decodeOrReject } from './handler-deps.js';
 
@@ -9,8 +9,8 @@ export const moduleHandler =
   async (
     message: BusMessage,
   ): Promise<{ ok: true } | { ok: false; errno: string; reason: string }> => {
-    const request = decodeOrReject(deps, message, (subject, payload) =>
-      decodeMessage(MODULE_REQUEST_SCHEMA, subject, payload),
+    const request = decodeOrReject(deps, message, (payload) =>
+      decodeMessageOrThrow('ModuleRequest', payload),
     );
     const reply = await deps.module(request.action, request.module);
     deps.logger.info('module request handled', { subject: message.subject, ...request, ...reply });

@@ -1,7 +1,7 @@
 import type { BusMessage } from '@tramway/shared/infra';
-import { PLAN_REQUEST_SCHEMA, decodeMessage } from '../agent-messages.js';
-import type { AgentPolicySpec } from '../reconcile/agent-policy.js';
-import type { NodePlan } from '../reconcile/node-plan.js';
+import { decodeMessageOrThrow } from '@tramway/shared/contracts';
+import type { NodePlan } from '@tramway/shared/domain';
+import { InvalidMessageError } from '../agent-messages.js';
 import { toNodePlan } from '../reconcile/node-plan.js';
 import { desiredLinks } from '../reconcile/reconciler.js';
 import type { HandlerDeps } from './handler-deps.js';
@@ -17,8 +17,8 @@ const DEFAULT_BUDGET = 38;
 export const planHandler =
   (deps: HandlerDeps) =>
   async (message: BusMessage): Promise<NodePlan> => {
-    const request = decodeOrReject(deps, message, (subject, payload) =>
-      decodeMessage(PLAN_REQUEST_SCHEMA, subject, payload),
+    const request = decodeOrReject(deps, message, (payload) =>
+      decodeMessageOrThrow('PlanRequest', payload),
     );
     const name = request.policy.metadata.name;
     const driver = deps.driver();
@@ -28,13 +28,15 @@ export const planHandler =
       assignment: {
         nodeId: deps.nodeId,
         generation: 0,
-        policies: [
-          { name, version: request.policyVersion, spec: request.policy.spec as AgentPolicySpec },
-        ],
+        policies: [{ name, version: request.policyVersion, spec: request.policy.spec }],
       },
     });
     const status = desired.policies[0];
-    if (status === undefined) throw new Error(desired.problems.join('; ') || 'no plan');
+    if (status === undefined)
+      throw new InvalidMessageError(
+        'PlanRequest',
+        desired.problems.map((problem) => ({ path: 'policy.spec.targets', problem })),
+      );
     return toNodePlan({
       nodeId: deps.nodeId,
       status,

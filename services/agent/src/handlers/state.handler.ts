@@ -1,5 +1,5 @@
 import type { BusMessage } from '@tramway/shared/infra';
-import { STATE_REQUEST_SCHEMA, decodeMessage } from '../agent-messages.js';
+import { decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { NodeActualState } from '../app.js';
 import type { HandlerDeps } from './handler-deps.js';
 import { decodeOrReject } from './handler-deps.js';
@@ -8,8 +8,6 @@ import { decodeOrReject } from './handler-deps.js';
 export const stateHandler =
   (deps: HandlerDeps) =>
   (message: BusMessage): Promise<NodeActualState> => {
-    decodeOrReject(deps, message, (subject, payload) =>
-      decodeMessage(STATE_REQUEST_SCHEMA, subject, payload),
-    );
+    decodeOrReject(deps, message, (payload) => decodeMessageOrThrow('StateRequest', payload));
     return deps.actualState();
   };

@@ -3,34 +3,9 @@
  * its kernel: what would attach, wait for its module, be refused, or find its trampoline full,
  * with the headroom left on each function's trampoline. Pure.
  */
+import type { NodePlan, PlannedTarget } from '@tramway/shared/domain';
 import type { StateDump } from '@tramway/shared/kernel';
 import type { PolicyStatus } from './reconciler.js';
-
-export interface PlannedTarget {
-  readonly function: string;
-  readonly module?: string;
-  readonly btfId?: number;
-  readonly cookie: string;
-  readonly status: 'attach' | 'pending' | 'rejected' | 'trampoline-full';
-  readonly errno?: string;
-  readonly reason?: string;
-  readonly headroom?: number;
-}
-
-export interface NodePlan {
-  readonly nodeId: string;
-  readonly policy: string;
-  readonly policyVersion: number;
-  readonly path: 'tracing-multi' | 'fentry-per-function' | 'kprobe-multi' | 'none';
-  readonly targets: readonly PlannedTarget[];
-  readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
-  readonly counts: {
-    readonly attach: number;
-    readonly pending: number;
-    readonly rejected: number;
-    readonly trampolineFull: number;
-  };
-}
 
 const moduleOf = (object: string): { module?: string } =>
   object === 'vmlinux' ? {} : { module: object };
