@@ -1,0 +1,102 @@
+/**
+ * The agent as its own process (services/agent/src/main.ts) against a real nats-server: it
+ * registers, reconciles the assignment a stand-in coordinator answers, and keeps its pinned
+ * links when the process is stopped (SIGTERM) or killed (SIGKILL) and started again.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FleetBus } from '../../../shared/src/infra/index.js';
+import { connectNatsBus } from '../../../shared/src/infra/index.js';
+import { createFileStateStore } from '../../../services/agent/src/state/agent-state.store.js';
+import type { NatsServerHandle } from '../../support/nats-server.js';
+import { startNatsServer } from '../../support/nats-server.js';
+import type { TempDir } from '../../support/temp-dir.js';
+import { makeTempDir } from '../../support/temp-dir.js';
+import { waitUntil } from '../../support/wait-until.js';
+import { assignmentOf, fakeCoordinator, tcpPolicy } from './agent-harness.js';
+
+describe('agent process (main.ts)', () => {
+  let server: NatsServerHandle;
+  let bus: FleetBus;
+  let dir: TempDir;
+  let coord: ReturnType<typeof fakeCoordinator>;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    bus = await connectNatsBus(server.url);
+    coord = fakeCoordinator(bus);
+    dir = makeTempDir('tramway-agent-proc-');
+  });
+  afterAll(async () => {
+    coord.stop();
+    await bus.close();
+    await server.stop();
+    dir.remove();
+  });
+
+  const startProcess = (): { child: ChildProcess; exited: Promise<number | null> } => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@tramway/source', 'services/agent/src/main.ts'],
+      {
+        env: {
+          ...process.env,
+          NODE_ID: 'proc-1',
+          NODE_LABELS: 'role=web',
+          NATS_URL: server.url,
+          STATE_DIR: dir.path,
+          HEARTBEAT_MS: '100',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    return { child, exited };
+  };
+
+  it('reconciles, then keeps its links across a SIGTERM stop and a SIGKILL crash', async () => {
+    coord.latest.set(
+      'proc-1',
+      assignmentOf('proc-1', 1, [{ name: 'tcp-latency', version: 1, spec: tcpPolicy(['tcp_*']) }]),
+    );
+    const first = startProcess();
+    await waitUntil('LinkCreated', () => coord.ofType('LinkCreated').length === 1, {
+      timeoutMs: 30_000,
+    });
+    await waitUntil('heartbeat at generation 1', () =>
+      coord.heartbeats.some((h) => h.nodeId === 'proc-1' && h.observedGeneration === 1),
+    );
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const second = startProcess();
+    const beatsBefore = coord.heartbeats.length;
+    await waitUntil(
+      'heartbeat of the second process',
+      () => coord.heartbeats.length > beatsBefore + 2,
+      { timeoutMs: 30_000 },
+    );
+    second.child.kill('SIGKILL');
+    await second.exited;
+
+    const third = startProcess();
+    const beats = coord.heartbeats.length;
+    await waitUntil('heartbeat of the third process', () => coord.heartbeats.length > beats + 2, {
+      timeoutMs: 30_000,
+    });
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+
+    const store = createFileStateStore(dir.path);
+    const state = store.load();
+    const ops = store.readOps(state!.bootId).map((o) => o.op);
+    expect(ops.filter((o) => o === 'link_create')).toHaveLength(1);
+    expect(coord.ofType('LinkCreated')).toHaveLength(1);
+    expect(coord.ofType('NodeBooted')).toHaveLength(1);
+    expect(state?.links.map((l) => [l.linkId, l.policy])).toEqual([[1, 'tcp-latency']]);
+  });
+});
