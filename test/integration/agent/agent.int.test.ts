@@ -421,4 +421,45 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     await waitUntil('LinkReleased', () => coord.ofType('LinkReleased').length === 1);
     expect(coord.ofType('LinkReleased')[0]?.data).toMatchObject({ reason: 'gone from the kernel' });
   });
+
+  it('v24: a program whose origin is in the module moves its origin off it before the module unloads', async () => {
+    const spec = {
+      ...tcpPolicy(),
+      program: { name: 'tcp_lat', attach: 'fentry' as const, origin: 'nf_tables:nft_do_chain' },
+    };
+    coord.latest.set('node-1', assignmentOf('node-1', 1, [{ name: POLICY, version: 1, spec }]));
+    const { agent, state } = await startAgent('v24');
+    await waitUntil('generation 1', () => agent.observedGeneration() === 1);
+    // the origin's module is not loaded: the first available function is the origin meanwhile
+    const originOf = () => [...state().progs.values()].map((p) => p.origin?.fname);
+    expect(originOf()).toEqual(['tcp_sendmsg']);
+    expect(await agent.module('load', 'nf_tables')).toEqual({ ok: true });
+    expect(originOf()).toEqual(['nft_do_chain']);
+    expect(await agent.module('unload', 'nf_tables')).toEqual({ ok: true });
+    expect(originOf()).toEqual(['tcp_sendmsg']);
+    expect(state().modules.get('nf_tables')?.state).toBe('unloaded');
+  });
+
+  it('answers a refused module unload with its errno, and keeps the links', async () => {
+    coord.latest.set(
+      'node-1',
+      assignmentOf('node-1', 1, [{ name: POLICY, version: 1, spec: tcpPolicy() }]),
+    );
+    const { agent } = await startAgent('v26');
+    await waitUntil('generation 1', () => agent.observedGeneration() === 1);
+    const links = agent.heldLinks().map((l) => l.linkId);
+    expect(
+      await request('tramway.agent.node-1.module', { action: 'unload', module: 'nf_tables' }),
+    ).toMatchObject({
+      ok: false,
+      errno: 'ENOENT',
+    });
+    expect(
+      await request('tramway.agent.node-1.module', { action: 'load', module: 'no_such' }),
+    ).toMatchObject({
+      ok: false,
+      errno: 'ENOENT',
+    });
+    expect(agent.heldLinks().map((l) => l.linkId)).toEqual(links);
+  });
 });
