@@ -6,28 +6,18 @@ import { z } from 'zod';
 import { AppError } from '@tramway/shared/infra';
 import { listIssues } from './policy/policy-document.js';
 
-const CONFIG_SCHEMA = z
-  .object({
-    NATS_URL: z.string().min(1).optional(),
-    STORE: z.enum(['sqlite', 'jetstream']).default('sqlite'),
-    SQLITE_PATH: z.string().min(1).default('./coordinator.sqlite'),
-    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-    HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
-    STALE_AFTER_MS: z.coerce.number().int().positive().default(15_000),
-    TICK_MS: z.coerce.number().int().min(0).default(1000),
-    DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
-    REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
-    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  })
-  .superRefine((c, ctx) => {
-    if (c.STORE === 'jetstream' && c.NATS_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['NATS_URL'],
-        message: 'required when STORE=jetstream',
-      });
-    }
-  });
+const CONFIG_SCHEMA = z.object({
+  NATS_URL: z.string().min(1).optional(),
+  STORE: z.enum(['sqlite', 'jetstream']).default('sqlite'),
+  SQLITE_PATH: z.string().min(1).default('./coordinator.sqlite'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  STALE_AFTER_MS: z.coerce.number().int().positive().default(15_000),
+  TICK_MS: z.coerce.number().int().min(0).default(1000),
+  DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
 
 export type CoordinatorConfig = Readonly<z.infer<typeof CONFIG_SCHEMA>>;
 
@@ -48,6 +38,10 @@ export const loadConfig = (
   env: Readonly<Record<string, string | undefined>>,
 ): CoordinatorConfig => {
   const parsed = CONFIG_SCHEMA.safeParse(env);
-  if (!parsed.success) throw new InvalidConfigError(listIssues(parsed.error));
+  const problems = parsed.success ? [] : listIssues(parsed.error);
+  if (env['STORE'] === 'jetstream' && (env['NATS_URL'] ?? '') === '') {
+    problems.push('NATS_URL: required when STORE=jetstream');
+  }
+  if (!parsed.success || problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(parsed.data);
 };

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetEvent, FleetRecordedEvent } from '@tramway/shared/domain';
+import { streamOf } from '@tramway/shared/domain';
+import {
+  evolveCoordinator,
+  initialCoordinatorState,
+} from '../../../services/coordinator/src/rollout/coordinator.state.js';
+import { renderMetrics } from '../../../services/coordinator/src/http/metrics.js';
+import { createRoutes, dispatch } from '../../../services/coordinator/src/http/http-api.js';
+import { OPENAPI_DOCUMENT } from '../../../services/coordinator/src/http/openapi.js';
+import type { FleetCoordinator } from '../../../services/coordinator/src/fleet-coordinator.js';
+import { foldFleet, initialFleetState } from '@tramway/shared/projections';
+
+let position = 0;
+const recorded = (
+  event: FleetEvent,
+  meta: { correlationId?: string; causationId?: string } = {},
+): FleetRecordedEvent =>
+  ({
+    ...event,
+    id: `e${++position}`,
+    schemaVersion: 1,
+    metadata: {
+      occurredAt: `2026-11-25T10:00:${String(position % 60).padStart(2, '0')}Z`,
+      actor: 'coordinator',
+      ...meta,
+    },
+    streamId: streamOf(event),
+    streamVersion: 1,
+    globalPosition: position,
+    recordedAt: '2026-11-25T10:00:00Z',
+  }) as FleetRecordedEvent;
+
+const fold = (events: FleetRecordedEvent[]) =>
+  events.reduce(evolveCoordinator, initialCoordinatorState());
+
+describe('evolveCoordinator', () => {
+  it('keeps every policy version, the generation each rollout gave each node, and rollbacks', () => {
+    const state = fold([
+      recorded({ type: 'PolicyApplied', data: { name: 'p', version: 1, spec: { a: 1 } } }),
+      recorded({ type: 'PolicyApplied', data: { name: 'p', version: 2, spec: { a: 2 } } }),
+      recorded({
+        type: 'RolloutStarted',
+        data: { rolloutId: 'r2', policy: 'p', policyVersion: 2, waves: 1 },
+      }),
+      recorded(
+        { type: 'AssignmentIssued', data: { nodeId: 'n1', generation: 4, links: [] } },
+        { correlationId: 'r2' },
+      ),
+      recorded({ type: 'AssignmentIssued', data: { nodeId: 'n2', generation: 9, links: [] } }),
+      recorded(
+        {
+          type: 'RolloutStarted',
+          data: { rolloutId: 'r3', policy: 'p', policyVersion: 1, waves: 1 },
+        },
+        { causationId: 'r2' },
+      ),
+    ]);
+    expect(state.policyVersions).toEqual({ p: { '1': { a: 1 }, '2': { a: 2 } } });
+    expect(state.rolloutGenerations).toEqual({ r2: { n1: 4 } });
+    expect(state.rollbackOf).toEqual({ r3: 'r2' });
+    expect(state.latestRollout).toEqual({ p: 'r3' });
+    expect(state.events).toBe(6);
+  });
+
+  it('keeps the highest generation of a failed attach per node and policy, and ignores replays', () => {
+    const failed = (g: number) =>
+      recorded({
+        type: 'LinkCreateFailed',
+        data: {
+          nodeId: 'n1',
+          programId: 1,
+          programName: 'x',
+          policy: 'p',
+          attachType: 'BPF_TRACE_FENTRY_MULTI',
+          errno: 16,
+          failingTarget: { function: 'f' },
+          reason: 'busy',
+          observedGeneration: g,
+        },
+      });
+    const e3 = failed(3);
+    const state = fold([e3, failed(2), e3]);
+    expect(state.failures).toEqual({ n1: { p: 3 } });
+    expect(state.events).toBe(2);
+  });
+});
+
+describe('renderMetrics', () => {
+  it('counts nodes, stale nodes, links, rollouts by state and appended events', () => {
+    const fleet = foldFleet(initialFleetState(), [
+      recorded({
+        type: 'NodeRegistered',
+        data: {
+          nodeId: 'n1',
+          labels: {},
+          bootId: 'b',
+          kernelRelease: 'k',
+          profile: 'v26',
+          btfFingerprint: 'f',
+        },
+      }),
+      recorded({
+        type: 'LinkCreated',
+        data: {
+          nodeId: 'n1',
+          linkId: 1,
+          programId: 1,
+          programName: 'x',
+          attachType: 'BPF_TRACE_FENTRY_MULTI',
+          connections: [{ function: 'f', objId: 1, btfId: 2, cookie: '0' }],
+        },
+      }),
+      recorded({
+        type: 'RolloutStarted',
+        data: { rolloutId: 'r', policy: 'p', policyVersion: 1, waves: 1 },
+      }),
+    ]);
+    const text = renderMetrics({ fleet, staleNodes: 1, appended: 7 });
+    expect(text).toContain('# TYPE tramway_nodes gauge\ntramway_nodes 1\n');
+    expect(text).toContain('tramway_nodes_stale 1\n');
+    expect(text).toContain('tramway_links 1\n');
+    expect(text).toContain(
+      'tramway_rollouts{state="running"} 1\ntramway_rollouts{state="held"} 0\n',
+    );
+    expect(text).toContain(
+      '# TYPE tramway_events_appended_total counter\ntramway_events_appended_total 7\n',
+    );
+    expect(text.endsWith('\n')).toBe(true);
+  });
+});
+
+describe('HTTP routes', () => {
+  // Only the route table is read: the handlers are never called here.
+  const routes = createRoutes({} as FleetCoordinator);
+
+  it('serves exactly the routes the OpenAPI document lists', () => {
+    const served = routes.map((r) => `${r.method} ${r.template}`).sort();
+    const documented = Object.entries(OPENAPI_DOCUMENT.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
+    expect(served).toEqual(documented);
+  });
+
+  it('answers 404 naming the path for an unknown route or method', async () => {
+    expect(
+      await dispatch(routes, { method: 'GET', path: '/v2/x', headers: {}, body: undefined }),
+    ).toEqual({
+      status: 404,
+      body: { error: { code: 'NotFound', message: 'no route /v2/x' } },
+    });
+    const wrongMethod = await dispatch(routes, {
+      method: 'DELETE',
+      path: '/v1/nodes',
+      headers: {},
+      body: undefined,
+    });
+    expect(wrongMethod.status).toBe(404);
+  });
+
+  it('refuses a malformed actor header before doing anything', async () => {
+    const result = await dispatch(routes, {
+      method: 'POST',
+      path: '/v1/policies',
+      headers: { 'x-tramway-actor': 'bad actor!' },
+      body: {},
+    });
+    expect(result.status).toBe(400);
+  });
+});

@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { NodePlan } from '../../../services/coordinator/src/coordinator-messages.js';
+import {
+  desiredLinkOf,
+  expandWaves,
+  findDrift,
+  judgeNode,
+  judgeWave,
+  refusePlan,
+  selectNodes,
+  withPolicy,
+} from '../../../services/coordinator/src/rollout/rollout.rules.js';
+import type { PolicySpec } from '../../../services/coordinator/src/policy/policy-document.js';
+
+const spec: PolicySpec = {
+  program: { name: 'tcp_lat', attach: 'fentry' },
+  targets: [{ pattern: 'tcp_*' }],
+};
+
+const plan = (nodeId: string, over: Partial<NodePlan> = {}): NodePlan => ({
+  nodeId,
+  policy: 'p',
+  policyVersion: 1,
+  path: 'tracing-multi',
+  targets: [{ function: 'tcp_sendmsg', cookie: '0', status: 'attach', headroom: 30 }],
+  unmatched: [],
+  counts: { attach: 1, pending: 0, rejected: 0, trampolineFull: 0 },
+  ...over,
+});
+
+describe('expandWaves', () => {
+  it('turns counts and percentages into cumulative node counts', () => {
+    expect(expandWaves([1, '10%', '50%', '100%'], 20)).toEqual([1, 2, 10, 20]);
+    expect(expandWaves([1, '50%', '100%'], 5)).toEqual([1, 3, 5]);
+  });
+
+  it('drops waves that add no node and rounds percentages up', () => {
+    expect(expandWaves([1, '10%', '50%', '100%'], 3)).toEqual([1, 2, 3]);
+    expect(expandWaves(['10%', '100%'], 1)).toEqual([1]);
+  });
+
+  it('makes the last wave reach every selected node', () => {
+    expect(expandWaves([2, '50%'], 10)).toEqual([2, 10]);
+    expect(expandWaves([], 4)).toEqual([4]);
+    expect(expandWaves(['100%'], 0)).toEqual([]);
+  });
+
+  it('is strictly increasing and ends at the total, for any waves and total', () => {
+    const wave = fc.oneof(
+      fc.integer({ min: 1, max: 2000 }),
+      fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(wave, { maxLength: 6 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (waves, n) => {
+          const out = expandWaves(waves, n);
+          expect(out.at(-1)).toBe(n);
+          for (let i = 1; i < out.length; i++) expect(out[i]!).toBeGreaterThan(out[i - 1]!);
+        },
+      ),
+    );
+  });
+});
+
+describe('selectNodes', () => {
+  it('keeps nodes carrying every label of the selector, sorted by id', () => {
+    const nodes = [
+      { nodeId: 'b', labels: { role: 'web', zone: 'a' } },
+      { nodeId: 'a', labels: { role: 'web' } },
+      { nodeId: 'c', labels: { role: 'db' } },
+    ];
+    expect(
+      selectNodes(nodes, { nodeSelector: { matchLabels: { role: 'web' } } }).map((n) => n.nodeId),
+    ).toEqual(['a', 'b']);
+    expect(selectNodes(nodes, {}).map((n) => n.nodeId)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('refusePlan', () => {
+  const nodes = [{ nodeId: 'n1', labels: { role: 'web' } }];
+
+  it('refuses a selector label no node has', () => {
+    expect(refusePlan({ nodeSelector: { matchLabels: { tier: 'x' } } }, nodes, [])).toEqual([
+      'spec.nodeSelector.matchLabels.tier: no node has the label "tier"',
+    ]);
+    expect(refusePlan({ nodeSelector: { matchLabels: { role: 'db' } } }, nodes, [])).toEqual([
+      'spec.nodeSelector.matchLabels.role: no node has role=db',
+    ]);
+  });
+
+  it('refuses a policy that matches no function on any node', () => {
+    const none = plan('n1', {
+      targets: [],
+      unmatched: [{ pattern: 'ext4_*', reason: 'no match' }],
+      counts: { attach: 0, pending: 0, rejected: 0, trampolineFull: 0 },
+    });
+    expect(refusePlan({}, nodes, [none])).toEqual([
+      'the policy matches no attachable function on any selected node (unmatched: ext4_*)',
+    ]);
+  });
+
+  it('refuses a plan that would overfill a trampoline, naming node and function', () => {
+    const full = plan('n1', {
+      targets: [
+        { function: 'tcp_sendmsg', cookie: '0', status: 'attach' },
+        {
+          function: 'nft_do_chain',
+          module: 'nf_tables',
+          cookie: '0',
+          status: 'trampoline-full',
+          reason: '38 of 38 used',
+        },
+      ],
+      counts: { attach: 1, pending: 0, rejected: 0, trampolineFull: 1 },
+    });
+    expect(refusePlan({}, nodes, [full])).toEqual([
+      'node n1: nf_tables:nft_do_chain: trampoline full (38 of 38 used)',
+    ]);
+  });
+
+  it('accepts a plan with pending module targets only', () => {
+    const pending = plan('n1', {
+      targets: [{ function: 'nft_do_chain', module: 'nf_tables', cookie: '0', status: 'pending' }],
+      counts: { attach: 0, pending: 1, rejected: 0, trampolineFull: 0 },
+    });
+    expect(refusePlan({}, nodes, [pending])).toEqual([]);
+  });
+});
+
+describe('desiredLinkOf', () => {
+  it('takes the plan path and functions (module-qualified)', () => {
+    const p = plan('n1', {
+      path: 'fentry-per-function',
+      targets: [
+        { function: 'tcp_sendmsg', cookie: '0', status: 'attach' },
+        { function: 'nft_do_chain', module: 'nf_tables', cookie: '0', status: 'pending' },
+        { function: 'tcp_bad', cookie: '0', status: 'rejected' },
+      ],
+    });
+    expect(desiredLinkOf('p', 2, spec, p)).toEqual({
+      policy: 'p',
+      policyVersion: 2,
+      program: 'tcp_lat',
+      attachType: 'BPF_TRACE_FENTRY',
+      functions: ['tcp_sendmsg', 'nf_tables:nft_do_chain'],
+    });
+  });
+
+  it('falls back to the patterns and the multi attach type without a plan', () => {
+    expect(
+      desiredLinkOf('p', 1, { ...spec, program: { name: 'x', attach: 'fexit' } }, undefined),
+    ).toMatchObject({
+      attachType: 'BPF_TRACE_FEXIT_MULTI',
+      functions: ['tcp_*'],
+    });
+  });
+
+  it('replaces a policy in an assignment and keeps the others, sorted', () => {
+    const a = desiredLinkOf('a', 1, spec, undefined);
+    const b1 = desiredLinkOf('b', 1, spec, undefined);
+    const b2 = desiredLinkOf('b', 2, spec, undefined);
+    expect(withPolicy([b1, a], b2)).toEqual([a, b2]);
+  });
+});
+
+describe('judgeNode / judgeWave', () => {
+  it('judges a node failed, converged, stale or pending', () => {
+    const base = {
+      generation: 3,
+      observedGeneration: 2,
+      failedGeneration: undefined,
+      stale: false,
+    };
+    expect(judgeNode(base)).toBe('pending');
+    expect(judgeNode({ ...base, observedGeneration: 3 })).toBe('converged');
+    expect(judgeNode({ ...base, observedGeneration: 3, failedGeneration: 3 })).toBe('failed');
+    expect(judgeNode({ ...base, observedGeneration: 3, failedGeneration: 2 })).toBe('converged');
+    expect(judgeNode({ ...base, stale: true })).toBe('stale');
+    expect(judgeNode({ ...base, generation: undefined })).toBe('pending');
+  });
+
+  it('holds a wave as soon as the failure ratio passes the gate', () => {
+    expect(judgeWave(['failed', 'pending', 'pending', 'pending'], 0.2)).toMatchObject({
+      kind: 'hold',
+      failureRatio: 0.25,
+    });
+    expect(judgeWave(['stale', 'converged'], 0.4)).toMatchObject({
+      kind: 'hold',
+      failureRatio: 0.5,
+    });
+  });
+
+  it('waits while nodes are pending under the gate, completes when all are decided', () => {
+    expect(judgeWave(['failed', 'converged', 'pending', 'converged'], 0.25)).toEqual({
+      kind: 'wait',
+      succeeded: 2,
+      failed: 1,
+    });
+    expect(judgeWave(['failed', 'converged', 'converged', 'converged'], 0.25)).toEqual({
+      kind: 'complete',
+      succeeded: 3,
+      failed: 1,
+    });
+    expect(judgeWave([], 0)).toEqual({ kind: 'complete', succeeded: 0, failed: 0 });
+  });
+});
+
+describe('findDrift', () => {
+  const desired = [desiredLinkOf('p', 2, spec, undefined)];
+  const actual = (
+    links: { linkId: number; policy: string | null; policyVersion: number | null }[],
+  ) => ({
+    observedGeneration: 5,
+    links,
+  });
+
+  it('finds nothing when the node holds exactly its assignment and the log agrees', () => {
+    expect(
+      findDrift({
+        desired,
+        generation: 5,
+        failedPolicies: new Set(),
+        loggedLinkIds: [7],
+        actual: actual([{ linkId: 7, policy: 'p', policyVersion: 2 }]),
+      }),
+    ).toEqual([]);
+  });
+
+  it('finds a missing assigned link, an unexpected link and a link only the log has', () => {
+    const items = findDrift({
+      desired,
+      generation: 5,
+      failedPolicies: new Set(),
+      loggedLinkIds: [7, 9],
+      actual: actual([{ linkId: 9, policy: 'old', policyVersion: 1 }]),
+    });
+    expect(items.map((i) => [i.kind, i.linkId])).toEqual([
+      ['missing-link', undefined],
+      ['unexpected-link', 9],
+      ['missing-link', 7],
+    ]);
+  });
+
+  it('says nothing while the node has not observed its generation, or for a failed policy', () => {
+    expect(
+      findDrift({
+        desired,
+        generation: 6,
+        failedPolicies: new Set(),
+        loggedLinkIds: [],
+        actual: actual([]),
+      }),
+    ).toEqual([]);
+    expect(
+      findDrift({
+        desired,
+        generation: 5,
+        failedPolicies: new Set(['p']),
+        loggedLinkIds: [],
+        actual: actual([]),
+      }),
+    ).toEqual([]);
+  });
+});
