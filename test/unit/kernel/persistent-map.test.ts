@@ -60,4 +60,15 @@ describe('PersistentMap', () => {
       ]),
     );
   });
+  it('deep equality sees contents (replay comparisons rely on it)', () => {
+    const a = draftMap(emptyPersistentMap<string, number>());
+    a.set('x', 1);
+    const b = draftMap(emptyPersistentMap<string, number>());
+    b.set('x', 2);
+    const c = draftMap(emptyPersistentMap<string, number>());
+    c.set('x', 1);
+    const [va, vb, vc] = [a.finish(), b.finish(), c.finish()];
+    expect(va).not.toEqual(vb);
+    expect(va).toEqual(vc);
+  });
 });
