@@ -244,6 +244,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const assign = (
     next: AgentAssignment,
   ): { accepted: boolean; generation: number; reason?: string } => {
+    // a generation the node already has: the coordinator is catching up (after its own
+    // restart, say) and may have missed facts: send them all again (the log dedups by id)
+    if (assignment !== null && next.generation <= assignment.generation) void resync();
     if (assignment !== null && next.generation < assignment.generation)
       return {
         accepted: false,

@@ -462,4 +462,20 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     });
     expect(agent.heldLinks().map((l) => l.linkId)).toEqual(links);
   });
+
+  it('sends every fact of its boot again when a coordinator re-sends a generation it already has', async () => {
+    const assignment = assignmentOf('node-1', 1, [{ name: POLICY, version: 1, spec: tcpPolicy() }]);
+    coord.latest.set('node-1', assignment);
+    const { agent } = await startAgent('v24');
+    await waitUntil('generation 1', () => agent.observedGeneration() === 1);
+    await waitUntil('facts', () => coord.ofType('LinkCreated').length === 1);
+    const ids = coord.facts.map((f) => f.id).sort();
+    coord.facts.splice(0); // a coordinator that lost what it had not recorded
+    expect(await request('tramway.agent.node-1.assign', assignment)).toEqual({
+      accepted: true,
+      generation: 1,
+    });
+    await waitUntil('every fact again', () => coord.facts.length === ids.length);
+    expect(coord.facts.map((f) => f.id).sort()).toEqual(ids);
+  });
 });
