@@ -162,6 +162,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
   };
 
   const send = async (events: readonly NewEvent[]): Promise<void> => {
+    if (events.length === 0) return;
     try {
       for (let i = 0; i < events.length; i += FACT_BATCH_SIZE)
         await deps.bus.publish(AgentSubjects.facts(deps.nodeId), {
@@ -178,17 +179,16 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const publishFacts = async (facts: readonly IdentifiedFact[]): Promise<void> => {
     if (facts.length === 0) return;
     const metadata = { occurredAt: deps.clock.now().toISOString(), actor: `agent:${deps.nodeId}` };
+    // a fact already in the outbox was sent (a refusal seen again in the next pass): resyncs resend it
     const fresh: NewEvent[] = [];
-    const events = facts.map((f) => {
-      const sent = outbox.get(f.id);
-      if (sent) return sent;
+    for (const f of facts) {
+      if (outbox.has(f.id)) continue;
       const event = encodeFleetEvent(f.event, { id: f.id, metadata }).event;
       outbox.set(f.id, event);
       fresh.push(event);
-      return event;
-    });
+    }
     store.appendFacts(fresh);
-    await send(events);
+    await send(fresh);
   };
 
   /** Re-publishes every fact of this boot (after the coordinator was unreachable, and at start). */
