@@ -21,6 +21,7 @@ export const EventStoreErrorCode = {
   EventIdConflict: 'EventIdConflict',
   CorruptEvent: 'CorruptEvent',
   InvalidAppend: 'InvalidAppend',
+  InvalidReadOptions: 'InvalidReadOptions',
   EventStoreClosed: 'EventStoreClosed',
   EventStoreUnavailable: 'EventStoreUnavailable',
   /** the backing service refused the operation for a reason a retry will not fix */
@@ -116,6 +117,20 @@ export class InvalidAppendError extends AppError {
   constructor(field: string, reason: string) {
     super(`invalid append: ${field} ${reason}`, {
       code: EventStoreErrorCode.InvalidAppend,
+      retryable: false,
+    });
+    this.field = field;
+  }
+}
+
+/** The options of a read (readStream, readAll, subscribe) are malformed (names the field). */
+export class InvalidReadOptionsError extends AppError {
+  override readonly name = 'InvalidReadOptionsError';
+  readonly field: string;
+
+  constructor(field: string, reason: string) {
+    super(`invalid read options: ${field} ${reason}`, {
+      code: EventStoreErrorCode.InvalidReadOptions,
       retryable: false,
     });
     this.field = field;

@@ -8,6 +8,7 @@ import {
   EventStoreClosedError,
   ExpectedVersionConflictError,
   InvalidAppendError,
+  InvalidReadOptionsError,
   isAppError,
 } from '../../../shared/src/infra/errors.js';
 import { waitUntil } from '../../support/wait-until.js';
@@ -265,6 +266,20 @@ export const testEventStore = (name: string, factory: EventStoreFactory): void =
         expect(error).toBeInstanceOf(InvalidAppendError);
         expect(error).toMatchObject({ field, retryable: false });
         expect(await sut.headPosition()).toBe(0);
+      });
+    });
+
+    describe('read option validation', () => {
+      it.each([
+        ['fromVersion', () => sut.readStream('a', { fromVersion: 0 })],
+        ['limit', () => sut.readStream('a', { limit: -1 })],
+        ['after', () => drain(sut.readAll({ after: 1.5 }))],
+        ['limit', () => drain(sut.readAll({ limit: Number.NaN }))],
+        ['after', () => firstValueFrom(sut.subscribe(-3))],
+      ] as const)('names %s when it is malformed', async (field, read) => {
+        const error = await rejectionOf(read());
+        expect(error).toBeInstanceOf(InvalidReadOptionsError);
+        expect(error).toMatchObject({ field, code: 'InvalidReadOptions', retryable: false });
       });
     });
 

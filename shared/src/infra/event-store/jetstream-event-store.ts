@@ -48,7 +48,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from './event-store.port.js';
-import { validateAppend } from './validate-append.js';
+import { validateAppend, validateReadOption } from './validate-append.js';
 
 export interface JetStreamEventStoreOptions {
   /** server URL(s); ignored when `connection` is given */
@@ -441,6 +441,8 @@ export class JetStreamEventStore implements EventStore {
     streamId: string,
     options: ReadStreamOptions = {},
   ): Promise<readonly RecordedEvent[]> {
+    validateReadOption('fromVersion', options.fromVersion, 1);
+    validateReadOption('limit', options.limit, 0);
     this.#assertOpen('readStream');
     const subject = eventStreamSubject(this.#prefix, streamId);
     const last = await this.#lastCommitSeq(subject);
@@ -458,6 +460,8 @@ export class JetStreamEventStore implements EventStore {
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    validateReadOption('after', options.after, 0);
+    validateReadOption('limit', options.limit, 0);
     this.#assertOpen('readAll');
     const after = options.after ?? 0;
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -482,6 +486,12 @@ export class JetStreamEventStore implements EventStore {
 
   subscribe(after = 0): Observable<RecordedEvent> {
     return new Observable<RecordedEvent>((subscriber) => {
+      try {
+        validateReadOption('after', after, 0);
+      } catch (error) {
+        subscriber.error(error);
+        return undefined;
+      }
       if (this.#closed) {
         subscriber.complete();
         return undefined;

@@ -21,7 +21,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from './event-store.port.js';
-import { validateAppend } from './validate-append.js';
+import { validateAppend, validateReadOption } from './validate-append.js';
 
 /** migrations/event-store at the repository root (same depth from src/ and dist/). */
 export const EVENT_STORE_MIGRATIONS_FOLDER = fileURLToPath(
@@ -188,6 +188,8 @@ export class SqliteEventStore implements EventStore {
     streamId: string,
     options: ReadStreamOptions = {},
   ): Promise<readonly RecordedEvent[]> {
+    validateReadOption('fromVersion', options.fromVersion, 1);
+    validateReadOption('limit', options.limit, 0);
     this.#assertOpen('readStream');
     let query = this.#db
       .selectFrom('events')
@@ -201,6 +203,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    validateReadOption('after', options.after, 0);
+    validateReadOption('limit', options.limit, 0);
     this.#assertOpen('readAll');
     let after = options.after ?? 0;
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
@@ -227,6 +231,12 @@ export class SqliteEventStore implements EventStore {
 
   subscribe(after = 0): Observable<RecordedEvent> {
     return new Observable<RecordedEvent>((subscriber) => {
+      try {
+        validateReadOption('after', after, 0);
+      } catch (error) {
+        subscriber.error(error);
+        return undefined;
+      }
       if (this.#closed) {
         subscriber.complete();
         return undefined;

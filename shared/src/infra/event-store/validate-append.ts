@@ -1,5 +1,5 @@
 import type { NewEvent } from '../../lib/event-envelope.js';
-import { InvalidAppendError } from '../errors.js';
+import { InvalidAppendError, InvalidReadOptionsError } from '../errors.js';
 
 /**
  * Validates the arguments of `EventStore.append` at the edge (they may come from untrusted
@@ -67,5 +67,19 @@ const validateNewEvent = (value: unknown, path: string): void => {
   }
   if (typeof metadata.actor !== 'string') {
     throw new InvalidAppendError(`${path}.metadata.actor`, 'must be a string');
+  }
+};
+
+/**
+ * Validates read options at the edge: `field` must be undefined or a safe integer >= `min`.
+ * Throws `InvalidReadOptionsError` naming the field.
+ */
+export const validateReadOption = (field: string, value: unknown, min: number): void => {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidReadOptionsError(
+      field,
+      `must be an integer >= ${min}, got ${JSON.stringify(value)}`,
+    );
   }
 };
