@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { AppError } from '@tramway/shared/infra';
-import { listIssues } from './policy/policy-document.js';
 
 const CONFIG_SCHEMA = z.object({
   NATS_URL: z.string().min(1).optional(),
@@ -18,6 +17,9 @@ const CONFIG_SCHEMA = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
+
+const listIssues = (error: z.ZodError): string[] =>
+  error.issues.map((i) => `${i.path.map(String).join('.') || '(env)'}: ${i.message}`);
 
 export type CoordinatorConfig = Readonly<z.infer<typeof CONFIG_SCHEMA>>;
 

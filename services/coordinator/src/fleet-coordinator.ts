@@ -13,8 +13,19 @@ import type { Subscription } from 'rxjs';
 import type { EventStore, FleetBus, Unsubscribe } from '@tramway/shared/infra';
 import { isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
-import { FleetStreams } from '@tramway/shared/domain';
+import {
+  DEFAULT_ROLLOUT,
+  FleetStreams,
+  expandWaves,
+  selectNodes,
+  validatePolicySpec,
+} from '@tramway/shared/domain';
 import type {
+  Assignment,
+  NodePlan,
+  Policy,
+  PolicySpec,
+  WaveSize,
   DesiredLink,
   DriftItem,
   FleetEvent,
@@ -25,36 +36,24 @@ import type {
 import type { FleetState, NodeView, RolloutView } from '@tramway/shared/projections';
 import { createFleetFolder } from '@tramway/shared/projections';
 import type { NewEvent } from '@tramway/shared/lib';
-import type { Assignment, NodeActualState, NodePlan } from './coordinator-messages.js';
+import type { NodeActualState } from '@tramway/shared/contracts';
 import {
-  ASSIGN_REPLY_SCHEMA,
-  ASSIGNMENT_REQUEST_SCHEMA,
-  CoordSubjects,
-  FACT_BATCH_SCHEMA,
-  HEARTBEAT_SCHEMA,
-  MODULE_REPLY_SCHEMA,
-  NODE_ACTUAL_STATE_SCHEMA,
-  NODE_PLAN_SCHEMA,
-  decodeMessage,
+  FleetSubjects,
+  decodeMessageOrThrow,
   nodeIdOfSubject,
-} from './coordinator-messages.js';
+  parsePolicyOrProblems,
+} from '@tramway/shared/contracts';
 import type { Logger } from './coordinator-logger.js';
 import { silentLogger } from './coordinator-logger.js';
-import type { Policy, PolicySpec } from './policy/policy-document.js';
-import { POLICY_SPEC_SCHEMA, parsePolicyDocument } from './policy/policy-document.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
 import type { NodeVerdict } from './rollout/rollout.rules.js';
 import {
-  DEFAULT_MAX_FAILURE_RATIO,
-  DEFAULT_WAVES,
   desiredLinkOf,
-  expandWaves,
   findDrift,
   judgeNode,
   judgeWave,
   refusePlan,
-  selectNodes,
   withPolicy,
 } from './rollout/rollout.rules.js';
 import type { ApiResult } from './http/api-result.js';
@@ -259,8 +258,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const specOf = (name: string, version: number): PolicySpec | undefined => {
     const raw = coord.policyVersions[name]?.[String(version)];
     if (raw === undefined) return undefined;
-    const parsed = POLICY_SPEC_SCHEMA.safeParse(raw);
-    return parsed.success ? parsed.data : undefined;
+    const parsed = validatePolicySpec(raw);
+    return parsed.ok ? parsed.value : undefined;
   };
 
   const assignmentOf = (nodeId: string): Assignment | null => {
@@ -283,10 +282,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     const assignment = assignmentOf(nodeId);
     if (!assignment) return;
     try {
-      const reply = decodeMessage(
-        ASSIGN_REPLY_SCHEMA,
-        CoordSubjects.assign(nodeId),
-        await deps.bus.request(CoordSubjects.assign(nodeId), assignment, { timeoutMs }),
+      const reply = decodeMessageOrThrow(
+        'AssignReply',
+        await deps.bus.request(FleetSubjects.assign(nodeId), assignment, { timeoutMs }),
       );
       log.debug('assignment sent', { nodeId, generation: assignment.generation, reply });
     } catch (error) {
@@ -314,23 +312,29 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await sendAssignment(nodeId);
   };
 
-  const wavesOf = (rollout: RolloutView): readonly (number | string)[] => {
-    if (coord.rollbackOf[rollout.rolloutId] !== undefined) return DEFAULT_WAVES;
-    return specOf(rollout.policy, rollout.policyVersion)?.rollout?.waves ?? DEFAULT_WAVES;
+  const wavesOf = (rollout: RolloutView): readonly WaveSize[] => {
+    if (coord.rollbackOf[rollout.rolloutId] !== undefined) return DEFAULT_ROLLOUT.waves;
+    return specOf(rollout.policy, rollout.policyVersion)?.rollout.waves ?? DEFAULT_ROLLOUT.waves;
   };
+
+  const asPolicy = (name: string, spec: PolicySpec): Policy => ({
+    apiVersion: 'tramway.dev/v1alpha1',
+    kind: 'TracingPolicy',
+    metadata: { name },
+    spec,
+  });
 
   /** The nodes a rollout is for: selected by the version's selector (rollback: those running the policy). */
   const rolloutCandidates = (rollout: RolloutView): NodeView[] => {
     // Stale nodes stay candidates: they are judged stale (failed) by the gate, not skipped.
     const live = Object.values(fleet.nodes).filter((n) => n.registered);
     if (coord.rollbackOf[rollout.rolloutId] !== undefined) {
-      return selectNodes(
-        live.filter((n) => n.assignment?.links.some((l) => l.policy === rollout.policy)),
-        {},
-      );
+      return live
+        .filter((n) => n.assignment?.links.some((l) => l.policy === rollout.policy))
+        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
     }
     const spec = specOf(rollout.policy, rollout.policyVersion);
-    return spec ? selectNodes(live, spec) : [];
+    return spec ? [...selectNodes(asPolicy(rollout.policy, spec), live)] : [];
   };
 
   const nodeVerdict = (rollout: RolloutView, nodeId: string): NodeVerdict => {
@@ -363,19 +367,19 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   };
 
   const startWave = async (rollout: RolloutView, wave: number): Promise<void> => {
+    // The split is recomputed from the log at each wave (same on every replay); should the
+    // candidates have changed since the rollout started, the last wave takes every node left.
     const done = new Set(Object.values(rollout.waves).flatMap((w) => w.nodes));
-    const candidates = rolloutCandidates(rollout);
-    const cumulative = expandWaves(wavesOf(rollout), candidates.length);
-    const remaining = candidates.filter((n) => !done.has(n.nodeId));
-    const target = wave >= cumulative.length - 1 ? candidates.length : cumulative[wave]!;
-    const take = Math.max(0, target - done.size);
-    const nodes = remaining.slice(0, wave >= cumulative.length - 1 ? remaining.length : take);
+    const candidates = rolloutCandidates(rollout).map((n) => n.nodeId);
+    const groups = expandWaves(wavesOf(rollout), candidates);
+    const last = wave >= rollout.waveCount - 1 || wave >= groups.length - 1;
+    const nodes = (last ? candidates : (groups[wave] ?? [])).filter((n) => !done.has(n));
     await record([
       {
         id: `rollout:${rollout.rolloutId}:wave:${wave}:started`,
         event: {
           type: 'WaveStarted',
-          data: { rolloutId: rollout.rolloutId, wave, nodes: nodes.map((n) => n.nodeId) },
+          data: { rolloutId: rollout.rolloutId, wave, nodes },
         },
         actor: COORDINATOR_ACTOR,
         correlationId: rollout.rolloutId,
@@ -383,7 +387,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     ]);
     const started = fleet.rollouts[rollout.rolloutId];
     if (!started) return;
-    for (const n of nodes) await assignForRollout(started, n.nodeId);
+    for (const n of nodes) await assignForRollout(started, n);
   };
 
   const completeRollout = (rolloutId: string): Promise<void> =>
@@ -411,7 +415,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       for (const nodeId of wave.nodes) await assignForRollout(rollout, nodeId);
       const fresh = fleet.rollouts[rollout.rolloutId] ?? rollout;
       const spec = specOf(rollout.policy, rollout.policyVersion);
-      const maxFailureRatio = spec?.rollout?.maxFailureRatio ?? DEFAULT_MAX_FAILURE_RATIO;
+      const maxFailureRatio = spec?.rollout.maxFailureRatio ?? DEFAULT_ROLLOUT.maxFailureRatio;
       const verdict = judgeWave(
         wave.nodes.map((n) => nodeVerdict(fresh, n)),
         maxFailureRatio,
@@ -465,7 +469,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       return true;
     }
     const spec = specOf(rollout.policy, rollout.policyVersion);
-    const pauseMs = (spec?.rollout?.pauseSeconds ?? 0) * 1000;
+    const pauseMs = (spec?.rollout.pauseSeconds ?? 0) * 1000;
     const completedAt = coord.waveCompletedAt[rollout.rolloutId]?.[String(current)];
     if (pauseMs > 0 && completedAt !== undefined && nowMs() < Date.parse(completedAt) + pauseMs) {
       return false;
@@ -526,11 +530,13 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   // ---- ingestion (facts, heartbeats) ----
 
   const ingestFacts = async (subject: string, payload: unknown): Promise<void> => {
-    const batch = decodeMessage(FACT_BATCH_SCHEMA, subject, payload);
+    const batch = decodeMessageOrThrow('FactBatch', payload);
     const subjectNode = nodeIdOfSubject(subject);
     const problems: string[] = [];
     if (batch.nodeId !== subjectNode) {
-      problems.push(`nodeId: ${batch.nodeId} does not match the subject's node ${subjectNode}`);
+      problems.push(
+        `nodeId: ${batch.nodeId} does not match the subject's node ${subjectNode ?? '(none)'}`,
+      );
     }
     const encoded: { streamId: string; event: NewEvent }[] = [];
     batch.events.forEach((e, i) => {
@@ -538,7 +544,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         problems.push(`events[${i}].type: ${e.type} is not a node fact`);
         return;
       }
-      if (e.data['nodeId'] !== batch.nodeId) {
+      if ((e.data as { nodeId?: unknown } | null)?.nodeId !== batch.nodeId) {
         problems.push(`events[${i}].data.nodeId: must be ${batch.nodeId}`);
         return;
       }
@@ -585,7 +591,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   };
 
   const ingestHeartbeat = (subject: string, payload: unknown): void => {
-    const hb = decodeMessage(HEARTBEAT_SCHEMA, subject, payload);
+    const hb = decodeMessageOrThrow('Heartbeat', payload);
     if (hb.nodeId !== nodeIdOfSubject(subject)) {
       log.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
@@ -617,10 +623,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   // ---- drift ----
 
   const requestState = async (nodeId: string): Promise<NodeActualState> =>
-    decodeMessage(
-      NODE_ACTUAL_STATE_SCHEMA,
-      CoordSubjects.state(nodeId),
-      await deps.bus.request(CoordSubjects.state(nodeId), {}, { timeoutMs }),
+    decodeMessageOrThrow(
+      'NodeActualState',
+      await deps.bus.request(FleetSubjects.state(nodeId), {}, { timeoutMs }),
     );
 
   const checkDrift = (): Promise<DriftReport[]> =>
@@ -693,14 +698,14 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     type Asked = { plan: NodePlan } | { nodeId: string; reason: string };
     const results = await Promise.all(
       nodes.map(async (n): Promise<Asked> => {
-        const subject = CoordSubjects.plan(n.nodeId);
+        const subject = FleetSubjects.plan(n.nodeId);
         try {
           const reply = await deps.bus.request(
             subject,
             { policy, policyVersion: version },
             { timeoutMs },
           );
-          return { plan: decodeMessage(NODE_PLAN_SCHEMA, subject, reply) };
+          return { plan: decodeMessageOrThrow('NodePlan', reply) };
         } catch (error) {
           return { nodeId: n.nodeId, reason: errorText(error) };
         }
@@ -736,7 +741,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         ]),
       };
     }
-    const parsed = parsePolicyDocument((body as { policy: unknown }).policy);
+    const parsed = parsePolicyOrProblems((body as { policy: unknown }).policy);
     if (!parsed.ok) {
       return {
         ok: false,
@@ -744,14 +749,14 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           400,
           ApiErrorCode.InvalidPolicy,
           'the policy is invalid',
-          parsed.error.map((p) => `policy.${p}`),
+          parsed.problems.map((p) => `policy.${p}`),
         ),
       };
     }
-    const policy = parsed.value;
+    const policy = parsed.policy;
     const version = nextVersion(policy.metadata.name);
     const all = liveNodes();
-    const selected = selectNodes(all, policy.spec);
+    const selected = selectNodes(policy, all);
     const asked = await askPlans(policy, version, selected);
     const refused = refusePlan(policy.spec, all, asked.plans);
     return { ok: true, policy, version, ...asked, refused };
@@ -796,10 +801,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         return success({ policy: name, version: current.version, rolloutId: latest }, 202);
       }
       const rolloutId = `${name}-v${p.version}-${deps.ids.newId()}`;
-      const selectedCount = p.plans.length + p.unreachable.length;
       const waves = Math.max(
         1,
-        expandWaves(p.policy.spec.rollout?.waves ?? DEFAULT_WAVES, selectedCount).length,
+        expandWaves(p.policy.spec.rollout.waves, [
+          ...p.plans.map((x) => x.nodeId),
+          ...p.unreachable.map((x) => x.nodeId),
+        ]).length,
       );
       plans.set(rolloutId, new Map(p.plans.map((x) => [x.nodeId, x])));
       await record([
@@ -1012,11 +1019,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         `module: ${JSON.stringify(module)} is not a module name`,
       ]);
     }
-    const subject = CoordSubjects.module(nodeId);
+    const subject = FleetSubjects.module(nodeId);
     try {
-      const reply = decodeMessage(
-        MODULE_REPLY_SCHEMA,
-        subject,
+      const reply = decodeMessageOrThrow(
+        'ModuleReply',
         await deps.bus.request(subject, { action, module }, { timeoutMs }),
       );
       return success(reply);
@@ -1054,10 +1060,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await folded(head);
     log.info('log replayed', { position, nodes: Object.keys(fleet.nodes).length });
     unsubscribes.push(
-      deps.bus.subscribe('tramway.facts.*', (m) => onInbound(m.subject, m.payload)),
-      deps.bus.subscribe('tramway.hb.*', (m) => onInbound(m.subject, m.payload)),
-      deps.bus.respond(CoordSubjects.coordAssignment(), (m) => {
-        const { nodeId } = decodeMessage(ASSIGNMENT_REQUEST_SCHEMA, m.subject, m.payload);
+      deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
+      deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
+      deps.bus.respond(FleetSubjects.assignment(), (m) => {
+        const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
         return assignmentOf(nodeId);
       }),
     );

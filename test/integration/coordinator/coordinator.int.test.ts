@@ -428,7 +428,8 @@ describe('coordinator edges', () => {
       expect.arrayContaining([
         expect.stringMatching(/^policy\.metadata\.name: /),
         expect.stringMatching(/^policy\.spec\.program\.attach: /),
-        'policy.spec.targets: at least one target',
+        expect.stringMatching(/^policy\.spec\.targets: /),
+        expect.stringMatching(/^policy\.spec\.rollout\.waves\[1\]: /),
       ]),
     );
     const unknownLabel = await http('POST', '/v1/policies', {

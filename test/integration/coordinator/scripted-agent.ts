@@ -221,9 +221,14 @@ export const createScriptedAgent = (bus: FleetBus, options: ScriptedAgentOptions
             policy: l.policy,
             policyVersion: l.policyVersion,
             program: l.program,
-            connections: l.functions.map((f) => ({ function: f })),
+            connections: l.functions.map((f, i) => ({
+              function: f,
+              objId: 1,
+              btfId: 10 + i,
+              cookie: '0',
+            })),
           })),
-          modules: [],
+          modules: [{ name: 'vmlinux', state: 'live' }],
         })),
         bus.respond(`tramway.agent.${nodeId}.module`, () => ({ ok: true })),
       );

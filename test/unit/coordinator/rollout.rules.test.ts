@@ -1,21 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import fc from 'fast-check';
-import type { NodePlan } from '../../../services/coordinator/src/coordinator-messages.js';
+import type { NodePlan, PolicySpec } from '@tramway/shared/domain';
 import {
   desiredLinkOf,
-  expandWaves,
   findDrift,
   judgeNode,
   judgeWave,
   refusePlan,
-  selectNodes,
   withPolicy,
 } from '../../../services/coordinator/src/rollout/rollout.rules.js';
-import type { PolicySpec } from '../../../services/coordinator/src/policy/policy-document.js';
 
 const spec: PolicySpec = {
-  program: { name: 'tcp_lat', attach: 'fentry' },
+  program: { name: 'tcp_lat', attach: 'fentry', sleepable: false, reads: [] },
   targets: [{ pattern: 'tcp_*' }],
+  strategy: 'auto',
+  rollout: { waves: ['100%'], maxFailureRatio: 0, pauseSeconds: 0 },
 };
 
 const plan = (nodeId: string, over: Partial<NodePlan> = {}): NodePlan => ({
@@ -27,56 +25,6 @@ const plan = (nodeId: string, over: Partial<NodePlan> = {}): NodePlan => ({
   unmatched: [],
   counts: { attach: 1, pending: 0, rejected: 0, trampolineFull: 0 },
   ...over,
-});
-
-describe('expandWaves', () => {
-  it('turns counts and percentages into cumulative node counts', () => {
-    expect(expandWaves([1, '10%', '50%', '100%'], 20)).toEqual([1, 2, 10, 20]);
-    expect(expandWaves([1, '50%', '100%'], 5)).toEqual([1, 3, 5]);
-  });
-
-  it('drops waves that add no node and rounds percentages up', () => {
-    expect(expandWaves([1, '10%', '50%', '100%'], 3)).toEqual([1, 2, 3]);
-    expect(expandWaves(['10%', '100%'], 1)).toEqual([1]);
-  });
-
-  it('makes the last wave reach every selected node', () => {
-    expect(expandWaves([2, '50%'], 10)).toEqual([2, 10]);
-    expect(expandWaves([], 4)).toEqual([4]);
-    expect(expandWaves(['100%'], 0)).toEqual([]);
-  });
-
-  it('is strictly increasing and ends at the total, for any waves and total', () => {
-    const wave = fc.oneof(
-      fc.integer({ min: 1, max: 2000 }),
-      fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`),
-    );
-    fc.assert(
-      fc.property(
-        fc.array(wave, { maxLength: 6 }),
-        fc.integer({ min: 1, max: 1000 }),
-        (waves, n) => {
-          const out = expandWaves(waves, n);
-          expect(out.at(-1)).toBe(n);
-          for (let i = 1; i < out.length; i++) expect(out[i]!).toBeGreaterThan(out[i - 1]!);
-        },
-      ),
-    );
-  });
-});
-
-describe('selectNodes', () => {
-  it('keeps nodes carrying every label of the selector, sorted by id', () => {
-    const nodes = [
-      { nodeId: 'b', labels: { role: 'web', zone: 'a' } },
-      { nodeId: 'a', labels: { role: 'web' } },
-      { nodeId: 'c', labels: { role: 'db' } },
-    ];
-    expect(
-      selectNodes(nodes, { nodeSelector: { matchLabels: { role: 'web' } } }).map((n) => n.nodeId),
-    ).toEqual(['a', 'b']);
-    expect(selectNodes(nodes, {}).map((n) => n.nodeId)).toEqual(['a', 'b', 'c']);
-  });
 });
 
 describe('refusePlan', () => {
@@ -151,7 +99,12 @@ describe('desiredLinkOf', () => {
 
   it('falls back to the patterns and the multi attach type without a plan', () => {
     expect(
-      desiredLinkOf('p', 1, { ...spec, program: { name: 'x', attach: 'fexit' } }, undefined),
+      desiredLinkOf(
+        'p',
+        1,
+        { ...spec, program: { ...spec.program, name: 'x', attach: 'fexit' } },
+        undefined,
+      ),
     ).toMatchObject({
       attachType: 'BPF_TRACE_FEXIT_MULTI',
       functions: ['tcp_*'],

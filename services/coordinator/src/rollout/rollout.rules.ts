@@ -1,62 +1,21 @@
 /**
- * The coordinator's pure decisions (STYLE.md §1.3): which nodes a policy selects, how waves
- * split them, whether a plan is refused, how a node and a wave are judged, and what drift is.
- * No I/O, no clock: the shell passes every input. Stands in for the domain's rollout workflow
- * (shared/src/domain) until it lands.
+ * The coordinator's pure decisions (STYLE.md §1.3): whether a plan is refused, which link an
+ * assignment asks for, how a node and a wave are judged, and what drift is. Selection and the
+ * wave split are the domain's (`selectNodes`, `expandWaves`). No I/O, no clock: the shell passes
+ * every input.
  */
-import type { AttachType, DesiredLink, DriftItem } from '@tramway/shared/domain';
-import type { NodePlan } from '../coordinator-messages.js';
-import type { PolicySpec, WaveSize } from '../policy/policy-document.js';
+import type {
+  AttachType,
+  DesiredLink,
+  DriftItem,
+  NodePlan,
+  PolicySpec,
+} from '@tramway/shared/domain';
 
 export interface NodeInfo {
   readonly nodeId: string;
   readonly labels: Readonly<Record<string, string>>;
 }
-
-/** `matchLabels` semantics (Kubernetes): every listed label present with that value; none listed = every node. */
-export const matchesSelector = (
-  labels: Readonly<Record<string, string>>,
-  matchLabels: Readonly<Record<string, string>> | undefined,
-): boolean => Object.entries(matchLabels ?? {}).every(([key, value]) => labels[key] === value);
-
-/** The nodes a policy selects, sorted by node id (waves take them in this order). */
-export const selectNodes = <N extends NodeInfo>(
-  nodes: readonly N[],
-  spec: Pick<PolicySpec, 'nodeSelector'>,
-): N[] =>
-  nodes
-    .filter((n) => matchesSelector(n.labels, spec.nodeSelector?.matchLabels))
-    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
-
-/** The default rollout: one wave over every selected node. */
-export const DEFAULT_WAVES: readonly WaveSize[] = ['100%'];
-/** A wave whose failed/total exceeds this is held, when the policy says nothing. */
-export const DEFAULT_MAX_FAILURE_RATIO = 0;
-
-/**
- * Cumulative node counts after each wave, for `total` selected nodes. A count is capped at
- * `total`; a percentage is rounded up (a wave of "10%" of 3 nodes is 1 node). Waves that add no
- * node are dropped, and the last wave always reaches `total` (no selected node is left out).
- */
-export const expandWaves = (waves: readonly WaveSize[], total: number): number[] => {
-  if (total <= 0) return [];
-  const cumulative: number[] = [];
-  let last = 0;
-  for (const w of waves) {
-    const size =
-      typeof w === 'number'
-        ? Math.min(w, total)
-        : Math.ceil((Number(w.slice(0, -1)) * total) / 100);
-    const next = Math.max(last, Math.min(size, total));
-    if (next > last) cumulative.push(next);
-    last = next;
-  }
-  if (last < total) {
-    if (cumulative.length === 0) cumulative.push(total);
-    else cumulative[cumulative.length - 1] = total;
-  }
-  return cumulative;
-};
 
 /**
  * Plan-time refusals (docs/fleet-protocol.md, "Plans"; issue 5 "Bad input"): a selector label no
@@ -64,7 +23,7 @@ export const expandWaves = (waves: readonly WaveSize[], total: number): number[]
  * trampoline has no room. Returns every reason; empty when the plan may be applied.
  */
 export const refusePlan = (
-  spec: Pick<PolicySpec, 'nodeSelector'>,
+  spec: { readonly nodeSelector?: PolicySpec['nodeSelector'] },
   allNodes: readonly NodeInfo[],
   plans: readonly NodePlan[],
 ): string[] => {

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../services/coordinator/src/config.js';
+
+describe('loadConfig', () => {
+  it('applies defaults and coerces numbers', () => {
+    const config = loadConfig({ HTTP_PORT: '9000' });
+    expect(config).toMatchObject({ STORE: 'sqlite', HTTP_PORT: 9000, STALE_AFTER_MS: 15_000 });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('lists every bad key', () => {
+    expect(() => loadConfig({ STORE: 'jetstream', HTTP_PORT: 'x', STALE_AFTER_MS: '-1' })).toThrow(
+      /HTTP_PORT: .*; STALE_AFTER_MS: .*; NATS_URL: required when STORE=jetstream/,
+    );
+  });
+});
