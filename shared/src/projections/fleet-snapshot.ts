@@ -6,7 +6,7 @@
  */
 import type { Result } from '../lib/result.js';
 import { err, ok } from '../lib/result.js';
-import type { FleetRecordedEvent } from '../domain/fleet.events.js';
+import type { RecordedEvent } from '../lib/event-envelope.js';
 import type { FleetState } from './fleet.projection.js';
 
 export const SNAPSHOT_FORMAT = 'tramway.fleet-snapshot';
@@ -76,7 +76,10 @@ export type TimeTarget = { readonly position: number } | { readonly at: string }
  * position, and `recordedAt` is stamped by the store in that order, so a prefix by time is a
  * prefix by position.
  */
-export const isWithin = (event: FleetRecordedEvent, target: TimeTarget): boolean =>
+export const isWithin = (
+  event: Pick<RecordedEvent, 'globalPosition' | 'recordedAt'>,
+  target: TimeTarget,
+): boolean =>
   'position' in target
     ? event.globalPosition <= target.position
     : Date.parse(event.recordedAt) <= Date.parse(target.at);

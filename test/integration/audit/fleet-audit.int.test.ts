@@ -106,12 +106,12 @@ describe('fleetStateAt', () => {
   it('starts from a snapshot at or before the target, and ignores one after it', async () => {
     const decoded = recorded.map(decodeFleetEventOrThrow);
     const snapshot = foldFleet(initialFleetState(), decoded.slice(0, 3000));
-    const from = await fleetStateAt(store, { position: 3500 }, snapshot);
-    expect(from.replayed).toBe(501);
+    const from = await fleetStateAt(store, { position: 3500 }, { from: snapshot });
+    expect(from.replayed).toBe(500);
     expect(fleetStateJson(from.state)).toBe(
       fleetStateJson(foldFleet(initialFleetState(), decoded.slice(0, 3500))),
     );
-    const before = await fleetStateAt(store, { position: 2000 }, snapshot);
+    const before = await fleetStateAt(store, { position: 2000 }, { from: snapshot });
     expect(fleetStateJson(before.state)).toBe(
       fleetStateJson(foldFleet(initialFleetState(), decoded.slice(0, 2000))),
     );

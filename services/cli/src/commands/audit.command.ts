@@ -326,8 +326,9 @@ export const auditStateCommand: CliCommand = {
         ? { position: parseCount('--position', position ?? '', 0) }
         : { at: parseInstant('--at', at) };
     const nodeId = args.values.get('--node');
-    return withAudit(io, args, async ({ store }) => {
-      const { state } = await fleetStateAt(store, target);
+    return withAudit(io, args, async ({ store, readModel }) => {
+      // snapshots cached in the read model make the next look at the past start near it
+      const { state } = await fleetStateAt(store, target, { snapshots: readModel });
       const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
       if (nodeId !== undefined) {
         const node = state.nodes[nodeId];

@@ -12,5 +12,5 @@ export {
   actorActivity,
   actors,
 } from './fleet-audit.js';
-export type { TimeTravelResult } from './time-travel.js';
+export type { TimeTravelResult, TimeTravelOptions, SnapshotCache } from './time-travel.js';
 export { fleetStateAt } from './time-travel.js';

@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import type { FleetRecordedEvent } from '../../domain/fleet.events.js';
 import { decodeFleetEvent, isFleetEventType, EventDecodeError } from '../../contracts/index.js';
 import type { Cell, Row, RowChange } from '../../projections/fleet-read-model.projection.js';
+import type { FleetState, TimeTarget } from '../../projections/index.js';
+import { SNAPSHOT_VERSION, restoreSnapshot, takeSnapshot } from '../../projections/index.js';
 import { READ_MODEL_TABLES, toRowChanges } from '../../projections/fleet-read-model.projection.js';
 import type { EventStore } from '../event-store/event-store.port.js';
 import { AppError } from '../errors.js';
@@ -230,6 +232,37 @@ export class FleetReadModel {
     } finally {
       this.#restoreIndexesTx();
     }
+  }
+
+  /**
+   * The latest cached snapshot at or before `target` (by position, or by recordedAt for an
+   * instant), or undefined. Snapshots of another SNAPSHOT_VERSION are passed over.
+   */
+  nearestSnapshot(target: TimeTarget): FleetState | undefined {
+    const rows =
+      'position' in target
+        ? this.#sqlite
+            .prepare<[number, number], { snapshot: string }>(
+              'SELECT snapshot FROM rm_snapshots_v1 WHERE position <= ? AND version = ? ORDER BY position DESC LIMIT 1',
+            )
+            .all(target.position, SNAPSHOT_VERSION)
+        : this.#sqlite
+            .prepare<[number, number], { snapshot: string }>(
+              'SELECT snapshot FROM rm_snapshots_v1 WHERE recorded_ms <= ? AND version = ? ORDER BY position DESC LIMIT 1',
+            )
+            .all(Date.parse(target.at), SNAPSHOT_VERSION);
+    const restored = rows[0] === undefined ? undefined : restoreSnapshot(rows[0].snapshot);
+    return restored?.ok ? restored.value : undefined;
+  }
+
+  /** Caches a snapshot of `state` (a no-op when one exists at that position). */
+  saveSnapshot(state: FleetState): void {
+    if (state.position === 0 || state.recordedAt === null) return;
+    this.#sqlite
+      .prepare(
+        'INSERT INTO rm_snapshots_v1 (position, recorded_ms, version, snapshot) VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING',
+      )
+      .run(state.position, Date.parse(state.recordedAt), SNAPSHOT_VERSION, takeSnapshot(state));
   }
 
   /** Names of the indexes of the read model tables (for checks). */

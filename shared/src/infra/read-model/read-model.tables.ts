@@ -104,4 +104,5 @@ export interface ReadModelDb {
     issued_position: number;
   };
   rm_checkpoints_v1: { name: string; position: number };
+  rm_snapshots_v1: { position: number; recorded_ms: number; version: number; snapshot: string };
 }
