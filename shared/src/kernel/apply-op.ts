@@ -561,11 +561,16 @@ const multiLinkV26 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
     return rejected(state, fail('EFAULT', `cookies array has ${cookies.length} of ${cnt} entries`));
   const rows = targets
     .slice(0, cnt)
-    .map((t, i) => ({ btfId: t.btfId, cookie: cookies?.[i] ?? 0n }))
-    .sort((a, b) => a.btfId - b.btfId);
-  for (let i = 1; i < rows.length; i++)
-    if (rows[i]?.btfId === rows[i - 1]?.btfId)
-      return rejected(state, fail('EINVAL', `duplicate id ${rows[i]?.btfId ?? 0}`));
+    .map((t, i) => ({ btfId: t.btfId, cookie: cookies?.[i] ?? 0n }));
+  let sorted = true;
+  for (let i = 1; i < rows.length && sorted; i++)
+    sorted = (rows[i - 1] as { btfId: number }).btfId < (rows[i] as { btfId: number }).btfId;
+  if (!sorted) {
+    rows.sort((a, b) => a.btfId - b.btfId);
+    for (let i = 1; i < rows.length; i++)
+      if (rows[i]?.btfId === rows[i - 1]?.btfId)
+        return rejected(state, fail('EINVAL', `duplicate id ${rows[i]?.btfId ?? 0}`));
+  }
   const checked: CheckedTarget[] = [];
   for (const r of rows) {
     const c = checkAttachTarget(state, prog, prog.attachObjId, r.btfId, 'attach');
