@@ -1,0 +1,197 @@
+/**
+ * The coordinator with the real agents of services/agent on simulated kernels (the kernel model),
+ * in one process: real in-process bus, real SQLite log, real HTTP API.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import type { FleetBus } from '@tramway/shared/infra';
+import type { KernelSpec } from '@tramway/shared/kernel';
+import type { RecordedEvent } from '@tramway/shared/lib';
+import type { Agent } from '../../../services/agent/src/index.js';
+import { createAgent, createSimKernel } from '../../../services/agent/src/index.js';
+import { createCoordinator } from '../../../services/coordinator/src/app.js';
+import type { Coordinator } from '../../../services/coordinator/src/app.js';
+import { makeTempDir } from '../../support/temp-dir.js';
+import type { TempDir } from '../../support/temp-dir.js';
+import { waitUntil } from '../../support/wait-until.js';
+
+const SPEC: KernelSpec = {
+  profile: 'v26',
+  objects: [
+    {
+      name: 'vmlinux',
+      kind: 'vmlinux',
+      functions: [
+        { name: 'tcp_sendmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'tcp_recvmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'udp_sendmsg', ret: 'int', params: ['void *', 'void *', 'u64'] },
+      ],
+    },
+    {
+      name: 'nf_tables',
+      kind: 'module',
+      loaded: false,
+      functions: [
+        { name: 'nft_do_chain', ret: 'int', params: ['void *', 'void *', 'u64'] },
+        { name: 'nft_lookup', ret: 'int', params: ['void *', 'void *', 'u64'] },
+      ],
+    },
+  ],
+};
+
+let dir: TempDir;
+let store: SqliteEventStore;
+let bus: FleetBus;
+let coordinator: Coordinator;
+let agents: Agent[];
+let n = 0;
+
+const startCoordinator = async (): Promise<Coordinator> => {
+  const c = createCoordinator({
+    bus,
+    store,
+    clock: { now: () => new Date() },
+    ids: { newId: () => `c${++n}` },
+    http: { host: '127.0.0.1', port: 0 },
+    options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
+  });
+  await c.start();
+  return c;
+};
+
+const startAgent = async (nodeId: string): Promise<Agent> => {
+  const kernel = createSimKernel(SPEC);
+  if (!kernel.ok) throw new Error(kernel.error.join('\n'));
+  const agent = createAgent({
+    nodeId,
+    labels: { role: 'web' },
+    bus,
+    driver: kernel.value.driver,
+    kernelState: kernel.value.state!,
+    clock: { now: () => new Date() },
+    ids: { newId: () => `${nodeId}-${++n}` },
+    heartbeatMs: 50,
+    requestTimeoutMs: 1000,
+  });
+  const error = await agent.start();
+  if (error) throw error;
+  agents.push(agent);
+  return agent;
+};
+
+const http = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${coordinator.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };
+};
+
+const policy = (patterns: string[], rollout: Record<string, unknown> = {}) => ({
+  apiVersion: 'tramway.dev/v1alpha1',
+  kind: 'TracingPolicy',
+  metadata: { name: 'tcp-latency' },
+  spec: {
+    program: { name: 'tcp_lat', attach: 'fentry' },
+    targets: patterns.map((pattern) => ({ pattern })),
+    rollout,
+  },
+});
+
+const allEvents = async (): Promise<RecordedEvent[]> => {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readAll()) out.push(e);
+  return out;
+};
+
+const completed = () =>
+  waitUntil('rollout completed', async () => {
+    const s = (await http('GET', '/v1/policies/tcp-latency/status')).body;
+    return s.rollout?.state === 'completed' ? s : undefined;
+  });
+
+beforeEach(async () => {
+  dir = makeTempDir('tramway-coord-agents-');
+  store = await SqliteEventStore.open({ path: dir.file('log.sqlite'), pollIntervalMs: 0 });
+  bus = createInProcessBus();
+  agents = [];
+  coordinator = await startCoordinator();
+  for (const id of ['node-a', 'node-b', 'node-c']) await startAgent(id);
+  await waitUntil('registered', () => Object.keys(coordinator.core.fleet().nodes).length === 3);
+});
+
+afterEach(async () => {
+  for (const a of agents) await a.stop();
+  await coordinator.stop();
+  await bus.close();
+  await store.close();
+  dir.remove();
+});
+
+describe('coordinator with real sim agents', () => {
+  it('plans on the nodes, rolls out in waves and converges every node', async () => {
+    const plan = await http('POST', '/v1/plan', { policy: policy(['tcp_*']) });
+    expect(plan.status).toBe(200);
+    expect(plan.body.nodes.map((p: { counts: { attach: number } }) => p.counts.attach)).toEqual([
+      2, 2, 2,
+    ]);
+    const applied = await http('POST', '/v1/policies', {
+      policy: policy(['tcp_*'], { waves: [1, '100%'] }),
+    });
+    expect(applied.status).toBe(202);
+    const s = await completed();
+    expect(s.rollout.waves.map((w: { nodes: string[] }) => w.nodes)).toEqual([
+      ['node-a'],
+      ['node-b', 'node-c'],
+    ]);
+    expect(
+      s.nodes.map((x: { state: string; functions: { attached: number } }) => [
+        x.state,
+        x.functions.attached,
+      ]),
+    ).toEqual([
+      ['converged', 2],
+      ['converged', 2],
+      ['converged', 2],
+    ]);
+  });
+
+  it('attaches pending module targets once the module is loaded through the API', async () => {
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*', 'nf_tables:nft_*']) });
+    await completed();
+    const loaded = await http('POST', '/v1/nodes/node-b/modules/nf_tables/load');
+    expect(loaded).toEqual({ status: 200, body: { ok: true } });
+    await waitUntil('nft functions attached on node-b', () => {
+      const links = Object.values(coordinator.core.fleet().nodes['node-b']!.links);
+      return links.flatMap((l) => l.connections).some((c) => c.function === 'nft_do_chain');
+    });
+    const nodeA = Object.values(coordinator.core.fleet().nodes['node-a']!.links);
+    expect(nodeA.flatMap((l) => l.connections).map((c) => c.function)).not.toContain(
+      'nft_do_chain',
+    );
+  });
+
+  it('restarts between waves, replays, and converges with no link attached twice', async () => {
+    await http('POST', '/v1/policies', {
+      policy: policy(['tcp_*'], { waves: [1, '100%'], pauseSeconds: 1 }),
+    });
+    await waitUntil('wave 0 completed', async () => {
+      const s = (await http('GET', '/v1/policies/tcp-latency/status')).body;
+      return s.rollout?.waves[0]?.state === 'completed';
+    });
+    await coordinator.stop();
+    coordinator = await startCoordinator();
+    await completed();
+    const events = await allEvents();
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(events.filter((e) => e.type === 'AssignmentIssued')).toHaveLength(3);
+    const created = events.filter((e) => e.type === 'LinkCreated');
+    expect(created.map((e) => (e.data as { nodeId: string }).nodeId).sort()).toEqual([
+      'node-a',
+      'node-b',
+      'node-c',
+    ]);
+    expect(events.filter((e) => e.type === 'LinkReleased')).toEqual([]);
+  });
+});
