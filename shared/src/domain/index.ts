@@ -52,3 +52,29 @@ export { planNode, choosePath } from './plan/node-plan.js';
 export type { PlanContext, NodeMultiLinkProfile } from './plan/node-plan.js';
 export { refusePlan } from './plan/plan-refusal.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';
+export {
+  COORDINATOR_ACTOR,
+  decideRollout,
+  evolveRollout,
+  initialRolloutState,
+  rebuildRollout,
+  rolloutWaves,
+  rolloutWorkflow,
+  runRolloutStep,
+} from './rollout/rollout.workflow.js';
+export type {
+  AssignPolicy,
+  NodeOutcome,
+  NodeReported as RolloutNodeReported,
+  ResumeRollout,
+  RollbackRollout,
+  RolloutEvent,
+  RolloutInput,
+  RolloutOutput,
+  RolloutState,
+  RolloutStatus,
+  RolloutStep,
+  StartRollout,
+  Tick as RolloutTick,
+  WaveState,
+} from './rollout/rollout.workflow.js';
