@@ -443,6 +443,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
         kernelState: () => deps.kernelState?.(),
         driver: () => driver,
         node: () => nodeKernelOf(description!),
+        planPath: () =>
+          description!.mode === 'sim' || description!.attachPath === 'none'
+            ? undefined
+            : description!.attachPath,
       };
       unsubscribes.push(
         deps.bus.respond(AgentSubjects.assign(deps.nodeId), assignHandler(handlerDeps)),

@@ -67,4 +67,68 @@ describe('agents in one process (embedded mode)', () => {
     expect(agent.heldLinks().map((l) => l.linkId)).toEqual(vmlinuxLinks);
     await agent.stop();
   });
+
+  it('attaches what its plan says: a first match without an address is not the V24 origin, and is reported refused', async () => {
+    const base = simSpec('v24');
+    const spec = {
+      ...base,
+      objects: [
+        {
+          ...base.objects[0]!,
+          functions: [
+            { name: 'tcp_aaa_noaddr', ret: 'int', params: ['void *'], address: false },
+            ...base.objects[0]!.functions,
+          ],
+        },
+        base.objects[1]!,
+      ],
+    };
+    const { agent } = simAgent({ nodeId: 'plan-1', bus, spec });
+    expect(await agent.start()).toBeUndefined();
+    const policy = tcpPolicy(['tcp_*']);
+    const plan = (await bus.request('tramway.agent.plan-1.plan', {
+      policy: {
+        apiVersion: 'tramway.dev/v1alpha1',
+        kind: 'TracingPolicy',
+        metadata: { name: 'tcp-latency' },
+        spec: policy,
+      },
+      policyVersion: 1,
+    })) as {
+      counts: { attach: number; rejected: number };
+      targets: { function: string; status: string }[];
+    };
+    expect(plan.counts).toMatchObject({ attach: 2, rejected: 1 });
+    expect(
+      await bus.request(
+        'tramway.agent.plan-1.assign',
+        assignmentOf('plan-1', 1, [{ name: 'tcp-latency', version: 1, spec: policy }]),
+      ),
+    ).toEqual({
+      accepted: true,
+      generation: 1,
+    });
+    await waitUntil('converged', () => agent.observedGeneration() === 1);
+    const attached = agent.heldLinks().flatMap((l) => l.connections.map((c) => c.function));
+    expect(attached.sort()).toEqual(
+      plan.targets
+        .filter((t) => t.status === 'attach')
+        .map((t) => t.function)
+        .sort(),
+    );
+    await waitUntil('refusal reported', () =>
+      coord
+        .ofType('LinkCreateFailed')
+        .some((e) => (e.data as { nodeId: string }).nodeId === 'plan-1'),
+    );
+    const failed = coord
+      .ofType('LinkCreateFailed')
+      .find((e) => (e.data as { nodeId: string }).nodeId === 'plan-1');
+    expect(failed?.data).toMatchObject({
+      failingTarget: { function: 'tcp_aaa_noaddr' },
+      errno: 2,
+      policy: 'tcp-latency',
+    });
+    await agent.stop();
+  });
 });

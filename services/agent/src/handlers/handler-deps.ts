@@ -1,5 +1,6 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
+import type { PlanPath } from '@tramway/shared/domain';
 import type { AgentLogger } from '../agent-logger.js';
 import type { KernelDriver } from '../kernel-driver/index.js';
 import type { AgentAssignment } from '../reconcile/agent-policy.js';
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   readonly kernelState: () => KernelState | undefined;
   readonly driver: () => KernelDriver;
   readonly node: () => NodeKernel;
+  /** the node's probed attach path for `planNode` (undefined: the model's profile decides) */
+  readonly planPath: () => PlanPath | undefined;
 }
 
 /**

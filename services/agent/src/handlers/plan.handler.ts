@@ -1,6 +1,7 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import { decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { NodePlan } from '@tramway/shared/domain';
+import { planNode } from '@tramway/shared/domain';
 import { InvalidMessageError } from '../agent-messages.js';
 import { toNodePlan } from '../reconcile/node-plan.js';
 import { desiredLinks } from '../reconcile/reconciler.js';
@@ -12,7 +13,8 @@ const DEFAULT_BUDGET = 38;
 
 /**
  * `tramway.agent.<id>.plan`: `{ policy, policyVersion }` -> `NodePlan` for this node's kernel as
- * it is now (existing links count against the trampolines' budget). Changes nothing.
+ * it is now (existing links count against the trampolines' budget), by the domain's `planNode`
+ * on the model state. Changes nothing.
  */
 export const planHandler =
   (deps: HandlerDeps) =>
@@ -20,6 +22,16 @@ export const planHandler =
     const request = decodeOrReject(deps, message, (payload) =>
       decodeMessageOrThrow('PlanRequest', payload),
     );
+    const state = deps.kernelState();
+    if (state !== undefined) {
+      const path = deps.planPath();
+      return planNode(state, request.policy, {
+        nodeId: deps.nodeId,
+        policyVersion: request.policyVersion,
+        ...(path === undefined ? {} : { path }),
+      });
+    }
+    // a driver without the model state at hand: the same answer from the driver's own resolution
     const name = request.policy.metadata.name;
     const driver = deps.driver();
     const desired = await desiredLinks({

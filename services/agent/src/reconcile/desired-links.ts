@@ -6,6 +6,7 @@
  */
 import type { Errno } from '@tramway/shared/kernel';
 import type { AttachType } from '@tramway/shared/domain';
+import { choosePath as chooseDomainPath } from '@tramway/shared/domain';
 import type {
   AgentPolicySpec,
   AssignedPolicy,
@@ -30,22 +31,16 @@ export type PathChoice =
  * the attach type exists there (V26 has no MODIFY_RETURN_MULTI, spec §1.1), else per function.
  */
 export const choosePath = (spec: AgentPolicySpec, node: NodeKernel): PathChoice => {
-  const multiExists = node.multi && !(node.profile === 'v26' && spec.program.attach === 'fmod_ret');
-  switch (spec.strategy ?? 'auto') {
-    case 'per-function':
-      return { ok: true, path: 'fentry-per-function' };
-    case 'multi':
-      return multiExists
-        ? { ok: true, path: 'tracing-multi' }
-        : {
-            ok: false,
-            reason: node.multi
-              ? `${spec.program.attach} has no multi attach type on a ${node.profile} kernel (spec §1.1)`
-              : 'the kernel has no tracing multi-link',
-          };
-    case 'auto':
-      return { ok: true, path: multiExists ? 'tracing-multi' : 'fentry-per-function' };
-  }
+  const strategy = spec.strategy ?? 'auto';
+  // one ladder for plans and for the agent: the domain's (shared/src/domain/plan)
+  const path = chooseDomainPath(node.multi ? node.profile : 'none', strategy, spec.program.attach);
+  if (path !== 'none') return { ok: true, path };
+  return {
+    ok: false,
+    reason: node.multi
+      ? `${spec.program.attach} has no multi attach type on a ${node.profile} kernel (spec §1.1)`
+      : 'the kernel has no tracing multi-link',
+  };
 };
 
 /** The kernel model's attach name (as in SEC()): `fentry.multi.s`, `fexit`, ... */

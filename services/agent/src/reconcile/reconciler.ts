@@ -115,6 +115,30 @@ export const desiredLinks = async (
       origin = chooseOrigin(resolved.value.targets, spec.program.origin, modules, draining);
       if (origin !== undefined)
         resolved = await driver.resolve(patterns, { attach, origin, reads });
+      // the origin itself cannot be loaded against: as the planner does, take the first target
+      // that passes the single-target checks (planNode, shared/src/domain/plan)
+      if (
+        resolved.ok &&
+        resolved.value.loads[0]?.ok === false &&
+        spec.program.origin === undefined
+      ) {
+        const single = await driver.resolve(patterns, {
+          attach: attach.replace('.multi', ''),
+          reads,
+        });
+        const first = single.ok
+          ? chooseOrigin(
+              single.value.targets.filter((t) => t.ok),
+              undefined,
+              modules,
+              draining,
+            )
+          : undefined;
+        if (first !== undefined) {
+          origin = first;
+          resolved = await driver.resolve(patterns, { attach, origin, reads });
+        }
+      }
     }
     if (!resolved.ok) {
       problems.push(`policy ${policy.name} v${policy.version}: ${resolved.error}`);
