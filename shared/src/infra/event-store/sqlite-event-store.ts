@@ -202,31 +202,62 @@ export class SqliteEventStore implements EventStore {
     return rows.map(decodeRow);
   }
 
-  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
-    validateReadOption('after', options.after, 0);
-    validateReadOption('limit', options.limit, 0);
-    this.#assertOpen('readAll');
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    // A hand-written iterator over synchronous pages: one already-settled promise per event
+    // instead of an async generator's resumption (replay speed, eventlog-notes §4.4). Checks run
+    // on the first `next()`, so a bad call rejects like the async methods do.
+    return { [Symbol.asyncIterator]: () => this.#pages(options) };
+  }
+
+  #pages(options: ReadAllOptions): AsyncIterator<RecordedEvent> {
+    let started = false;
     let after = options.after ?? 0;
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    while (remaining > 0) {
-      this.#assertOpen('readAll');
-      const rows = this.#selectPage.all(after, Math.min(this.#pageSize, remaining));
-      for (const row of rows) {
+    let page: EventRow[] = [];
+    let index = 0;
+    let lastPage = false;
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    const step = (): IteratorResult<RecordedEvent> => {
+      if (!started) {
+        validateReadOption('after', options.after, 0);
+        validateReadOption('limit', options.limit, 0);
+        started = true;
+      }
+      for (;;) {
+        if (remaining <= 0) return done;
+        if (index >= page.length) {
+          if (lastPage) return done;
+          this.#assertOpen('readAll');
+          page = this.#selectPage.all(after, Math.min(this.#pageSize, remaining));
+          index = 0;
+          lastPage = page.length < this.#pageSize;
+          if (page.length === 0) return done;
+        }
+        const row = page[index++] as EventRow;
         after = row.global_position;
-        let event: RecordedEvent;
+        remaining--;
         try {
-          event = decodeRow(row);
+          return { done: false, value: decodeRow(row) };
         } catch (error) {
           if (options.onCorrupt === undefined || !(error instanceof CorruptEventError)) throw error;
           options.onCorrupt(error);
-          continue;
-        } finally {
-          remaining--;
         }
-        yield event;
       }
-      if (rows.length < this.#pageSize) return;
-    }
+    };
+    return {
+      next: () => {
+        try {
+          return Promise.resolve(step());
+        } catch (error) {
+          remaining = 0;
+          return Promise.reject(error);
+        }
+      },
+      return: () => {
+        remaining = 0;
+        return Promise.resolve(done);
+      },
+    };
   }
 
   subscribe(after = 0): Observable<RecordedEvent> {
@@ -428,25 +459,31 @@ const pushRow = (
   );
 };
 
+const corruptRow = (row: EventRow, reason: string, cause?: unknown): CorruptEventError =>
+  new CorruptEventError(
+    `events row global_position=${row.global_position} (stream "${row.stream_id}" version ${row.stream_position})`,
+    row.global_position,
+    row.global_position,
+    reason,
+    cause,
+  );
+
 /** Decodes one row; throws `CorruptEventError` naming the row if its JSON is broken. */
 const decodeRow = (row: EventRow): RecordedEvent => {
-  const where = `events row global_position=${row.global_position} (stream "${row.stream_id}" version ${row.stream_position})`;
-  const corrupt = (reason: string, cause?: unknown): CorruptEventError =>
-    new CorruptEventError(where, row.global_position, row.global_position, reason, cause);
   let data: unknown;
   let metadata: unknown;
   try {
     data = JSON.parse(row.data);
   } catch (error) {
-    throw corrupt('column data is not valid JSON', error);
+    throw corruptRow(row, 'column data is not valid JSON', error);
   }
   try {
     metadata = JSON.parse(row.metadata);
   } catch (error) {
-    throw corrupt('column metadata is not valid JSON', error);
+    throw corruptRow(row, 'column metadata is not valid JSON', error);
   }
   if (typeof metadata !== 'object' || metadata === null) {
-    throw corrupt('column metadata is not a JSON object');
+    throw corruptRow(row, 'column metadata is not a JSON object');
   }
   return {
     id: row.event_id,
