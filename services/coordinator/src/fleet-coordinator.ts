@@ -87,6 +87,8 @@ export interface FleetCoordinatorDeps {
 }
 
 export const COORDINATOR_ACTOR = 'coordinator';
+/** assignments re-sent concurrently at start-up */
+const RESEND_BATCH = 64;
 export const DEFAULT_ACTOR = 'user:anonymous';
 
 /** A decision to record: the event and its envelope (the id is deterministic). */
@@ -1068,16 +1070,13 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       }),
     );
     await deps.bus.flush();
-    // Resume: re-send the current generation to every node of a running wave that has not observed it.
+    // Resume: re-send every node its current generation. A node that missed it adopts it; one
+    // that has it re-publishes its boot's facts (the log dedups by id), so facts published while
+    // no coordinator listened are not lost.
     await decide(async () => {
-      for (const rollout of Object.values(fleet.rollouts)) {
-        if (rollout.status !== 'running' || rollout.currentWave === null) continue;
-        for (const nodeId of rollout.waves[String(rollout.currentWave)]?.nodes ?? []) {
-          const node = fleet.nodes[nodeId];
-          if (node?.assignment && (node.observedGeneration ?? 0) < node.assignment.generation) {
-            await sendAssignment(nodeId);
-          }
-        }
+      const assigned = Object.values(fleet.nodes).filter((n) => n.registered && n.assignment);
+      for (let i = 0; i < assigned.length; i += RESEND_BATCH) {
+        await Promise.all(assigned.slice(i, i + RESEND_BATCH).map((n) => sendAssignment(n.nodeId)));
       }
     });
     if (tickMs > 0) timers.push(setInterval(kick, tickMs));

@@ -194,4 +194,26 @@ describe('coordinator with real sim agents', () => {
     ]);
     expect(events.filter((e) => e.type === 'LinkReleased')).toEqual([]);
   });
+
+  it('loses no fact published while no coordinator listened', async () => {
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*', 'nf_tables:nft_*']) });
+    await completed();
+    // Given the coordinator is down while node-c loads nf_tables and attaches its pending targets
+    await coordinator.stop();
+    expect(await agents[2]!.module('load', 'nf_tables')).toEqual({ ok: true });
+    await waitUntil('node-c attached nft', () =>
+      agents[2]!.heldLinks().some((l) => l.connections.some((c) => c.function === 'nft_lookup')),
+    );
+    expect((await allEvents()).some((e) => e.type === 'ModuleLoaded')).toBe(false);
+    // When a coordinator starts again on the log
+    coordinator = await startCoordinator();
+    // Then the facts of that time reach the log, once each
+    await waitUntil(
+      'module facts recorded',
+      () => coordinator.core.fleet().nodes['node-c']?.modules['nf_tables'] !== undefined,
+    );
+    const events = await allEvents();
+    expect(events.filter((e) => e.type === 'ModuleLoaded')).toHaveLength(1);
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+  });
 });
