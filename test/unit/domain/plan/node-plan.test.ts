@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseKernelSpec } from '../../../../services/agent/src/kernel/sim-kernel.loader.js';
 import { parsePolicy } from '../../../../shared/src/contracts/policy.contract.js';
 import { choosePath, planNode } from '../../../../shared/src/domain/plan/node-plan.js';
 import type { KernelOp } from '../../../../shared/src/kernel/index.js';
@@ -217,5 +219,27 @@ describe('planNode', () => {
       progs: kernel.progs.size,
       tramps: kernel.tramps.size,
     }).toEqual(before);
+  });
+});
+
+describe('planNode on the demo sim kernel (services/agent/sim-kernels/default.yaml)', () => {
+  it('attaches the TCP targets of the tcp-latency example and leaves nf_tables pending', () => {
+    const doc: unknown = parseYaml(
+      readFileSync(
+        new URL('../../../../services/agent/sim-kernels/default.yaml', import.meta.url),
+        'utf8',
+      ),
+    );
+    const spec = parseKernelSpec(doc);
+    if (!spec.ok) throw new Error(spec.error.join('; '));
+    const sut = planNode(kernelOf(spec.value), tcpLatency(), ctx);
+    expect(sut.path).toBe('tracing-multi');
+    expect(sut.targets.filter((t) => t.status === 'attach').map((t) => t.function)).toEqual(
+      expect.arrayContaining(['tcp_sendmsg', 'tcp_recvmsg', 'tcp_v4_connect']),
+    );
+    expect(sut.targets.filter((t) => t.status === 'pending').map((t) => t.function)).toContain(
+      'nft_do_chain',
+    );
+    expect(sut.counts.rejected + sut.counts.trampolineFull).toBe(0);
   });
 });
