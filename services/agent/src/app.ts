@@ -421,6 +421,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
           btfFingerprint: fingerprint,
         }),
         kernelProfileDetected(s, { profile, attachPath, btfFingerprint: fingerprint }),
+        // the modules the node booted with (ids keyed by load: the same load reported once)
+        ...(await driver.dump()).modules
+          .filter((m) => m.state === 'live')
+          .map((m) => moduleLoaded(s, m.name, btfObjIdOf(m.name))),
         ...held.map((h) => linkCreated(s, h, observedGeneration)),
       ];
       // links in the kernel that no record explains (a crash between link_create and saving

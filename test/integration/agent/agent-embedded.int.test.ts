@@ -59,6 +59,12 @@ describe('agents in one process (embedded mode)', () => {
       ['nf_tables:nft_do_chain', 'BPF_TRACE_FENTRY'],
       ['nf_tables:nft_lookup', 'BPF_TRACE_FENTRY'],
     ]);
+    // the module the node booted with is a fact too
+    await waitUntil('ModuleLoaded at registration', () =>
+      coord
+        .ofType('ModuleLoaded')
+        .some((e) => (e.data as { nodeId: string; module: string }).nodeId === 'pf-1'),
+    );
     const vmlinuxLinks = agent
       .heldLinks()
       .slice(0, 2)
