@@ -228,18 +228,28 @@ export const programHistory = async (
     .select(EVENT_COLUMNS)
     .where('program_name', '=', query.name);
   if (query.nodeId !== undefined) direct = direct.where('node_id', '=', query.nodeId);
-  // one reboot releases many links at once: one event
   let releases = rm.db
     .selectFrom('rm_links_v1 as l')
     .innerJoin('rm_events_v1 as e', 'e.position', 'l.released_position')
     .select(EVENT_COLUMNS.map((c) => `e.${c}` as const))
-    .distinct()
     .where('l.program_name', '=', query.name)
-    .where('l.released_position', 'is not', null);
+    .where('l.released_position', 'is not', null)
+    .orderBy('l.released_position', 'desc'); // index order: no sort, no DISTINCT
   if (query.nodeId !== undefined) releases = releases.where('l.node_id', '=', query.nodeId);
   const a = (await direct.orderBy('position', 'desc').limit(limit).execute()).map(toAuditEvent);
-  const b = (await releases.orderBy('e.position', 'desc').limit(limit).execute()).map(toAuditEvent);
-  return newest([a, b], limit, [a.length === limit, b.length === limit]);
+  // One reboot releases several links of a program in one event: read more rows until
+  // `limit` distinct events are in hand or the history is exhausted.
+  let rows = limit;
+  let b: AuditEvent[];
+  let exhausted: boolean;
+  for (;;) {
+    const page = await releases.limit(rows).execute();
+    b = dedupe(page.map(toAuditEvent));
+    exhausted = page.length < rows;
+    if (exhausted || b.length >= limit) break;
+    rows *= 2;
+  }
+  return newest([a, b], limit, [a.length === limit, !exhausted]);
 };
 
 /**
