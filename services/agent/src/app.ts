@@ -7,6 +7,7 @@
  * Usable in-process (the embedded mode runs several) and from main.ts. Every kernel-touching
  * piece of work runs one at a time, in arrival order.
  */
+import { createHash } from 'node:crypto';
 import type { FleetBus, Unsubscribe } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import { encodeFleetEvent } from '@tramway/shared/contracts';
@@ -18,7 +19,6 @@ import { silentLogger } from './agent-logger.js';
 import { AgentSubjects, decodeAssignmentReply } from './agent-messages.js';
 import type { FactScope, IdentifiedFact } from './facts/node-facts.js';
 import {
-  digest,
   kernelProfileDetected,
   linkCreated,
   linkReleased,
@@ -118,6 +118,23 @@ const FACT_BATCH_SIZE = 200;
 /** facts of the current boot kept for re-publishing */
 /** kernel steps between two saves of the pin mapping during a pass */
 const SAVE_EVERY_STEPS = 16;
+
+/**
+ * What identifies the node's BTF: a SHA-256 over every BTF object's name and types when the
+ * model state is at hand, else over the driver's object summary (names, kinds, function counts).
+ */
+const btfFingerprint = (d: KernelDescription, state: KernelState | undefined): string => {
+  const hash = createHash('sha256');
+  if (state === undefined) hash.update(JSON.stringify(d.objects));
+  else
+    for (const t of state.templates)
+      hash.update(
+        JSON.stringify([t.name, t.kind, t.view.btf.types], (_k, v: unknown) =>
+          typeof v === 'bigint' ? v.toString() : v,
+        ),
+      );
+  return `sha256:${hash.digest('hex').slice(0, 32)}`;
+};
 
 const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
   profile: d.profile,
@@ -400,7 +417,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       description = await deps.driver.describe();
       bootId = description.bootId ?? store.simBootId(() => `boot-${deps.ids.newId()}`);
       const { booted, orphans } = await serial(recover);
-      const fingerprint = digest(description.objects.map((o) => [o.name, o.kind, o.functions]));
+      const fingerprint = btfFingerprint(description, deps.kernelState?.());
       const profile =
         description.probedProfile === 'none' && description.mode !== 'sim'
           ? 'none'

@@ -7,7 +7,7 @@
 import type { Errno } from '@tramway/shared/kernel';
 import type { FleetEvent } from '@tramway/shared/domain';
 import type { HeldLink, LinkGroup } from '../reconcile/agent-policy.js';
-import { ERRNO_NUMBERS } from './errno-numbers.js';
+import { errnoNumber } from './errno-numbers.js';
 
 /** A fleet event with its idempotency key. */
 export interface IdentifiedFact {
@@ -160,7 +160,7 @@ export const linkCreateFailed = (
         programName: group.program,
         policy: group.policy,
         attachType: group.attachType,
-        errno: ERRNO_NUMBERS[input.errno],
+        errno: errnoNumber(input.errno),
         failingTarget: {
           function: failing.function,
           ...(failing.object === 'vmlinux' ? {} : { module: failing.object }),
