@@ -9,6 +9,7 @@
  * - `appendRatio` = store / raw at 1000 events per append, raw and store runs alternated 3 times,
  *   medians (the machine is shared and noisy); 100-event appends on `events`, 10- and 1-event
  *   appends on events/10, one alternated pair each;
+ * - 1-event appends issued 100 per tick (the store commits them together) vs raw 100 rows/tx;
  * - for scale, the raw rate into the notes' plain table without secondary indexes.
  */
 import Database from 'better-sqlite3';
@@ -137,6 +138,30 @@ const storeAppends = async (
   return value;
 };
 
+/** 1-event appends issued `concurrency` at a time (one tick): the store's group commit. */
+const storeConcurrentAppends = async (
+  path: string,
+  events: number,
+  concurrency: number,
+  run: string,
+): Promise<number> => {
+  const store = await SqliteEventStore.open({ path, pollIntervalMs: 0 });
+  const versions = new Array<number>(STREAMS).fill(0);
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < events; i += concurrency) {
+    const calls: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(events, i + concurrency); j++) {
+      const stream = j % STREAMS;
+      calls.push(store.append(`s-${stream}`, versions[stream]!++, [benchEvent(run, j)]));
+    }
+    await Promise.all(calls);
+  }
+  const value = rate(events, start);
+  const error = await store.close();
+  if (error !== undefined) throw error;
+  return value;
+};
+
 /** Alternates raw and store runs (raw, store, raw, store...) and takes the median of each. */
 const pair = async (
   dir: string,
@@ -163,6 +188,10 @@ export const run = async ({ events, dir }: BenchOptions): Promise<BenchSection> 
   const b100 = await pair(dir, events, 100, 1);
   const b10 = await pair(dir, small, 10, 1);
   const b1 = await pair(dir, small, 1, 1);
+  const concurrent = {
+    raw: await rawInserts(`${dir}/raw-c100.sqlite`, small, 100, 'rawc100'),
+    store: await storeConcurrentAppends(`${dir}/store-c100.sqlite`, small, 100, 'stc100'),
+  };
   const plain = rawPlainInserts(`${dir}/plain.sqlite`, events);
 
   const row = (name: string, { raw, store }: { raw: number; store: number }): BenchRow => ({
@@ -179,6 +208,10 @@ export const run = async ({ events, dir }: BenchOptions): Promise<BenchSection> 
       row(`sqlite append 100 ev/append vs raw 100 rows/tx (${events})`, b100),
       row(`sqlite append 10 ev/append vs raw 10 rows/tx (${small})`, b10),
       row(`sqlite append 1 ev/append vs raw 1 row/tx (${small})`, b1),
+      row(
+        `sqlite append 1 ev/append, 100 in one tick (group commit) vs raw 100 rows/tx (${small})`,
+        concurrent,
+      ),
       {
         name: `sqlite raw plain table, no index, 1000 rows/tx (${events})`,
         value: plain,
@@ -194,6 +227,8 @@ export const run = async ({ events, dir }: BenchOptions): Promise<BenchSection> 
       append10Ratio: b10.store / b10.raw,
       append1Ratio: b1.store / b1.raw,
       append1EventsPerSec: b1.store,
+      appendGroupCommit100Ratio: concurrent.store / concurrent.raw,
+      appendGroupCommit100EventsPerSec: concurrent.store,
       appendRawPlainEventsPerSec: plain,
     },
   };

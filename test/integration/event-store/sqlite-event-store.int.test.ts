@@ -99,6 +99,25 @@ describe(SqliteEventStore.name, () => {
     expect((error as Error).message).toContain('"2-oops.sql" is not named NNNN_snake_name.sql');
   });
 
+  it('commits appends requested in the same tick together, refusing only the stale one', async () => {
+    const sut = await SqliteEventStore.open({ path: dir.file('group.sqlite') });
+    await sut.append('s-0', 0, someEvents(1));
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 200 }, (_, i) => sut.append(`s-${i + 1}`, 0, someEvents(1))),
+      sut.append('s-0', 0, someEvents(1)), // stale
+      sut.append('s-0', 1, someEvents(2)),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    expect((outcomes[200] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'ExpectedVersionConflict',
+    });
+    expect(await sut.readStream('s-0')).toHaveLength(3);
+    expect(await sut.headPosition()).toBe(203);
+    const pending = sut.append('late', 0, someEvents(1));
+    expect(await sut.close()).toBeUndefined();
+    await expect(pending).resolves.toMatchObject({ streamVersion: 1 });
+  });
+
   it('uses the injected clock for recordedAt', async () => {
     const sut = await SqliteEventStore.open({
       path: dir.file('clock.sqlite'),

@@ -62,6 +62,13 @@ export interface SqliteEventStoreOptions extends OpenDatabaseOptions {
 }
 
 type EventRow = EventStoreTables['events'];
+interface PendingAppend {
+  readonly streamId: string;
+  readonly expected: number | undefined;
+  readonly events: readonly NewEvent[];
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
 type Wake = { readonly wake: () => void; readonly complete: () => void };
 
 /** Rows per multi-VALUES insert statement on the append path (eventlog-notes §4.4). */
@@ -105,6 +112,10 @@ export class SqliteEventStore implements EventStore {
     { global_position: number; stream_id: string; stream_position: number }
   >;
   readonly #selectPage: Database.Statement<[number, number], EventRow>;
+  #pending: PendingAppend[] = [];
+  readonly #groupTx: Database.Transaction<
+    (batch: readonly PendingAppend[]) => Result<AppendResult, unknown>[]
+  >;
   readonly #appendTx: Database.Transaction<
     (streamId: string, expected: number | undefined, events: readonly NewEvent[]) => AppendResult
   >;
@@ -140,6 +151,10 @@ export class SqliteEventStore implements EventStore {
     this.#appendTx = s.transaction((streamId, expected, events) =>
       this.#appendInTransaction(streamId, expected, events),
     );
+    // inside #groupTx, each #appendTx call is a SAVEPOINT (better-sqlite3 nests transactions)
+    this.#groupTx = s.transaction((batch: readonly PendingAppend[]) =>
+      batch.map((request) => this.#appendOne(request, this.#appendTx)),
+    );
   }
 
   /**
@@ -160,28 +175,78 @@ export class SqliteEventStore implements EventStore {
     return new SqliteEventStore(opened, options);
   }
 
-  async append(
+  append(
     streamId: string,
     expected: ExpectedVersion,
     events: readonly NewEvent[],
   ): Promise<AppendResult> {
-    const expectedVersion = validateAppend(streamId, expected, events);
-    this.#assertOpen('append');
-    let result: AppendResult;
+    let expectedVersion: number | undefined;
     try {
-      // BEGIN IMMEDIATE: take the write lock before reading the stream's version, so a second
-      // process waits (busy_timeout) instead of failing with SQLITE_BUSY on lock upgrade
-      result = this.#appendTx.immediate(streamId, expectedVersion, events);
+      expectedVersion = validateAppend(streamId, expected, events);
+      this.#assertOpen('append');
     } catch (error) {
-      // The fast path does no id lookups; any failure (stale version, UNIQUE(event_id)) is
-      // classified here, ids first, so a retry of a stored append is not reported as a conflict
-      // (eventlog-notes §3.2).
-      const outcome = this.#classifyFailure(streamId, events, error);
-      if (!outcome.ok) throw outcome.error;
-      return outcome.value;
+      return Promise.reject(error);
     }
-    if (result.appended > 0) for (const subscriber of this.#subscribers) subscriber.wake();
-    return result;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#pending.push({ streamId, expected: expectedVersion, events, resolve, reject });
+      if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  /**
+   * Group commit: every append requested in the same tick is written in ONE transaction
+   * (BEGIN IMMEDIATE: the write lock is taken before any version is read, so another process
+   * waits for busy_timeout instead of failing on lock upgrade), each append in its own savepoint,
+   * so a refused append rolls back alone. A caller awaiting each append gets one transaction per
+   * append; concurrent callers share the commit, which is what costs on small appends.
+   */
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (this.#closed) {
+      for (const request of batch) request.reject(new EventStoreClosedError('append'));
+      return;
+    }
+    let outcomes: readonly Result<AppendResult, unknown>[];
+    try {
+      outcomes =
+        batch.length === 1
+          ? [this.#appendOne(batch[0] as PendingAppend, this.#appendTx.immediate)]
+          : this.#groupTx.immediate(batch);
+    } catch (error) {
+      for (const request of batch) request.reject(error);
+      return;
+    }
+    let wrote = false;
+    batch.forEach((request, i) => {
+      const outcome = outcomes[i] as Result<AppendResult, unknown>;
+      if (outcome.ok) {
+        wrote ||= outcome.value.appended > 0;
+        request.resolve(outcome.value);
+      } else request.reject(outcome.error);
+    });
+    if (wrote) for (const subscriber of this.#subscribers) subscriber.wake();
+  }
+
+  /**
+   * Runs one append through `run` (a transaction, or a savepoint inside the group transaction).
+   * The fast path does no id lookups; a failure (stale version, UNIQUE(event_id)) is classified
+   * afterwards, ids first, so a retry of a stored append is not reported as a conflict
+   * (eventlog-notes §3.2).
+   */
+  #appendOne(
+    request: PendingAppend,
+    run: (
+      streamId: string,
+      expected: number | undefined,
+      events: readonly NewEvent[],
+    ) => AppendResult,
+  ): Result<AppendResult, unknown> {
+    try {
+      return ok(run(request.streamId, request.expected, request.events));
+    } catch (error) {
+      return this.#classifyFailure(request.streamId, request.events, error);
+    }
   }
 
   async readStream(
@@ -332,6 +397,7 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<Error | undefined> {
     if (this.#closed) return undefined;
+    if (this.#pending.length > 0) this.#flush(); // appends requested before close still commit
     this.#closed = true;
     for (const subscriber of [...this.#subscribers]) subscriber.complete();
     this.#subscribers.clear();
