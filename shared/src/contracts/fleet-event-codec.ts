@@ -173,10 +173,8 @@ export const decodeFleetEvent = (
   recorded: RecordedEvent,
 ): Result<FleetRecordedEvent, EventDecodeFailure> => {
   const raw = recorded as unknown as Record<string, unknown>;
-
   const envelopeProblem = checkEnvelope(raw);
   if (envelopeProblem) return failure(raw, envelopeProblem.path, envelopeProblem.problem);
-  const envelope = { data: recorded };
   const { type, schemaVersion } = recorded;
   if (!isFleetEventType(type))
     return failure(raw, 'type', `unknown event type ${JSON.stringify(type)}`);
@@ -213,20 +211,19 @@ export const decodeFleetEvent = (
   }
   const event = { type, data } as FleetEvent;
   const expectedStream = streamOf(event);
-  if (envelope.data.streamId !== expectedStream) {
+  if (recorded.streamId !== expectedStream) {
     return failure(raw, 'streamId', `a ${type} belongs to stream ${expectedStream}`);
   }
-  const metadata: EventMetadata = envelope.data.metadata;
   return ok({
-    id: envelope.data.id,
+    id: recorded.id,
     type,
     schemaVersion: current,
     data,
-    metadata,
-    streamId: envelope.data.streamId,
-    streamVersion: envelope.data.streamVersion,
-    globalPosition: envelope.data.globalPosition,
-    recordedAt: envelope.data.recordedAt,
+    metadata: recorded.metadata,
+    streamId: recorded.streamId,
+    streamVersion: recorded.streamVersion,
+    globalPosition: recorded.globalPosition,
+    recordedAt: recorded.recordedAt,
   } as FleetRecordedEvent);
 };
 
