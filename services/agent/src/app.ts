@@ -139,6 +139,8 @@ const btfFingerprint = (d: KernelDescription, state: KernelState | undefined): s
 const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
   profile: d.profile,
   multi: d.mode === 'sim' || d.probedProfile !== 'none',
+  trampolines:
+    d.mode === 'sim' || d.attachPath === 'tracing-multi' || d.attachPath === 'fentry-per-function',
 });
 
 export const createAgent = (deps: AgentDeps): Agent => {

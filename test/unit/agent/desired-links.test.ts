@@ -71,6 +71,16 @@ describe('choosePath', () => {
   });
 });
 
+describe('choosePath without trampolines', () => {
+  it('attaches nothing on a node whose best path is kprobe-multi (not simulated), saying why', () => {
+    expect(choosePath(spec(), { profile: 'v26', multi: false, trampolines: false })).toEqual({
+      ok: false,
+      reason:
+        "this node's best attach path is kprobe-multi, which the kernel model does not simulate",
+    });
+  });
+});
+
 describe('kernel attach names', () => {
   it('adds .multi for the multi path and .s for sleepable programs; maps to the uapi type', () => {
     const s = spec({ program: { name: 'p', attach: 'fexit', sleepable: true } });

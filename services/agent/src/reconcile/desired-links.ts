@@ -20,6 +20,11 @@ export interface NodeKernel {
   readonly profile: 'v24' | 'v26';
   /** the kernel has tracing multi-link (spec §1.1) */
   readonly multi: boolean;
+  /**
+   * the kernel has BTF trampolines (fentry); false when its best path is kprobe-multi, which
+   * the kernel model does not simulate. Default true.
+   */
+  readonly trampolines?: boolean;
 }
 
 export type PathChoice =
@@ -31,6 +36,12 @@ export type PathChoice =
  * the attach type exists there (V26 has no MODIFY_RETURN_MULTI, spec §1.1), else per function.
  */
 export const choosePath = (spec: AgentPolicySpec, node: NodeKernel): PathChoice => {
+  if (node.trampolines === false)
+    return {
+      ok: false,
+      reason:
+        "this node's best attach path is kprobe-multi, which the kernel model does not simulate",
+    };
   const strategy = spec.strategy ?? 'auto';
   // one ladder for plans and for the agent: the domain's (shared/src/domain/plan)
   const path = chooseDomainPath(node.multi ? node.profile : 'none', strategy, spec.program.attach);
