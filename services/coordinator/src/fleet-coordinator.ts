@@ -17,6 +17,7 @@ import {
   DEFAULT_ROLLOUT,
   FleetStreams,
   expandWaves,
+  refusePlan,
   selectNodes,
   validatePolicySpec,
 } from '@tramway/shared/domain';
@@ -53,7 +54,6 @@ import {
   findDrift,
   judgeNode,
   judgeWave,
-  refusePlan,
   withPolicy,
 } from './rollout/rollout.rules.js';
 import type { ApiResult } from './http/api-result.js';
@@ -731,7 +731,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         policy: Policy;
         version: number;
         plans: NodePlan[];
-        refused: string[];
+        refused: readonly string[];
         unreachable: { nodeId: string; reason: string }[];
       }
   > => {
@@ -760,7 +760,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     const all = liveNodes();
     const selected = selectNodes(policy, all);
     const asked = await askPlans(policy, version, selected);
-    const refused = refusePlan(policy.spec, all, asked.plans);
+    const knownLabels = new Set(
+      Object.values(fleet.nodes)
+        .filter((n) => n.registered)
+        .flatMap((n) => Object.keys(n.labels)),
+    );
+    const refused = refusePlan(asked.plans, policy, knownLabels)?.reasons ?? [];
     return { ok: true, policy, version, ...asked, refused };
   };
 
@@ -857,15 +862,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           .filter((v) => v < current.version),
       );
       const spec = specOf(name, previous);
-      if (previous === 0 || !spec) {
-        return failure(
-          409,
-          ApiErrorCode.Conflict,
-          `policy ${name} v${current.version} has no previous version to roll back to`,
-        );
-      }
-      const reason = reasonValue ?? `rolled back to v${previous} by ${actor}`;
       const latest = coord.latestRollout[name];
+      if (previous === 0 || !spec)
+        return removePolicy(name, current.version, latest, reasonValue, actor);
+      const reason = reasonValue ?? `rolled back to v${previous} by ${actor}`;
       const rolloutId = `${name}-v${previous}-rollback-${deps.ids.newId()}`;
       const decisions: Decision[] = [];
       if (latest !== undefined && fleet.rollouts[latest]?.status !== 'rolled-back') {
@@ -903,6 +903,46 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       kick();
       return success({ rolloutId });
     });
+
+  /**
+   * Rolling back a policy's first version removes it: its rollout is rolled back, the policy
+   * removed, and every node running it gets a new generation without it.
+   */
+  const removePolicy = async (
+    name: string,
+    version: number,
+    latest: string | undefined,
+    reasonValue: string | undefined,
+    actor: string,
+  ): Promise<ApiResult> => {
+    const reason =
+      reasonValue ?? `policy ${name} v${version} removed by ${actor} (no previous version)`;
+    const decisions: Decision[] = [];
+    if (latest !== undefined && fleet.rollouts[latest]?.status !== 'rolled-back') {
+      decisions.push({
+        id: `rollout:${latest}:rolled-back`,
+        event: { type: 'RolloutRolledBack', data: { rolloutId: latest, reason } },
+        actor,
+        correlationId: latest,
+      });
+    }
+    decisions.push({
+      id: `policy:${name}:v${version}:removed`,
+      event: { type: 'PolicyRemoved', data: { name, version } },
+      actor,
+      ...(latest === undefined ? {} : { correlationId: latest }),
+    });
+    await record(decisions);
+    const holders = Object.values(fleet.nodes).filter((n) =>
+      n.assignment?.links.some((l) => l.policy === name),
+    );
+    for (const node of holders) {
+      const links = node.assignment!.links.filter((l) => l.policy !== name);
+      await issueAssignment(node.nodeId, links, actor, latest);
+    }
+    log.info('policy removed', { policy: name, version, actor, reason });
+    return success({ rolloutId: latest ?? null });
+  };
 
   const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
     decide(async () => {

@@ -244,13 +244,25 @@ describe('coordinator rollouts', () => {
     for (const a of agents) {
       expect(a.links().map((l) => `${l.policy}@${l.policyVersion}`)).toEqual(['tcp-latency@1']);
     }
-    // And a policy with no previous version cannot be rolled back
-    await http('POST', '/v1/policies', { policy: policy('other') });
+    // And rolling back a policy's only version removes it from every node
+    await http('POST', '/v1/policies', { policy: policy('other', {}, 'udp_*') });
     await waitUntil(
       'other applied',
       async () => (await statusOf('other')).rollout?.state === 'completed',
     );
-    expect((await http('POST', '/v1/policies/other/rollback', {})).status).toBe(409);
+    expect(agents.every((a) => a.links().some((l) => l.policy === 'other'))).toBe(true);
+    const removed = await http('POST', '/v1/policies/other/rollback', {});
+    expect(removed.status).toBe(200);
+    await waitUntil('other released everywhere', () =>
+      agents.every((a) => !a.links().some((l) => l.policy === 'other')),
+    );
+    expect(agents.map((a) => a.links().map((l) => l.policy))).toEqual(
+      Array(3).fill(['tcp-latency']),
+    );
+    expect(
+      (await allEvents()).filter((e) => e.type === 'PolicyRemoved').map((e) => e.data),
+    ).toEqual([{ name: 'other', version: 1 }]);
+    expect((await http('GET', '/v1/policies/other/status')).status).toBe(404);
   });
 });
 
@@ -438,11 +450,15 @@ describe('coordinator edges', () => {
     expect(unknownLabel.status).toBe(400);
     expect(unknownLabel.body.error).toMatchObject({
       code: 'PlanRefused',
-      details: ['spec.nodeSelector.matchLabels.tier: no node has the label "tier"'],
+      details: expect.arrayContaining([
+        'nodeSelector.matchLabels.tier: no registered node has the label "tier"',
+      ]),
     });
     const noMatch = await http('POST', '/v1/plan', { policy: policy('p2', {}, 'ext4_*') });
     expect(noMatch.status).toBe(200);
-    expect(noMatch.body.refused.reasons[0]).toContain('matches no attachable function');
+    expect(noMatch.body.refused.reasons[0]).toMatch(
+      /^no function matched on any of the 2 selected node\(s\): 'ext4_\*'/,
+    );
     expect(noMatch.body.nodes).toHaveLength(2);
     const yaml = await http(
       'POST',

@@ -5,7 +5,6 @@ import {
   findDrift,
   judgeNode,
   judgeWave,
-  refusePlan,
   withPolicy,
 } from '../../../services/coordinator/src/rollout/rollout.rules.js';
 
@@ -25,57 +24,6 @@ const plan = (nodeId: string, over: Partial<NodePlan> = {}): NodePlan => ({
   unmatched: [],
   counts: { attach: 1, pending: 0, rejected: 0, trampolineFull: 0 },
   ...over,
-});
-
-describe('refusePlan', () => {
-  const nodes = [{ nodeId: 'n1', labels: { role: 'web' } }];
-
-  it('refuses a selector label no node has', () => {
-    expect(refusePlan({ nodeSelector: { matchLabels: { tier: 'x' } } }, nodes, [])).toEqual([
-      'spec.nodeSelector.matchLabels.tier: no node has the label "tier"',
-    ]);
-    expect(refusePlan({ nodeSelector: { matchLabels: { role: 'db' } } }, nodes, [])).toEqual([
-      'spec.nodeSelector.matchLabels.role: no node has role=db',
-    ]);
-  });
-
-  it('refuses a policy that matches no function on any node', () => {
-    const none = plan('n1', {
-      targets: [],
-      unmatched: [{ pattern: 'ext4_*', reason: 'no match' }],
-      counts: { attach: 0, pending: 0, rejected: 0, trampolineFull: 0 },
-    });
-    expect(refusePlan({}, nodes, [none])).toEqual([
-      'the policy matches no attachable function on any selected node (unmatched: ext4_*)',
-    ]);
-  });
-
-  it('refuses a plan that would overfill a trampoline, naming node and function', () => {
-    const full = plan('n1', {
-      targets: [
-        { function: 'tcp_sendmsg', cookie: '0', status: 'attach' },
-        {
-          function: 'nft_do_chain',
-          module: 'nf_tables',
-          cookie: '0',
-          status: 'trampoline-full',
-          reason: '38 of 38 used',
-        },
-      ],
-      counts: { attach: 1, pending: 0, rejected: 0, trampolineFull: 1 },
-    });
-    expect(refusePlan({}, nodes, [full])).toEqual([
-      'node n1: nf_tables:nft_do_chain: trampoline full (38 of 38 used)',
-    ]);
-  });
-
-  it('accepts a plan with pending module targets only', () => {
-    const pending = plan('n1', {
-      targets: [{ function: 'nft_do_chain', module: 'nf_tables', cookie: '0', status: 'pending' }],
-      counts: { attach: 0, pending: 1, rejected: 0, trampolineFull: 0 },
-    });
-    expect(refusePlan({}, nodes, [pending])).toEqual([]);
-  });
 });
 
 describe('desiredLinkOf', () => {

@@ -1,7 +1,6 @@
 /**
- * The coordinator's pure decisions (STYLE.md §1.3): whether a plan is refused, which link an
- * assignment asks for, how a node and a wave are judged, and what drift is. Selection and the
- * wave split are the domain's (`selectNodes`, `expandWaves`). No I/O, no clock: the shell passes
+ * The coordinator's pure decisions (STYLE.md §1.3): which link an assignment asks for, how a node and a wave are judged, and what drift is. Selection and the
+ * wave split and plan refusals are the domain's (`selectNodes`, `expandWaves`, `refusePlan`). No I/O, no clock: the shell passes
  * every input.
  */
 import type {
@@ -11,49 +10,6 @@ import type {
   NodePlan,
   PolicySpec,
 } from '@tramway/shared/domain';
-
-export interface NodeInfo {
-  readonly nodeId: string;
-  readonly labels: Readonly<Record<string, string>>;
-}
-
-/**
- * Plan-time refusals (docs/fleet-protocol.md, "Plans"; issue 5 "Bad input"): a selector label no
- * node carries, a policy that matches no function on any selected node, or a target whose
- * trampoline has no room. Returns every reason; empty when the plan may be applied.
- */
-export const refusePlan = (
-  spec: { readonly nodeSelector?: PolicySpec['nodeSelector'] },
-  allNodes: readonly NodeInfo[],
-  plans: readonly NodePlan[],
-): string[] => {
-  const reasons: string[] = [];
-  for (const [key, value] of Object.entries(spec.nodeSelector?.matchLabels ?? {})) {
-    if (!allNodes.some((n) => key in n.labels)) {
-      reasons.push(`spec.nodeSelector.matchLabels.${key}: no node has the label "${key}"`);
-    } else if (!allNodes.some((n) => n.labels[key] === value)) {
-      reasons.push(`spec.nodeSelector.matchLabels.${key}: no node has ${key}=${value}`);
-    }
-  }
-  if (reasons.length > 0) return reasons;
-  if (plans.length === 0) return ['the policy selects no node'];
-  if (plans.every((p) => p.counts.attach + p.counts.pending === 0)) {
-    const patterns = [...new Set(plans.flatMap((p) => p.unmatched.map((u) => u.pattern)))];
-    reasons.push(
-      `the policy matches no attachable function on any selected node` +
-        (patterns.length > 0 ? ` (unmatched: ${patterns.join(', ')})` : ''),
-    );
-  }
-  for (const plan of plans) {
-    for (const t of plan.targets.filter((x) => x.status === 'trampoline-full')) {
-      reasons.push(
-        `node ${plan.nodeId}: ${t.module ? `${t.module}:` : ''}${t.function}: trampoline full` +
-          (t.reason ? ` (${t.reason})` : ''),
-      );
-    }
-  }
-  return reasons;
-};
 
 const MULTI: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
   fentry: 'BPF_TRACE_FENTRY_MULTI',
