@@ -80,7 +80,9 @@ const withAudit = async (
       );
     }
     try {
-      await readModel.catchUp(store);
+      // a first catch-up is a rebuild: it may defer the audit indexes to the end (faster)
+      if (readModel.position() === 0) await readModel.rebuild(store);
+      else await readModel.catchUp(store);
     } catch (error) {
       if (error instanceof EventDecodeError) {
         io.stderr(
