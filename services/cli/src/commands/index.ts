@@ -4,6 +4,7 @@ import { kernelFunctionsCommand } from './kernel-functions.command.js';
 import { kernelProbeCommand } from './kernel-probe.command.js';
 import { kernelResolveCommand } from './kernel-resolve.command.js';
 import { AUDIT_COMMANDS } from './audit.command.js';
+import { FLEET_COMMANDS } from './fleet-commands.js';
 
 /** Every `tramway` sub-command. Add new commands here. */
 export const COMMANDS: readonly CliCommand[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: readonly CliCommand[] = [
   kernelFunctionsCommand,
   kernelResolveCommand,
   ...AUDIT_COMMANDS,
+  ...FLEET_COMMANDS,
 ];

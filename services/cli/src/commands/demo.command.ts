@@ -1,0 +1,184 @@
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EmbeddedFleet } from '../../../embedded/src/index.js';
+import {
+  DEFAULT_FLEET_FILE,
+  loadFleetFile,
+  startEmbeddedFleet,
+} from '../../../embedded/src/index.js';
+import type { CliCommand } from '../cli-command.js';
+import { UsageError } from '../cli-command.js';
+import type { StatusView } from '../fleet/coordinator-client.js';
+import { createCoordinatorClient } from '../fleet/coordinator-client.js';
+import type { FleetArgs } from '../fleet/fleet-options.js';
+import { FleetExit, parseFleetArgs, readPolicyFile, writeError } from '../fleet/fleet-options.js';
+import { isConverged, renderNodes, renderStatus, statusLine } from '../fleet/fleet-render.js';
+
+const intOption = (
+  args: FleetArgs,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number => {
+  const raw = args.values.get(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new UsageError(`${name} '${raw}' is not an integer in ${min}..${max}`);
+  return Number(raw);
+};
+
+const waitForSignal = (): Promise<string> =>
+  new Promise((done) => {
+    const on = (signal: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      done(signal);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+
+/**
+ * `tramway demo`: the embedded one-process fleet (coordinator + the simulated nodes of
+ * examples/fleet/fleet.yaml, in-process bus, SQLite log in --data-dir), applies the example policy
+ * through the HTTP API and shows its rollout. With --until-converged it prints the final status and
+ * exits 0 when every targeted node converged, 1 after --timeout-s; otherwise it keeps serving the
+ * API until Ctrl-C (what `npm start` runs).
+ */
+export const demoCommand: CliCommand = {
+  path: ['demo'],
+  usage:
+    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--json]',
+  summary: 'run the coordinator and 3 simulated nodes in this process and apply a policy',
+  run: async (argv, io) => {
+    const args = parseFleetArgs(argv, io, {
+      flags: ['--until-converged'],
+      values: ['--file', '--fleet', '--data-dir', '--port', '--host', '--timeout-s'],
+    });
+    if (args.positionals.length > 0)
+      throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+    const port = intOption(args, '--port', 7070, 0, 65_535);
+    const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
+    const untilConverged = args.flags.has('--until-converged');
+    const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
+    const fleet = loadFleetFile(fleetFile);
+    if (!fleet.ok) {
+      writeError(io, args, 'demo', 'InvalidFleet', `${fleetFile}: invalid fleet`, fleet.error);
+      return FleetExit.Usage;
+    }
+    const policyArgs: FleetArgs = args.values.has('--file')
+      ? args
+      : { ...args, values: new Map([...args.values, ['--file', fleet.value.policy]]) };
+    const policy = await readPolicyFile(policyArgs, io, 'demo');
+    if (!policy) return FleetExit.Usage;
+    // progress goes to stderr with --json so that stdout is one JSON document
+    const say = (text: string): void => (args.json ? io.stderr : io.stdout)(text);
+
+    let embedded: EmbeddedFleet;
+    try {
+      embedded = await startEmbeddedFleet({
+        dataDir: resolve(io.cwd, args.values.get('--data-dir') ?? '.tramway'),
+        host: args.values.get('--host') ?? '127.0.0.1',
+        port,
+        nodes: fleet.value.nodes,
+      });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
+      writeError(
+        io,
+        args,
+        'demo',
+        'StartFailed',
+        busy
+          ? `port ${port} is already in use (another 'npm start'?); pass --port N or stop the other one`
+          : `the embedded fleet did not start: ${message}`,
+      );
+      return FleetExit.Negative;
+    }
+    const client = createCoordinatorClient({ url: embedded.url, actor: args.actor ?? 'user:demo' });
+    say(
+      `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
+    );
+    const nodes = await client.nodes();
+    if (nodes.ok) say(renderNodes(nodes.body));
+
+    const code = await (async (): Promise<number> => {
+      const applied = await client.apply(policy.text);
+      if (applied.ok)
+        say(
+          `applied ${policy.file}: ${applied.body.policy} v${applied.body.version}, rollout ${applied.body.rolloutId}\n`,
+        );
+      else if (applied.kind === 'http' && applied.error.code === 'Conflict')
+        say(`${applied.error.message}: following it\n`);
+      else {
+        writeError(
+          io,
+          args,
+          'demo',
+          applied.kind === 'http' ? applied.error.code : applied.kind,
+          applied.kind === 'http' ? applied.error.message : applied.message,
+          applied.kind === 'http' ? applied.error.details : undefined,
+        );
+        return FleetExit.Negative;
+      }
+      const deadline = Date.now() + timeoutS * 1000;
+      let last: StatusView | undefined;
+      let lastLine = '';
+      for (;;) {
+        const s = await client.status(policy.name);
+        if (s.ok) {
+          last = s.body;
+          const line = statusLine(last);
+          if (line !== lastLine) say(`${line}\n`);
+          lastLine = line;
+          if (
+            isConverged(last) ||
+            last.rollout?.state === 'held' ||
+            last.rollout?.state === 'rolled-back'
+          )
+            break;
+        }
+        if (Date.now() > deadline) break;
+        await sleep(100);
+      }
+      const converged = last !== undefined && isConverged(last);
+      if (untilConverged) {
+        if (args.json)
+          io.stdout(
+            `${JSON.stringify({ url: embedded.url, converged, status: last ?? null }, null, 2)}\n`,
+          );
+        else if (last) io.stdout(renderStatus(last));
+        if (!converged)
+          io.stderr(`tramway demo: not every targeted node converged within ${timeoutS} s\n`);
+        return converged ? FleetExit.Ok : FleetExit.Negative;
+      }
+      if (last) say(renderStatus(last));
+      say(
+        [
+          '',
+          `serving the API at ${embedded.url} until Ctrl-C. Try, in another terminal:`,
+          '  npx tramway nodes',
+          `  npx tramway status ${policy.name} --watch`,
+          '  npx tramway node module load web-2 nf_tables',
+          `  npx tramway plan -f ${policy.file}`,
+          '',
+        ].join('\n'),
+      );
+      const signal = await waitForSignal();
+      say(
+        `\n${signal}: stopping (pinned links stay; 'npm start' again resumes from ${embedded.dataDir})\n`,
+      );
+      return FleetExit.Ok;
+    })();
+    const stopError = await embedded.stop();
+    if (stopError) {
+      io.stderr(`tramway demo: stopped with an error: ${stopError.message}\n`);
+      return code === 0 ? FleetExit.Negative : code;
+    }
+    return code;
+  },
+};

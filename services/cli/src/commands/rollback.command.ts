@@ -1,0 +1,50 @@
+import type { CliCommand } from '../cli-command.js';
+import {
+  FleetExit,
+  clientOf,
+  parseFleetArgs,
+  positionalsOf,
+  reportFailure,
+} from '../fleet/fleet-options.js';
+
+/**
+ * `tramway rollback POLICY [--reason TEXT]`: rolls the policy back to its previous version
+ * (`POST /v1/policies/:name/rollback`), make-before-break on every node. Exit 1 when there is no
+ * such policy or no previous version.
+ */
+export const rollbackCommand: CliCommand = {
+  path: ['rollback'],
+  usage: 'rollback POLICY [--reason TEXT] [--json] [--url URL] [--actor WHO]',
+  summary: 'roll a policy back to its previous version',
+  run: async (argv, io) => {
+    const args = parseFleetArgs(argv, io, { values: ['--reason'] });
+    const [name] = positionalsOf(args, ['POLICY']);
+    const answer = await clientOf(args).rollback(name!, args.values.get('--reason'));
+    if (!answer.ok) return reportFailure(io, args, 'rollback', answer);
+    io.stdout(
+      args.json
+        ? `${JSON.stringify(answer.body, null, 2)}\n`
+        : `rolling ${name} back: rollout ${answer.body.rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
+    );
+    return FleetExit.Ok;
+  },
+};
+
+/** `tramway resume ROLLOUT`: accepts a held wave's failures and lets the rollout go on. */
+export const resumeCommand: CliCommand = {
+  path: ['resume'],
+  usage: 'resume ROLLOUT [--json] [--url URL] [--actor WHO]',
+  summary: 'resume a rollout held by its failure gate',
+  run: async (argv, io) => {
+    const args = parseFleetArgs(argv, io);
+    const [id] = positionalsOf(args, ['ROLLOUT']);
+    const answer = await clientOf(args).resume(id!);
+    if (!answer.ok) return reportFailure(io, args, 'resume', answer);
+    io.stdout(
+      args.json
+        ? `${JSON.stringify(answer.body, null, 2)}\n`
+        : `resumed rollout ${answer.body.rolloutId}\n`,
+    );
+    return FleetExit.Ok;
+  },
+};

@@ -1,0 +1,90 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CliCommand, CliIo } from '../cli-command.js';
+import { UsageError } from '../cli-command.js';
+import type { FleetArgs } from '../fleet/fleet-options.js';
+import {
+  FleetExit,
+  clientOf,
+  parseFleetArgs,
+  positionalsOf,
+  reportFailure,
+} from '../fleet/fleet-options.js';
+import type { StatusView } from '../fleet/coordinator-client.js';
+import { renderNodes, renderStatus, statusLine } from '../fleet/fleet-render.js';
+
+/**
+ * Redraw in place only on a terminal: TRAMWAY_TTY=1/0 forces it either way (tests, pipes that
+ * understand ANSI); otherwise the process's stdout decides.
+ */
+const isTty = (io: CliIo): boolean =>
+  io.env['TRAMWAY_TTY'] === '1' || (io.env['TRAMWAY_TTY'] !== '0' && process.stdout.isTTY === true);
+
+const lineCount = (text: string): number => text.split('\n').length - 1;
+
+const watch = async (
+  args: FleetArgs,
+  io: CliIo,
+  name: string,
+  intervalMs: number,
+): Promise<number> => {
+  const client = clientOf(args);
+  const tty = !args.json && isTty(io);
+  let last = '';
+  let drawn = 0;
+  for (;;) {
+    const answer = await client.status(name);
+    if (!answer.ok) return reportFailure(io, args, 'status', answer);
+    const s: StatusView = answer.body;
+    const key = JSON.stringify(s);
+    if (key !== last) {
+      last = key;
+      if (args.json) io.stdout(`${JSON.stringify(s)}\n`);
+      else if (tty) {
+        const text = renderStatus(s);
+        io.stdout(`${drawn > 0 ? `\x1b[${drawn}A\r\x1b[J` : ''}${text}`);
+        drawn = lineCount(text);
+      } else io.stdout(`${statusLine(s)}\n`);
+    }
+    const state = s.rollout?.state;
+    if (state !== 'running') {
+      if (!args.json && !tty) io.stdout(renderStatus(s));
+      return state === 'completed' ? FleetExit.Ok : FleetExit.Negative;
+    }
+    await sleep(intervalMs);
+  }
+};
+
+/**
+ * `tramway status [POLICY] [--watch]`: a policy's rollout per wave (with progress bars), node and
+ * function counts; without POLICY the fleet's nodes. `--watch` follows a running rollout until it
+ * completes (exit 0), is held or rolled back (exit 1): redrawn in a terminal, one line per change
+ * otherwise, one JSON document per change with --json.
+ */
+export const statusCommand: CliCommand = {
+  path: ['status'],
+  usage: 'status [POLICY] [--watch [--interval-ms N]] [--json] [--url URL]',
+  summary: 'rollout progress per wave, node and function',
+  run: async (argv, io) => {
+    const args = parseFleetArgs(argv, io, { flags: ['--watch'], values: ['--interval-ms'] });
+    const [name] = positionalsOf(args, ['POLICY'], 1);
+    const rawInterval = args.values.get('--interval-ms') ?? '500';
+    if (!/^\d+$/.test(rawInterval) || Number(rawInterval) < 50 || Number(rawInterval) > 60_000)
+      throw new UsageError(`--interval-ms '${rawInterval}' is not an integer in 50..60000`);
+    if (name === undefined) {
+      if (args.flags.has('--watch')) throw new UsageError('--watch needs a POLICY');
+      const answer = await clientOf(args).nodes();
+      if (!answer.ok) return reportFailure(io, args, 'status', answer);
+      io.stdout(
+        args.json
+          ? `${JSON.stringify({ nodes: answer.body }, null, 2)}\n`
+          : renderNodes(answer.body),
+      );
+      return FleetExit.Ok;
+    }
+    if (args.flags.has('--watch')) return watch(args, io, name, Number(rawInterval));
+    const answer = await clientOf(args).status(name);
+    if (!answer.ok) return reportFailure(io, args, 'status', answer);
+    io.stdout(args.json ? `${JSON.stringify(answer.body, null, 2)}\n` : renderStatus(answer.body));
+    return FleetExit.Ok;
+  },
+};

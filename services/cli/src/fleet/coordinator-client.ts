@@ -1,0 +1,227 @@
+/**
+ * The CLI's client of the coordinator HTTP API (docs/fleet-protocol.md, "Coordinator HTTP API").
+ * Every call resolves (never rejects) to the parsed JSON answer or to why there is none:
+ * `unreachable` (nothing answered at the URL), `http` (an error document), `protocol` (not JSON).
+ */
+
+/** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
+export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
+
+export interface ApiError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+export type ApiAnswer<T> =
+  | { readonly ok: true; readonly status: number; readonly body: T }
+  | {
+      readonly ok: false;
+      readonly kind: 'unreachable';
+      readonly url: string;
+      readonly message: string;
+    }
+  | {
+      readonly ok: false;
+      readonly kind: 'http';
+      readonly url: string;
+      readonly status: number;
+      readonly error: ApiError;
+    }
+  | {
+      readonly ok: false;
+      readonly kind: 'protocol';
+      readonly url: string;
+      readonly message: string;
+    };
+
+export interface PlannedTargetView {
+  readonly function: string;
+  readonly module?: string;
+  readonly cookie: string;
+  readonly status: 'attach' | 'pending' | 'rejected' | 'trampoline-full';
+  readonly errno?: string;
+  readonly reason?: string;
+  readonly headroom?: number;
+}
+
+export interface NodePlanView {
+  readonly nodeId: string;
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly path: string;
+  readonly targets: readonly PlannedTargetView[];
+  readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
+  readonly counts: {
+    readonly attach: number;
+    readonly pending: number;
+    readonly rejected: number;
+    readonly trampolineFull: number;
+  };
+}
+
+export interface PlanView {
+  readonly policy: string;
+  readonly version: number;
+  readonly nodes: readonly NodePlanView[];
+  readonly unreachable?: readonly { readonly nodeId: string; readonly reason: string }[];
+  readonly refused?: { readonly reasons: readonly string[] };
+}
+
+export interface AppliedView {
+  readonly policy: string;
+  readonly version: number;
+  readonly rolloutId: string;
+}
+
+export type RolloutState = 'running' | 'held' | 'completed' | 'rolled-back';
+export type NodeState = 'converged' | 'pending' | 'failed' | 'stale';
+
+export interface StatusView {
+  readonly policy: string;
+  readonly version: number;
+  readonly rollout: {
+    readonly id: string;
+    readonly state: RolloutState;
+    readonly waves: readonly {
+      readonly index: number;
+      readonly nodes: readonly string[];
+      readonly state: string;
+      readonly succeeded: number;
+      readonly failed: number;
+    }[];
+  } | null;
+  readonly nodes: readonly {
+    readonly nodeId: string;
+    readonly generation: number;
+    readonly observedGeneration: number;
+    readonly state: NodeState;
+    readonly functions: {
+      readonly attached: number;
+      readonly pending: number;
+      readonly rejected: number;
+    };
+  }[];
+}
+
+export interface NodeView {
+  readonly nodeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly profile: string;
+  readonly attachPath: string;
+  readonly bootId: string;
+  readonly lastSeen: string | null;
+  readonly stale: boolean;
+  readonly generation: number;
+  readonly observedGeneration: number;
+}
+
+export interface ModuleView {
+  readonly ok: boolean;
+  readonly errno?: string;
+  readonly reason?: string;
+}
+
+export interface CoordinatorClient {
+  readonly url: string;
+  plan(policy: string): Promise<ApiAnswer<PlanView>>;
+  apply(policy: string): Promise<ApiAnswer<AppliedView>>;
+  status(policy: string): Promise<ApiAnswer<StatusView>>;
+  rollback(policy: string, reason?: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
+  resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
+  nodes(): Promise<ApiAnswer<readonly NodeView[]>>;
+  module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiAnswer<ModuleView>>;
+}
+
+export interface ClientOptions {
+  readonly url: string;
+  /** sent as `x-tramway-actor` (the coordinator records it with each decision) */
+  readonly actor?: string;
+  /** per request; default 15000 ms (a plan asks every node) */
+  readonly timeoutMs?: number;
+  /** injectable for tests; default the global fetch */
+  readonly fetch?: typeof fetch;
+}
+
+const causeText = (error: unknown): string => {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  if (cause && typeof cause.message === 'string') return cause.message;
+  if ((error as { name?: unknown } | null)?.name === 'TimeoutError') return 'no answer in time';
+  return error instanceof Error ? error.message : String(error);
+};
+
+const isApiError = (value: unknown): value is { error: ApiError } => {
+  const e = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return typeof e?.code === 'string' && typeof e.message === 'string';
+};
+
+/** A client bound to one coordinator URL (trailing slashes ignored). */
+export const createCoordinatorClient = (options: ClientOptions): CoordinatorClient => {
+  const base = options.url.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+
+  const call = async <T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<ApiAnswer<T>> => {
+    const url = `${base}${path}`;
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.actor === undefined ? {} : { 'x-tramway-actor': options.actor }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      return { ok: false, kind: 'unreachable', url: base, message: causeText(error) };
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (error) {
+      return { ok: false, kind: 'unreachable', url: base, message: causeText(error) };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch {
+      return {
+        ok: false,
+        kind: 'protocol',
+        url,
+        message: `HTTP ${res.status}: the answer is not JSON (${text.slice(0, 80).trim() || 'empty'}); is ${base} a Tramway coordinator?`,
+      };
+    }
+    if (res.ok) return { ok: true, status: res.status, body: parsed as T };
+    if (isApiError(parsed))
+      return { ok: false, kind: 'http', url, status: res.status, error: parsed.error };
+    return {
+      ok: false,
+      kind: 'protocol',
+      url,
+      message: `HTTP ${res.status} without an error document; is ${base} a Tramway coordinator?`,
+    };
+  };
+
+  const seg = encodeURIComponent;
+  return {
+    url: base,
+    plan: (policy) => call('POST', '/v1/plan', { policy }),
+    apply: (policy) => call('POST', '/v1/policies', { policy }),
+    status: (policy) => call('GET', `/v1/policies/${seg(policy)}/status`),
+    rollback: (policy, reason) =>
+      call('POST', `/v1/policies/${seg(policy)}/rollback`, reason === undefined ? {} : { reason }),
+    resume: (rolloutId) => call('POST', `/v1/rollouts/${seg(rolloutId)}/resume`, {}),
+    nodes: () => call('GET', '/v1/nodes'),
+    module: (nodeId, module, action) =>
+      call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`),
+  };
+};

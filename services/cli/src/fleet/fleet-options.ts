@@ -1,0 +1,186 @@
+/**
+ * What every fleet command shares: `--url` / TRAMWAY_URL, `--actor` / TRAMWAY_ACTOR, `--json`,
+ * reading a policy file (checked locally first, so a bad file is exit 2 even with no coordinator),
+ * and turning a failed API answer into a message and an exit status.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parsePolicy } from '@tramway/shared/contracts';
+import type { CliIo } from '../cli-command.js';
+import { UsageError } from '../cli-command.js';
+import type { ApiAnswer, CoordinatorClient } from './coordinator-client.js';
+import { DEFAULT_COORDINATOR_URL, createCoordinatorClient } from './coordinator-client.js';
+
+/** Exit statuses of the fleet commands (sysexits.h EX_UNAVAILABLE for a coordinator that is not there). */
+export const FleetExit = {
+  Ok: 0,
+  /** the command ran but the outcome is negative (refused, held, not converged, not found) */
+  Negative: 1,
+  /** bad arguments or a bad file */
+  Usage: 2,
+  /** nothing answered at the coordinator URL */
+  Unavailable: 69,
+} as const;
+export type FleetExit = (typeof FleetExit)[keyof typeof FleetExit];
+
+export interface FleetArgs {
+  readonly positionals: readonly string[];
+  readonly values: ReadonlyMap<string, string>;
+  readonly flags: ReadonlySet<string>;
+  readonly json: boolean;
+  readonly url: string;
+  readonly actor: string | undefined;
+}
+
+const SHORT: Readonly<Record<string, string>> = { '-f': '--file' };
+const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
+
+/**
+ * Splits options (`--x V`, `--x=V`, `-f V`) and positionals; `--url`, `--actor` and `--json` are
+ * always known. An unknown option, a missing value or a bad URL/actor is a UsageError.
+ */
+export const parseFleetArgs = (
+  args: readonly string[],
+  io: CliIo,
+  spec: { readonly values?: readonly string[]; readonly flags?: readonly string[] } = {},
+): FleetArgs => {
+  const valueNames = ['--url', '--actor', ...(spec.values ?? [])];
+  const flagNames = ['--json', ...(spec.flags ?? [])];
+  const positionals: string[] = [];
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const raw = args[i] ?? '';
+    const arg = SHORT[raw] ?? raw;
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (flagNames.includes(name) && eq < 0) flags.add(name);
+    else if (valueNames.includes(name)) {
+      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
+      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--')))
+        throw new UsageError(`${raw} needs a value`);
+      if (values.has(name)) throw new UsageError(`${name} given twice`);
+      values.set(name, value);
+    } else throw new UsageError(`unknown option '${raw}'`);
+  }
+  const url = values.get('--url') ?? nonEmpty(io.env['TRAMWAY_URL']) ?? DEFAULT_COORDINATOR_URL;
+  if (!/^https?:\/\/[^\s/]+/.test(url))
+    throw new UsageError(`coordinator URL '${url}' is not an http:// or https:// URL`);
+  const actor = values.get('--actor') ?? nonEmpty(io.env['TRAMWAY_ACTOR']);
+  if (actor !== undefined && !ACTOR.test(actor))
+    throw new UsageError(`actor '${actor}' must be 1-128 letters, digits or ._:@/-`);
+  return { positionals, values, flags, json: flags.has('--json'), url, actor };
+};
+
+const nonEmpty = (v: string | undefined): string | undefined =>
+  v === undefined || v === '' ? undefined : v;
+
+/** Exactly `count` positionals, named in the message when missing or extra. */
+export const positionalsOf = (
+  args: FleetArgs,
+  names: readonly string[],
+  optional = 0,
+): string[] => {
+  const min = names.length - optional;
+  if (args.positionals.length < min)
+    throw new UsageError(`missing ${names[args.positionals.length]}`);
+  if (args.positionals.length > names.length)
+    throw new UsageError(`unexpected argument '${args.positionals[names.length]}'`);
+  return [...args.positionals];
+};
+
+export const clientOf = (args: FleetArgs): CoordinatorClient =>
+  createCoordinatorClient({
+    url: args.url,
+    ...(args.actor === undefined ? {} : { actor: args.actor }),
+  });
+
+const readProblem = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory, not a policy file';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+};
+
+/**
+ * Reads `-f FILE` and validates it as a TracingPolicy (docs/fleet-protocol.md, "Policy"); on a
+ * problem writes every one of them, each with its path, and answers undefined (exit 2).
+ */
+export const readPolicyFile = async (
+  args: FleetArgs,
+  io: CliIo,
+  command: string,
+): Promise<{ readonly file: string; readonly text: string; readonly name: string } | undefined> => {
+  const file = args.values.get('--file');
+  if (file === undefined) throw new UsageError('-f FILE (the policy) is required');
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    writeError(io, args, command, 'InvalidFile', `${file}: cannot read: ${readProblem(error)}`);
+    return undefined;
+  }
+  const parsed = parsePolicy(text);
+  if (!parsed.ok) {
+    const problems = parsed.error.map((p) => `${p.path}: ${p.message}`);
+    writeError(io, args, command, 'InvalidPolicy', `${file}: invalid policy`, problems);
+    return undefined;
+  }
+  return { file, text, name: parsed.value.metadata.name };
+};
+
+/** An error on stderr (with its details, one per line) and, with --json, as a document on stdout. */
+export const writeError = (
+  io: CliIo,
+  args: Pick<FleetArgs, 'json'>,
+  command: string,
+  code: string,
+  message: string,
+  details?: unknown,
+): void => {
+  const lines = Array.isArray(details) ? details.map((d) => `  ${String(d)}`) : [];
+  io.stderr(`tramway ${command}: ${message}${lines.length > 0 ? `:\n${lines.join('\n')}` : ''}\n`);
+  if (args.json) {
+    io.stdout(
+      `${JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }, null, 2)}\n`,
+    );
+  }
+};
+
+/**
+ * Reports a failed answer and gives its exit status: unreachable 69; an invalid policy or request
+ * 2; anything else the coordinator refused (not found, conflict, plan refused, agent down) 1.
+ */
+export const reportFailure = (
+  io: CliIo,
+  args: Pick<FleetArgs, 'json'>,
+  command: string,
+  answer: Exclude<ApiAnswer<unknown>, { ok: true }>,
+): FleetExit => {
+  switch (answer.kind) {
+    case 'unreachable':
+      writeError(
+        io,
+        args,
+        command,
+        'Unreachable',
+        `cannot reach the coordinator at ${answer.url} (${answer.message}); start one with 'npm start' or point --url / TRAMWAY_URL at it`,
+      );
+      return FleetExit.Unavailable;
+    case 'protocol':
+      writeError(io, args, command, 'Protocol', answer.message);
+      return FleetExit.Unavailable;
+    case 'http': {
+      const { code, message, details } = answer.error;
+      writeError(io, args, command, code, message, details);
+      return code === 'InvalidPolicy' || code === 'InvalidRequest'
+        ? FleetExit.Usage
+        : FleetExit.Negative;
+    }
+  }
+};

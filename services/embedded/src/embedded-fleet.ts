@@ -1,0 +1,122 @@
+/**
+ * The embedded one-process fleet (issue 5, "Three ways to run it"): the coordinator with its HTTP
+ * API, N simulated agents on kernel-model nodes, the in-process bus and a SQLite log in a data
+ * directory. Nothing to install: `npm start` and `tramway demo` run it.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FleetBus } from '@tramway/shared/infra';
+import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import type { Agent } from '../../agent/src/index.js';
+import { createAgent, createSimKernel } from '../../agent/src/index.js';
+import type { KernelDriver } from '../../agent/src/kernel-driver/index.js';
+import type { Coordinator } from '../../coordinator/src/app.js';
+import { createCoordinator } from '../../coordinator/src/app.js';
+import type { EmbeddedNodeSpec } from './fleet-file.js';
+
+export interface EmbeddedFleetOptions {
+  /** log (`log.sqlite`) and per-node agent state (`nodes/<id>/`) live here; created if missing */
+  readonly dataDir: string;
+  readonly host?: string;
+  /** 0: any free port */
+  readonly port: number;
+  readonly nodes: readonly EmbeddedNodeSpec[];
+  /** agent heartbeat (default 1000 ms) */
+  readonly heartbeatMs?: number;
+  /** how long to wait for every node to register (default 10000 ms) */
+  readonly registerTimeoutMs?: number;
+}
+
+export interface EmbeddedFleet {
+  /** the coordinator's HTTP API */
+  readonly url: string;
+  readonly coordinator: Coordinator;
+  readonly agents: readonly Agent[];
+  readonly dataDir: string;
+  /** stops the agents (their pinned links stay), the coordinator, the bus and the log */
+  stop(): Promise<Error | undefined>;
+}
+
+/**
+ * A node whose kernel has no tracing multi-link: the same kernel model, described as a probed
+ * kernel whose BTF lacks BPF_TRACE_FENTRY_MULTI, so the agent takes the next rung of the ladder
+ * (one fentry link per function). The agent treats every `sim`-described node as multi-link
+ * capable, hence the `host` shadow description here.
+ */
+const withoutMultiLink = (driver: KernelDriver): KernelDriver => ({
+  ...driver,
+  describe: async () => {
+    const d = await driver.describe();
+    return {
+      ...d,
+      mode: 'host',
+      release: `sim-${d.profile}-no-multi-link`,
+      probedProfile: 'none',
+      attachPath: 'fentry-per-function',
+    };
+  },
+});
+
+/** Starts the coordinator, then every agent, and waits until each node has registered. */
+export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise<EmbeddedFleet> => {
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(join(dataDir, 'nodes'), { recursive: true });
+  const clock = { now: () => new Date() };
+  const store = await SqliteEventStore.open({
+    path: join(dataDir, 'log.sqlite'),
+    pollIntervalMs: 0,
+  });
+  const bus: FleetBus = createInProcessBus();
+  const coordinator = createCoordinator({
+    bus,
+    store,
+    clock,
+    ids: { newId: () => randomUUID().slice(0, 8) },
+    http: { host: options.host ?? '127.0.0.1', port: options.port },
+    options: { staleAfterMs: 15_000, tickMs: 100, driftIntervalMs: 30_000, requestTimeoutMs: 5000 },
+  });
+  const agents: Agent[] = [];
+  const closeAll = async (): Promise<Error | undefined> => {
+    let first: Error | undefined;
+    for (const a of agents) first ??= await a.stop();
+    first ??= await coordinator.stop();
+    await bus.close();
+    first ??= await store.close();
+    return first;
+  };
+  try {
+    await coordinator.start();
+    for (const node of options.nodes) {
+      const kernel = createSimKernel(node.kernel);
+      if (!kernel.ok) throw new Error(`${node.kernelFile}: ${kernel.error.join('; ')}`);
+      const agent = createAgent({
+        nodeId: node.id,
+        labels: node.labels,
+        bus,
+        driver: node.multiLink ? kernel.value.driver : withoutMultiLink(kernel.value.driver),
+        kernelState: kernel.value.state!,
+        clock,
+        ids: { newId: randomUUID },
+        stateDir: join(dataDir, 'nodes', node.id),
+        heartbeatMs: options.heartbeatMs ?? 1000,
+      });
+      const error = await agent.start();
+      if (error)
+        throw new Error(`agent ${node.id} did not start: ${error.message}`, { cause: error });
+      agents.push(agent);
+    }
+    const deadline = Date.now() + (options.registerTimeoutMs ?? 10_000);
+    const registered = (): boolean =>
+      options.nodes.every((n) => coordinator.core.fleet().nodes[n.id]?.registered === true);
+    while (!registered()) {
+      if (Date.now() > deadline) throw new Error('the simulated nodes did not register in time');
+      await sleep(20);
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { url: coordinator.url, coordinator, agents, dataDir, stop: closeAll };
+};
