@@ -271,17 +271,19 @@ export const prepareProg = (state: KernelState, op: ProgDescription): PreparedPr
         'EINVAL',
         'v26 multi programs load against bpf_multi_func; origin is not accepted',
       );
+    // The verifier refuses a ctx load btf_ctx_access does not allow with -EACCES
+    // ("invalid bpf_context access", kernel/bpf/verifier.c check_ctx_access) [ml].
     const firstRead = reads[0];
     if (firstRead !== undefined)
       return fail(
-        'EINVAL',
+        'EACCES',
         firstRead === 'ret'
           ? `invalid bpf_context access off=0 size=8`
           : `func 'bpf_multi_func' doesn't have ${firstRead + 1}-th argument`,
       );
     const firstCtx = ctxReads[0];
     if (firstCtx !== undefined)
-      return fail('EINVAL', `invalid bpf_context access off=${firstCtx} size=8`);
+      return fail('EACCES', `invalid bpf_context access off=${firstCtx} size=8`);
     const objName = op.object ?? 'vmlinux';
     const obj = objectByName(state, objName);
     if (obj === null) return fail('ESRCH', `BTF object ${objName} is not loaded`);

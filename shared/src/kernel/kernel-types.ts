@@ -17,6 +17,7 @@ export interface KernelLimits {
 /** Linux canonical errno names (EAGAIN, never EWOULDBLOCK). */
 export type Errno =
   | 'EPERM'
+  | 'EACCES'
   | 'ENOENT'
   | 'ESRCH'
   | 'E2BIG'

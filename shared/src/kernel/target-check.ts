@@ -226,6 +226,8 @@ const isSmallInt = (tpl: ObjTemplate, id: TypeId): boolean => {
  * accessed_args from `reads` (indices or `ret`) and `ctxReads` (byte offsets mapped as the
  * verifier does, spec §2.1.4), with the typing rules of spec §2.1.5: index ≥ nargs is rejected,
  * the return slot exists only for fexit (non-void return) and fmod_ret (small integer return).
+ * A read btf_ctx_access refuses fails the load with EACCES, as the verifier's
+ * check_ctx_access does ("invalid bpf_context access") [ml].
  */
 export const recordAccessedArgs = (
   tpl: ObjTemplate,
@@ -238,14 +240,14 @@ export const recordAccessedArgs = (
   const bits = new Set<number>();
   const readRet = (): Failure | null => {
     if (kind !== 'fexit' && kind !== 'fmod_ret')
-      return fail('EINVAL', `func '${origin.fname}' doesn't have ${nargs + 1}-th argument`);
+      return fail('EACCES', `func '${origin.fname}' doesn't have ${nargs + 1}-th argument`);
     if (kind === 'fexit' && retId === 0)
       return fail(
-        'EINVAL',
+        'EACCES',
         `func '${origin.fname}' returns void; there is no return value to read`,
       );
     if (kind === 'fmod_ret' && !isSmallInt(tpl, retId))
-      return fail('EINVAL', `ret type ${describeType(tpl.view, retId)} not allowed for fmod_ret`);
+      return fail('EACCES', `ret type ${describeType(tpl.view, retId)} not allowed for fmod_ret`);
     bits.add(nargs);
     return null;
   };
@@ -254,14 +256,14 @@ export const recordAccessedArgs = (
       const f = readRet();
       if (f !== null) return f;
     } else if (!Number.isInteger(r) || r < 0 || r >= nargs)
-      return fail('EINVAL', `func '${origin.fname}' doesn't have ${Number(r) + 1}-th argument`);
+      return fail('EACCES', `func '${origin.fname}' doesn't have ${Number(r) + 1}-th argument`);
     else bits.add(r);
   }
   for (const off of ctxReads) {
     if (!Number.isInteger(off) || off < 0 || off % 8 !== 0)
-      return fail('EINVAL', `invalid bpf_context access off=${off} size=8`);
+      return fail('EACCES', `invalid bpf_context access off=${off} size=8`);
     if (off >= totalBytes + 8)
-      return fail('EINVAL', `invalid bpf_context access off=${off} size=8`);
+      return fail('EACCES', `invalid bpf_context access off=${off} size=8`);
     if (off >= totalBytes) {
       const f = readRet();
       if (f !== null) return f;

@@ -65,7 +65,7 @@ const fdinfoLines = (s: StepDoc): string[] => String(s.value?.['text']).split('\
 describe('tramway kernel run', () => {
   it.each([
     ['examples/v24-basics.yaml', 6],
-    ['examples/v26-basics.yaml', 8],
+    ['examples/v26-basics.yaml', 9],
     ['examples/trampoline-budget.yaml', 6],
     ['examples/module-pinning.yaml', 15],
     [`${FIXTURES}/v24-attach-checks.yaml`, 27],

@@ -139,10 +139,10 @@ describe('prog_load (spec §2.1, §3.12) — V24 and single programs', () => {
           .when(load('p', 'fmod_ret', 'err_inj_a', { returns: -22n }))
           .thenOk();
       });
-      it('reading an argument index ≥ nargs is rejected (§2.1.5)', () => {
+      it('reading an argument index ≥ nargs is refused by the verifier with EACCES (§2.1.5)', () => {
         given(spec)
           .when(load('p', 'fentry', 'f2', { reads: [2] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
         given(spec)
           .when(load('p', 'fentry', 'f2', { reads: [1] }))
           .thenOk();
@@ -150,13 +150,13 @@ describe('prog_load (spec §2.1, §3.12) — V24 and single programs', () => {
       it('the return slot: fexit (non-void) and fmod_ret (small int) only (§2.1.5)', () => {
         given(spec)
           .when(load('p', 'fentry', 'f1', { reads: ['ret'] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
         given(spec)
           .when(load('p', 'fexit', 'f1', { reads: ['ret'] }))
           .thenOk();
         given(spec)
           .when(load('p', 'fexit', 'f7', { reads: ['ret'] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
         given(spec)
           .when(load('p', 'fexit', 'ret_ptr', { reads: ['ret'] }))
           .thenOk();
@@ -167,16 +167,16 @@ describe('prog_load (spec §2.1, §3.12) — V24 and single programs', () => {
       it('ctx byte offsets must be multiples of 8 inside args (+ return slot for fexit) (§2.1.4)', () => {
         given(spec)
           .when(load('p', 'fentry', 'f3', { ctxReads: [4] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
         given(spec)
           .when(load('p', 'fentry', 'f3', { ctxReads: [24] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
         given(spec)
           .when(load('p', 'fexit', 'f3', { ctxReads: [24] }))
           .thenOk();
         given(spec)
           .when(load('p', 'fexit', 'f3', { ctxReads: [32] }))
-          .thenRejects('EINVAL');
+          .thenRejects('EACCES');
       });
       it('takes the origin trampoline at load with no connection (dst_trampoline, §2.1.9)', () => {
         const { state } = given(spec)
@@ -245,22 +245,22 @@ describe('prog_load — V24 multi specifics (spec §2.1)', () => {
 });
 
 describe('prog_load — V26 multi (spec §2.2)', () => {
-  it('rejects any ctx argument read: bpf_multi_func has no arguments', () => {
+  it('refuses any ctx argument read with EACCES: bpf_multi_func has no arguments', () => {
     const reason = given(v26)
       .when(load('p', 'fentry.multi', undefined, { reads: [0] }))
-      .thenRejects('EINVAL');
+      .thenRejects('EACCES');
     expect(reason).toContain("bpf_multi_func' doesn't have 1-th argument");
     expect(
       given(v26)
         .when(load('p', 'fexit.multi', undefined, { ctxReads: [24] }))
-        .thenRejects('EINVAL'),
+        .thenRejects('EACCES'),
     ).toContain('invalid bpf_context access off=24');
     given(v26)
       .when(load('p', 'fsession.multi', undefined, { ctxReads: [16] }))
-      .thenRejects('EINVAL');
+      .thenRejects('EACCES');
     given(v26)
       .when(load('p', 'fexit.multi', undefined, { reads: ['ret'] }))
-      .thenRejects('EINVAL');
+      .thenRejects('EACCES');
   });
   it('has no MODIFY_RETURN_MULTI: fmod_ret.multi fails at load', () => {
     given(v26).when(load('p', 'fmod_ret.multi')).thenRejects('EINVAL');
