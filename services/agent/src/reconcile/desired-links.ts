@@ -226,7 +226,11 @@ export const groupLinks = (input: {
     }));
   if (profile === 'v26') {
     const byObject = new Map<string, LinkTarget[]>();
-    for (const t of attachable) byObject.set(t.object, [...(byObject.get(t.object) ?? []), t]);
+    for (const t of attachable) {
+      const list = byObject.get(t.object);
+      if (list) list.push(t);
+      else byObject.set(t.object, [t]);
+    }
     return [...byObject].map(([object, targets]) => ({
       ...base,
       key: object,

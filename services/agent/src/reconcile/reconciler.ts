@@ -113,7 +113,9 @@ export const desiredLinks = async (
     let origin: string | undefined;
     if (resolved.ok && path.path === 'tracing-multi' && node.profile === 'v24') {
       origin = chooseOrigin(resolved.value.targets, spec.program.origin, modules, draining);
-      if (origin !== undefined)
+      const first = resolved.value.targets[0];
+      // the first resolution already loaded against the first match: no need to do it again
+      if (origin !== undefined && origin !== (first && `${first.object}:${first.name}`))
         resolved = await driver.resolve(patterns, { attach, origin, reads });
       // the origin itself cannot be loaded against: as the planner does, take the first target
       // that passes the single-target checks (planNode, shared/src/domain/plan)
@@ -309,8 +311,9 @@ const attachGroup = async (driver: KernelDriver, group: LinkGroup): Promise<Atta
   const { linkId, connections } = linked.value;
   await driver.apply({ op: 'link_pin', link: linkId });
   await driver.apply({ op: 'prog_release', prog: programId });
+  const objects = new Map(group.targets.map((t) => [`${t.function}\0${t.btfId}`, t.object]));
   const objectOf = (fn: string, btfId: number): string =>
-    group.targets.find((t) => t.function === fn && t.btfId === btfId)?.object ?? 'vmlinux';
+    objects.get(`${fn}\0${btfId}`) ?? 'vmlinux';
   return {
     ok: true,
     link: {
