@@ -9,6 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FleetBus, Unsubscribe } from '@tramway/shared/infra';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { Subject } from 'rxjs';
 import type { KernelState } from '@tramway/shared/kernel';
 import { encodeFleetEvent } from '@tramway/shared/contracts';
 import type { NewEvent } from '@tramway/shared/lib';
@@ -37,6 +39,7 @@ import { assignHandler } from './handlers/assign.handler.js';
 import { moduleHandler } from './handlers/module.handler.js';
 import { planHandler } from './handlers/plan.handler.js';
 import { stateHandler } from './handlers/state.handler.js';
+import { heartbeats } from './streams/heartbeat.stream.js';
 
 export interface AgentClock {
   now(): Date;
@@ -65,6 +68,8 @@ export interface AgentDeps {
   readonly logger?: AgentLogger;
   /** default 5000 */
   readonly heartbeatMs?: number;
+  /** the heartbeat's scheduler (tests: a TestScheduler); default rxjs asyncScheduler */
+  readonly scheduler?: SchedulerLike;
   /** timeout of the start-up assignment request; default 2000 */
   readonly requestTimeoutMs?: number;
 }
@@ -159,7 +164,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
   let started = false;
   let stopping = false;
   const unsubscribes: Unsubscribe[] = [];
-  const timers: ReturnType<typeof setInterval>[] = [];
+  const subscriptions: Subscription[] = [];
+  const stop$ = new Subject<void>();
   let work: Promise<unknown> = Promise.resolve();
 
   const scope = (): FactScope => ({ nodeId: deps.nodeId, bootId });
@@ -479,18 +485,23 @@ export const createAgent = (deps: AgentDeps): Agent => {
       );
       await deps.bus.flush();
       let haveAssignment = await fetchAssignment();
-      let fetching = false;
       await reconcile();
-      const beat = (): void => {
-        if (stopping) return;
+      let fetching = false;
+      const beats = heartbeats(
+        heartbeatMs,
+        () => ({
+          nodeId: deps.nodeId,
+          bootId,
+          observedGeneration,
+          at: deps.clock.now().toISOString(),
+        }),
+        stop$,
+        deps.scheduler,
+      ).subscribe((beat) => {
         deps.bus
-          .publish(AgentSubjects.heartbeat(deps.nodeId), {
-            nodeId: deps.nodeId,
-            bootId,
-            observedGeneration,
-            at: deps.clock.now().toISOString(),
-          })
+          .publish(AgentSubjects.heartbeat(deps.nodeId), beat)
           .catch((error: unknown) => log.warn('heartbeat not sent', { error: String(error) }));
+        // until the coordinator has answered once, ask again with each beat
         if (!haveAssignment && !fetching) {
           fetching = true;
           void fetchAssignment().then((ok) => {
@@ -498,9 +509,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
             fetching = false;
           });
         }
-      };
-      beat();
-      timers.push(setInterval(beat, heartbeatMs));
+      });
+      subscriptions.push(beats);
       log.info('agent started', {
         bootId,
         booted,
@@ -516,7 +526,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
 
   const stop = async (): Promise<Error | undefined> => {
     stopping = true;
-    for (const t of timers.splice(0)) clearInterval(t);
+    stop$.next();
+    stop$.complete();
+    for (const s of subscriptions.splice(0)) s.unsubscribe();
     for (const u of unsubscribes.splice(0)) u();
     try {
       await work;
