@@ -14,8 +14,9 @@ import type { EventStore, FleetBus, Unsubscribe } from '@tramway/shared/infra';
 import { isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
 import {
-  DEFAULT_ROLLOUT,
   FleetStreams,
+  initialRolloutState,
+  runRolloutStep,
   expandWaves,
   refusePlan,
   selectNodes,
@@ -23,10 +24,15 @@ import {
 } from '@tramway/shared/domain';
 import type {
   Assignment,
+  AssignPolicy,
   NodePlan,
+  RolloutEvent as RolloutOutputEvent,
+  RolloutInput,
+  RolloutState,
+  RolloutStep,
+  WaveState as WorkflowWave,
   Policy,
   PolicySpec,
-  WaveSize,
   DesiredLink,
   DriftItem,
   FleetEvent,
@@ -37,6 +43,7 @@ import type {
 import type { FleetState, NodeView, RolloutView } from '@tramway/shared/projections';
 import { createFleetFolder } from '@tramway/shared/projections';
 import type { NewEvent } from '@tramway/shared/lib';
+import { assertNever } from '@tramway/shared/lib';
 import type { NodeActualState } from '@tramway/shared/contracts';
 import {
   FleetSubjects,
@@ -49,13 +56,7 @@ import { silentLogger } from './coordinator-logger.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
 import type { NodeVerdict } from './rollout/rollout.rules.js';
-import {
-  desiredLinkOf,
-  findDrift,
-  judgeNode,
-  judgeWave,
-  withPolicy,
-} from './rollout/rollout.rules.js';
+import { desiredLinkOf, findDrift, judgeNode, withPolicy } from './rollout/rollout.rules.js';
 import type { ApiResult } from './http/api-result.js';
 import { ApiErrorCode, failure, success } from './http/api-result.js';
 
@@ -314,11 +315,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await sendAssignment(nodeId);
   };
 
-  const wavesOf = (rollout: RolloutView): readonly WaveSize[] => {
-    if (coord.rollbackOf[rollout.rolloutId] !== undefined) return DEFAULT_ROLLOUT.waves;
-    return specOf(rollout.policy, rollout.policyVersion)?.rollout.waves ?? DEFAULT_ROLLOUT.waves;
-  };
-
   const asPolicy = (name: string, spec: PolicySpec): Policy => ({
     apiVersion: 'tramway.dev/v1alpha1',
     kind: 'TracingPolicy',
@@ -326,18 +322,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     spec,
   });
 
-  /** The nodes a rollout is for: selected by the version's selector (rollback: those running the policy). */
-  const rolloutCandidates = (rollout: RolloutView): NodeView[] => {
-    // Stale nodes stay candidates: they are judged stale (failed) by the gate, not skipped.
-    const live = Object.values(fleet.nodes).filter((n) => n.registered);
-    if (coord.rollbackOf[rollout.rolloutId] !== undefined) {
-      return live
-        .filter((n) => n.assignment?.links.some((l) => l.policy === rollout.policy))
-        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
-    }
-    const spec = specOf(rollout.policy, rollout.policyVersion);
-    return spec ? [...selectNodes(asPolicy(rollout.policy, spec), live)] : [];
-  };
+  /** Nodes a policy version selects now (stale ones included: the gate judges them failed). */
+  const candidatesOf = (name: string, spec: PolicySpec): string[] =>
+    selectNodes(
+      asPolicy(name, spec),
+      Object.values(fleet.nodes).filter((n) => n.registered),
+    ).map((n) => n.nodeId);
 
   const nodeVerdict = (rollout: RolloutView, nodeId: string): NodeVerdict => {
     const node = fleet.nodes[nodeId];
@@ -355,139 +345,250 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     });
   };
 
-  /** Gives a wave's node the rollout's policy version, unless it already has it. */
-  const assignForRollout = async (rollout: RolloutView, nodeId: string): Promise<void> => {
-    if (coord.rolloutGenerations[rollout.rolloutId]?.[nodeId] !== undefined) return;
+  // ---- the rollout workflow (shared/src/domain/rollout) and its runner ----
+
+  /** The workflow state of each rollout not yet completed or rolled back. */
+  const workflows = new Map<string, RolloutState>();
+
+  const previousOf = (rolloutId: string): RolloutState['previous'] => {
+    const version = coord.rolloutPrevious[rolloutId];
+    const spec =
+      version === null || version === undefined
+        ? undefined
+        : specOf(fleet.rollouts[rolloutId]?.policy ?? '', version);
+    return version !== null && version !== undefined && spec ? { version, spec } : null;
+  };
+
+  /**
+   * The workflow state of a rollout, from the log: started waves as recorded, the waves not
+   * started yet split again over the nodes selected now (the same split when the fleet did not
+   * change), node outcomes left to be reported again by `reportNodes`.
+   */
+  const rehydrate = (view: RolloutView): RolloutState | undefined => {
+    const spec = specOf(view.policy, view.policyVersion);
+    if (!spec) return undefined;
+    const started = Object.values(view.waves).sort((a, b) => a.wave - b.wave);
+    const done = new Set(started.map((w) => w.nodes).flat());
+    const remaining = candidatesOf(view.policy, spec).filter((n) => !done.has(n));
+    const groups = expandWaves(spec.rollout.waves, [...done, ...remaining]);
+    const waves: WorkflowWave[] = started.map((w) => ({
+      index: w.wave,
+      nodes: w.nodes,
+      state: w.status,
+      outcomes: {},
+    }));
+    const left = new Set(remaining);
+    for (let index = started.length; index < view.waveCount; index++) {
+      const last = index === view.waveCount - 1;
+      const nodes = last ? [...left] : (groups[index] ?? []).filter((n) => left.has(n));
+      for (const n of nodes) left.delete(n);
+      waves.push({ index, nodes, state: 'pending', outcomes: {} });
+    }
+    const current = view.currentWave ?? -1;
+    const currentWave = waves[current];
+    const completedAt = coord.waveCompletedAt[view.rolloutId]?.[String(current)];
+    const paused =
+      view.status === 'running' && currentWave?.state === 'completed' && current < waves.length - 1;
+    return {
+      status:
+        view.status === 'rolled-back'
+          ? 'rolled-back'
+          : view.status === 'completed'
+            ? 'completed'
+            : view.status === 'held' && currentWave?.state === 'held'
+              ? 'held'
+              : paused
+                ? 'paused'
+                : 'running',
+      rolloutId: view.rolloutId,
+      policy: view.policy,
+      policyVersion: view.policyVersion,
+      spec,
+      previous: previousOf(view.rolloutId),
+      waves,
+      current,
+      ...(paused
+        ? {
+            resumeAtMs:
+              (completedAt === undefined ? 0 : Date.parse(completedAt)) +
+              spec.rollout.pauseSeconds * 1000,
+          }
+        : {}),
+    };
+  };
+
+  const eventIdOf = (event: RolloutOutputEvent): string => {
+    const r = `rollout:${event.data.rolloutId}`;
+    switch (event.type) {
+      case 'RolloutStarted':
+        return `${r}:started`;
+      case 'WaveStarted':
+        return `${r}:wave:${event.data.wave}:started`;
+      case 'WaveHeld':
+        return `${r}:wave:${event.data.wave}:held`;
+      case 'WaveCompleted':
+        return `${r}:wave:${event.data.wave}:completed`;
+      case 'RolloutCompleted':
+        return `${r}:completed`;
+      case 'RolloutRolledBack':
+        return `${r}:rolled-back`;
+      default:
+        return assertNever(event, 'rollout event');
+    }
+  };
+
+  /** Gives a node a policy version (null: removes the policy), once per rollout. */
+  const assignPolicy = async (command: AssignPolicy['data']): Promise<void> => {
+    const { rolloutId, nodeId, policy, version, spec } = command;
     const node = fleet.nodes[nodeId];
-    const spec = specOf(rollout.policy, rollout.policyVersion);
-    if (!node || !spec) return;
+    if (!node) return;
     const links = node.assignment?.links ?? [];
-    if (policiesOf(links)[rollout.policy] === rollout.policyVersion) return;
-    const plan = plans.get(rollout.rolloutId)?.get(nodeId);
-    const link = desiredLinkOf(rollout.policy, rollout.policyVersion, spec, plan);
-    await issueAssignment(nodeId, withPolicy(links, link), COORDINATOR_ACTOR, rollout.rolloutId);
-  };
-
-  const startWave = async (rollout: RolloutView, wave: number): Promise<void> => {
-    // The split is recomputed from the log at each wave (same on every replay); should the
-    // candidates have changed since the rollout started, the last wave takes every node left.
-    const done = new Set(Object.values(rollout.waves).flatMap((w) => w.nodes));
-    const candidates = rolloutCandidates(rollout).map((n) => n.nodeId);
-    const groups = expandWaves(wavesOf(rollout), candidates);
-    const last = wave >= rollout.waveCount - 1 || wave >= groups.length - 1;
-    const nodes = (last ? candidates : (groups[wave] ?? [])).filter((n) => !done.has(n));
-    await record([
-      {
-        id: `rollout:${rollout.rolloutId}:wave:${wave}:started`,
-        event: {
-          type: 'WaveStarted',
-          data: { rolloutId: rollout.rolloutId, wave, nodes },
-        },
-        actor: COORDINATOR_ACTOR,
-        correlationId: rollout.rolloutId,
-      },
-    ]);
-    const started = fleet.rollouts[rollout.rolloutId];
-    if (!started) return;
-    for (const n of nodes) await assignForRollout(started, n);
-  };
-
-  const completeRollout = (rolloutId: string): Promise<void> =>
-    record([
-      {
-        id: `rollout:${rolloutId}:completed`,
-        event: { type: 'RolloutCompleted', data: { rolloutId } },
-        actor: COORDINATOR_ACTOR,
-        correlationId: rolloutId,
-      },
-    ]);
-
-  /** One step of one rollout's workflow; returns true when it recorded something. */
-  const advance = async (rollout: RolloutView): Promise<boolean> => {
-    const current = rollout.currentWave;
-    if (current === null) {
-      await startWave(rollout, 0);
-      return true;
-    }
-    const wave = rollout.waves[String(current)];
-    if (!wave) return false;
-    const lastWave = current >= rollout.waveCount - 1;
-    if (wave.status === 'held') return false;
-    if (wave.status === 'running') {
-      for (const nodeId of wave.nodes) await assignForRollout(rollout, nodeId);
-      const fresh = fleet.rollouts[rollout.rolloutId] ?? rollout;
-      const spec = specOf(rollout.policy, rollout.policyVersion);
-      const maxFailureRatio = spec?.rollout.maxFailureRatio ?? DEFAULT_ROLLOUT.maxFailureRatio;
-      const verdict = judgeWave(
-        wave.nodes.map((n) => nodeVerdict(fresh, n)),
-        maxFailureRatio,
+    const held = policiesOf(links)[policy];
+    if (version === null || spec === null) {
+      if (held === undefined) return;
+      await issueAssignment(
+        nodeId,
+        links.filter((l) => l.policy !== policy),
+        COORDINATOR_ACTOR,
+        rolloutId,
       );
-      if (verdict.kind === 'wait') return false;
-      if (verdict.kind === 'hold') {
-        await record([
-          {
-            id: `rollout:${rollout.rolloutId}:wave:${current}:held`,
-            event: {
-              type: 'WaveHeld',
-              data: {
-                rolloutId: rollout.rolloutId,
-                wave: current,
-                reason: verdict.reason,
-                failureRatio: verdict.failureRatio,
-              },
+      return;
+    }
+    if (held === version) return;
+    const link = desiredLinkOf(policy, version, spec, plans.get(rolloutId)?.get(nodeId));
+    await issueAssignment(nodeId, withPolicy(links, link), COORDINATOR_ACTOR, rolloutId);
+  };
+
+  /** Runs one workflow input: records what it publishes, sends what it sends, keeps its state. */
+  const runInput = async (state: RolloutState, input: RolloutInput): Promise<RolloutStep> => {
+    const stepped = runRolloutStep(state, input);
+    const id = stepped.state.rolloutId;
+    if (stepped.state.status === 'completed' || stepped.state.status === 'rolled-back') {
+      workflows.delete(id);
+    } else {
+      workflows.set(id, stepped.state);
+    }
+    for (const output of stepped.outputs) {
+      switch (output.kind) {
+        case 'Publish':
+          await record([
+            {
+              id: eventIdOf(output.event),
+              event: output.event,
+              actor: output.actor,
+              correlationId: output.event.data.rolloutId,
             },
-            actor: COORDINATOR_ACTOR,
-            correlationId: rollout.rolloutId,
-          },
-        ]);
-        log.warn('wave held', {
-          rolloutId: rollout.rolloutId,
-          wave: current,
-          reason: verdict.reason,
-        });
-        return true;
+          ]);
+          if (output.event.type === 'WaveHeld') {
+            log.warn('wave held', {
+              rolloutId: id,
+              reason: output.reason ?? output.event.data.reason,
+            });
+          }
+          break;
+        case 'Send':
+          await assignPolicy(output.command.data);
+          break;
+        case 'Schedule':
+          timers.push(setTimeout(kick, output.afterMs + 5));
+          break;
+        case 'Complete':
+          workflows.delete(id);
+          break;
+        case 'Ignore':
+          log.debug('rollout input ignored', {
+            rolloutId: id,
+            input: input.type,
+            reason: output.reason,
+          });
+          break;
+        default:
+          assertNever(output, 'rollout output');
       }
-      await record([
-        {
-          id: `rollout:${rollout.rolloutId}:wave:${current}:completed`,
-          event: {
-            type: 'WaveCompleted',
-            data: {
-              rolloutId: rollout.rolloutId,
-              wave: current,
-              succeeded: verdict.succeeded,
-              failed: verdict.failed,
-            },
+    }
+    return stepped;
+  };
+
+  /** Reports to each running workflow the nodes of its current wave that are decided now. */
+  const reportNodes = async (): Promise<void> => {
+    const now = deps.clock.now().toISOString();
+    for (const [rolloutId, state] of [...workflows]) {
+      const view = fleet.rollouts[rolloutId];
+      const wave = state.waves[state.current];
+      if (!view || !wave || wave.state !== 'running' || state.status !== 'running') continue;
+      for (const nodeId of wave.nodes) {
+        const current = workflows.get(rolloutId);
+        if (!current || current.status !== 'running') break;
+        const verdict = nodeVerdict(view, nodeId);
+        if (verdict === 'pending') continue;
+        const outcome = verdict === 'converged' ? 'succeeded' : 'failed';
+        const known = current.waves[current.current]?.outcomes[nodeId];
+        const node = fleet.nodes[nodeId];
+        const observedGeneration = node ? observedOf(node) : 0;
+        if (known?.outcome === outcome && known.observedGeneration === observedGeneration) continue;
+        await runInput(current, {
+          type: 'NodeReported',
+          data: {
+            rolloutId,
+            nodeId,
+            observedGeneration,
+            outcome,
+            ...(verdict === 'stale' ? { reason: 'stale: heartbeats stopped' } : {}),
+            ...(verdict === 'failed'
+              ? { reason: node?.lastFailure?.reason ?? 'attach failed' }
+              : {}),
           },
-          actor: COORDINATOR_ACTOR,
-          correlationId: rollout.rolloutId,
-        },
-      ]);
-      return true;
+          metadata: { now },
+        });
+      }
     }
-    // completed wave
-    if (lastWave) {
-      await completeRollout(rollout.rolloutId);
-      return true;
-    }
-    const spec = specOf(rollout.policy, rollout.policyVersion);
-    const pauseMs = (spec?.rollout.pauseSeconds ?? 0) * 1000;
-    const completedAt = coord.waveCompletedAt[rollout.rolloutId]?.[String(current)];
-    if (pauseMs > 0 && completedAt !== undefined && nowMs() < Date.parse(completedAt) + pauseMs) {
-      return false;
-    }
-    await startWave(rollout, current + 1);
-    return true;
   };
 
   const pumpRollouts = async (): Promise<void> => {
-    for (let round = 0; round < 100; round++) {
-      let progressed = false;
-      for (const rollout of Object.values(fleet.rollouts)) {
-        if (rollout.status === 'completed' || rollout.status === 'rolled-back') continue;
-        if (await advance(rollout)) progressed = true;
+    const now = deps.clock.now().toISOString();
+    for (const [rolloutId, state] of [...workflows]) {
+      if (state.status === 'paused') {
+        await runInput(state, { type: 'Tick', data: { rolloutId }, metadata: { now } });
       }
-      if (!progressed) return;
+    }
+    await reportNodes();
+  };
+
+  /** Loads the rollouts of the log that are still going, and re-does what a crash may have cut. */
+  const resumeWorkflows = async (): Promise<void> => {
+    for (const view of Object.values(fleet.rollouts)) {
+      if (view.status === 'completed' || view.status === 'rolled-back') continue;
+      const state = rehydrate(view);
+      if (!state) continue;
+      if (state.current === -1) {
+        // Crashed between RolloutStarted and its first wave: start it again (same event ids).
+        await runInput(initialRolloutState(), {
+          type: 'StartRollout',
+          data: {
+            rolloutId: view.rolloutId,
+            policy: view.policy,
+            policyVersion: view.policyVersion,
+            spec: state.spec!,
+            previous: state.previous,
+            nodes: candidatesOf(view.policy, state.spec!),
+          },
+          metadata: { now: deps.clock.now().toISOString(), actor: view.startedBy },
+        });
+        continue;
+      }
+      workflows.set(view.rolloutId, state);
+      const wave = state.waves[state.current];
+      if (state.status === 'running' && wave) {
+        for (const nodeId of wave.nodes) {
+          await assignPolicy({
+            rolloutId: view.rolloutId,
+            nodeId,
+            policy: view.policy,
+            version: view.policyVersion,
+            spec: state.spec,
+          });
+        }
+      }
     }
   };
 
@@ -808,13 +909,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         return success({ policy: name, version: current.version, rolloutId: latest }, 202);
       }
       const rolloutId = `${name}-v${p.version}-${deps.ids.newId()}`;
-      const waves = Math.max(
-        1,
-        expandWaves(p.policy.spec.rollout.waves, [
-          ...p.plans.map((x) => x.nodeId),
-          ...p.unreachable.map((x) => x.nodeId),
-        ]).length,
-      );
       plans.set(rolloutId, new Map(p.plans.map((x) => [x.nodeId, x])));
       await record([
         {
@@ -830,21 +924,31 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           actor,
           correlationId: rolloutId,
         },
-        {
-          id: `rollout:${rolloutId}:started`,
-          event: {
-            type: 'RolloutStarted',
-            data: { rolloutId, policy: name, policyVersion: p.version, waves },
-          },
-          actor,
-          correlationId: rolloutId,
-        },
       ]);
+      const previousSpec = current ? specOf(name, current.version) : undefined;
+      await runInput(initialRolloutState(), {
+        type: 'StartRollout',
+        data: {
+          rolloutId,
+          policy: name,
+          policyVersion: p.version,
+          spec: p.policy.spec,
+          previous:
+            current && previousSpec ? { version: current.version, spec: previousSpec } : null,
+          nodes: [...p.plans.map((x) => x.nodeId), ...p.unreachable.map((x) => x.nodeId)],
+        },
+        metadata: { now: deps.clock.now().toISOString(), actor },
+      });
       log.info('policy applied', { policy: name, version: p.version, rolloutId, actor });
       kick();
       return success({ policy: name, version: p.version, rolloutId }, 202);
     });
 
+  /**
+   * Rolls the policy's latest rollout back (the workflow's RollbackRollout): every node it gave
+   * the new version gets the previous one back, or loses the policy when there was none. The
+   * version in force again is recorded first (PolicyApplied of it, or PolicyRemoved).
+   */
   const rollback = (name: string, body: unknown, actor: string): Promise<ApiResult> =>
     decide(async () => {
       const reasonValue = (body as { reason?: unknown } | null)?.reason;
@@ -853,129 +957,68 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           'reason: expected a string',
         ]);
       }
-      const current = fleet.policies[name];
-      if (!current) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
-      const previous = Math.max(
-        0,
-        ...Object.keys(coord.policyVersions[name] ?? {})
-          .map(Number)
-          .filter((v) => v < current.version),
-      );
-      const spec = specOf(name, previous);
+      if (!fleet.policies[name]) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
       const latest = coord.latestRollout[name];
-      if (previous === 0 || !spec)
-        return removePolicy(name, current.version, latest, reasonValue, actor);
-      const reason = reasonValue ?? `rolled back to v${previous} by ${actor}`;
-      const rolloutId = `${name}-v${previous}-rollback-${deps.ids.newId()}`;
-      const decisions: Decision[] = [];
-      if (latest !== undefined && fleet.rollouts[latest]?.status !== 'rolled-back') {
-        decisions.push({
-          id: `rollout:${latest}:rolled-back`,
-          event: { type: 'RolloutRolledBack', data: { rolloutId: latest, reason } },
-          actor,
-          correlationId: latest,
-        });
+      const view = latest === undefined ? undefined : fleet.rollouts[latest];
+      const state = view ? (workflows.get(view.rolloutId) ?? rehydrate(view)) : undefined;
+      if (!view || !state || view.status === 'rolled-back') {
+        return failure(409, ApiErrorCode.Conflict, `policy ${name} has no rollout to roll back`);
       }
-      decisions.push(
-        {
-          id: `policy:${name}:v${previous}:rollback:${rolloutId}`,
-          event: {
-            type: 'PolicyApplied',
-            data: { name, version: previous, spec: spec as unknown as Record<string, JsonValue> },
-          },
-          actor,
-          correlationId: rolloutId,
-          ...(latest === undefined ? {} : { causationId: latest }),
-        },
-        {
-          id: `rollout:${rolloutId}:started`,
-          event: {
-            type: 'RolloutStarted',
-            data: { rolloutId, policy: name, policyVersion: previous, waves: 1 },
-          },
-          actor,
-          correlationId: rolloutId,
-          causationId: latest ?? rolloutId,
-        },
-      );
-      await record(decisions);
-      log.info('policy rolled back', { policy: name, to: previous, rolloutId, actor, reason });
-      kick();
-      return success({ rolloutId });
-    });
-
-  /**
-   * Rolling back a policy's first version removes it: its rollout is rolled back, the policy
-   * removed, and every node running it gets a new generation without it.
-   */
-  const removePolicy = async (
-    name: string,
-    version: number,
-    latest: string | undefined,
-    reasonValue: string | undefined,
-    actor: string,
-  ): Promise<ApiResult> => {
-    const reason =
-      reasonValue ?? `policy ${name} v${version} removed by ${actor} (no previous version)`;
-    const decisions: Decision[] = [];
-    if (latest !== undefined && fleet.rollouts[latest]?.status !== 'rolled-back') {
-      decisions.push({
-        id: `rollout:${latest}:rolled-back`,
-        event: { type: 'RolloutRolledBack', data: { rolloutId: latest, reason } },
-        actor,
-        correlationId: latest,
+      const previous = state.previous;
+      const reason =
+        reasonValue ??
+        (previous
+          ? `rolled back to v${previous.version} by ${actor}`
+          : `policy ${name} removed by ${actor} (no previous version)`);
+      await record([
+        previous
+          ? {
+              id: `policy:${name}:v${previous.version}:rollback:${view.rolloutId}`,
+              event: {
+                type: 'PolicyApplied',
+                data: {
+                  name,
+                  version: previous.version,
+                  spec: previous.spec as unknown as Record<string, JsonValue>,
+                },
+              },
+              actor,
+              correlationId: view.rolloutId,
+            }
+          : {
+              id: `policy:${name}:v${view.policyVersion}:removed`,
+              event: { type: 'PolicyRemoved', data: { name, version: view.policyVersion } },
+              actor,
+              correlationId: view.rolloutId,
+            },
+      ]);
+      await runInput(state, {
+        type: 'RollbackRollout',
+        data: { rolloutId: view.rolloutId, reason },
+        metadata: { now: deps.clock.now().toISOString(), actor },
       });
-    }
-    decisions.push({
-      id: `policy:${name}:v${version}:removed`,
-      event: { type: 'PolicyRemoved', data: { name, version } },
-      actor,
-      ...(latest === undefined ? {} : { correlationId: latest }),
+      log.info('policy rolled back', { policy: name, rolloutId: view.rolloutId, actor, reason });
+      return success({ rolloutId: view.rolloutId });
     });
-    await record(decisions);
-    const holders = Object.values(fleet.nodes).filter((n) =>
-      n.assignment?.links.some((l) => l.policy === name),
-    );
-    for (const node of holders) {
-      const links = node.assignment!.links.filter((l) => l.policy !== name);
-      await issueAssignment(node.nodeId, links, actor, latest);
-    }
-    log.info('policy removed', { policy: name, version, actor, reason });
-    return success({ rolloutId: latest ?? null });
-  };
 
   const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
     decide(async () => {
-      const rollout = fleet.rollouts[rolloutId];
-      if (!rollout) return failure(404, ApiErrorCode.NotFound, `no rollout ${rolloutId}`);
-      const current = rollout.currentWave;
-      const wave = current === null ? undefined : rollout.waves[String(current)];
-      if (rollout.status !== 'held' || !wave || wave.status !== 'held' || current === null) {
+      const view = fleet.rollouts[rolloutId];
+      if (!view) return failure(404, ApiErrorCode.NotFound, `no rollout ${rolloutId}`);
+      const state = workflows.get(rolloutId);
+      if (!state || (state.status !== 'held' && state.status !== 'paused')) {
         return failure(
           409,
           ApiErrorCode.Conflict,
-          `rollout ${rolloutId} is ${rollout.status}, not held`,
+          `rollout ${rolloutId} is ${state?.status ?? view.status}: only a held or paused rollout resumes`,
         );
       }
-      const verdicts = wave.nodes.map((n) => nodeVerdict(rollout, n));
-      // The operator accepts the held wave's failures: the wave completes and the rollout goes on.
-      await record([
-        {
-          id: `rollout:${rolloutId}:wave:${current}:completed`,
-          event: {
-            type: 'WaveCompleted',
-            data: {
-              rolloutId,
-              wave: current,
-              succeeded: verdicts.filter((v) => v === 'converged').length,
-              failed: verdicts.filter((v) => v !== 'converged').length,
-            },
-          },
-          actor,
-          correlationId: rolloutId,
-        },
-      ]);
-      log.info('rollout resumed', { rolloutId, wave: current, actor });
+      await runInput(state, {
+        type: 'ResumeRollout',
+        data: { rolloutId },
+        metadata: { now: deps.clock.now().toISOString(), actor },
+      });
+      log.info('rollout resumed', { rolloutId, actor });
       kick();
       return success({ rolloutId });
     });
@@ -1110,6 +1153,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       }),
     );
     await deps.bus.flush();
+    await decide(resumeWorkflows);
     // Resume: re-send every node its current generation. A node that missed it adopts it; one
     // that has it re-publishes its boot's facts (the log dedups by id), so facts published while
     // no coordinator listened are not lost.

@@ -153,7 +153,12 @@ describe('coordinator rollouts', () => {
     expect(pos('WaveCompleted', 0)).toBeLessThan(pos('WaveStarted', 1));
     expect(pos('WaveCompleted', 1)).toBeLessThan(pos('WaveStarted', 2));
     expect(events.find((e) => e.type === 'PolicyApplied')!.metadata.actor).toBe('user:alice');
-    expect(events.find((e) => e.type === 'WaveStarted')!.metadata.actor).toBe('coordinator');
+    // (the first wave starts with the apply, by its actor; the next ones by the coordinator)
+    expect(events.filter((e) => e.type === 'WaveStarted').map((e) => e.metadata.actor)).toEqual([
+      'user:alice',
+      'coordinator',
+      'coordinator',
+    ]);
     expect(events.filter((e) => e.type === 'AssignmentIssued')).toHaveLength(5);
   });
 
@@ -178,7 +183,9 @@ describe('coordinator rollouts', () => {
     // (held as soon as the ratio passed the gate: 1 of 2 already exceeds 0.1)
     expect((heldEvent.data as { failureRatio: number }).failureRatio).toBeGreaterThanOrEqual(0.5);
     expect((heldEvent.data as { reason: string }).reason).toMatch(/[12] of 2 nodes failed/);
-    // When bob resumes it
+    // When the coordinator restarts (the held wave is rehydrated from the log) and bob resumes it
+    await coordinator!.stop();
+    coordinator = await startCoordinator();
     const resumed = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`, undefined, {
       'x-tramway-actor': 'user:bob',
     });
@@ -225,14 +232,19 @@ describe('coordinator rollouts', () => {
       { 'x-tramway-actor': 'user:carol' },
     );
     expect(rb.status).toBe(200);
-    // Then v1 is the policy again, the rollback rollout completes, v2's rollout is rolled back
-    const s = await waitUntil('rollback completed', async () => {
-      const st = await statusOf('tcp-latency');
-      return st.rollout?.id === rb.body.rolloutId && st.rollout.state === 'completed'
-        ? st
-        : undefined;
-    });
+    // Then v2's rollout is rolled back, v1 is the policy again, every node runs v1
+    expect(rb.body).toEqual({ rolloutId: v2.body.rolloutId });
+    const s = await statusOf('tcp-latency');
     expect(s.version).toBe(1);
+    expect(s.rollout).toMatchObject({ id: v2.body.rolloutId, state: 'rolled-back' });
+    await waitUntil(
+      'nodes back on v1',
+      () =>
+        coordinator!.core.staleNodes().length === 0 &&
+        Object.values(coordinator!.core.fleet().nodes).every(
+          (n) => n.assignment?.links.map((l) => l.policyVersion).join() === '1',
+        ),
+    );
     const events = await allEvents();
     const rolledBack = events.find((e) => e.type === 'RolloutRolledBack')!;
     expect(rolledBack.data).toEqual({

@@ -35,9 +35,13 @@ const fold = (events: FleetRecordedEvent[]) =>
   events.reduce(evolveCoordinator, initialCoordinatorState());
 
 describe('evolveCoordinator', () => {
-  it('keeps every policy version, the generation each rollout gave each node, and rollbacks', () => {
+  it("keeps every policy version, the version each rollout replaces, and each rollout's generations", () => {
     const state = fold([
       recorded({ type: 'PolicyApplied', data: { name: 'p', version: 1, spec: { a: 1 } } }),
+      recorded({
+        type: 'RolloutStarted',
+        data: { rolloutId: 'r1', policy: 'p', policyVersion: 1, waves: 1 },
+      }),
       recorded({ type: 'PolicyApplied', data: { name: 'p', version: 2, spec: { a: 2 } } }),
       recorded({
         type: 'RolloutStarted',
@@ -48,19 +52,19 @@ describe('evolveCoordinator', () => {
         { correlationId: 'r2' },
       ),
       recorded({ type: 'AssignmentIssued', data: { nodeId: 'n2', generation: 9, links: [] } }),
-      recorded(
-        {
-          type: 'RolloutStarted',
-          data: { rolloutId: 'r3', policy: 'p', policyVersion: 1, waves: 1 },
-        },
-        { causationId: 'r2' },
-      ),
+      recorded({ type: 'PolicyRemoved', data: { name: 'p', version: 2 } }),
+      recorded({ type: 'PolicyApplied', data: { name: 'p', version: 3, spec: { a: 3 } } }),
+      recorded({
+        type: 'RolloutStarted',
+        data: { rolloutId: 'r3', policy: 'p', policyVersion: 3, waves: 1 },
+      }),
     ]);
-    expect(state.policyVersions).toEqual({ p: { '1': { a: 1 }, '2': { a: 2 } } });
+    expect(state.policyVersions).toEqual({ p: { '1': { a: 1 }, '2': { a: 2 }, '3': { a: 3 } } });
     expect(state.rolloutGenerations).toEqual({ r2: { n1: 4 } });
-    expect(state.rollbackOf).toEqual({ r3: 'r2' });
+    expect(state.rolloutPrevious).toEqual({ r1: null, r2: 1, r3: null });
+    expect(state.currentVersion).toEqual({ p: 3 });
     expect(state.latestRollout).toEqual({ p: 'r3' });
-    expect(state.events).toBe(6);
+    expect(state.events).toBe(9);
   });
 
   it('keeps the highest generation of a failed attach per node and policy, and ignores replays', () => {

@@ -4,7 +4,6 @@ import {
   desiredLinkOf,
   findDrift,
   judgeNode,
-  judgeWave,
   withPolicy,
 } from '../../../services/coordinator/src/rollout/rollout.rules.js';
 
@@ -67,7 +66,7 @@ describe('desiredLinkOf', () => {
   });
 });
 
-describe('judgeNode / judgeWave', () => {
+describe('judgeNode', () => {
   it('judges a node failed, converged, stale or pending', () => {
     const base = {
       generation: 3,
@@ -81,31 +80,6 @@ describe('judgeNode / judgeWave', () => {
     expect(judgeNode({ ...base, observedGeneration: 3, failedGeneration: 2 })).toBe('converged');
     expect(judgeNode({ ...base, stale: true })).toBe('stale');
     expect(judgeNode({ ...base, generation: undefined })).toBe('pending');
-  });
-
-  it('holds a wave as soon as the failure ratio passes the gate', () => {
-    expect(judgeWave(['failed', 'pending', 'pending', 'pending'], 0.2)).toMatchObject({
-      kind: 'hold',
-      failureRatio: 0.25,
-    });
-    expect(judgeWave(['stale', 'converged'], 0.4)).toMatchObject({
-      kind: 'hold',
-      failureRatio: 0.5,
-    });
-  });
-
-  it('waits while nodes are pending under the gate, completes when all are decided', () => {
-    expect(judgeWave(['failed', 'converged', 'pending', 'converged'], 0.25)).toEqual({
-      kind: 'wait',
-      succeeded: 2,
-      failed: 1,
-    });
-    expect(judgeWave(['failed', 'converged', 'converged', 'converged'], 0.25)).toEqual({
-      kind: 'complete',
-      succeeded: 3,
-      failed: 1,
-    });
-    expect(judgeWave([], 0)).toEqual({ kind: 'complete', succeeded: 0, failed: 0 });
   });
 });
 

@@ -2,7 +2,8 @@
  * What the coordinator needs of the log beyond the fleet projection (shared/src/projections):
  * every policy version's spec (rollback goes back to one), the generation each rollout gave each
  * node (from AssignmentIssued's correlation id), the failed attaches per node and policy, when
- * waves completed (pauses), and which rollouts are rollbacks. A pure fold (STYLE.md §1.2).
+ * waves completed (pauses), and which version each rollout replaces (rollback goes back to it).
+ * A pure fold (STYLE.md §1.2).
  */
 import type { FleetRecordedEvent, JsonValue } from '@tramway/shared/domain';
 
@@ -16,8 +17,12 @@ export interface CoordinatorState {
   readonly failures: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** rollout -> wave -> when it completed (ISO) */
   readonly waveCompletedAt: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** rollback rollout -> the rollout it rolls back */
-  readonly rollbackOf: Readonly<Record<string, string>>;
+  /** rollout -> the policy version the nodes ran before it (null: a new policy) */
+  readonly rolloutPrevious: Readonly<Record<string, number | null>>;
+  /** policy -> the version in force (absent once removed) */
+  readonly currentVersion: Readonly<Record<string, number>>;
+  /** policy -> the version in force before the last PolicyApplied */
+  readonly previousVersion: Readonly<Record<string, number | null>>;
   /** policy -> its latest rollout */
   readonly latestRollout: Readonly<Record<string, string>>;
   /** how many events were folded (metrics) */
@@ -30,7 +35,9 @@ export const initialCoordinatorState = (): CoordinatorState => ({
   rolloutGenerations: {},
   failures: {},
   waveCompletedAt: {},
-  rollbackOf: {},
+  rolloutPrevious: {},
+  currentVersion: {},
+  previousVersion: {},
   latestRollout: {},
   events: 0,
 });
@@ -50,16 +57,32 @@ export const evolveCoordinator = (
   if (event.globalPosition <= state.position) return state;
   const next = { ...state, position: event.globalPosition, events: state.events + 1 };
   switch (event.type) {
-    case 'PolicyApplied':
+    case 'PolicyApplied': {
+      const { name, version } = event.data;
+      const current = state.currentVersion[name];
       return {
         ...next,
         policyVersions: setIn(
           state.policyVersions,
-          event.data.name,
-          String(event.data.version),
+          name,
+          String(version),
           event.data.spec as JsonValue,
         ),
+        currentVersion: { ...state.currentVersion, [name]: version },
+        previousVersion:
+          current === version
+            ? state.previousVersion
+            : { ...state.previousVersion, [name]: current ?? null },
       };
+    }
+    case 'PolicyRemoved': {
+      const { [event.data.name]: _removed, ...rest } = state.currentVersion;
+      return {
+        ...next,
+        currentVersion: rest,
+        previousVersion: { ...state.previousVersion, [event.data.name]: null },
+      };
+    }
     case 'AssignmentIssued': {
       const rolloutId = event.metadata.correlationId;
       if (rolloutId === undefined) return next;
@@ -90,15 +113,15 @@ export const evolveCoordinator = (
           event.metadata.occurredAt,
         ),
       };
-    case 'RolloutStarted': {
-      const of = event.metadata.causationId;
+    case 'RolloutStarted':
       return {
         ...next,
         latestRollout: { ...state.latestRollout, [event.data.policy]: event.data.rolloutId },
-        rollbackOf:
-          of === undefined ? state.rollbackOf : { ...state.rollbackOf, [event.data.rolloutId]: of },
+        rolloutPrevious: {
+          ...state.rolloutPrevious,
+          [event.data.rolloutId]: state.previousVersion[event.data.policy] ?? null,
+        },
       };
-    }
     default:
       return next;
   }

@@ -1,5 +1,5 @@
 /**
- * The coordinator's pure decisions (STYLE.md §1.3): which link an assignment asks for, how a node and a wave are judged, and what drift is. Selection and the
+ * The coordinator's pure decisions (STYLE.md §1.3): which link an assignment asks for, how a node is judged (the wave's gate is the domain workflow's), and what drift is. Selection and the
  * wave split and plan refusals are the domain's (`selectNodes`, `expandWaves`, `refusePlan`). No I/O, no clock: the shell passes
  * every input.
  */
@@ -82,35 +82,6 @@ export const judgeNode = (input: {
   }
   if (generation !== undefined && input.observedGeneration >= generation) return 'converged';
   return input.stale ? 'stale' : 'pending';
-};
-
-export type WaveVerdict =
-  | { readonly kind: 'wait'; readonly succeeded: number; readonly failed: number }
-  | { readonly kind: 'hold'; readonly failureRatio: number; readonly reason: string }
-  | { readonly kind: 'complete'; readonly succeeded: number; readonly failed: number };
-
-/**
- * The failure gate (issue 5, "holds a wave when its failure ratio passes the gate"). A stale node
- * counts as failed. The wave is held as soon as failed/total exceeds `maxFailureRatio` (waiting
- * cannot bring it back under), completed when every node is decided, else it waits.
- */
-export const judgeWave = (
-  verdicts: readonly NodeVerdict[],
-  maxFailureRatio: number,
-): WaveVerdict => {
-  const total = verdicts.length;
-  const failed = verdicts.filter((v) => v === 'failed' || v === 'stale').length;
-  const succeeded = verdicts.filter((v) => v === 'converged').length;
-  const ratio = total === 0 ? 0 : failed / total;
-  if (ratio > maxFailureRatio) {
-    return {
-      kind: 'hold',
-      failureRatio: ratio,
-      reason: `${failed} of ${total} nodes failed (ratio ${ratio.toFixed(3)} > maxFailureRatio ${maxFailureRatio})`,
-    };
-  }
-  if (succeeded + failed === total) return { kind: 'complete', succeeded, failed };
-  return { kind: 'wait', succeeded, failed };
 };
 
 export interface ActualLink {
