@@ -90,6 +90,8 @@ export interface FleetCoordinatorDeps {
 export const COORDINATOR_ACTOR = 'coordinator';
 /** assignments re-sent concurrently at start-up */
 const RESEND_BATCH = 64;
+/** assignments of one wave issued concurrently */
+const SEND_BATCH = 64;
 export const DEFAULT_ACTOR = 'user:anonymous';
 
 /** A decision to record: the event and its envelope (the id is deterministic). */
@@ -468,7 +470,21 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     } else {
       workflows.set(id, stepped.state);
     }
+    // Consecutive Sends go to different nodes: they run concurrently, a batch at a time, in order
+    // with the events around them.
+    let sends: AssignPolicy['data'][] = [];
+    const flushSends = async (): Promise<void> => {
+      for (let i = 0; i < sends.length; i += SEND_BATCH) {
+        await Promise.all(sends.slice(i, i + SEND_BATCH).map((c) => assignPolicy(c)));
+      }
+      sends = [];
+    };
     for (const output of stepped.outputs) {
+      if (output.kind === 'Send') {
+        sends.push(output.command.data);
+        continue;
+      }
+      await flushSends();
       switch (output.kind) {
         case 'Publish':
           await record([
@@ -485,9 +501,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
               reason: output.reason ?? output.event.data.reason,
             });
           }
-          break;
-        case 'Send':
-          await assignPolicy(output.command.data);
           break;
         case 'Schedule':
           timers.push(setTimeout(kick, output.afterMs + 5));
@@ -506,6 +519,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           assertNever(output, 'rollout output');
       }
     }
+    await flushSends();
     return stepped;
   };
 
