@@ -260,6 +260,35 @@ describe('tramway audit actor / program / policy', () => {
   });
 });
 
+describe('tramway audit rebuild', () => {
+  it('rebuilds the read model from position 0, into a separate file if asked', async () => {
+    const { code, stdout } = await run(
+      'audit',
+      'rebuild',
+      '--db',
+      db,
+      '--read-model',
+      'rm.sqlite',
+      '--json',
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ applied: 23, skipped: 0, position: 23 });
+    const again = await run(
+      'audit',
+      'function',
+      'tcp_sendmsg',
+      '--node',
+      'node-17',
+      '--db',
+      db,
+      '--read-model',
+      'rm.sqlite',
+      '--json',
+    );
+    expect((JSON.parse(again.stdout) as unknown[]).length).toBe(5);
+  });
+});
+
 describe('tramway audit: bad arguments exit 2 naming the argument', () => {
   it.each([
     [

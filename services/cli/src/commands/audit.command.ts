@@ -58,6 +58,7 @@ const withAudit = async (
   io: CliIo,
   args: AuditArgs,
   body: (ctx: AuditContext) => Promise<number>,
+  refresh = true,
 ): Promise<number> => {
   const dbPath = resolve(io.cwd, required(args, '--db'));
   await checkFile('--db', dbPath);
@@ -81,8 +82,9 @@ const withAudit = async (
     }
     try {
       // a first catch-up is a rebuild: it may defer the audit indexes to the end (faster)
-      if (readModel.position() === 0) await readModel.rebuild(store);
-      else await readModel.catchUp(store);
+      if (refresh && readModel.position() === 0) await readModel.rebuild(store);
+      else if (refresh) await readModel.catchUp(store);
+      return await body({ store, readModel });
     } catch (error) {
       if (error instanceof EventDecodeError) {
         io.stderr(
@@ -96,7 +98,6 @@ const withAudit = async (
       }
       throw error;
     }
-    return await body({ store, readModel });
   } finally {
     await readModel?.close();
     await store.close();
@@ -377,7 +378,37 @@ export const auditStateCommand: CliCommand = {
   },
 };
 
+export const auditRebuildCommand: CliCommand = {
+  path: ['audit', 'rebuild'],
+  usage: 'audit rebuild --db FILE [--read-model FILE] [--json]',
+  summary: 'rebuild the audit read model from position 0 of the log',
+  run: async (argv, io) => {
+    const args = parseAuditArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
+    if (args.positionals.length > 0) {
+      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
+    }
+    return withAudit(
+      io,
+      args,
+      async ({ store, readModel }) => {
+        const started = process.hrtime.bigint();
+        const result = await readModel.rebuild(store);
+        const millis = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+        if (args.flags.has('--json')) json(io, { ...result, millis });
+        else {
+          io.stdout(
+            `read model rebuilt: ${result.applied} fleet events applied, ${result.skipped} others passed over, checkpoint ${result.position} (${millis} ms)\n`,
+          );
+        }
+        return 0;
+      },
+      false,
+    );
+  },
+};
+
 export const AUDIT_COMMANDS: readonly CliCommand[] = [
+  auditRebuildCommand,
   auditCommand,
   auditActorCommand,
   auditFunctionCommand,
