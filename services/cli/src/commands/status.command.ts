@@ -21,12 +21,23 @@ const isTty = (io: CliIo): boolean =>
 
 const lineCount = (text: string): number => text.split('\n').length - 1;
 
+/** A rollout is over when it completed or is held, or was rolled back and every node has caught up. */
+const settled = (s: StatusView): boolean => {
+  const state = s.rollout?.state;
+  if (state === 'running') return false;
+  if (state === 'rolled-back')
+    return s.nodes.every((n) => n.state === 'converged' || n.state === 'failed');
+  return true;
+};
+
 const watch = async (
   args: FleetArgs,
   io: CliIo,
   name: string,
   intervalMs: number,
+  timeoutS: number,
 ): Promise<number> => {
+  const deadline = Date.now() + timeoutS * 1000;
   const client = clientOf(args);
   const tty = !args.json && isTty(io);
   let last = '';
@@ -45,10 +56,15 @@ const watch = async (
         drawn = lineCount(text);
       } else io.stdout(`${statusLine(s)}\n`);
     }
-    const state = s.rollout?.state;
-    if (state !== 'running') {
+    if (settled(s)) {
       if (!args.json && !tty) io.stdout(renderStatus(s));
-      return state === 'completed' ? FleetExit.Ok : FleetExit.Negative;
+      return s.rollout?.state === 'held' ? FleetExit.Negative : FleetExit.Ok;
+    }
+    if (Date.now() > deadline) {
+      io.stderr(
+        `tramway status: ${name} still ${s.rollout?.state ?? 'without rollout'} after ${timeoutS} s\n`,
+      );
+      return FleetExit.Negative;
     }
     await sleep(intervalMs);
   }
@@ -57,15 +73,19 @@ const watch = async (
 /**
  * `tramway status [POLICY] [--watch]`: a policy's rollout per wave (with progress bars), node and
  * function counts; without POLICY the fleet's nodes. `--watch` follows a running rollout until it
- * completes (exit 0), is held or rolled back (exit 1): redrawn in a terminal, one line per change
- * otherwise, one JSON document per change with --json.
+ * completes or its rollback has reached every node (exit 0), is held (exit 1) or --timeout-s
+ * passes (exit 1): redrawn in a terminal, one line per change otherwise, one JSON document per
+ * change with --json.
  */
 export const statusCommand: CliCommand = {
   path: ['status'],
-  usage: 'status [POLICY] [--watch [--interval-ms N]] [--json] [--url URL]',
+  usage: 'status [POLICY] [--watch [--interval-ms N] [--timeout-s N]] [--json] [--url URL]',
   summary: 'rollout progress per wave, node and function',
   run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { flags: ['--watch'], values: ['--interval-ms'] });
+    const args = parseFleetArgs(argv, io, {
+      flags: ['--watch'],
+      values: ['--interval-ms', '--timeout-s'],
+    });
     const [name] = positionalsOf(args, ['POLICY'], 1);
     const rawInterval = args.values.get('--interval-ms') ?? '500';
     if (!/^\d+$/.test(rawInterval) || Number(rawInterval) < 50 || Number(rawInterval) > 60_000)
@@ -81,7 +101,11 @@ export const statusCommand: CliCommand = {
       );
       return FleetExit.Ok;
     }
-    if (args.flags.has('--watch')) return watch(args, io, name, Number(rawInterval));
+    const rawTimeout = args.values.get('--timeout-s') ?? '3600';
+    if (!/^\d+$/.test(rawTimeout) || Number(rawTimeout) < 1 || Number(rawTimeout) > 86_400)
+      throw new UsageError(`--timeout-s '${rawTimeout}' is not an integer in 1..86400`);
+    if (args.flags.has('--watch'))
+      return watch(args, io, name, Number(rawInterval), Number(rawTimeout));
     const answer = await clientOf(args).status(name);
     if (!answer.ok) return reportFailure(io, args, 'status', answer);
     io.stdout(args.json ? `${JSON.stringify(answer.body, null, 2)}\n` : renderStatus(answer.body));
