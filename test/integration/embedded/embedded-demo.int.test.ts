@@ -1,0 +1,145 @@
+/**
+ * `tramway demo` (what `npm start` runs): the embedded one-process fleet of examples/fleet applies
+ * the example policy and converges; run again on the same data directory it replays the SQLite log
+ * and the agents' pinned state, and attaches nothing twice.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteEventStore } from '@tramway/shared/infra';
+import type { RecordedEvent } from '@tramway/shared/lib';
+import type { CliIo } from '../../../services/cli/src/cli-command.js';
+import { main } from '../../../services/cli/src/main.js';
+import { makeTempDir } from '../../support/temp-dir.js';
+import type { TempDir } from '../../support/temp-dir.js';
+
+let dir: TempDir;
+
+const run = async (argv: readonly string[]) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    cwd: dir.path,
+    env: { TRAMWAY_TTY: '0' },
+  };
+  const code = await main(argv, io);
+  return { code, out: out.join(''), err: err.join('') };
+};
+
+interface DemoDoc {
+  converged: boolean;
+  url: string;
+  status: {
+    policy: string;
+    rollout: { id: string; state: string; waves: { nodes: string[] }[] };
+    nodes: { nodeId: string; state: string; functions: { attached: number; pending: number } }[];
+  };
+}
+
+const events = async (): Promise<RecordedEvent[]> => {
+  const store = await SqliteEventStore.open({
+    path: dir.file('data/log.sqlite'),
+    pollIntervalMs: 0,
+  });
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readAll()) out.push(e);
+  await store.close();
+  return out;
+};
+
+beforeEach(() => {
+  dir = makeTempDir('tramway-demo-');
+});
+afterEach(() => dir.remove());
+
+describe('tramway demo --until-converged', () => {
+  it('converges the three example nodes, then resumes from its data dir without re-attaching', async () => {
+    const argv = [
+      'demo',
+      '--until-converged',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      'data',
+      '--timeout-s',
+      '30',
+    ];
+    const first = await run(argv);
+    expect(first.code).toBe(0);
+    const doc = JSON.parse(first.out) as DemoDoc;
+    expect(doc.converged).toBe(true);
+    expect(doc.status.policy).toBe('tcp-latency');
+    expect(doc.status.rollout.state).toBe('completed');
+    expect(doc.status.rollout.waves.map((w) => w.nodes)).toEqual([['web-1'], ['web-2'], ['web-3']]);
+    // web-2's nf_tables is not loaded: its two nft_do_chain* targets are pending (examples/fleet)
+    expect(
+      doc.status.nodes.map((n) => [n.nodeId, n.state, n.functions.attached, n.functions.pending]),
+    ).toEqual([
+      ['web-1', 'converged', 6, 0],
+      ['web-2', 'converged', 4, 2],
+      ['web-3', 'converged', 6, 0],
+    ]);
+    expect(first.err).toContain('tramway embedded: coordinator at http://127.0.0.1:');
+    const created = (await events()).filter((e) => e.type === 'LinkCreated');
+    // web-1 and web-2: one multi-link each; web-3 (no multi-link): one link per function
+    expect(created).toHaveLength(1 + 1 + 6);
+
+    const second = await run(argv);
+    expect(second.code).toBe(0);
+    const again = JSON.parse(second.out) as DemoDoc;
+    expect(again.status.rollout.id).toBe(doc.status.rollout.id);
+    const all = await events();
+    expect(all.filter((e) => e.type === 'LinkCreated')).toHaveLength(created.length);
+    expect(all.filter((e) => e.type === 'LinkReleased')).toEqual([]);
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+  });
+
+  it('prints the final status table without --json', async () => {
+    const r = await run(['demo', '--until-converged', '--port', '0', '--data-dir', 'data']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/NODE\s+LABELS\s+PROFILE\s+PATH/);
+    expect(r.out).toMatch(
+      /web-3\s+role=web,zone=c,kernel=no-multi-link\s+none\s+fentry-per-function/,
+    );
+    expect(r.out).toMatch(/wave 2\s+\[#{20}\]\s+1\/1 converged\s+0 failed\s+completed\s+web-3/);
+  });
+
+  it('exits 1 when the policy is refused, and 2 for a bad fleet file naming the field', async () => {
+    writeFileSync(
+      dir.file('refused.yaml'),
+      [
+        'apiVersion: tramway.dev/v1alpha1',
+        'kind: TracingPolicy',
+        'metadata: { name: nothing }',
+        'spec:',
+        '  program: { name: p, attach: fentry }',
+        "  targets: [{ pattern: 'zzz_*' }]",
+      ].join('\n'),
+    );
+    const refused = await run([
+      'demo',
+      '--until-converged',
+      '--port',
+      '0',
+      '--data-dir',
+      'data',
+      '-f',
+      'refused.yaml',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('policy nothing refused at plan time');
+
+    writeFileSync(
+      dir.file('fleet.yaml'),
+      'policy: p.yaml\nnodes:\n  - id: a\n    kernel: missing.yaml\n  - id: "b c"\n    kernel: k.yaml\n',
+    );
+    const bad = await run(['demo', '--fleet', 'fleet.yaml', '--port', '0', '--data-dir', 'data']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('nodes[1].id: letters, digits and _:@- only');
+    const missing = await run(['demo', '--fleet', 'nope.yaml', '--port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('nope.yaml: cannot read: no such file');
+  });
+});
