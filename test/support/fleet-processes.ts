@@ -1,0 +1,188 @@
+/**
+ * Process helpers of the fleet e2e tests and bench:fleet: the coordinator as its own child process
+ * (services/coordinator/src/main.ts with env), agent hosts (fleet-agent-host.ts, N agents in one
+ * process), the coordinator's HTTP API and the JetStream log. Every child is stopped by its own
+ * handle (by pid), never by name.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { JetStreamEventStore } from '@tramway/shared/infra';
+import type { RecordedEvent } from '@tramway/shared/lib';
+import type { AgentHostConfig } from './fleet-agent-host.js';
+import { freePort } from './nats-server.js';
+import { waitUntil } from './wait-until.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TSX = ['--import', 'tsx', '--conditions=@tramway/source'];
+
+export interface ChildHandle {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far (for failure messages) */
+  output(): string;
+  readonly exited: Promise<number | null>;
+  /** sends `signal` (default SIGTERM) to this child and resolves once it has exited */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+const spawnTsx = (script: string, args: readonly string[], env: Record<string, string>) => {
+  const child = spawn(process.execPath, [...TSX, script, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (c: Buffer): void => {
+    output += c.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  const handle: ChildHandle = {
+    child,
+    output: () => output,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  return handle;
+};
+
+export interface CoordinatorHandle extends ChildHandle {
+  readonly port: number;
+  readonly url: string;
+}
+
+export interface CoordinatorOptions {
+  readonly natsUrl: string;
+  /** keep the same port across a restart */
+  readonly port?: number;
+  readonly env?: Record<string, string>;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Spawns the coordinator (JetStream log on `natsUrl`) and waits until its API answers. */
+export const spawnCoordinator = async (options: CoordinatorOptions): Promise<CoordinatorHandle> => {
+  const port = options.port ?? (await freePort());
+  const handle = spawnTsx('services/coordinator/src/main.ts', [], {
+    NATS_URL: options.natsUrl,
+    STORE: 'jetstream',
+    HTTP_PORT: String(port),
+    TICK_MS: '50',
+    DRIFT_INTERVAL_MS: '0',
+    STALE_AFTER_MS: '60000',
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(
+    'coordinator serving',
+    async () => {
+      if (handle.child.exitCode !== null) throw new Error(`coordinator exited: ${handle.output()}`);
+      return (await fetch(`${url}/v1/nodes`).catch(() => undefined))?.ok;
+    },
+    { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 100 },
+  );
+  return { ...handle, port, url };
+};
+
+export interface AgentHostHandle extends ChildHandle {
+  readonly nodeIds: readonly string[];
+  /** ms the host took to start its agents (its own measure) */
+  readonly startMs: number;
+}
+
+/**
+ * Writes `config` next to `configFile` and spawns an agent host on it; resolves once every agent
+ * has started (rejects with the host's error otherwise).
+ */
+export const spawnAgentHost = async (
+  configFile: string,
+  config: AgentHostConfig,
+  { readyTimeoutMs = 90_000 }: { readyTimeoutMs?: number } = {},
+): Promise<AgentHostHandle> => {
+  writeFileSync(configFile, JSON.stringify(config));
+  const handle = spawnTsx('test/support/fleet-agent-host.ts', [configFile], {});
+  const ready = await waitUntil(
+    `agent host ${configFile} ready`,
+    () => {
+      for (const line of handle.output().split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const msg = JSON.parse(line) as { ready?: number; ms?: number; error?: string };
+        if (msg.error !== undefined) throw new Error(`agent host failed: ${msg.error}`);
+        if (msg.ready !== undefined) return msg;
+      }
+      if (handle.child.exitCode !== null) throw new Error(`agent host exited: ${handle.output()}`);
+      return undefined;
+    },
+    { timeoutMs: readyTimeoutMs, intervalMs: 50 },
+  ).catch(async (error: unknown) => {
+    await handle.stop('SIGKILL');
+    throw error;
+  });
+  return { ...handle, nodeIds: config.agents.map((a) => a.nodeId), startMs: ready.ms ?? 0 };
+};
+
+export interface HttpReply {
+  readonly status: number;
+  // the API's JSON, checked by the tests that read it
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly body: any;
+}
+
+/** A JSON call on the coordinator's API as `user:e2e`. */
+export const api = async (
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<HttpReply> => {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-tramway-actor': 'user:e2e' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+};
+
+/** Every event of the JetStream log, in log order. */
+export const readLog = async (natsUrl: string): Promise<RecordedEvent[]> => {
+  const store = await JetStreamEventStore.open({ servers: natsUrl });
+  try {
+    const events: RecordedEvent[] = [];
+    for await (const e of store.readAll()) events.push(e);
+    return events;
+  } finally {
+    await store.close();
+  }
+};
+
+/** A TracingPolicy document (docs/fleet-protocol.md) with the given spec fields. */
+export const tracingPolicy = (
+  name: string,
+  spec: {
+    program?: Record<string, unknown>;
+    targets: readonly (string | { pattern: string; cookie?: number })[];
+    nodeSelector?: { matchLabels: Record<string, string> };
+    strategy?: string;
+    rollout?: Record<string, unknown>;
+  },
+): Record<string, unknown> => ({
+  apiVersion: 'tramway.dev/v1alpha1',
+  kind: 'TracingPolicy',
+  metadata: { name },
+  spec: {
+    program: spec.program ?? { name: name.replace(/-/g, '_').slice(0, 15), attach: 'fentry' },
+    targets: spec.targets.map((t) => (typeof t === 'string' ? { pattern: t } : t)),
+    ...(spec.nodeSelector === undefined ? {} : { nodeSelector: spec.nodeSelector }),
+    ...(spec.strategy === undefined ? {} : { strategy: spec.strategy }),
+    ...(spec.rollout === undefined ? {} : { rollout: spec.rollout }),
+  },
+});
