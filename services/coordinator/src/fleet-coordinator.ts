@@ -164,7 +164,19 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const timeoutMs = options.requestTimeoutMs ?? 5000;
 
   const folder = createFleetFolder();
-  let fleet: FleetState = folder.state();
+  let fleetDirty = false;
+  let fleetCache: FleetState = folder.state();
+  /**
+   * The projection as folded so far. Taken lazily: handing a state out ends the folder's
+   * copy-on-write segment, so taking it per event would copy the node table per event.
+   */
+  const fleetNow = (): FleetState => {
+    if (fleetDirty) {
+      fleetCache = folder.state();
+      fleetDirty = false;
+    }
+    return fleetCache;
+  };
   let coord: CoordinatorState = initialCoordinatorState();
   let position = 0;
   const positionWaiters: { position: number; resolve: () => void }[] = [];
@@ -201,7 +213,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     folder.push(recorded);
     coord = evolveCoordinator(coord, recorded);
     position = Math.max(position, recorded.globalPosition);
-    fleet = folder.state();
+    fleetDirty = true;
     for (let i = positionWaiters.length - 1; i >= 0; i--) {
       const w = positionWaiters[i]!;
       if (w.position <= position) {
@@ -260,15 +272,22 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const observedOf = (node: NodeView): number =>
     Math.max(node.observedGeneration ?? 0, heartbeatGeneration.get(node.nodeId) ?? 0);
 
+  /** validated specs by `name@version` (a version's spec never changes) */
+  const specs = new Map<string, PolicySpec>();
   const specOf = (name: string, version: number): PolicySpec | undefined => {
+    const key = `${name}@${version}`;
+    const known = specs.get(key);
+    if (known) return known;
     const raw = coord.policyVersions[name]?.[String(version)];
     if (raw === undefined) return undefined;
     const parsed = validatePolicySpec(raw);
-    return parsed.ok ? parsed.value : undefined;
+    if (!parsed.ok) return undefined;
+    specs.set(key, parsed.value);
+    return parsed.value;
   };
 
   const assignmentOf = (nodeId: string): Assignment | null => {
-    const a = fleet.nodes[nodeId]?.assignment;
+    const a = fleetNow().nodes[nodeId]?.assignment;
     if (!a) return null;
     return {
       nodeId,
@@ -281,7 +300,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   };
 
   const liveNodes = (): NodeView[] =>
-    Object.values(fleet.nodes).filter((n) => n.registered && !stale.has(n.nodeId));
+    Object.values(fleetNow().nodes).filter((n) => n.registered && !stale.has(n.nodeId));
 
   const sendAssignment = async (nodeId: string): Promise<void> => {
     const assignment = assignmentOf(nodeId);
@@ -305,7 +324,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     actor: string,
     correlationId: string | undefined,
   ): Promise<void> => {
-    const generation = (fleet.nodes[nodeId]?.assignment?.generation ?? 0) + 1;
+    const generation = (fleetNow().nodes[nodeId]?.assignment?.generation ?? 0) + 1;
     await record([
       {
         id: `assignment:${nodeId}:g${generation}`,
@@ -328,11 +347,11 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const candidatesOf = (name: string, spec: PolicySpec): string[] =>
     selectNodes(
       asPolicy(name, spec),
-      Object.values(fleet.nodes).filter((n) => n.registered),
+      Object.values(fleetNow().nodes).filter((n) => n.registered),
     ).map((n) => n.nodeId);
 
   const nodeVerdict = (rollout: RolloutView, nodeId: string): NodeVerdict => {
-    const node = fleet.nodes[nodeId];
+    const node = fleetNow().nodes[nodeId];
     if (!node) return 'pending';
     let generation = coord.rolloutGenerations[rollout.rolloutId]?.[nodeId];
     if (generation === undefined && node.assignment) {
@@ -357,7 +376,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     const spec =
       version === null || version === undefined
         ? undefined
-        : specOf(fleet.rollouts[rolloutId]?.policy ?? '', version);
+        : specOf(fleetNow().rollouts[rolloutId]?.policy ?? '', version);
     return version !== null && version !== undefined && spec ? { version, spec } : null;
   };
 
@@ -442,7 +461,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   /** Gives a node a policy version (null: removes the policy), once per rollout. */
   const assignPolicy = async (command: AssignPolicy['data']): Promise<void> => {
     const { rolloutId, nodeId, policy, version, spec } = command;
-    const node = fleet.nodes[nodeId];
+    const node = fleetNow().nodes[nodeId];
     if (!node) return;
     const links = node.assignment?.links ?? [];
     const held = policiesOf(links)[policy];
@@ -527,7 +546,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const reportNodes = async (): Promise<void> => {
     const now = deps.clock.now().toISOString();
     for (const [rolloutId, state] of [...workflows]) {
-      const view = fleet.rollouts[rolloutId];
+      const view = fleetNow().rollouts[rolloutId];
       const wave = state.waves[state.current];
       if (!view || !wave || wave.state !== 'running' || state.status !== 'running') continue;
       for (const nodeId of wave.nodes) {
@@ -537,7 +556,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         if (verdict === 'pending') continue;
         const outcome = verdict === 'converged' ? 'succeeded' : 'failed';
         const known = current.waves[current.current]?.outcomes[nodeId];
-        const node = fleet.nodes[nodeId];
+        const node = fleetNow().nodes[nodeId];
         const observedGeneration = node ? observedOf(node) : 0;
         if (known?.outcome === outcome && known.observedGeneration === observedGeneration) continue;
         await runInput(current, {
@@ -570,7 +589,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   /** Loads the rollouts of the log that are still going, and re-does what a crash may have cut. */
   const resumeWorkflows = async (): Promise<void> => {
-    for (const view of Object.values(fleet.rollouts)) {
+    for (const view of Object.values(fleetNow().rollouts)) {
       if (view.status === 'completed' || view.status === 'rolled-back') continue;
       const state = rehydrate(view);
       if (!state) continue;
@@ -608,7 +627,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   const markStale = (): void => {
     const now = nowMs();
-    for (const node of Object.values(fleet.nodes)) {
+    for (const node of Object.values(fleetNow().nodes)) {
       if (!node.registered) continue;
       const seen = lastSeen.get(node.nodeId) ?? startedAtMs;
       const isStale = now - seen > staleAfterMs;
@@ -714,7 +733,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       return;
     }
     lastSeen.set(hb.nodeId, nowMs());
-    const node = fleet.nodes[hb.nodeId];
+    const node = fleetNow().nodes[hb.nodeId];
     // A heartbeat of an older boot says nothing of the current one.
     if (node && node.bootId !== '' && node.bootId !== hb.bootId) return;
     heartbeatGeneration.set(hb.nodeId, hb.observedGeneration);
@@ -876,7 +895,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     const selected = selectNodes(policy, all);
     const asked = await askPlans(policy, version, selected);
     const knownLabels = new Set(
-      Object.values(fleet.nodes)
+      Object.values(fleetNow().nodes)
         .filter((n) => n.registered)
         .flatMap((n) => Object.keys(n.labels)),
     );
@@ -910,7 +929,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         );
       }
       const latest = coord.latestRollout[name];
-      const running = latest === undefined ? undefined : fleet.rollouts[latest];
+      const running = latest === undefined ? undefined : fleetNow().rollouts[latest];
       if (running && (running.status === 'running' || running.status === 'held')) {
         return failure(
           409,
@@ -918,7 +937,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           `rollout ${running.rolloutId} of policy ${name} is ${running.status}: resume it, wait for it, or roll it back first`,
         );
       }
-      const current = fleet.policies[name];
+      const current = fleetNow().policies[name];
       if (current && JSON.stringify(current.spec) === JSON.stringify(p.policy.spec) && latest) {
         return success({ policy: name, version: current.version, rolloutId: latest }, 202);
       }
@@ -971,9 +990,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           'reason: expected a string',
         ]);
       }
-      if (!fleet.policies[name]) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
+      if (!fleetNow().policies[name])
+        return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
       const latest = coord.latestRollout[name];
-      const view = latest === undefined ? undefined : fleet.rollouts[latest];
+      const view = latest === undefined ? undefined : fleetNow().rollouts[latest];
       const state = view ? (workflows.get(view.rolloutId) ?? rehydrate(view)) : undefined;
       if (!view || !state || view.status === 'rolled-back') {
         return failure(409, ApiErrorCode.Conflict, `policy ${name} has no rollout to roll back`);
@@ -1017,7 +1037,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
     decide(async () => {
-      const view = fleet.rollouts[rolloutId];
+      const view = fleetNow().rollouts[rolloutId];
       if (!view) return failure(404, ApiErrorCode.NotFound, `no rollout ${rolloutId}`);
       const state = workflows.get(rolloutId);
       if (!state || (state.status !== 'held' && state.status !== 'paused')) {
@@ -1038,10 +1058,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     });
 
   const status = (name: string): ApiResult => {
-    const policy = fleet.policies[name];
+    const policy = fleetNow().policies[name];
     if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
     const rolloutId = coord.latestRollout[name];
-    const rollout = rolloutId === undefined ? undefined : fleet.rollouts[rolloutId];
+    const rollout = rolloutId === undefined ? undefined : fleetNow().rollouts[rolloutId];
     const waves = rollout
       ? Object.values(rollout.waves)
           .sort((a, b) => a.wave - b.wave)
@@ -1059,7 +1079,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
     const rolloutPlans = rolloutId === undefined ? undefined : plans.get(rolloutId);
     const nodes = nodeIds.map((nodeId) => {
-      const node = fleet.nodes[nodeId];
+      const node = fleetNow().nodes[nodeId];
       const verdict = rollout ? nodeVerdict(rollout, nodeId) : 'pending';
       const attached = Object.values(node?.links ?? {})
         .filter((l) => l.policy === name)
@@ -1087,7 +1107,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   const nodes = (): ApiResult =>
     success(
-      Object.values(fleet.nodes)
+      Object.values(fleetNow().nodes)
         .filter((n) => n.registered)
         .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
         .map((n) => {
@@ -1111,7 +1131,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     module: string,
     action: 'load' | 'unload',
   ): Promise<ApiResult> => {
-    if (!fleet.nodes[nodeId]?.registered)
+    if (!fleetNow().nodes[nodeId]?.registered)
       return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
     if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
       return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [
@@ -1157,7 +1177,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       },
     });
     await folded(head);
-    log.info('log replayed', { position, nodes: Object.keys(fleet.nodes).length });
+    log.info('log replayed', { position, nodes: Object.keys(fleetNow().nodes).length });
     unsubscribes.push(
       deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
       deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
@@ -1172,7 +1192,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     // that has it re-publishes its boot's facts (the log dedups by id), so facts published while
     // no coordinator listened are not lost.
     await decide(async () => {
-      const assigned = Object.values(fleet.nodes).filter((n) => n.registered && n.assignment);
+      const assigned = Object.values(fleetNow().nodes).filter((n) => n.registered && n.assignment);
       for (let i = 0; i < assigned.length; i += RESEND_BATCH) {
         await Promise.all(assigned.slice(i, i + RESEND_BATCH).map((n) => sendAssignment(n.nodeId)));
       }
@@ -1205,7 +1225,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   return {
     start,
     stop,
-    fleet: () => fleet,
+    fleet: fleetNow,
     state: () => coord,
     tick,
     checkDrift,
