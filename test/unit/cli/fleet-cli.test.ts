@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import type { CliIo } from '../../../services/cli/src/cli-command.js';
+import { UsageError } from '../../../services/cli/src/cli-command.js';
+import type { PlanView, StatusView } from '../../../services/cli/src/fleet/coordinator-client.js';
+import {
+  DEFAULT_COORDINATOR_URL,
+  createCoordinatorClient,
+} from '../../../services/cli/src/fleet/coordinator-client.js';
+import {
+  FleetExit,
+  parseFleetArgs,
+  reportFailure,
+} from '../../../services/cli/src/fleet/fleet-options.js';
+import {
+  isConverged,
+  progressBar,
+  renderPlan,
+  statusLine,
+  table,
+} from '../../../services/cli/src/fleet/fleet-render.js';
+
+const ioWith = (env: Record<string, string> = {}) => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: '/', env };
+  return { io, out: () => out.join(''), err: () => err.join('') };
+};
+
+const status = (state: string, nodes: string[]): StatusView =>
+  ({
+    policy: 'p',
+    version: 3,
+    rollout: {
+      id: 'p-v3-x',
+      state,
+      waves: [
+        {
+          index: 0,
+          nodes: nodes.map((_, i) => `n${i}`),
+          state: 'running',
+          succeeded: 1,
+          failed: 0,
+        },
+      ],
+    },
+    nodes: nodes.map((s, i) => ({
+      nodeId: `n${i}`,
+      generation: 1,
+      observedGeneration: 1,
+      state: s,
+      functions: { attached: 1, pending: 0, rejected: 0 },
+    })),
+  }) as StatusView;
+
+describe('fleet rendering', () => {
+  it('draws a progress bar in proportion, full when there is nothing to wait for', () => {
+    expect(progressBar(0, 4, 8)).toBe('[--------]');
+    expect(progressBar(1, 4, 8)).toBe('[##------]');
+    expect(progressBar(4, 4, 8)).toBe('[########]');
+    expect(progressBar(9, 4, 8)).toBe('[########]');
+    expect(progressBar(0, 0, 8)).toBe('[########]');
+  });
+
+  it('aligns table columns on the widest cell and does not pad the last one', () => {
+    expect(
+      table(
+        ['A', 'BB', 'C'],
+        [
+          ['xxx', 'y', 'z'],
+          ['1', '2', ''],
+        ],
+      ),
+    ).toEqual(['A    BB  C', 'xxx  y   z', '1    2']);
+  });
+
+  it('renders a plan: per-target status, headroom, errno and reason, and the refusal reasons', () => {
+    const plan: PlanView = {
+      policy: 'p',
+      version: 2,
+      nodes: [
+        {
+          nodeId: 'a',
+          policy: 'p',
+          policyVersion: 2,
+          path: 'tracing-multi',
+          targets: [
+            { function: 'f1', cookie: '7', status: 'attach', headroom: 37 },
+            { function: 'f2', module: 'm', cookie: '0', status: 'pending' },
+            {
+              function: 'f3',
+              cookie: '0',
+              status: 'trampoline-full',
+              errno: 'E2BIG',
+              reason: '38 links',
+              headroom: 0,
+            },
+          ],
+          unmatched: [{ pattern: 'zz*', reason: 'no function matched' }],
+          counts: { attach: 1, pending: 1, rejected: 0, trampolineFull: 1 },
+        },
+      ],
+      refused: { reasons: ['f3 on a: trampoline full'] },
+    };
+    const text = renderPlan(plan);
+    expect(text).toContain(
+      'node a  path tracing-multi  attach 1  pending 1  rejected 0  trampoline-full 1',
+    );
+    expect(text).toMatch(/f1\s+vmlinux\s+attach\s+37\s+7\n/);
+    expect(text).toMatch(/f2\s+m\s+pending\s+-\s+0\s+module not loaded: attached when it loads/);
+    expect(text).toMatch(/f3\s+vmlinux\s+trampoline-full\s+0\s+0\s+E2BIG: 38 links/);
+    expect(text).toContain('no match: zz*: no function matched');
+    expect(text).toContain('REFUSED: policy p would not be applied:\n  - f3 on a: trampoline full');
+  });
+
+  it('summarises a status on one line and calls it converged only when complete everywhere', () => {
+    expect(statusLine(status('running', ['converged', 'pending']))).toBe(
+      'p v3 running: wave 0 running 1/2; nodes converged 1/2',
+    );
+    expect(isConverged(status('running', ['converged']))).toBe(false);
+    expect(isConverged(status('completed', ['converged', 'failed']))).toBe(false);
+    expect(isConverged(status('completed', ['converged', 'converged']))).toBe(true);
+  });
+});
+
+describe('parseFleetArgs', () => {
+  it('takes --url over TRAMWAY_URL over the default, and the actor from --actor or TRAMWAY_ACTOR', () => {
+    const env = { TRAMWAY_URL: 'http://env:1', TRAMWAY_ACTOR: 'user:env' };
+    expect(parseFleetArgs([], ioWith().io)).toMatchObject({
+      url: DEFAULT_COORDINATOR_URL,
+      actor: undefined,
+    });
+    expect(parseFleetArgs([], ioWith(env).io)).toMatchObject({
+      url: 'http://env:1',
+      actor: 'user:env',
+    });
+    expect(parseFleetArgs(['--url=http://flag:2', '--actor', 'ci'], ioWith(env).io)).toMatchObject({
+      url: 'http://flag:2',
+      actor: 'ci',
+    });
+  });
+
+  it('reads -f as --file, flags and positionals', () => {
+    const sut = parseFleetArgs(['x', '-f', 'p.yaml', '--json'], ioWith().io, {
+      values: ['--file'],
+    });
+    expect([sut.positionals, sut.values.get('--file'), sut.json]).toEqual([['x'], 'p.yaml', true]);
+  });
+
+  it.each([
+    [['--nope'], "unknown option '--nope'"],
+    [['--url'], '--url needs a value'],
+    [['--url', 'ftp://x'], "coordinator URL 'ftp://x' is not an http:// or https:// URL"],
+    [['--actor', 'a b'], "actor 'a b' must be 1-128 letters"],
+    [['--url', 'http://a', '--url', 'http://b'], '--url given twice'],
+  ])('refuses %j: %s', (argv, message) => {
+    expect(() => parseFleetArgs(argv, ioWith().io)).toThrow(UsageError);
+    expect(() => parseFleetArgs(argv, ioWith().io)).toThrow(message);
+  });
+});
+
+describe('createCoordinatorClient', () => {
+  const answering =
+    (
+      status: number,
+      body: string,
+      seen: { url?: string; init?: RequestInit }[] = [],
+    ): typeof fetch =>
+    (input, init) => {
+      seen.push({ url: String(input), ...(init ? { init } : {}) });
+      return Promise.resolve(new Response(body, { status }));
+    };
+
+  it('sends the actor header and JSON body, and encodes path segments', async () => {
+    const seen: { url?: string; init?: RequestInit }[] = [];
+    const sut = createCoordinatorClient({
+      url: 'http://c:1/',
+      actor: 'user:me',
+      fetch: answering(200, '{"rolloutId":"r"}', seen),
+    });
+    const r = await sut.rollback('a/b', 'why');
+    expect(r).toEqual({ ok: true, status: 200, body: { rolloutId: 'r' } });
+    expect(seen[0]!.url).toBe('http://c:1/v1/policies/a%2Fb/rollback');
+    expect(seen[0]!.init!.method).toBe('POST');
+    expect((seen[0]!.init!.headers as Record<string, string>)['x-tramway-actor']).toBe('user:me');
+    expect(seen[0]!.init!.body).toBe('{"reason":"why"}');
+  });
+
+  it('tells an unreachable coordinator from an error document and from a non-JSON answer', async () => {
+    const refused: typeof fetch = () =>
+      Promise.reject(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }));
+    expect(await createCoordinatorClient({ url: 'http://c:1', fetch: refused }).nodes()).toEqual({
+      ok: false,
+      kind: 'unreachable',
+      url: 'http://c:1',
+      message: 'ECONNREFUSED',
+    });
+    const notFound = await createCoordinatorClient({
+      url: 'http://c:1',
+      fetch: answering(404, '{"error":{"code":"NotFound","message":"no policy x"}}'),
+    }).status('x');
+    expect(notFound).toMatchObject({
+      ok: false,
+      kind: 'http',
+      status: 404,
+      error: { code: 'NotFound' },
+    });
+    const html = await createCoordinatorClient({
+      url: 'http://c:1',
+      fetch: answering(200, '<html>'),
+    }).nodes();
+    expect(html).toMatchObject({ ok: false, kind: 'protocol' });
+  });
+});
+
+describe('reportFailure', () => {
+  it('exits 69 when unreachable, 2 for an invalid policy, 1 for other refusals; errors as JSON with --json', () => {
+    const sut = ioWith();
+    expect(
+      reportFailure(sut.io, { json: false }, 'nodes', {
+        ok: false,
+        kind: 'unreachable',
+        url: 'http://c:1',
+        message: 'ECONNREFUSED',
+      }),
+    ).toBe(FleetExit.Unavailable);
+    expect(sut.err()).toContain('cannot reach the coordinator at http://c:1 (ECONNREFUSED)');
+    const invalid = ioWith();
+    expect(
+      reportFailure(invalid.io, { json: true }, 'apply', {
+        ok: false,
+        kind: 'http',
+        url: 'u',
+        status: 400,
+        error: {
+          code: 'InvalidPolicy',
+          message: 'the policy is invalid',
+          details: ['policy.spec.x: bad'],
+        },
+      }),
+    ).toBe(FleetExit.Usage);
+    expect(invalid.err()).toBe('tramway apply: the policy is invalid:\n  policy.spec.x: bad\n');
+    expect(JSON.parse(invalid.out())).toEqual({
+      error: {
+        code: 'InvalidPolicy',
+        message: 'the policy is invalid',
+        details: ['policy.spec.x: bad'],
+      },
+    });
+    expect(
+      reportFailure(ioWith().io, { json: false }, 'apply', {
+        ok: false,
+        kind: 'http',
+        url: 'u',
+        status: 409,
+        error: { code: 'Conflict', message: 'running' },
+      }),
+    ).toBe(FleetExit.Negative);
+  });
+});
