@@ -271,6 +271,31 @@ describe('tramway apply, status, rollback', () => {
     expect(rolledBack.nodes.map((n) => n.state)).toEqual(['converged', 'converged', 'converged']);
   });
 
+  it('redraws the status in place on a terminal while a paused rollout runs', async () => {
+    const file = writePolicy(
+      'paused.yaml',
+      policyYaml('paused', ['tcp_close']).replace(
+        "waves: [1, '100%'] }",
+        "waves: [1, '100%'], pauseSeconds: 1 }",
+      ),
+    );
+    expect((await run(['apply', '-f', file])).code).toBe(0);
+    await statusWhen('paused', () => true);
+    const r = await run(
+      ['status', 'paused', '--watch', '--interval-ms', '50', '--timeout-s', '20'],
+      {
+        TRAMWAY_TTY: '1',
+      },
+    );
+    expect(r.code).toBe(0);
+    // a first drawing, then at least one redraw: cursor up over the previous drawing, clear below
+    const redraws = [...r.out.matchAll(/\x1b\[(\d+)A\r\x1b\[J/g)];
+    expect(redraws.length).toBeGreaterThan(0);
+    const first = r.out.slice(0, redraws[0]!.index);
+    expect(Number(redraws[0]![1])).toBe(first.split('\n').length - 1);
+    expect(r.out.slice(redraws.at(-1)!.index)).toMatch(/rollout paused-v1-\S+\s+completed/);
+  });
+
   it('answers exit 1 with the coordinator message for an unknown policy', async () => {
     const status = await run(['status', 'no-such-policy']);
     expect([status.code, status.err]).toEqual([1, 'tramway status: no policy no-such-policy\n']);
