@@ -114,6 +114,24 @@ describe(FleetReadModel.name, () => {
     await reopened.close();
   });
 
+  it('applies each event once when two readers catch up the same file at the same time', async () => {
+    await appendAll(store, syntheticFleetLog({ seed: 8, events: 1500, nodes: 4 }));
+    const once = await FleetReadModel.open({ path: join(dir, 'once.sqlite') });
+    await once.catchUp(store);
+    await once.close();
+    const path = join(dir, 'shared.sqlite');
+    const a = await FleetReadModel.open({ path });
+    const b = await FleetReadModel.open({ path });
+    const [ra, rb] = await Promise.all([
+      a.catchUp(store, { batchSize: 100 }),
+      b.catchUp(store, { batchSize: 70 }),
+    ]);
+    expect([ra.position, rb.position]).toEqual([1500, 1500]);
+    await a.close();
+    await b.close();
+    expect(dumpTables(path)).toEqual(dumpTables(join(dir, 'once.sqlite')));
+  });
+
   it('rolls back the rows AND the checkpoint of a batch that fails half-way', async () => {
     const items = [...syntheticFleetLog({ seed: 2, events: 400, nodes: 4 })];
     const events = recordAll(items).map(decodeFleetEventOrThrow);

@@ -86,7 +86,9 @@ export class FleetReadModel {
   readonly #prepared = new Map<string, Prepared>();
   readonly #readCheckpoint: Database.Statement<[string], { position: number }>;
   readonly #writeCheckpoint: Database.Statement<[string, number]>;
-  readonly #applyTx: (events: readonly FleetRecordedEvent[], last: number) => void;
+  readonly #applyTx: Database.Transaction<
+    (events: readonly FleetRecordedEvent[], upTo: number) => number
+  >;
   readonly #resetTx: () => void;
   readonly #deferIndexesTx: () => void;
   readonly #restoreIndexesTx: () => void;
@@ -101,12 +103,21 @@ export class FleetReadModel {
     this.#writeCheckpoint = this.#sqlite.prepare(
       `INSERT INTO ${cp} (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
     );
-    this.#applyTx = this.#sqlite.transaction((events, last) => {
-      for (const event of events) {
-        for (const change of toRowChanges(event)) this.#run(event.globalPosition, change);
-      }
-      this.#writeCheckpoint.run(FLEET_READ_MODEL_CHECKPOINT, last);
-    });
+    // The checkpoint is read inside the (IMMEDIATE) transaction: two processes catching up the
+    // same file at once apply each event once, the later one skipping what the first wrote.
+    this.#applyTx = this.#sqlite.transaction(
+      (events: readonly FleetRecordedEvent[], upTo: number): number => {
+        const from = this.position();
+        let last = Math.max(from, upTo);
+        for (const event of events) {
+          if (event.globalPosition <= from) continue;
+          for (const change of toRowChanges(event)) this.#run(event.globalPosition, change);
+          if (event.globalPosition > last) last = event.globalPosition;
+        }
+        if (last > from) this.#writeCheckpoint.run(FLEET_READ_MODEL_CHECKPOINT, last);
+        return last;
+      },
+    );
     this.#resetTx = this.#sqlite.transaction(() => {
       for (const table of Object.values(READ_MODEL_TABLES)) {
         if (table !== READ_MODEL_TABLES.checkpoints)
@@ -175,12 +186,7 @@ export class FleetReadModel {
    * moves the checkpoint past events of other families that preceded or followed these.
    */
   apply(events: readonly FleetRecordedEvent[], upTo?: number): number {
-    const from = this.position();
-    const fresh = events.filter((e) => e.globalPosition > from);
-    const last = Math.max(from, upTo ?? 0, ...fresh.map((e) => e.globalPosition));
-    if (last === from) return from;
-    this.#applyTx(fresh, last);
-    return last;
+    return this.#applyTx.immediate(events, upTo ?? 0);
   }
 
   /**
