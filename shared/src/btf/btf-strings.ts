@@ -13,11 +13,6 @@ export interface BtfStringTable {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-const isAscii = (bytes: Uint8Array): boolean => {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false;
-  return true;
-};
-
 /**
  * Wraps a string section (its bytes must end with NUL; validated by the parser). An all-ASCII
  * section (every kernel BTF in practice) is decoded once and sliced, which keeps parsing the
@@ -28,8 +23,10 @@ export const createStringTable = (bytes: Uint8Array, base?: BtfStringTable): Btf
   const end = start + bytes.length;
   const inBase = (offset: number): string | undefined =>
     base && offset >= 0 && offset < start ? base.at(offset) : undefined;
-  if (isAscii(bytes)) {
-    const text = utf8.decode(bytes);
+  const text = utf8.decode(bytes);
+  // one char per byte and no replacement char: every byte was ASCII (a multi-byte sequence
+  // shortens the text, an invalid byte becomes U+FFFD), checked natively rather than byte by byte
+  if (text.length === bytes.length && !text.includes('\uFFFD')) {
     return {
       start,
       end,

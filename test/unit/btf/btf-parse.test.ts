@@ -96,6 +96,20 @@ describe('parseBtf', () => {
     expect(encodeBtf(smallVmlinux(), { byteOrder: 'big' })[0]).toBe(0xeb);
   });
 
+  it('decodes non-ASCII names as UTF-8', () => {
+    const object: BtfObject = {
+      name: 'vmlinux',
+      kind: 'vmlinux',
+      firstTypeId: 1,
+      types: [
+        { kind: 'float', name: 'café', size: 8 },
+        { kind: 'typedef', name: 'ok_\u{1F600}', type: 1 },
+        { kind: 'typedef', name: 'plain', type: 1 },
+      ],
+    };
+    expect(parseOk(encodeBtf(object)).object).toEqual(object);
+  });
+
   it('parses an unaligned blob (copy path)', () => {
     const bytes = encodeBtf(smallVmlinux());
     const shifted = new Uint8Array(bytes.length + 1).subarray(1);
