@@ -323,12 +323,13 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     links: readonly DesiredLink[],
     actor: string,
     correlationId: string | undefined,
+    reason: string,
   ): Promise<void> => {
     const generation = (fleetNow().nodes[nodeId]?.assignment?.generation ?? 0) + 1;
     await record([
       {
         id: `assignment:${nodeId}:g${generation}`,
-        event: { type: 'AssignmentIssued', data: { nodeId, generation, links } },
+        event: { type: 'AssignmentIssued', data: { nodeId, generation, links, reason } },
         actor,
         ...(correlationId === undefined ? {} : { correlationId }),
       },
@@ -472,12 +473,21 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         links.filter((l) => l.policy !== policy),
         COORDINATOR_ACTOR,
         rolloutId,
+        `rollout ${rolloutId}: policy ${policy} removed (v${held} rolled back, no previous version)`,
       );
       return;
     }
     if (held === version) return;
     const link = desiredLinkOf(policy, version, spec, plans.get(rolloutId)?.get(nodeId));
-    await issueAssignment(nodeId, withPolicy(links, link), COORDINATOR_ACTOR, rolloutId);
+    await issueAssignment(
+      nodeId,
+      withPolicy(links, link),
+      COORDINATOR_ACTOR,
+      rolloutId,
+      held === undefined
+        ? `rollout ${rolloutId}: policy ${policy} v${version}`
+        : `rollout ${rolloutId}: policy ${policy} v${held} -> v${version}`,
+    );
   };
 
   /** Runs one workflow input: records what it publishes, sends what it sends, keeps its state. */
@@ -509,7 +519,11 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           await record([
             {
               id: eventIdOf(output.event),
-              event: output.event,
+              // WaveCompleted carries the reason of an operator's override of the gate
+              event:
+                output.event.type === 'WaveCompleted' && output.reason !== undefined
+                  ? { ...output.event, data: { ...output.event.data, reason: output.reason } }
+                  : output.event,
               actor: output.actor,
               correlationId: output.event.data.rolloutId,
             },
@@ -625,17 +639,41 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     }
   };
 
-  const markStale = (): void => {
+  /** Marks silent nodes stale and heard ones alive again, each change recorded (ids from lastSeen). */
+  const markStale = async (): Promise<void> => {
     const now = nowMs();
     for (const node of Object.values(fleetNow().nodes)) {
       if (!node.registered) continue;
-      const seen = lastSeen.get(node.nodeId) ?? startedAtMs;
-      const isStale = now - seen > staleAfterMs;
+      const heard = lastSeen.get(node.nodeId);
+      const seen = heard ?? startedAtMs;
+      // a node the log left stale stays stale until it is heard again
+      const isStale = (heard === undefined && stale.has(node.nodeId)) || now - seen > staleAfterMs;
       if (isStale && !stale.has(node.nodeId)) {
         stale.add(node.nodeId);
+        const lastSeenIso = heard === undefined ? null : new Date(heard).toISOString();
+        await record([
+          {
+            id: `stale:${node.nodeId}:${seen}`,
+            event: {
+              type: 'NodeMarkedStale',
+              data: { nodeId: node.nodeId, lastSeen: lastSeenIso, silentMs: now - seen },
+            },
+            actor: COORDINATOR_ACTOR,
+          },
+        ]);
         log.warn('node marked stale', { nodeId: node.nodeId, silentMs: now - seen });
       } else if (!isStale && stale.has(node.nodeId)) {
         stale.delete(node.nodeId);
+        await record([
+          {
+            id: `alive:${node.nodeId}:${seen}`,
+            event: {
+              type: 'NodeMarkedAlive',
+              data: { nodeId: node.nodeId, lastSeen: new Date(seen).toISOString() },
+            },
+            actor: COORDINATOR_ACTOR,
+          },
+        ]);
         log.info('node alive again', { nodeId: node.nodeId });
       }
     }
@@ -644,7 +682,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const tick = (): Promise<void> =>
     decide(async () => {
       if (fatal) return;
-      markStale();
+      await markStale();
       await pumpRollouts();
     });
 
@@ -656,7 +694,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     decide(async () => {
       kickPending = false;
       if (fatal) return;
-      markStale();
+      await markStale();
       await pumpRollouts();
     }).catch((error: unknown) => {
       log.error('rollout step failed', { error: errorText(error) });
@@ -818,7 +856,13 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         ]);
         log.warn('drift found', { nodeId: node.nodeId, items });
         // Repair: the same policies as a new generation, so the agent reconciles again.
-        await issueAssignment(node.nodeId, assignment.links, COORDINATOR_ACTOR, undefined);
+        await issueAssignment(
+          node.nodeId,
+          assignment.links,
+          COORDINATOR_ACTOR,
+          undefined,
+          `drift repair: generation ${assignment.generation} again as a new generation`,
+        );
         reports.push({ nodeId: node.nodeId, items, repaired: true });
       }
       return reports;
@@ -952,6 +996,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
               name,
               version: p.version,
               spec: p.policy.spec as unknown as Record<string, JsonValue>,
+              reason: current
+                ? `update of v${current.version} by ${actor}`
+                : `new policy applied by ${actor}`,
             },
           },
           actor,
@@ -1014,6 +1061,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
                   name,
                   version: previous.version,
                   spec: previous.spec as unknown as Record<string, JsonValue>,
+                  reason,
                 },
               },
               actor,
@@ -1021,7 +1069,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
             }
           : {
               id: `policy:${name}:v${view.policyVersion}:removed`,
-              event: { type: 'PolicyRemoved', data: { name, version: view.policyVersion } },
+              event: {
+                type: 'PolicyRemoved',
+                data: { name, version: view.policyVersion, reason },
+              },
               actor,
               correlationId: view.rolloutId,
             },
@@ -1178,6 +1229,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     });
     await folded(head);
     log.info('log replayed', { position, nodes: Object.keys(fleetNow().nodes).length });
+    // Nodes the log left stale stay stale until they are heard again.
+    for (const nodeId of Object.keys(coord.staleNodes)) stale.add(nodeId);
     unsubscribes.push(
       deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
       deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),

@@ -125,9 +125,12 @@ export const FLEET_EVENT_SCHEMAS = {
       name,
       version: z.int().positive(),
       spec: z.record(z.string(), z.json()),
+      reason: z.string().min(1).optional(),
     }),
   },
-  PolicyRemoved: { 1: z.strictObject({ name, version: z.int().positive() }) },
+  PolicyRemoved: {
+    1: z.strictObject({ name, version: z.int().positive(), reason: z.string().min(1).optional() }),
+  },
   RolloutStarted: {
     1: z.strictObject({
       rolloutId: name,
@@ -153,6 +156,7 @@ export const FLEET_EVENT_SCHEMAS = {
       wave: z.int().nonnegative(),
       succeeded: z.int().nonnegative(),
       failed: z.int().nonnegative(),
+      reason: z.string().min(1).optional(),
     }),
   },
   RolloutCompleted: { 1: z.strictObject({ rolloutId: name }) },
@@ -170,7 +174,18 @@ export const FLEET_EVENT_SCHEMAS = {
           functions: z.array(z.string().min(1)).min(1),
         }),
       ),
+      reason: z.string().min(1).optional(),
     }),
+  },
+  NodeMarkedStale: {
+    1: z.strictObject({
+      nodeId,
+      lastSeen: z.iso.datetime({ offset: true }).nullable(),
+      silentMs: z.int().nonnegative(),
+    }),
+  },
+  NodeMarkedAlive: {
+    1: z.strictObject({ nodeId, lastSeen: z.iso.datetime({ offset: true }) }),
   },
 } as const satisfies Record<FleetEventType, Record<number, z.ZodType>>;
 

@@ -36,6 +36,8 @@ export const streamOf = (event: FleetEvent): string => {
     case 'LinkCreateFailed':
     case 'LinkReleased':
     case 'DriftFound':
+    case 'NodeMarkedStale':
+    case 'NodeMarkedAlive':
       return FleetStreams.node(event.data.nodeId);
     case 'PolicyApplied':
     case 'PolicyRemoved':

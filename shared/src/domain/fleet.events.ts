@@ -141,9 +141,12 @@ export type DriftFound = Event<
 
 export type PolicyApplied = Event<
   'PolicyApplied',
-  { name: string; version: number; spec: { readonly [key: string]: JsonValue } }
+  { name: string; version: number; spec: { readonly [key: string]: JsonValue }; reason?: string }
 >;
-export type PolicyRemoved = Event<'PolicyRemoved', { name: string; version: number }>;
+export type PolicyRemoved = Event<
+  'PolicyRemoved',
+  { name: string; version: number; reason?: string }
+>;
 export type RolloutStarted = Event<
   'RolloutStarted',
   { rolloutId: string; policy: string; policyVersion: number; waves: number }
@@ -158,14 +161,25 @@ export type WaveHeld = Event<
 >;
 export type WaveCompleted = Event<
   'WaveCompleted',
-  { rolloutId: string; wave: number; succeeded: number; failed: number }
+  { rolloutId: string; wave: number; succeeded: number; failed: number; reason?: string }
 >;
 export type RolloutCompleted = Event<'RolloutCompleted', { rolloutId: string }>;
 export type RolloutRolledBack = Event<'RolloutRolledBack', { rolloutId: string; reason: string }>;
 export type AssignmentIssued = Event<
   'AssignmentIssued',
-  { nodeId: string; generation: number; links: readonly DesiredLink[] }
+  { nodeId: string; generation: number; links: readonly DesiredLink[]; reason?: string }
 >;
+/**
+ * The coordinator stopped hearing the node's heartbeats for longer than its stale limit: rollouts
+ * judge it failed until it is heard again. `lastSeen` is the last heartbeat or fact (null: none
+ * since the coordinator started).
+ */
+export type NodeMarkedStale = Event<
+  'NodeMarkedStale',
+  { nodeId: string; lastSeen: string | null; silentMs: number }
+>;
+/** A node marked stale was heard again. */
+export type NodeMarkedAlive = Event<'NodeMarkedAlive', { nodeId: string; lastSeen: string }>;
 
 export type NodeFact =
   | NodeRegistered
@@ -189,7 +203,9 @@ export type CoordinatorDecision =
   | WaveCompleted
   | RolloutCompleted
   | RolloutRolledBack
-  | AssignmentIssued;
+  | AssignmentIssued
+  | NodeMarkedStale
+  | NodeMarkedAlive;
 
 /**
  * Every event of the fleet log. Heartbeats are deliberately not events: they change no state,

@@ -28,6 +28,8 @@ export type {
   RolloutCompleted,
   RolloutRolledBack,
   AssignmentIssued,
+  NodeMarkedStale,
+  NodeMarkedAlive,
   NodeFact,
   CoordinatorDecision,
   FleetEvent,

@@ -302,6 +302,16 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
         ),
       ];
     }
+    case 'NodeMarkedStale':
+      return [
+        eventRow(
+          event,
+          { nodeId: event.data.nodeId },
+          `node marked stale (silent for ${event.data.silentMs} ms)`,
+        ),
+      ];
+    case 'NodeMarkedAlive':
+      return [eventRow(event, { nodeId: event.data.nodeId }, 'node heard again')];
     case 'AssignmentIssued': {
       const d = event.data;
       return [

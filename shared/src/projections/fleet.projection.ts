@@ -370,6 +370,11 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       node.observedGeneration = event.data.observedGeneration;
       return;
     }
+    case 'NodeMarkedStale':
+    case 'NodeMarkedAlive':
+      // Liveness is the coordinator's live view (heartbeats are not events); these decisions
+      // are recorded for audit and change none of the fleet's kernel state.
+      return;
     case 'AssignmentIssued': {
       const node = ownedNode(draft, root, event.data.nodeId);
       node.assignment = {

@@ -203,6 +203,7 @@ describe('coordinator rollouts', () => {
       (e) => e.type === 'WaveCompleted' && (e.data as { wave: number }).wave === 0,
     )!;
     expect(completed0.metadata.actor).toBe('user:bob');
+    expect((completed0.data as { reason?: string }).reason).toMatch(/resumed by user:bob/);
     // And resuming a rollout that is not held is a conflict
     const again = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`);
     expect(again.status).toBe(409);
@@ -273,7 +274,13 @@ describe('coordinator rollouts', () => {
     );
     expect(
       (await allEvents()).filter((e) => e.type === 'PolicyRemoved').map((e) => e.data),
-    ).toEqual([{ name: 'other', version: 1 }]);
+    ).toEqual([
+      expect.objectContaining({
+        name: 'other',
+        version: 1,
+        reason: expect.stringMatching(/removed/),
+      }),
+    ]);
     expect((await http('GET', '/v1/policies/other/status')).status).toBe(404);
   });
 });
@@ -329,12 +336,24 @@ describe('coordinator drift, staleness and restart', () => {
     const metrics = await http('GET', '/metrics');
     expect(metrics.body).toContain('tramway_nodes_stale 1');
     expect(metrics.body).toContain('tramway_nodes 2');
-    // When node-02 beats again it is alive
+    // And the decision is recorded
+    const staleEvents = (await allEvents()).filter((e) => e.type === 'NodeMarkedStale');
+    expect(staleEvents.map((e) => [e.data, e.metadata.actor])).toEqual([
+      [expect.objectContaining({ nodeId: 'node-02', lastSeen: expect.any(String) }), 'coordinator'],
+    ]);
+    // When a restarted coordinator replays the log, node-02 is still stale
+    await coordinator!.stop();
+    coordinator = await startCoordinator();
+    expect(coordinator.core.staleNodes()).toEqual(['node-02']);
+    // When node-02 beats again it is alive, and that is recorded too
     await agents[1]!.heartbeat();
     await waitUntil('alive', async () => {
       await coordinator!.core.tick();
       return coordinator!.core.staleNodes().length === 0;
     });
+    expect(
+      (await allEvents()).filter((e) => e.type === 'NodeMarkedAlive').map((e) => e.data),
+    ).toEqual([expect.objectContaining({ nodeId: 'node-02' })]);
   });
 
   it('restarts in the middle of a rollout, replays the log and converges without repeating anything', async () => {

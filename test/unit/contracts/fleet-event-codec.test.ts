@@ -105,8 +105,14 @@ const EXAMPLES: readonly FleetEvent[] = [
           functions: ['tcp_*'],
         },
       ],
+      reason: 'rollout r1, wave 0',
     },
   },
+  {
+    type: 'NodeMarkedStale',
+    data: { nodeId: 'n1', lastSeen: '2026-11-25T10:00:00.000Z', silentMs: 15001 },
+  },
+  { type: 'NodeMarkedAlive', data: { nodeId: 'n1', lastSeen: '2026-11-25T10:01:00.000Z' } },
 ];
 
 describe('decodeFleetEvent', () => {

@@ -25,6 +25,8 @@ export interface CoordinatorState {
   readonly previousVersion: Readonly<Record<string, number | null>>;
   /** policy -> its latest rollout */
   readonly latestRollout: Readonly<Record<string, string>>;
+  /** nodes the log says are stale (NodeMarkedStale not yet followed by NodeMarkedAlive) */
+  readonly staleNodes: Readonly<Record<string, true>>;
   /** how many events were folded (metrics) */
   readonly events: number;
 }
@@ -39,6 +41,7 @@ export const initialCoordinatorState = (): CoordinatorState => ({
   currentVersion: {},
   previousVersion: {},
   latestRollout: {},
+  staleNodes: {},
   events: 0,
 });
 
@@ -122,6 +125,12 @@ export const evolveCoordinator = (
           [event.data.rolloutId]: state.previousVersion[event.data.policy] ?? null,
         },
       };
+    case 'NodeMarkedStale':
+      return { ...next, staleNodes: { ...state.staleNodes, [event.data.nodeId]: true } };
+    case 'NodeMarkedAlive': {
+      const { [event.data.nodeId]: _alive, ...rest } = state.staleNodes;
+      return { ...next, staleNodes: rest };
+    }
     default:
       return next;
   }
