@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), resolving @tramway/shared to its sources,
-// so `npx tramway` works right after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// Runs the TypeScript sources directly (tsx), resolving @tramway/shared to its sources (the
+// `@tramway/source` export condition), so `npx tramway` works right after `npm ci` with no build.
+import { register } from 'node:module';
+import { register as registerTsx } from 'tsx/esm/api';
 
-register({ conditions: ['@tramway/source'] });
+const addSourceCondition = `export async function resolve(specifier, context, next) {
+  const conditions = context.conditions.includes('@tramway/source')
+    ? context.conditions
+    : [...context.conditions, '@tramway/source'];
+  return next(specifier, { ...context, conditions });
+}`;
+register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
+registerTsx();
 const { main } = await import('../src/main.ts');
 process.exitCode = await main(process.argv.slice(2));
