@@ -17,7 +17,6 @@ import {
   FleetStreams,
   initialRolloutState,
   runRolloutStep,
-  expandWaves,
   refusePlan,
   selectNodes,
   validatePolicySpec,
@@ -30,7 +29,6 @@ import type {
   RolloutInput,
   RolloutState,
   RolloutStep,
-  WaveState as WorkflowWave,
   Policy,
   PolicySpec,
   DesiredLink,
@@ -55,6 +53,7 @@ import type { Logger } from './coordinator-logger.js';
 import { silentLogger } from './coordinator-logger.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
+import { rehydrateRollout } from './rollout/rollout-rehydrate.js';
 import type { NodeVerdict } from './rollout/rollout.rules.js';
 import { desiredLinkOf, findDrift, judgeNode, withPolicy } from './rollout/rollout.rules.js';
 import type { ApiResult } from './http/api-result.js';
@@ -381,62 +380,16 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     return version !== null && version !== undefined && spec ? { version, spec } : null;
   };
 
-  /**
-   * The workflow state of a rollout, from the log: started waves as recorded, the waves not
-   * started yet split again over the nodes selected now (the same split when the fleet did not
-   * change), node outcomes left to be reported again by `reportNodes`.
-   */
   const rehydrate = (view: RolloutView): RolloutState | undefined => {
     const spec = specOf(view.policy, view.policyVersion);
     if (!spec) return undefined;
-    const started = Object.values(view.waves).sort((a, b) => a.wave - b.wave);
-    const done = new Set(started.map((w) => w.nodes).flat());
-    const remaining = candidatesOf(view.policy, spec).filter((n) => !done.has(n));
-    const groups = expandWaves(spec.rollout.waves, [...done, ...remaining]);
-    const waves: WorkflowWave[] = started.map((w) => ({
-      index: w.wave,
-      nodes: w.nodes,
-      state: w.status,
-      outcomes: {},
-    }));
-    const left = new Set(remaining);
-    for (let index = started.length; index < view.waveCount; index++) {
-      const last = index === view.waveCount - 1;
-      const nodes = last ? [...left] : (groups[index] ?? []).filter((n) => left.has(n));
-      for (const n of nodes) left.delete(n);
-      waves.push({ index, nodes, state: 'pending', outcomes: {} });
-    }
-    const current = view.currentWave ?? -1;
-    const currentWave = waves[current];
-    const completedAt = coord.waveCompletedAt[view.rolloutId]?.[String(current)];
-    const paused =
-      view.status === 'running' && currentWave?.state === 'completed' && current < waves.length - 1;
-    return {
-      status:
-        view.status === 'rolled-back'
-          ? 'rolled-back'
-          : view.status === 'completed'
-            ? 'completed'
-            : view.status === 'held' && currentWave?.state === 'held'
-              ? 'held'
-              : paused
-                ? 'paused'
-                : 'running',
-      rolloutId: view.rolloutId,
-      policy: view.policy,
-      policyVersion: view.policyVersion,
+    return rehydrateRollout({
+      view,
       spec,
       previous: previousOf(view.rolloutId),
-      waves,
-      current,
-      ...(paused
-        ? {
-            resumeAtMs:
-              (completedAt === undefined ? 0 : Date.parse(completedAt)) +
-              spec.rollout.pauseSeconds * 1000,
-          }
-        : {}),
-    };
+      candidates: candidatesOf(view.policy, spec),
+      completedAt: coord.waveCompletedAt[view.rolloutId]?.[String(view.currentWave ?? -1)],
+    });
   };
 
   const eventIdOf = (event: RolloutOutputEvent): string => {
@@ -623,8 +576,20 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         });
         continue;
       }
-      workflows.set(view.rolloutId, state);
       const wave = state.waves[state.current];
+      if (state.current === state.waves.length - 1 && wave?.state === 'completed') {
+        // Crashed between the last WaveCompleted and RolloutCompleted.
+        await record([
+          {
+            id: `rollout:${view.rolloutId}:completed`,
+            event: { type: 'RolloutCompleted', data: { rolloutId: view.rolloutId } },
+            actor: COORDINATOR_ACTOR,
+            correlationId: view.rolloutId,
+          },
+        ]);
+        continue;
+      }
+      workflows.set(view.rolloutId, state);
       if (state.status === 'running' && wave) {
         for (const nodeId of wave.nodes) {
           await assignPolicy({
