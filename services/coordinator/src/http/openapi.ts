@@ -132,14 +132,22 @@ export const OPENAPI_DOCUMENT = {
       post: {
         operationId: 'loadModule',
         parameters: [pathParam('id'), pathParam('module')],
-        responses: { '200': { description: 'outcome', ...json(ref('ModuleOutcome')) }, ...errors },
+        responses: {
+          '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
+          '503': { description: 'the node did not answer', ...json(ref('Error')) },
+          ...errors,
+        },
       },
     },
     '/v1/nodes/{id}/modules/{module}/unload': {
       post: {
         operationId: 'unloadModule',
         parameters: [pathParam('id'), pathParam('module')],
-        responses: { '200': { description: 'outcome', ...json(ref('ModuleOutcome')) }, ...errors },
+        responses: {
+          '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
+          '503': { description: 'the node did not answer', ...json(ref('Error')) },
+          ...errors,
+        },
       },
     },
     '/metrics': {
