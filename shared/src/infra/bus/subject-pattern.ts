@@ -39,6 +39,9 @@ export const assertSubjectPattern = (pattern: string): void => {
  * assumed valid (`assertSubjectPattern`, `assertConcreteSubject`).
  */
 export const subjectMatches = (pattern: string, subject: string): boolean => {
+  // Most patterns (every responder's) are concrete: a string compare, no token split. The
+  // in-process bus checks every handle per message, so this is its hot path.
+  if (!pattern.includes('*') && !pattern.includes('>')) return pattern === subject;
   const p = pattern.split('.');
   const s = subject.split('.');
   for (let i = 0; i < p.length; i++) {
