@@ -7,7 +7,9 @@
  * `--hosts` agent-host processes; the coordinator as its own process on the JetStream log. Prints
  * the time for a policy on FUNCTIONS functions to converge on every node and the coordinator's
  * restart time (SIGKILL, replay of the resulting log, status converged again), each with a
- * baseline measured in the same run (bench/fleet/fleet-run.ts) and the ratio.
+ * baseline measured in the same run and the ratio: convergence against the same fleet in the
+ * embedded mode (bench/fleet/in-process-run.ts) and against one NATS round trip per node, restart
+ * against the coordinator's cold start on an empty log (bench/fleet/fleet-run.ts).
  *
  * Bounded: every wait shares the `--max-s` deadline; past it the size in progress is abandoned,
  * the sizes done are printed, and every child process started is stopped (also on SIGINT/SIGTERM).
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import type { ChildHandle } from '../test/support/fleet-processes.js';
 import type { FleetRunResult } from './fleet/fleet-run.js';
 import { runFleet } from './fleet/fleet-run.js';
+import { runInProcess } from './fleet/in-process-run.js';
 
 interface Args {
   readonly nodes: readonly number[];
@@ -64,7 +67,17 @@ interface Row {
   readonly ratio?: number;
 }
 
-const rowsOf = (r: FleetRunResult): Row[] => [
+type SizeResult = FleetRunResult & { readonly inProcessConvergeMs: number | undefined };
+
+const rowsOf = (r: SizeResult): Row[] => [
+  {
+    name: `converge ${r.functions} fn on ${r.nodes} nodes (vs same fleet in-process)`,
+    value: r.convergeMs,
+    unit: 'ms',
+    ...(r.inProcessConvergeMs === undefined
+      ? {}
+      : { baseline: r.inProcessConvergeMs, ratio: r.convergeMs / r.inProcessConvergeMs }),
+  },
   {
     name: `converge ${r.functions} fn on ${r.nodes} nodes (vs 1 NATS round trip/node)`,
     value: r.convergeMs,
@@ -134,23 +147,38 @@ const main = async (): Promise<number> => {
     process.stderr.write(`${line}\n`);
   };
   const deadline = performance.now() + args.maxS * 1000;
-  const results: FleetRunResult[] = [];
+  const results: SizeResult[] = [];
   let abandoned: string | undefined;
+  const problems: string[] = [];
   try {
     for (const nodes of args.nodes) {
       log(`fleet of ${nodes} nodes, ${args.functions} functions, ${args.hosts} agent hosts`);
       try {
-        results.push(
-          await runFleet({
-            nodes,
-            functions: args.functions,
-            hosts: Math.min(args.hosts, nodes),
-            deadline,
-            dir,
-            children,
-            log,
-          }),
+        // the baseline gets at most a third of the time left: the run over NATS is the point
+        const inProcess = await runInProcess({
+          nodes,
+          functions: args.functions,
+          deadline,
+          dir,
+          capMs: (deadline - performance.now()) / 3,
+        });
+        log(
+          inProcess.convergeMs === undefined
+            ? `  baseline: in-process fleet ${inProcess.problem}`
+            : `  baseline: in-process fleet converged in ${inProcess.convergeMs.toFixed(0)} ms`,
         );
+        if (inProcess.problem)
+          problems.push(`in-process baseline, ${nodes} nodes: ${inProcess.problem}`);
+        const overNats = await runFleet({
+          nodes,
+          functions: args.functions,
+          hosts: Math.min(args.hosts, nodes),
+          deadline,
+          dir,
+          children,
+          log,
+        });
+        results.push({ ...overNats, inProcessConvergeMs: inProcess.convergeMs });
       } catch (error) {
         abandoned = `${nodes} nodes: ${(error as Error).message}`;
         log(`  abandoned: ${abandoned}`);
@@ -164,10 +192,11 @@ const main = async (): Promise<number> => {
   const rows = results.flatMap(rowsOf);
   if (args.json)
     process.stdout.write(
-      `${JSON.stringify({ maxS: args.maxS, results, ...(abandoned ? { abandoned } : {}) }, null, 2)}\n`,
+      `${JSON.stringify({ maxS: args.maxS, results, problems, ...(abandoned ? { abandoned } : {}) }, null, 2)}\n`,
     );
   else {
     printTable(rows);
+    for (const p of problems) process.stdout.write(`note: ${p}\n`);
     if (abandoned) process.stdout.write(`not measured: ${abandoned}\n`);
   }
   return abandoned ? 1 : 0;

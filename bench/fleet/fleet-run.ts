@@ -153,12 +153,17 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
     o.log(`  baseline: one state round trip to every node ${roundTripAllMs.toFixed(0)} ms`);
 
     const converged = async (what: string): Promise<void> => {
-      await waitUntil(
+      const outcome = await waitUntil(
         what,
         async () => {
           const s = await api(base, 'GET', '/v1/policies/bench-policy/status');
           if (s.status !== 200) return false;
           const body = s.body as { rollout: { state: string }; nodes: { state: string }[] };
+          if (body.rollout.state === 'held' || body.rollout.state === 'rolled-back') {
+            const states = new Map<string, number>();
+            for (const n of body.nodes) states.set(n.state, (states.get(n.state) ?? 0) + 1);
+            return `rollout ${body.rollout.state}: nodes ${JSON.stringify(Object.fromEntries(states))}`;
+          }
           return (
             body.rollout.state === 'completed' &&
             body.nodes.length === o.nodes &&
@@ -167,6 +172,8 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
         },
         { timeoutMs: remaining(o.deadline), intervalMs: 100 },
       );
+      // a held rollout stops short of completion: waiting longer cannot help
+      if (typeof outcome === 'string') throw new Error(`${what}: ${outcome}`);
     };
     t = performance.now();
     const applied = await api(base, 'POST', '/v1/policies', {
