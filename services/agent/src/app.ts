@@ -57,8 +57,10 @@ export interface AgentDeps {
    * agent restart within the same boot its history is replayed from the op log in the state.
    */
   readonly driver: KernelDriver;
-  /** the model state behind `driver` (`mirrorKernel`): needed by `planNode` and for module BTF ids */
-  readonly kernelState?: () => KernelState;
+  /**
+   * @deprecated ignored: the driver's own `state()` is used (kept so that older callers compile)
+   */
+  readonly kernelState?: () => KernelState | undefined;
   readonly clock: AgentClock;
   readonly ids: AgentIds;
   /** where pins, assignment and (sim) the kernel op log are kept; in memory when absent */
@@ -117,7 +119,6 @@ export interface Agent {
   kernelState(): KernelState | undefined;
 }
 
-/** The node's capabilities for path choice: sim nodes run the model's multi-link profile. */
 /** facts per published batch (keeps a NATS message well under the default 1 MB payload) */
 const FACT_BATCH_SIZE = 200;
 /** facts of the current boot kept for re-publishing */
@@ -143,9 +144,8 @@ const btfFingerprint = (d: KernelDescription, state: KernelState | undefined): s
 
 const nodeKernelOf = (d: KernelDescription): NodeKernel => ({
   profile: d.profile,
-  multi: d.mode === 'sim' || d.probedProfile !== 'none',
-  trampolines:
-    d.mode === 'sim' || d.attachPath === 'tracing-multi' || d.attachPath === 'fentry-per-function',
+  multi: d.probedProfile !== 'none',
+  trampolines: d.attachPath === 'tracing-multi' || d.attachPath === 'fentry-per-function',
 });
 
 export const createAgent = (deps: AgentDeps): Agent => {
@@ -286,8 +286,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
     return { accepted: true, generation: next.generation };
   };
 
-  const btfObjIdOf = (module: string): number =>
-    deps.kernelState?.().modules.get(module)?.objId ?? 0;
+  const btfObjIdOf = async (module: string): Promise<number> =>
+    (await driver.modules()).find((m) => m.name === module)?.btfObjId ?? 0;
 
   const moduleAction = (
     action: 'load' | 'unload',
@@ -297,11 +297,11 @@ export const createAgent = (deps: AgentDeps): Agent => {
       if (action === 'load') {
         const loaded = await driver.apply({ op: 'module_load', module });
         if (!loaded.ok) return { ok: false, errno: loaded.errno, reason: loaded.reason };
-        await publishFacts([moduleLoaded(scope(), module, btfObjIdOf(module))]);
+        await publishFacts([moduleLoaded(scope(), module, await btfObjIdOf(module))]);
         await pass();
         return { ok: true };
       }
-      const objId = btfObjIdOf(module);
+      const objId = await btfObjIdOf(module);
       // drain first: the links that pin the module are replaced by links without its functions
       await pass(module);
       const unloaded = await driver.apply({ op: 'module_unload', module });
@@ -366,7 +366,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
         log.warn('kernel op log replay refused an op', { op: op.op, errno: outcome.errno });
     }
     driver = recordingDriver(deps.driver, (op) => store.appendOp(op));
-    const state = deps.kernelState?.();
+    const state = deps.driver.state();
     const exitOps = state
       ? [
           ...[...state.links.values()]
@@ -425,17 +425,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
       description = await deps.driver.describe();
       bootId = description.bootId ?? store.simBootId(() => `boot-${deps.ids.newId()}`);
       const { booted, orphans } = await serial(recover);
-      const fingerprint = btfFingerprint(description, deps.kernelState?.());
-      const profile =
-        description.probedProfile === 'none' && description.mode !== 'sim'
-          ? 'none'
-          : description.profile;
+      const fingerprint = btfFingerprint(description, deps.driver.state());
+      const profile = description.probedProfile === 'none' ? 'none' : description.profile;
       const attachPath =
-        description.attachPath === 'none'
-          ? description.mode === 'sim'
-            ? 'tracing-multi'
-            : 'fentry-per-function'
-          : description.attachPath;
+        description.attachPath === 'none' ? 'fentry-per-function' : description.attachPath;
       const s = scope();
       const facts: IdentifiedFact[] = [
         ...(booted ? [nodeBooted(s)] : []),
@@ -447,9 +440,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
         }),
         kernelProfileDetected(s, { profile, attachPath, btfFingerprint: fingerprint }),
         // the modules the node booted with (ids keyed by load: the same load reported once)
-        ...(await driver.dump()).modules
+        ...(await driver.modules())
           .filter((m) => m.state === 'live')
-          .map((m) => moduleLoaded(s, m.name, btfObjIdOf(m.name))),
+          .map((m) => moduleLoaded(s, m.name, m.btfObjId)),
         ...held.map((h) => linkCreated(s, h, observedGeneration)),
       ];
       // links in the kernel that no record explains (a crash between link_create and saving
@@ -469,11 +462,13 @@ export const createAgent = (deps: AgentDeps): Agent => {
         assign,
         module: moduleAction,
         actualState,
-        kernelState: () => deps.kernelState?.(),
+        kernelState: () => driver.state(),
         driver: () => driver,
         node: () => nodeKernelOf(description!),
+        // a sim node with multi-link: the model's profile decides (planNode's default path)
         planPath: () =>
-          description!.mode === 'sim' || description!.attachPath === 'none'
+          (description!.mode === 'sim' && description!.probedProfile !== 'none') ||
+          description!.attachPath === 'none'
             ? undefined
             : description!.attachPath,
       };
@@ -554,6 +549,6 @@ export const createAgent = (deps: AgentDeps): Agent => {
       if (description === undefined) throw new Error('agent not started');
       return description;
     },
-    kernelState: () => deps.kernelState?.(),
+    kernelState: () => deps.driver.state(),
   };
 };

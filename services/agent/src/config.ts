@@ -18,6 +18,8 @@ export interface AgentConfig {
   readonly heartbeatMs: number;
   readonly kernel: 'sim' | 'host';
   readonly simKernel: string;
+  /** SIM_MULTI_LINK (`true`/`false`): overrides the sim kernel file's `multiLink`; unset: the file decides */
+  readonly simMultiLink: boolean | undefined;
   /** file-system root of the host facts (KERNEL=host); default `/` */
   readonly hostRoot: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -74,6 +76,10 @@ const SCHEMA = z.object({
   HEARTBEAT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
   KERNEL: z.enum(['sim', 'host']).default('sim'),
   SIM_KERNEL: z.string().min(1).default(DEFAULT_SIM_KERNEL),
+  SIM_MULTI_LINK: z
+    .enum(['true', 'false'], { message: "'true' or 'false'" })
+    .transform((v) => v === 'true')
+    .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -97,6 +103,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): A
     heartbeatMs: c.HEARTBEAT_MS,
     kernel: c.KERNEL,
     simKernel: c.SIM_KERNEL,
+    simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,
     logLevel: c.LOG_LEVEL,
   });

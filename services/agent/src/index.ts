@@ -3,8 +3,14 @@ export { createAgent } from './app.js';
 export type { AgentLogger, LogRecord } from './agent-logger.js';
 export { createJsonLogger, createMemoryLogger, silentLogger } from './agent-logger.js';
 export type { AgentKernel } from './kernel/agent-kernel.js';
-export { mirrorKernel } from './kernel/agent-kernel.js';
-export { createSimKernel, loadSimKernelFile, parseKernelSpec } from './kernel/sim-kernel.loader.js';
+export { agentKernel } from './kernel/agent-kernel.js';
+export type { SimKernelOptions } from './kernel-driver/index.js';
+export {
+  createSimKernel,
+  loadSimKernelFile,
+  parseKernelSpec,
+  parseSimKernelFile,
+} from './kernel/sim-kernel.loader.js';
 export type { AgentStateStore, PersistedAgentState } from './state/agent-state.store.js';
 export {
   createFileStateStore,

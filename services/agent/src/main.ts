@@ -41,7 +41,6 @@ const main = async (): Promise<number> => {
     labels: config.labels,
     bus,
     driver: kernel.value.driver,
-    ...(kernel.value.state === undefined ? {} : { kernelState: kernel.value.state }),
     clock,
     ids: { newId: randomUUID },
     ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),

@@ -11,7 +11,6 @@ import type { FleetBus } from '@tramway/shared/infra';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { Agent } from '../../agent/src/index.js';
 import { createAgent, createSimKernel } from '../../agent/src/index.js';
-import type { KernelDriver } from '../../agent/src/kernel-driver/index.js';
 import type { Coordinator } from '../../coordinator/src/app.js';
 import { createCoordinator } from '../../coordinator/src/app.js';
 import type { EmbeddedNodeSpec } from './fleet-file.js';
@@ -38,26 +37,6 @@ export interface EmbeddedFleet {
   /** stops the agents (their pinned links stay), the coordinator, the bus and the log */
   stop(): Promise<Error | undefined>;
 }
-
-/**
- * A node whose kernel has no tracing multi-link: the same kernel model, described as a probed
- * kernel whose BTF lacks BPF_TRACE_FENTRY_MULTI, so the agent takes the next rung of the ladder
- * (one fentry link per function). The agent treats every `sim`-described node as multi-link
- * capable, hence the `host` shadow description here.
- */
-const withoutMultiLink = (driver: KernelDriver): KernelDriver => ({
-  ...driver,
-  describe: async () => {
-    const d = await driver.describe();
-    return {
-      ...d,
-      mode: 'host',
-      release: `sim-${d.profile}-no-multi-link`,
-      probedProfile: 'none',
-      attachPath: 'fentry-per-function',
-    };
-  },
-});
 
 /** Starts the coordinator, then every agent, and waits until each node has registered. */
 export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise<EmbeddedFleet> => {
@@ -89,14 +68,13 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
   try {
     await coordinator.start();
     for (const node of options.nodes) {
-      const kernel = createSimKernel(node.kernel);
+      const kernel = createSimKernel(node.kernel, { multiLink: node.multiLink });
       if (!kernel.ok) throw new Error(`${node.kernelFile}: ${kernel.error.join('; ')}`);
       const agent = createAgent({
         nodeId: node.id,
         labels: node.labels,
         bus,
-        driver: node.multiLink ? kernel.value.driver : withoutMultiLink(kernel.value.driver),
-        kernelState: kernel.value.state!,
+        driver: kernel.value.driver,
         clock,
         ids: { newId: randomUUID },
         stateDir: join(dataDir, 'nodes', node.id),

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Result } from '@tramway/shared/lib';
 import { err, ok } from '@tramway/shared/lib';
-import { createSimKernel, parseKernelSpec } from '../../agent/src/index.js';
+import { createSimKernel, parseSimKernelFile } from '../../agent/src/index.js';
 
 /** examples/fleet/fleet.yaml in this checkout (works from any working directory). */
 export const DEFAULT_FLEET_FILE = fileURLToPath(
@@ -50,7 +50,8 @@ const FLEET_SCHEMA = z.strictObject({
           .record(z.string().regex(LABEL, 'a label key'), z.string().regex(LABEL, 'a label value'))
           .default({}),
         kernel: z.string().min(1),
-        multiLink: z.boolean().default(true),
+        /** absent: the kernel file's `multiLink` (default true) */
+        multiLink: z.boolean().optional(),
       }),
     )
     .min(1, 'at least one node'),
@@ -100,12 +101,12 @@ export const loadFleetFile = (file: string): Result<FleetFile, readonly string[]
       problems.push(`${file}: nodes[${i}].kernel: ${kdoc.error}`);
       continue;
     }
-    const spec = parseKernelSpec(kdoc.value);
+    const spec = parseSimKernelFile(kdoc.value);
     if (!spec.ok) {
       problems.push(...spec.error.map((p) => `${kernelFile}: ${p}`));
       continue;
     }
-    const built = createSimKernel(spec.value);
+    const built = createSimKernel(spec.value.spec);
     if (!built.ok) {
       problems.push(...built.error.map((p) => `${kernelFile}: ${p}`));
       continue;
@@ -113,8 +114,8 @@ export const loadFleetFile = (file: string): Result<FleetFile, readonly string[]
     nodes.push({
       id: n.id,
       labels: n.labels,
-      kernel: spec.value,
-      multiLink: n.multiLink,
+      kernel: spec.value.spec,
+      multiLink: n.multiLink ?? spec.value.options.multiLink ?? true,
       kernelFile,
     });
   }

@@ -101,16 +101,20 @@ export const simAgent = (input: {
   stateDir?: string;
   logger?: AgentLogger;
   heartbeatMs?: number;
+  /** false: a node without tracing multi-link */
+  multiLink?: boolean;
 }): SimAgent => {
-  const kernel = createSimKernel(input.spec);
+  const kernel = createSimKernel(
+    input.spec,
+    input.multiLink === undefined ? {} : { multiLink: input.multiLink },
+  );
   if (!kernel.ok) throw new Error(kernel.error.join('\n'));
-  const state = kernel.value.state!;
+  const state = (): KernelState => kernel.value.driver.state()!;
   const agent = createAgent({
     nodeId: input.nodeId,
     labels: { role: 'web' },
     bus: input.bus,
     driver: kernel.value.driver,
-    kernelState: state,
     clock: { now: () => new Date() },
     ids: { newId: () => `id-${process.pid}-${++counter}` },
     logger: input.logger ?? silentLogger,

@@ -70,7 +70,7 @@ describe('loadSimKernelFile', () => {
     expect((await sut.value.driver.dump()).modules).toEqual([
       { name: 'nf_tables', state: 'unloaded', refcount: 0 },
     ]);
-    expect(sut.value.state?.().profile).toBe('v24');
+    expect(sut.value.driver.state()?.profile).toBe('v24');
   });
 
   it('lists every problem with the file and the field path', () => {

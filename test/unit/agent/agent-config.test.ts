@@ -20,10 +20,19 @@ describe('loadConfig', () => {
       heartbeatMs: 250,
       kernel: 'sim',
       simKernel: DEFAULT_SIM_KERNEL,
+      simMultiLink: undefined,
       hostRoot: undefined,
       logLevel: 'info',
     });
     expect(Object.isFrozen(sut)).toBe(true);
+  });
+
+  it('reads SIM_MULTI_LINK as a boolean and refuses anything but true/false', () => {
+    expect(loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'false' }).simMultiLink).toBe(false);
+    expect(loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'true' }).simMultiLink).toBe(true);
+    expect(() => loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'no' })).toThrow(
+      /SIM_MULTI_LINK: 'true' or 'false'/,
+    );
   });
 
   it('lists every bad key in one error', () => {

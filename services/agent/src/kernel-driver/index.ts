@@ -1,4 +1,10 @@
-export type { DriverOutcome, KernelDescription, KernelDriver } from './kernel-driver.port.js';
+export type {
+  DriverModule,
+  DriverOutcome,
+  KernelDescription,
+  KernelDriver,
+} from './kernel-driver.port.js';
+export type { SimKernelOptions } from './sim-kernel.driver.js';
 export {
   createModelKernelDriver,
   createSimKernelDriver,

@@ -4,7 +4,14 @@ import type {
   PatternResolution,
   ResolveProgram,
 } from '@tramway/shared/btf';
-import type { Errno, KernelOp, KernelProfile, OpValue, StateDump } from '@tramway/shared/kernel';
+import type {
+  Errno,
+  KernelOp,
+  KernelProfile,
+  KernelState,
+  OpValue,
+  StateDump,
+} from '@tramway/shared/kernel';
 import type { HostUnreadable } from '../../../../shared/src/infra/host/index.js';
 
 /** What a driver knows about its node's kernel. */
@@ -25,6 +32,14 @@ export interface KernelDescription {
     readonly functions: number;
   }[];
   readonly unreadable: readonly HostUnreadable[];
+}
+
+/** A module as the kernel lists it, with the id of its BTF object while it is loaded. */
+export interface DriverModule {
+  readonly name: string;
+  readonly state: 'live' | 'going' | 'unloaded';
+  /** the module's BTF object id (0 when it is not loaded: ids are given at load, spec §1.2) */
+  readonly btfObjId: number;
 }
 
 /** The outcome of one kernel operation: the value, or the errno and reason (data, never thrown). */
@@ -51,5 +66,12 @@ export interface KernelDriver {
   apply(op: KernelOp): Promise<DriverOutcome>;
   /** the current trampolines, links, programs and modules */
   dump(): Promise<StateDump>;
+  /** every declared module with its state and, while loaded, its BTF object id */
+  modules(): Promise<readonly DriverModule[]>;
+  /**
+   * The model's current state (read only; the driver replaces it with each accepted operation):
+   * `planNode` and the BTF fingerprint need it. Undefined for a driver that is not the model.
+   */
+  state(): KernelState | undefined;
   close(): Promise<Error | undefined>;
 }

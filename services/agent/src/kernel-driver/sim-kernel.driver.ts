@@ -61,6 +61,15 @@ export const createModelKernelDriver = (input: {
       return { ok: true, value: outcome.value };
     },
     dump: () => Promise.resolve(dumpState(state)),
+    modules: () =>
+      Promise.resolve(
+        dumpState(state).modules.map((m) => ({
+          name: m.name,
+          state: m.state,
+          btfObjId: m.state === 'unloaded' ? 0 : (state.modules.get(m.name)?.objId ?? 0),
+        })),
+      ),
+    state: () => state,
     close: () => {
       closed = true;
       return Promise.resolve(undefined);
@@ -68,23 +77,45 @@ export const createModelKernelDriver = (input: {
   };
 };
 
+/** Options of a `sim` node. */
+export interface SimKernelOptions {
+  /**
+   * false: the node's kernel has no tracing multi-link (ARCHITECTURE.md, "fallback ladder"): it
+   * is described as probed profile `none` with attach path `fentry-per-function`, and the agent
+   * attaches one fentry link per function. Default true: the model's profile is the node's.
+   */
+  readonly multiLink?: boolean;
+}
+
 /**
- * `sim`: the pure kernel model on BTF from a fixture or a spec. The attach path is derived from
- * the fixture's own enums, as on a real node; `probedProfile` says what that BTF claims.
+ * `sim`: the pure kernel model on BTF from a fixture or a spec. The fixture's own enums are
+ * probed as on a real node; when they claim no multi-link (spec-built BTF declares no enums)
+ * the node is described by `options.multiLink`: the model's profile, or none.
  */
-export const createSimKernelDriver = (input: {
-  readonly state: KernelState;
-  readonly objects: readonly KernelObjectInput[];
-}): KernelDriver => {
+export const createSimKernelDriver = (
+  input: { readonly state: KernelState; readonly objects: readonly KernelObjectInput[] },
+  options: SimKernelOptions = {},
+): KernelDriver => {
+  const multiLink = options.multiLink ?? true;
   const vmlinux = input.objects.find((o) => o.btf.kind === 'vmlinux');
   const probe = vmlinux ? probeFeatures({ vmlinux: vmlinux.btf }) : undefined;
-  const probedProfile: MultiLinkProfile = probe?.profile ?? 'none';
+  const probedProfile: MultiLinkProfile = !multiLink
+    ? 'none'
+    : probe !== undefined && probe.profile !== 'none'
+      ? probe.profile
+      : input.state.profile;
+  const attachPath = !multiLink
+    ? 'fentry-per-function'
+    : probe !== undefined && probe.profile !== 'none'
+      ? probe.path
+      : 'tracing-multi';
   return createModelKernelDriver({
     ...input,
     facts: {
       mode: 'sim',
+      ...(multiLink ? {} : { release: `sim-${input.state.profile}-no-multi-link` }),
       probedProfile,
-      attachPath: probe?.path ?? 'none',
+      attachPath,
       unreadable: [],
     },
   });
@@ -96,6 +127,7 @@ export const createSimKernelDriver = (input: {
  */
 export const createSimKernelDriverFromSpec = (
   spec: KernelSpec,
+  options: SimKernelOptions = {},
 ):
   | { readonly ok: true; readonly value: KernelDriver }
   | { readonly ok: false; readonly error: readonly SpecProblem[] } => {
@@ -107,5 +139,5 @@ export const createSimKernelDriverFromSpec = (
     loaded: true,
     attrs: t.attrs,
   }));
-  return { ok: true, value: createSimKernelDriver({ state, objects }) };
+  return { ok: true, value: createSimKernelDriver({ state, objects }, options) };
 };

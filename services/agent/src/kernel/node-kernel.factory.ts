@@ -6,18 +6,24 @@ import type { Result } from '@tramway/shared/lib';
 import { err, ok } from '@tramway/shared/lib';
 import { createHostKernelDriver } from '../kernel-driver/index.js';
 import type { AgentKernel } from './agent-kernel.js';
+import { agentKernel } from './agent-kernel.js';
 import { loadSimKernelFile } from './sim-kernel.loader.js';
 
 export const openNodeKernel = async (config: {
   readonly kernel: 'sim' | 'host';
   readonly simKernel: string;
+  /** SIM_MULTI_LINK: overrides the sim kernel file's `multiLink` */
+  readonly simMultiLink?: boolean | undefined;
   readonly hostRoot: string | undefined;
 }): Promise<Result<AgentKernel, readonly string[]>> => {
-  if (config.kernel === 'sim') return loadSimKernelFile(config.simKernel);
+  if (config.kernel === 'sim')
+    return loadSimKernelFile(
+      config.simKernel,
+      config.simMultiLink === undefined ? {} : { multiLink: config.simMultiLink },
+    );
   const host = await createHostKernelDriver(
     config.hostRoot === undefined ? {} : { root: config.hostRoot },
   );
   if (!host.ok) return err(host.error.map((u) => `${u.path}: ${u.reason}`));
-  // the host driver keeps its model state to itself: no planNode state, no module BTF ids
-  return ok({ driver: host.value });
+  return ok(agentKernel(host.value));
 };
