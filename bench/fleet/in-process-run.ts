@@ -32,7 +32,7 @@ export const runInProcess = async (o: {
   const fleet = await startEmbeddedFleet({
     dataDir,
     port: 0,
-    heartbeatMs: 5000,
+    heartbeatMs: 1000,
     registerTimeoutMs: remaining(),
     nodes: Array.from({ length: o.nodes }, (_, i) => ({
       id: `bench-${String(i).padStart(4, '0')}`,
