@@ -1,6 +1,7 @@
 /**
- * Hand-written validity checks for the most frequent events of a replay (LinkCreated and
- * LinkReleased are most of a fleet log). Each accepts exactly what its zod schema accepts
+ * Hand-written validity checks for the frequent events of a replay (LinkCreated and LinkReleased
+ * are most of a fleet log; programs, modules, drift, failures, assignments and rollout progress
+ * most of the rest). Each accepts exactly what its zod schema accepts
  * (test/unit/contracts/fast-checks.test.ts compares them on generated inputs); decode uses the
  * check first and asks zod only for the error of an event the check refuses.
  */
@@ -29,6 +30,14 @@ const name = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.test
 const text = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 const optional = (v: unknown, check: (x: unknown) => boolean): boolean =>
   v === undefined || check(v);
+/** Every element passes `check` (an index loop: a hole is `undefined` here, as zod sees it). */
+const all = (v: readonly unknown[], check: (x: unknown) => boolean): boolean => {
+  for (let i = 0; i < v.length; i++) if (!check(v[i])) return false;
+  return true;
+};
+const positive = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const functionName = (v: unknown): boolean =>
+  typeof v === 'string' && FUNCTION_NAME_PATTERN.test(v);
 const cookie = (v: unknown): boolean =>
   typeof v === 'string' && DECIMAL_PATTERN.test(v) && (v.length < 20 || isU64(v));
 
@@ -65,7 +74,7 @@ const linkCreatedV2: Check = (d) => {
     ATTACH.has(d['attachType']) &&
     Array.isArray(connections) &&
     connections.length > 0 &&
-    connections.every(connectionV2) &&
+    all(connections, connectionV2) &&
     optional(d['observedGeneration'], kernelId)
   );
 };
@@ -79,8 +88,161 @@ const linkReleasedV1: Check = (d) =>
   text(d['reason']) &&
   optional(d['observedGeneration'], kernelId);
 
+const MODULE_LOADED_KEYS = new Set(['nodeId', 'module', 'btfObjId']);
+const moduleLoadedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, MODULE_LOADED_KEYS) &&
+  name(d['nodeId']) &&
+  name(d['module']) &&
+  kernelId(d['btfObjId']);
+
+const MODULE_UNLOADED_KEYS = new Set(['nodeId', 'module']);
+const moduleUnloadedV1: Check = (d) =>
+  isRecord(d) && onlyKeys(d, MODULE_UNLOADED_KEYS) && name(d['nodeId']) && name(d['module']);
+
+const PROGRAM_LOADED_KEYS = new Set(['nodeId', 'programId', 'name', 'attachType']);
+const programLoadedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, PROGRAM_LOADED_KEYS) &&
+  name(d['nodeId']) &&
+  kernelId(d['programId']) &&
+  text(d['name']) &&
+  ATTACH.has(d['attachType']);
+
+const PROGRAM_UNLOADED_KEYS = new Set(['nodeId', 'programId', 'name']);
+const programUnloadedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, PROGRAM_UNLOADED_KEYS) &&
+  name(d['nodeId']) &&
+  kernelId(d['programId']) &&
+  text(d['name']);
+
+const FAILING_TARGET_KEYS = new Set(['function', 'module', 'objId', 'btfId']);
+const LINK_CREATE_FAILED_KEYS = new Set([
+  'nodeId',
+  'programId',
+  'programName',
+  'policy',
+  'attachType',
+  'errno',
+  'failingTarget',
+  'reason',
+  'observedGeneration',
+]);
+const linkCreateFailedV1: Check = (d) => {
+  if (!isRecord(d) || !onlyKeys(d, LINK_CREATE_FAILED_KEYS)) return false;
+  const target = d['failingTarget'];
+  return (
+    name(d['nodeId']) &&
+    kernelId(d['programId']) &&
+    text(d['programName']) &&
+    optional(d['policy'], name) &&
+    ATTACH.has(d['attachType']) &&
+    positive(d['errno']) &&
+    isRecord(target) &&
+    onlyKeys(target, FAILING_TARGET_KEYS) &&
+    functionName(target['function']) &&
+    optional(target['module'], name) &&
+    optional(target['objId'], kernelId) &&
+    optional(target['btfId'], kernelId) &&
+    text(d['reason']) &&
+    optional(d['observedGeneration'], kernelId)
+  );
+};
+
+const DRIFT_KINDS = new Set<unknown>(['missing-link', 'unexpected-link', 'connection-mismatch']);
+const DRIFT_ITEM_KEYS = new Set(['kind', 'linkId', 'function', 'detail']);
+const driftItem = (v: unknown): boolean =>
+  isRecord(v) &&
+  onlyKeys(v, DRIFT_ITEM_KEYS) &&
+  DRIFT_KINDS.has(v['kind']) &&
+  optional(v['linkId'], kernelId) &&
+  optional(v['function'], functionName) &&
+  typeof v['detail'] === 'string';
+const DRIFT_FOUND_KEYS = new Set(['nodeId', 'observedGeneration', 'items']);
+const driftFoundV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, DRIFT_FOUND_KEYS) &&
+  name(d['nodeId']) &&
+  kernelId(d['observedGeneration']) &&
+  Array.isArray(d['items']) &&
+  all(d['items'], driftItem);
+
+const DESIRED_LINK_KEYS = new Set([
+  'policy',
+  'policyVersion',
+  'program',
+  'attachType',
+  'functions',
+]);
+const desiredLink = (v: unknown): boolean => {
+  if (!isRecord(v) || !onlyKeys(v, DESIRED_LINK_KEYS)) return false;
+  const functions = v['functions'];
+  return (
+    name(v['policy']) &&
+    positive(v['policyVersion']) &&
+    text(v['program']) &&
+    ATTACH.has(v['attachType']) &&
+    Array.isArray(functions) &&
+    functions.length > 0 &&
+    all(functions, text)
+  );
+};
+const ASSIGNMENT_ISSUED_KEYS = new Set(['nodeId', 'generation', 'links', 'reason']);
+const assignmentIssuedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, ASSIGNMENT_ISSUED_KEYS) &&
+  name(d['nodeId']) &&
+  kernelId(d['generation']) &&
+  Array.isArray(d['links']) &&
+  all(d['links'], desiredLink) &&
+  optional(d['reason'], text);
+
+const ROLLOUT_STARTED_KEYS = new Set(['rolloutId', 'policy', 'policyVersion', 'waves']);
+const rolloutStartedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, ROLLOUT_STARTED_KEYS) &&
+  name(d['rolloutId']) &&
+  name(d['policy']) &&
+  positive(d['policyVersion']) &&
+  positive(d['waves']);
+
+const WAVE_STARTED_KEYS = new Set(['rolloutId', 'wave', 'nodes']);
+const waveStartedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, WAVE_STARTED_KEYS) &&
+  name(d['rolloutId']) &&
+  kernelId(d['wave']) &&
+  Array.isArray(d['nodes']) &&
+  all(d['nodes'], name);
+
+const WAVE_COMPLETED_KEYS = new Set(['rolloutId', 'wave', 'succeeded', 'failed', 'reason']);
+const waveCompletedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, WAVE_COMPLETED_KEYS) &&
+  name(d['rolloutId']) &&
+  kernelId(d['wave']) &&
+  kernelId(d['succeeded']) &&
+  kernelId(d['failed']) &&
+  optional(d['reason'], text);
+
+const ROLLOUT_COMPLETED_KEYS = new Set(['rolloutId']);
+const rolloutCompletedV1: Check = (d) =>
+  isRecord(d) && onlyKeys(d, ROLLOUT_COMPLETED_KEYS) && name(d['rolloutId']);
+
 /** `FAST_CHECKS[type][version]`: true exactly when the zod schema of that version accepts. */
 export const FAST_CHECKS: Partial<Record<FleetEventType, Readonly<Record<number, Check>>>> = {
   LinkCreated: { 2: linkCreatedV2 },
   LinkReleased: { 1: linkReleasedV1 },
+  LinkCreateFailed: { 1: linkCreateFailedV1 },
+  ModuleLoaded: { 1: moduleLoadedV1 },
+  ModuleUnloaded: { 1: moduleUnloadedV1 },
+  ProgramLoaded: { 1: programLoadedV1 },
+  ProgramUnloaded: { 1: programUnloadedV1 },
+  DriftFound: { 1: driftFoundV1 },
+  AssignmentIssued: { 1: assignmentIssuedV1 },
+  RolloutStarted: { 1: rolloutStartedV1 },
+  WaveStarted: { 1: waveStartedV1 },
+  WaveCompleted: { 1: waveCompletedV1 },
+  RolloutCompleted: { 1: rolloutCompletedV1 },
 };

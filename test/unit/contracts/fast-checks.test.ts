@@ -89,8 +89,122 @@ const linkReleased = fc
   )
   .map(([d, e]) => ({ ...d, ...e }));
 
+/** An object with the given fields (those not in `required` may be absent) and maybe a stray key. */
+const shape = (
+  fields: Record<string, fc.Arbitrary<unknown>>,
+  required: readonly string[],
+): fc.Arbitrary<unknown> =>
+  mostly(
+    fc
+      .tuple(fc.record(fields, { requiredKeys: required as string[] }), extra)
+      .map(([d, e]) => ({ ...d, ...e })),
+    odd,
+  );
+const text = mostly(fc.string({ minLength: 1 }), odd);
+const positive = mostly(
+  fc.integer({ min: 1, max: 1e6 }),
+  fc.constantFrom<unknown>(0, -1, 1.5, '2'),
+);
+const attachType = mostly(
+  fc.constantFrom('BPF_TRACE_FENTRY_MULTI', 'BPF_MODIFY_RETURN_MULTI', 'BPF_TRACE_FEXIT'),
+  odd,
+);
+const listOf = (item: fc.Arbitrary<unknown>, minLength = 0) =>
+  mostly(fc.array(item, { minLength, maxLength: 4 }), fc.constantFrom<unknown>([], null, {}, 'x'));
+const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
+  ModuleLoaded: shape({ nodeId: nodeName, module: nodeName, btfObjId: kernelId }, [
+    'nodeId',
+    'module',
+    'btfObjId',
+  ]),
+  ModuleUnloaded: shape({ nodeId: nodeName, module: nodeName }, ['nodeId', 'module']),
+  ProgramLoaded: shape({ nodeId: nodeName, programId: kernelId, name: text, attachType }, [
+    'nodeId',
+    'programId',
+    'name',
+    'attachType',
+  ]),
+  ProgramUnloaded: shape({ nodeId: nodeName, programId: kernelId, name: text }, [
+    'nodeId',
+    'programId',
+    'name',
+  ]),
+  LinkCreateFailed: shape(
+    {
+      nodeId: nodeName,
+      programId: kernelId,
+      programName: text,
+      policy: nodeName,
+      attachType,
+      errno: positive,
+      failingTarget: shape(
+        { function: fnName, module: nodeName, objId: kernelId, btfId: kernelId },
+        ['function'],
+      ),
+      reason: text,
+      observedGeneration: kernelId,
+    },
+    ['nodeId', 'programId', 'programName', 'attachType', 'errno', 'failingTarget', 'reason'],
+  ),
+  DriftFound: shape(
+    {
+      nodeId: nodeName,
+      observedGeneration: kernelId,
+      items: listOf(
+        shape(
+          {
+            kind: mostly(
+              fc.constantFrom('missing-link', 'unexpected-link', 'connection-mismatch'),
+              odd,
+            ),
+            linkId: kernelId,
+            function: fnName,
+            detail: mostly(fc.string(), fc.constantFrom<unknown>(null, 3)),
+          },
+          ['kind', 'detail'],
+        ),
+      ),
+    },
+    ['nodeId', 'observedGeneration', 'items'],
+  ),
+  AssignmentIssued: shape(
+    {
+      nodeId: nodeName,
+      generation: kernelId,
+      links: listOf(
+        shape(
+          {
+            policy: nodeName,
+            policyVersion: positive,
+            program: text,
+            attachType,
+            functions: listOf(text, 1),
+          },
+          ['policy', 'policyVersion', 'program', 'attachType', 'functions'],
+        ),
+      ),
+      reason: text,
+    },
+    ['nodeId', 'generation', 'links'],
+  ),
+  RolloutStarted: shape(
+    { rolloutId: nodeName, policy: nodeName, policyVersion: positive, waves: positive },
+    ['rolloutId', 'policy', 'policyVersion', 'waves'],
+  ),
+  WaveStarted: shape({ rolloutId: nodeName, wave: kernelId, nodes: listOf(nodeName) }, [
+    'rolloutId',
+    'wave',
+    'nodes',
+  ]),
+  WaveCompleted: shape(
+    { rolloutId: nodeName, wave: kernelId, succeeded: kernelId, failed: kernelId, reason: text },
+    ['rolloutId', 'wave', 'succeeded', 'failed'],
+  ),
+  RolloutCompleted: shape({ rolloutId: nodeName }, ['rolloutId']),
+};
+
 const agrees = (
-  type: 'LinkCreated' | 'LinkReleased',
+  type: keyof typeof FLEET_EVENT_SCHEMAS,
   version: number,
   arb: fc.Arbitrary<unknown>,
 ) => {
@@ -103,7 +217,8 @@ const agrees = (
   let refused = 0;
   fc.assert(
     fc.property(arb, fc.boolean(), (data, viaJson) => {
-      const input = viaJson ? (JSON.parse(JSON.stringify(data)) as unknown) : data;
+      const input =
+        viaJson && data !== undefined ? (JSON.parse(JSON.stringify(data)) as unknown) : data;
       const byZod = schema.safeParse(input).success;
       if (byZod) accepted += 1;
       else refused += 1;
@@ -119,4 +234,12 @@ describe('FAST_CHECKS', () => {
     agrees('LinkCreated', 2, linkCreated));
   it('LinkReleased v1 accepts exactly what its zod schema accepts', () =>
     agrees('LinkReleased', 1, linkReleased));
+  for (const [type, arb] of Object.entries(moreTypes)) {
+    it(`${type} v1 accepts exactly what its zod schema accepts`, () =>
+      agrees(type as keyof typeof FLEET_EVENT_SCHEMAS, 1, arb));
+  }
+  it('has a property test for every hand-written check', () => {
+    const tested = ['LinkCreated', 'LinkReleased', ...Object.keys(moreTypes)].sort();
+    expect(Object.keys(FAST_CHECKS).sort()).toEqual(tested);
+  });
 });
