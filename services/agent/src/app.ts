@@ -27,8 +27,10 @@ import {
   moduleLoaded,
   moduleUnloaded,
   nodeBooted,
+  nodeReconciled,
   nodeRegistered,
 } from './facts/node-facts.js';
+import { reconcileOutcome } from './reconcile/reconcile-outcome.js';
 import type { AgentAssignment, HeldLink } from './reconcile/agent-policy.js';
 import type { NodeKernel } from './reconcile/desired-links.js';
 import type { PassResult, PolicyStatus } from './reconcile/reconciler.js';
@@ -219,6 +221,24 @@ export const createAgent = (deps: AgentDeps): Agent => {
   /** Re-publishes every fact of this boot (after the coordinator was unreachable, and at start). */
   const resync = (): Promise<void> => send([...outbox.values()]);
 
+  /** NodeReconciled for this pass, when its outcome differs from the last one of the boot */
+  const reconciledFact = (result: PassResult): IdentifiedFact[] => {
+    const data = {
+      observedGeneration,
+      policies: reconcileOutcome({
+        assignment: assignment!,
+        policies: result.policies,
+        held: result.held,
+        attachFailures: result.attachFailures,
+      }),
+    };
+    const reported = [...outbox.values()].filter((e) => e.type === 'NodeReconciled');
+    const last = reported.at(-1)?.data as typeof data | undefined;
+    if (last !== undefined && JSON.stringify(last.policies) === JSON.stringify(data.policies))
+      if (last.observedGeneration === data.observedGeneration) return [];
+    return [nodeReconciled(scope(), reported.length + 1, data)];
+  };
+
   const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
     if (assignment === null) return undefined;
     // a link that left the kernel behind the agent's back is not held any more: attach again
@@ -251,7 +271,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     policies = result.policies;
     if (drainModule === undefined) observedGeneration = assignment.generation;
     save();
-    await publishFacts(result.facts);
+    await publishFacts([...result.facts, ...reconciledFact(result)]);
     log.info('reconciled', {
       generation: assignment.generation,
       steps: result.steps.length,

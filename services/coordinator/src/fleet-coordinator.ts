@@ -146,6 +146,7 @@ const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'LinkCreateFailed',
   'LinkReleased',
   'DriftFound',
+  'NodeReconciled',
 ]);
 
 const errorText = (error: unknown): string =>
@@ -1093,14 +1094,15 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           })
       : [];
     const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
-    const rolloutPlans = rolloutId === undefined ? undefined : plans.get(rolloutId);
     const nodes = nodeIds.map((nodeId) => {
       const node = fleetNow().nodes[nodeId];
       const verdict = rollout ? nodeVerdict(rollout, nodeId) : 'pending';
       const attached = Object.values(node?.links ?? {})
         .filter((l) => l.policy === name)
         .reduce((sum, l) => sum + l.connections.length, 0);
-      const planned = rolloutPlans?.get(nodeId);
+      // pending and rejected are the node's own report of its last reconcile pass (NodeReconciled,
+      // in the log): right after a coordinator restart, and updated when a module loads
+      const outcome = node?.reconciled?.[name];
       return {
         nodeId,
         generation: node?.assignment?.generation ?? 0,
@@ -1108,8 +1110,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         state: verdict,
         functions: {
           attached,
-          pending: planned?.counts.pending ?? 0,
-          rejected: planned?.counts.rejected ?? (verdict === 'failed' ? 1 : 0),
+          pending: outcome?.pending.length ?? 0,
+          rejected: outcome?.rejected.length ?? 0,
         },
       };
     });

@@ -120,6 +120,28 @@ export const FLEET_EVENT_SCHEMAS = {
       ),
     }),
   },
+  NodeReconciled: {
+    1: z.strictObject({
+      nodeId,
+      observedGeneration: z.int().nonnegative(),
+      policies: z.array(
+        z.strictObject({
+          policy: name,
+          version: z.int().positive(),
+          attached: z.int().nonnegative(),
+          pending: z.array(z.strictObject({ function: functionName, module: name })),
+          rejected: z.array(
+            z.strictObject({
+              function: functionName,
+              module: name.optional(),
+              errno: z.int().positive(),
+              reason: z.string().min(1),
+            }),
+          ),
+        }),
+      ),
+    }),
+  },
   PolicyApplied: {
     1: z.strictObject({
       name,

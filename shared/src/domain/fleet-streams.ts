@@ -36,6 +36,7 @@ export const streamOf = (event: FleetEvent): string => {
     case 'LinkCreateFailed':
     case 'LinkReleased':
     case 'DriftFound':
+    case 'NodeReconciled':
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
       return FleetStreams.node(event.data.nodeId);

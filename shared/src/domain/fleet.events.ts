@@ -139,6 +139,33 @@ export type DriftFound = Event<
   { nodeId: string; observedGeneration: number; items: readonly DriftItem[] }
 >;
 
+/** What one assigned policy version came to on a node after a reconcile pass. */
+export interface PolicyReconcileOutcome {
+  readonly policy: string;
+  readonly version: number;
+  /** connections the node holds for this policy version (one per function) */
+  readonly attached: number;
+  /** functions waiting for their module to load */
+  readonly pending: readonly { readonly function: string; readonly module: string }[];
+  /** functions the kernel refused (at resolution or at link_create), with its errno and reason */
+  readonly rejected: readonly {
+    readonly function: string;
+    readonly module?: string;
+    readonly errno: number;
+    readonly reason: string;
+  }[];
+}
+
+/**
+ * The outcome of an agent's reconcile pass (docs/fleet-protocol.md, "Reconcile outcome"): per
+ * assigned policy, how many functions are attached, which wait for a module and which were
+ * refused. Reported once per pass whose outcome differs from the previous one of the boot.
+ */
+export type NodeReconciled = Event<
+  'NodeReconciled',
+  { nodeId: string; observedGeneration: number; policies: readonly PolicyReconcileOutcome[] }
+>;
+
 export type PolicyApplied = Event<
   'PolicyApplied',
   { name: string; version: number; spec: { readonly [key: string]: JsonValue }; reason?: string }
@@ -192,7 +219,8 @@ export type NodeFact =
   | LinkCreated
   | LinkCreateFailed
   | LinkReleased
-  | DriftFound;
+  | DriftFound
+  | NodeReconciled;
 
 export type CoordinatorDecision =
   | PolicyApplied

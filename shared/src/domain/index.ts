@@ -19,6 +19,8 @@ export type {
   LinkCreateFailed,
   LinkReleased,
   DriftFound,
+  NodeReconciled,
+  PolicyReconcileOutcome,
   PolicyApplied,
   PolicyRemoved,
   RolloutStarted,

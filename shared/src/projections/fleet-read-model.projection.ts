@@ -302,6 +302,22 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
         ),
       ];
     }
+    case 'NodeReconciled': {
+      const d = event.data;
+      const text = d.policies
+        .map(
+          (p) =>
+            `${p.policy} v${p.version}: ${p.attached} attached, ${p.pending.length} pending, ${p.rejected.length} rejected`,
+        )
+        .join('; ');
+      return [
+        eventRow(
+          event,
+          { nodeId: d.nodeId },
+          `reconciled generation ${d.observedGeneration}: ${text || 'no policy'}`,
+        ),
+      ];
+    }
     case 'NodeMarkedStale':
       return [
         eventRow(

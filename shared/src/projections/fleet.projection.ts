@@ -17,6 +17,7 @@ import type {
   FleetRecordedEvent,
   JsonValue,
   KernelProfile,
+  PolicyReconcileOutcome,
 } from '../domain/fleet.events.js';
 
 export interface ModuleView {
@@ -85,6 +86,11 @@ export interface NodeView {
   readonly observedGeneration: number | null;
   readonly drift: readonly DriftItem[];
   readonly lastFailure: LinkFailureView | null;
+  /**
+   * The last reconcile outcome per assigned policy (NodeReconciled), keyed by policy name.
+   * Absent until the node's first NodeReconciled (so older snapshots stay byte-identical).
+   */
+  readonly reconciled?: Readonly<Record<string, PolicyReconcileOutcome>>;
 }
 
 export interface PolicyView {
@@ -367,6 +373,12 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     case 'DriftFound': {
       const node = ownedNode(draft, root, event.data.nodeId);
       node.drift = event.data.items;
+      node.observedGeneration = event.data.observedGeneration;
+      return;
+    }
+    case 'NodeReconciled': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.reconciled = Object.fromEntries(event.data.policies.map((p) => [p.policy, p]));
       node.observedGeneration = event.data.observedGeneration;
       return;
     }

@@ -67,7 +67,6 @@ const startAgent = async (nodeId: string): Promise<Agent> => {
     labels: { role: 'web' },
     bus,
     driver: kernel.value.driver,
-    kernelState: kernel.value.state!,
     clock: { now: () => new Date() },
     ids: { newId: () => `${nodeId}-${++n}` },
     heartbeatMs: 50,
@@ -170,6 +169,47 @@ describe('coordinator with real sim agents', () => {
     expect(nodeA.flatMap((l) => l.connections).map((c) => c.function)).not.toContain(
       'nft_do_chain',
     );
+  });
+
+  it("status: pending and rejected come from the nodes' reconcile outcomes in the log, across a restart and a module load", async () => {
+    type Status = { nodes: { nodeId: string; functions: Record<string, number> }[] };
+    const functionsOf = async () =>
+      ((await http('GET', '/v1/policies/tcp-latency/status')).body as Status).nodes.map((n) => [
+        n.nodeId,
+        n.functions,
+      ]);
+    // Given a policy whose nf_tables targets wait for their module on every node
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*', 'nf_tables:nft_*']) });
+    await completed();
+    const waiting = { attached: 2, pending: 2, rejected: 0 };
+    await waitUntil('pending reported', async () =>
+      (await functionsOf()).every(([, f]) => JSON.stringify(f) === JSON.stringify(waiting)),
+    );
+    // When the coordinator restarts (nothing in memory), the status is the same, from the log
+    await coordinator.stop();
+    coordinator = await startCoordinator();
+    await completed();
+    expect(await functionsOf()).toEqual([
+      ['node-a', waiting],
+      ['node-b', waiting],
+      ['node-c', waiting],
+    ]);
+    const reconciled = (await allEvents()).filter((e) => e.type === 'NodeReconciled');
+    expect(reconciled.length).toBeGreaterThanOrEqual(3);
+    expect(reconciled.at(-1)?.metadata.actor).toMatch(/^agent:node-/);
+    // When node-b loads nf_tables, its pending targets attach and its status follows
+    expect((await http('POST', '/v1/nodes/node-b/modules/nf_tables/load')).status).toBe(200);
+    await waitUntil('node-b status updated', async () =>
+      (await functionsOf()).some(
+        ([id, f]) =>
+          id === 'node-b' &&
+          JSON.stringify(f) === JSON.stringify({ attached: 4, pending: 0, rejected: 0 }),
+      ),
+    );
+    expect((await functionsOf()).filter(([id]) => id !== 'node-b')).toEqual([
+      ['node-a', waiting],
+      ['node-c', waiting],
+    ]);
   });
 
   it('restarts between waves, replays, and converges with no link attached twice', async () => {

@@ -98,7 +98,6 @@ beforeAll(async () => {
       labels: { role: 'web' },
       bus,
       driver: kernel.value.driver,
-      kernelState: kernel.value.state!,
       clock: { now: () => new Date() },
       ids: { newId: () => `${nodeId}-${++n}` },
       heartbeatMs: 100,

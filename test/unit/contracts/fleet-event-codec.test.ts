@@ -78,6 +78,22 @@ const EXAMPLES: readonly FleetEvent[] = [
     },
   },
   {
+    type: 'NodeReconciled',
+    data: {
+      nodeId: 'n1',
+      observedGeneration: 3,
+      policies: [
+        {
+          policy: 'p',
+          version: 2,
+          attached: 4,
+          pending: [{ function: 'nft_do_chain', module: 'nf_tables' }],
+          rejected: [{ function: 'tcp_close', errno: 95, reason: 'not attachable' }],
+        },
+      ],
+    },
+  },
+  {
     type: 'PolicyApplied',
     data: { name: 'p', version: 1, spec: { functions: ['tcp_*'], waves: [10, 100] } },
   },

@@ -5,7 +5,7 @@
  * new boot. Pure.
  */
 import type { Errno } from '@tramway/shared/kernel';
-import type { FleetEvent } from '@tramway/shared/domain';
+import type { FleetEvent, PolicyReconcileOutcome } from '@tramway/shared/domain';
 import type { HeldLink, LinkGroup } from '../reconcile/agent-policy.js';
 import { errnoNumber } from './errno-numbers.js';
 
@@ -172,3 +172,16 @@ export const linkCreateFailed = (
     },
   };
 };
+
+/**
+ * The outcome of a reconcile pass. `sequence` counts the outcomes reported in this boot, so an
+ * outcome that returns to an earlier one is a new fact, and one re-published keeps its id.
+ */
+export const nodeReconciled = (
+  s: FactScope,
+  sequence: number,
+  data: { observedGeneration: number; policies: readonly PolicyReconcileOutcome[] },
+): IdentifiedFact => ({
+  id: idOf(s, 'reconciled', sequence),
+  event: { type: 'NodeReconciled', data: { nodeId: s.nodeId, ...data } },
+});

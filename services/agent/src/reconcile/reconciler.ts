@@ -49,6 +49,14 @@ export interface PassResult {
   readonly steps: readonly ReconcileStep[];
   /** attaches that failed, by `groupId` */
   readonly failed: readonly string[];
+  /** the groups whose attach failed, with the kernel's errno and reason */
+  readonly attachFailures: readonly AttachFailure[];
+}
+
+export interface AttachFailure {
+  readonly group: LinkGroup;
+  readonly errno: Errno;
+  readonly reason: string;
 }
 
 export interface PassInput {
@@ -212,6 +220,7 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
   });
   let held = [...input.held];
   const failed = new Set<string>();
+  const attachFailures: AttachFailure[] = [];
   const changed = (): void => input.onHeldChanged?.(held);
 
   for (const step of steps) {
@@ -220,6 +229,7 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
     const outcome = await attachGroup(driver, group);
     if (!outcome.ok) {
       failed.add(groupId(group));
+      attachFailures.push({ group, errno: outcome.errno, reason: outcome.reason });
       if (outcome.programId !== 0) facts.push(programLoaded(scope, outcome.programId, group));
       facts.push(
         linkCreateFailed(scope, {
@@ -252,7 +262,14 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
     // each program has exactly one link and no loader fd: it is freed with its link
     if (released) facts.push(programUnloaded(scope, link.programId, link.program));
   }
-  return { held, facts, policies: desired.policies, steps, failed: [...failed] };
+  return {
+    held,
+    facts,
+    policies: desired.policies,
+    steps,
+    failed: [...failed],
+    attachFailures,
+  };
 };
 
 type AttachOutcome =
