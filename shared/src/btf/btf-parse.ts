@@ -1,6 +1,5 @@
 import type {
   BtfEnumValue,
-  BtfKind,
   BtfMember,
   BtfObject,
   BtfObjectKind,
@@ -22,6 +21,7 @@ import {
   INT_CHAR,
   INT_SIGNED,
   KIND_BY_NUMBER,
+  KIND_NUMBER,
   LINKAGE_BY_NUMBER,
 } from './btf-binary.js';
 import type { BtfStringTable } from './btf-strings.js';
@@ -81,11 +81,10 @@ const fail = (
  * byte-swapped for a big-endian blob) once, so the parse loop only does array reads.
  */
 const typeWords = (bytes: Uint8Array, start: number, length: number, le: boolean): Uint32Array => {
-  const hostLe = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  if (le === hostLe && (bytes.byteOffset + start) % 4 === 0)
+  if (le === HOST_LE && (bytes.byteOffset + start) % 4 === 0)
     return new Uint32Array(bytes.buffer, bytes.byteOffset + start, length / 4);
   const copy = bytes.slice(start, start + length);
-  if (le !== hostLe)
+  if (le !== HOST_LE)
     for (let i = 0; i < copy.length; i += 4) {
       const b0 = copy[i]!;
       const b1 = copy[i + 1]!;
@@ -97,38 +96,186 @@ const typeWords = (bytes: Uint8Array, start: number, length: number, le: boolean
   return new Uint32Array(copy.buffer, 0, length / 4);
 };
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The id after the last type of a space: where a split object on top of it starts. */
 export const nextTypeId = (space: BtfSpace): TypeId =>
   space.object.firstTypeId + space.object.types.length;
 
-const EMPTY_MEMBERS: readonly never[] = [];
+/**
+ * One empty array shared by every record without trailing entries (FUNC_PROTO without params,
+ * empty struct/union/enum): the model's arrays are readonly, so sharing is invisible.
+ */
+const EMPTY: never[] = [];
+
+/*
+ * Read once at load: the parse loop works on kind numbers (small integers) rather than kind
+ * names, and a binding read once is not re-read through a module namespace per record. The
+ * loop's `switch` uses the BTF_KIND_* numbers as literals (include/uapi/linux/btf.h), which
+ * compiles to a jump table even before the optimising compiler runs (a cold parse is mostly
+ * baseline code); the round-trip tests over every kind check them against KIND_NUMBER.
+ */
+const KINDS = KIND_BY_NUMBER;
+const LINKAGES = LINKAGE_BY_NUMBER;
+const TYPE_SIZE = BTF_TYPE_SIZE;
+const SIGNED = INT_SIGNED;
+const CHAR = INT_CHAR;
+const BOOL = INT_BOOL;
+const {
+  int: K_INT,
+  ptr: K_PTR,
+  array: K_ARRAY,
+  struct: K_STRUCT,
+  union: K_UNION,
+  enum: K_ENUM,
+  fwd: K_FWD,
+  typedef: K_TYPEDEF,
+  volatile: K_VOLATILE,
+  const: K_CONST,
+  restrict: K_RESTRICT,
+  func_proto: K_FUNC_PROTO,
+  var: K_VAR,
+  datasec: K_DATASEC,
+  float: K_FLOAT,
+  decl_tag: K_DECL_TAG,
+  type_tag: K_TYPE_TAG,
+  enum64: K_ENUM64,
+} = KIND_NUMBER;
+
+/** Words of trailing data after the 12-byte record: a fixed part plus a part per `vlen` entry. */
+const FIXED_WORDS = new Uint8Array(KINDS.length);
+const VLEN_WORDS = new Uint8Array(KINDS.length);
+FIXED_WORDS[K_INT] = FIXED_WORDS[K_VAR] = FIXED_WORDS[K_DECL_TAG] = 1; // u32 encoding/linkage/component
+FIXED_WORDS[K_ARRAY] = 3; // struct btf_array
+VLEN_WORDS[K_STRUCT] = VLEN_WORDS[K_UNION] = 3; // struct btf_member
+VLEN_WORDS[K_ENUM64] = 3; // struct btf_enum64
+VLEN_WORDS[K_DATASEC] = 3; // struct btf_var_secinfo
+VLEN_WORDS[K_ENUM] = VLEN_WORDS[K_FUNC_PROTO] = 2; // struct btf_enum, struct btf_param
+
+const kindMask = (kinds: readonly number[]): number => kinds.reduce((m, k) => m | (1 << k), 0);
 
 /** Kinds whose kind_flag means something (bitfield members, signed enum, union fwd, attribute tags). */
-const KIND_FLAG_ALLOWED: ReadonlySet<BtfKind> = new Set<BtfKind>([
-  'struct',
-  'union',
-  'enum',
-  'enum64',
-  'fwd',
-  'type_tag',
-  'decl_tag',
+const KIND_FLAG_ALLOWED = kindMask([
+  K_STRUCT,
+  K_UNION,
+  K_ENUM,
+  K_ENUM64,
+  K_FWD,
+  K_TYPE_TAG,
+  K_DECL_TAG,
 ]);
 
 /** Kinds whose `vlen` carries nothing; the kernel rejects a non-zero one (btf.c meta checks). */
-const VLEN_MUST_BE_ZERO: ReadonlySet<BtfKind> = new Set<BtfKind>([
-  'int',
-  'ptr',
-  'array',
-  'fwd',
-  'typedef',
-  'volatile',
-  'const',
-  'restrict',
-  'var',
-  'float',
-  'decl_tag',
-  'type_tag',
+const VLEN_MUST_BE_ZERO = kindMask([
+  K_INT,
+  K_PTR,
+  K_ARRAY,
+  K_FWD,
+  K_TYPEDEF,
+  K_VOLATILE,
+  K_CONST,
+  K_RESTRICT,
+  K_VAR,
+  K_FLOAT,
+  K_DECL_TAG,
+  K_TYPE_TAG,
 ]);
+
+/** Enum values below this come from a table rather than a fresh BigInt each (most enums count from 0). */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+const enumValue = (raw: number): bigint =>
+  raw >= 0 && raw < SMALL_BIGINTS.length ? SMALL_BIGINTS[raw]! : BigInt(raw);
+
+/** Fibonacci hashing: the top `32 - shift` bits of the key times 2^32/phi. */
+const slotOf = (key: number, shift: number): number => Math.imul(key, 0x9e3779b1) >>> shift;
+
+/**
+ * A direct-mapped cache of names by string offset, for the names of members, params and enum
+ * values: deduplicated BTF has one offset per distinct string and those names repeat (`skb`,
+ * `dev`, `list`, `flags` across thousands of records), so most lookups return the string made
+ * the first time instead of a new one. A colliding offset replaces the entry; no probing, and a
+ * small table (8,192 slots) that stays in cache. Type names are mostly unique and bypass it.
+ */
+interface NameCache {
+  /** `strings.at(offset)`, usually without making a new string for a repeated offset */
+  readonly at: (offset: number) => string | undefined;
+}
+const NAME_CACHE_BITS = 13;
+const createNameCache = (strings: BtfStringTable): NameCache => {
+  const shift = 32 - NAME_CACHE_BITS;
+  const keys = new Int32Array(1 << NAME_CACHE_BITS).fill(-1);
+  const values: string[] = new Array<string>(1 << NAME_CACHE_BITS).fill('');
+  return {
+    at: (offset) => {
+      const i = slotOf(offset, shift);
+      if (keys[i] === offset) return values[i];
+      const s = strings.at(offset);
+      if (s !== undefined) {
+        keys[i] = offset;
+        values[i] = s;
+      }
+      return s;
+    },
+  };
+};
+
+/**
+ * Interning of FUNC_PROTO params by (name offset, type): deduplicated kernel BTF has about 83,000
+ * params but only 20,000 distinct pairs (`struct sk_buff *skb` in thousands of prototypes), and
+ * a param object is readonly, so equal params share one object. Open addressing as above, keyed
+ * by both words.
+ */
+interface ParamInterner {
+  /** the shared param for these words; `at` is the byte offset of the param, for a bad name */
+  readonly intern: (nameOff: number, type: TypeId, at: number) => BtfParam;
+}
+const createParamInterner = (nameOf: (nameOff: number, at: number) => string): ParamInterner => {
+  // vmlinux has about 20,000 distinct params: start at 2^15 slots so it rarely grows
+  let bits = 15;
+  let shift = 32 - bits;
+  let mask = (1 << bits) - 1;
+  let names = new Int32Array(mask + 1).fill(-1);
+  let typesOf = new Int32Array(mask + 1);
+  let slots: BtfParam[] = new Array<BtfParam>(mask + 1);
+  let used = 0;
+  const grow = (): void => {
+    const oldNames = names;
+    const oldSlots = slots;
+    bits++;
+    shift--;
+    mask = (1 << bits) - 1;
+    names = new Int32Array(mask + 1).fill(-1);
+    typesOf = new Int32Array(mask + 1);
+    slots = new Array<BtfParam>(mask + 1);
+    for (let j = 0; j < oldNames.length; j++) {
+      const nameOff = oldNames[j]!;
+      if (nameOff === -1) continue;
+      const p = oldSlots[j]!;
+      let i = slotOf(nameOff ^ Math.imul(p.type, 0x85ebca77), shift);
+      while (names[i] !== -1) i = (i + 1) & mask;
+      names[i] = nameOff;
+      typesOf[i] = p.type;
+      slots[i] = p;
+    }
+  };
+  return {
+    intern: (nameOff, type, at) => {
+      let i = slotOf(nameOff ^ Math.imul(type, 0x85ebca77), shift);
+      for (;;) {
+        const n = names[i]!;
+        if (n === -1) break;
+        if (n === nameOff && typesOf[i] === type) return slots[i]!;
+        i = (i + 1) & mask;
+      }
+      const p: BtfParam = { name: nameOf(nameOff, at), type };
+      names[i] = nameOff;
+      typesOf[i] = type;
+      slots[i] = p;
+      if (++used * 2 > mask) grow();
+      return p;
+    },
+  };
+};
 
 /**
  * Parses a BTF blob (either byte order, recognised by the magic) into a `BtfObject`.
@@ -211,44 +358,46 @@ export const parseBtf = (
   const firstTypeId = base ? nextTypeId(base) : 1;
 
   const words = typeWords(bytes, typeStart, typeLen, le);
-  const u32 = (at: number): number => words[(at - typeStart) >>> 2]!;
+  const nWords = words.length;
   const types: BtfType[] = [];
   let maxRef = 0;
   let maxRefAt = 0;
-  let off = typeStart;
   let id = firstTypeId;
   let badName = -1;
   let badNameAt = 0;
-  const ref = (type: TypeId, at: number): void => {
-    if (type > maxRef) {
-      maxRef = type;
-      maxRefAt = at;
-    }
-  };
-  const name = (nameOff: number, at: number): string => {
-    const s = strings.at(nameOff);
-    if (s !== undefined) return s;
+
+  // most records have a name and are 12 to 24 bytes; member and param names repeat
+  const badNameOff = (nameOff: number, at: number): string => {
     if (badName < 0) {
       badName = nameOff;
       badNameAt = at;
     }
     return '';
   };
+  const name = (nameOff: number, at: number): string =>
+    nameOff === 0 ? '' : (strings.at(nameOff) ?? badNameOff(nameOff, at));
+  const cache = createNameCache(strings);
+  const partName = (nameOff: number, at: number): string =>
+    nameOff === 0 ? '' : (cache.at(nameOff) ?? badNameOff(nameOff, at));
+  const params = createParamInterner(partName);
 
-  while (off < typeEnd) {
-    if (off + BTF_TYPE_SIZE > typeEnd)
+  // `w` walks the type section in words; byte offsets (for errors) are typeStart + 4 * w
+  let w = 0;
+  while (w < nWords) {
+    const off = typeStart + 4 * w;
+    if (w + 3 > nWords)
       return fail(
         'BtfTruncated',
         off,
-        `type [${id}]: record needs ${BTF_TYPE_SIZE} bytes, ${typeEnd - off} left in the type section`,
+        `type [${id}]: record needs ${TYPE_SIZE} bytes, ${typeEnd - off} left in the type section`,
       );
-    const nameOff = u32(off);
-    const info = u32(off + 4);
-    const sizeOrType = u32(off + 8);
+    const nameOff = words[w]!;
+    const info = words[w + 1]!;
+    const sizeOrType = words[w + 2]!;
     const vlen = info & 0xffff;
     const kindNum = (info >>> 24) & 0x1f;
     const kindFlag = info >>> 31 === 1;
-    const kind = KIND_BY_NUMBER[kindNum];
+    const kind = KINDS[kindNum];
     if (kind === undefined)
       return fail('BtfBadType', off + 4, `type [${id}]: unknown kind ${kindNum}`);
     if ((info & 0x60ff0000) !== 0)
@@ -257,173 +406,212 @@ export const parseBtf = (
         off + 4,
         `type [${id}] ${kind}: reserved bits set in info 0x${(info >>> 0).toString(16)}`,
       );
-    if (kindFlag && !KIND_FLAG_ALLOWED.has(kind))
+    if (kindFlag && (KIND_FLAG_ALLOWED & (1 << kindNum)) === 0)
       return fail('BtfBadType', off + 4, `type [${id}] ${kind}: kind_flag must be 0`);
-    let extra = 0;
-    switch (kind) {
-      case 'int':
-      case 'var':
-      case 'decl_tag':
-        extra = 4;
-        break;
-      case 'array':
-        extra = 12;
-        break;
-      case 'struct':
-      case 'union':
-      case 'enum64':
-      case 'datasec':
-        extra = 12 * vlen;
-        break;
-      case 'enum':
-      case 'func_proto':
-        extra = 8 * vlen;
-        break;
-      default:
-        extra = 0;
-    }
-    const body = off + BTF_TYPE_SIZE;
-    if (body + extra > typeEnd)
+    // trailing data in words
+    const extra = FIXED_WORDS[kindNum]! + VLEN_WORDS[kindNum]! * vlen;
+    const b = w + 3;
+    const body = off + TYPE_SIZE;
+    if (b + extra > nWords)
       return fail(
         'BtfTruncated',
         off,
-        `type [${id}] ${kind}: needs ${extra} bytes of trailing data, ${typeEnd - body} left in the type section`,
+        `type [${id}] ${kind}: needs ${4 * extra} bytes of trailing data, ${typeEnd - body} left in the type section`,
       );
-    if (vlen !== 0 && VLEN_MUST_BE_ZERO.has(kind))
+    if (vlen !== 0 && (VLEN_MUST_BE_ZERO & (1 << kindNum)) !== 0)
       return fail('BtfBadType', off + 4, `type [${id}] ${kind}: vlen ${vlen} must be 0`);
     let t: BtfType;
-    switch (kind) {
-      case 'int': {
-        const word = u32(body);
+    switch (kindNum) {
+      case 1: {
+        // BTF_KIND_INT
+        const word = words[b]!;
         const encoding = (word >>> 24) & 0x0f;
         t = {
-          kind,
+          kind: 'int',
           name: name(nameOff, off),
           size: sizeOrType,
-          signed: (encoding & INT_SIGNED) !== 0,
-          char: (encoding & INT_CHAR) !== 0,
-          bool: (encoding & INT_BOOL) !== 0,
+          signed: (encoding & SIGNED) !== 0,
+          char: (encoding & CHAR) !== 0,
+          bool: (encoding & BOOL) !== 0,
           bitOffset: (word >>> 16) & 0xff,
           bits: word & 0xff,
         };
         break;
       }
-      case 'ptr':
-        t = { kind, type: sizeOrType };
-        ref(sizeOrType, off);
+      case 2: // BTF_KIND_PTR
+        t = { kind: 'ptr', type: sizeOrType };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off;
+        }
         break;
-      case 'array': {
-        const elemType = u32(body);
-        const indexType = u32(body + 4);
-        t = { kind, elemType, indexType, nelems: u32(body + 8) };
-        ref(elemType, body);
-        ref(indexType, body + 4);
+      case 3: {
+        // BTF_KIND_ARRAY
+        const elemType = words[b]!;
+        const indexType = words[b + 1]!;
+        t = { kind: 'array', elemType, indexType, nelems: words[b + 2]! };
+        if (elemType > maxRef) {
+          maxRef = elemType;
+          maxRefAt = body;
+        }
+        if (indexType > maxRef) {
+          maxRef = indexType;
+          maxRefAt = body + 4;
+        }
         break;
       }
-      case 'struct':
-      case 'union': {
-        const members: BtfMember[] = new Array<BtfMember>(vlen);
-        for (let i = 0, m = body; i < vlen; i++, m += 12) {
-          const type = u32(m + 4);
-          const offset = u32(m + 8);
-          ref(type, m + 4);
+      case 4: // BTF_KIND_STRUCT
+      case 5: {
+        // BTF_KIND_UNION
+        const members: BtfMember[] = vlen === 0 ? EMPTY : new Array<BtfMember>(vlen);
+        for (let i = 0, m = b; i < vlen; i++, m += 3) {
+          const type = words[m + 1]!;
+          const offset = words[m + 2]!;
+          if (type > maxRef) {
+            maxRef = type;
+            maxRefAt = typeStart + 4 * (m + 1);
+          }
+          const memberName = partName(words[m]!, typeStart + 4 * m);
           members[i] = kindFlag
-            ? {
-                name: name(u32(m), m),
-                type,
-                bitOffset: offset & 0xffffff,
-                bitfieldSize: offset >>> 24,
-              }
-            : { name: name(u32(m), m), type, bitOffset: offset, bitfieldSize: 0 };
+            ? { name: memberName, type, bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
+            : { name: memberName, type, bitOffset: offset, bitfieldSize: 0 };
         }
-        t = { kind, name: name(nameOff, off), size: sizeOrType, kindFlag, members };
+        t = {
+          kind: kindNum === K_STRUCT ? 'struct' : 'union',
+          name: name(nameOff, off),
+          size: sizeOrType,
+          kindFlag,
+          members,
+        };
         break;
       }
-      case 'enum': {
-        const values: BtfEnumValue[] = new Array<BtfEnumValue>(vlen);
-        for (let i = 0, m = body; i < vlen; i++, m += 8) {
-          const raw = kindFlag ? u32(m + 4) | 0 : u32(m + 4);
-          values[i] = { name: name(u32(m), m), value: BigInt(raw) };
+      case 6: {
+        // BTF_KIND_ENUM
+        const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+        for (let i = 0, m = b; i < vlen; i++, m += 2) {
+          const raw = kindFlag ? words[m + 1]! | 0 : words[m + 1]!;
+          values[i] = { name: partName(words[m]!, typeStart + 4 * m), value: enumValue(raw) };
         }
-        t = { kind, name: name(nameOff, off), size: sizeOrType, kindFlag, values };
+        t = { kind: 'enum', name: name(nameOff, off), size: sizeOrType, kindFlag, values };
         break;
       }
-      case 'enum64': {
-        const values: BtfEnumValue[] = new Array<BtfEnumValue>(vlen);
-        for (let i = 0, m = body; i < vlen; i++, m += 12) {
-          const raw = (BigInt(u32(m + 8)) << 32n) | BigInt(u32(m + 4));
-          values[i] = { name: name(u32(m), m), value: kindFlag ? BigInt.asIntN(64, raw) : raw };
+      case K_ENUM64: {
+        const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+        for (let i = 0, m = b; i < vlen; i++, m += 3) {
+          const raw = (BigInt(words[m + 2]!) << 32n) | BigInt(words[m + 1]!);
+          values[i] = {
+            name: name(words[m]!, typeStart + 4 * m),
+            value: kindFlag ? BigInt.asIntN(64, raw) : raw,
+          };
         }
-        t = { kind, name: name(nameOff, off), size: sizeOrType, kindFlag, values };
+        t = { kind: 'enum64', name: name(nameOff, off), size: sizeOrType, kindFlag, values };
         break;
       }
-      case 'fwd':
-        t = { kind, name: name(nameOff, off), kindFlag };
+      case 7: // BTF_KIND_FWD
+        t = { kind: 'fwd', name: name(nameOff, off), kindFlag };
         break;
-      case 'typedef':
-      case 'volatile':
-      case 'const':
-      case 'restrict':
-      case 'type_tag':
+      case 8: // BTF_KIND_TYPEDEF
+      case 9: // BTF_KIND_VOLATILE
+      case 10: // BTF_KIND_CONST
+      case 11: // BTF_KIND_RESTRICT
+      case 18: {
+        // BTF_KIND_TYPE_TAG
+        const refKind = kind as 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag';
         t = kindFlag
-          ? { kind, name: name(nameOff, off), type: sizeOrType, kindFlag }
-          : { kind, name: name(nameOff, off), type: sizeOrType };
-        ref(sizeOrType, off + 8);
+          ? { kind: refKind, name: name(nameOff, off), type: sizeOrType, kindFlag }
+          : { kind: refKind, name: name(nameOff, off), type: sizeOrType };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off + 8;
+        }
         break;
-      case 'func': {
-        const linkage = LINKAGE_BY_NUMBER[vlen];
+      }
+      case 12: {
+        // BTF_KIND_FUNC
+        const linkage = LINKAGES[vlen];
         if (linkage === undefined)
           return fail('BtfBadType', off + 4, `type [${id}] func: unknown linkage ${vlen}`);
-        t = { kind, name: name(nameOff, off), type: sizeOrType, linkage };
-        ref(sizeOrType, off + 8);
-        break;
-      }
-      case 'func_proto': {
-        const params: BtfParam[] =
-          vlen === 0 ? (EMPTY_MEMBERS as unknown as BtfParam[]) : new Array<BtfParam>(vlen);
-        for (let i = 0, m = body; i < vlen; i++, m += 8) {
-          const type = u32(m + 4);
-          ref(type, m + 4);
-          params[i] = { name: name(u32(m), m), type };
+        t = { kind: 'func', name: name(nameOff, off), type: sizeOrType, linkage };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off + 8;
         }
-        t = { kind, ret: sizeOrType, params };
-        ref(sizeOrType, off + 8);
         break;
       }
-      case 'var': {
-        const linkage = LINKAGE_BY_NUMBER[u32(body)];
+      case 13: {
+        // BTF_KIND_FUNC_PROTO
+        const list: BtfParam[] = vlen === 0 ? EMPTY : new Array<BtfParam>(vlen);
+        for (let i = 0, m = b; i < vlen; i++, m += 2) {
+          const paramNameOff = words[m]!;
+          const type = words[m + 1]!;
+          if (type > maxRef) {
+            maxRef = type;
+            maxRefAt = typeStart + 4 * (m + 1);
+          }
+          list[i] = params.intern(paramNameOff, type, typeStart + 4 * m);
+        }
+        t = { kind: 'func_proto', ret: sizeOrType, params: list };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off + 8;
+        }
+        break;
+      }
+      case 14: {
+        // BTF_KIND_VAR
+        const linkage = LINKAGES[words[b]!];
         if (linkage === undefined)
-          return fail('BtfBadType', body, `type [${id}] var: unknown linkage ${u32(body)}`);
-        t = { kind, name: name(nameOff, off), type: sizeOrType, linkage };
-        ref(sizeOrType, off + 8);
-        break;
-      }
-      case 'datasec': {
-        const vars: BtfVarSecInfo[] = new Array<BtfVarSecInfo>(vlen);
-        for (let i = 0, m = body; i < vlen; i++, m += 12) {
-          const type = u32(m);
-          ref(type, m);
-          vars[i] = { type, offset: u32(m + 4), size: u32(m + 8) };
+          return fail('BtfBadType', body, `type [${id}] var: unknown linkage ${words[b]!}`);
+        t = { kind: 'var', name: name(nameOff, off), type: sizeOrType, linkage };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off + 8;
         }
-        t = { kind, name: name(nameOff, off), size: sizeOrType, vars };
         break;
       }
-      case 'float':
-        t = { kind, name: name(nameOff, off), size: sizeOrType };
+      case 15: {
+        // BTF_KIND_DATASEC
+        const vars: BtfVarSecInfo[] = vlen === 0 ? EMPTY : new Array<BtfVarSecInfo>(vlen);
+        for (let i = 0, m = b; i < vlen; i++, m += 3) {
+          const type = words[m]!;
+          if (type > maxRef) {
+            maxRef = type;
+            maxRefAt = typeStart + 4 * m;
+          }
+          vars[i] = { type, offset: words[m + 1]!, size: words[m + 2]! };
+        }
+        t = { kind: 'datasec', name: name(nameOff, off), size: sizeOrType, vars };
         break;
-      case 'decl_tag':
-        t = {
-          kind,
-          name: name(nameOff, off),
-          type: sizeOrType,
-          componentIdx: u32(body) | 0,
-          ...(kindFlag ? { kindFlag } : {}),
-        };
-        ref(sizeOrType, off + 8);
+      }
+      case 16: // BTF_KIND_FLOAT
+        t = { kind: 'float', name: name(nameOff, off), size: sizeOrType };
         break;
+      case 17: // BTF_KIND_DECL_TAG
+        t = kindFlag
+          ? {
+              kind: 'decl_tag',
+              name: name(nameOff, off),
+              type: sizeOrType,
+              componentIdx: words[b]! | 0,
+              kindFlag,
+            }
+          : {
+              kind: 'decl_tag',
+              name: name(nameOff, off),
+              type: sizeOrType,
+              componentIdx: words[b]! | 0,
+            };
+        if (sizeOrType > maxRef) {
+          maxRef = sizeOrType;
+          maxRefAt = off + 8;
+        }
+        break;
+      default:
+        // KINDS[kindNum] was defined above, so every kind number has a case
+        return fail('BtfBadType', off + 4, `type [${id}]: unknown kind ${kindNum}`);
     }
     types.push(t);
-    off = body + extra;
+    w = b + extra;
     id++;
   }
   if (badName >= 0)

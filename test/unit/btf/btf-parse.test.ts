@@ -150,6 +150,113 @@ describe('parseBtf', () => {
     );
   });
 
+  describe('names and values shared between records', () => {
+    it('gives a param repeated across prototypes the same fields, and tells apart a param with another type', () => {
+      // Given three prototypes with the param `x` of type 1 twice and of type 2 once
+      const object: BtfObject = {
+        name: 'vmlinux',
+        kind: 'vmlinux',
+        firstTypeId: 1,
+        types: [
+          {
+            kind: 'int',
+            name: 'int',
+            size: 4,
+            signed: true,
+            char: false,
+            bool: false,
+            bitOffset: 0,
+            bits: 32,
+          },
+          { kind: 'ptr', type: 1 },
+          {
+            kind: 'func_proto',
+            ret: 1,
+            params: [
+              { name: 'x', type: 1 },
+              { name: 'y', type: 2 },
+            ],
+          },
+          { kind: 'func_proto', ret: 0, params: [{ name: 'x', type: 2 }] },
+          {
+            kind: 'func_proto',
+            ret: 2,
+            params: [
+              { name: 'y', type: 2 },
+              { name: 'x', type: 1 },
+            ],
+          },
+          { kind: 'func_proto', ret: 0, params: [] },
+        ],
+      };
+      // When it is parsed
+      const sut = parseOk(encodeBtf(object)).object;
+      // Then every param reads back as written
+      expect(sut).toEqual(object);
+    });
+
+    it('decodes every name right when there are more distinct names than the name cache holds', () => {
+      // Given 20,000 members with distinct names, and a second struct naming them in reverse order
+      const names = Array.from({ length: 20000 }, (_, i) => `m${i}`);
+      const members = (order: readonly string[]): BtfObject['types'][number] => ({
+        kind: 'struct',
+        name: 'big',
+        size: 4,
+        kindFlag: false,
+        members: order.map((name, i) => ({ name, type: 0, bitOffset: i, bitfieldSize: 0 })),
+      });
+      const object: BtfObject = {
+        name: 'vmlinux',
+        kind: 'vmlinux',
+        firstTypeId: 1,
+        types: [members(names), members([...names].reverse())],
+      };
+      // When parsed, Then both read back name for name
+      expect(parseOk(encodeBtf(object)).object).toEqual(object);
+    });
+
+    it('reads enum values on both sides of the small-value table, unsigned and signed', () => {
+      const values = [0n, 1n, 1023n, 1024n, 65535n, 0xffffffffn];
+      const object: BtfObject = {
+        name: 'vmlinux',
+        kind: 'vmlinux',
+        firstTypeId: 1,
+        types: [
+          {
+            kind: 'enum',
+            name: 'u',
+            size: 4,
+            kindFlag: false,
+            values: values.map((value, i) => ({ name: `U${i}`, value })),
+          },
+          {
+            kind: 'enum',
+            name: 's',
+            size: 4,
+            kindFlag: true,
+            values: [-1n, 0n, 1023n, 1024n, -2147483648n].map((value, i) => ({
+              name: `S${i}`,
+              value,
+            })),
+          },
+          { kind: 'enum', name: 'empty', size: 4, kindFlag: false, values: [] },
+        ],
+      };
+      expect(parseOk(encodeBtf(object)).object).toEqual(object);
+    });
+
+    it('reports a bad name offset in a member or a param at that entry', () => {
+      // hand blob: the only param of [3] FUNC_PROTO starts at word 10 (INT 4 words, PTR 3, proto head 3)
+      const b = handBlob();
+      const v = new DataView(b.buffer);
+      v.setUint32(24 + 4 * 10, 0xfffff, true);
+      expect(parseBtf(b, { name: 'x', kind: 'vmlinux' })).toMatchObject({
+        ok: false,
+        error: { code: 'BtfBadName', offset: 24 + 4 * 10 },
+      });
+    });
+  });
+
   describe('corrupt input', () => {
     const valid = encodeBtf(smallVmlinux());
 
