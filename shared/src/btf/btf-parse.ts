@@ -186,94 +186,31 @@ const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => 
 const enumValue = (raw: number): bigint =>
   raw >= 0 && raw < SMALL_BIGINTS.length ? SMALL_BIGINTS[raw]! : BigInt(raw);
 
-/** Fibonacci hashing: the top `32 - shift` bits of the key times 2^32/phi. */
-const slotOf = (key: number, shift: number): number => Math.imul(key, 0x9e3779b1) >>> shift;
-
 /**
  * A direct-mapped cache of names by string offset, for the names of members, params and enum
  * values: deduplicated BTF has one offset per distinct string and those names repeat (`skb`,
  * `dev`, `list`, `flags` across thousands of records), so most lookups return the string made
  * the first time instead of a new one. A colliding offset replaces the entry; no probing, and a
  * small table (8,192 slots) that stays in cache. Type names are mostly unique and bypass it.
+ * Returns the name at `offset` (`''` for 0), or `onBad(offset, at)` when it is outside the chain.
  */
-interface NameCache {
-  /** `strings.at(offset)`, usually without making a new string for a repeated offset */
-  readonly at: (offset: number) => string | undefined;
-}
 const NAME_CACHE_BITS = 13;
-const createNameCache = (strings: BtfStringTable): NameCache => {
-  const shift = 32 - NAME_CACHE_BITS;
+const createNameCache = (
+  strings: BtfStringTable,
+  onBad: (offset: number, at: number) => string,
+): ((offset: number, at: number) => string) => {
   const keys = new Int32Array(1 << NAME_CACHE_BITS).fill(-1);
   const values: string[] = new Array<string>(1 << NAME_CACHE_BITS).fill('');
-  return {
-    at: (offset) => {
-      const i = slotOf(offset, shift);
-      if (keys[i] === offset) return values[i];
-      const s = strings.at(offset);
-      if (s !== undefined) {
-        keys[i] = offset;
-        values[i] = s;
-      }
-      return s;
-    },
-  };
-};
-
-/**
- * Interning of FUNC_PROTO params by (name offset, type): deduplicated kernel BTF has about 83,000
- * params but only 20,000 distinct pairs (`struct sk_buff *skb` in thousands of prototypes), and
- * a param object is readonly, so equal params share one object. Open addressing as above, keyed
- * by both words.
- */
-interface ParamInterner {
-  /** the shared param for these words; `at` is the byte offset of the param, for a bad name */
-  readonly intern: (nameOff: number, type: TypeId, at: number) => BtfParam;
-}
-const createParamInterner = (nameOf: (nameOff: number, at: number) => string): ParamInterner => {
-  // vmlinux has about 20,000 distinct params: start at 2^15 slots so it rarely grows
-  let bits = 15;
-  let shift = 32 - bits;
-  let mask = (1 << bits) - 1;
-  let names = new Int32Array(mask + 1).fill(-1);
-  let typesOf = new Int32Array(mask + 1);
-  let slots: BtfParam[] = new Array<BtfParam>(mask + 1);
-  let used = 0;
-  const grow = (): void => {
-    const oldNames = names;
-    const oldSlots = slots;
-    bits++;
-    shift--;
-    mask = (1 << bits) - 1;
-    names = new Int32Array(mask + 1).fill(-1);
-    typesOf = new Int32Array(mask + 1);
-    slots = new Array<BtfParam>(mask + 1);
-    for (let j = 0; j < oldNames.length; j++) {
-      const nameOff = oldNames[j]!;
-      if (nameOff === -1) continue;
-      const p = oldSlots[j]!;
-      let i = slotOf(nameOff ^ Math.imul(p.type, 0x85ebca77), shift);
-      while (names[i] !== -1) i = (i + 1) & mask;
-      names[i] = nameOff;
-      typesOf[i] = p.type;
-      slots[i] = p;
-    }
-  };
-  return {
-    intern: (nameOff, type, at) => {
-      let i = slotOf(nameOff ^ Math.imul(type, 0x85ebca77), shift);
-      for (;;) {
-        const n = names[i]!;
-        if (n === -1) break;
-        if (n === nameOff && typesOf[i] === type) return slots[i]!;
-        i = (i + 1) & mask;
-      }
-      const p: BtfParam = { name: nameOf(nameOff, at), type };
-      names[i] = nameOff;
-      typesOf[i] = type;
-      slots[i] = p;
-      if (++used * 2 > mask) grow();
-      return p;
-    },
+  return (offset, at) => {
+    if (offset === 0) return '';
+    // Fibonacci hashing: the top bits of the offset times 2^32/phi
+    const i = Math.imul(offset, 0x9e3779b1) >>> (32 - NAME_CACHE_BITS);
+    if (keys[i] === offset) return values[i]!;
+    const s = strings.at(offset);
+    if (s === undefined) return onBad(offset, at);
+    keys[i] = offset;
+    values[i] = s;
+    return s;
   };
 };
 
@@ -376,10 +313,7 @@ export const parseBtf = (
   };
   const name = (nameOff: number, at: number): string =>
     nameOff === 0 ? '' : (strings.at(nameOff) ?? badNameOff(nameOff, at));
-  const cache = createNameCache(strings);
-  const partName = (nameOff: number, at: number): string =>
-    nameOff === 0 ? '' : (cache.at(nameOff) ?? badNameOff(nameOff, at));
-  const params = createParamInterner(partName);
+  const partName = createNameCache(strings, badNameOff);
 
   // `w` walks the type section in words; byte offsets (for errors) are typeStart + 4 * w
   let w = 0;
@@ -548,7 +482,7 @@ export const parseBtf = (
             maxRef = type;
             maxRefAt = typeStart + 4 * (m + 1);
           }
-          list[i] = params.intern(paramNameOff, type, typeStart + 4 * m);
+          list[i] = { name: partName(paramNameOff, typeStart + 4 * m), type };
         }
         t = { kind: 'func_proto', ret: sizeOrType, params: list };
         if (sizeOrType > maxRef) {
