@@ -9,6 +9,7 @@ import {
   parseBtf,
 } from '../../../shared/src/btf/index.js';
 import type { ParsedBtf } from '../../../shared/src/btf/index.js';
+import type { BtfType } from '../../../shared/src/kernel/btf.js';
 import {
   SMALL_VMLINUX_TYPES,
   smallModule,
@@ -124,5 +125,33 @@ describe('describeFunction', () => {
     const sut = indexFunctions(parse(encodeBtf(smallModule(), { base: vmlinux }), vmlinux));
     expect([...sut.keys()]).toEqual(['nft_do_chain', 'tcp_v4_rcv']);
     expect(sut.get('tcp_v4_rcv')).toEqual([42]);
+  });
+
+  it('maps a repeated FUNC name to all its ids in id order, keeping first-seen key order', () => {
+    // Given FUNCs a, b, a, c, a (ids 100..104 after a base) and a proto at 105
+    const func = (name: string): BtfType => ({ kind: 'func', name, type: 105, linkage: 'static' });
+    const space = {
+      object: {
+        name: 'm',
+        kind: 'module' as const,
+        firstTypeId: 100,
+        types: [
+          func('a'),
+          func('b'),
+          func('a'),
+          func('c'),
+          func('a'),
+          { kind: 'func_proto' as const, ret: 0, params: [] },
+        ],
+      },
+    };
+    // When indexed
+    const sut = indexFunctions(space);
+    // Then every id of `a` is kept, and the other names map to their one id
+    expect([...sut.entries()]).toEqual([
+      ['a', [100, 102, 104]],
+      ['b', [101]],
+      ['c', [103]],
+    ]);
   });
 });
