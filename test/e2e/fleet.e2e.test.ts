@@ -154,15 +154,40 @@ const apply = async (policy: Record<string, unknown>) => {
 const nodeState = async (nodeId: string): Promise<NodeActualState> =>
   (await bus.request(`tramway.agent.${nodeId}.state`, {}, { timeoutMs: 5000 })) as NodeActualState;
 
-const logUntil = (what: string, ok: (events: RecordedEvent[]) => boolean) =>
-  waitUntil(
-    what,
-    async () => {
-      const events = await readLog(nats.url);
-      return ok(events) ? events : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 250 },
-  );
+/**
+ * Waits until the log satisfies `ok`; on timeout the error lists the events of `nodeId` (when
+ * given) and the last output of the coordinator and the agent hosts, to say what happened.
+ */
+const logUntil = async (
+  what: string,
+  ok: (events: RecordedEvent[]) => boolean,
+  nodeId?: string,
+): Promise<RecordedEvent[]> => {
+  let last: RecordedEvent[] = [];
+  try {
+    return await waitUntil(
+      what,
+      async () => {
+        last = await readLog(nats.url);
+        return ok(last) ? last : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+  } catch (error) {
+    const mine = nodeId === undefined ? [] : last.filter((e) => nodeOf(e) === nodeId);
+    const tail = (text: string) => text.slice(-2000);
+    throw new Error(
+      [
+        (error as Error).message,
+        ...(nodeId === undefined
+          ? []
+          : [`events of ${nodeId}: ${mine.map((e) => `${e.type}#${e.id}`).join(', ')}`]),
+        `coordinator output: ${tail(coordinator.output())}`,
+        ...hosts.slice(-2).map((h) => `agent host output: ${tail(h.output())}`),
+      ].join('\n'),
+    );
+  }
+};
 
 beforeAll(async () => {
   nats = await startNatsServer();
@@ -454,12 +479,16 @@ describe('fleet over a real nats-server', () => {
     rebootSimNode(NODE_E[0]!.stateDir!);
     hostE = await startHost('e-reboot', NODE_E);
     // Then a NodeBooted with the new boot id is recorded, and a new LinkCreated after it
-    const events = await logUntil('second NodeBooted and a link after it', (ev) => {
-      const booted = ofType(ev, 'NodeBooted', 'e-01');
-      if (booted.length < 2) return false;
-      const at = ev.indexOf(booted[1]!);
-      return ev.slice(at).some((e) => e.type === 'LinkCreated' && nodeOf(e) === 'e-01');
-    });
+    const events = await logUntil(
+      'second NodeBooted and a link after it',
+      (ev) => {
+        const booted = ofType(ev, 'NodeBooted', 'e-01');
+        if (booted.length < 2) return false;
+        const at = ev.indexOf(booted[1]!);
+        return ev.slice(at).some((e) => e.type === 'LinkCreated' && nodeOf(e) === 'e-01');
+      },
+      'e-01',
+    );
     const booted = ofType(events, 'NodeBooted', 'e-01').map((e) => dataOf<{ bootId: string }>(e));
     expect(booted[1]!.bootId).not.toBe(before.bootId);
     const after = await nodeState('e-01');

@@ -14,7 +14,12 @@ import type { FleetBus } from '@tramway/shared/infra';
 import { connectNatsBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../services/agent/src/index.js';
-import { createAgent, createSimKernel, parseKernelSpec } from '../../services/agent/src/index.js';
+import {
+  createAgent,
+  createJsonLogger,
+  createSimKernel,
+  parseKernelSpec,
+} from '../../services/agent/src/index.js';
 
 export interface HostedAgent {
   readonly nodeId: string;
@@ -29,6 +34,8 @@ export interface AgentHostConfig {
   readonly natsUrl: string;
   readonly heartbeatMs: number;
   readonly requestTimeoutMs?: number;
+  /** agent log level on stderr; default warn */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** one NATS connection for all agents of the host (bench) instead of one per agent (e2e) */
   readonly sharedBus?: boolean;
   /** sim kernel specs by name (the declarations of kernel-scenarios.md) */
@@ -56,6 +63,12 @@ const main = async (): Promise<number> => {
     }
     specs.set(name, spec.value);
   }
+  // warnings and errors of every agent on stderr (the parent keeps them for failure messages)
+  const logger = createJsonLogger(
+    config.logLevel ?? 'warn',
+    (line) => process.stderr.write(`${line}\n`),
+    () => new Date(),
+  );
   const t0 = performance.now();
   const buses: FleetBus[] = [];
   const agents: Agent[] = [];
@@ -90,6 +103,7 @@ const main = async (): Promise<number> => {
           clock: { now: () => new Date() },
           ids: { newId: randomUUID },
           ...(a.stateDir === undefined ? {} : { stateDir: a.stateDir }),
+          logger,
           heartbeatMs: config.heartbeatMs,
           requestTimeoutMs: config.requestTimeoutMs ?? 2000,
         });

@@ -77,18 +77,23 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     TICK_MS: '50',
     DRIFT_INTERVAL_MS: '0',
     STALE_AFTER_MS: '60000',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitUntil(
+  // waitUntil retries a condition that throws: an exit is returned, then thrown
+  const ready = await waitUntil(
     'coordinator serving',
     async () => {
-      if (handle.child.exitCode !== null) throw new Error(`coordinator exited: ${handle.output()}`);
+      if (handle.child.exitCode !== null) return 'exited';
       return (await fetch(`${url}/v1/nodes`).catch(() => undefined))?.ok;
     },
     { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 100 },
-  );
+  ).catch(async (error: unknown) => {
+    await handle.stop('SIGKILL');
+    throw error;
+  });
+  if (ready === 'exited') throw new Error(`coordinator exited: ${handle.output()}`);
   return { ...handle, port, url };
 };
 
@@ -109,16 +114,18 @@ export const spawnAgentHost = async (
 ): Promise<AgentHostHandle> => {
   writeFileSync(configFile, JSON.stringify(config));
   const handle = spawnTsx('test/support/fleet-agent-host.ts', [configFile], {});
+  // waitUntil retries a condition that throws: a failure is returned, then thrown
   const ready = await waitUntil(
     `agent host ${configFile} ready`,
     () => {
       for (const line of handle.output().split('\n')) {
-        if (!line.startsWith('{')) continue;
+        if (!line.startsWith('{"')) continue;
         const msg = JSON.parse(line) as { ready?: number; ms?: number; error?: string };
-        if (msg.error !== undefined) throw new Error(`agent host failed: ${msg.error}`);
-        if (msg.ready !== undefined) return msg;
+        if (msg.error !== undefined) return { failure: `agent host failed: ${msg.error}` };
+        if (msg.ready !== undefined) return { ms: msg.ms ?? 0 };
       }
-      if (handle.child.exitCode !== null) throw new Error(`agent host exited: ${handle.output()}`);
+      if (handle.child.exitCode !== null)
+        return { failure: `agent host exited: ${handle.output()}` };
       return undefined;
     },
     { timeoutMs: readyTimeoutMs, intervalMs: 50 },
@@ -126,7 +133,11 @@ export const spawnAgentHost = async (
     await handle.stop('SIGKILL');
     throw error;
   });
-  return { ...handle, nodeIds: config.agents.map((a) => a.nodeId), startMs: ready.ms ?? 0 };
+  if ('failure' in ready) {
+    await handle.stop('SIGKILL');
+    throw new Error(ready.failure);
+  }
+  return { ...handle, nodeIds: config.agents.map((a) => a.nodeId), startMs: ready.ms };
 };
 
 export interface HttpReply {
