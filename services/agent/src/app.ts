@@ -203,9 +203,21 @@ export const createAgent = (deps: AgentDeps): Agent => {
     }
   };
 
-  const publishFacts = async (facts: readonly IdentifiedFact[]): Promise<void> => {
+  /**
+   * Sends new facts. `cause`: the assignment they carry out; its correlation id and the id of its
+   * AssignmentIssued go on their metadata (who the agent acted for, docs/fleet-protocol.md).
+   */
+  const publishFacts = async (
+    facts: readonly IdentifiedFact[],
+    cause?: AgentAssignment['cause'],
+  ): Promise<void> => {
     if (facts.length === 0) return;
-    const metadata = { occurredAt: deps.clock.now().toISOString(), actor: `agent:${deps.nodeId}` };
+    const metadata = {
+      occurredAt: deps.clock.now().toISOString(),
+      actor: `agent:${deps.nodeId}`,
+      ...(cause?.correlationId === undefined ? {} : { correlationId: cause.correlationId }),
+      ...(cause === undefined ? {} : { causationId: cause.eventId }),
+    };
     // a fact already in the outbox was sent (a refusal seen again in the next pass): resyncs resend it
     const fresh: NewEvent[] = [];
     for (const f of facts) {
@@ -241,6 +253,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
 
   const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
     if (assignment === null) return undefined;
+    const acting = assignment;
     // a link that left the kernel behind the agent's back is not held any more: attach again
     const live = new Set((await driver.dump()).links.map((l) => l.id));
     const vanished = held.filter((h) => !live.has(h.linkId));
@@ -271,7 +284,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     policies = result.policies;
     if (drainModule === undefined) observedGeneration = assignment.generation;
     save();
-    await publishFacts([...result.facts, ...reconciledFact(result)]);
+    await publishFacts([...result.facts, ...reconciledFact(result)], acting.cause);
     log.info('reconciled', {
       generation: assignment.generation,
       steps: result.steps.length,

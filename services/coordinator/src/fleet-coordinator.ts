@@ -289,6 +289,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const assignmentOf = (nodeId: string): Assignment | null => {
     const a = fleetNow().nodes[nodeId]?.assignment;
     if (!a) return null;
+    const cause = coord.assignmentCause[nodeId];
     return {
       nodeId,
       generation: a.generation,
@@ -296,6 +297,15 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         const spec = specOf(l.policy, l.policyVersion);
         return spec ? [{ name: l.policy, version: l.policyVersion, spec }] : [];
       }),
+      ...(cause?.generation === a.generation
+        ? {
+            cause: {
+              initiatedBy: cause.initiatedBy,
+              ...(cause.correlationId === undefined ? {} : { correlationId: cause.correlationId }),
+              eventId: cause.eventId,
+            },
+          }
+        : {}),
     };
   };
 
@@ -317,7 +327,10 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     }
   };
 
-  /** Issues the next generation of `nodeId` with `links`, as part of `rolloutId` (or a repair). */
+  /**
+   * Issues the next generation of `nodeId` with `links`, as part of `rolloutId` (or a repair), on
+   * behalf of the rollout's latest request (its actor; the event it caused is the cause).
+   */
   const issueAssignment = async (
     nodeId: string,
     links: readonly DesiredLink[],
@@ -326,12 +339,17 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     reason: string,
   ): Promise<void> => {
     const generation = (fleetNow().nodes[nodeId]?.assignment?.generation ?? 0) + 1;
+    const cause = correlationId === undefined ? undefined : coord.rolloutCause[correlationId];
     await record([
       {
         id: `assignment:${nodeId}:g${generation}`,
-        event: { type: 'AssignmentIssued', data: { nodeId, generation, links, reason } },
+        event: {
+          type: 'AssignmentIssued',
+          data: { nodeId, generation, links, reason, initiatedBy: cause?.actor ?? actor },
+        },
         actor,
         ...(correlationId === undefined ? {} : { correlationId }),
+        ...(cause === undefined ? {} : { causationId: cause.eventId }),
       },
     ]);
     await sendAssignment(nodeId);

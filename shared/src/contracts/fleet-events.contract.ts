@@ -197,6 +197,7 @@ export const FLEET_EVENT_SCHEMAS = {
         }),
       ),
       reason: z.string().min(1).optional(),
+      initiatedBy: z.string().min(1).optional(),
     }),
   },
   NodeMarkedStale: {

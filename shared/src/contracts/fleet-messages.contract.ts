@@ -124,6 +124,13 @@ export const ASSIGNMENT_SCHEMA = z.object({
       (list) => new Set(list.map((p) => p.name)).size === list.length,
       'a policy may appear once per assignment',
     ),
+  cause: z
+    .object({
+      initiatedBy: z.string().min(1),
+      correlationId: z.string().min(1).optional(),
+      eventId: z.string().min(1),
+    })
+    .optional(),
 }) satisfies z.ZodType<Assignment, unknown>;
 
 /** `tramway.agent.<nodeId>.assign` reply (`accepted: false` for a generation older than the node's) */

@@ -194,7 +194,14 @@ export type RolloutCompleted = Event<'RolloutCompleted', { rolloutId: string }>;
 export type RolloutRolledBack = Event<'RolloutRolledBack', { rolloutId: string; reason: string }>;
 export type AssignmentIssued = Event<
   'AssignmentIssued',
-  { nodeId: string; generation: number; links: readonly DesiredLink[]; reason?: string }
+  {
+    nodeId: string;
+    generation: number;
+    links: readonly DesiredLink[];
+    reason?: string;
+    /** the person or decision this generation is on behalf of (`user:alice`, `coordinator`) */
+    initiatedBy?: string;
+  }
 >;
 /**
  * The coordinator stopped hearing the node's heartbeats for longer than its stale limit: rollouts

@@ -11,6 +11,7 @@ import type { Agent } from '../../../services/agent/src/index.js';
 import { createAgent, createSimKernel } from '../../../services/agent/src/index.js';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
+import { main as cli } from '../../../services/cli/src/main.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
@@ -78,10 +79,13 @@ const startAgent = async (nodeId: string): Promise<Agent> => {
   return agent;
 };
 
-const http = async (method: string, path: string, body?: unknown) => {
+const http = async (method: string, path: string, body?: unknown, actor?: string) => {
   const res = await fetch(`${coordinator.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(actor === undefined ? {} : { 'x-tramway-actor': actor }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };
@@ -210,6 +214,105 @@ describe('coordinator with real sim agents', () => {
       ['node-a', waiting],
       ['node-c', waiting],
     ]);
+  });
+
+  it('who did it: each link connected or released names its agent and the person it acted for', async () => {
+    // Given alice applies v1, bob applies v2 (make-before-break replaces v1), carol rolls back
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*']) }, 'user:alice');
+    await completed();
+    const v2 = policy(['tcp_*', 'udp_*']);
+    const applied = await http('POST', '/v1/policies', { policy: v2 }, 'user:bob');
+    expect(applied.status).toBe(202);
+    await completed();
+    expect(
+      (await http('POST', '/v1/policies/tcp-latency/rollback', { reason: 'noisy' }, 'user:carol'))
+        .status,
+    ).toBe(200);
+    await waitUntil('rolled back on every node', async () => {
+      const s = (await http('GET', '/v1/policies/tcp-latency/status')).body;
+      return s.rollout?.state === 'rolled-back' &&
+        agents.every((a) => a.heldLinks().every((l) => l.policyVersion === 1))
+        ? s
+        : undefined;
+    });
+    await waitUntil('facts recorded', async () =>
+      (await allEvents()).some(
+        (e) => e.type === 'LinkReleased' && e.metadata.correlationId === applied.body.rolloutId,
+      ),
+    );
+    // Then the agents' facts carry the rollout as correlation and their assignment as cause
+    const events = await allEvents();
+    const created = events.filter((e) => e.type === 'LinkCreated');
+    const issued = new Map(
+      events.filter((e) => e.type === 'AssignmentIssued').map((e) => [e.id, e]),
+    );
+    for (const e of created) {
+      expect(e.metadata.actor).toMatch(/^agent:node-/);
+      const cause = issued.get(e.metadata.causationId ?? '');
+      expect(cause?.metadata.correlationId).toBe(e.metadata.correlationId);
+    }
+    const initiators = created.map(
+      (e) => (issued.get(e.metadata.causationId!)!.data as { initiatedBy: string }).initiatedBy,
+    );
+    expect(new Set(initiators)).toEqual(new Set(['user:alice', 'user:bob', 'user:carol']));
+
+    // And `tramway audit function` shows the agent and the person, in the table and --json
+    const run = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await cli(argv, {
+        stdout: (t) => (stdout += t),
+        stderr: (t) => (stderr += t),
+        cwd: dir.path,
+        env: {},
+      });
+      return { code, stdout, stderr };
+    };
+    const rm = ['--db', dir.file('log.sqlite'), '--read-model', dir.file('rm.sqlite')];
+    const asJson = await run(
+      'audit',
+      'function',
+      'udp_sendmsg',
+      '--node',
+      'node-a',
+      ...rm,
+      '--json',
+    );
+    expect(asJson.stderr).toBe('');
+    expect(asJson.code).toBe(0);
+    const entries = JSON.parse(asJson.stdout) as {
+      action: string;
+      actor: string;
+      onBehalfOf: string | null;
+    }[];
+    expect(entries.map((e) => [e.action, e.actor, e.onBehalfOf])).toEqual([
+      ['connected', 'agent:node-a', 'user:bob'],
+      ['disconnected', 'agent:node-a', 'user:carol'],
+    ]);
+    const table = await run('audit', 'function', 'udp_sendmsg', '--node', 'node-a', ...rm);
+    expect(table.stdout).toMatch(/connected .*agent:node-a for user:bob/);
+    expect(table.stdout).toMatch(/disconnected .*agent:node-a for user:carol/);
+    const program = await run('audit', 'program', 'tcp_lat', '--node', 'node-b', ...rm, '--json');
+    const rows = JSON.parse(program.stdout) as {
+      type: string;
+      actor: string;
+      onBehalfOf: string | null;
+    }[];
+    expect(rows.filter((r) => r.type === 'LinkCreated').map((r) => r.onBehalfOf)).toEqual([
+      'user:alice',
+      'user:bob',
+      'user:carol',
+    ]);
+    const policyRows = JSON.parse(
+      (await run('audit', 'policy', 'tcp-latency', ...rm, '--json')).stdout,
+    ) as { type: string; actor: string; onBehalfOf: string | null }[];
+    expect(policyRows.find((r) => r.type === 'PolicyApplied')).toMatchObject({
+      actor: 'user:alice',
+      onBehalfOf: null,
+    });
+    expect(
+      new Set(policyRows.filter((r) => r.type === 'LinkCreated').map((r) => r.onBehalfOf)),
+    ).toEqual(new Set(['user:alice', 'user:bob', 'user:carol']));
   });
 
   it('restarts between waves, replays, and converges with no link attached twice', async () => {

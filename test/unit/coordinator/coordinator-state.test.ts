@@ -35,6 +35,42 @@ const fold = (events: FleetRecordedEvent[]) =>
   events.reduce(evolveCoordinator, initialCoordinatorState());
 
 describe('evolveCoordinator', () => {
+  it("keeps the request behind each rollout and the cause of each node's latest assignment", () => {
+    // Given alice applies p in rollout r1, then carol rolls it back (PolicyRemoved in r1)
+    const applied = recorded(
+      { type: 'PolicyApplied', data: { name: 'p', version: 1, spec: { a: 1 } } },
+      { correlationId: 'r1' },
+    );
+    const byAlice = { ...applied, metadata: { ...applied.metadata, actor: 'user:alice' } };
+    const issued = recorded(
+      {
+        type: 'AssignmentIssued',
+        data: { nodeId: 'n1', generation: 4, links: [], initiatedBy: 'user:alice' },
+      },
+      { correlationId: 'r1', causationId: byAlice.id },
+    );
+    const removed = recorded(
+      { type: 'PolicyRemoved', data: { name: 'p', version: 1 } },
+      { correlationId: 'r1' },
+    );
+    const byCarol = { ...removed, metadata: { ...removed.metadata, actor: 'user:carol' } };
+    const repair = recorded({
+      type: 'AssignmentIssued',
+      data: { nodeId: 'n2', generation: 2, links: [] },
+    });
+
+    const afterApply = fold([byAlice, issued]);
+    const state = fold([byAlice, issued, byCarol, repair]);
+
+    expect(afterApply.rolloutCause).toEqual({ r1: { actor: 'user:alice', eventId: byAlice.id } });
+    expect(state.rolloutCause).toEqual({ r1: { actor: 'user:carol', eventId: byCarol.id } });
+    expect(state.assignmentCause).toEqual({
+      n1: { generation: 4, initiatedBy: 'user:alice', correlationId: 'r1', eventId: issued.id },
+      // an assignment with no initiator recorded is on behalf of its own actor
+      n2: { generation: 2, initiatedBy: 'coordinator', eventId: repair.id },
+    });
+  });
+
   it("keeps every policy version, the version each rollout replaces, and each rollout's generations", () => {
     const state = fold([
       recorded({ type: 'PolicyApplied', data: { name: 'p', version: 1, spec: { a: 1 } } }),

@@ -2,7 +2,7 @@
  * What the agent needs of a policy (docs/fleet-protocol.md, "Policy") and the links it keeps in
  * the kernel for it. Pure values: the decisions in this folder import no I/O.
  */
-import type { AttachType } from '@tramway/shared/domain';
+import type { AssignmentCause, AttachType } from '@tramway/shared/domain';
 
 /** The part of a `TracingPolicy` spec the agent acts on. */
 export interface AgentPolicySpec {
@@ -30,6 +30,8 @@ export interface AgentAssignment {
   readonly nodeId: string;
   readonly generation: number;
   readonly policies: readonly AssignedPolicy[];
+  /** on whose behalf, and the ids the facts of its reconcile carry (docs/fleet-protocol.md) */
+  readonly cause?: AssignmentCause | undefined;
 }
 
 /** How a policy's program reaches its targets on this node (ARCHITECTURE.md, fallback ladder). */

@@ -13,6 +13,7 @@ import {
   isAppError,
   policyHistory,
   programHistory,
+  withOnBehalfOf,
 } from '@tramway/shared/infra';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
@@ -106,13 +107,22 @@ const withAudit = async (
 
 const json = (io: CliIo, value: unknown): void => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 
+/** `agent:web-1 for user:alice`: the actor, and the person or decision it acted for */
+const actorText = (e: { readonly actor: string; readonly onBehalfOf?: string | null }): string =>
+  e.onBehalfOf === undefined || e.onBehalfOf === null ? e.actor : `${e.actor} for ${e.onBehalfOf}`;
+
 const eventTable = (events: readonly AuditEvent[]): string =>
   renderTable(
     ['POSITION', 'OCCURRED', 'TYPE', 'ACTOR', 'NODE', 'SUMMARY'],
-    events.map((e) => [e.position, e.occurredAt, e.type, e.actor, e.nodeId, e.summary]),
+    events.map((e) => [e.position, e.occurredAt, e.type, actorText(e), e.nodeId, e.summary]),
   );
 
-const printEvents = (io: CliIo, args: AuditArgs, events: readonly AuditEvent[], empty: string) => {
+const printEvents = (
+  io: CliIo,
+  args: AuditArgs,
+  events: readonly (AuditEvent & { readonly onBehalfOf?: string | null })[],
+  empty: string,
+) => {
   noteLimit(io, events.length, limitOf(args));
   if (args.flags.has('--json')) json(io, events);
   else if (events.length === 0) io.stdout(`${empty}\n`);
@@ -120,7 +130,9 @@ const printEvents = (io: CliIo, args: AuditArgs, events: readonly AuditEvent[], 
   return 0;
 };
 
-const functionTable = (entries: readonly FunctionHistoryEntry[]): string =>
+const functionTable = (
+  entries: readonly (FunctionHistoryEntry & { readonly onBehalfOf: string | null })[],
+): string =>
   renderTable(
     [
       'POSITION',
@@ -143,7 +155,7 @@ const functionTable = (entries: readonly FunctionHistoryEntry[]): string =>
       e.policy,
       e.trampoline,
       e.cookie,
-      e.actor,
+      actorText(e),
       e.detail,
     ]),
   );
@@ -157,8 +169,12 @@ export const auditFunctionCommand: CliCommand = {
     const fn = onePositional(args, 'function name');
     const nodeId = required(args, '--node');
     const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel }) => {
-      const entries = await functionHistory(readModel, { nodeId, function: fn, limit });
+    return withAudit(io, args, async ({ readModel, store }) => {
+      const entries = await withOnBehalfOf(
+        readModel,
+        store,
+        await functionHistory(readModel, { nodeId, function: fn, limit }),
+      );
       noteLimit(io, entries.length, limit);
       if (args.flags.has('--json')) json(io, entries);
       else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
@@ -177,15 +193,19 @@ export const auditProgramCommand: CliCommand = {
     const name = onePositional(args, 'program name');
     const nodeId = args.values.get('--node');
     const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel }) =>
+    return withAudit(io, args, async ({ readModel, store }) =>
       printEvents(
         io,
         args,
-        await programHistory(readModel, {
-          name,
-          limit,
-          ...(nodeId === undefined ? {} : { nodeId }),
-        }),
+        await withOnBehalfOf(
+          readModel,
+          store,
+          await programHistory(readModel, {
+            name,
+            limit,
+            ...(nodeId === undefined ? {} : { nodeId }),
+          }),
+        ),
         `no history for program ${name}`,
       ),
     );
@@ -199,11 +219,11 @@ export const auditPolicyCommand: CliCommand = {
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, { values: [...COMMON], flags: ['--json'] });
     const name = onePositional(args, 'policy name');
-    return withAudit(io, args, async ({ readModel }) =>
+    return withAudit(io, args, async ({ readModel, store }) =>
       printEvents(
         io,
         args,
-        await policyHistory(readModel, { name }),
+        await withOnBehalfOf(readModel, store, await policyHistory(readModel, { name })),
         `no history for policy ${name}`,
       ),
     );

@@ -25,6 +25,25 @@ export interface CoordinatorState {
   readonly previousVersion: Readonly<Record<string, number | null>>;
   /** policy -> its latest rollout */
   readonly latestRollout: Readonly<Record<string, string>>;
+  /**
+   * rollout -> the request it currently acts on: the actor of its latest PolicyApplied or
+   * PolicyRemoved (apply, rollback) and that event's id
+   */
+  readonly rolloutCause: Readonly<
+    Record<string, { readonly actor: string; readonly eventId: string }>
+  >;
+  /** node -> the cause of its latest AssignmentIssued (sent with the assignment) */
+  readonly assignmentCause: Readonly<
+    Record<
+      string,
+      {
+        readonly generation: number;
+        readonly initiatedBy: string;
+        readonly correlationId?: string;
+        readonly eventId: string;
+      }
+    >
+  >;
   /** nodes the log says are stale (NodeMarkedStale not yet followed by NodeMarkedAlive) */
   readonly staleNodes: Readonly<Record<string, true>>;
   /** how many events were folded (metrics) */
@@ -41,6 +60,8 @@ export const initialCoordinatorState = (): CoordinatorState => ({
   currentVersion: {},
   previousVersion: {},
   latestRollout: {},
+  rolloutCause: {},
+  assignmentCause: {},
   staleNodes: {},
   events: 0,
 });
@@ -51,6 +72,16 @@ const setIn = <V>(
   b: string,
   value: V,
 ): Record<string, Readonly<Record<string, V>>> => ({ ...outer, [a]: { ...outer[a], [b]: value } });
+
+/** A policy decision recorded for a rollout (its correlation id) becomes the rollout's cause. */
+const causeOf = (
+  state: CoordinatorState,
+  event: FleetRecordedEvent,
+): CoordinatorState['rolloutCause'] => {
+  const rolloutId = event.metadata.correlationId;
+  if (rolloutId === undefined) return state.rolloutCause;
+  return { ...state.rolloutCause, [rolloutId]: { actor: event.metadata.actor, eventId: event.id } };
+};
 
 /** One step of the fold; events at or before `state.position` are ignored (re-delivery). */
 export const evolveCoordinator = (
@@ -65,6 +96,7 @@ export const evolveCoordinator = (
       const current = state.currentVersion[name];
       return {
         ...next,
+        rolloutCause: causeOf(state, event),
         policyVersions: setIn(
           state.policyVersions,
           name,
@@ -82,15 +114,26 @@ export const evolveCoordinator = (
       const { [event.data.name]: _removed, ...rest } = state.currentVersion;
       return {
         ...next,
+        rolloutCause: causeOf(state, event),
         currentVersion: rest,
         previousVersion: { ...state.previousVersion, [event.data.name]: null },
       };
     }
     case 'AssignmentIssued': {
       const rolloutId = event.metadata.correlationId;
-      if (rolloutId === undefined) return next;
+      const assignmentCause = {
+        ...state.assignmentCause,
+        [event.data.nodeId]: {
+          generation: event.data.generation,
+          initiatedBy: event.data.initiatedBy ?? event.metadata.actor,
+          ...(rolloutId === undefined ? {} : { correlationId: rolloutId }),
+          eventId: event.id,
+        },
+      };
+      if (rolloutId === undefined) return { ...next, assignmentCause };
       return {
         ...next,
+        assignmentCause,
         rolloutGenerations: setIn(
           state.rolloutGenerations,
           rolloutId,

@@ -79,6 +79,19 @@ export interface Assignment {
   /** strictly increasing per node */
   readonly generation: number;
   readonly policies: readonly AssignedPolicy[];
+  /** who and what this generation was issued for (absent from coordinators before it was added) */
+  readonly cause?: AssignmentCause | undefined;
+}
+
+/**
+ * Why an assignment was issued: the person or decision it is on behalf of (`user:alice`, or
+ * `coordinator` for a drift repair), the request's correlation id (the rollout id), and the id of
+ * the AssignmentIssued event; agents put the last two on the facts of that reconcile.
+ */
+export interface AssignmentCause {
+  readonly initiatedBy: string;
+  readonly correlationId?: string | undefined;
+  readonly eventId: string;
 }
 
 export interface AssignedPolicy {

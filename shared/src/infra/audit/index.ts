@@ -14,3 +14,4 @@ export {
 } from './fleet-audit.js';
 export type { TimeTravelResult, TimeTravelOptions, SnapshotCache } from './time-travel.js';
 export { fleetStateAt } from './time-travel.js';
+export { onBehalfOf, withOnBehalfOf } from './on-behalf-of.js';
