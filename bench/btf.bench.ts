@@ -104,6 +104,7 @@ const main = (): void => {
     return;
   }
   const { json, runs, file } = parseArgs(argv);
+  const loadBefore = loadavg()[0]!;
   const bytes = readFileSync(file);
   const self = fileURLToPath(import.meta.url);
 
@@ -184,7 +185,10 @@ const main = (): void => {
     (base === undefined ? '' : `, ${ms / base < 1 ? 'faster' : 'SLOWER'} than bpftool`);
   const summary = {
     // other work on the machine skews every row; the ratio to bpftool (same run) less so
-    loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+    loadAverage1m: {
+      before: Number(loadBefore.toFixed(2)),
+      after: Number(loadavg()[0]!.toFixed(2)),
+    },
     file,
     bytes: bytes.length,
     runs,
@@ -199,7 +203,7 @@ const main = (): void => {
   }
   const fmt = (n: number): string => n.toFixed(1).padStart(9);
   const lines = [
-    `BTF bench: ${file} (${(bytes.length / 1e6).toFixed(2)} MB), median of ${runs} runs, load average ${summary.loadAverage1m}`,
+    `BTF bench: ${file} (${(bytes.length / 1e6).toFixed(2)} MB), median of ${runs} runs, load average (1 min) ${summary.loadAverage1m.before} before, ${summary.loadAverage1m.after} after`,
     `${'what'.padEnd(36)} ${'median ms'.padStart(9)} ${'min ms'.padStart(9)} ${'ours/bpftool'.padStart(12)}  note`,
     ...rows.map(
       (r) =>
