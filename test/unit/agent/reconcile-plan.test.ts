@@ -107,6 +107,23 @@ describe('planReconcile', () => {
     ]);
   });
 
+  it('keeps the old version when the new one has nothing to attach on the node (failed update)', () => {
+    // Given v1 held, When v2 is assigned but none of its targets can attach here
+    const v1 = heldFor(group([target('tcp_sendmsg')]), 3);
+    const steps = planReconcile([], [v1], { assigned: new Map([['tcp-latency', 2]]) });
+    // Then nothing is released: the node keeps tracing with v1
+    expect(steps).toEqual([]);
+  });
+
+  it('still drains a module under an old version kept by a failed update', () => {
+    const v1 = heldFor(group([target('nft_do_chain', 'nf_tables')]), 5);
+    const steps = planReconcile([], [v1], {
+      assigned: new Map([['tcp-latency', 2]]),
+      drainModule: 'nf_tables',
+    });
+    expect(summary(steps)).toEqual(['release 5 (drain module nf_tables) unless []']);
+  });
+
   it('releases unconditionally the links of a policy no longer assigned', () => {
     const old = heldFor(group([target('tcp_sendmsg')], { policy: 'gone' }), 9);
     expect(summary(planReconcile([], [old]))).toEqual([

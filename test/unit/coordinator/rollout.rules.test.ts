@@ -119,6 +119,18 @@ describe('findDrift', () => {
     ]);
   });
 
+  it('does not call drift the previous version a node kept because the new one failed to attach', () => {
+    // Given p v2 failed on the node, which kept its v1 link 4 (make-before-break)
+    const items = findDrift({
+      desired,
+      generation: 5,
+      failedPolicies: new Set(['p']),
+      loggedLinkIds: [4],
+      actual: actual([{ linkId: 4, policy: 'p', policyVersion: 1 }]),
+    });
+    expect(items).toEqual([]);
+  });
+
   it('says nothing while the node has not observed its generation, or for a failed policy', () => {
     expect(
       findDrift({

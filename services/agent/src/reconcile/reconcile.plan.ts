@@ -5,7 +5,9 @@
  * Make-before-break (docs/fleet-protocol.md, "Policy"): every attach comes before every
  * release, and a release that replaces a link of the same policy names the attaches it waits
  * for (`unless`): if one of them fails, the old link stays, so a target is never left without
- * the policy's program because its new version could not attach.
+ * the policy's program because its new version could not attach. A new version that has nothing
+ * to attach on the node at all (every target refused, pending or unmatched) releases nothing of
+ * the old one either: the update failed there (reported as such), it did not empty the node.
  */
 import type { HeldLink, LinkGroup } from './agent-policy.js';
 
@@ -71,20 +73,32 @@ export const planReconcile = (
     attaches.flatMap((s) =>
       s.kind === 'attach' && s.group.policy === policy ? [groupId(s.group)] : [],
     );
+  // policies whose assigned version has at least one link to hold (kept or to attach)
+  const effective = new Set(desired.map((g) => g.policy));
+  const draining = (link: HeldLink): boolean =>
+    options.drainModule !== undefined && link.targets.some((t) => t.object === options.drainModule);
   const releases: ReconcileStep[] = held
     .filter((h) => !kept.has(h.linkId))
+    .filter((h) => {
+      const version = desiredVersion.get(h.policy);
+      // an update that cannot attach anything here keeps the old version (not when draining)
+      return (
+        version === undefined ||
+        version === h.policyVersion ||
+        effective.has(h.policy) ||
+        draining(h)
+      );
+    })
     .sort((a, b) => a.linkId - b.linkId)
     .map((link) => {
       const version = desiredVersion.get(link.policy);
-      const reason =
-        options.drainModule !== undefined &&
-        link.targets.some((t) => t.object === options.drainModule)
-          ? `drain module ${options.drainModule}`
-          : version === undefined
-            ? 'policy no longer assigned'
-            : version !== link.policyVersion
-              ? `replaced by ${link.policy} version ${version}`
-              : 'targets changed';
+      const reason = draining(link)
+        ? `drain module ${options.drainModule ?? ''}`
+        : version === undefined
+          ? 'policy no longer assigned'
+          : version !== link.policyVersion
+            ? `replaced by ${link.policy} version ${version}`
+            : 'targets changed';
       return { kind: 'release', link, reason, unless: attachIdsOf(link.policy) };
     });
   return [...attaches, ...releases];

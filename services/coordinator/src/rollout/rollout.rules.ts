@@ -121,6 +121,8 @@ export const findDrift = (input: {
     }
   }
   for (const l of input.actual.links) {
+    // the previous version kept because the assigned one failed to attach (make-before-break)
+    if (l.policy !== null && input.failedPolicies.has(l.policy)) continue;
     const wanted = input.desired.some(
       (d) => d.policy === l.policy && d.policyVersion === l.policyVersion,
     );
