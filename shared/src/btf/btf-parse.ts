@@ -133,6 +133,7 @@ const {
   volatile: K_VOLATILE,
   const: K_CONST,
   restrict: K_RESTRICT,
+  func: K_FUNC,
   func_proto: K_FUNC_PROTO,
   var: K_VAR,
   datasec: K_DATASEC,
@@ -185,6 +186,20 @@ const VLEN_MUST_BE_ZERO = kindMask([
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
 const enumValue = (raw: number): bigint =>
   raw >= 0 && raw < SMALL_BIGINTS.length ? SMALL_BIGINTS[raw]! : BigInt(raw);
+
+/**
+ * Decodes the record at word `b - 3` of the kind it is registered for (its header checked by
+ * the loop): the type, or undefined after recording why the record is invalid.
+ */
+type Decoder = (
+  nameOff: number,
+  sizeOrType: number,
+  vlen: number,
+  kindFlag: boolean,
+  b: number,
+  off: number,
+  id: TypeId,
+) => BtfType | undefined;
 
 /**
  * A direct-mapped cache of names by string offset, for the names of members, params and enum
@@ -315,6 +330,151 @@ export const parseBtf = (
     nameOff === 0 ? '' : (strings.at(nameOff) ?? badNameOff(nameOff, at));
   const partName = createNameCache(strings, badNameOff);
 
+  // One decoder per kind, called through this table from a single call site: the loop stays
+  // small (a cold parse is mostly baseline code until the optimising compiler has compiled the
+  // loop, and a large loop body takes tens of ms to compile), and a kind first met late in the
+  // blob (vmlinux ends with VARs and a DATASEC) does not throw away the loop's optimised code.
+  // A decoder returns undefined after setting `decodeError`.
+  let decodeError: Result<never, BtfParseError> | undefined;
+  const ref = (type: TypeId, at: number): void => {
+    if (type > maxRef) {
+      maxRef = type;
+      maxRefAt = at;
+    }
+  };
+  const decoders: Decoder[] = new Array<Decoder>(KINDS.length);
+  decoders[K_INT] = (nameOff, size, _vlen, _kindFlag, b, off) => {
+    const word = words[b]!;
+    const encoding = (word >>> 24) & 0x0f;
+    return {
+      kind: 'int',
+      name: name(nameOff, off),
+      size,
+      signed: (encoding & SIGNED) !== 0,
+      char: (encoding & CHAR) !== 0,
+      bool: (encoding & BOOL) !== 0,
+      bitOffset: (word >>> 16) & 0xff,
+      bits: word & 0xff,
+    };
+  };
+  decoders[K_PTR] = (_nameOff, type, _vlen, _kindFlag, _b, off) => {
+    ref(type, off);
+    return { kind: 'ptr', type };
+  };
+  decoders[K_ARRAY] = (_nameOff, _size, _vlen, _kindFlag, b, off) => {
+    const elemType = words[b]!;
+    const indexType = words[b + 1]!;
+    ref(elemType, off + TYPE_SIZE);
+    ref(indexType, off + TYPE_SIZE + 4);
+    return { kind: 'array', elemType, indexType, nelems: words[b + 2]! };
+  };
+  const structOrUnion =
+    (kind: 'struct' | 'union'): Decoder =>
+    (nameOff, size, vlen, kindFlag, b, off) => {
+      const members: BtfMember[] = vlen === 0 ? EMPTY : new Array<BtfMember>(vlen);
+      for (let i = 0, m = b; i < vlen; i++, m += 3) {
+        const type = words[m + 1]!;
+        const offset = words[m + 2]!;
+        ref(type, typeStart + 4 * (m + 1));
+        const memberName = partName(words[m]!, typeStart + 4 * m);
+        members[i] = kindFlag
+          ? { name: memberName, type, bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
+          : { name: memberName, type, bitOffset: offset, bitfieldSize: 0 };
+      }
+      return { kind, name: name(nameOff, off), size, kindFlag, members };
+    };
+  decoders[K_STRUCT] = structOrUnion('struct');
+  decoders[K_UNION] = structOrUnion('union');
+  decoders[K_ENUM] = (nameOff, size, vlen, kindFlag, b, off) => {
+    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 2) {
+      const raw = kindFlag ? words[m + 1]! | 0 : words[m + 1]!;
+      values[i] = { name: partName(words[m]!, typeStart + 4 * m), value: enumValue(raw) };
+    }
+    return { kind: 'enum', name: name(nameOff, off), size, kindFlag, values };
+  };
+  decoders[K_ENUM64] = (nameOff, size, vlen, kindFlag, b, off) => {
+    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 3) {
+      const raw = (BigInt(words[m + 2]!) << 32n) | BigInt(words[m + 1]!);
+      values[i] = {
+        name: partName(words[m]!, typeStart + 4 * m),
+        value: kindFlag ? BigInt.asIntN(64, raw) : raw,
+      };
+    }
+    return { kind: 'enum64', name: name(nameOff, off), size, kindFlag, values };
+  };
+  decoders[K_FWD] = (nameOff, _size, _vlen, kindFlag, _b, off) => ({
+    kind: 'fwd',
+    name: name(nameOff, off),
+    kindFlag,
+  });
+  const reference =
+    (kind: 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag'): Decoder =>
+    (nameOff, type, _vlen, kindFlag, _b, off) => {
+      ref(type, off + 8);
+      return kindFlag
+        ? { kind, name: name(nameOff, off), type, kindFlag }
+        : { kind, name: name(nameOff, off), type };
+    };
+  decoders[K_TYPEDEF] = reference('typedef');
+  decoders[K_VOLATILE] = reference('volatile');
+  decoders[K_CONST] = reference('const');
+  decoders[K_RESTRICT] = reference('restrict');
+  decoders[K_TYPE_TAG] = reference('type_tag');
+  decoders[K_FUNC] = (nameOff, type, vlen, _kindFlag, _b, off, id) => {
+    const linkage = LINKAGES[vlen];
+    if (linkage === undefined) {
+      decodeError = fail('BtfBadType', off + 4, `type [${id}] func: unknown linkage ${vlen}`);
+      return undefined;
+    }
+    ref(type, off + 8);
+    return { kind: 'func', name: name(nameOff, off), type, linkage };
+  };
+  decoders[K_FUNC_PROTO] = (_nameOff, ret, vlen, _kindFlag, b, off) => {
+    const params: BtfParam[] = vlen === 0 ? EMPTY : new Array<BtfParam>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 2) {
+      const type = words[m + 1]!;
+      ref(type, typeStart + 4 * (m + 1));
+      params[i] = { name: partName(words[m]!, typeStart + 4 * m), type };
+    }
+    ref(ret, off + 8);
+    return { kind: 'func_proto', ret, params };
+  };
+  decoders[K_VAR] = (nameOff, type, _vlen, _kindFlag, b, off, id) => {
+    const linkage = LINKAGES[words[b]!];
+    if (linkage === undefined) {
+      decodeError = fail(
+        'BtfBadType',
+        off + TYPE_SIZE,
+        `type [${id}] var: unknown linkage ${words[b]!}`,
+      );
+      return undefined;
+    }
+    ref(type, off + 8);
+    return { kind: 'var', name: name(nameOff, off), type, linkage };
+  };
+  decoders[K_DATASEC] = (nameOff, size, vlen, _kindFlag, b, off) => {
+    const vars: BtfVarSecInfo[] = vlen === 0 ? EMPTY : new Array<BtfVarSecInfo>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 3) {
+      const type = words[m]!;
+      ref(type, typeStart + 4 * m);
+      vars[i] = { type, offset: words[m + 1]!, size: words[m + 2]! };
+    }
+    return { kind: 'datasec', name: name(nameOff, off), size, vars };
+  };
+  decoders[K_FLOAT] = (nameOff, size, _vlen, _kindFlag, _b, off) => ({
+    kind: 'float',
+    name: name(nameOff, off),
+    size,
+  });
+  decoders[K_DECL_TAG] = (nameOff, type, _vlen, kindFlag, b, off) => {
+    ref(type, off + 8);
+    return kindFlag
+      ? { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0, kindFlag }
+      : { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0 };
+  };
+
   // `w` walks the type section in words; byte offsets (for errors) are typeStart + 4 * w
   let w = 0;
   while (w < nWords) {
@@ -354,196 +514,8 @@ export const parseBtf = (
       );
     if (vlen !== 0 && (VLEN_MUST_BE_ZERO & (1 << kindNum)) !== 0)
       return fail('BtfBadType', off + 4, `type [${id}] ${kind}: vlen ${vlen} must be 0`);
-    let t: BtfType;
-    switch (kindNum) {
-      case 1: {
-        // BTF_KIND_INT
-        const word = words[b]!;
-        const encoding = (word >>> 24) & 0x0f;
-        t = {
-          kind: 'int',
-          name: name(nameOff, off),
-          size: sizeOrType,
-          signed: (encoding & SIGNED) !== 0,
-          char: (encoding & CHAR) !== 0,
-          bool: (encoding & BOOL) !== 0,
-          bitOffset: (word >>> 16) & 0xff,
-          bits: word & 0xff,
-        };
-        break;
-      }
-      case 2: // BTF_KIND_PTR
-        t = { kind: 'ptr', type: sizeOrType };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off;
-        }
-        break;
-      case 3: {
-        // BTF_KIND_ARRAY
-        const elemType = words[b]!;
-        const indexType = words[b + 1]!;
-        t = { kind: 'array', elemType, indexType, nelems: words[b + 2]! };
-        if (elemType > maxRef) {
-          maxRef = elemType;
-          maxRefAt = body;
-        }
-        if (indexType > maxRef) {
-          maxRef = indexType;
-          maxRefAt = body + 4;
-        }
-        break;
-      }
-      case 4: // BTF_KIND_STRUCT
-      case 5: {
-        // BTF_KIND_UNION
-        const members: BtfMember[] = vlen === 0 ? EMPTY : new Array<BtfMember>(vlen);
-        for (let i = 0, m = b; i < vlen; i++, m += 3) {
-          const type = words[m + 1]!;
-          const offset = words[m + 2]!;
-          if (type > maxRef) {
-            maxRef = type;
-            maxRefAt = typeStart + 4 * (m + 1);
-          }
-          const memberName = partName(words[m]!, typeStart + 4 * m);
-          members[i] = kindFlag
-            ? { name: memberName, type, bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
-            : { name: memberName, type, bitOffset: offset, bitfieldSize: 0 };
-        }
-        t = {
-          kind: kindNum === K_STRUCT ? 'struct' : 'union',
-          name: name(nameOff, off),
-          size: sizeOrType,
-          kindFlag,
-          members,
-        };
-        break;
-      }
-      case 6: {
-        // BTF_KIND_ENUM
-        const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
-        for (let i = 0, m = b; i < vlen; i++, m += 2) {
-          const raw = kindFlag ? words[m + 1]! | 0 : words[m + 1]!;
-          values[i] = { name: partName(words[m]!, typeStart + 4 * m), value: enumValue(raw) };
-        }
-        t = { kind: 'enum', name: name(nameOff, off), size: sizeOrType, kindFlag, values };
-        break;
-      }
-      case K_ENUM64: {
-        const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
-        for (let i = 0, m = b; i < vlen; i++, m += 3) {
-          const raw = (BigInt(words[m + 2]!) << 32n) | BigInt(words[m + 1]!);
-          values[i] = {
-            name: name(words[m]!, typeStart + 4 * m),
-            value: kindFlag ? BigInt.asIntN(64, raw) : raw,
-          };
-        }
-        t = { kind: 'enum64', name: name(nameOff, off), size: sizeOrType, kindFlag, values };
-        break;
-      }
-      case 7: // BTF_KIND_FWD
-        t = { kind: 'fwd', name: name(nameOff, off), kindFlag };
-        break;
-      case 8: // BTF_KIND_TYPEDEF
-      case 9: // BTF_KIND_VOLATILE
-      case 10: // BTF_KIND_CONST
-      case 11: // BTF_KIND_RESTRICT
-      case 18: {
-        // BTF_KIND_TYPE_TAG
-        const refKind = kind as 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag';
-        t = kindFlag
-          ? { kind: refKind, name: name(nameOff, off), type: sizeOrType, kindFlag }
-          : { kind: refKind, name: name(nameOff, off), type: sizeOrType };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off + 8;
-        }
-        break;
-      }
-      case 12: {
-        // BTF_KIND_FUNC
-        const linkage = LINKAGES[vlen];
-        if (linkage === undefined)
-          return fail('BtfBadType', off + 4, `type [${id}] func: unknown linkage ${vlen}`);
-        t = { kind: 'func', name: name(nameOff, off), type: sizeOrType, linkage };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off + 8;
-        }
-        break;
-      }
-      case 13: {
-        // BTF_KIND_FUNC_PROTO
-        const list: BtfParam[] = vlen === 0 ? EMPTY : new Array<BtfParam>(vlen);
-        for (let i = 0, m = b; i < vlen; i++, m += 2) {
-          const paramNameOff = words[m]!;
-          const type = words[m + 1]!;
-          if (type > maxRef) {
-            maxRef = type;
-            maxRefAt = typeStart + 4 * (m + 1);
-          }
-          list[i] = { name: partName(paramNameOff, typeStart + 4 * m), type };
-        }
-        t = { kind: 'func_proto', ret: sizeOrType, params: list };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off + 8;
-        }
-        break;
-      }
-      case 14: {
-        // BTF_KIND_VAR
-        const linkage = LINKAGES[words[b]!];
-        if (linkage === undefined)
-          return fail('BtfBadType', body, `type [${id}] var: unknown linkage ${words[b]!}`);
-        t = { kind: 'var', name: name(nameOff, off), type: sizeOrType, linkage };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off + 8;
-        }
-        break;
-      }
-      case 15: {
-        // BTF_KIND_DATASEC
-        const vars: BtfVarSecInfo[] = vlen === 0 ? EMPTY : new Array<BtfVarSecInfo>(vlen);
-        for (let i = 0, m = b; i < vlen; i++, m += 3) {
-          const type = words[m]!;
-          if (type > maxRef) {
-            maxRef = type;
-            maxRefAt = typeStart + 4 * m;
-          }
-          vars[i] = { type, offset: words[m + 1]!, size: words[m + 2]! };
-        }
-        t = { kind: 'datasec', name: name(nameOff, off), size: sizeOrType, vars };
-        break;
-      }
-      case 16: // BTF_KIND_FLOAT
-        t = { kind: 'float', name: name(nameOff, off), size: sizeOrType };
-        break;
-      case 17: // BTF_KIND_DECL_TAG
-        t = kindFlag
-          ? {
-              kind: 'decl_tag',
-              name: name(nameOff, off),
-              type: sizeOrType,
-              componentIdx: words[b]! | 0,
-              kindFlag,
-            }
-          : {
-              kind: 'decl_tag',
-              name: name(nameOff, off),
-              type: sizeOrType,
-              componentIdx: words[b]! | 0,
-            };
-        if (sizeOrType > maxRef) {
-          maxRef = sizeOrType;
-          maxRefAt = off + 8;
-        }
-        break;
-      default:
-        // KINDS[kindNum] was defined above, so every kind number has a case
-        return fail('BtfBadType', off + 4, `type [${id}]: unknown kind ${kindNum}`);
-    }
+    const t = decoders[kindNum]!(nameOff, sizeOrType, vlen, kindFlag, b, off, id);
+    if (t === undefined) return decodeError!;
     types.push(t);
     w = b + extra;
     id++;
