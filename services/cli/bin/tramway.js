@@ -12,5 +12,18 @@ const addSourceCondition = `export async function resolve(specifier, context, ne
 }`;
 register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
 registerTsx();
+const { exitOnClosedPipe } = await import('../src/closed-pipe.ts');
+// `tramway ... | head`: the reader going away ends the process quietly, not with a stack trace
+exitOnClosedPipe(
+  [process.stdout, process.stderr],
+  (status) => process.exit(status),
+  (line) => {
+    try {
+      process.stderr.write(line);
+    } catch {
+      // stderr is gone too: nothing left to tell
+    }
+  },
+);
 const { main } = await import('../src/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -14,3 +14,4 @@ export { createInProcessBus } from './bus/in-process-bus.js';
 export { createNatsBus, connectNatsBus } from './bus/nats-bus.js';
 export type { NatsBusOptions } from './bus/nats-bus.js';
 export { subjectMatches } from './bus/subject-pattern.js';
+export * from './host/index.js';

@@ -1,12 +1,8 @@
 import type { KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';
 import { probeFeatures } from '@tramway/shared/btf';
-import type { HostUnreadable } from '../../../../shared/src/infra/host/index.js';
-import {
-  hostKernelObjects,
-  parseHostBtf,
-  readHostKernel,
-} from '../../../../shared/src/infra/host/index.js';
+import type { HostUnreadable } from '@tramway/shared/infra';
+import { hostKernelObjects, parseHostBtf, readHostKernel } from '@tramway/shared/infra';
 import type { KernelDriver } from './kernel-driver.port.js';
 import { createModelKernelDriver } from './sim-kernel.driver.js';
 

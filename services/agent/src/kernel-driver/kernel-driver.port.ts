@@ -12,7 +12,7 @@ import type {
   OpValue,
   StateDump,
 } from '@tramway/shared/kernel';
-import type { HostUnreadable } from '../../../../shared/src/infra/host/index.js';
+import type { HostUnreadable } from '@tramway/shared/infra';
 
 /** What a driver knows about its node's kernel. */
 export interface KernelDescription {

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { ParsedBtf } from '@tramway/shared/btf';
 import { parseBtf } from '@tramway/shared/btf';
-import type { HostKernelFacts, HostUnreadable } from '../../../../shared/src/infra/host/index.js';
-import { parseHostBtf, readHostKernel } from '../../../../shared/src/infra/host/index.js';
+import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/infra';
+import { parseHostBtf, readHostKernel } from '@tramway/shared/infra';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 

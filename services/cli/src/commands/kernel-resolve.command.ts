@@ -2,7 +2,7 @@ import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
 import { parseFunctionPattern, probeFeatures, resolveFunctionPatterns } from '@tramway/shared/btf';
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';
-import { hostKernelObjects } from '../../../../shared/src/infra/host/index.js';
+import { hostKernelObjects } from '@tramway/shared/infra';
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
