@@ -36,6 +36,35 @@ describe('createHostKernelDriver (shadow mode) on a fixture root', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('lists a live module with the BTF object id the model gave it, and exposes its state', async () => {
+    // Given the same BTF with nf_tables Live in /proc/modules
+    const live = await mkdtemp(join(tmpdir(), 'tramway-driver-live-'));
+    try {
+      await mkdir(join(live, 'sys/kernel/btf'), { recursive: true });
+      await mkdir(join(live, 'proc'), { recursive: true });
+      const vmlinux = encodeBtf(smallVmlinux());
+      const base = parseBtf(vmlinux, { name: 'vmlinux', kind: 'vmlinux' });
+      if (!base.ok) throw new Error(base.error.message);
+      await writeFile(join(live, 'sys/kernel/btf/vmlinux'), vmlinux);
+      await writeFile(
+        join(live, 'sys/kernel/btf/nf_tables'),
+        encodeBtf(smallModule(), { base: base.value }),
+      );
+      await writeFile(join(live, 'proc/modules'), 'nf_tables 4096 0 - Live 0xffffffffc0000000\n');
+      const made = await createHostKernelDriver({ root: live });
+      if (!made.ok) throw new Error(JSON.stringify(made.error));
+      // When the agent asks for the module listing
+      const modules = await made.value.modules();
+      // Then nf_tables is live with a real (non-zero, non-vmlinux) BTF object id, the model's own
+      expect(modules).toHaveLength(1);
+      expect(modules[0]).toMatchObject({ name: 'nf_tables', state: 'live' });
+      expect(modules[0]!.btfObjId).toBeGreaterThan(1);
+      expect(made.value.state()?.modules.get('nf_tables')?.objId).toBe(modules[0]!.btfObjId);
+    } finally {
+      await rm(live, { recursive: true, force: true });
+    }
+  });
+
   it('builds the model from the real files: addresses from kallsyms, module state from /proc/modules', async () => {
     const made = await createHostKernelDriver({ root });
     if (!made.ok) throw new Error(JSON.stringify(made.error));
