@@ -70,15 +70,56 @@ const ISO_DATETIME =
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+const isLeap = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** The two-digit number at `i` in `v`, or -1 when either character is not a digit. */
+const twoDigits = (v: string, i: number): number => {
+  const a = v.charCodeAt(i) - 48;
+  const b = v.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+};
+
+/**
+ * The form every timestamp of the log has (`Date#toISOString`: `YYYY-MM-DDTHH:MM:SS.sssZ`),
+ * checked without a regex match and its capture strings; true only for a valid instant.
+ */
+const isCanonicalInstant = (v: string): boolean => {
+  if (v.length !== 24 || v.charCodeAt(23) !== 90 /* Z */) return false;
+  if (v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':') return false;
+  if (v[19] !== '.') return false;
+  const century = twoDigits(v, 0);
+  const yy = twoDigits(v, 2);
+  const month = twoDigits(v, 5);
+  const day = twoDigits(v, 8);
+  const ms = twoDigits(v, 20);
+  const ms3 = v.charCodeAt(22) - 48;
+  if (century < 0 || yy < 0 || ms < 0 || ms3 < 0 || ms3 > 9) return false;
+  const days = month === 2 && isLeap(century * 100 + yy) ? 29 : DAYS_IN_MONTH[month - 1];
+  const hour = twoDigits(v, 11);
+  const minute = twoDigits(v, 14);
+  const second = twoDigits(v, 17);
+  return (
+    days !== undefined &&
+    day >= 1 &&
+    day <= days &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59
+  );
+};
+
 /** ISO 8601 date-time with seconds and a Z or ±hh:mm offset, every field in range (as zod's `z.iso.datetime`). */
 const isIsoDateTime = (v: string): boolean => {
+  if (isCanonicalInstant(v)) return true;
   const m = ISO_DATETIME.exec(v);
   if (!m) return false;
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  const days = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
   return (
     days !== undefined &&
     day >= 1 &&

@@ -158,7 +158,30 @@ type Rec<V> = Record<string, V>;
  */
 interface Draft {
   readonly owned: WeakSet<object>;
+  /** trampoline keys already built, by objId then btfId (see `keyOf`) */
+  readonly keys: TrampolineKeys;
 }
+
+type TrampolineKeys = Map<number, Map<number, string>>;
+
+/**
+ * `trampolineKey`, remembered for the fold: a key string seen before is handed back as the same
+ * string, so the occupancy record is looked up by a key the engine has already internalised
+ * instead of a new string per connection (two per connection of every link created or released).
+ */
+const keyOf = (draft: Draft, objId: number, btfId: number): string => {
+  let byBtf = draft.keys.get(objId);
+  if (byBtf === undefined) {
+    byBtf = new Map();
+    draft.keys.set(objId, byBtf);
+  }
+  let key = byBtf.get(btfId);
+  if (key === undefined) {
+    key = trampolineKey(objId, btfId);
+    byBtf.set(btfId, key);
+  }
+  return key;
+};
 
 const own = <T extends object>(draft: Draft, value: T): Mutable<T> => {
   if (draft.owned.has(value)) return value as Mutable<T>;
@@ -242,7 +265,7 @@ const removeLink = (draft: Draft, node: Mutable<NodeView>, linkId: number): void
   delete links[String(linkId)];
   const trampolines = ownedRecord<TrampolineOccupancy>(draft, node as Rec<unknown>, 'trampolines');
   for (const c of link.connections) {
-    const key = trampolineKey(c.objId, c.btfId);
+    const key = keyOf(draft, c.objId, c.btfId);
     const t = trampolines[key];
     if (!t) continue;
     if (t.connections <= 1) delete trampolines[key];
@@ -340,7 +363,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
         'trampolines',
       );
       for (const c of data.connections) {
-        const key = trampolineKey(c.objId, c.btfId);
+        const key = keyOf(draft, c.objId, c.btfId);
         const t = trampolines[key];
         trampolines[key] = t
           ? { ...t, connections: t.connections + 1 }
@@ -487,7 +510,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
  * which makes re-delivery harmless.
  */
 export const foldFleet = (state: FleetState, events: Iterable<FleetRecordedEvent>): FleetState => {
-  const draft: Draft = { owned: new WeakSet() };
+  const draft: Draft = { owned: new WeakSet(), keys: new Map() };
   let root: Mutable<FleetState> | undefined;
   for (const event of events) {
     if (event.globalPosition <= (root ?? state).position) continue;
@@ -512,7 +535,7 @@ export interface FleetFolder {
 
 /** Incremental form of `foldFleet`, for async sources: same result, one copy per container per segment. */
 export const createFleetFolder = (start: FleetState = initialFleetState()): FleetFolder => {
-  let draft: Draft = { owned: new WeakSet() };
+  let draft: Draft = { owned: new WeakSet(), keys: new Map() };
   let current: FleetState = start;
   return {
     push: (event) => {
@@ -525,7 +548,7 @@ export const createFleetFolder = (start: FleetState = initialFleetState()): Flee
     },
     state: () => {
       // Handing the state out ends the copy-on-write segment: later pushes copy again.
-      draft = { owned: new WeakSet() };
+      draft = { owned: new WeakSet(), keys: draft.keys };
       return current;
     },
   };

@@ -62,6 +62,20 @@ export interface SqliteEventStoreOptions extends OpenDatabaseOptions {
 }
 
 type EventRow = EventStoreTables['events'];
+/** An events row as `READ_COLUMNS` lists it, from a `.raw(true)` statement. */
+type RawEventRow = [
+  globalPosition: number,
+  eventId: string,
+  streamId: string,
+  streamPosition: number,
+  type: string,
+  schemaVersion: number,
+  data: string,
+  metadata: string,
+  recordedAt: string,
+];
+const READ_COLUMNS =
+  'global_position, event_id, stream_id, stream_position, type, schema_version, data, metadata, recorded_at';
 interface PendingAppend {
   readonly streamId: string;
   readonly expected: number | undefined;
@@ -112,6 +126,8 @@ export class SqliteEventStore implements EventStore {
     { global_position: number; stream_id: string; stream_position: number }
   >;
   readonly #selectPage: Database.Statement<[number, number], EventRow>;
+  /** readAll pages as raw rows (arrays in READ_COLUMNS order): no per-row object to build */
+  readonly #selectPageRaw: Database.Statement<[number, number], RawEventRow>;
   #pending: PendingAppend[] = [];
   readonly #groupTx: Database.Transaction<
     (batch: readonly PendingAppend[]) => Result<AppendResult, unknown>[]
@@ -148,6 +164,11 @@ export class SqliteEventStore implements EventStore {
     this.#selectPage = s.prepare(
       'SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?',
     );
+    this.#selectPageRaw = (
+      s.prepare(
+        `SELECT ${READ_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
+      ) as unknown as Database.Statement<[number, number], RawEventRow>
+    ).raw(true);
     this.#appendTx = s.transaction((streamId, expected, events) =>
       this.#appendInTransaction(streamId, expected, events),
     );
@@ -278,7 +299,7 @@ export class SqliteEventStore implements EventStore {
     let started = false;
     let after = options.after ?? 0;
     let remaining = options.limit ?? Number.POSITIVE_INFINITY;
-    let page: EventRow[] = [];
+    let page: RawEventRow[] = [];
     let index = 0;
     let lastPage = false;
     const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -293,16 +314,16 @@ export class SqliteEventStore implements EventStore {
         if (index >= page.length) {
           if (lastPage) return done;
           this.#assertOpen('readAll');
-          page = this.#selectPage.all(after, Math.min(this.#pageSize, remaining));
+          page = this.#selectPageRaw.all(after, Math.min(this.#pageSize, remaining));
           index = 0;
           lastPage = page.length < this.#pageSize;
           if (page.length === 0) return done;
         }
-        const row = page[index++] as EventRow;
-        after = row.global_position;
+        const row = page[index++] as RawEventRow;
+        after = row[0];
         remaining--;
         try {
-          return { done: false, value: decodeRow(row) };
+          return { done: false, value: decodeRawRow(row) };
         } catch (error) {
           if (options.onCorrupt === undefined || !(error instanceof CorruptEventError)) throw error;
           options.onCorrupt(error);
@@ -563,3 +584,45 @@ const decodeRow = (row: EventRow): RecordedEvent => {
     recordedAt: row.recorded_at,
   };
 };
+
+/** `decodeRow` for a raw row of the readAll page statement (same checks, same errors). */
+const decodeRawRow = (row: RawEventRow): RecordedEvent => {
+  let data: unknown;
+  let metadata: unknown;
+  try {
+    data = JSON.parse(row[6]);
+  } catch (error) {
+    throw corruptRow(rowObject(row), 'column data is not valid JSON', error);
+  }
+  try {
+    metadata = JSON.parse(row[7]);
+  } catch (error) {
+    throw corruptRow(rowObject(row), 'column metadata is not valid JSON', error);
+  }
+  if (typeof metadata !== 'object' || metadata === null) {
+    throw corruptRow(rowObject(row), 'column metadata is not a JSON object');
+  }
+  return {
+    id: row[1],
+    type: row[4],
+    schemaVersion: row[5],
+    data,
+    metadata: metadata as EventMetadata,
+    streamId: row[2],
+    streamVersion: row[3],
+    globalPosition: row[0],
+    recordedAt: row[8],
+  };
+};
+
+const rowObject = (row: RawEventRow): EventRow => ({
+  global_position: row[0],
+  event_id: row[1],
+  stream_id: row[2],
+  stream_position: row[3],
+  type: row[4],
+  schema_version: row[5],
+  data: row[6],
+  metadata: row[7],
+  recorded_at: row[8],
+});
