@@ -109,11 +109,9 @@ export const nextTypeId = (space: BtfSpace): TypeId =>
 const EMPTY: never[] = [];
 
 /*
- * Read once at load: the parse loop works on kind numbers (small integers) rather than kind
- * names, and a binding read once is not re-read through a module namespace per record. The
- * loop's `switch` uses the BTF_KIND_* numbers as literals (include/uapi/linux/btf.h), which
- * compiles to a jump table even before the optimising compiler runs (a cold parse is mostly
- * baseline code); the round-trip tests over every kind check them against KIND_NUMBER.
+ * Read once at load: the parse loop works on kind numbers (small integers, indexes into the
+ * tables below and into the per-parse decoder table) rather than kind names, and a binding read
+ * once is not re-read through a module namespace per record.
  */
 const KINDS = KIND_BY_NUMBER;
 const LINKAGES = LINKAGE_BY_NUMBER;
@@ -188,8 +186,9 @@ const enumValue = (raw: number): bigint =>
   raw >= 0 && raw < SMALL_BIGINTS.length ? SMALL_BIGINTS[raw]! : BigInt(raw);
 
 /**
- * Decodes the record at word `b - 3` of the kind it is registered for (its header checked by
- * the loop): the type, or undefined after recording why the record is invalid.
+ * Decodes one record of the kind it is registered for, once the loop has checked its header
+ * and that its trailing data (from word `b`) is inside the type section; `off` is the record's
+ * byte offset. Returns the type, or undefined after recording why the record is invalid.
  */
 type Decoder = (
   nameOff: number,
@@ -318,7 +317,7 @@ export const parseBtf = (
   let badName = -1;
   let badNameAt = 0;
 
-  // most records have a name and are 12 to 24 bytes; member and param names repeat
+  // the first name offset outside the string chain is the error reported after the loop
   const badNameOff = (nameOff: number, at: number): string => {
     if (badName < 0) {
       badName = nameOff;
