@@ -99,7 +99,6 @@ const agentRun = async (
     labels: {},
     bus,
     driver: kernel.value.driver,
-    ...(kernel.value.state ? { kernelState: kernel.value.state } : {}),
     clock: { now: () => new Date() },
     ids: { newId: () => 'bench' },
     store: createMemoryStateStore(),
