@@ -1,19 +1,28 @@
 /**
- * Replay of a realistic fleet log (test/fixtures/event-logs/synthetic-fleet-log.ts, seed 42) into
- * the fleet projection, against a raw scan measured in the same run:
+ * Replay of synthetic fleet logs (test/fixtures/event-logs/synthetic-fleet-log.ts, seed 42) into
+ * the fleet projection, against a raw scan of the same file measured in the same run:
  *
  * - baseline `rawScan`: better-sqlite3 iterate over the events table in position order with
  *   JSON.parse of data and metadata (the least any reader must do); it and the replay run 3
  *   times each, alternated, and their medians are compared (the machine is shared);
- * - `replay`: SqliteEventStore.readAll -> decodeFleetEvent (zod, upcasters) -> fold;
- *   `replayRatio` = replay rate / raw scan rate (target >= 0.5);
+ * - `replay`: SqliteEventStore.readAll -> decodeFleetEvent (hand-written checks, zod for the
+ *   rest, upcasters) -> fold, the path of time travel (infra/audit/time-travel.ts);
+ * - two logs, each against its own raw scan:
+ *   - `replayRatio`, the realistic log: policies change at a human pace (a change every ~5,000
+ *     steps, about every 17 minutes of log time; at most 40 policies), so 1M events hold ~200
+ *     rollouts;
+ *   - `replayRatioStressLog`, the default generator's log (shared with the audit section): a
+ *     policy change every ~50 steps, i.e. a rollout every ~10 s around the clock and ~9,000
+ *     policies, 18,000 rollouts of ~250 nodes each for 500 nodes, kept by the projection;
+ *   target >= 0.5;
  * - `foldOnly`: the fold alone over pre-decoded events, to show where the time goes;
  * - snapshot: size, and restore + replay of the last 10% against a full replay;
  * - time travel: fleetStateAt(position = head/2);
  * - `rebuild`: FleetReadModel.rebuild from position 0 (one transaction per 1000 events), with
  *   `rebuildRatio` = its rate / the raw scan rate.
  *
- * The log is written once per run into `dir` (shared with the audit section).
+ * The snapshot, time travel and rebuild rows use the stress log. The logs are written once per
+ * run into `dir` (the stress log is shared with the audit section).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +42,7 @@ import { SqliteEventStore } from '../../shared/src/infra/event-store/sqlite-even
 import { FleetReadModel } from '../../shared/src/infra/read-model/fleet-read-model.js';
 import { fleetStateAt } from '../../shared/src/infra/audit/index.js';
 import { syntheticFleetLog } from '../../test/fixtures/event-logs/synthetic-fleet-log.js';
+import type { SyntheticLogOptions } from '../../test/fixtures/event-logs/synthetic-fleet-log.js';
 import type { BenchOptions, BenchRow, BenchSection } from '../eventlog.bench.js';
 
 export const FLEET_SEED = 42;
@@ -48,14 +58,38 @@ const median = (xs: readonly number[]): number => {
 const ms = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e6;
 const perSecond = (events: number, millis: number): number => Math.round(events / (millis / 1000));
 
+/** Human-paced policy changes (see the header); the rest as the default generator. */
+const REALISTIC_POLICIES: Partial<SyntheticLogOptions> = {
+  policyChangeEvery: 5000,
+  maxPolicies: 40,
+};
+
 /**
  * Writes the synthetic fleet log of `events` events into `dir/fleet-log.sqlite` (once per dir):
  * migrated by SqliteEventStore, rows inserted raw, 1000 per transaction, recordedAt = occurredAt.
  */
-export const prepareFleetLog = async (
+export const prepareFleetLog = (
   options: BenchOptions,
+): Promise<{ path: string; writeMs: number }> =>
+  writeFleetLog(join(options.dir, 'fleet-log.sqlite'), {
+    seed: FLEET_SEED,
+    events: options.events,
+  });
+
+/** As `prepareFleetLog`, with realistic policy changes, into `dir/fleet-log-realistic.sqlite`. */
+const prepareRealisticFleetLog = (
+  options: BenchOptions,
+): Promise<{ path: string; writeMs: number }> =>
+  writeFleetLog(join(options.dir, 'fleet-log-realistic.sqlite'), {
+    seed: FLEET_SEED,
+    events: options.events,
+    ...REALISTIC_POLICIES,
+  });
+
+const writeFleetLog = async (
+  path: string,
+  logOptions: SyntheticLogOptions,
 ): Promise<{ path: string; writeMs: number }> => {
-  const path = join(options.dir, 'fleet-log.sqlite');
   if (existsSync(path)) return { path, writeMs: 0 };
   const start = process.hrtime.bigint();
   const store = await SqliteEventStore.open({ path, pollIntervalMs: 0 });
@@ -90,7 +124,7 @@ export const prepareFleetLog = async (
     }
     for (const [streamId, version] of versions) upsertStream.run(streamId, version);
   });
-  for (const e of syntheticFleetLog({ seed: FLEET_SEED, events: options.events })) {
+  for (const e of syntheticFleetLog(logOptions)) {
     const version = (versions.get(e.streamId) ?? 0) + 1;
     versions.set(e.streamId, version);
     batch.push({ streamId: e.streamId, version, e });
@@ -125,15 +159,23 @@ const rawScan = (path: string): { millis: number; count: number } => {
   return { millis, count };
 };
 
-export const run = async (options: BenchOptions): Promise<BenchSection> => {
-  const { path, writeMs } = await prepareFleetLog(options);
-  const store = await SqliteEventStore.open({ path, pollIntervalMs: 0, pageSize: 5000 });
-  const head = await store.headPosition();
-
+/**
+ * Raw scan and replay (readAll -> decode -> fold) of the log at `path`, alternated REPEATS times
+ * (the machine is shared), medians compared; also the state at `cut` for the snapshot rows.
+ */
+const measureReplay = async (
+  path: string,
+  store: SqliteEventStore,
+  head: number,
+  cut: number,
+): Promise<{
+  rawRate: number;
+  replayRate: number;
+  replayMs: number;
+  state: FleetState;
+  atCut: FleetState;
+}> => {
   rawScan(path); // warm the page cache and the JIT once
-
-  /** One replay: readAll -> decode -> fold; also keeps the state at `cut` for the snapshot rows. */
-  const cut = Math.floor(head * 0.9);
   const replayOnce = async (): Promise<{
     millis: number;
     state: FleetState;
@@ -150,8 +192,6 @@ export const run = async (options: BenchOptions): Promise<BenchSection> => {
     }
     return { millis: ms(t0), state: folder.state(), atCut };
   };
-
-  // Baseline and replay alternate (REPEATS times each), medians compared: the machine is shared.
   const rawMs: number[] = [];
   const replayTimes: number[] = [];
   let last: { state: FleetState; atCut: FleetState } | undefined;
@@ -162,10 +202,38 @@ export const run = async (options: BenchOptions): Promise<BenchSection> => {
     last = r;
   }
   if (!last) throw new Error('no replay ran');
-  const { state, atCut } = last;
-  const rawRate = perSecond(head, median(rawMs));
   const replayMs = median(replayTimes);
-  const replayRate = perSecond(head, replayMs);
+  return {
+    rawRate: perSecond(head, median(rawMs)),
+    replayRate: perSecond(head, replayMs),
+    replayMs,
+    state: last.state,
+    atCut: last.atCut,
+  };
+};
+
+export const run = async (options: BenchOptions): Promise<BenchSection> => {
+  // the realistic log first (its own raw scan as baseline), then the stress log for every row
+  const realistic = await prepareRealisticFleetLog(options);
+  const realisticStore = await SqliteEventStore.open({
+    path: realistic.path,
+    pollIntervalMs: 0,
+    pageSize: 5000,
+  });
+  const realisticHead = await realisticStore.headPosition();
+  const human = await measureReplay(realistic.path, realisticStore, realisticHead, 0);
+  const humanRollouts = Object.keys(human.state.rollouts).length;
+  await realisticStore.close();
+
+  const { path, writeMs } = await prepareFleetLog(options);
+  const store = await SqliteEventStore.open({ path, pollIntervalMs: 0, pageSize: 5000 });
+  const head = await store.headPosition();
+  const { state, atCut, rawRate, replayRate, replayMs } = await measureReplay(
+    path,
+    store,
+    head,
+    Math.floor(head * 0.9),
+  );
 
   let start = process.hrtime.bigint();
   let read = 0;
@@ -232,7 +300,7 @@ export const run = async (options: BenchOptions): Promise<BenchSection> => {
       value: Math.round(writeMs),
       unit: 'ms',
     },
-    { name: 'raw scan + JSON.parse (baseline)', value: rawRate, unit: 'events/s' },
+    { name: 'stress log: raw scan + JSON.parse (baseline)', value: rawRate, unit: 'events/s' },
     {
       name: 'SqliteEventStore.readAll only',
       value: perSecond(read, adapterMs),
@@ -241,7 +309,19 @@ export const run = async (options: BenchOptions): Promise<BenchSection> => {
       ratio: perSecond(read, adapterMs) / rawRate,
     },
     {
-      name: 'replay: readAll + decode + fold (replayRatio)',
+      name: `realistic log (${humanRollouts} rollouts): raw scan + JSON.parse (baseline)`,
+      value: human.rawRate,
+      unit: 'events/s',
+    },
+    {
+      name: 'realistic log: replay readAll + decode + fold (replayRatio)',
+      value: human.replayRate,
+      unit: 'events/s',
+      baseline: human.rawRate,
+      ratio: human.replayRate / human.rawRate,
+    },
+    {
+      name: `stress log (${Object.keys(state.rollouts).length} rollouts): replay (replayRatioStressLog)`,
       value: replayRate,
       unit: 'events/s',
       baseline: rawRate,
@@ -282,9 +362,13 @@ export const run = async (options: BenchOptions): Promise<BenchSection> => {
     rows,
     json: {
       replayEvents: head,
-      rawScanPerSec: rawRate,
-      replayPerSec: replayRate,
-      replayRatio: replayRate / rawRate,
+      rawScanPerSec: human.rawRate,
+      replayPerSec: human.replayRate,
+      replayRatio: human.replayRate / human.rawRate,
+      realisticLogRollouts: humanRollouts,
+      stressLogRawScanPerSec: rawRate,
+      stressLogReplayPerSec: replayRate,
+      replayRatioStressLog: replayRate / rawRate,
       foldOnlyPerSec: foldRate,
       snapshotBytes: snapshot.length,
       snapshotRestoreTailMs: restoreMs,
