@@ -1,11 +1,10 @@
 import type { CliCommand } from '../cli-command.js';
-import { UsageError } from '../cli-command.js';
 import {
   FleetExit,
   clientOf,
-  parseFleetArgs,
-  readPolicyFile,
+  parsePolicyArgs,
   reportFailure,
+  writeAnswer,
 } from '../fleet/fleet-options.js';
 
 /**
@@ -18,18 +17,17 @@ export const applyCommand: CliCommand = {
   usage: 'apply -f POLICY [--json] [--url URL] [--actor WHO]',
   summary: 'apply a policy: plan it, then roll it out wave by wave',
   run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { values: ['--file'] });
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
-    const policy = await readPolicyFile(args, io, 'apply');
-    if (!policy) return FleetExit.Usage;
+    const input = await parsePolicyArgs(argv, io, 'apply');
+    if (!input) return FleetExit.Usage;
+    const { args, policy } = input;
     const answer = await clientOf(args).apply(policy.text);
     if (!answer.ok) return reportFailure(io, args, 'apply', answer);
-    const { policy: name, version, rolloutId } = answer.body;
-    io.stdout(
-      args.json
-        ? `${JSON.stringify(answer.body, null, 2)}\n`
-        : `applied ${name} v${version}: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
+    writeAnswer(
+      io,
+      args,
+      answer.body,
+      ({ policy: name, version, rolloutId }) =>
+        `applied ${name} v${version}: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
     );
     return FleetExit.Ok;
   },

@@ -5,6 +5,7 @@ import {
   parseFleetArgs,
   positionalsOf,
   reportFailure,
+  writeAnswer,
 } from '../fleet/fleet-options.js';
 import { renderNodes } from '../fleet/fleet-render.js';
 
@@ -18,7 +19,7 @@ export const nodesCommand: CliCommand = {
     positionalsOf(args, []);
     const answer = await clientOf(args).nodes();
     if (!answer.ok) return reportFailure(io, args, 'nodes', answer);
-    io.stdout(args.json ? `${JSON.stringify(answer.body, null, 2)}\n` : renderNodes(answer.body));
+    writeAnswer(io, args, answer.body, renderNodes);
     return FleetExit.Ok;
   },
 };

@@ -1,11 +1,10 @@
 import type { CliCommand } from '../cli-command.js';
-import { UsageError } from '../cli-command.js';
 import {
   FleetExit,
   clientOf,
-  parseFleetArgs,
-  readPolicyFile,
+  parsePolicyArgs,
   reportFailure,
+  writeAnswer,
 } from '../fleet/fleet-options.js';
 import { renderPlan } from '../fleet/fleet-render.js';
 
@@ -19,14 +18,12 @@ export const planCommand: CliCommand = {
   usage: 'plan -f POLICY [--json] [--url URL]',
   summary: 'dry-run a policy: per node functions, path, failures, headroom',
   run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { values: ['--file'] });
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
-    const policy = await readPolicyFile(args, io, 'plan');
-    if (!policy) return FleetExit.Usage;
+    const input = await parsePolicyArgs(argv, io, 'plan');
+    if (!input) return FleetExit.Usage;
+    const { args, policy } = input;
     const answer = await clientOf(args).plan(policy.text);
     if (!answer.ok) return reportFailure(io, args, 'plan', answer);
-    io.stdout(args.json ? `${JSON.stringify(answer.body, null, 2)}\n` : renderPlan(answer.body));
+    writeAnswer(io, args, answer.body, renderPlan);
     return answer.body.refused ? FleetExit.Negative : FleetExit.Ok;
   },
 };

@@ -5,6 +5,7 @@ import {
   parseFleetArgs,
   positionalsOf,
   reportFailure,
+  writeAnswer,
 } from '../fleet/fleet-options.js';
 
 /**
@@ -21,10 +22,12 @@ export const rollbackCommand: CliCommand = {
     const [name] = positionalsOf(args, ['POLICY']);
     const answer = await clientOf(args).rollback(name!, args.values.get('--reason'));
     if (!answer.ok) return reportFailure(io, args, 'rollback', answer);
-    io.stdout(
-      args.json
-        ? `${JSON.stringify(answer.body, null, 2)}\n`
-        : `rolling ${name} back: rollout ${answer.body.rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
+    writeAnswer(
+      io,
+      args,
+      answer.body,
+      ({ rolloutId }) =>
+        `rolling ${name} back: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
     );
     return FleetExit.Ok;
   },
@@ -40,11 +43,7 @@ export const resumeCommand: CliCommand = {
     const [id] = positionalsOf(args, ['ROLLOUT']);
     const answer = await clientOf(args).resume(id!);
     if (!answer.ok) return reportFailure(io, args, 'resume', answer);
-    io.stdout(
-      args.json
-        ? `${JSON.stringify(answer.body, null, 2)}\n`
-        : `resumed rollout ${answer.body.rolloutId}\n`,
-    );
+    writeAnswer(io, args, answer.body, ({ rolloutId }) => `resumed rollout ${rolloutId}\n`);
     return FleetExit.Ok;
   },
 };

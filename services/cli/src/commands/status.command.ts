@@ -8,6 +8,7 @@ import {
   parseFleetArgs,
   positionalsOf,
   reportFailure,
+  writeAnswer,
 } from '../fleet/fleet-options.js';
 import type { StatusView } from '../fleet/coordinator-client.js';
 import { renderNodes, renderStatus, statusLine } from '../fleet/fleet-render.js';
@@ -94,11 +95,7 @@ export const statusCommand: CliCommand = {
       if (args.flags.has('--watch')) throw new UsageError('--watch needs a POLICY');
       const answer = await clientOf(args).nodes();
       if (!answer.ok) return reportFailure(io, args, 'status', answer);
-      io.stdout(
-        args.json
-          ? `${JSON.stringify({ nodes: answer.body }, null, 2)}\n`
-          : renderNodes(answer.body),
-      );
+      writeAnswer(io, args, { nodes: answer.body }, ({ nodes }) => renderNodes(nodes));
       return FleetExit.Ok;
     }
     const rawTimeout = args.values.get('--timeout-s') ?? '3600';
@@ -108,7 +105,7 @@ export const statusCommand: CliCommand = {
       return watch(args, io, name, Number(rawInterval), Number(rawTimeout));
     const answer = await clientOf(args).status(name);
     if (!answer.ok) return reportFailure(io, args, 'status', answer);
-    io.stdout(args.json ? `${JSON.stringify(answer.body, null, 2)}\n` : renderStatus(answer.body));
+    writeAnswer(io, args, answer.body, renderStatus);
     return FleetExit.Ok;
   },
 };

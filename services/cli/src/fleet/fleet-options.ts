@@ -134,6 +134,33 @@ export const readPolicyFile = async (
   return { file, text, name: parsed.value.metadata.name };
 };
 
+/**
+ * The arguments of a command that takes one policy file and nothing else (`plan`, `apply`):
+ * `-f POLICY` read and validated, no positional. Undefined when the file was bad (already reported).
+ */
+export const parsePolicyArgs = async (
+  argv: readonly string[],
+  io: CliIo,
+  command: string,
+): Promise<
+  { readonly args: FleetArgs; readonly policy: { readonly text: string } } | undefined
+> => {
+  const args = parseFleetArgs(argv, io, { values: ['--file'] });
+  positionalsOf(args, []);
+  const policy = await readPolicyFile(args, io, command);
+  return policy === undefined ? undefined : { args, policy };
+};
+
+/** A successful answer on stdout: its body as indented JSON with --json, else `text(body)`. */
+export const writeAnswer = <T>(
+  io: CliIo,
+  args: Pick<FleetArgs, 'json'>,
+  body: T,
+  text: (body: T) => string,
+): void => {
+  io.stdout(args.json ? `${JSON.stringify(body, null, 2)}\n` : text(body));
+};
+
 /** An error on stderr (with its details, one per line) and, with --json, as a document on stdout. */
 export const writeError = (
   io: CliIo,

@@ -4,7 +4,17 @@
  * u64 value is a bigint, so the runner never re-checks the file.
  */
 
-export type ScenarioProfile = 'v24' | 'v26';
+import type {
+  FunctionDecl,
+  KernelLimits,
+  KernelProfile,
+  ObjectDecl,
+  ParamDecl,
+  TypeDecl,
+} from '@tramway/shared/kernel';
+
+/** A scenario's profile is the kernel's (kernel-scenarios.md `profile`). */
+export type ScenarioProfile = KernelProfile;
 
 /** A field path inside the scenario file, e.g. `['steps', 3, 'targets', 1]`. */
 export type FieldPath = readonly (string | number)[];
@@ -15,41 +25,15 @@ export interface ScenarioProblem {
   readonly message: string;
 }
 
-export type TypeDeclaration =
-  | {
-      readonly kind: 'struct' | 'union';
-      readonly name: string;
-      readonly size: number;
-      readonly members: number;
-    }
-  | { readonly kind: 'enum'; readonly name: string; readonly size: number; readonly values: number }
-  | { readonly kind: 'typedef'; readonly name: string; readonly type: string };
-
-export type ParamDeclaration = string | { readonly type: string; readonly name?: string };
-
-export interface FunctionDeclaration {
-  readonly name: string;
-  readonly ret: string;
-  readonly params: readonly ParamDeclaration[];
-  readonly errorInjectable?: boolean;
-  readonly nonSleepable?: boolean;
-  readonly fmodret?: boolean;
-  readonly fmodretSleepable?: boolean;
-  readonly securityHook?: boolean;
-  readonly denyListed?: boolean;
-  readonly noreturn?: boolean;
-  readonly address?: boolean;
-  readonly btfId?: number;
-}
-
-export type ObjectKind = 'vmlinux' | 'module' | 'user';
-
-export interface ObjectDeclaration {
-  readonly name: string;
-  readonly kind: ObjectKind;
-  readonly loaded?: boolean;
-  readonly functions: readonly FunctionDeclaration[];
-}
+/**
+ * The declaration shapes of a scenario file are the kernel's own (kernel-types.ts): a validated
+ * scenario feeds them to `buildKernel` as they are, so they are declared once, there.
+ */
+export type TypeDeclaration = TypeDecl;
+export type ParamDeclaration = ParamDecl;
+export type FunctionDeclaration = FunctionDecl;
+export type ObjectKind = ObjectDecl['kind'];
+export type ObjectDeclaration = ObjectDecl;
 
 /** A function or type named by a step: `name`, `object:name`, or an explicit BTF id / type. */
 export type ScenarioTarget =
@@ -107,10 +91,7 @@ export type ScenarioStep = StepBase &
 
 export type ScenarioOp = ScenarioStep['op'];
 
-export interface ScenarioLimits {
-  readonly maxTrampLinks?: number;
-  readonly maxMultiCount?: number;
-}
+export type ScenarioLimits = Partial<KernelLimits>;
 
 export interface Scenario {
   readonly name: string;
