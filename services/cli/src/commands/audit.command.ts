@@ -171,7 +171,6 @@ export const auditFunctionCommand: CliCommand = {
     const limit = limitOf(args);
     return withAudit(io, args, async ({ readModel, store }) => {
       const entries = await withOnBehalfOf(
-        readModel,
         store,
         await functionHistory(readModel, { nodeId, function: fn, limit }),
       );
@@ -198,7 +197,6 @@ export const auditProgramCommand: CliCommand = {
         io,
         args,
         await withOnBehalfOf(
-          readModel,
           store,
           await programHistory(readModel, {
             name,
@@ -223,7 +221,7 @@ export const auditPolicyCommand: CliCommand = {
       printEvents(
         io,
         args,
-        await withOnBehalfOf(readModel, store, await policyHistory(readModel, { name })),
+        await withOnBehalfOf(store, await policyHistory(readModel, { name })),
         `no history for policy ${name}`,
       ),
     );

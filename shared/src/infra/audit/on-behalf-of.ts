@@ -2,12 +2,11 @@
  * On whose behalf an agent acted (docs/fleet-protocol.md, "Who did it"): an agent's fact carries
  * the id of the AssignmentIssued it carried out as its `causationId`; that assignment names the
  * person or decision it was issued for (`initiatedBy`, else its own actor). Reads the envelopes
- * from the log (the read model keeps no metadata beyond the actor) and the cause's position from
- * the read model.
+ * from the log: the read model keeps no metadata beyond the actor.
  */
 import type { EventStore } from '../event-store/event-store.port.js';
 import type { RecordedEvent } from '../../lib/index.js';
-import type { FleetReadModel } from '../read-model/fleet-read-model.js';
+import { FleetStreams } from '../../domain/fleet-streams.js';
 
 const eventAt = async (store: EventStore, position: number): Promise<RecordedEvent | undefined> => {
   for await (const e of store.readAll({ after: position - 1, limit: 1 }))
@@ -15,28 +14,34 @@ const eventAt = async (store: EventStore, position: number): Promise<RecordedEve
   return undefined;
 };
 
-/** The person or decision behind each event at `positions` (null: nobody else, or unknown). */
+/**
+ * The person or decision behind each event at `positions` (null: an event not by an agent, or
+ * without a cause in the log). The cause is looked up in the node's assignment stream (one event
+ * per generation, read once per node).
+ */
 export const onBehalfOf = async (
-  rm: FleetReadModel,
   store: EventStore,
   positions: readonly number[],
 ): Promise<ReadonlyMap<number, string | null>> => {
-  const causes = new Map<string, Promise<string | null>>();
-  const causeOf = (eventId: string): Promise<string | null> => {
-    let known = causes.get(eventId);
+  const assignments = new Map<string, Promise<ReadonlyMap<string, string>>>();
+  const initiatorsOf = (nodeId: string): Promise<ReadonlyMap<string, string>> => {
+    let known = assignments.get(nodeId);
     if (known === undefined) {
       known = (async () => {
-        const row = await rm.db
-          .selectFrom('rm_events_v1')
-          .select('position')
-          .where('event_id', '=', eventId)
-          .executeTakeFirst();
-        const cause = row === undefined ? undefined : await eventAt(store, row.position);
-        if (cause === undefined) return null;
-        const by = (cause.data as { initiatedBy?: unknown }).initiatedBy;
-        return typeof by === 'string' ? by : cause.metadata.actor;
+        const byId = new Map<string, string>();
+        let stream: readonly RecordedEvent[] = [];
+        try {
+          stream = await store.readStream(FleetStreams.assignment(nodeId));
+        } catch {
+          // a node id the stream naming refuses has no assignment stream
+        }
+        for (const e of stream) {
+          const by = (e.data as { initiatedBy?: unknown }).initiatedBy;
+          byId.set(e.id, typeof by === 'string' ? by : e.metadata.actor);
+        }
+        return byId;
       })();
-      causes.set(eventId, known);
+      assignments.set(nodeId, known);
     }
     return known;
   };
@@ -44,11 +49,14 @@ export const onBehalfOf = async (
   for (const position of new Set(positions)) {
     const event = await eventAt(store, position);
     const causationId = event?.metadata.causationId;
+    const nodeId = (event?.data as { nodeId?: unknown } | undefined)?.nodeId;
     out.set(
       position,
-      causationId === undefined || !event?.metadata.actor.startsWith('agent:')
+      causationId === undefined ||
+        typeof nodeId !== 'string' ||
+        !event!.metadata.actor.startsWith('agent:')
         ? null
-        : await causeOf(causationId),
+        : ((await initiatorsOf(nodeId)).get(causationId) ?? null),
     );
   }
   return out;
@@ -56,12 +64,10 @@ export const onBehalfOf = async (
 
 /** `entries` with `onBehalfOf` filled from the log. */
 export const withOnBehalfOf = async <E extends { readonly position: number }>(
-  rm: FleetReadModel,
   store: EventStore,
   entries: readonly E[],
 ): Promise<readonly (E & { readonly onBehalfOf: string | null })[]> => {
   const by = await onBehalfOf(
-    rm,
     store,
     entries.map((e) => e.position),
   );
