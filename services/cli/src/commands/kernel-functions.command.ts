@@ -1,7 +1,7 @@
 import type { BtfFunctionInfo } from '@tramway/shared/btf';
 import { describeFunction, formatFuncSignature, listFuncs } from '@tramway/shared/btf';
 import type { CliCommand } from '../cli-command.js';
-import { UsageError } from '../cli-command.js';
+import { positionalsOf } from '../cli-args.js';
 import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
 
 /** One JSON object per line inside the array: valid JSON that greps well. */
@@ -21,21 +21,14 @@ export const kernelFunctionsCommand: CliCommand = {
   summary: 'list every BTF function with its prototype as C',
   run: async (args, io) => {
     const parsed = parseArgs(args, { flags: ['--json'], values: ['--btf', '--base', '--root'] });
-    if (parsed.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-    const btf = parsed.values.get('--btf');
-    const base = parsed.values.get('--base');
-    const root = parsed.values.get('--root');
-    const sources = await loadBtfSources(io, {
-      ...(btf === undefined ? {} : { btf }),
-      ...(base === undefined ? {} : { base }),
-      ...(root === undefined ? {} : { root }),
-      kallsyms: false,
-    });
+    positionalsOf(parsed, []);
+    const sources = await loadBtfSources(io, parsed, { kallsyms: false });
     if (!sources) return 2;
     // with --base, list the split object's own functions; the base is context only
     const listed =
-      btf !== undefined && base !== undefined ? sources.spaces.slice(1) : sources.spaces;
+      parsed.values.has('--btf') && parsed.values.has('--base')
+        ? sources.spaces.slice(1)
+        : sources.spaces;
     if (parsed.flags.has('--json')) {
       const all = listed.flatMap((space) =>
         listFuncs(space).map(({ id, func }) => describeFunction(space, id, func)),

@@ -4,6 +4,7 @@ import type { ParsedBtf } from '@tramway/shared/btf';
 import { parseBtf } from '@tramway/shared/btf';
 import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/infra';
 import { parseHostBtf, readHostKernel } from '@tramway/shared/infra';
+import { fileReadProblem } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 
@@ -39,14 +40,6 @@ export const parseArgs = (
   return { flags, values, positionals };
 };
 
-const readProblem = (error: unknown): string => {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory, not a BTF file';
-  if (code === 'EACCES') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-};
-
 /** The BTF objects a kernel command works on: a saved blob (`--btf`, `--base`) or the host's. */
 export interface BtfSources {
   /** vmlinux (or the base / standalone file) first, then modules */
@@ -65,7 +58,7 @@ const loadFile = async (
   try {
     bytes = await readFile(resolve(io.cwd, file));
   } catch (error) {
-    io.stderr(`${file}: cannot read: ${readProblem(error)}\n`);
+    io.stderr(`${file}: cannot read: ${fileReadProblem(error, 'a BTF file')}\n`);
     return undefined;
   }
   const name = basename(file);
@@ -88,19 +81,20 @@ const loadFile = async (
 };
 
 /**
- * Loads BTF from `--btf FILE` (with `--base FILE` for a module's split BTF) or, without
+ * Loads BTF from the parsed `--btf FILE` (with `--base FILE` for a module's split BTF) or, without
  * `--btf`, from the host under `--root` (default `/`). Returns undefined after printing the
  * file and the problem (byte offset included) when a given file is unreadable or not BTF.
  */
 export const loadBtfSources = async (
   io: CliIo,
-  options: {
-    readonly btf?: string;
-    readonly base?: string;
-    readonly root?: string;
-    readonly kallsyms: boolean;
-  },
+  parsed: Pick<ParsedArgs, 'values'>,
+  { kallsyms }: { readonly kallsyms: boolean },
 ): Promise<BtfSources | undefined> => {
+  const options = {
+    btf: parsed.values.get('--btf'),
+    base: parsed.values.get('--base'),
+    root: parsed.values.get('--root'),
+  };
   if (options.base !== undefined && options.btf === undefined)
     throw new UsageError('--base needs --btf (the split BTF file to read on top of it)');
   if (options.btf !== undefined) {
@@ -112,7 +106,7 @@ export const loadBtfSources = async (
   }
   const facts = await readHostKernel({
     ...(options.root === undefined ? {} : { root: resolve(io.cwd, options.root) }),
-    skipKallsyms: !options.kallsyms,
+    skipKallsyms: !kallsyms,
   });
   const btf = parseHostBtf(facts);
   return {

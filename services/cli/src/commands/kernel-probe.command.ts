@@ -1,7 +1,7 @@
 import type { FeatureProbe } from '@tramway/shared/btf';
 import { indexFunctions, probeFeatures } from '@tramway/shared/btf';
 import type { CliCommand } from '../cli-command.js';
-import { UsageError } from '../cli-command.js';
+import { positionalsOf } from '../cli-args.js';
 import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
 
 /**
@@ -16,13 +16,8 @@ export const kernelProbeCommand: CliCommand = {
   summary: "probe the host kernel's BTF, symbols and multi-link support",
   run: async (args, io) => {
     const parsed = parseArgs(args, { flags: ['--json'], values: ['--root'] });
-    if (parsed.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-    const root = parsed.values.get('--root');
-    const sources = await loadBtfSources(io, {
-      ...(root === undefined ? {} : { root }),
-      kallsyms: true,
-    });
+    positionalsOf(parsed, []);
+    const sources = await loadBtfSources(io, parsed, { kallsyms: true });
     if (!sources) return 2;
     const facts = sources.facts;
     const kallsyms = facts?.kallsyms;

@@ -56,16 +56,8 @@ export const kernelResolveCommand: CliCommand = {
     if (profileArg !== undefined && profileArg !== 'v24' && profileArg !== 'v26')
       throw new UsageError(`--profile '${profileArg}': expected v24 or v26`);
     const origin = parsed.values.get('--origin');
-    const btf = parsed.values.get('--btf');
-    const base = parsed.values.get('--base');
-    const root = parsed.values.get('--root');
 
-    const sources = await loadBtfSources(io, {
-      ...(btf === undefined ? {} : { btf }),
-      ...(base === undefined ? {} : { base }),
-      ...(root === undefined ? {} : { root }),
-      kallsyms: btf === undefined,
-    });
+    const sources = await loadBtfSources(io, parsed, { kallsyms: !parsed.values.has('--btf') });
     if (!sources) return 2;
     const vmlinux = sources.spaces[0];
     if (!vmlinux) {

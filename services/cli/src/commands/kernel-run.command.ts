@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileReadProblem } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { formatFileProblem, parseScenario } from '../scenario/scenario-parser.js';
@@ -7,14 +8,6 @@ import { runScenario, toJson } from '../scenario/scenario-runner.js';
 import { formatFieldPath } from '../scenario/scenario.types.js';
 
 type FileOutcome = 'passed' | 'expectation-failed' | 'malformed';
-
-const readProblem = (error: unknown): string => {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory, not a scenario file';
-  if (code === 'EACCES') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-};
 
 const runFile = async (
   file: string,
@@ -25,7 +18,7 @@ const runFile = async (
   try {
     text = await readFile(resolve(io.cwd, file), 'utf8');
   } catch (error) {
-    io.stderr(`${file}: cannot read: ${readProblem(error)}\n`);
+    io.stderr(`${file}: cannot read: ${fileReadProblem(error, 'a scenario file')}\n`);
     return 'malformed';
   }
   const parsed = parseScenario(text, file);

@@ -1,12 +1,7 @@
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
-import {
-  FleetExit,
-  clientOf,
-  parseFleetArgs,
-  positionalsOf,
-  reportFailure,
-} from '../fleet/fleet-options.js';
+import { positionalsOf } from '../cli-args.js';
+import { FleetExit, clientOf, parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
 
 /**
  * `tramway node module load|unload NODE MODULE` (simulated nodes): loads a module (its pending

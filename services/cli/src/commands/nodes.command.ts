@@ -1,9 +1,9 @@
 import type { CliCommand } from '../cli-command.js';
+import { positionalsOf } from '../cli-args.js';
 import {
   FleetExit,
   clientOf,
   parseFleetArgs,
-  positionalsOf,
   reportFailure,
   writeAnswer,
 } from '../fleet/fleet-options.js';

@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { FleetArgs } from '../fleet/fleet-options.js';
+import { positionalsOf } from '../cli-args.js';
 import {
   FleetExit,
   clientOf,
   parseFleetArgs,
-  positionalsOf,
   reportFailure,
   writeAnswer,
 } from '../fleet/fleet-options.js';

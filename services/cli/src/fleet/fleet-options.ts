@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parsePolicy } from '@tramway/shared/contracts';
+import { fileReadProblem, positionalsOf } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { ApiAnswer, CoordinatorClient } from './coordinator-client.js';
@@ -79,33 +80,11 @@ export const parseFleetArgs = (
 const nonEmpty = (v: string | undefined): string | undefined =>
   v === undefined || v === '' ? undefined : v;
 
-/** Exactly `count` positionals, named in the message when missing or extra. */
-export const positionalsOf = (
-  args: FleetArgs,
-  names: readonly string[],
-  optional = 0,
-): string[] => {
-  const min = names.length - optional;
-  if (args.positionals.length < min)
-    throw new UsageError(`missing ${names[args.positionals.length]}`);
-  if (args.positionals.length > names.length)
-    throw new UsageError(`unexpected argument '${args.positionals[names.length]}'`);
-  return [...args.positionals];
-};
-
 export const clientOf = (args: FleetArgs): CoordinatorClient =>
   createCoordinatorClient({
     url: args.url,
     ...(args.actor === undefined ? {} : { actor: args.actor }),
   });
-
-const readProblem = (error: unknown): string => {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EISDIR') return 'is a directory, not a policy file';
-  if (code === 'EACCES') return 'permission denied';
-  return error instanceof Error ? error.message : String(error);
-};
 
 /**
  * Reads `-f FILE` and validates it as a TracingPolicy (docs/fleet-protocol.md, "Policy"); on a
@@ -122,7 +101,13 @@ export const readPolicyFile = async (
   try {
     text = await readFile(resolve(io.cwd, file), 'utf8');
   } catch (error) {
-    writeError(io, args, command, 'InvalidFile', `${file}: cannot read: ${readProblem(error)}`);
+    writeError(
+      io,
+      args,
+      command,
+      'InvalidFile',
+      `${file}: cannot read: ${fileReadProblem(error, 'a policy file')}`,
+    );
     return undefined;
   }
   const parsed = parsePolicy(text);
