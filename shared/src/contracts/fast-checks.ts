@@ -188,7 +188,7 @@ const desiredLink = (v: unknown): boolean => {
     all(functions, text)
   );
 };
-const ASSIGNMENT_ISSUED_KEYS = new Set(['nodeId', 'generation', 'links', 'reason']);
+const ASSIGNMENT_ISSUED_KEYS = new Set(['nodeId', 'generation', 'links', 'reason', 'initiatedBy']);
 const assignmentIssuedV1: Check = (d) =>
   isRecord(d) &&
   onlyKeys(d, ASSIGNMENT_ISSUED_KEYS) &&
@@ -196,7 +196,8 @@ const assignmentIssuedV1: Check = (d) =>
   kernelId(d['generation']) &&
   Array.isArray(d['links']) &&
   all(d['links'], desiredLink) &&
-  optional(d['reason'], text);
+  optional(d['reason'], text) &&
+  optional(d['initiatedBy'], text);
 
 const ROLLOUT_STARTED_KEYS = new Set(['rolloutId', 'policy', 'policyVersion', 'waves']);
 const rolloutStartedV1: Check = (d) =>

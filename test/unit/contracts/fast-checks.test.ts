@@ -184,6 +184,7 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
         ),
       ),
       reason: text,
+      initiatedBy: text,
     },
     ['nodeId', 'generation', 'links'],
   ),
