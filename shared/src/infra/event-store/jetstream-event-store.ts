@@ -48,7 +48,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from './event-store.port.js';
-import { validateAppend, validateReadOption } from './validate-append.js';
+import { subscriptionMayStart, validateAppend, validateReadOption } from './validate-append.js';
 
 export interface JetStreamEventStoreOptions {
   /** server URL(s); ignored when `connection` is given */
@@ -486,16 +486,7 @@ export class JetStreamEventStore implements EventStore {
 
   subscribe(after = 0): Observable<RecordedEvent> {
     return new Observable<RecordedEvent>((subscriber) => {
-      try {
-        validateReadOption('after', after, 0);
-      } catch (error) {
-        subscriber.error(error);
-        return undefined;
-      }
-      if (this.#closed) {
-        subscriber.complete();
-        return undefined;
-      }
+      if (!subscriptionMayStart(subscriber, after, this.#closed)) return undefined;
       let messages: ConsumerMessages | undefined;
       let consumer: Consumer | undefined;
       let stopped = false;

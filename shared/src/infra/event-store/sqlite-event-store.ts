@@ -21,7 +21,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from './event-store.port.js';
-import { validateAppend, validateReadOption } from './validate-append.js';
+import { subscriptionMayStart, validateAppend, validateReadOption } from './validate-append.js';
 
 /** migrations/event-store at the repository root (same depth from src/ and dist/). */
 export const EVENT_STORE_MIGRATIONS_FOLDER = fileURLToPath(
@@ -348,16 +348,7 @@ export class SqliteEventStore implements EventStore {
 
   subscribe(after = 0): Observable<RecordedEvent> {
     return new Observable<RecordedEvent>((subscriber) => {
-      try {
-        validateReadOption('after', after, 0);
-      } catch (error) {
-        subscriber.error(error);
-        return undefined;
-      }
-      if (this.#closed) {
-        subscriber.complete();
-        return undefined;
-      }
+      if (!subscriptionMayStart(subscriber, after, this.#closed)) return undefined;
       let last = after;
       let scheduled = false;
       let stopped = false;

@@ -1,3 +1,4 @@
+import type { Subscriber } from 'rxjs';
 import type { NewEvent } from '../../lib/event-envelope.js';
 import { InvalidAppendError, InvalidReadOptionsError } from '../errors.js';
 
@@ -82,4 +83,26 @@ export const validateReadOption = (field: string, value: unknown, min: number): 
       `must be an integer >= ${min}, got ${JSON.stringify(value)}`,
     );
   }
+};
+
+/**
+ * How every `EventStore.subscribe` starts (event-store.port.ts): a bad `after` errors the
+ * subscriber, a closed store completes it at once. Answers whether the subscription goes on.
+ */
+export const subscriptionMayStart = (
+  subscriber: Pick<Subscriber<unknown>, 'error' | 'complete'>,
+  after: unknown,
+  closed: boolean,
+): boolean => {
+  try {
+    validateReadOption('after', after, 0);
+  } catch (error) {
+    subscriber.error(error);
+    return false;
+  }
+  if (closed) {
+    subscriber.complete();
+    return false;
+  }
+  return true;
 };
