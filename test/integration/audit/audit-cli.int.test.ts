@@ -48,18 +48,12 @@ const run = async (...argv: string[]) => {
   return { code, stdout, stderr };
 };
 
+/** `tramway audit ARGV... --db <the golden log>`. */
+const audit = (...argv: string[]) => run('audit', ...argv, '--db', db);
+
 describe('tramway audit function', () => {
   it('tells which links connected to and disconnected from tcp_sendmsg on node-17, when and by whom', async () => {
-    const { code, stdout } = await run(
-      'audit',
-      'function',
-      'tcp_sendmsg',
-      '--node',
-      'node-17',
-      '--db',
-      db,
-      '--json',
-    );
+    const { code, stdout } = await audit('function', 'tcp_sendmsg', '--node', 'node-17', '--json');
     expect(code).toBe(0);
     const rows = (JSON.parse(stdout) as Record<string, unknown>[]).map((e) => [
       e['at'],
@@ -126,14 +120,7 @@ describe('tramway audit function', () => {
   });
 
   it('prints an aligned table by default', async () => {
-    const { code, stdout } = await run(
-      'audit',
-      'function',
-      'tcp_sendmsg',
-      '--node=node-3',
-      '--db',
-      db,
-    );
+    const { code, stdout } = await audit('function', 'tcp_sendmsg', '--node=node-3');
     expect(code).toBe(0);
     expect(stdout.split('\n')[0]).toMatch(
       /^POSITION\s+AT\s+ACTION\s+LINK\s+PROGRAM\s+POLICY\s+TRAMPOLINE\s+COOKIE\s+BY\s+DETAIL$/,
@@ -145,15 +132,12 @@ describe('tramway audit function', () => {
 
 describe('tramway audit state', () => {
   it('shows what sat on node-17 on Tuesday at 14:00', async () => {
-    const { code, stdout } = await run(
-      'audit',
+    const { code, stdout } = await audit(
       'state',
       '--at',
       '2026-11-24T14:00:00Z',
       '--node',
       'node-17',
-      '--db',
-      db,
       '--json',
     );
     expect(code).toBe(0);
@@ -171,22 +155,14 @@ describe('tramway audit state', () => {
   });
 
   it('gives the same state for an instant and for the position of the last event before it', async () => {
-    const byTime = await run(
-      'audit',
-      'state',
-      '--at',
-      '2026-11-24T14:00:00Z',
-      '--db',
-      db,
-      '--json',
-    );
-    const byPosition = await run('audit', 'state', '--position', '19', '--db', db, '--json');
+    const byTime = await audit('state', '--at', '2026-11-24T14:00:00Z', '--json');
+    const byPosition = await audit('state', '--position', '19', '--json');
     expect(byTime.stdout).toBe(byPosition.stdout);
     expect((JSON.parse(byTime.stdout) as { position: number }).position).toBe(19);
   });
 
   it('prints the fleet summary, policies and rollouts as tables', async () => {
-    const { code, stdout } = await run('audit', 'state', '--position', '23', '--db', db);
+    const { code, stdout } = await audit('state', '--position', '23');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^fleet at position 23 \(recorded 2026-11-24T15:00:00.000Z\)/);
     expect(stdout).toMatch(/node-17\s+v24\s+tracing-multi\s+node-17-boot-2\s+0\s+0\s+0\s+0\s+1/);
@@ -197,16 +173,13 @@ describe('tramway audit state', () => {
 
 describe('tramway audit actor / program / policy', () => {
   it('lists what user:bob did between 13:00 and 15:00', async () => {
-    const { code, stdout } = await run(
-      'audit',
+    const { code, stdout } = await audit(
       '--actor',
       'user:bob',
       '--since',
       '2026-11-24T13:00:00Z',
       '--until',
       '2026-11-24T15:00:00Z',
-      '--db',
-      db,
       '--json',
     );
     expect(code).toBe(0);
@@ -215,21 +188,18 @@ describe('tramway audit actor / program / policy', () => {
         (e) => `${e.occurredAt} ${e.type}`,
       ),
     ).toEqual(['2026-11-24T13:30:00.000Z PolicyApplied', '2026-11-24T14:30:00.000Z PolicyRemoved']);
-    const narrower = await run(
-      'audit',
+    const narrower = await audit(
       'actor',
       'user:bob',
       '--until',
       '2026-11-24T14:00:00+00:00',
-      '--db',
-      db,
       '--json',
     );
     expect((JSON.parse(narrower.stdout) as unknown[]).length).toBe(1);
   });
 
   it('tells the history of the program debug_send: load, link, failure, release, unload', async () => {
-    const { code, stdout } = await run('audit', 'program', 'debug_send', '--db', db, '--json');
+    const { code, stdout } = await audit('program', 'debug_send', '--json');
     expect(code).toBe(0);
     expect((JSON.parse(stdout) as { type: string }[]).map((e) => e.type)).toEqual([
       'ProgramLoaded',
@@ -241,7 +211,7 @@ describe('tramway audit actor / program / policy', () => {
   });
 
   it('tells the history of the policy trace-tcp with its rollout and the links made for it', async () => {
-    const { code, stdout } = await run('audit', 'policy', 'trace-tcp', '--db', db);
+    const { code, stdout } = await audit('policy', 'trace-tcp');
     expect(code).toBe(0);
     const types = stdout
       .trim()
@@ -262,25 +232,14 @@ describe('tramway audit actor / program / policy', () => {
 
 describe('tramway audit rebuild', () => {
   it('rebuilds the read model from position 0, into a separate file if asked', async () => {
-    const { code, stdout } = await run(
-      'audit',
-      'rebuild',
-      '--db',
-      db,
-      '--read-model',
-      'rm.sqlite',
-      '--json',
-    );
+    const { code, stdout } = await audit('rebuild', '--read-model', 'rm.sqlite', '--json');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ applied: 23, skipped: 0, position: 23 });
-    const again = await run(
-      'audit',
+    const again = await audit(
       'function',
       'tcp_sendmsg',
       '--node',
       'node-17',
-      '--db',
-      db,
       '--read-model',
       'rm.sqlite',
       '--json',
@@ -339,16 +298,7 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
   });
 
   it('reports a node unknown at that point with exit 1', async () => {
-    const { code, stderr } = await run(
-      'audit',
-      'state',
-      '--position',
-      '1',
-      '--node',
-      'node-3',
-      '--db',
-      db,
-    );
+    const { code, stderr } = await audit('state', '--position', '1', '--node', 'node-3');
     expect(code).toBe(1);
     expect(stderr).toBe(
       'node node-3 is not known at position 1 (recorded 2026-11-24T13:00:00.000Z)\n',

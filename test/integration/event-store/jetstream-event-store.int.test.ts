@@ -27,6 +27,18 @@ const freshStore = (): Promise<JetStreamEventStore> => {
   });
 };
 
+/** Two stores (as two processes would open them) on one fresh stream named `<LABEL>_<n>`. */
+const twoStoresOnOneStream = async (
+  label: string,
+): Promise<[JetStreamEventStore, JetStreamEventStore]> => {
+  const options = {
+    servers: server.url,
+    streamName: `${label}_${++n}`,
+    subjectPrefix: `${label.toLowerCase()}${n}`,
+  };
+  return [await JetStreamEventStore.open(options), await JetStreamEventStore.open(options)];
+};
+
 testEventStore('nats jetstream (real nats-server 2.9)', freshStore);
 
 describe(JetStreamEventStore.name, () => {
@@ -43,18 +55,7 @@ describe(JetStreamEventStore.name, () => {
   });
 
   it('sees appends made by another process (store) and refuses the stale one', async () => {
-    const name = `SHARED_${++n}`;
-    const prefix = `shared${n}`;
-    const one = await JetStreamEventStore.open({
-      servers: server.url,
-      streamName: name,
-      subjectPrefix: prefix,
-    });
-    const two = await JetStreamEventStore.open({
-      servers: server.url,
-      streamName: name,
-      subjectPrefix: prefix,
-    });
+    const [one, two] = await twoStoresOnOneStream('SHARED');
     await one.append('s', 0, someEvents(1));
     await two.append('s', 1, someEvents(1)); // two learns version 1 from the server
     await expect(one.append('s', 1, someEvents(1))).rejects.toMatchObject({
@@ -69,18 +70,7 @@ describe(JetStreamEventStore.name, () => {
   });
 
   it('recognises a retry from another process as already stored', async () => {
-    const name = `RETRY_${++n}`;
-    const prefix = `retry${n}`;
-    const one = await JetStreamEventStore.open({
-      servers: server.url,
-      streamName: name,
-      subjectPrefix: prefix,
-    });
-    const two = await JetStreamEventStore.open({
-      servers: server.url,
-      streamName: name,
-      subjectPrefix: prefix,
-    });
+    const [one, two] = await twoStoresOnOneStream('RETRY');
     const batch = someEvents(2);
     const original = await one.append('s', 0, batch);
     await one.append('s', 2, someEvents(1));
