@@ -1,12 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyOp, checkInvariants, dumpState } from '@tramway/shared/kernel';
-import type { KernelOp, KernelState } from '@tramway/shared/kernel';
+import type { KernelOp, KernelState, OpOutcome } from '@tramway/shared/kernel';
 import { kernelOf } from '../../support/kernel-fixtures.js';
 import { opsArb, smallSpec, snapshot } from '../../support/kernel-arbitraries.js';
 
 const replay = (initial: KernelState, ops: readonly KernelOp[]): KernelState =>
   ops.reduce((s, op) => applyOp(s, op).state, initial);
+
+/**
+ * Applies `ops` in order from `initial`; `check` sees each step's input state, the input's
+ * snapshot taken before the step, and the step's outcome.
+ */
+const eachStep = (
+  initial: KernelState,
+  ops: readonly KernelOp[],
+  check: (input: KernelState, before: string, outcome: OpOutcome) => void,
+): void => {
+  let s = initial;
+  for (const op of ops) {
+    const before = snapshot(s);
+    const o = applyOp(s, op);
+    check(s, before, o);
+    s = o.state;
+  }
+};
 
 /** Releases every link (unpin, close) and every program fd; each step must succeed. */
 const releaseEverything = (s0: KernelState): KernelState => {
@@ -32,14 +50,10 @@ for (const profile of ['v24', 'v26'] as const) {
       it('keeps every invariant after every step, and never mutates its input', () => {
         fc.assert(
           fc.property(opsArb(profile), (ops) => {
-            let s = initial;
-            for (const op of ops) {
-              const before = snapshot(s);
-              const o = applyOp(s, op);
-              expect(snapshot(s)).toBe(before);
+            eachStep(initial, ops, (input, before, o) => {
+              expect(snapshot(input)).toBe(before);
               expect(checkInvariants(o.state)).toEqual([]);
-              s = o.state;
-            }
+            });
           }),
           { numRuns: 300 },
         );
@@ -48,16 +62,12 @@ for (const profile of ['v24', 'v26'] as const) {
       it('a failed op returns the input state itself (all-or-nothing)', () => {
         fc.assert(
           fc.property(opsArb(profile), (ops) => {
-            let s = initial;
-            for (const op of ops) {
-              const before = snapshot(s);
-              const o = applyOp(s, op);
+            eachStep(initial, ops, (input, before, o) => {
               if (!o.ok) {
-                expect(o.state).toBe(s);
+                expect(o.state).toBe(input);
                 expect(snapshot(o.state)).toBe(before);
               }
-              s = o.state;
-            }
+            });
           }),
           { numRuns: 300 },
         );
