@@ -1,11 +1,5 @@
 import type { CliCommand } from '../cli-command.js';
-import {
-  FleetExit,
-  clientOf,
-  parsePolicyArgs,
-  reportFailure,
-  writeAnswer,
-} from '../fleet/fleet-options.js';
+import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet-options.js';
 
 /**
  * `tramway apply -f POLICY`: records the policy's next version and starts its rollout in waves
@@ -20,15 +14,13 @@ export const applyCommand: CliCommand = {
     const input = await parsePolicyArgs(argv, io, 'apply');
     if (!input) return FleetExit.Usage;
     const { args, policy } = input;
-    const answer = await clientOf(args).apply(policy.text);
-    if (!answer.ok) return reportFailure(io, args, 'apply', answer);
-    writeAnswer(
+    return answerWith(
       io,
       args,
-      answer.body,
+      'apply',
+      clientOf(args).apply(policy.text),
       ({ policy: name, version, rolloutId }) =>
         `applied ${name} v${version}: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
     );
-    return FleetExit.Ok;
   },
 };

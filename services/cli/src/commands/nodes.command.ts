@@ -1,12 +1,6 @@
 import type { CliCommand } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
-import {
-  FleetExit,
-  clientOf,
-  parseFleetArgs,
-  reportFailure,
-  writeAnswer,
-} from '../fleet/fleet-options.js';
+import { answerWith, clientOf, parseFleetArgs } from '../fleet/fleet-options.js';
 import { renderNodes } from '../fleet/fleet-render.js';
 
 /** `tramway nodes`: every registered node, its labels, multi-link profile, path and health. */
@@ -17,9 +11,6 @@ export const nodesCommand: CliCommand = {
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io);
     positionalsOf(args, []);
-    const answer = await clientOf(args).nodes();
-    if (!answer.ok) return reportFailure(io, args, 'nodes', answer);
-    writeAnswer(io, args, answer.body, renderNodes);
-    return FleetExit.Ok;
+    return answerWith(io, args, 'nodes', clientOf(args).nodes(), renderNodes);
   },
 };

@@ -1,11 +1,5 @@
 import type { CliCommand } from '../cli-command.js';
-import {
-  FleetExit,
-  clientOf,
-  parsePolicyArgs,
-  reportFailure,
-  writeAnswer,
-} from '../fleet/fleet-options.js';
+import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet-options.js';
 import { renderPlan } from '../fleet/fleet-render.js';
 
 /**
@@ -21,9 +15,8 @@ export const planCommand: CliCommand = {
     const input = await parsePolicyArgs(argv, io, 'plan');
     if (!input) return FleetExit.Usage;
     const { args, policy } = input;
-    const answer = await clientOf(args).plan(policy.text);
-    if (!answer.ok) return reportFailure(io, args, 'plan', answer);
-    writeAnswer(io, args, answer.body, renderPlan);
-    return answer.body.refused ? FleetExit.Negative : FleetExit.Ok;
+    return answerWith(io, args, 'plan', clientOf(args).plan(policy.text), renderPlan, (plan) =>
+      plan.refused ? FleetExit.Negative : FleetExit.Ok,
+    );
   },
 };

@@ -1,12 +1,6 @@
 import type { CliCommand } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
-import {
-  FleetExit,
-  clientOf,
-  parseFleetArgs,
-  reportFailure,
-  writeAnswer,
-} from '../fleet/fleet-options.js';
+import { answerWith, clientOf, parseFleetArgs } from '../fleet/fleet-options.js';
 
 /**
  * `tramway rollback POLICY [--reason TEXT]`: rolls the policy back to its previous version
@@ -20,16 +14,14 @@ export const rollbackCommand: CliCommand = {
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io, { values: ['--reason'] });
     const [name] = positionalsOf(args, ['POLICY']);
-    const answer = await clientOf(args).rollback(name!, args.values.get('--reason'));
-    if (!answer.ok) return reportFailure(io, args, 'rollback', answer);
-    writeAnswer(
+    return answerWith(
       io,
       args,
-      answer.body,
+      'rollback',
+      clientOf(args).rollback(name!, args.values.get('--reason')),
       ({ rolloutId }) =>
         `rolling ${name} back: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
     );
-    return FleetExit.Ok;
   },
 };
 
@@ -41,9 +33,12 @@ export const resumeCommand: CliCommand = {
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io);
     const [id] = positionalsOf(args, ['ROLLOUT']);
-    const answer = await clientOf(args).resume(id!);
-    if (!answer.ok) return reportFailure(io, args, 'resume', answer);
-    writeAnswer(io, args, answer.body, ({ rolloutId }) => `resumed rollout ${rolloutId}\n`);
-    return FleetExit.Ok;
+    return answerWith(
+      io,
+      args,
+      'resume',
+      clientOf(args).resume(id!),
+      ({ rolloutId }) => `resumed rollout ${rolloutId}\n`,
+    );
   },
 };

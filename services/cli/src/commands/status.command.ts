@@ -5,6 +5,7 @@ import type { FleetArgs } from '../fleet/fleet-options.js';
 import { positionalsOf } from '../cli-args.js';
 import {
   FleetExit,
+  answerWith,
   clientOf,
   parseFleetArgs,
   reportFailure,
@@ -103,9 +104,6 @@ export const statusCommand: CliCommand = {
       throw new UsageError(`--timeout-s '${rawTimeout}' is not an integer in 1..86400`);
     if (args.flags.has('--watch'))
       return watch(args, io, name, Number(rawInterval), Number(rawTimeout));
-    const answer = await clientOf(args).status(name);
-    if (!answer.ok) return reportFailure(io, args, 'status', answer);
-    writeAnswer(io, args, answer.body, renderStatus);
-    return FleetExit.Ok;
+    return answerWith(io, args, 'status', clientOf(args).status(name), renderStatus);
   },
 };

@@ -146,6 +146,25 @@ export const writeAnswer = <T>(
   io.stdout(args.json ? `${JSON.stringify(body, null, 2)}\n` : text(body));
 };
 
+/**
+ * Awaits one coordinator request and answers for the command: a failure reported as
+ * `reportFailure` does, with its exit status; a success written by `writeAnswer`, exit
+ * `exit(body)` (Ok unless given).
+ */
+export const answerWith = async <T>(
+  io: CliIo,
+  args: Pick<FleetArgs, 'json'>,
+  command: string,
+  request: Promise<ApiAnswer<T>>,
+  text: (body: T) => string,
+  exit: (body: T) => FleetExit = () => FleetExit.Ok,
+): Promise<FleetExit> => {
+  const answer = await request;
+  if (!answer.ok) return reportFailure(io, args, command, answer);
+  writeAnswer(io, args, answer.body, text);
+  return exit(answer.body);
+};
+
 /** An error on stderr (with its details, one per line) and, with --json, as a document on stdout. */
 export const writeError = (
   io: CliIo,
