@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import { SqliteEventStore } from '@tramway/shared/infra';
-import { main } from '../../../services/cli/src/main.js';
+import { runTramway } from '../../support/cli-io.js';
 
 /**
  * `tramway audit` in-process against a real SQLite log holding the golden log
@@ -36,17 +36,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const run = async (...argv: string[]) => {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    cwd: dir,
-    env: {},
-  });
-  return { code, stdout, stderr };
-};
+const run = (...argv: string[]) => runTramway(argv, { cwd: dir });
 
 /** `tramway audit ARGV... --db <the golden log>`. */
 const audit = (...argv: string[]) => run('audit', ...argv, '--db', db);

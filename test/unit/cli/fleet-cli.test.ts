@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../../services/cli/src/cli-command.js';
 import { UsageError } from '../../../services/cli/src/cli-command.js';
 import type { PlanView, StatusView } from '../../../services/cli/src/fleet/coordinator-client.js';
 import {
@@ -18,13 +17,7 @@ import {
   statusLine,
   table,
 } from '../../../services/cli/src/fleet/fleet-render.js';
-
-const ioWith = (env: Record<string, string> = {}) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: '/', env };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-};
+import { captureIo } from '../../support/cli-io.js';
 
 const status = (state: string, nodes: string[]): StatusView =>
   ({
@@ -125,22 +118,24 @@ describe('fleet rendering', () => {
 describe('parseFleetArgs', () => {
   it('takes --url over TRAMWAY_URL over the default, and the actor from --actor or TRAMWAY_ACTOR', () => {
     const env = { TRAMWAY_URL: 'http://env:1', TRAMWAY_ACTOR: 'user:env' };
-    expect(parseFleetArgs([], ioWith().io)).toMatchObject({
+    expect(parseFleetArgs([], captureIo().io)).toMatchObject({
       url: DEFAULT_COORDINATOR_URL,
       actor: undefined,
     });
-    expect(parseFleetArgs([], ioWith(env).io)).toMatchObject({
+    expect(parseFleetArgs([], captureIo({ env }).io)).toMatchObject({
       url: 'http://env:1',
       actor: 'user:env',
     });
-    expect(parseFleetArgs(['--url=http://flag:2', '--actor', 'ci'], ioWith(env).io)).toMatchObject({
+    expect(
+      parseFleetArgs(['--url=http://flag:2', '--actor', 'ci'], captureIo({ env }).io),
+    ).toMatchObject({
       url: 'http://flag:2',
       actor: 'ci',
     });
   });
 
   it('reads -f as --file, flags and positionals', () => {
-    const sut = parseFleetArgs(['x', '-f', 'p.yaml', '--json'], ioWith().io, {
+    const sut = parseFleetArgs(['x', '-f', 'p.yaml', '--json'], captureIo().io, {
       values: ['--file'],
     });
     expect([sut.positionals, sut.values.get('--file'), sut.json]).toEqual([['x'], 'p.yaml', true]);
@@ -153,8 +148,8 @@ describe('parseFleetArgs', () => {
     [['--actor', 'a b'], "actor 'a b' must be 1-128 letters"],
     [['--url', 'http://a', '--url', 'http://b'], '--url given twice'],
   ])('refuses %j: %s', (argv, message) => {
-    expect(() => parseFleetArgs(argv, ioWith().io)).toThrow(UsageError);
-    expect(() => parseFleetArgs(argv, ioWith().io)).toThrow(message);
+    expect(() => parseFleetArgs(argv, captureIo().io)).toThrow(UsageError);
+    expect(() => parseFleetArgs(argv, captureIo().io)).toThrow(message);
   });
 });
 
@@ -214,7 +209,7 @@ describe('createCoordinatorClient', () => {
 
 describe('reportFailure', () => {
   it('exits 69 when unreachable, 2 for an invalid policy, 1 for other refusals; errors as JSON with --json', () => {
-    const sut = ioWith();
+    const sut = captureIo();
     expect(
       reportFailure(sut.io, { json: false }, 'nodes', {
         ok: false,
@@ -224,7 +219,7 @@ describe('reportFailure', () => {
       }),
     ).toBe(FleetExit.Unavailable);
     expect(sut.err()).toContain('cannot reach the coordinator at http://c:1 (ECONNREFUSED)');
-    const invalid = ioWith();
+    const invalid = captureIo();
     expect(
       reportFailure(invalid.io, { json: true }, 'apply', {
         ok: false,
@@ -247,7 +242,7 @@ describe('reportFailure', () => {
       },
     });
     expect(
-      reportFailure(ioWith().io, { json: false }, 'apply', {
+      reportFailure(captureIo().io, { json: false }, 'apply', {
         ok: false,
         kind: 'http',
         url: 'u',

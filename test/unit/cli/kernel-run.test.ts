@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from '../../../services/cli/src/cli-command.js';
-import { main } from '../../../services/cli/src/main.js';
+import { runTramway } from '../../support/cli-io.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURES = 'test/fixtures/scenarios';
@@ -24,18 +23,8 @@ interface ScenarioDoc {
 
 /** Runs `tramway ARGS` in-process from the repository root. */
 const tramway = async (...args: string[]) => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: ROOT, env: {} };
-  const status = await main(args, io);
-  return {
-    status,
-    stdout: out.join(''),
-    stderrLines: err
-      .join('')
-      .split('\n')
-      .filter((l) => l),
-  };
+  const { code, stdout, stderr } = await runTramway(args, { cwd: ROOT });
+  return { status: code, stdout, stderrLines: stderr.split('\n').filter((l) => l) };
 };
 
 /** Reads a stream of JSON documents, one per line (`--compact`). */

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CliCommand, CliIo } from '../../../services/cli/src/cli-command.js';
+import type { CliCommand } from '../../../services/cli/src/cli-command.js';
 import { UsageError } from '../../../services/cli/src/cli-command.js';
 import { main } from '../../../services/cli/src/main.js';
-
-const captureIo = () => {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: '/', env: {} };
-  return { io, out: () => out.join(''), err: () => err.join('') };
-};
+import { captureIo } from '../../support/cli-io.js';
 
 const echo: CliCommand = {
   path: ['kernel', 'echo'],
