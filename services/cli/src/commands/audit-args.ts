@@ -1,3 +1,4 @@
+import { positionalsOf } from '../cli-args.js';
 import { UsageError } from '../cli-command.js';
 
 export interface AuditArgs {
@@ -59,13 +60,8 @@ export const parseCount = (option: string, value: string, min: number): number =
 };
 
 /** The single positional argument `what` of a command. */
-export const onePositional = (args: AuditArgs, what: string): string => {
-  if (args.positionals.length === 0) throw new UsageError(`missing ${what}`);
-  if (args.positionals.length > 1) {
-    throw new UsageError(`unexpected argument '${args.positionals[1] ?? ''}'`);
-  }
-  return args.positionals[0] ?? '';
-};
+export const onePositional = (args: AuditArgs, what: string): string =>
+  positionalsOf(args, [what])[0] ?? '';
 
 export const required = (args: AuditArgs, option: string): string => {
   const value = args.values.get(option);

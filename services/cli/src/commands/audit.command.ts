@@ -15,6 +15,7 @@ import {
   programHistory,
   withOnBehalfOf,
 } from '@tramway/shared/infra';
+import { positionalsOf } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { AuditArgs } from './audit-args.js';
@@ -237,9 +238,7 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
   let actor: string;
   if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
   else {
-    if (args.positionals.length > 0) {
-      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
-    }
+    positionalsOf(args, []);
     actor = required(args, '--actor');
   }
   const since = args.values.get('--since');
@@ -334,9 +333,7 @@ export const auditStateCommand: CliCommand = {
       values: ['--db', '--read-model', '--at', '--position', '--node'],
       flags: ['--json'],
     });
-    if (args.positionals.length > 0) {
-      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
-    }
+    positionalsOf(args, []);
     const at = args.values.get('--at');
     const position = args.values.get('--position');
     if ((at === undefined) === (position === undefined)) {
@@ -402,9 +399,7 @@ export const auditRebuildCommand: CliCommand = {
   summary: 'rebuild the audit read model from position 0 of the log',
   run: async (argv, io) => {
     const args = parseAuditArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
-    if (args.positionals.length > 0) {
-      throw new UsageError(`unexpected argument '${args.positionals[0] ?? ''}'`);
-    }
+    positionalsOf(args, []);
     return withAudit(
       io,
       args,

@@ -6,6 +6,7 @@ import {
   loadFleetFile,
   startEmbeddedFleet,
 } from '../../../embedded/src/index.js';
+import { positionalsOf } from '../cli-args.js';
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { StatusView } from '../fleet/coordinator-client.js';
@@ -58,8 +59,7 @@ export const demoCommand: CliCommand = {
       flags: ['--until-converged'],
       values: ['--file', '--fleet', '--data-dir', '--port', '--host', '--timeout-s'],
     });
-    if (args.positionals.length > 0)
-      throw new UsageError(`unexpected argument '${args.positionals[0]}'`);
+    positionalsOf(args, []);
     const port = intOption(args, '--port', 7070, 0, 65_535);
     const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
     const untilConverged = args.flags.has('--until-converged');
