@@ -1,43 +1,14 @@
-import { positionalsOf } from '../cli-args.js';
+import type { SplitArgs } from '../cli-args.js';
+import { positionalsOf, splitArgs } from '../cli-args.js';
 import { UsageError } from '../cli-command.js';
 
-export interface AuditArgs {
-  readonly positionals: readonly string[];
-  readonly values: ReadonlyMap<string, string>;
-  readonly flags: ReadonlySet<string>;
-}
+export type AuditArgs = SplitArgs;
 
-/** Splits `--flag`, `--option VALUE` / `--option=VALUE` and positionals; an unknown option is a UsageError. */
+/** The audit commands' arguments: `splitArgs` with long options only. */
 export const parseAuditArgs = (
   args: readonly string[],
   spec: { readonly values: readonly string[]; readonly flags: readonly string[] },
-): AuditArgs => {
-  const positionals: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (spec.flags.includes(name) && eq < 0) {
-      flags.add(name);
-    } else if (spec.values.includes(name)) {
-      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) {
-        throw new UsageError(`${name} needs a value`);
-      }
-      if (values.has(name)) throw new UsageError(`${name} given twice`);
-      values.set(name, value);
-    } else {
-      throw new UsageError(`unknown option '${arg}'`);
-    }
-  }
-  return { positionals, values, flags };
-};
+): AuditArgs => splitArgs(args, spec);
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 

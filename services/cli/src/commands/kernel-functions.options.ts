@@ -4,41 +4,18 @@ import type { ParsedBtf } from '@tramway/shared/btf';
 import { parseBtf } from '@tramway/shared/btf';
 import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/infra';
 import { parseHostBtf, readHostKernel } from '@tramway/shared/infra';
-import { fileReadProblem } from '../cli-args.js';
+import type { SplitArgs } from '../cli-args.js';
+import { fileReadProblem, splitArgs } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 
-export interface ParsedArgs {
-  readonly flags: ReadonlySet<string>;
-  readonly values: ReadonlyMap<string, string>;
-  readonly positionals: readonly string[];
-}
+export type ParsedArgs = SplitArgs;
 
-/** Splits `--flag`, `--option VALUE` (or `--option=VALUE`) and positionals; unknown options are a UsageError. */
+/** The kernel commands' arguments: `splitArgs` with long options only. */
 export const parseArgs = (
   args: readonly string[],
   spec: { readonly flags?: readonly string[]; readonly values?: readonly string[] },
-): ParsedArgs => {
-  const flags = new Set<string>();
-  const values = new Map<string, string>();
-  const positionals: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (spec.flags?.includes(name) && eq < 0) flags.add(name);
-    else if (spec.values?.includes(name)) {
-      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === '') throw new UsageError(`${name} needs a value`);
-      values.set(name, value);
-    } else throw new UsageError(`unknown option '${arg}'`);
-  }
-  return { flags, values, positionals };
-};
+): ParsedArgs => splitArgs(args, spec);
 
 /** The BTF objects a kernel command works on: a saved blob (`--btf`, `--base`) or the host's. */
 export interface BtfSources {

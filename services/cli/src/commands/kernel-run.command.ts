@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileReadProblem } from '../cli-args.js';
+import { fileReadProblem, splitArgs } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { formatFileProblem, parseScenario } from '../scenario/scenario-parser.js';
@@ -53,12 +53,9 @@ export const kernelRunCommand: CliCommand = {
   usage: 'kernel run [--compact] FILE...',
   summary: 'run kernel scenario files against the kernel model',
   run: async (args, io) => {
-    const files = args.filter((a) => !a.startsWith('--'));
-    const options = args.filter((a) => a.startsWith('--'));
-    const unknown = options.find((o) => o !== '--compact');
-    if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
+    const { positionals: files, flags } = splitArgs(args, { flags: ['--compact'] });
     if (files.length === 0) throw new UsageError('needs at least one scenario file');
-    const indent = options.includes('--compact') ? undefined : 2;
+    const indent = flags.has('--compact') ? undefined : 2;
     const outcomes: FileOutcome[] = [];
     for (const file of files) outcomes.push(await runFile(file, io, indent));
     if (outcomes.includes('malformed')) return 2;

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parsePolicy } from '@tramway/shared/contracts';
-import { fileReadProblem, positionalsOf } from '../cli-args.js';
+import type { SplitArgs } from '../cli-args.js';
+import { fileReadProblem, positionalsOf, splitArgs } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { ApiAnswer, CoordinatorClient } from './coordinator-client.js';
@@ -24,10 +25,7 @@ export const FleetExit = {
 } as const;
 export type FleetExit = (typeof FleetExit)[keyof typeof FleetExit];
 
-export interface FleetArgs {
-  readonly positionals: readonly string[];
-  readonly values: ReadonlyMap<string, string>;
-  readonly flags: ReadonlySet<string>;
+export interface FleetArgs extends SplitArgs {
   readonly json: boolean;
   readonly url: string;
   readonly actor: string | undefined;
@@ -37,37 +35,19 @@ const SHORT: Readonly<Record<string, string>> = { '-f': '--file' };
 const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
 /**
- * Splits options (`--x V`, `--x=V`, `-f V`) and positionals; `--url`, `--actor` and `--json` are
- * always known. An unknown option, a missing value or a bad URL/actor is a UsageError.
+ * Splits options (`--x V`, `--x=V`, `-f V`) and positionals (`splitArgs`); `--url`, `--actor` and
+ * `--json` are always known. An unknown option, a missing value or a bad URL/actor is a UsageError.
  */
 export const parseFleetArgs = (
   args: readonly string[],
   io: CliIo,
   spec: { readonly values?: readonly string[]; readonly flags?: readonly string[] } = {},
 ): FleetArgs => {
-  const valueNames = ['--url', '--actor', ...(spec.values ?? [])];
-  const flagNames = ['--json', ...(spec.flags ?? [])];
-  const positionals: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i] ?? '';
-    const arg = SHORT[raw] ?? raw;
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (flagNames.includes(name) && eq < 0) flags.add(name);
-    else if (valueNames.includes(name)) {
-      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--')))
-        throw new UsageError(`${raw} needs a value`);
-      if (values.has(name)) throw new UsageError(`${name} given twice`);
-      values.set(name, value);
-    } else throw new UsageError(`unknown option '${raw}'`);
-  }
+  const { positionals, values, flags } = splitArgs(args, {
+    values: ['--url', '--actor', ...(spec.values ?? [])],
+    flags: ['--json', ...(spec.flags ?? [])],
+    short: SHORT,
+  });
   const url = values.get('--url') ?? nonEmpty(io.env['TRAMWAY_URL']) ?? DEFAULT_COORDINATOR_URL;
   if (!/^https?:\/\/[^\s/]+/.test(url))
     throw new UsageError(`coordinator URL '${url}' is not an http:// or https:// URL`);
