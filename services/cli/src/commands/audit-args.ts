@@ -1,14 +1,6 @@
 import type { SplitArgs } from '../cli-args.js';
-import { positionalsOf, splitArgs } from '../cli-args.js';
+import { positionalsOf } from '../cli-args.js';
 import { UsageError } from '../cli-command.js';
-
-export type AuditArgs = SplitArgs;
-
-/** The audit commands' arguments: `splitArgs` with long options only. */
-export const parseAuditArgs = (
-  args: readonly string[],
-  spec: { readonly values: readonly string[]; readonly flags: readonly string[] },
-): AuditArgs => splitArgs(args, spec);
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
@@ -31,10 +23,10 @@ export const parseCount = (option: string, value: string, min: number): number =
 };
 
 /** The single positional argument `what` of a command. */
-export const onePositional = (args: AuditArgs, what: string): string =>
+export const onePositional = (args: SplitArgs, what: string): string =>
   positionalsOf(args, [what])[0] ?? '';
 
-export const required = (args: AuditArgs, option: string): string => {
+export const required = (args: SplitArgs, option: string): string => {
   const value = args.values.get(option);
   if (value === undefined) throw new UsageError(`${option} is required`);
   return value;

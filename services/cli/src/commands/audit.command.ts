@@ -15,16 +15,16 @@ import {
   programHistory,
   withOnBehalfOf,
 } from '@tramway/shared/infra';
-import { positionalsOf } from '../cli-args.js';
+import { positionalsOf, splitArgs } from '../cli-args.js';
+import type { SplitArgs } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
-import type { AuditArgs } from './audit-args.js';
-import { onePositional, parseAuditArgs, parseCount, parseInstant, required } from './audit-args.js';
+import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
 import { renderTable } from './audit-table.js';
 
 const COMMON = ['--db', '--read-model', '--limit'] as const;
 
-const limitOf = (args: AuditArgs): number => {
+const limitOf = (args: SplitArgs): number => {
   const text = args.values.get('--limit');
   return text === undefined ? DEFAULT_AUDIT_LIMIT : parseCount('--limit', text, 1);
 };
@@ -58,7 +58,7 @@ const problemOf = (error: unknown): string =>
  */
 const withAudit = async (
   io: CliIo,
-  args: AuditArgs,
+  args: SplitArgs,
   body: (ctx: AuditContext) => Promise<number>,
   refresh = true,
 ): Promise<number> => {
@@ -120,7 +120,7 @@ const eventTable = (events: readonly AuditEvent[]): string =>
 
 const printEvents = (
   io: CliIo,
-  args: AuditArgs,
+  args: SplitArgs,
   events: readonly (AuditEvent & { readonly onBehalfOf?: string | null })[],
   empty: string,
 ) => {
@@ -166,7 +166,7 @@ export const auditFunctionCommand: CliCommand = {
   usage: 'audit function <name> --node <id> [--limit N] --db FILE [--json]',
   summary: 'who connected what to a kernel function on a node, and when',
   run: async (argv, io) => {
-    const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
     const fn = onePositional(args, 'function name');
     const nodeId = required(args, '--node');
     const limit = limitOf(args);
@@ -189,7 +189,7 @@ export const auditProgramCommand: CliCommand = {
   usage: 'audit program <name> [--node <id>] [--limit N] --db FILE [--json]',
   summary: 'history of a BPF program: loads, links, releases, failures',
   run: async (argv, io) => {
-    const args = parseAuditArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
     const name = onePositional(args, 'program name');
     const nodeId = args.values.get('--node');
     const limit = limitOf(args);
@@ -216,7 +216,7 @@ export const auditPolicyCommand: CliCommand = {
   usage: 'audit policy <name> [--limit N] --db FILE [--json]',
   summary: 'history of a policy: applied, removed, rollouts, waves, links',
   run: async (argv, io) => {
-    const args = parseAuditArgs(argv, { values: [...COMMON], flags: ['--json'] });
+    const args = splitArgs(argv, { values: [...COMMON], flags: ['--json'] });
     const name = onePositional(args, 'policy name');
     return withAudit(io, args, async ({ readModel, store }) =>
       printEvents(
@@ -231,7 +231,7 @@ export const auditPolicyCommand: CliCommand = {
 
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
 const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
-  const args = parseAuditArgs(argv, {
+  const args = splitArgs(argv, {
     values: [...COMMON, '--since', '--until', ...(positional ? [] : ['--actor'])],
     flags: ['--json'],
   });
@@ -329,7 +329,7 @@ export const auditStateCommand: CliCommand = {
   usage: 'audit state (--at T | --position N) [--node <id>] --db FILE [--json]',
   summary: 'the fleet (or one node) as it stood at a past instant or log position',
   run: async (argv, io) => {
-    const args = parseAuditArgs(argv, {
+    const args = splitArgs(argv, {
       values: ['--db', '--read-model', '--at', '--position', '--node'],
       flags: ['--json'],
     });
@@ -398,7 +398,7 @@ export const auditRebuildCommand: CliCommand = {
   usage: 'audit rebuild --db FILE [--read-model FILE] [--json]',
   summary: 'rebuild the audit read model from position 0 of the log',
   run: async (argv, io) => {
-    const args = parseAuditArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
+    const args = splitArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
     positionalsOf(args, []);
     return withAudit(
       io,

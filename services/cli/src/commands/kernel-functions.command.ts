@@ -1,8 +1,8 @@
 import type { BtfFunctionInfo } from '@tramway/shared/btf';
 import { describeFunction, formatFuncSignature, listFuncs } from '@tramway/shared/btf';
 import type { CliCommand } from '../cli-command.js';
-import { positionalsOf } from '../cli-args.js';
-import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
+import { positionalsOf, splitArgs } from '../cli-args.js';
+import { loadBtfSources } from './kernel-functions.options.js';
 
 /** One JSON object per line inside the array: valid JSON that greps well. */
 const toJsonLines = (items: readonly BtfFunctionInfo[]): string =>
@@ -20,7 +20,7 @@ export const kernelFunctionsCommand: CliCommand = {
   usage: 'kernel functions [--btf FILE [--base FILE]] [--root DIR] [--json]',
   summary: 'list every BTF function with its prototype as C',
   run: async (args, io) => {
-    const parsed = parseArgs(args, { flags: ['--json'], values: ['--btf', '--base', '--root'] });
+    const parsed = splitArgs(args, { flags: ['--json'], values: ['--btf', '--base', '--root'] });
     positionalsOf(parsed, []);
     const sources = await loadBtfSources(io, parsed, { kallsyms: false });
     if (!sources) return 2;

@@ -5,17 +5,9 @@ import { parseBtf } from '@tramway/shared/btf';
 import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/infra';
 import { parseHostBtf, readHostKernel } from '@tramway/shared/infra';
 import type { SplitArgs } from '../cli-args.js';
-import { fileReadProblem, splitArgs } from '../cli-args.js';
+import { fileReadProblem } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
-
-export type ParsedArgs = SplitArgs;
-
-/** The kernel commands' arguments: `splitArgs` with long options only. */
-export const parseArgs = (
-  args: readonly string[],
-  spec: { readonly flags?: readonly string[]; readonly values?: readonly string[] },
-): ParsedArgs => splitArgs(args, spec);
 
 /** The BTF objects a kernel command works on: a saved blob (`--btf`, `--base`) or the host's. */
 export interface BtfSources {
@@ -64,7 +56,7 @@ const loadFile = async (
  */
 export const loadBtfSources = async (
   io: CliIo,
-  parsed: Pick<ParsedArgs, 'values'>,
+  parsed: Pick<SplitArgs, 'values'>,
   { kallsyms }: { readonly kallsyms: boolean },
 ): Promise<BtfSources | undefined> => {
   const options = {

@@ -1,8 +1,8 @@
 import type { FeatureProbe } from '@tramway/shared/btf';
 import { indexFunctions, probeFeatures } from '@tramway/shared/btf';
 import type { CliCommand } from '../cli-command.js';
-import { positionalsOf } from '../cli-args.js';
-import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
+import { positionalsOf, splitArgs } from '../cli-args.js';
+import { loadBtfSources } from './kernel-functions.options.js';
 
 /**
  * `tramway kernel probe [--json] [--root DIR]`: what this node's kernel offers for tracing
@@ -15,7 +15,7 @@ export const kernelProbeCommand: CliCommand = {
   usage: 'kernel probe [--json] [--root DIR]',
   summary: "probe the host kernel's BTF, symbols and multi-link support",
   run: async (args, io) => {
-    const parsed = parseArgs(args, { flags: ['--json'], values: ['--root'] });
+    const parsed = splitArgs(args, { flags: ['--json'], values: ['--root'] });
     positionalsOf(parsed, []);
     const sources = await loadBtfSources(io, parsed, { kallsyms: true });
     if (!sources) return 2;

@@ -3,9 +3,10 @@ import { parseFunctionPattern, probeFeatures, resolveFunctionPatterns } from '@t
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';
 import { hostKernelObjects } from '@tramway/shared/infra';
+import { splitArgs } from '../cli-args.js';
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
-import { loadBtfSources, parseArgs } from './kernel-functions.options.js';
+import { loadBtfSources } from './kernel-functions.options.js';
 
 const parseReads = (text: string): (number | 'ret')[] =>
   text.split(',').map((part) => {
@@ -33,7 +34,7 @@ export const kernelResolveCommand: CliCommand = {
     'kernel resolve PATTERN... --attach TYPE [--origin NAME] [--reads 0,1,ret] [--profile v24|v26] [--btf FILE [--base FILE]] [--root DIR] [--json]',
   summary: 'resolve function patterns and check each match for attach',
   run: async (args, io) => {
-    const parsed = parseArgs(args, {
+    const parsed = splitArgs(args, {
       flags: ['--json'],
       values: ['--attach', '--origin', '--reads', '--profile', '--btf', '--base', '--root'],
     });
