@@ -3,6 +3,7 @@
  * Every call resolves (never rejects) to the parsed JSON answer or to why there is none:
  * `unreachable` (nothing answered at the URL), `http` (an error document), `protocol` (not JSON).
  */
+import type { PlanCounts } from '@tramway/shared/domain';
 
 /** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
@@ -52,12 +53,8 @@ export interface NodePlanView {
   readonly path: string;
   readonly targets: readonly PlannedTargetView[];
   readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
-  readonly counts: {
-    readonly attach: number;
-    readonly pending: number;
-    readonly rejected: number;
-    readonly trampolineFull: number;
-  };
+  /** the planner's own counts (node-plan.types.ts), sent as they are */
+  readonly counts: PlanCounts;
 }
 
 export interface PlanView {
