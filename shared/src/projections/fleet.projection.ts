@@ -258,18 +258,36 @@ const setWave = (
   waves[String(wave)] = { ...base, ...change };
 };
 
+/**
+ * The node's trampoline occupancy, owned by this fold together with every occupancy object in it
+ * (copied once per segment), so that counts change in place: a link created or released then
+ * allocates nothing per connection.
+ */
+const ownedTrampolines = (
+  draft: Draft,
+  node: Mutable<NodeView>,
+): Rec<Mutable<TrampolineOccupancy>> => {
+  const current = node.trampolines as Rec<TrampolineOccupancy>;
+  if (draft.owned.has(current)) return current as Rec<Mutable<TrampolineOccupancy>>;
+  const copy: Rec<Mutable<TrampolineOccupancy>> = {};
+  for (const key of Object.keys(current)) copy[key] = { ...(current[key] as TrampolineOccupancy) };
+  draft.owned.add(copy);
+  node.trampolines = copy;
+  return copy;
+};
+
 const removeLink = (draft: Draft, node: Mutable<NodeView>, linkId: number): void => {
   const link = node.links[String(linkId)];
   if (!link) return;
   const links = ownedRecord<LinkView>(draft, node as Rec<unknown>, 'links');
   delete links[String(linkId)];
-  const trampolines = ownedRecord<TrampolineOccupancy>(draft, node as Rec<unknown>, 'trampolines');
+  const trampolines = ownedTrampolines(draft, node);
   for (const c of link.connections) {
     const key = keyOf(draft, c.objId, c.btfId);
     const t = trampolines[key];
     if (!t) continue;
     if (t.connections <= 1) delete trampolines[key];
-    else trampolines[key] = { ...t, connections: t.connections - 1 };
+    else t.connections -= 1;
   }
 };
 
@@ -357,17 +375,18 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
         createdBy: event.metadata.actor,
         createdPosition: event.globalPosition,
       };
-      const trampolines = ownedRecord<TrampolineOccupancy>(
-        draft,
-        node as Rec<unknown>,
-        'trampolines',
-      );
+      const trampolines = ownedTrampolines(draft, node);
       for (const c of data.connections) {
         const key = keyOf(draft, c.objId, c.btfId);
         const t = trampolines[key];
-        trampolines[key] = t
-          ? { ...t, connections: t.connections + 1 }
-          : { objId: c.objId, btfId: c.btfId, function: c.function, connections: 1 };
+        if (t) t.connections += 1;
+        else
+          trampolines[key] = {
+            objId: c.objId,
+            btfId: c.btfId,
+            function: c.function,
+            connections: 1,
+          };
       }
       if (data.observedGeneration !== undefined) node.observedGeneration = data.observedGeneration;
       return;

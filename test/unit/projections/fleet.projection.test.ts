@@ -208,6 +208,28 @@ describe('fleet projection determinism', () => {
     expect(fleetStateJson(folder.state())).toBe(folded);
   });
 
+  it('never changes a state it handed out, whatever is folded after it', () => {
+    // Given states handed out along a log (by the folder, and by foldFleet on a prefix)
+    const events = syntheticEvents(13, 3000);
+    const folder = createFleetFolder();
+    const handedOut: { state: ReturnType<typeof initialFleetState>; bytes: string }[] = [];
+    events.forEach((e, i) => {
+      folder.push(e);
+      if (i % 300 === 150) {
+        const state = folder.state();
+        handedOut.push({ state, bytes: fleetStateJson(state) });
+      }
+    });
+    const prefix = foldFleet(initialFleetState(), events.slice(0, 1000));
+    const prefixBytes = fleetStateJson(prefix);
+    // When the folds go on (links created and released on the same trampolines)
+    foldFleet(prefix, events.slice(1000));
+    folder.state();
+    // Then every state handed out still has its bytes
+    for (const { state, bytes } of handedOut) expect(fleetStateJson(state)).toBe(bytes);
+    expect(fleetStateJson(prefix)).toBe(prefixBytes);
+  });
+
   it('restores a snapshot at any position and replays the tail to the same bytes', () => {
     const events = syntheticEvents(11, 1500);
     const full = fleetStateJson(foldFleet(initialFleetState(), events));
