@@ -159,7 +159,8 @@ describe.each(ADAPTERS)('event store reliability: $name', (adapterUnderTest) => 
       waitUntil(
         `"${prefix}" from a writer (stderr: ${w.stderr()})`,
         () => w.lines.find((l) => l.startsWith(prefix)),
-        { timeoutMs: 20_000 },
+        // child start-up (tsx) is slow when the whole integration tier shares 2 cores
+        { timeoutMs: 60_000 },
       );
     await Promise.all(writers.map((w) => lineOf(w, 'started')));
 
@@ -242,7 +243,7 @@ describe('corrupt entries', () => {
     expect(delivered).toEqual([1]);
     expect(failure).toMatchObject({ code: 'CorruptEvent', position: 2 });
     await sut.close();
-  });
+  }, 120_000);
 
   it('jetstream: a malformed message fails a subscription naming its position', async () => {
     const sut = await JetStreamEventStore.open({
