@@ -16,8 +16,8 @@ import { encodeFleetEvent } from '@tramway/shared/contracts';
 import type { NewEvent } from '@tramway/shared/lib';
 import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
 import { recordingDriver } from './kernel/agent-kernel.js';
-import type { AgentLogger } from './agent-logger.js';
-import { silentLogger } from './agent-logger.js';
+import type { Logger } from '@tramway/shared/infra';
+import { silentLogger } from '@tramway/shared/infra';
 import { AgentSubjects, decodeAssignmentReply } from './agent-messages.js';
 import type { FactScope, IdentifiedFact } from './facts/node-facts.js';
 import {
@@ -69,7 +69,7 @@ export interface AgentDeps {
   readonly stateDir?: string;
   /** explicit state store (tests and the embedded mode keep one across agent restarts) */
   readonly store?: AgentStateStore;
-  readonly logger?: AgentLogger;
+  readonly logger?: Logger;
   /** default 5000 */
   readonly heartbeatMs?: number;
   /** the heartbeat's scheduler (tests: a TestScheduler); default rxjs asyncScheduler */

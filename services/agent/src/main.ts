@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connectNatsBus } from '@tramway/shared/infra';
 import { createAgent } from './app.js';
-import { createJsonLogger } from './agent-logger.js';
+import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
 import { openNodeKernel } from './kernel/node-kernel.factory.js';
 

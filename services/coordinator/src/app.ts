@@ -2,8 +2,8 @@
  * `createCoordinator` (STYLE.md §6): the coordinator's core plus, when asked, its HTTP API.
  * Usable in-process (the embedded mode) and from main.ts; takes its ports as deps.
  */
-import type { Logger } from './coordinator-logger.js';
-import { silentLogger } from './coordinator-logger.js';
+import type { Logger } from '@tramway/shared/infra';
+import { silentLogger } from '@tramway/shared/infra';
 import type { FleetCoordinator, FleetCoordinatorDeps } from './fleet-coordinator.js';
 import { createFleetCoordinator } from './fleet-coordinator.js';
 import type { HttpApi } from './http/http-api.js';

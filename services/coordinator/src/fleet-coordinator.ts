@@ -49,8 +49,8 @@ import {
   nodeIdOfSubject,
   parsePolicyOrProblems,
 } from '@tramway/shared/contracts';
-import type { Logger } from './coordinator-logger.js';
-import { silentLogger } from './coordinator-logger.js';
+import type { Logger } from '@tramway/shared/infra';
+import { silentLogger } from '@tramway/shared/infra';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
 import { rehydrateRollout } from './rollout/rollout-rehydrate.js';

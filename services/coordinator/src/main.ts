@@ -12,7 +12,7 @@ import {
 } from '@tramway/shared/infra';
 import { createCoordinator } from './app.js';
 import { loadConfig } from './config.js';
-import { createJsonLogger } from './coordinator-logger.js';
+import { createJsonLogger } from '@tramway/shared/infra';
 
 const main = async (): Promise<void> => {
   const config = loadConfig(process.env);

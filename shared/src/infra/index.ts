@@ -15,3 +15,4 @@ export { createNatsBus, connectNatsBus } from './bus/nats-bus.js';
 export type { NatsBusOptions } from './bus/nats-bus.js';
 export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
+export * from './logger.js';

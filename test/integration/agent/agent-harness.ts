@@ -8,8 +8,8 @@ import type { NewEvent } from '../../../shared/src/lib/index.js';
 import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
 import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
-import type { AgentLogger } from '../../../services/agent/src/agent-logger.js';
-import { silentLogger } from '../../../services/agent/src/agent-logger.js';
+import type { Logger } from '@tramway/shared/infra';
+import { silentLogger } from '@tramway/shared/infra';
 import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
 import type {
   AgentAssignment,
@@ -99,7 +99,7 @@ export const simAgent = (input: {
   spec: KernelSpec;
   store?: AgentStateStore;
   stateDir?: string;
-  logger?: AgentLogger;
+  logger?: Logger;
   heartbeatMs?: number;
   /** false: a node without tracing multi-link */
   multiLink?: boolean;

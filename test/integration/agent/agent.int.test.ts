@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FleetBus } from '../../../shared/src/infra/index.js';
 import { connectNatsBus, createInProcessBus, isAppError } from '../../../shared/src/infra/index.js';
-import { createMemoryLogger } from '../../../services/agent/src/agent-logger.js';
+import { createMemoryLogger } from '@tramway/shared/infra';
 import type { Agent } from '../../../services/agent/src/app.js';
 import {
   createFileStateStore,

@@ -1,7 +1,7 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { PlanPath } from '@tramway/shared/domain';
-import type { AgentLogger } from '../agent-logger.js';
+import type { Logger } from '@tramway/shared/infra';
 import type { KernelDriver } from '../kernel-driver/index.js';
 import type { AgentAssignment } from '../reconcile/agent-policy.js';
 import type { NodeKernel } from '../reconcile/desired-links.js';
@@ -12,7 +12,7 @@ import { isAppError } from '@tramway/shared/infra';
 /** What the request handlers may use of the agent: its operations, never its internals. */
 export interface HandlerDeps {
   readonly nodeId: string;
-  readonly logger: AgentLogger;
+  readonly logger: Logger;
   readonly assign: (a: AgentAssignment) => {
     accepted: boolean;
     generation: number;

@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import { DEFAULT_ACTOR } from '../fleet-coordinator.js';
-import type { Logger } from '../coordinator-logger.js';
+import type { Logger } from '@tramway/shared/infra';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, failure, success } from './api-result.js';
 import { renderMetrics } from './metrics.js';

@@ -1,15 +1,15 @@
 /**
- * The logger the agent writes through (STYLE.md §11 shape). The shared `Logger` of
- * `shared/src/infra/logger.ts` is not there yet; this interface matches it.
+ * The one logger interface of the services (STYLE.md §11, Temporal's shape): structured
+ * messages with metadata, `child` for per-handler context. The kernel and domain never log.
  */
 export type LogMeta = Readonly<Record<string, unknown>>;
 
-export interface AgentLogger {
+export interface Logger {
   debug(msg: string, meta?: LogMeta): void;
   info(msg: string, meta?: LogMeta): void;
   warn(msg: string, meta?: LogMeta): void;
   error(msg: string, meta?: LogMeta): void;
-  child(meta: LogMeta): AgentLogger;
+  child(meta: LogMeta): Logger;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -21,13 +21,14 @@ export const createJsonLogger = (
   write: (line: string) => void,
   now: () => Date,
   base: LogMeta = {},
-): AgentLogger => {
+): Logger => {
   const min = LEVELS.indexOf(level);
   const at =
     (l: LogLevel) =>
     (msg: string, meta: LogMeta = {}): void => {
-      if (LEVELS.indexOf(l) >= min)
+      if (LEVELS.indexOf(l) >= min) {
         write(JSON.stringify({ time: now().toISOString(), level: l, msg, ...base, ...meta }));
+      }
     };
   return {
     debug: at('debug'),
@@ -48,7 +49,7 @@ export interface LogRecord {
 export const createMemoryLogger = (
   records: LogRecord[] = [],
   base: LogMeta = {},
-): AgentLogger & { readonly records: LogRecord[] } => {
+): Logger & { readonly records: LogRecord[] } => {
   const at =
     (level: LogLevel) =>
     (msg: string, meta: LogMeta = {}): void => {
@@ -64,7 +65,7 @@ export const createMemoryLogger = (
   };
 };
 
-export const silentLogger: AgentLogger = {
+export const silentLogger: Logger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
