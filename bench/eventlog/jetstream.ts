@@ -6,7 +6,9 @@
  *
  * - baseline `raw`: `js.publish` with a Nats-Msg-Id per message, 1000 in flight (sliding
  *   window), `noAsyncTraces`, the same bodies the store would publish (a one-event commit),
- *   spread over 10,000 subjects;
+ *   spread over 10,000 subjects, and the `Nats-Expected-Last-Subject-Sequence` header every
+ *   store append carries (the subject's last sequence, kept from the acks): the server checks
+ *   it for both, so the baseline does what a real append must, no less;
  * - store: `append(stream, expectedVersion, [event])` over 10,000 event streams, 1000 appends
  *   in flight. Appends to ONE stream are serialised by the store (each needs the previous one's
  *   sequence for its OCC header), so the pipeline only fills when the in-flight appends are
@@ -56,16 +58,23 @@ export const run = async ({ events }: BenchOptions): Promise<BenchSection> => {
         subjects: [`raw${r}.*`],
         duplicate_window: nanos(600_000),
       });
-      return pipelined(count, WINDOW, 1, (i) => {
+      // the sequence of each subject's last message: sent as the OCC header, as the store does
+      const lastSeq = new Array<number>(STREAMS).fill(0);
+      return pipelined(count, WINDOW, 1, async (i) => {
         const event = benchEvent(`raw${r}`, i);
-        const stream = `s-${i % STREAMS}`;
+        const slot = i % STREAMS;
+        const stream = `s-${slot}`;
         const body = encodeCommit({
           streamId: stream,
           version: Math.floor(i / STREAMS) + 1,
           recordedAt,
           events: [event],
         });
-        return js.publish(`raw${r}.${stream}`, body, { msgID: event.id });
+        const ack = await js.publish(`raw${r}.${stream}`, body, {
+          msgID: event.id,
+          expect: { lastSubjectSequence: lastSeq[slot] ?? 0 },
+        });
+        lastSeq[slot] = ack.seq;
       });
     };
     const storeRun = async (r: number, batch: number): Promise<number> => {
