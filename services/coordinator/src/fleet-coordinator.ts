@@ -55,7 +55,13 @@ import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from './rollout/coordinator.state.js';
 import { rehydrateRollout } from './rollout/rollout-rehydrate.js';
 import type { NodeVerdict } from './rollout/rollout.rules.js';
-import { desiredLinkOf, findDrift, judgeNode, withPolicy } from './rollout/rollout.rules.js';
+import {
+  desiredLinkOf,
+  findDrift,
+  judgeNode,
+  reportedOutcome,
+  withPolicy,
+} from './rollout/rollout.rules.js';
 import type { ApiResult } from './http/api-result.js';
 import { ApiErrorCode, failure, success } from './http/api-result.js';
 
@@ -362,7 +368,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     spec,
   });
 
-  /** Nodes a policy version selects now (stale ones included: the gate judges them failed). */
+  /** Nodes a policy version selects now (stale ones included: they count as pending until heard). */
   const candidatesOf = (name: string, spec: PolicySpec): string[] =>
     selectNodes(
       asPolicy(name, spec),
@@ -539,8 +545,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         const current = workflows.get(rolloutId);
         if (!current || current.status !== 'running') break;
         const verdict = nodeVerdict(view, nodeId);
-        if (verdict === 'pending') continue;
-        const outcome = verdict === 'converged' ? 'succeeded' : 'failed';
+        // stale is not failed: the node is judged once heard again (reportedOutcome)
+        const outcome = reportedOutcome(verdict);
+        if (outcome === undefined) continue;
         const known = current.waves[current.current]?.outcomes[nodeId];
         const node = fleetNow().nodes[nodeId];
         const observedGeneration = node ? observedOf(node) : 0;
@@ -552,8 +559,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
             nodeId,
             observedGeneration,
             outcome,
-            ...(verdict === 'stale' ? { reason: 'stale: heartbeats stopped' } : {}),
-            ...(verdict === 'failed'
+            ...(outcome === 'failed'
               ? { reason: node?.lastFailure?.reason ?? 'attach failed' }
               : {}),
           },
@@ -1107,7 +1113,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
               nodes: w.nodes,
               state: w.status,
               succeeded: w.succeeded ?? verdicts.filter((v) => v === 'converged').length,
-              failed: w.failed ?? verdicts.filter((v) => v === 'failed' || v === 'stale').length,
+              failed: w.failed ?? verdicts.filter((v) => v === 'failed').length,
             };
           })
       : [];

@@ -356,6 +356,51 @@ describe('coordinator drift, staleness and restart', () => {
     ).toEqual([expect.objectContaining({ nodeId: 'node-02' })]);
   });
 
+  it('does not hold a wave for a node that was only silent, and completes it once the node is heard and converged', async () => {
+    // Given two nodes, of which node-02 falls silent (it hears nothing and beats no more)
+    await startAgents(nodeSpecs(2));
+    agents[1]!.stop();
+    // And a policy applied in one wave with a strict failure gate (maxFailureRatio 0)
+    const applied = await http('POST', '/v1/policies', {
+      policy: policy('tcp-latency', { rollout: { waves: ['100%'], maxFailureRatio: 0 } }),
+    });
+    expect(applied.status).toBe(202);
+    const nodeState = async (nodeId: string): Promise<string | undefined> =>
+      (await statusOf('tcp-latency')).nodes?.find((n: { nodeId: string }) => n.nodeId === nodeId)
+        ?.state;
+    await waitUntil('node-01 converged', async () => (await nodeState('node-01')) === 'converged');
+    // When 11 s pass (past the 10 s stale limit) with node-01 beating and node-02 still silent
+    clockOffsetMs = 11_000;
+    await agents[0]!.heartbeat();
+    await waitUntil('node-02 stale', async () => {
+      await coordinator!.core.tick();
+      return coordinator!.core.staleNodes().includes('node-02');
+    });
+    for (let i = 0; i < 3; i++) await coordinator!.core.tick();
+    // Then the silent node counts as not yet reported: the wave is still running, not held
+    const waiting = await statusOf('tcp-latency');
+    expect(waiting.rollout.state).toBe('running');
+    expect(waiting.rollout.waves).toEqual([
+      { index: 0, nodes: ['node-01', 'node-02'], state: 'running', succeeded: 1, failed: 0 },
+    ]);
+    expect(await nodeState('node-02')).toBe('stale');
+    // When node-02 is heard again, fetches its assignment and converges
+    await agents[1]!.start();
+    // Then it is alive again and the wave and the rollout complete without an operator
+    const done = await waitUntil('rollout completed', async () => {
+      await coordinator!.core.tick();
+      const s = await statusOf('tcp-latency');
+      return s.rollout?.state === 'completed' ? s : undefined;
+    });
+    expect(done.rollout.waves).toEqual([
+      { index: 0, nodes: ['node-01', 'node-02'], state: 'completed', succeeded: 2, failed: 0 },
+    ]);
+    expect(coordinator!.core.staleNodes()).toEqual([]);
+    const events = await allEvents();
+    expect(events.filter((e) => e.type === 'WaveHeld')).toEqual([]);
+    expect(events.find((e) => e.type === 'WaveCompleted')!.metadata.actor).toBe('coordinator');
+  });
+
   it('restarts in the middle of a rollout, replays the log and converges without repeating anything', async () => {
     // (the clock jumps a minute below: staleness is not under test here)
     await coordinator!.stop();

@@ -4,6 +4,7 @@ import {
   desiredLinkOf,
   findDrift,
   judgeNode,
+  reportedOutcome,
   withPolicy,
 } from '../../../services/coordinator/src/rollout/rollout.rules.js';
 
@@ -80,6 +81,18 @@ describe('judgeNode', () => {
     expect(judgeNode({ ...base, observedGeneration: 3, failedGeneration: 2 })).toBe('converged');
     expect(judgeNode({ ...base, stale: true })).toBe('stale');
     expect(judgeNode({ ...base, generation: undefined })).toBe('pending');
+  });
+});
+
+describe('reportedOutcome', () => {
+  it('reports converged as succeeded and failed as failed, and nothing for a pending or stale node', () => {
+    // Given the verdicts of four nodes of a running wave
+    // When the runner turns them into reports for the rollout workflow
+    // Then only a real failure counts against the failure gate: a late heartbeat is not a failure
+    expect(reportedOutcome('converged')).toBe('succeeded');
+    expect(reportedOutcome('failed')).toBe('failed');
+    expect(reportedOutcome('pending')).toBeUndefined();
+    expect(reportedOutcome('stale')).toBeUndefined();
   });
 });
 

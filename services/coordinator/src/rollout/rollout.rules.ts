@@ -84,6 +84,16 @@ export const judgeNode = (input: {
   return input.stale ? 'stale' : 'pending';
 };
 
+/**
+ * What the runner reports to the rollout workflow for a node's verdict (docs/fleet-protocol.md,
+ * "Rollouts"): converged is a success, failed (a failed attach at the wave's generation) a
+ * failure. Pending and stale report nothing yet: a node whose heartbeats are late has not
+ * answered, it has not failed, so it neither counts against the failure gate nor completes the
+ * wave; it is judged when it is heard again and observed its generation (or failed to attach).
+ */
+export const reportedOutcome = (verdict: NodeVerdict): 'succeeded' | 'failed' | undefined =>
+  verdict === 'converged' ? 'succeeded' : verdict === 'failed' ? 'failed' : undefined;
+
 export interface ActualLink {
   readonly linkId: number;
   readonly policy: string | null;
