@@ -130,7 +130,8 @@ export class JetStreamEventStore implements EventStore {
   readonly #prefix: string;
   readonly #now: () => string;
   readonly #states = new Map<string, StreamState>();
-  readonly #queues = new Map<string, (() => void)[]>();
+  /** streams with an append running: its waiting appends (null: none, no array allocated) */
+  readonly #queues = new Map<string, (() => void)[] | null>();
   #inflight = 0;
   #idle: (() => void) | undefined;
   readonly #live = new Set<{ readonly stop: () => void }>();
@@ -237,13 +238,15 @@ export class JetStreamEventStore implements EventStore {
     this.#inflight++;
     const waiting = this.#queues.get(streamId);
     if (waiting === undefined) {
-      this.#queues.set(streamId, []);
+      this.#queues.set(streamId, null);
       return this.#appendNow(streamId, expectedVersion, events);
     }
     return new Promise<AppendResult>((resolve, reject) => {
-      waiting.push(() => {
+      const run = (): void => {
         this.#appendNow(streamId, expectedVersion, events).then(resolve, reject);
-      });
+      };
+      if (waiting === null) this.#queues.set(streamId, [run]);
+      else waiting.push(run);
     });
   }
 
@@ -327,12 +330,7 @@ export class JetStreamEventStore implements EventStore {
           fresh = true;
           continue;
         }
-        const next = applyCommit(state, ack.seq, {
-          streamId,
-          version: state.version + 1,
-          recordedAt,
-          events,
-        });
+        const next = applyEvents(state, ack.seq, state.version + 1, events);
         this.#states.set(streamId, next);
         return {
           streamVersion: next.version,
@@ -687,14 +685,26 @@ const emptyState = (): StreamState => ({
   idHashes: new Set(),
 });
 
-/** Folds commit `commit`, stored at sequence `seq`, into `state` (in place: hot path). */
-const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState => {
-  for (const event of commit.events) state.idHashes.add(idHash(event.id));
+/**
+ * Folds the `events` of a commit stored at sequence `seq`, the first of them at stream version
+ * `version`, into `state` (in place, no Commit object: hot path).
+ */
+const applyEvents = (
+  state: StreamState,
+  seq: number,
+  version: number,
+  events: readonly NewEvent[],
+): StreamState => {
+  for (const event of events) state.idHashes.add(idHash(event.id));
   state.lastSeq = seq;
-  state.version = commit.version + commit.events.length - 1;
-  state.lastPosition = positionOf(seq, commit.events.length - 1);
+  state.version = version + events.length - 1;
+  state.lastPosition = positionOf(seq, events.length - 1);
   return state;
 };
+
+/** Folds commit `commit`, stored at sequence `seq`, into `state` (in place). */
+const applyCommit = (state: StreamState, seq: number, commit: Commit): StreamState =>
+  applyEvents(state, seq, commit.version, commit.events);
 
 const PRINTABLE_ID = /^[\x21-\x7e]{1,200}$/;
 
