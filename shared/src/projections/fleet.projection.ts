@@ -160,7 +160,30 @@ interface Draft {
   readonly owned: WeakSet<object>;
   /** trampoline keys already built, by objId then btfId (see `keyOf`) */
   readonly keys: TrampolineKeys;
+  /** the links and occupancy of every node this segment changed them on, by nodeId (see `tablesOf`) */
+  readonly tables: Map<string, NodeTables>;
+  /** the nodes this segment owns, by nodeId: one lookup per event instead of two ownership checks */
+  readonly nodes: Map<string, Mutable<NodeView>>;
 }
+
+/**
+ * A node's links and trampoline occupancy as Maps while a segment changes them: a replay folds
+ * a million link events into Maps (no copy-on-write check, no dictionary-mode records) and the
+ * plain records are written once, when the segment ends (`flushTables`). The occupancy objects
+ * are the segment's own copies, so counts change in place.
+ */
+interface NodeTables {
+  readonly node: Mutable<NodeView>;
+  readonly links: Map<number, LinkView>;
+  readonly trampolines: Map<string, Mutable<TrampolineOccupancy>>;
+}
+
+const newDraft = (keys: TrampolineKeys): Draft => ({
+  owned: new WeakSet(),
+  keys,
+  tables: new Map(),
+  nodes: new Map(),
+});
 
 type TrampolineKeys = Map<number, Map<number, string>>;
 
@@ -218,10 +241,13 @@ const ownedRecord = <V>(draft: Draft, parent: Rec<unknown>, key: string): Rec<V>
 };
 
 const ownedNode = (draft: Draft, root: Mutable<FleetState>, nodeId: string): Mutable<NodeView> => {
+  const owned = draft.nodes.get(nodeId);
+  if (owned !== undefined) return owned;
   const nodes = own(draft, root.nodes as Rec<NodeView>);
   root.nodes = nodes;
   const node = own(draft, nodes[nodeId] ?? emptyNode(nodeId));
   nodes[nodeId] = node;
+  draft.nodes.set(nodeId, node);
   return node;
 };
 
@@ -259,40 +285,55 @@ const setWave = (
 };
 
 /**
- * The node's trampoline occupancy, owned by this fold together with every occupancy object in it
- * (copied once per segment), so that counts change in place: a link created or released then
- * allocates nothing per connection.
+ * The node's links and occupancy as this segment's Maps, built from its records the first time
+ * the segment touches them (every occupancy object copied once, so a state handed out before
+ * never sees a count change). Map and record agree on key order: integer-like link keys are
+ * ordered by the record, other keys by first insertion in both, a deleted key re-added goes last.
  */
-const ownedTrampolines = (
-  draft: Draft,
-  node: Mutable<NodeView>,
-): Rec<Mutable<TrampolineOccupancy>> => {
-  const current = node.trampolines as Rec<TrampolineOccupancy>;
-  if (draft.owned.has(current)) return current as Rec<Mutable<TrampolineOccupancy>>;
-  const copy: Rec<Mutable<TrampolineOccupancy>> = {};
-  for (const key of Object.keys(current)) copy[key] = { ...(current[key] as TrampolineOccupancy) };
-  draft.owned.add(copy);
-  node.trampolines = copy;
-  return copy;
+const tablesOf = (draft: Draft, node: Mutable<NodeView>): NodeTables => {
+  const existing = draft.tables.get(node.nodeId);
+  if (existing !== undefined) return existing;
+  const links = new Map<number, LinkView>();
+  for (const link of Object.values(node.links)) links.set(link.linkId, link);
+  const trampolines = new Map<string, Mutable<TrampolineOccupancy>>();
+  for (const key of Object.keys(node.trampolines)) {
+    trampolines.set(key, { ...(node.trampolines[key] as TrampolineOccupancy) });
+  }
+  const tables: NodeTables = { node, links, trampolines };
+  draft.tables.set(node.nodeId, tables);
+  return tables;
 };
 
-const removeLink = (draft: Draft, node: Mutable<NodeView>, linkId: number): void => {
-  const link = node.links[String(linkId)];
-  if (!link) return;
-  const links = ownedRecord<LinkView>(draft, node as Rec<unknown>, 'links');
-  delete links[String(linkId)];
-  const trampolines = ownedTrampolines(draft, node);
+/** Ends a segment's Maps: each changed node gets plain records built from them. */
+const flushTables = (draft: Draft): void => {
+  for (const { node, links, trampolines } of draft.tables.values()) {
+    const linkRecord: Rec<LinkView> = {};
+    for (const [linkId, link] of links) linkRecord[String(linkId)] = link;
+    node.links = linkRecord;
+    const occupancy: Rec<TrampolineOccupancy> = {};
+    for (const [key, t] of trampolines) occupancy[key] = t;
+    node.trampolines = occupancy;
+  }
+  draft.tables.clear();
+};
+
+const removeLink = (draft: Draft, tables: NodeTables, linkId: number): void => {
+  const link = tables.links.get(linkId);
+  if (link === undefined) return;
+  tables.links.delete(linkId);
+  const { trampolines } = tables;
   for (const c of link.connections) {
     const key = keyOf(draft, c.objId, c.btfId);
-    const t = trampolines[key];
-    if (!t) continue;
-    if (t.connections <= 1) delete trampolines[key];
+    const t = trampolines.get(key);
+    if (t === undefined) continue;
+    if (t.connections <= 1) trampolines.delete(key);
     else t.connections -= 1;
   }
 };
 
 /** What a reboot loses (ARCHITECTURE.md, "Coordination"): links, programs and loaded modules. */
-const forgetBoot = (node: Mutable<NodeView>): void => {
+const forgetBoot = (draft: Draft, node: Mutable<NodeView>): void => {
+  draft.tables.delete(node.nodeId);
   node.links = {};
   node.trampolines = {};
   node.programs = {};
@@ -317,7 +358,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       const node = ownedNode(draft, root, event.data.nodeId);
       node.bootId = event.data.bootId;
       node.bootedAt = at;
-      forgetBoot(node);
+      forgetBoot(draft, node);
       return;
     }
     case 'KernelProfileDetected': {
@@ -363,8 +404,9 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     case 'LinkCreated': {
       const { data } = event;
       const node = ownedNode(draft, root, data.nodeId);
-      removeLink(draft, node, data.linkId);
-      ownedRecord<LinkView>(draft, node as Rec<unknown>, 'links')[String(data.linkId)] = {
+      const tables = tablesOf(draft, node);
+      removeLink(draft, tables, data.linkId);
+      tables.links.set(data.linkId, {
         linkId: data.linkId,
         programId: data.programId,
         programName: data.programName,
@@ -374,19 +416,19 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
         createdAt: at,
         createdBy: event.metadata.actor,
         createdPosition: event.globalPosition,
-      };
-      const trampolines = ownedTrampolines(draft, node);
+      });
+      const { trampolines } = tables;
       for (const c of data.connections) {
         const key = keyOf(draft, c.objId, c.btfId);
-        const t = trampolines[key];
-        if (t) t.connections += 1;
+        const t = trampolines.get(key);
+        if (t !== undefined) t.connections += 1;
         else
-          trampolines[key] = {
+          trampolines.set(key, {
             objId: c.objId,
             btfId: c.btfId,
             function: c.function,
             connections: 1,
-          };
+          });
       }
       if (data.observedGeneration !== undefined) node.observedGeneration = data.observedGeneration;
       return;
@@ -406,7 +448,9 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     }
     case 'LinkReleased': {
       const node = ownedNode(draft, root, event.data.nodeId);
-      removeLink(draft, node, event.data.linkId);
+      if (node.links[String(event.data.linkId)] !== undefined || draft.tables.has(node.nodeId)) {
+        removeLink(draft, tablesOf(draft, node), event.data.linkId);
+      }
       if (event.data.observedGeneration !== undefined) {
         node.observedGeneration = event.data.observedGeneration;
       }
@@ -529,7 +573,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
  * which makes re-delivery harmless.
  */
 export const foldFleet = (state: FleetState, events: Iterable<FleetRecordedEvent>): FleetState => {
-  const draft: Draft = { owned: new WeakSet(), keys: new Map() };
+  const draft = newDraft(new Map());
   let root: Mutable<FleetState> | undefined;
   for (const event of events) {
     if (event.globalPosition <= (root ?? state).position) continue;
@@ -538,6 +582,7 @@ export const foldFleet = (state: FleetState, events: Iterable<FleetRecordedEvent
     root.position = event.globalPosition;
     root.recordedAt = event.recordedAt;
   }
+  flushTables(draft);
   return root ?? state;
 };
 
@@ -554,7 +599,7 @@ export interface FleetFolder {
 
 /** Incremental form of `foldFleet`, for async sources: same result, one copy per container per segment. */
 export const createFleetFolder = (start: FleetState = initialFleetState()): FleetFolder => {
-  let draft: Draft = { owned: new WeakSet(), keys: new Map() };
+  let draft = newDraft(new Map());
   let current: FleetState = start;
   return {
     push: (event) => {
@@ -567,7 +612,8 @@ export const createFleetFolder = (start: FleetState = initialFleetState()): Flee
     },
     state: () => {
       // Handing the state out ends the copy-on-write segment: later pushes copy again.
-      draft = { owned: new WeakSet(), keys: draft.keys };
+      flushTables(draft);
+      draft = newDraft(draft.keys);
       return current;
     },
   };

@@ -91,6 +91,26 @@ describe('foldFleet', () => {
     });
   });
 
+  it('keeps the key order of step-by-step folding when a freed trampoline is taken again', () => {
+    // Given a trampoline emptied and taken again, and a link id re-created, in one fold
+    const facts: LoggedFact[] = [
+      registered,
+      link(1, [['tcp_sendmsg', 100]]),
+      link(2, [['tcp_recvmsg', 101]]),
+      released(1),
+      link(3, [['tcp_sendmsg', 100]]),
+      link(2, [['tcp_close', 102]]),
+    ];
+    const events = decodeAll(facts);
+    // When it is folded at once, and one event per fold
+    const atOnce = foldFleet(initialFleetState(), events);
+    const stepwise = events.reduce(evolveFleet, initialFleetState());
+    // Then both give the same bytes: the freed key goes last, link 2 holds only its new slot
+    expect(fleetStateJson(atOnce)).toBe(fleetStateJson(stepwise));
+    expect(Object.keys(atOnce.nodes['node-17']?.trampolines ?? {})).toEqual(['1:100', '1:102']);
+    expect(Object.keys(atOnce.nodes['node-17']?.links ?? {})).toEqual(['2', '3']);
+  });
+
   it('records who created a link, when, and at which position', () => {
     const sut = given([registered, link(5, [['tcp_sendmsg', 100]], 'user:alice')]);
     expect(sut.nodes['node-17']?.links['5']).toMatchObject({
