@@ -10,6 +10,7 @@ import {
 } from '../../../shared/src/btf/index.js';
 import type { ParsedBtf } from '../../../shared/src/btf/index.js';
 import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
+import { BTF_INT } from '../../support/btf-types.js';
 
 const parseOk = (bytes: Uint8Array, base?: ParsedBtf, name = 'vmlinux'): ParsedBtf => {
   const r = parseBtf(bytes, base ? { name, kind: 'module', base } : { name, kind: 'vmlinux' });
@@ -62,16 +63,7 @@ describe('parseBtf', () => {
       kind: 'vmlinux',
       firstTypeId: 1,
       types: [
-        {
-          kind: 'int',
-          name: 'int',
-          size: 4,
-          signed: true,
-          char: false,
-          bool: false,
-          bitOffset: 0,
-          bits: 32,
-        },
+        BTF_INT,
         { kind: 'ptr', type: 1 },
         { kind: 'func_proto', ret: 1, params: [{ name: 'x', type: 2 }] },
         { kind: 'func', name: 'f', type: 3, linkage: 'global' },
@@ -158,16 +150,7 @@ describe('parseBtf', () => {
         kind: 'vmlinux',
         firstTypeId: 1,
         types: [
-          {
-            kind: 'int',
-            name: 'int',
-            size: 4,
-            signed: true,
-            char: false,
-            bool: false,
-            bitOffset: 0,
-            bits: 32,
-          },
+          BTF_INT,
           { kind: 'ptr', type: 1 },
           {
             kind: 'func_proto',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyOp, createKernel, dumpState } from '@tramway/shared/kernel';
 import type { BtfObject, KernelOp } from '@tramway/shared/kernel';
 import { given, link, load, run, ts } from '../../support/kernel-fixtures.js';
+import { BTF_INT } from '../../support/btf-types.js';
 
 /** Hand-assembled BTF, as the host reader produces it: vmlinux ids 1..5, module split from 6. */
 const vmlinux: BtfObject = {
@@ -9,16 +10,7 @@ const vmlinux: BtfObject = {
   kind: 'vmlinux',
   firstTypeId: 1,
   types: [
-    {
-      kind: 'int',
-      name: 'int',
-      size: 4,
-      signed: true,
-      char: false,
-      bool: false,
-      bitOffset: 0,
-      bits: 32,
-    },
+    BTF_INT,
     { kind: 'func_proto', ret: 1, params: [{ name: 'a', type: 1 }] },
     { kind: 'func', name: 'vfn', type: 2, linkage: 'global' },
     { kind: 'func', name: '', type: 2, linkage: 'static' },
