@@ -8,13 +8,13 @@ import type { FleetBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { Agent } from '../../../services/agent/src/index.js';
-import { createAgent, createSimKernel } from '../../../services/agent/src/index.js';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { main as cli } from '../../../services/cli/src/main.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
+import { startSimAgent } from '../../support/sim-agent.js';
 
 const SPEC: KernelSpec = {
   profile: 'v26',
@@ -61,20 +61,7 @@ const startCoordinator = async (): Promise<Coordinator> => {
 };
 
 const startAgent = async (nodeId: string): Promise<Agent> => {
-  const kernel = createSimKernel(SPEC);
-  if (!kernel.ok) throw new Error(kernel.error.join('\n'));
-  const agent = createAgent({
-    nodeId,
-    labels: { role: 'web' },
-    bus,
-    driver: kernel.value.driver,
-    clock: { now: () => new Date() },
-    ids: { newId: () => `${nodeId}-${++n}` },
-    heartbeatMs: 50,
-    requestTimeoutMs: 1000,
-  });
-  const error = await agent.start();
-  if (error) throw error;
+  const agent = await startSimAgent({ nodeId, bus, spec: SPEC, heartbeatMs: 50 });
   agents.push(agent);
   return agent;
 };

@@ -11,7 +11,7 @@ import { JetStreamEventStore, connectNatsBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../../services/agent/src/index.js';
-import { createAgent, createSimKernel } from '../../../services/agent/src/index.js';
+import { startSimAgent } from '../../support/sim-agent.js';
 import { freePort, startNatsServer } from '../../support/nats-server.js';
 import type { NatsServerHandle } from '../../support/nats-server.js';
 import { waitUntil } from '../../support/wait-until.js';
@@ -87,25 +87,10 @@ beforeAll(async () => {
   nats = await startNatsServer();
   port = await freePort();
   child = await spawnCoordinator();
-  let n = 0;
   for (const nodeId of ['node-1', 'node-2', 'node-3']) {
     const bus = await connectNatsBus(nats.url, { name: nodeId });
     buses.push(bus);
-    const kernel = createSimKernel(SPEC);
-    if (!kernel.ok) throw new Error(kernel.error.join('\n'));
-    const agent = createAgent({
-      nodeId,
-      labels: { role: 'web' },
-      bus,
-      driver: kernel.value.driver,
-      clock: { now: () => new Date() },
-      ids: { newId: () => `${nodeId}-${++n}` },
-      heartbeatMs: 100,
-      requestTimeoutMs: 1000,
-    });
-    const error = await agent.start();
-    if (error) throw error;
-    agents.push(agent);
+    agents.push(await startSimAgent({ nodeId, bus, spec: SPEC, heartbeatMs: 100 }));
   }
 }, 60_000);
 
