@@ -29,8 +29,8 @@ import {
   matchFunctionPatterns,
   parseBtf,
   parseFunctionPattern,
-  resolveFunctionPatterns,
 } from '@tramway/shared/btf';
+import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import { createKernel } from '@tramway/shared/kernel';
 
 const TARGET_MS = 150;

@@ -1,4 +1,4 @@
-import type { BtfKind } from '../kernel/btf.js';
+import type { BtfKind } from '../lib/btf-model.js';
 
 /**
  * Constants of the BTF binary format (Linux Documentation/bpf/btf.rst, include/uapi/linux/btf.h):

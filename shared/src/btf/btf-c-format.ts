@@ -1,4 +1,4 @@
-import type { BtfFuncProtoType, BtfType, TypeId } from '../kernel/btf.js';
+import type { BtfFuncProtoType, BtfType, TypeId } from '../lib/btf-model.js';
 import type { BtfSpace } from './btf-parse.js';
 
 /** The type with `id` in a space, looking through split bases; undefined for void (0) or out of range. */

@@ -1,5 +1,6 @@
-import type { BtfObject, BtfType } from '../kernel/btf.js';
+import type { BtfObject, BtfType } from '../lib/btf-model.js';
 import { assertNever } from '../lib/assert-never.js';
+import { encodeUtf8 } from '../lib/utf8.js';
 import type { BtfByteOrder } from './btf-binary.js';
 import {
   BTF_HEADER_SIZE,
@@ -46,9 +47,8 @@ export const encodeBtf = (object: BtfObject, options: EncodeBtfOptions = {}): Ui
   const strParts: Uint8Array[] = [];
   const strOffsets = new Map<string, number>();
   let strLen = 0;
-  const utf8 = new TextEncoder();
   const addString = (s: string): number => {
-    const bytes = utf8.encode(s);
+    const bytes = encodeUtf8(s);
     strParts.push(bytes, new Uint8Array(1));
     const at = strStart + strLen;
     strLen += bytes.length + 1;

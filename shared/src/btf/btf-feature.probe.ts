@@ -1,4 +1,4 @@
-import type { BtfEnumType, BtfObject } from '../kernel/btf.js';
+import type { BtfEnumType, BtfObject } from '../lib/btf-model.js';
 
 /**
  * Which tracing multi-link flavour a kernel has, judged from its BTF (ARCHITECTURE.md, "The

@@ -1,4 +1,4 @@
-import type { BtfFuncType, FuncLinkage, TypeId } from '../kernel/btf.js';
+import type { BtfFuncType, FuncLinkage, TypeId } from '../lib/btf-model.js';
 import { formatCType, typeAt } from './btf-c-format.js';
 import type { BtfSpace } from './btf-parse.js';
 

@@ -7,7 +7,7 @@ import type {
   BtfType,
   BtfVarSecInfo,
   TypeId,
-} from '../kernel/btf.js';
+} from '../lib/btf-model.js';
 import type { Result } from '../lib/result.js';
 import { err, ok } from '../lib/result.js';
 import type { BtfByteOrder } from './btf-binary.js';

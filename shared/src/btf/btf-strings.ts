@@ -1,3 +1,5 @@
+import { decodeUtf8, isAscii } from '../lib/utf8.js';
+
 /**
  * A BTF string section as a lookup by offset. Offsets are global across a split chain: a split
  * object's own strings start at `start` (= the base's `end`), lower offsets resolve in the base.
@@ -11,8 +13,6 @@ export interface BtfStringTable {
   readonly at: (offset: number) => string | undefined;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-
 /**
  * Wraps a string section (its bytes must end with NUL; validated by the parser). An all-ASCII
  * section (every kernel BTF in practice) is decoded once and sliced, which keeps parsing the
@@ -23,10 +23,8 @@ export const createStringTable = (bytes: Uint8Array, base?: BtfStringTable): Btf
   const end = start + bytes.length;
   const inBase = (offset: number): string | undefined =>
     base && offset >= 0 && offset < start ? base.at(offset) : undefined;
-  const text = utf8.decode(bytes);
-  // one char per byte and no replacement char: every byte was ASCII (a multi-byte sequence
-  // shortens the text, an invalid byte becomes U+FFFD), checked natively rather than byte by byte
-  if (text.length === bytes.length && !text.includes('\uFFFD')) {
+  if (isAscii(bytes)) {
+    const text = decodeUtf8(bytes);
     return {
       start,
       end,
@@ -49,7 +47,7 @@ export const createStringTable = (bytes: Uint8Array, base?: BtfStringTable): Btf
       if (cached !== undefined) return cached;
       const local = offset - start;
       const stop = bytes.indexOf(0, local);
-      const decoded = utf8.decode(bytes.subarray(local, stop));
+      const decoded = decodeUtf8(bytes.subarray(local, stop));
       cache.set(offset, decoded);
       return decoded;
     },

@@ -16,17 +16,5 @@ export type {
   MultiLinkProfile,
 } from './btf-feature.probe.js';
 export { probeFeatures } from './btf-feature.probe.js';
-export type {
-  FunctionPattern,
-  PatternMatch,
-  PatternMatches,
-  PatternResolution,
-  ProgramLoad,
-  ResolveProgram,
-  TargetVerdict,
-} from './resolve-pattern.js';
-export {
-  matchFunctionPatterns,
-  parseFunctionPattern,
-  resolveFunctionPatterns,
-} from './resolve-pattern.js';
+export type { FunctionPattern, PatternMatch, PatternMatches } from './resolve-pattern.js';
+export { matchFunctionPatterns, parseFunctionPattern } from './resolve-pattern.js';

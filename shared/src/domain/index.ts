@@ -54,6 +54,13 @@ export type { SelectableNode } from './policy/policy.select.js';
 export * from './plan/node-plan.types.js';
 export { planNode, choosePath } from './plan/node-plan.js';
 export type { PlanContext, NodeMultiLinkProfile } from './plan/node-plan.js';
+export { resolveFunctionPatterns } from './plan/pattern-resolution.js';
+export type {
+  PatternResolution,
+  ProgramLoad,
+  ResolveProgram,
+  TargetVerdict,
+} from './plan/pattern-resolution.js';
 export { refusePlan } from './plan/plan-refusal.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';
 export {

@@ -3,7 +3,7 @@
  * types live in vmlinux; a module's split BTF reuses vmlinux's types and adds what it lacks;
  * within one object identical prototypes share one FUNC_PROTO, as deduplicated BTF does.
  */
-import type { BtfObject, BtfObjectKind, BtfParam, BtfType, TypeId } from './btf.js';
+import type { BtfObject, BtfObjectKind, BtfParam, BtfType, TypeId } from '../lib/btf-model.js';
 import type {
   FunctionAttrs,
   FunctionDecl,

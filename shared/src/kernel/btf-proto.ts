@@ -3,7 +3,7 @@
  * prototype distillation (spec §3.12.3), slot layout (spec §2.1.3) and the V24 prototype
  * part-match (spec §3.3).
  */
-import type { BtfFuncProtoType, BtfObject, BtfType, TypeId } from './btf.js';
+import type { BtfFuncProtoType, BtfObject, BtfType, TypeId } from '../lib/btf-model.js';
 
 /** A BTF object together with the base it is split on (modules), so every id can be resolved. */
 export interface BtfView {

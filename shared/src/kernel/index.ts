@@ -18,7 +18,7 @@
  * - No operation creates freplace programs, so the freplace exclusivity rule (§3.4.1) is modelled
  *   but unreachable; BPF-program targets (§3.7) cannot be expressed by TargetRef.
  */
-export type * from './btf.js';
+export type * from '../lib/btf-model.js';
 export type {
   CheckResult,
   ConnectionValue,
@@ -43,7 +43,7 @@ export type {
   TrampolineSlotDump,
   TypeDecl,
 } from './kernel-types.js';
-export { BtfKind } from './btf.js';
+export { BtfKind } from '../lib/btf-model.js';
 export type {
   Conn,
   KernelState,

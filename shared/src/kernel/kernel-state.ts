@@ -4,7 +4,7 @@
  */
 import { err, ok } from '../lib/result.js';
 import type { Result } from '../lib/result.js';
-import type { BtfObjectKind, TypeId } from './btf.js';
+import type { BtfObjectKind, TypeId } from '../lib/btf-model.js';
 import { buildBtfObjects } from './btf-build.js';
 import { emptyPersistentMap } from './persistent-map.js';
 import type { BtfView, DistilledProto } from './btf-proto.js';

@@ -2,7 +2,7 @@
  * Public shapes of the pure kernel model (spec: /work/shared/design/kernel-multilink-spec.md,
  * operations and values: kernel-scenarios.md). Internal state shapes live in kernel-state.ts.
  */
-import type { BtfObject } from './btf.js';
+import type { BtfObject } from '../lib/btf-model.js';
 
 /** `v24`: the 2024 Menglong Dong series (spec §2.1, §3.2); `v26`: the merged Jiri Olsa series (§2.2, §3.11). */
 export type KernelProfile = 'v24' | 'v26';

@@ -3,7 +3,7 @@
  * spec §3.12), load-time argument recording (spec §2.1.4-2.1.5) and program preparation for
  * BPF_PROG_LOAD (spec §2).
  */
-import type { TypeId } from './btf.js';
+import type { TypeId } from '../lib/btf-model.js';
 import { describeType, distillProto, skipModifiers, typeById } from './btf-proto.js';
 import type { DistilledProto } from './btf-proto.js';
 import type { KernelState, ObjTemplate, ProgOrigin, TrampKey, TrampKind } from './kernel-state.js';

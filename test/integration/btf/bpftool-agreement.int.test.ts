@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatCType, parseBtf } from '../../../shared/src/btf/index.js';
-import type { BtfType } from '../../../shared/src/kernel/btf.js';
+import type { BtfType } from '../../../shared/src/kernel/index.js';
 
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 const hasBpftool = spawnSync('bpftool', ['version'], { stdio: 'ignore' }).status === 0;

@@ -9,7 +9,7 @@ import {
   parseBtf,
 } from '../../../shared/src/btf/index.js';
 import type { ParsedBtf } from '../../../shared/src/btf/index.js';
-import type { BtfType } from '../../../shared/src/kernel/btf.js';
+import type { BtfType } from '../../../shared/src/kernel/index.js';
 import {
   SMALL_VMLINUX_TYPES,
   smallModule,

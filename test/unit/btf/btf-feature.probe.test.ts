@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BtfEnumType, BtfObject, BtfType } from '../../../shared/src/kernel/btf.js';
+import type { BtfEnumType, BtfObject, BtfType } from '../../../shared/src/kernel/index.js';
 import { probeFeatures } from '../../../shared/src/btf/index.js';
 import { SMALL_VMLINUX_TYPES, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
 

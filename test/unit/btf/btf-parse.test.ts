@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { BtfObject, BtfType } from '../../../shared/src/kernel/btf.js';
+import type { BtfObject, BtfType } from '../../../shared/src/kernel/index.js';
 import {
   describeFunction,
   encodeBtf,

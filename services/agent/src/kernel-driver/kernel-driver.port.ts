@@ -1,9 +1,5 @@
-import type {
-  AttachPath,
-  MultiLinkProfile,
-  PatternResolution,
-  ResolveProgram,
-} from '@tramway/shared/btf';
+import type { AttachPath, MultiLinkProfile } from '@tramway/shared/btf';
+import type { PatternResolution, ResolveProgram } from '@tramway/shared/domain';
 import type {
   Errno,
   KernelOp,

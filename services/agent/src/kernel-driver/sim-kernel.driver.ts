@@ -1,10 +1,6 @@
 import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
-import {
-  indexFunctions,
-  parseFunctionPattern,
-  probeFeatures,
-  resolveFunctionPatterns,
-} from '@tramway/shared/btf';
+import { indexFunctions, parseFunctionPattern, probeFeatures } from '@tramway/shared/btf';
+import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import type {
   KernelObjectInput,
   KernelSpec,

@@ -1,5 +1,6 @@
 import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
-import { parseFunctionPattern, probeFeatures, resolveFunctionPatterns } from '@tramway/shared/btf';
+import { parseFunctionPattern, probeFeatures } from '@tramway/shared/btf';
+import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';
 import { hostKernelObjects } from '@tramway/shared/infra';

@@ -1,11 +1,9 @@
-import type { BtfObject } from '../../kernel/btf.js';
+import type { BtfObject } from '../../lib/btf-model.js';
 import type { KernelState } from '../../kernel/index.js';
-import type { FunctionPattern, PatternMatch, TargetVerdict } from '../../btf/resolve-pattern.js';
-import {
-  matchFunctionPatterns,
-  parseFunctionPattern,
-  resolveFunctionPatterns,
-} from '../../btf/resolve-pattern.js';
+import type { FunctionPattern, PatternMatch } from '../../btf/index.js';
+import { matchFunctionPatterns, parseFunctionPattern } from '../../btf/index.js';
+import type { TargetVerdict } from './pattern-resolution.js';
+import { resolveFunctionPatterns } from './pattern-resolution.js';
 import type { AttachStrategy, Policy, PolicyAttach } from '../policy/policy.types.js';
 import type { NodePlan, PlanCounts, PlanPath, PlannedTarget } from './node-plan.types.js';
 

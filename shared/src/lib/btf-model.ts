@@ -1,8 +1,9 @@
 /**
  * The BTF type model shared by the kernel model (which builds it from scenario declarations)
- * and the BTF parser (which reads it from the binary format). It mirrors the binary format's
- * kinds closely: part-match (spec §3.3) compares kind, vlen, kind_flag and size, so those are
- * kept exactly.
+ * and the BTF parser (which reads it from the binary format). It sits in lib because both use it
+ * and neither may import the other (STYLE.md §3). It mirrors the binary format's kinds closely:
+ * part-match (spec §3.3) compares kind, vlen, kind_flag and size, so those are kept exactly.
+ * The kernel's index re-exports it.
  */
 
 /** A type id inside one BTF object's id space; 0 is `void`. */
