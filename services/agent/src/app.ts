@@ -41,7 +41,10 @@ import { assignHandler } from './handlers/assign.handler.js';
 import { moduleHandler } from './handlers/module.handler.js';
 import { planHandler } from './handlers/plan.handler.js';
 import { stateHandler } from './handlers/state.handler.js';
+import type { NodeActualState } from './handlers/handler-deps.js';
 import { heartbeats } from './streams/heartbeat.stream.js';
+
+export type { NodeActualState } from './handlers/handler-deps.js';
 
 export interface AgentClock {
   now(): Date;
@@ -76,23 +79,6 @@ export interface AgentDeps {
   readonly scheduler?: SchedulerLike;
   /** timeout of the start-up assignment request; default 2000 */
   readonly requestTimeoutMs?: number;
-}
-
-/** `NodeActualState` (docs/fleet-protocol.md): what the kernel holds, with the policy of each link. */
-export interface NodeActualState {
-  readonly nodeId: string;
-  readonly bootId: string;
-  readonly observedGeneration: number;
-  readonly links: readonly {
-    readonly linkId: number;
-    readonly policy: string | null;
-    readonly policyVersion: number | null;
-    readonly program: string;
-    readonly connections: readonly HeldLink['connections'][number][];
-  }[];
-  readonly modules: readonly { readonly name: string; readonly state: string }[];
-  /** per assigned policy: its path, the targets waiting for their module and those refused */
-  readonly policies: readonly Omit<PolicyStatus, 'attachable'>[];
 }
 
 export interface Agent {

@@ -3,11 +3,28 @@ import type { KernelState } from '@tramway/shared/kernel';
 import type { PlanPath } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
 import type { KernelDriver } from '../kernel-driver/index.js';
-import type { AgentAssignment } from '../reconcile/agent-policy.js';
+import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
 import type { NodeKernel } from '../reconcile/desired-links.js';
-import type { NodeActualState } from '../app.js';
+import type { PolicyStatus } from '../reconcile/reconciler.js';
 import { InvalidMessageError } from '../agent-messages.js';
 import { isAppError } from '@tramway/shared/infra';
+
+/** `NodeActualState` (docs/fleet-protocol.md): what the kernel holds, with the policy of each link. */
+export interface NodeActualState {
+  readonly nodeId: string;
+  readonly bootId: string;
+  readonly observedGeneration: number;
+  readonly links: readonly {
+    readonly linkId: number;
+    readonly policy: string | null;
+    readonly policyVersion: number | null;
+    readonly program: string;
+    readonly connections: readonly HeldLink['connections'][number][];
+  }[];
+  readonly modules: readonly { readonly name: string; readonly state: string }[];
+  /** per assigned policy: its path, the targets waiting for their module and those refused */
+  readonly policies: readonly Omit<PolicyStatus, 'attachable'>[];
+}
 
 /** What the request handlers may use of the agent: its operations, never its internals. */
 export interface HandlerDeps {
