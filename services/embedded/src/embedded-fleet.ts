@@ -9,10 +9,10 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FleetBus } from '@tramway/shared/infra';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
-import type { Agent } from '../../agent/src/index.js';
-import { createAgent, createSimKernel } from '../../agent/src/index.js';
-import type { Coordinator } from '../../coordinator/src/app.js';
-import { createCoordinator } from '../../coordinator/src/app.js';
+import type { Agent } from '@tramway/agent';
+import { createAgent, createSimKernel } from '@tramway/agent';
+import type { Coordinator } from '@tramway/coordinator';
+import { createCoordinator } from '@tramway/coordinator';
 import type { EmbeddedNodeSpec } from './fleet-file.js';
 
 export interface EmbeddedFleetOptions {

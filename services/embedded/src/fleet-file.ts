@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Result } from '@tramway/shared/lib';
 import { err, ok } from '@tramway/shared/lib';
-import { createSimKernel, parseSimKernelFile } from '../../agent/src/index.js';
+import { createSimKernel, parseSimKernelFile } from '@tramway/agent';
 
 /** examples/fleet/fleet.yaml in this checkout (works from any working directory). */
 export const DEFAULT_FLEET_FILE = fileURLToPath(

@@ -1,11 +1,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EmbeddedFleet } from '../../../embedded/src/index.js';
-import {
-  DEFAULT_FLEET_FILE,
-  loadFleetFile,
-  startEmbeddedFleet,
-} from '../../../embedded/src/index.js';
+import type { EmbeddedFleet } from '@tramway/embedded';
+import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
 import { positionalsOf } from '../cli-args.js';
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';

@@ -1,0 +1,11 @@
+export type { Coordinator, CoordinatorDeps } from './app.js';
+export { createCoordinator } from './app.js';
+export type {
+  CoordinatorClock,
+  CoordinatorIds,
+  CoordinatorOptions,
+  FleetCoordinator,
+  FleetCoordinatorDeps,
+} from './fleet-coordinator.js';
+export type { CoordinatorConfig } from './config.js';
+export { loadConfig } from './config.js';
