@@ -23,6 +23,15 @@ export default defineConfig({
       },
       {
         extends: true,
+        // the lint fences: ESLint with type information on fixtures (test/lint/, test/fixtures/lint/)
+        test: {
+          name: 'lint',
+          include: ['test/lint/**/*.lint.test.ts'],
+          testTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
