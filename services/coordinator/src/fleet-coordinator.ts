@@ -153,6 +153,7 @@ const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'LinkReleased',
   'DriftFound',
   'NodeReconciled',
+  'NodeReplanned',
 ]);
 
 const errorText = (error: unknown): string =>

@@ -37,6 +37,7 @@ export const streamOf = (event: FleetEvent): string => {
     case 'LinkReleased':
     case 'DriftFound':
     case 'NodeReconciled':
+    case 'NodeReplanned':
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
       return FleetStreams.node(event.data.nodeId);
@@ -51,6 +52,7 @@ export const streamOf = (event: FleetEvent): string => {
     case 'RolloutRolledBack':
       return FleetStreams.rollout(event.data.rolloutId);
     case 'AssignmentIssued':
+    case 'PlanRecorded':
       return FleetStreams.assignment(event.data.nodeId);
     default:
       return assertNever(event, 'fleet event');
