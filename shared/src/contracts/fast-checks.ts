@@ -204,14 +204,27 @@ const assignmentIssuedV1: Check = (d) =>
   optional(d['reason'], text) &&
   optional(d['initiatedBy'], text);
 
-const ROLLOUT_STARTED_KEYS = new Set(['rolloutId', 'policy', 'policyVersion', 'waves']);
+const ROLLOUT_STARTED_KEYS = new Set([
+  'rolloutId',
+  'policy',
+  'policyVersion',
+  'waves',
+  'waveNodes',
+  'previousVersion',
+]);
+const waveNodes = (v: unknown): boolean =>
+  v === undefined || (Array.isArray(v) && all(v, (w) => Array.isArray(w) && all(w, name)));
 const rolloutStartedV1: Check = (d) =>
   isRecord(d) &&
   onlyKeys(d, ROLLOUT_STARTED_KEYS) &&
   name(d['rolloutId']) &&
   name(d['policy']) &&
   positive(d['policyVersion']) &&
-  positive(d['waves']);
+  positive(d['waves']) &&
+  waveNodes(d['waveNodes']) &&
+  (d['previousVersion'] === undefined ||
+    d['previousVersion'] === null ||
+    positive(d['previousVersion']));
 
 const WAVE_STARTED_KEYS = new Set(['rolloutId', 'wave', 'nodes']);
 const waveStartedV1: Check = (d) =>

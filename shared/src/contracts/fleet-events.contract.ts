@@ -196,6 +196,8 @@ export const FLEET_EVENT_SCHEMAS = {
       policy: name,
       policyVersion: z.int().positive(),
       waves: z.int().positive(),
+      waveNodes: z.array(z.array(nodeId)).optional(),
+      previousVersion: z.int().positive().nullable().optional(),
     }),
   },
   WaveStarted: {

@@ -194,9 +194,21 @@ export type PolicyRemoved = Event<
   'PolicyRemoved',
   { name: string; version: number; reason?: string }
 >;
+/**
+ * A rollout of one policy version began. `waveNodes` is the split of the selected nodes into its
+ * waves, fixed when it starts; `previousVersion` the version the nodes ran before it (null: a new
+ * policy). Both are absent from rollouts recorded before the rollout decider owned its stream.
+ */
 export type RolloutStarted = Event<
   'RolloutStarted',
-  { rolloutId: string; policy: string; policyVersion: number; waves: number }
+  {
+    rolloutId: string;
+    policy: string;
+    policyVersion: number;
+    waves: number;
+    waveNodes?: readonly (readonly string[])[];
+    previousVersion?: number | null;
+  }
 >;
 export type WaveStarted = Event<
   'WaveStarted',
@@ -262,7 +274,6 @@ export type NodeFact =
   | LinkCreated
   | LinkCreateFailed
   | LinkReleased
-  | DriftFound
   | NodeReconciled
   | NodeReplanned;
 
@@ -277,6 +288,7 @@ export type CoordinatorDecision =
   | RolloutRolledBack
   | AssignmentIssued
   | PlanRecorded
+  | DriftFound
   | NodeMarkedStale
   | NodeMarkedAlive;
 

@@ -2,3 +2,4 @@ export type { Result } from './result.js';
 export { ok, err } from './result.js';
 export { assertNever } from './assert-never.js';
 export type { EventMetadata, NewEvent, RecordedEvent } from './event-envelope.js';
+export { isoOfEpochMs } from './iso-instant.js';

@@ -45,14 +45,12 @@ let store: SqliteEventStore;
 let bus: FleetBus;
 let coordinator: Coordinator;
 let agents: Agent[];
-let n = 0;
 
 const startCoordinator = async (): Promise<Coordinator> => {
   const c = createCoordinator({
     bus,
     store,
     clock: { now: () => new Date() },
-    ids: { newId: () => `c${++n}` },
     http: { host: '127.0.0.1', port: 0 },
     options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
   });

@@ -222,7 +222,14 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
     ['nodeId', 'generation', 'links'],
   ),
   RolloutStarted: shape(
-    { rolloutId: nodeName, policy: nodeName, policyVersion: positive, waves: positive },
+    {
+      rolloutId: nodeName,
+      policy: nodeName,
+      policyVersion: positive,
+      waves: positive,
+      waveNodes: listOf(listOf(nodeName)),
+      previousVersion: mostly(positive, fc.constantFrom<unknown>(null, 0, 'x')),
+    },
     ['rolloutId', 'policy', 'policyVersion', 'waves'],
   ),
   WaveStarted: shape({ rolloutId: nodeName, wave: kernelId, nodes: listOf(nodeName) }, [
