@@ -2,7 +2,6 @@ export type { Coordinator, CoordinatorDeps } from './app.js';
 export { createCoordinator } from './app.js';
 export type {
   CoordinatorClock,
-  CoordinatorIds,
   CoordinatorOptions,
   FleetCoordinator,
   FleetCoordinatorDeps,

@@ -1,6 +1,7 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import { decodeMessageOrThrow } from '@tramway/shared/contracts';
-import type { HandlerDeps, NodeActualState } from './handler-deps.js';
+import type { NodeActualState } from '../state/actual-state.js';
+import type { HandlerDeps } from './handler-deps.js';
 import { decodeOrReject } from './handler-deps.js';
 
 /** `tramway.agent.<id>.state`: `{}` -> `NodeActualState` (the coordinator's drift detection). */
