@@ -137,7 +137,7 @@ describe('driftDecider', () => {
       .given([])
       .when(record(3, items))
       .then([decidedDrift(3, 3, items)]);
-    expect(state).toEqual({ items, observedGeneration: 3 });
+    expect(state).toStrictEqual({ items, observedGeneration: 3, eventId: `drift:${NODE}:g3` });
   });
 
   it('records nothing when nothing was found', () => {
@@ -176,6 +176,8 @@ describe('driftDecider', () => {
 
   it('counts the drift an older coordinator recorded in the node stream', () => {
     const legacy = driftFound(3, [missingLogged(5)], FleetStreams.node(NODE));
+    // (its id is the cause of a repair still to make)
+    expect(sut.given([legacy]).state.eventId).toBe(`drift:${NODE}:g3`);
     sut
       .given([legacy])
       .when(record(3, [missingPolicy('tcp', 2)]))
