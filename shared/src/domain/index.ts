@@ -54,7 +54,8 @@ export {
 export { selectNodes, expandWaves, waveTarget } from './policy/policy.select.js';
 export type { SelectableNode } from './policy/policy.select.js';
 export * from './plan/node-plan.types.js';
-export { planNode, choosePath } from './plan/node-plan.js';
+export { planNode, choosePath, planPathOf } from './plan/node-plan.js';
+export { planChanges } from './plan/plan-check.js';
 export type { PlanContext, NodeMultiLinkProfile } from './plan/node-plan.js';
 export { refusePlan } from './plan/plan-refusal.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';

@@ -4,6 +4,8 @@
  * history rows are never deleted, a release or a reboot closes the open rows of a link.
  *
  * Table names carry their version (`_v1`); a change of shape is a new table plus a rebuild.
+ * Kept in one file over ~400 lines: one exhaustive switch over every fleet event, so that a new
+ * event cannot be forgotten (the `assertNever` default).
  */
 import { assertNever } from '../lib/assert-never.js';
 import type { FleetRecordedEvent } from '../domain/fleet.events.js';

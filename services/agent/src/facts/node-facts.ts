@@ -5,7 +5,7 @@
  * new boot. Pure.
  */
 import type { Errno } from '@tramway/shared/kernel';
-import type { FleetEvent, PolicyReconcileOutcome } from '@tramway/shared/domain';
+import type { FleetEvent, PolicyReconcileOutcome, RecordedPlan } from '@tramway/shared/domain';
 import type { HeldLink, LinkGroup } from '../reconcile/agent-policy.js';
 import { errnoNumber } from './errno-numbers.js';
 
@@ -184,4 +184,24 @@ export const nodeReconciled = (
 ): IdentifiedFact => ({
   id: idOf(s, 'reconciled', sequence),
   event: { type: 'NodeReconciled', data: { nodeId: s.nodeId, ...data } },
+});
+
+/**
+ * A plan the agent made on its own for an assigned policy version, and why. `sequence` counts
+ * the re-plans reported in this boot, so each change is a new fact and one re-published keeps
+ * its id.
+ */
+export const nodeReplanned = (
+  s: FactScope,
+  sequence: number,
+  data: {
+    generation: number;
+    policy: string;
+    policyVersion: number;
+    reason: string;
+    plan: RecordedPlan;
+  },
+): IdentifiedFact => ({
+  id: idOf(s, 'replanned', sequence),
+  event: { type: 'NodeReplanned', data: { nodeId: s.nodeId, ...data } },
 });
