@@ -92,7 +92,7 @@ export interface FleetCoordinatorDeps {
   readonly options?: CoordinatorOptions;
 }
 
-export const COORDINATOR_ACTOR = 'coordinator';
+import { COORDINATOR_ACTOR } from '@tramway/shared/domain';
 /** assignments re-sent concurrently at start-up */
 const RESEND_BATCH = 64;
 /** assignments of one wave issued concurrently */
