@@ -1,9 +1,6 @@
 export type {
   Event,
   JsonValue,
-  KernelProfile,
-  AttachPath,
-  AttachType,
   Connection,
   FailingTarget,
   DriftItem,
@@ -38,7 +35,18 @@ export type {
   FleetEventType,
   FleetRecordedEvent,
 } from './fleet.events.js';
-export { KERNEL_PROFILES, ATTACH_PATHS, ATTACH_TYPES } from './fleet.events.js';
+export type {
+  AttachPath,
+  AttachType,
+  KernelProfile,
+  MultiLinkProfile,
+} from '../lib/kernel-vocabulary.js';
+export {
+  ATTACH_PATHS,
+  ATTACH_TYPES,
+  KERNEL_PROFILES,
+  MULTI_LINK_PROFILES,
+} from '../lib/kernel-vocabulary.js';
 export { FleetStreams, streamOf } from './fleet-streams.js';
 export * from './policy/policy.types.js';
 export {
@@ -53,7 +61,7 @@ export { selectNodes, expandWaves, waveTarget } from './policy/policy.select.js'
 export type { SelectableNode } from './policy/policy.select.js';
 export * from './plan/node-plan.types.js';
 export { planNode, choosePath } from './plan/node-plan.js';
-export type { PlanContext, NodeMultiLinkProfile } from './plan/node-plan.js';
+export type { PlanContext } from './plan/node-plan.js';
 export { refusePlan } from './plan/plan-refusal.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';
 export {

@@ -2,10 +2,12 @@
  * Public shapes of the pure kernel model (spec: /work/shared/design/kernel-multilink-spec.md,
  * operations and values: kernel-scenarios.md). Internal state shapes live in kernel-state.ts.
  */
+import type { Errno } from '../lib/errno.js';
+import type { KernelProfile } from '../lib/kernel-vocabulary.js';
 import type { BtfObject } from './btf.js';
 
-/** `v24`: the 2024 Menglong Dong series (spec §2.1, §3.2); `v26`: the merged Jiri Olsa series (§2.2, §3.11). */
-export type KernelProfile = 'v24' | 'v26';
+export type { Errno } from '../lib/errno.js';
+export type { KernelProfile } from '../lib/kernel-vocabulary.js';
 
 export interface KernelLimits {
   /** BPF_MAX_TRAMP_LINKS: connections per trampoline across all kinds (spec §1.1). */
@@ -13,23 +15,6 @@ export interface KernelLimits {
   /** MAX_TRACING_MULTI_CNT: largest `cnt` of one multi attach (spec §3.2 row 3, §3.11 row 2). */
   readonly maxMultiCount: number;
 }
-
-/** Linux canonical errno names (EAGAIN, never EWOULDBLOCK). */
-export type Errno =
-  | 'EPERM'
-  | 'EACCES'
-  | 'ENOENT'
-  | 'ESRCH'
-  | 'E2BIG'
-  | 'EBADF'
-  | 'EAGAIN'
-  | 'ENOMEM'
-  | 'EFAULT'
-  | 'EBUSY'
-  | 'EEXIST'
-  | 'ENODEV'
-  | 'EINVAL'
-  | 'EOPNOTSUPP';
 
 /** A named type of a scenario file; every named type lives in vmlinux (kernel-scenarios.md). */
 export type TypeDecl =

@@ -3,6 +3,7 @@
  * spec §3.12), load-time argument recording (spec §2.1.4-2.1.5) and program preparation for
  * BPF_PROG_LOAD (spec §2).
  */
+import { parseAttachName } from '../lib/kernel-vocabulary.js';
 import type { TypeId } from './btf.js';
 import { describeType, distillProto, skipModifiers, typeById } from './btf-proto.js';
 import type { DistilledProto } from './btf-proto.js';
@@ -206,15 +207,13 @@ export interface AttachSpec {
 
 /** `fentry|fexit|fmod_ret|fsession` + optional `.multi` + optional `.s`, per profile (spec §1.1, §2.2). */
 export const parseAttach = (state: KernelState, attach: string): AttachSpec | Failure => {
-  const m = /^(fentry|fexit|fmod_ret|fsession)(\.multi)?(\.s)?$/.exec(attach);
-  if (m === null) return fail('EINVAL', `unknown attach type ${attach}`);
-  const kind = m[1] as TrampKind;
-  const multi = m[2] !== undefined;
-  if (kind === 'fsession' && !(multi && state.profile === 'v26'))
+  const a = parseAttachName(attach);
+  if (a === null) return fail('EINVAL', `unknown attach type ${attach}`);
+  if (a.kind === 'fsession' && !(a.multi && state.profile === 'v26'))
     return fail('EINVAL', `attach type ${attach} does not exist in profile ${state.profile}`);
-  if (kind === 'fmod_ret' && multi && state.profile === 'v26')
+  if (a.kind === 'fmod_ret' && a.multi && state.profile === 'v26')
     return fail('EINVAL', 'v26 has no MODIFY_RETURN_MULTI attach type (spec §1.1)');
-  return { ok: true, kind, multi, sleepable: m[3] !== undefined };
+  return { ok: true, kind: a.kind, multi: a.multi, sleepable: a.sleepable };
 };
 
 const isSmallInt = (tpl: ObjTemplate, id: TypeId): boolean => {

@@ -8,15 +8,13 @@
  * restoring a snapshot and replaying the tail, gives the same bytes.
  */
 import { assertNever } from '../lib/assert-never.js';
+import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
 import type {
-  AttachPath,
-  AttachType,
   Connection,
   DesiredLink,
   DriftItem,
   FleetRecordedEvent,
   JsonValue,
-  KernelProfile,
   PolicyReconcileOutcome,
 } from '../domain/fleet.events.js';
 
@@ -68,7 +66,7 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   readonly bootId: string;
   readonly kernelRelease: string;
-  readonly profile: KernelProfile;
+  readonly profile: MultiLinkProfile;
   readonly attachPath: AttachPath | null;
   readonly btfFingerprint: string;
   readonly registeredAt: string | null;

@@ -1,9 +1,4 @@
-import type {
-  AttachPath,
-  MultiLinkProfile,
-  PatternResolution,
-  ResolveProgram,
-} from '@tramway/shared/btf';
+import type { PatternResolution, ResolveProgram } from '@tramway/shared/btf';
 import type {
   Errno,
   KernelOp,
@@ -13,6 +8,7 @@ import type {
   StateDump,
 } from '@tramway/shared/kernel';
 import type { HostUnreadable } from '@tramway/shared/infra';
+import type { AttachPath, MultiLinkProfile } from '@tramway/shared/lib';
 
 /** What a driver knows about its node's kernel. */
 export interface KernelDescription {

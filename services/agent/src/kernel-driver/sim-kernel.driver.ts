@@ -1,4 +1,4 @@
-import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
+import type { FunctionPattern } from '@tramway/shared/btf';
 import {
   indexFunctions,
   parseFunctionPattern,
@@ -12,6 +12,7 @@ import type {
   SpecProblem,
 } from '@tramway/shared/kernel';
 import { applyOp, buildKernel, dumpState } from '@tramway/shared/kernel';
+import type { MultiLinkProfile } from '@tramway/shared/lib';
 import type { KernelDescription, KernelDriver } from './kernel-driver.port.js';
 
 /**

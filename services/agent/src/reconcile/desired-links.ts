@@ -4,8 +4,8 @@
  * which targets attach now, which wait for their module, which the kernel refuses, and how the
  * attachable ones group into program loads and links.
  */
-import type { Errno } from '@tramway/shared/kernel';
-import type { AttachType } from '@tramway/shared/domain';
+import type { AttachType, Errno, KernelProfile } from '@tramway/shared/lib';
+import { attachTypeOf as uapiAttachType } from '@tramway/shared/lib';
 import { choosePath as chooseDomainPath } from '@tramway/shared/domain';
 import type {
   AgentPolicySpec,
@@ -17,7 +17,7 @@ import type {
 
 /** What the node's kernel offers, from its driver description. */
 export interface NodeKernel {
-  readonly profile: 'v24' | 'v26';
+  readonly profile: KernelProfile;
   /** the kernel has tracing multi-link (spec §1.1) */
   readonly multi: boolean;
   /**
@@ -58,19 +58,12 @@ export const choosePath = (spec: AgentPolicySpec, node: NodeKernel): PathChoice 
 export const kernelAttachName = (spec: AgentPolicySpec, path: LinkPath): string =>
   `${spec.program.attach}${path === 'tracing-multi' ? '.multi' : ''}${spec.program.sleepable ? '.s' : ''}`;
 
-const ATTACH_TYPES: Readonly<Record<string, AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY',
-  fexit: 'BPF_TRACE_FEXIT',
-  fmod_ret: 'BPF_MODIFY_RETURN',
-  'fentry.multi': 'BPF_TRACE_FENTRY_MULTI',
-  'fexit.multi': 'BPF_TRACE_FEXIT_MULTI',
-  'fmod_ret.multi': 'BPF_MODIFY_RETURN_MULTI',
-  'fsession.multi': 'BPF_TRACE_FSESSION_MULTI',
-};
-
-/** The uapi attach type of a kernel attach name (the sleepable `.s` suffix does not change it). */
+/**
+ * The uapi attach type of a kernel attach name (the sleepable `.s` suffix does not change it);
+ * BPF_TRACE_FENTRY for a name that has none.
+ */
 export const attachTypeOf = (attach: string): AttachType =>
-  ATTACH_TYPES[attach.replace(/\.s$/, '')] ?? 'BPF_TRACE_FENTRY';
+  uapiAttachType(attach) ?? 'BPF_TRACE_FENTRY';
 
 /** A function a pattern matched, with the kernel's verdict for this program. */
 export interface TargetVerdictLike {
@@ -194,7 +187,7 @@ const parseRef = (text: string): { object: string; name: string } => {
 export const groupLinks = (input: {
   readonly policy: AssignedPolicy;
   readonly path: LinkPath;
-  readonly profile: 'v24' | 'v26';
+  readonly profile: KernelProfile;
   readonly attachable: readonly LinkTarget[];
   /** V24 multi: `object:function` chosen by `chooseOrigin` */
   readonly origin?: string;

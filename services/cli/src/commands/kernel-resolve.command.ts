@@ -1,4 +1,5 @@
-import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
+import type { FunctionPattern } from '@tramway/shared/btf';
+import type { MultiLinkProfile } from '@tramway/shared/lib';
 import { parseFunctionPattern, probeFeatures, resolveFunctionPatterns } from '@tramway/shared/btf';
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';

@@ -6,8 +6,7 @@
  * those are step results, not malformed files.
  */
 import type { Result } from '@tramway/shared/lib';
-import { err, ok } from '@tramway/shared/lib';
-import { ERRNO_ALIASES, ERRNO_NAMES } from './errno-names.js';
+import { ERRNO_ALIASES, err, isErrno, ok } from '@tramway/shared/lib';
 import type {
   FieldPath,
   FunctionDeclaration,
@@ -577,7 +576,7 @@ const validateSteps = (c: Checker, value: unknown, decls: Declarations): Scenari
       const text = c.string(raw['expect'], at('expect'));
       if (text !== undefined) {
         const alias = ERRNO_ALIASES[text];
-        if (text === 'ok' || ERRNO_NAMES.has(text)) expect = text;
+        if (text === 'ok' || isErrno(text)) expect = text;
         else if (alias)
           c.report(at('expect'), `use the canonical errno name ${alias}, not ${text}`);
         else

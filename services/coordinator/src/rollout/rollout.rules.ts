@@ -3,24 +3,8 @@
  * wave split and plan refusals are the domain's (`selectNodes`, `expandWaves`, `refusePlan`). No I/O, no clock: the shell passes
  * every input.
  */
-import type {
-  AttachType,
-  DesiredLink,
-  DriftItem,
-  NodePlan,
-  PolicySpec,
-} from '@tramway/shared/domain';
-
-const MULTI: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY_MULTI',
-  fexit: 'BPF_TRACE_FEXIT_MULTI',
-  fmod_ret: 'BPF_MODIFY_RETURN_MULTI',
-};
-const SINGLE: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY',
-  fexit: 'BPF_TRACE_FEXIT',
-  fmod_ret: 'BPF_MODIFY_RETURN',
-};
+import type { DesiredLink, DriftItem, NodePlan, PolicySpec } from '@tramway/shared/domain';
+import { MULTI_ATTACH_TYPES, SINGLE_ATTACH_TYPES } from '@tramway/shared/lib';
 
 /**
  * The link a node is asked to hold for one policy version: the functions its plan found
@@ -38,8 +22,8 @@ export const desiredLinkOf = (
     path === 'kprobe-multi'
       ? 'BPF_TRACE_KPROBE_MULTI'
       : path === 'fentry-per-function'
-        ? SINGLE[spec.program.attach]
-        : MULTI[spec.program.attach];
+        ? SINGLE_ATTACH_TYPES[spec.program.attach]
+        : MULTI_ATTACH_TYPES[spec.program.attach];
   const planned = (plan?.targets ?? [])
     .filter((t) => t.status === 'attach' || t.status === 'pending')
     .map((t) => (t.module ? `${t.module}:${t.function}` : t.function));

@@ -1,3 +1,4 @@
+import type { MultiLinkProfile } from '../../lib/kernel-vocabulary.js';
 import type { BtfObject } from '../../kernel/btf.js';
 import type { KernelState } from '../../kernel/index.js';
 import type { FunctionPattern, PatternMatch, TargetVerdict } from '../../btf/resolve-pattern.js';
@@ -9,9 +10,6 @@ import {
 import type { AttachStrategy, Policy, PolicyAttach } from '../policy/policy.types.js';
 import type { NodePlan, PlanCounts, PlanPath, PlannedTarget } from './node-plan.types.js';
 
-/** A node's multi-link flavour (kernel-multilink-spec.md §0): `none` = no tracing multi-link. */
-export type NodeMultiLinkProfile = 'v24' | 'v26' | 'none';
-
 /**
  * The rung of the fallback ladder (ARCHITECTURE.md, "The kernel driver") a policy uses on a node:
  * - `per-function` strategy: one program and link per function, everywhere;
@@ -20,7 +18,7 @@ export type NodeMultiLinkProfile = 'v24' | 'v26' | 'none';
  * V26 has no MODIFY_RETURN_MULTI (spec §1.1), so fmod_ret is per-function there under `auto`.
  */
 export const choosePath = (
-  profile: NodeMultiLinkProfile,
+  profile: MultiLinkProfile,
   strategy: AttachStrategy,
   attach: PolicyAttach = 'fentry',
 ): 'tracing-multi' | 'fentry-per-function' | 'none' => {
@@ -105,7 +103,7 @@ export const planNode = (kernel: KernelState, policy: Policy, ctx: PlanContext):
 
   const probed = ctx.path ?? 'tracing-multi';
   const trampolines = probed === 'tracing-multi' || probed === 'fentry-per-function';
-  const profile: NodeMultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
+  const profile: MultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
   const path: PlanPath = trampolines ? choosePath(profile, strategy, program.attach) : probed;
 
   const loaded = loadedObjects(kernel);
