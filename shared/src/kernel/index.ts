@@ -23,6 +23,7 @@ export type {
   CheckResult,
   ConnectionValue,
   Errno,
+  FailedTarget,
   FunctionAttrs,
   FunctionDecl,
   InvariantViolation,

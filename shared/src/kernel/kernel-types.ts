@@ -220,5 +220,31 @@ export interface InvariantViolation {
   readonly message: string;
 }
 
+/**
+ * The target of a link_create the kernel refused, as data: which entry of the request's
+ * `targets` (`index`), what it named, and why. The outcome's own `reason` keeps the kernel
+ * model's message (`target 2: ...` for V24, `id 1234: ...` for V26); `reason` here is the
+ * target's part of it alone.
+ */
+export interface FailedTarget {
+  /** index into the request's `targets` */
+  readonly index: number;
+  /**
+   * The function: the FUNC the checked BTF id names, else the name the request gave; absent
+   * when neither names one (an id that is not a function, a type reference).
+   */
+  readonly function?: string;
+  /**
+   * The BTF object the target was looked up in (`vmlinux`, a module, a user BTF): a V26 multi
+   * program's ids are interpreted in its attach object (spec §3.11); absent when an unqualified
+   * name matched nothing.
+   */
+  readonly object?: string;
+  /** the BTF id that was checked, when the target was resolved to one */
+  readonly btfId?: number;
+  readonly errno: Errno;
+  readonly reason: string;
+}
+
 export type CheckResult =
   { readonly ok: true } | { readonly ok: false; readonly errno: Errno; readonly reason: string };

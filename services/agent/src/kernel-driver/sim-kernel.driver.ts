@@ -57,7 +57,15 @@ export const createModelKernelDriver = (input: {
     apply: async (op) => {
       open();
       const outcome = applyOp(state, op);
-      if (!outcome.ok) return { ok: false, errno: outcome.errno, reason: outcome.reason };
+      if (!outcome.ok) {
+        const { errno, reason, failedTarget } = outcome;
+        return {
+          ok: false,
+          errno,
+          reason,
+          ...(failedTarget === undefined ? {} : { failedTarget }),
+        };
+      }
       state = outcome.state;
       return { ok: true, value: outcome.value };
     },
