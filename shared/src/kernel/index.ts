@@ -67,8 +67,14 @@ export {
   V24_MAX_MULTI_COUNT,
   V26_MAX_MULTI_COUNT,
 } from './kernel-state.js';
-export { parseTypeString } from './btf-build.js';
-export type { ParsedTypeString } from './btf-build.js';
+export {
+  C_BUILTIN_TYPEDEFS,
+  C_INT_TYPES,
+  formatTypeExpression,
+  isCBuiltinType,
+  parseTypeExpression,
+} from './c-types.js';
+export type { CIntType, TypeBase, TypeExpression } from './c-types.js';
 export { applyOp, checkTarget } from './apply-op.js';
 export type { OpOutcome, ProgLike, ProgDescription } from './apply-op.js';
 export { checkInvariants, dumpState, progTag } from './introspection.js';

@@ -21,13 +21,13 @@ import type {
   ScenarioTarget,
   TypeDeclaration,
 } from './scenario.types.js';
-import type { TypeExpression } from './type-expression.js';
+import type { TypeExpression } from '@tramway/shared/kernel';
 import {
-  BUILTIN_TYPEDEFS,
-  BUILTIN_TYPE_SIZES,
+  C_BUILTIN_TYPEDEFS,
   formatTypeExpression,
+  isCBuiltinType,
   parseTypeExpression,
-} from './type-expression.js';
+} from '@tramway/shared/kernel';
 
 const U32_MAX = 2 ** 32 - 1;
 const U64_MAX = (1n << 64n) - 1n;
@@ -227,7 +227,7 @@ const validateTypes = (c: Checker, value: unknown, decls: Declarations): TypeDec
             `duplicate typedef '${name}' (first declared at types[${first.index}])`,
           );
         else if (
-          name in BUILTIN_TYPE_SIZES ||
+          isCBuiltinType(name) ||
           ['struct', 'union', 'enum', 'const', 'volatile', 'unsigned', 'signed'].includes(name)
         )
           c.report([...path, 'name'], `'${name}' is a C keyword, not a typedef name`);
@@ -282,7 +282,7 @@ const checkTypeReferences = (
   const { base } = type;
   if (base.kind === 'builtin') return true;
   if (base.kind === 'typedef') {
-    if (decls.typedefs.has(base.name) || BUILTIN_TYPEDEFS.includes(base.name)) return true;
+    if (decls.typedefs.has(base.name) || C_BUILTIN_TYPEDEFS.has(base.name)) return true;
     c.report(path, `unknown type '${base.name}' (not a built-in type or a typedef under types)`);
     return false;
   }
