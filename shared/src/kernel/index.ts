@@ -1,7 +1,8 @@
 /**
  * The pure model of BPF tracing multi-links (kernel-multilink-spec.md §1-5, §9) in two profiles:
  * `v24` (the 2024 series, default) and `v26` (the merged kernel). A kernel is an immutable value;
- * `applyOp(state, op)` returns the next value or the untouched input with an errno.
+ * `applyOp(state, op)` returns the next value or the untouched input with an errno; a refused
+ * link_create also names the request target that caused it (`failedTarget`), as data.
  *
  * Choices where the spec leaves things open (each repeated at its code):
  * - V26 MAX_TRACING_MULTI_CNT = 1 << 20 (kprobe_multi's limit); V26 id 0 → EINVAL.

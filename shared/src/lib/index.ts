@@ -16,6 +16,7 @@ export {
   ATTACH_PATHS,
   ATTACH_TYPES,
   attachTypeOf,
+  isKernelProfile,
   KERNEL_PROFILES,
   MULTI_ATTACH_TYPES,
   MULTI_LINK_PROFILES,

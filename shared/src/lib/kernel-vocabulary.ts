@@ -12,6 +12,9 @@ export const KERNEL_PROFILES = ['v24', 'v26'] as const;
  */
 export type KernelProfile = (typeof KERNEL_PROFILES)[number];
 
+export const isKernelProfile = (text: string): text is KernelProfile =>
+  (KERNEL_PROFILES as readonly string[]).includes(text);
+
 export const MULTI_LINK_PROFILES = ['v24', 'v26', 'none'] as const;
 /** Which tracing multi-link flavour a node's kernel offers; `none`: no tracing multi-link. */
 export type MultiLinkProfile = (typeof MULTI_LINK_PROFILES)[number];
