@@ -18,4 +18,5 @@ export {
   rebootSimNode,
 } from './state/agent-state.store.js';
 export type { AgentAssignment, AgentPolicySpec, HeldLink } from './reconcile/agent-policy.js';
+export type { HeldPlan } from './reconcile/agent-plans.js';
 export { DEFAULT_SIM_KERNEL, loadConfig } from './config.js';

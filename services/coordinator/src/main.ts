@@ -2,7 +2,6 @@
  * Composition root (STYLE.md §6): config, logger, log store, bus, coordinator, signals. No logic.
  * Without NATS_URL the bus is in-process (only useful with in-process agents: see the embedded mode).
  */
-import { randomUUID } from 'node:crypto';
 import type { EventStore, FleetBus } from '@tramway/shared/infra';
 import {
   JetStreamEventStore,
@@ -34,7 +33,6 @@ const main = async (): Promise<void> => {
     bus,
     store,
     clock,
-    ids: { newId: () => randomUUID().slice(0, 8) },
     logger,
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
     options: {

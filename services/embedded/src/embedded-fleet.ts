@@ -52,7 +52,6 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     bus,
     store,
     clock,
-    ids: { newId: () => randomUUID().slice(0, 8) },
     http: { host: options.host ?? '127.0.0.1', port: options.port },
     options: { staleAfterMs: 15_000, tickMs: 100, driftIntervalMs: 30_000, requestTimeoutMs: 5000 },
   });

@@ -1,12 +1,14 @@
 /**
  * Hand-written validity checks for the frequent events of a replay (LinkCreated and LinkReleased
  * are most of a fleet log; programs, modules, drift, failures, assignments and rollout progress
- * most of the rest). Each accepts exactly what its zod schema accepts
+ * most of the rest; recorded plans, one per node and policy version, each with every matched
+ * function). Each accepts exactly what its zod schema accepts
  * (test/unit/contracts/fast-checks.test.ts compares them on generated inputs); decode uses the
  * check first and asks zod only for the error of an event the check refuses.
  */
 import type { FleetEventType } from '../domain/fleet.events.js';
 import { ATTACH_TYPES } from '../lib/kernel-vocabulary.js';
+import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
 import {
   DECIMAL_PATTERN,
   FUNCTION_NAME_PATTERN,
@@ -30,6 +32,9 @@ const name = (v: unknown): boolean => typeof v === 'string' && NAME_PATTERN.test
 const text = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
 const optional = (v: unknown, check: (x: unknown) => boolean): boolean =>
   v === undefined || check(v);
+/** An optional field written with `exactOptional`: absent, or present and passing `check`. */
+const exactOptional = (v: Record<string, unknown>, key: string, check: (x: unknown) => boolean) =>
+  !(key in v) || check(v[key]);
 /** Every element passes `check` (an index loop: a hole is `undefined` here, as zod sees it). */
 const all = (v: readonly unknown[], check: (x: unknown) => boolean): boolean => {
   for (let i = 0; i < v.length; i++) if (!check(v[i])) return false;
@@ -199,14 +204,27 @@ const assignmentIssuedV1: Check = (d) =>
   optional(d['reason'], text) &&
   optional(d['initiatedBy'], text);
 
-const ROLLOUT_STARTED_KEYS = new Set(['rolloutId', 'policy', 'policyVersion', 'waves']);
+const ROLLOUT_STARTED_KEYS = new Set([
+  'rolloutId',
+  'policy',
+  'policyVersion',
+  'waves',
+  'waveNodes',
+  'previousVersion',
+]);
+const waveNodes = (v: unknown): boolean =>
+  v === undefined || (Array.isArray(v) && all(v, (w) => Array.isArray(w) && all(w, name)));
 const rolloutStartedV1: Check = (d) =>
   isRecord(d) &&
   onlyKeys(d, ROLLOUT_STARTED_KEYS) &&
   name(d['rolloutId']) &&
   name(d['policy']) &&
   positive(d['policyVersion']) &&
-  positive(d['waves']);
+  positive(d['waves']) &&
+  waveNodes(d['waveNodes']) &&
+  (d['previousVersion'] === undefined ||
+    d['previousVersion'] === null ||
+    positive(d['previousVersion']));
 
 const WAVE_STARTED_KEYS = new Set(['rolloutId', 'wave', 'nodes']);
 const waveStartedV1: Check = (d) =>
@@ -231,6 +249,76 @@ const ROLLOUT_COMPLETED_KEYS = new Set(['rolloutId']);
 const rolloutCompletedV1: Check = (d) =>
   isRecord(d) && onlyKeys(d, ROLLOUT_COMPLETED_KEYS) && name(d['rolloutId']);
 
+const PLAN_PATH = new Set<unknown>(PLAN_PATHS);
+const TARGET_STATUS = new Set<unknown>(TARGET_STATUSES);
+const int = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
+const PLANNED_TARGET_KEYS = new Set([
+  'function',
+  'module',
+  'objId',
+  'btfId',
+  'cookie',
+  'status',
+  'errno',
+  'reason',
+  'headroom',
+]);
+const plannedTarget = (t: unknown): boolean =>
+  isRecord(t) &&
+  onlyKeys(t, PLANNED_TARGET_KEYS) &&
+  functionName(t['function']) &&
+  exactOptional(t, 'module', text) &&
+  exactOptional(t, 'objId', kernelId) &&
+  exactOptional(t, 'btfId', kernelId) &&
+  cookie(t['cookie']) &&
+  TARGET_STATUS.has(t['status']) &&
+  exactOptional(t, 'errno', text) &&
+  exactOptional(t, 'reason', (x) => typeof x === 'string') &&
+  exactOptional(t, 'headroom', int);
+const UNMATCHED_KEYS = new Set(['pattern', 'reason']);
+const unmatchedPattern = (u: unknown): boolean =>
+  isRecord(u) &&
+  onlyKeys(u, UNMATCHED_KEYS) &&
+  typeof u['pattern'] === 'string' &&
+  typeof u['reason'] === 'string';
+const RECORDED_PLAN_KEYS = new Set(['path', 'targets', 'unmatched']);
+const recordedPlan = (p: unknown): boolean =>
+  isRecord(p) &&
+  onlyKeys(p, RECORDED_PLAN_KEYS) &&
+  PLAN_PATH.has(p['path']) &&
+  Array.isArray(p['targets']) &&
+  all(p['targets'], plannedTarget) &&
+  Array.isArray(p['unmatched']) &&
+  all(p['unmatched'], unmatchedPattern);
+
+const PLAN_RECORDED_KEYS = new Set(['nodeId', 'policy', 'policyVersion', 'rolloutId', 'plan']);
+const planRecordedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, PLAN_RECORDED_KEYS) &&
+  name(d['nodeId']) &&
+  name(d['policy']) &&
+  positive(d['policyVersion']) &&
+  optional(d['rolloutId'], name) &&
+  recordedPlan(d['plan']);
+
+const NODE_REPLANNED_KEYS = new Set([
+  'nodeId',
+  'generation',
+  'policy',
+  'policyVersion',
+  'reason',
+  'plan',
+]);
+const nodeReplannedV1: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, NODE_REPLANNED_KEYS) &&
+  name(d['nodeId']) &&
+  kernelId(d['generation']) &&
+  name(d['policy']) &&
+  positive(d['policyVersion']) &&
+  text(d['reason']) &&
+  recordedPlan(d['plan']);
+
 /** `FAST_CHECKS[type][version]`: true exactly when the zod schema of that version accepts. */
 export const FAST_CHECKS: Partial<Record<FleetEventType, Readonly<Record<number, Check>>>> = {
   LinkCreated: { 2: linkCreatedV2 },
@@ -246,4 +334,6 @@ export const FAST_CHECKS: Partial<Record<FleetEventType, Readonly<Record<number,
   WaveStarted: { 1: waveStartedV1 },
   WaveCompleted: { 1: waveCompletedV1 },
   RolloutCompleted: { 1: rolloutCompletedV1 },
+  PlanRecorded: { 1: planRecordedV1 },
+  NodeReplanned: { 1: nodeReplannedV1 },
 };

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ATTACH_PATHS, ATTACH_TYPES, MULTI_LINK_PROFILES } from '../lib/kernel-vocabulary.js';
 import type { FleetEventType } from '../domain/fleet.events.js';
+import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
 
 const U64_MAX = 18_446_744_073_709_551_615n;
 
@@ -37,6 +38,32 @@ const connectionV1 = z.strictObject({
   btfId: kernelId,
 });
 const connectionV2 = connectionV1.extend({ cookie });
+
+/**
+ * The fields of one planned target (`PlannedTarget`): one definition for the NodePlan reply, the
+ * assignment's plan (fleet-messages.contract.ts) and the plans recorded in the log.
+ */
+export const PLANNED_TARGET_FIELDS = {
+  function: functionName,
+  module: z.string().min(1).exactOptional(),
+  objId: kernelId.exactOptional(),
+  btfId: kernelId.exactOptional(),
+  cookie,
+  status: z.enum(TARGET_STATUSES),
+  errno: z.string().min(1).exactOptional(),
+  reason: z.string().exactOptional(),
+  headroom: z.int().exactOptional(),
+};
+/** The fields of a `RecordedPlan`, given the schema of one target and of one unmatched pattern. */
+export const recordedPlanFields = <T extends z.ZodType, U extends z.ZodType>(
+  target: T,
+  unmatched: U,
+) => ({ path: z.enum(PLAN_PATHS), targets: z.array(target), unmatched: z.array(unmatched) });
+const UNMATCHED_FIELDS = { pattern: z.string(), reason: z.string() };
+/** A `RecordedPlan` in an event: every object strict, as the rest of the log. */
+const recordedPlanV1 = z.strictObject(
+  recordedPlanFields(z.strictObject(PLANNED_TARGET_FIELDS), z.strictObject(UNMATCHED_FIELDS)),
+);
 
 const linkCreatedV1 = z.strictObject({
   nodeId,
@@ -142,6 +169,16 @@ export const FLEET_EVENT_SCHEMAS = {
       ),
     }),
   },
+  NodeReplanned: {
+    1: z.strictObject({
+      nodeId,
+      generation: z.int().nonnegative(),
+      policy: name,
+      policyVersion: z.int().positive(),
+      reason: z.string().min(1),
+      plan: recordedPlanV1,
+    }),
+  },
   PolicyApplied: {
     1: z.strictObject({
       name,
@@ -159,6 +196,8 @@ export const FLEET_EVENT_SCHEMAS = {
       policy: name,
       policyVersion: z.int().positive(),
       waves: z.int().positive(),
+      waveNodes: z.array(z.array(nodeId)).optional(),
+      previousVersion: z.int().positive().nullable().optional(),
     }),
   },
   WaveStarted: {
@@ -198,6 +237,15 @@ export const FLEET_EVENT_SCHEMAS = {
       ),
       reason: z.string().min(1).optional(),
       initiatedBy: z.string().min(1).optional(),
+    }),
+  },
+  PlanRecorded: {
+    1: z.strictObject({
+      nodeId,
+      policy: name,
+      policyVersion: z.int().positive(),
+      rolloutId: name.optional(),
+      plan: recordedPlanV1,
     }),
   },
   NodeMarkedStale: {

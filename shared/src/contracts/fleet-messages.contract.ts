@@ -7,9 +7,13 @@
 import { z } from 'zod';
 import type { Assignment, Policy, PolicySpec } from '../domain/policy/policy.types.js';
 import { validatePolicy, validatePolicySpec } from '../domain/policy/policy.validate.js';
-import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
-import type { NodePlan } from '../domain/plan/node-plan.types.js';
-import { DECIMAL_PATTERN, FUNCTION_NAME_PATTERN, isU64 } from './fleet-events.contract.js';
+import type { NodePlan, RecordedPlan } from '../domain/plan/node-plan.types.js';
+import {
+  DECIMAL_PATTERN,
+  PLANNED_TARGET_FIELDS,
+  isU64,
+  recordedPlanFields,
+} from './fleet-events.contract.js';
 import { formatPath } from './fleet-event-codec.js';
 
 const nodeId = z
@@ -86,26 +90,21 @@ export const PLAN_REQUEST_SCHEMA = z.object({
   policyVersion: z.int().positive(),
 });
 
-const plannedTarget = z.object({
-  function: z.string().regex(FUNCTION_NAME_PATTERN, 'a kernel function name'),
-  module: z.string().min(1).exactOptional(),
-  objId: nonNegativeInt.exactOptional(),
-  btfId: nonNegativeInt.exactOptional(),
-  cookie: u64String,
-  status: z.enum(TARGET_STATUSES),
-  errno: z.string().min(1).exactOptional(),
-  reason: z.string().exactOptional(),
-  headroom: z.int().exactOptional(),
-});
+const plannedTarget = z.object(PLANNED_TARGET_FIELDS);
+const planFields = recordedPlanFields(
+  plannedTarget,
+  z.object({ pattern: z.string(), reason: z.string() }),
+);
+
+/** A node's recorded plan as the assignment carries it (`AssignedPolicy.plan`). */
+export const RECORDED_PLAN_SCHEMA = z.object(planFields) satisfies z.ZodType<RecordedPlan, unknown>;
 
 /** `tramway.agent.<nodeId>.plan` reply */
 export const NODE_PLAN_SCHEMA = z.object({
   nodeId,
   policy: policyName,
   policyVersion: z.int().positive(),
-  path: z.enum(PLAN_PATHS),
-  targets: z.array(plannedTarget),
-  unmatched: z.array(z.object({ pattern: z.string(), reason: z.string() })),
+  ...planFields,
   counts: z.object({
     attach: nonNegativeInt,
     pending: nonNegativeInt,
@@ -119,7 +118,14 @@ export const ASSIGNMENT_SCHEMA = z.object({
   nodeId,
   generation: nonNegativeInt,
   policies: z
-    .array(z.object({ name: policyName, version: z.int().positive(), spec: POLICY_SPEC_SCHEMA }))
+    .array(
+      z.object({
+        name: policyName,
+        version: z.int().positive(),
+        spec: POLICY_SPEC_SCHEMA,
+        plan: RECORDED_PLAN_SCHEMA.optional(),
+      }),
+    )
     .refine(
       (list) => new Set(list.map((p) => p.name)).size === list.length,
       'a policy may appear once per assignment',

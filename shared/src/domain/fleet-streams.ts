@@ -20,7 +20,15 @@ export const FleetStreams = {
   policy: (name: string): string => `policy-${part('policy name', name)}`,
   rollout: (rolloutId: string): string => `rollout-${part('rollout id', rolloutId)}`,
   assignment: (nodeId: string): string => `assignment-${part('node id', nodeId)}`,
+  liveness: (nodeId: string): string => `liveness-${part('node id', nodeId)}`,
+  drift: (nodeId: string): string => `drift-${part('node id', nodeId)}`,
 } as const;
+
+/**
+ * The rollout of a policy version: one per version (a version is applied once; rolling back
+ * re-applies an older version within the same rollout), so its id is deterministic.
+ */
+export const rolloutIdOf = (policy: string, version: number): string => `${policy}-v${version}`;
 
 /** The stream an event belongs to: node facts to `node-<id>`, decisions to their aggregate. */
 export const streamOf = (event: FleetEvent): string => {
@@ -35,11 +43,14 @@ export const streamOf = (event: FleetEvent): string => {
     case 'LinkCreated':
     case 'LinkCreateFailed':
     case 'LinkReleased':
-    case 'DriftFound':
     case 'NodeReconciled':
+    case 'NodeReplanned':
+      return FleetStreams.node(event.data.nodeId);
+    case 'DriftFound':
+      return FleetStreams.drift(event.data.nodeId);
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
-      return FleetStreams.node(event.data.nodeId);
+      return FleetStreams.liveness(event.data.nodeId);
     case 'PolicyApplied':
     case 'PolicyRemoved':
       return FleetStreams.policy(event.data.name);
@@ -51,8 +62,25 @@ export const streamOf = (event: FleetEvent): string => {
     case 'RolloutRolledBack':
       return FleetStreams.rollout(event.data.rolloutId);
     case 'AssignmentIssued':
+    case 'PlanRecorded':
       return FleetStreams.assignment(event.data.nodeId);
     default:
       return assertNever(event, 'fleet event');
+  }
+};
+
+/**
+ * Every stream an event may be found in: its own, and for the events that moved to a stream of
+ * their own decider (liveness, drift), the node stream older logs recorded them in.
+ */
+export const streamsOf = (event: FleetEvent): readonly string[] => {
+  const own = streamOf(event);
+  switch (event.type) {
+    case 'DriftFound':
+    case 'NodeMarkedStale':
+    case 'NodeMarkedAlive':
+      return [own, FleetStreams.node(event.data.nodeId)];
+    default:
+      return [own];
   }
 };

@@ -6,6 +6,7 @@
  */
 import type { RecordedEvent } from '../lib/event-envelope.js';
 import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
+import type { RecordedPlan } from './plan/node-plan.types.js';
 
 /** `Readonly<{ type; data }>` (STYLE.md §4). */
 export type Event<Type extends string, Data> = Readonly<{ type: Type; data: Readonly<Data> }>;
@@ -146,6 +147,25 @@ export type NodeReconciled = Event<
   { nodeId: string; observedGeneration: number; policies: readonly PolicyReconcileOutcome[] }
 >;
 
+/**
+ * The agent planned a policy version on its own while reconciling assignment `generation`,
+ * because its kernel changed under the plan it was sent (a module loaded or unloaded, a BTF
+ * object id or BTF id that no longer matches after a reboot) or because the assignment carried no
+ * plan; `reason` names what changed. `plan` is what it reconciles to from then on. Reported once
+ * per change, not on every pass.
+ */
+export type NodeReplanned = Event<
+  'NodeReplanned',
+  {
+    nodeId: string;
+    generation: number;
+    policy: string;
+    policyVersion: number;
+    reason: string;
+    plan: RecordedPlan;
+  }
+>;
+
 export type PolicyApplied = Event<
   'PolicyApplied',
   { name: string; version: number; spec: { readonly [key: string]: JsonValue }; reason?: string }
@@ -154,9 +174,21 @@ export type PolicyRemoved = Event<
   'PolicyRemoved',
   { name: string; version: number; reason?: string }
 >;
+/**
+ * A rollout of one policy version began. `waveNodes` is the split of the selected nodes into its
+ * waves, fixed when it starts; `previousVersion` the version the nodes ran before it (null: a new
+ * policy). Both are absent from rollouts recorded before the rollout decider owned its stream.
+ */
 export type RolloutStarted = Event<
   'RolloutStarted',
-  { rolloutId: string; policy: string; policyVersion: number; waves: number }
+  {
+    rolloutId: string;
+    policy: string;
+    policyVersion: number;
+    waves: number;
+    waveNodes?: readonly (readonly string[])[];
+    previousVersion?: number | null;
+  }
 >;
 export type WaveStarted = Event<
   'WaveStarted',
@@ -184,6 +216,22 @@ export type AssignmentIssued = Event<
   }
 >;
 /**
+ * The plan a node answered for a policy version at plan time, recorded when the policy is applied
+ * (one per selected node), in the node's assignment stream: the assignments that carry this
+ * version send exactly this plan (`AssignedPolicy.plan`). `rolloutId` is the rollout it was
+ * made for.
+ */
+export type PlanRecorded = Event<
+  'PlanRecorded',
+  {
+    nodeId: string;
+    policy: string;
+    policyVersion: number;
+    rolloutId?: string;
+    plan: RecordedPlan;
+  }
+>;
+/**
  * The coordinator stopped hearing the node's heartbeats for longer than its stale limit: rollouts
  * judge it failed until it is heard again. `lastSeen` is the last heartbeat or fact (null: none
  * since the coordinator started).
@@ -206,8 +254,8 @@ export type NodeFact =
   | LinkCreated
   | LinkCreateFailed
   | LinkReleased
-  | DriftFound
-  | NodeReconciled;
+  | NodeReconciled
+  | NodeReplanned;
 
 export type CoordinatorDecision =
   | PolicyApplied
@@ -219,6 +267,8 @@ export type CoordinatorDecision =
   | RolloutCompleted
   | RolloutRolledBack
   | AssignmentIssued
+  | PlanRecorded
+  | DriftFound
   | NodeMarkedStale
   | NodeMarkedAlive;
 

@@ -17,6 +17,7 @@ export type {
   LinkReleased,
   DriftFound,
   NodeReconciled,
+  NodeReplanned,
   PolicyReconcileOutcome,
   PolicyApplied,
   PolicyRemoved,
@@ -27,6 +28,7 @@ export type {
   RolloutCompleted,
   RolloutRolledBack,
   AssignmentIssued,
+  PlanRecorded,
   NodeMarkedStale,
   NodeMarkedAlive,
   NodeFact,
@@ -47,7 +49,7 @@ export {
   KERNEL_PROFILES,
   MULTI_LINK_PROFILES,
 } from '../lib/kernel-vocabulary.js';
-export { FleetStreams, streamOf } from './fleet-streams.js';
+export { FleetStreams, rolloutIdOf, streamOf, streamsOf } from './fleet-streams.js';
 export * from './policy/policy.types.js';
 export {
   validatePolicy,
@@ -60,33 +62,81 @@ export {
 export { selectNodes, expandWaves, waveTarget } from './policy/policy.select.js';
 export type { SelectableNode } from './policy/policy.select.js';
 export * from './plan/node-plan.types.js';
-export { planNode, choosePath } from './plan/node-plan.js';
+export { planNode, choosePath, planPathOf } from './plan/node-plan.js';
+export { planChanges } from './plan/plan-check.js';
 export type { PlanContext } from './plan/node-plan.js';
 export { refusePlan } from './plan/plan-refusal.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';
+export type { Decided, Decider, Decision, Rejection } from './decider.js';
+export { accept, nothing, reject } from './decider.js';
+export { COORDINATOR_ACTOR, judgeNode, reportedOutcome } from './rollout/node-verdict.js';
+export type { NodeStanding } from './rollout/node-verdict.js';
 export {
-  COORDINATOR_ACTOR,
   decideRollout,
   evolveRollout,
   initialRolloutState,
-  rebuildRollout,
-  rolloutWaves,
-  rolloutWorkflow,
-  runRolloutStep,
-} from './rollout/rollout.workflow.js';
+  nodesOfWave,
+  pauseEndsAt,
+  rolloutDecider,
+  rolloutRollbackNodes,
+} from './rollout/rollout.decider.js';
 export type {
-  AssignPolicy,
-  NodeOutcome,
-  NodeReported as RolloutNodeReported,
+  AdvanceRollout,
+  NodeVerdict,
   ResumeRollout,
   RollbackRollout,
+  RolloutCommand,
   RolloutEvent,
-  RolloutInput,
-  RolloutOutput,
   RolloutState,
   RolloutStatus,
-  RolloutStep,
+  RolloutWave,
   StartRollout,
-  Tick as RolloutTick,
-  WaveState,
-} from './rollout/rollout.workflow.js';
+} from './rollout/rollout.decider.js';
+export {
+  currentSpec,
+  decidePolicy,
+  evolvePolicy,
+  initialPolicyState,
+  policyDecider,
+} from './policy/policy.decider.js';
+export type {
+  ApplyPolicy,
+  PolicyCommand,
+  PolicyEvent,
+  PolicyState,
+  RevertPolicy,
+  RunningRollout,
+} from './policy/policy.decider.js';
+export {
+  assignmentDecider,
+  assignmentMessage,
+  decideAssignment,
+  desiredLinkOf,
+  evolveAssignment,
+  initialAssignmentState,
+  recordedPlanOf,
+  withPolicy,
+} from './assignment/assignment.decider.js';
+export type {
+  AssignPolicy,
+  AssignmentCommand,
+  AssignmentEvent,
+  AssignmentState,
+  RecordPlan,
+  ReissueAssignment,
+} from './assignment/assignment.decider.js';
+export {
+  decideLiveness,
+  evolveLiveness,
+  initialLivenessState,
+  livenessDecider,
+} from './liveness/liveness.decider.js';
+export type { JudgeLiveness, LivenessEvent, LivenessState } from './liveness/liveness.decider.js';
+export {
+  decideDrift,
+  driftDecider,
+  evolveDrift,
+  findDrift,
+  initialDriftState,
+} from './drift/drift.decider.js';
+export type { ActualLink, DriftState, RecordDrift } from './drift/drift.decider.js';

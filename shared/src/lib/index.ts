@@ -16,6 +16,7 @@ export {
   ATTACH_PATHS,
   ATTACH_TYPES,
   attachTypeOf,
+  formatAttachName,
   isKernelProfile,
   KERNEL_PROFILES,
   MULTI_ATTACH_TYPES,
@@ -23,3 +24,4 @@ export {
   parseAttachName,
   SINGLE_ATTACH_TYPES,
 } from './kernel-vocabulary.js';
+export { isoOfEpochMs } from './iso-instant.js';

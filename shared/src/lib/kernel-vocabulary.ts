@@ -73,6 +73,10 @@ export const parseAttachName = (text: string): AttachName | null => {
   return { kind: m[1] as TracingKind, multi: m[2] !== undefined, sleepable: m[3] !== undefined };
 };
 
+/** The attach name of a kind: `fexit.multi.s`, `fentry`, ... */
+export const formatAttachName = (a: AttachName): string =>
+  `${a.kind}${a.multi ? '.multi' : ''}${a.sleepable ? '.s' : ''}`;
+
 /**
  * The uapi attach type of an attach name (the sleepable `.s` suffix does not change it);
  * undefined for a text that is not an attach name and for single fsession, which has none here.

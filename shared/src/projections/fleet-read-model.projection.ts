@@ -4,6 +4,8 @@
  * history rows are never deleted, a release or a reboot closes the open rows of a link.
  *
  * Table names carry their version (`_v1`); a change of shape is a new table plus a rebuild.
+ * Kept in one file over ~400 lines: one exhaustive switch over every fleet event, so that a new
+ * event cannot be forgotten (the `assertNever` default).
  */
 import { assertNever } from '../lib/assert-never.js';
 import type { FleetRecordedEvent } from '../domain/fleet.events.js';
@@ -18,6 +20,7 @@ export const READ_MODEL_TABLES = {
   policies: 'rm_policies_v1',
   rollouts: 'rm_rollouts_v1',
   assignments: 'rm_assignments_v1',
+  plans: 'rm_plans_v1',
   checkpoints: 'rm_checkpoints_v1',
 } as const;
 export type ReadModelTable = (typeof READ_MODEL_TABLES)[keyof typeof READ_MODEL_TABLES];
@@ -316,6 +319,46 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
           { nodeId: d.nodeId },
           `reconciled generation ${d.observedGeneration}: ${text || 'no policy'}`,
         ),
+      ];
+    }
+    case 'PlanRecorded':
+    case 'NodeReplanned': {
+      const d = event.data;
+      const recorded = event.type === 'PlanRecorded';
+      const rolloutId = recorded ? event.data.rolloutId : undefined;
+      const count = (status: string) => d.plan.targets.filter((t) => t.status === status).length;
+      const counts = `${count('attach')} attach, ${count('pending')} pending, ${count('rejected') + count('trampoline-full')} refused`;
+      const summary = recorded
+        ? `plan of ${d.policy} v${d.policyVersion} recorded (${d.plan.path}: ${counts})`
+        : `replanned ${d.policy} v${d.policyVersion} at generation ${event.data.generation}: ${event.data.reason} (${d.plan.path}: ${counts})`;
+      return [
+        eventRow(
+          event,
+          {
+            nodeId: d.nodeId,
+            policyName: d.policy,
+            ...(rolloutId === undefined ? {} : { rolloutId }),
+          },
+          summary,
+        ),
+        {
+          op: 'insert',
+          table: T.plans,
+          values: {
+            position,
+            node_id: d.nodeId,
+            policy: d.policy,
+            policy_version: d.policyVersion,
+            source: recorded ? 'recorded' : 'replanned',
+            rollout_id: rolloutId ?? null,
+            generation: recorded ? null : event.data.generation,
+            reason: recorded ? null : event.data.reason,
+            path: d.plan.path,
+            plan: JSON.stringify(d.plan),
+            at,
+            actor: event.metadata.actor,
+          },
+        },
       ];
     }
     case 'NodeMarkedStale':

@@ -6,6 +6,10 @@
  * The state is plain JSON data (records, arrays, strings, numbers, null: never `undefined`),
  * so `JSON.stringify` of a state is its canonical byte form: replaying the same log, or
  * restoring a snapshot and replaying the tail, gives the same bytes.
+ *
+ * Kept in one file over ~400 lines: the fold's copy-on-write segment (the node table and the
+ * occupancy maps owned until a state is handed out) is shared by every event's case, and it is
+ * the replay hot path, measured by bench:eventlog.
  */
 import { assertNever } from '../lib/assert-never.js';
 import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
@@ -17,6 +21,7 @@ import type {
   JsonValue,
   PolicyReconcileOutcome,
 } from '../domain/fleet.events.js';
+import type { RecordedPlan } from '../domain/plan/node-plan.types.js';
 
 export interface ModuleView {
   readonly module: string;
@@ -59,6 +64,25 @@ export interface LinkFailureView {
   readonly at: string;
 }
 
+/**
+ * The latest plan of a node for one policy: the one the coordinator recorded at plan time
+ * (`PlanRecorded`, source `recorded`) or the one the agent made on its own because its kernel
+ * changed under it (`NodeReplanned`, source `replanned`, with the reason and the generation it
+ * was reconciling).
+ */
+export interface NodePlanView {
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly source: 'recorded' | 'replanned';
+  readonly plan: RecordedPlan;
+  readonly at: string;
+  readonly by: string;
+  readonly position: number;
+  readonly rolloutId: string | null;
+  readonly generation: number | null;
+  readonly reason: string | null;
+}
+
 export interface NodeView {
   readonly nodeId: string;
   /** false while only facts other than NodeRegistered have been seen */
@@ -89,6 +113,11 @@ export interface NodeView {
    * Absent until the node's first NodeReconciled (so older snapshots stay byte-identical).
    */
   readonly reconciled?: Readonly<Record<string, PolicyReconcileOutcome>>;
+  /**
+   * The latest plan per policy (PlanRecorded or NodeReplanned), keyed by policy name. Absent
+   * until the node's first plan (so older snapshots stay byte-identical).
+   */
+  readonly plans?: Readonly<Record<string, NodePlanView>>;
 }
 
 export interface PolicyView {
@@ -464,6 +493,27 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       const node = ownedNode(draft, root, event.data.nodeId);
       node.reconciled = Object.fromEntries(event.data.policies.map((p) => [p.policy, p]));
       node.observedGeneration = event.data.observedGeneration;
+      return;
+    }
+    case 'PlanRecorded':
+    case 'NodeReplanned': {
+      const { data } = event;
+      const node = ownedNode(draft, root, data.nodeId);
+      const plans = own(draft, (node.plans ?? {}) as Rec<NodePlanView>);
+      node.plans = plans;
+      const recorded = event.type === 'PlanRecorded';
+      plans[data.policy] = {
+        policy: data.policy,
+        policyVersion: data.policyVersion,
+        source: recorded ? 'recorded' : 'replanned',
+        plan: data.plan,
+        at,
+        by: event.metadata.actor,
+        position: event.globalPosition,
+        rolloutId: recorded ? (event.data.rolloutId ?? null) : null,
+        generation: recorded ? null : event.data.generation,
+        reason: recorded ? null : event.data.reason,
+      };
       return;
     }
     case 'NodeMarkedStale':

@@ -1,6 +1,7 @@
 export type {
   FleetState,
   NodeView,
+  NodePlanView,
   ModuleView,
   ProgramView,
   LinkView,

@@ -45,14 +45,12 @@ let store: SqliteEventStore;
 let bus: FleetBus;
 let coordinator: Coordinator;
 let agents: Agent[];
-let n = 0;
 
 const startCoordinator = async (): Promise<Coordinator> => {
   const c = createCoordinator({
     bus,
     store,
     clock: { now: () => new Date() },
-    ids: { newId: () => `c${++n}` },
     http: { host: '127.0.0.1', port: 0 },
     options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
   });
@@ -160,6 +158,45 @@ describe('coordinator with real sim agents', () => {
     expect(nodeA.flatMap((l) => l.connections).map((c) => c.function)).not.toContain(
       'nft_do_chain',
     );
+  });
+
+  it('agents reconcile to the plans the coordinator recorded: no re-plan until a module loads, then one, with its reason', async () => {
+    // Given a policy applied on three nodes, its plan recorded for each
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*', 'nf_tables:nft_*']) });
+    await completed();
+    const ofType = async (type: string) => (await allEvents()).filter((e) => e.type === type);
+    expect(
+      (await ofType('PlanRecorded')).map((e) => (e.data as { nodeId: string }).nodeId).sort(),
+    ).toEqual(['node-a', 'node-b', 'node-c']);
+    expect(agents.map((a) => a.plans().map((p) => p.source))).toEqual([
+      ['assigned'],
+      ['assigned'],
+      ['assigned'],
+    ]);
+    expect(await ofType('NodeReplanned')).toEqual([]);
+
+    // When nf_tables loads on node-b
+    expect(await http('POST', '/v1/nodes/node-b/modules/nf_tables/load')).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    await waitUntil(
+      'NodeReplanned recorded',
+      async () => (await ofType('NodeReplanned')).length > 0,
+    );
+    await agents[1]!.reconcile();
+
+    // Then node-b re-planned once, saying why, and the others kept their recorded plans
+    const replanned = await ofType('NodeReplanned');
+    expect(replanned.map((e) => e.data)).toMatchObject([
+      {
+        nodeId: 'node-b',
+        policy: 'tcp-latency',
+        policyVersion: 1,
+        reason: 'module nf_tables loaded',
+      },
+    ]);
+    expect(agents.map((a) => a.plans()[0]?.source)).toEqual(['assigned', 'replanned', 'assigned']);
   });
 
   it("status: pending and rejected come from the nodes' reconcile outcomes in the log, across a restart and a module load", async () => {

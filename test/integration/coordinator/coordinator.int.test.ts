@@ -26,12 +26,10 @@ let clockOffsetMs: number;
 const clock = { now: () => new Date(Date.now() + clockOffsetMs) };
 
 const startCoordinator = async (staleAfterMs = 10_000): Promise<Coordinator> => {
-  let n = 0;
   const c = createCoordinator({
     bus,
     store,
     clock,
-    ids: { newId: () => `id${++n}-${Math.floor(Date.now() % 100000)}` },
     logger: createMemoryLogger(records),
     http: { host: '127.0.0.1', port: 0 },
     options: { staleAfterMs, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { RecordedPlan } from '@tramway/shared/domain';
 import type { AgentPolicySpec } from '../../../services/agent/src/reconcile/agent-policy.js';
-import type { TargetVerdictLike } from '../../../services/agent/src/reconcile/desired-links.js';
 import {
   attachTypeOf,
-  chooseOrigin,
-  choosePath,
-  classifyTargets,
+  desiredLinks,
   groupLinks,
   kernelAttachName,
+  policyStatusOf,
 } from '../../../services/agent/src/reconcile/desired-links.js';
 
 const spec = (over: Partial<AgentPolicySpec> = {}): AgentPolicySpec => ({
@@ -19,116 +18,62 @@ const spec = (over: Partial<AgentPolicySpec> = {}): AgentPolicySpec => ({
   ...over,
 });
 
-const verdict = (name: string, object = 'vmlinux', ok = true): TargetVerdictLike => ({
-  pattern: object === 'vmlinux' ? 'tcp_*' : 'nf_tables:nft_*',
-  object,
-  name,
-  btfId: name.length,
-  ok,
-  ...(ok ? {} : { errno: 'EINVAL' as const, reason: 'prototype mismatch' }),
+/** A plan as planNode makes it: tcp_* in vmlinux, nft_* in nf_tables (loaded or not). */
+const plan = (moduleLoaded: boolean): RecordedPlan => ({
+  path: 'tracing-multi',
+  targets: [
+    { function: 'tcp_sendmsg', objId: 1, btfId: 11, cookie: '7', status: 'attach', headroom: 38 },
+    {
+      function: 'tcp_bad',
+      objId: 1,
+      btfId: 7,
+      cookie: '7',
+      status: 'rejected',
+      errno: 'EINVAL',
+      reason: 'prototype mismatch',
+      headroom: 38,
+    },
+    {
+      function: 'tcp_full',
+      objId: 1,
+      btfId: 8,
+      cookie: '7',
+      status: 'trampoline-full',
+      errno: 'E2BIG',
+      reason: 'full',
+      headroom: 0,
+    },
+    moduleLoaded
+      ? {
+          function: 'nft_do_chain',
+          module: 'nf_tables',
+          objId: 101,
+          btfId: 12,
+          cookie: '18446744073709551615',
+          status: 'attach',
+          headroom: 38,
+        }
+      : {
+          function: 'nft_do_chain',
+          module: 'nf_tables',
+          btfId: 12,
+          cookie: '18446744073709551615',
+          status: 'pending',
+        },
+  ],
+  unmatched: [{ pattern: 'xfs:*', reason: 'no module xfs' }],
 });
 
-const live = new Map([['nf_tables', 'live' as const]]);
-const unloaded = new Map([['nf_tables', 'unloaded' as const]]);
+const policy = { name: 'tcp-latency', version: 3, spec: spec() };
 
-describe('choosePath', () => {
-  it('takes multi where the node has it, else one link per function (auto)', () => {
-    expect(choosePath(spec(), { profile: 'v24', multi: true })).toEqual({
-      ok: true,
+describe('policyStatusOf', () => {
+  it("attaches the plan's attach targets (with their u64 cookies), waits on pending ones and reports refused ones", () => {
+    expect(policyStatusOf(policy, plan(false))).toEqual({
+      policy: 'tcp-latency',
+      policyVersion: 3,
+      program: 'tcp_lat',
+      attachType: 'BPF_TRACE_FENTRY_MULTI',
       path: 'tracing-multi',
-    });
-    expect(choosePath(spec(), { profile: 'v24', multi: false })).toEqual({
-      ok: true,
-      path: 'fentry-per-function',
-    });
-  });
-
-  it('falls back per function for fmod_ret on V26, which has no MODIFY_RETURN_MULTI (spec §1.1)', () => {
-    const fmodRet = spec({ program: { name: 'p', attach: 'fmod_ret' } });
-    expect(choosePath(fmodRet, { profile: 'v26', multi: true })).toEqual({
-      ok: true,
-      path: 'fentry-per-function',
-    });
-    expect(
-      choosePath({ ...fmodRet, strategy: 'multi' }, { profile: 'v26', multi: true }),
-    ).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('no multi attach type') as string,
-    });
-  });
-
-  it('refuses strategy multi on a node without multi-link, and honours per-function', () => {
-    expect(choosePath(spec({ strategy: 'multi' }), { profile: 'v24', multi: false })).toEqual({
-      ok: false,
-      reason: 'the kernel has no tracing multi-link',
-    });
-    expect(choosePath(spec({ strategy: 'per-function' }), { profile: 'v26', multi: true })).toEqual(
-      {
-        ok: true,
-        path: 'fentry-per-function',
-      },
-    );
-  });
-});
-
-describe('choosePath without trampolines', () => {
-  it('attaches nothing on a node whose best path is kprobe-multi (not simulated), saying why', () => {
-    expect(choosePath(spec(), { profile: 'v26', multi: false, trampolines: false })).toEqual({
-      ok: false,
-      reason:
-        "this node's best attach path is kprobe-multi, which the kernel model does not simulate",
-    });
-  });
-});
-
-describe('kernel attach names', () => {
-  it('adds .multi for the multi path and .s for sleepable programs; maps to the uapi type', () => {
-    const s = spec({ program: { name: 'p', attach: 'fexit', sleepable: true } });
-    expect(kernelAttachName(s, 'tracing-multi')).toBe('fexit.multi.s');
-    expect(kernelAttachName(s, 'fentry-per-function')).toBe('fexit.s');
-    expect(attachTypeOf('fexit.multi.s')).toBe('BPF_TRACE_FEXIT_MULTI');
-    expect(attachTypeOf('fmod_ret')).toBe('BPF_MODIFY_RETURN');
-  });
-});
-
-describe('chooseOrigin', () => {
-  const matches = [
-    verdict('nft_do_chain', 'nf_tables'),
-    verdict('tcp_sendmsg'),
-    verdict('tcp_recvmsg'),
-  ];
-
-  it('skips functions of an unloaded module (libbpf takes the first symbol, spec §5.1)', () => {
-    expect(chooseOrigin(matches, undefined, unloaded, new Set())).toBe('vmlinux:tcp_sendmsg');
-    expect(chooseOrigin(matches, undefined, live, new Set())).toBe('nf_tables:nft_do_chain');
-  });
-
-  it("keeps the policy's origin when it is available, and moves off a module being drained", () => {
-    expect(chooseOrigin(matches, 'tcp_recvmsg', live, new Set())).toBe('vmlinux:tcp_recvmsg');
-    expect(chooseOrigin(matches, 'nf_tables:nft_do_chain', live, new Set(['nf_tables']))).toBe(
-      'vmlinux:tcp_sendmsg',
-    );
-  });
-
-  it('has no origin when every match is unavailable', () => {
-    expect(
-      chooseOrigin([verdict('nft_lookup', 'nf_tables')], undefined, unloaded, new Set()),
-    ).toBeUndefined();
-  });
-});
-
-describe('classifyTargets', () => {
-  it('splits attachable (with the pattern cookie), pending (module not loaded) and rejected (errno, reason)', () => {
-    const result = classifyTargets(
-      spec(),
-      [
-        verdict('tcp_sendmsg'),
-        verdict('tcp_bad', 'vmlinux', false),
-        verdict('nft_do_chain', 'nf_tables', false),
-      ],
-      unloaded,
-    );
-    expect(result).toEqual({
       attachable: [{ object: 'vmlinux', function: 'tcp_sendmsg', btfId: 11, cookie: 7n }],
       pending: [{ object: 'nf_tables', function: 'nft_do_chain' }],
       rejected: [
@@ -139,20 +84,51 @@ describe('classifyTargets', () => {
           errno: 'EINVAL',
           reason: 'prototype mismatch',
         },
+        { object: 'vmlinux', function: 'tcp_full', btfId: 8, errno: 'E2BIG', reason: 'full' },
       ],
+      unmatched: [{ pattern: 'xfs:*', reason: 'no module xfs' }],
+    });
+    expect(policyStatusOf(policy, plan(true)).attachable[1]).toEqual({
+      object: 'nf_tables',
+      function: 'nft_do_chain',
+      btfId: 12,
+      cookie: 18446744073709551615n,
     });
   });
 
-  it('treats a live module being drained as pending, and carries u64 cookies exactly', () => {
-    const result = classifyTargets(
-      spec(),
-      [verdict('nft_do_chain', 'nf_tables')],
-      live,
-      new Set(['nf_tables']),
-    );
-    expect(result.pending).toEqual([{ object: 'nf_tables', function: 'nft_do_chain' }]);
-    const kept = classifyTargets(spec(), [verdict('nft_do_chain', 'nf_tables')], live);
-    expect(kept.attachable[0]?.cookie).toBe(18446744073709551615n);
+  it('treats the targets of a module being drained as pending', () => {
+    const status = policyStatusOf(policy, plan(true), 'nf_tables');
+    expect(status.attachable.map((t) => t.function)).toEqual(['tcp_sendmsg']);
+    expect(status.pending).toEqual([{ object: 'nf_tables', function: 'nft_do_chain' }]);
+  });
+
+  it('attaches nothing without a plan, or on a path the node cannot attach by', () => {
+    expect(policyStatusOf(policy, undefined)).toMatchObject({ path: 'none', attachable: [] });
+    const none = { ...plan(true), path: 'kprobe-multi' as const };
+    expect(policyStatusOf(policy, none)).toMatchObject({ path: 'none', attachable: [] });
+  });
+});
+
+describe('desiredLinks', () => {
+  it('links exactly the functions the plan says to attach, whatever the patterns would match', () => {
+    const subset: RecordedPlan = { ...plan(true), targets: [plan(true).targets[3]!] };
+    const { groups, policies } = desiredLinks({
+      assignment: { nodeId: 'n1', generation: 4, policies: [policy] },
+      plans: new Map([['tcp-latency', subset]]),
+      profile: 'v24',
+    });
+    expect(groups.map((g) => g.targets.map((t) => t.function))).toEqual([['nft_do_chain']]);
+    expect(policies.map((p) => p.policy)).toEqual(['tcp-latency']);
+  });
+});
+
+describe('kernel attach names', () => {
+  it('adds .multi for the multi path and .s for sleepable programs; maps to the uapi type', () => {
+    const s = spec({ program: { name: 'p', attach: 'fexit', sleepable: true } });
+    expect(kernelAttachName(s, 'tracing-multi')).toBe('fexit.multi.s');
+    expect(kernelAttachName(s, 'fentry-per-function')).toBe('fexit.s');
+    expect(attachTypeOf('fexit.multi.s')).toBe('BPF_TRACE_FEXIT_MULTI');
+    expect(attachTypeOf('fmod_ret')).toBe('BPF_MODIFY_RETURN');
   });
 });
 
@@ -167,13 +143,18 @@ describe('groupLinks', () => {
     { object: 'nf_tables', function: 'nft_do_chain', btfId: 12, cookie: 1n },
   ];
 
-  it('V24 multi: one program loaded against the chosen origin and one multi link over every target', () => {
+  it("V24 multi: one program loaded against the policy's origin and one multi link over every target", () => {
+    const withOrigin = {
+      ...policy,
+      spec: spec({
+        program: { name: 'p', attach: 'fentry', reads: [0], origin: 'nf_tables:nft_do_chain' },
+      }),
+    };
     const groups = groupLinks({
-      policy,
+      policy: withOrigin,
       path: 'tracing-multi',
       profile: 'v24',
       attachable,
-      origin: 'nf_tables:nft_do_chain',
     });
     expect(groups).toHaveLength(1);
     expect(groups[0]).toMatchObject({
@@ -183,6 +164,18 @@ describe('groupLinks', () => {
       load: { origin: { object: 'nf_tables', function: 'nft_do_chain', btfId: 12 }, reads: [0] },
       targets: attachable,
     });
+  });
+
+  it('V24 multi without an origin (or one not among the targets) loads against the first target', () => {
+    const elsewhere = {
+      ...policy,
+      spec: spec({ program: { name: 'p', attach: 'fentry', origin: 'udp_sendmsg' } }),
+    };
+    for (const p of [policy, elsewhere])
+      expect(
+        groupLinks({ policy: p, path: 'tracing-multi', profile: 'v24', attachable })[0]?.load.origin
+          ?.function,
+      ).toBe('tcp_sendmsg');
   });
 
   it('V26 multi: one program and one link per BTF object, loaded against that object', () => {

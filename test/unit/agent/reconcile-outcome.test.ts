@@ -5,7 +5,7 @@ import type {
   LinkGroup,
 } from '../../../services/agent/src/reconcile/agent-policy.js';
 import { reconcileOutcome } from '../../../services/agent/src/reconcile/reconcile-outcome.js';
-import type { PolicyStatus } from '../../../services/agent/src/reconcile/reconciler.js';
+import type { PolicyStatus } from '../../../services/agent/src/reconcile/desired-links.js';
 
 const spec = {
   program: { name: 'tcp_lat', attach: 'fentry' as const },

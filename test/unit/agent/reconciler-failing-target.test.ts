@@ -5,11 +5,16 @@
  * trampoline slot between the agent's resolution and its link_create.
  */
 import { describe, expect, it } from 'vitest';
+import { planNode } from '@tramway/shared/domain';
 import type { KernelProfile, KernelSpec } from '@tramway/shared/kernel';
 import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import { createSimKernelDriverFromSpec } from '../../../services/agent/src/kernel-driver/index.js';
 import { failingTargetOf, runPass } from '../../../services/agent/src/reconcile/reconciler.js';
-import type { LinkGroup } from '../../../services/agent/src/reconcile/agent-policy.js';
+import type {
+  AssignedPolicy,
+  LinkGroup,
+} from '../../../services/agent/src/reconcile/agent-policy.js';
+import { policyOf } from '../../../services/agent/src/reconcile/agent-plans.js';
 
 const specOf = (profile: KernelProfile): KernelSpec => ({
   profile,
@@ -62,25 +67,27 @@ describe('runPass: a refused link_create', () => {
   it.each(['v24', 'v26'] as const)(
     '%s: reports the target the kernel names, not the first one',
     async (profile) => {
-      const sut = await runPass({
-        driver: racedDriver(profile, 'tcp_b'),
-        node: { profile, multi: true },
-        scope: { nodeId: 'node-1', bootId: 'boot-1' },
-        assignment: {
-          nodeId: 'node-1',
-          generation: 1,
-          policies: [
-            {
-              name: 'tcp',
-              version: 1,
-              spec: {
-                program: { name: 'tcp_lat', attach: 'fentry' },
-                targets: [{ pattern: 'tcp_*' }],
-                strategy: 'multi',
-              },
-            },
-          ],
+      const driver = racedDriver(profile, 'tcp_b');
+      const policy: AssignedPolicy = {
+        name: 'tcp',
+        version: 1,
+        spec: {
+          program: { name: 'tcp_lat', attach: 'fentry' },
+          targets: [{ pattern: 'tcp_*' }],
+          strategy: 'multi',
         },
+      };
+      const kernel = driver.state();
+      if (kernel === undefined) throw new Error('the sim driver has a model state');
+      const plan = planNode(kernel, policyOf(policy), { nodeId: 'node-1', policyVersion: 1 });
+      const sut = await runPass({
+        driver,
+        profile,
+        scope: { nodeId: 'node-1', bootId: 'boot-1' },
+        assignment: { nodeId: 'node-1', generation: 1, policies: [policy] },
+        plans: new Map([
+          ['tcp', { path: plan.path, targets: plan.targets, unmatched: plan.unmatched }],
+        ]),
         held: [],
       });
       const failed = sut.facts

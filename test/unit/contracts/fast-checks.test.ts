@@ -111,6 +111,39 @@ const attachType = mostly(
 );
 const listOf = (item: fc.Arbitrary<unknown>, minLength = 0) =>
   mostly(fc.array(item, { minLength, maxLength: 4 }), fc.constantFrom<unknown>([], null, {}, 'x'));
+const plannedTarget = shape(
+  {
+    function: fnName,
+    module: text,
+    objId: kernelId,
+    btfId: kernelId,
+    cookie,
+    status: mostly(fc.constantFrom('attach', 'pending', 'rejected', 'trampoline-full'), odd),
+    errno: text,
+    reason: mostly(fc.string(), fc.constantFrom<unknown>(null, 3, undefined)),
+    headroom: mostly(fc.integer({ min: -3, max: 38 }), odd),
+  },
+  ['function', 'cookie', 'status'],
+);
+const recordedPlan = shape(
+  {
+    path: mostly(
+      fc.constantFrom('tracing-multi', 'fentry-per-function', 'kprobe-multi', 'none'),
+      odd,
+    ),
+    targets: listOf(plannedTarget),
+    unmatched: listOf(
+      shape(
+        {
+          pattern: mostly(fc.string(), fc.constantFrom<unknown>(null, 3)),
+          reason: mostly(fc.string(), fc.constantFrom<unknown>(null, 3)),
+        },
+        ['pattern', 'reason'],
+      ),
+    ),
+  },
+  ['path', 'targets', 'unmatched'],
+);
 const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
   ModuleLoaded: shape({ nodeId: nodeName, module: nodeName, btfObjId: kernelId }, [
     'nodeId',
@@ -189,7 +222,14 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
     ['nodeId', 'generation', 'links'],
   ),
   RolloutStarted: shape(
-    { rolloutId: nodeName, policy: nodeName, policyVersion: positive, waves: positive },
+    {
+      rolloutId: nodeName,
+      policy: nodeName,
+      policyVersion: positive,
+      waves: positive,
+      waveNodes: listOf(listOf(nodeName)),
+      previousVersion: mostly(positive, fc.constantFrom<unknown>(null, 0, 'x')),
+    },
     ['rolloutId', 'policy', 'policyVersion', 'waves'],
   ),
   WaveStarted: shape({ rolloutId: nodeName, wave: kernelId, nodes: listOf(nodeName) }, [
@@ -202,6 +242,27 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
     ['rolloutId', 'wave', 'succeeded', 'failed'],
   ),
   RolloutCompleted: shape({ rolloutId: nodeName }, ['rolloutId']),
+  PlanRecorded: shape(
+    {
+      nodeId: nodeName,
+      policy: nodeName,
+      policyVersion: positive,
+      rolloutId: nodeName,
+      plan: recordedPlan,
+    },
+    ['nodeId', 'policy', 'policyVersion', 'plan'],
+  ),
+  NodeReplanned: shape(
+    {
+      nodeId: nodeName,
+      generation: kernelId,
+      policy: nodeName,
+      policyVersion: positive,
+      reason: text,
+      plan: recordedPlan,
+    },
+    ['nodeId', 'generation', 'policy', 'policyVersion', 'reason', 'plan'],
+  ),
 };
 
 const agrees = (

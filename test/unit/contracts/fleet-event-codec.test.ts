@@ -94,6 +94,31 @@ const EXAMPLES: readonly FleetEvent[] = [
     },
   },
   {
+    type: 'NodeReplanned',
+    data: {
+      nodeId: 'n1',
+      generation: 3,
+      policy: 'p',
+      policyVersion: 2,
+      reason: 'module nf_tables loaded',
+      plan: {
+        path: 'tracing-multi',
+        targets: [
+          {
+            function: 'nft_do_chain',
+            module: 'nf_tables',
+            objId: 102,
+            btfId: 1000,
+            cookie: '0',
+            status: 'attach',
+            headroom: 38,
+          },
+        ],
+        unmatched: [],
+      },
+    },
+  },
+  {
     type: 'PolicyApplied',
     data: { name: 'p', version: 1, spec: { functions: ['tcp_*'], waves: [10, 100] } },
   },
@@ -122,6 +147,46 @@ const EXAMPLES: readonly FleetEvent[] = [
         },
       ],
       reason: 'rollout r1, wave 0',
+    },
+  },
+  {
+    type: 'PlanRecorded',
+    data: {
+      nodeId: 'n1',
+      policy: 'p',
+      policyVersion: 1,
+      rolloutId: 'r1',
+      plan: {
+        path: 'tracing-multi',
+        targets: [
+          {
+            function: 'tcp_sendmsg',
+            objId: 1,
+            btfId: 20_104,
+            cookie: '7',
+            status: 'attach',
+            headroom: 38,
+          },
+          {
+            function: 'nft_do_chain',
+            module: 'nf_tables',
+            btfId: 1000,
+            cookie: '0',
+            status: 'pending',
+          },
+          {
+            function: 'tcp_close',
+            objId: 1,
+            btfId: 20_200,
+            cookie: '0',
+            status: 'rejected',
+            errno: 'EINVAL',
+            reason: 'argument mismatch',
+            headroom: 38,
+          },
+        ],
+        unmatched: [{ pattern: 'xfs:*', reason: 'no module xfs' }],
+      },
     },
   },
   {

@@ -91,6 +91,28 @@ describe('decodeMessage', () => {
     ]);
   });
 
+  it('carries the recorded plan of each assigned policy, checked target by target', () => {
+    const plan = {
+      path: 'tracing-multi',
+      targets: [
+        { function: 'tcp_sendmsg', objId: 1, btfId: 10, cookie: '7', status: 'attach' },
+        { function: 'nft_do_chain', module: 'nf_tables', btfId: 4, cookie: '0', status: 'pending' },
+      ],
+      unmatched: [{ pattern: 'xfs:*', reason: 'no module xfs' }],
+    };
+    const entry = { name: 'tcp-latency', version: 1, spec: policy.spec, plan };
+    const sent = { nodeId: 'n1', generation: 4, policies: [entry] };
+    const decoded = decodeMessage('Assignment', sent);
+    expect(decoded.ok && decoded.value.policies[0]?.plan).toEqual(plan);
+    const bad = decodeMessage('Assignment', {
+      ...sent,
+      policies: [{ ...entry, plan: { ...plan, targets: [{ ...plan.targets[0], btfId: -1 }] } }],
+    });
+    expect(bad.ok ? [] : bad.error.problems.map((p) => p.path)).toEqual([
+      'policies[0].plan.targets[0].btfId',
+    ]);
+  });
+
   it('accepts a NodePlan, and null as the reply of an assignment request', () => {
     const plan = {
       nodeId: 'n1',

@@ -4,7 +4,7 @@
  * log stores it once. Ids are scoped by node and boot id, because kernel ids restart at 1 on a
  * new boot. Pure.
  */
-import type { FleetEvent, PolicyReconcileOutcome } from '@tramway/shared/domain';
+import type { FleetEvent, PolicyReconcileOutcome, RecordedPlan } from '@tramway/shared/domain';
 import type { AttachPath, Errno, MultiLinkProfile } from '@tramway/shared/lib';
 import { errnoNumber } from '@tramway/shared/lib';
 import type { HeldLink, LinkGroup } from '../reconcile/agent-policy.js';
@@ -184,4 +184,24 @@ export const nodeReconciled = (
 ): IdentifiedFact => ({
   id: idOf(s, 'reconciled', sequence),
   event: { type: 'NodeReconciled', data: { nodeId: s.nodeId, ...data } },
+});
+
+/**
+ * A plan the agent made on its own for an assigned policy version, and why. `sequence` counts
+ * the re-plans reported in this boot, so each change is a new fact and one re-published keeps
+ * its id.
+ */
+export const nodeReplanned = (
+  s: FactScope,
+  sequence: number,
+  data: {
+    generation: number;
+    policy: string;
+    policyVersion: number;
+    reason: string;
+    plan: RecordedPlan;
+  },
+): IdentifiedFact => ({
+  id: idOf(s, 'replanned', sequence),
+  event: { type: 'NodeReplanned', data: { nodeId: s.nodeId, ...data } },
 });

@@ -2,10 +2,9 @@ import type { BusMessage } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { PlanPath } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
-import type { KernelDriver } from '../kernel-driver/index.js';
 import type { AgentAssignment } from '../reconcile/agent-policy.js';
-import type { NodeKernel } from '../reconcile/desired-links.js';
-import type { NodeActualState } from '../app.js';
+import type { AssignOutcome, ModuleOutcome } from '../agent.types.js';
+import type { NodeActualState } from '../state/actual-state.js';
 import { InvalidMessageError } from '../agent-messages.js';
 import { isAppError } from '@tramway/shared/infra';
 
@@ -13,19 +12,10 @@ import { isAppError } from '@tramway/shared/infra';
 export interface HandlerDeps {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly assign: (a: AgentAssignment) => {
-    accepted: boolean;
-    generation: number;
-    reason?: string;
-  };
-  readonly module: (
-    action: 'load' | 'unload',
-    module: string,
-  ) => Promise<{ ok: true } | { ok: false; errno: string; reason: string }>;
+  readonly assign: (a: AgentAssignment) => AssignOutcome;
+  readonly module: (action: 'load' | 'unload', module: string) => Promise<ModuleOutcome>;
   readonly actualState: () => Promise<NodeActualState>;
   readonly kernelState: () => KernelState | undefined;
-  readonly driver: () => KernelDriver;
-  readonly node: () => NodeKernel;
   /** the node's probed attach path for `planNode` (undefined: the model's profile decides) */
   readonly planPath: () => PlanPath | undefined;
 }

@@ -1,6 +1,6 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import { decodeMessageOrThrow } from '@tramway/shared/contracts';
-import type { NodeActualState } from '../app.js';
+import type { NodeActualState } from '../state/actual-state.js';
 import type { HandlerDeps } from './handler-deps.js';
 import { decodeOrReject } from './handler-deps.js';
 

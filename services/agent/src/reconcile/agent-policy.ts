@@ -2,7 +2,7 @@
  * What the agent needs of a policy (docs/fleet-protocol.md, "Policy") and the links it keeps in
  * the kernel for it. Pure values: the decisions in this folder import no I/O.
  */
-import type { AssignmentCause, AttachType } from '@tramway/shared/domain';
+import type { AssignmentCause, AttachType, RecordedPlan } from '@tramway/shared/domain';
 
 /** The part of a `TracingPolicy` spec the agent acts on. */
 export interface AgentPolicySpec {
@@ -23,6 +23,8 @@ export interface AssignedPolicy {
   readonly name: string;
   readonly version: number;
   readonly spec: AgentPolicySpec;
+  /** the node's plan the coordinator recorded for this version; absent: the agent plans itself */
+  readonly plan?: RecordedPlan | undefined;
 }
 
 /** The node's latest assignment (docs/fleet-protocol.md, "Assignment"). */

@@ -1,13 +1,15 @@
 /**
- * Pure decisions that turn one assigned policy version and this node's kernel facts into the
- * links the node must hold: which path (multi or per function), which attach name, which origin,
- * which targets attach now, which wait for their module, which the kernel refuses, and how the
- * attachable ones group into program loads and links.
+ * The links an assignment asks this node to hold, from the plan of each assigned policy version
+ * (docs/fleet-protocol.md, "The plan is a fact"): the plan's `attach` targets, grouped into
+ * program loads and links by the plan's path; its `pending`, `rejected` and `trampoline-full`
+ * targets are reported, not attached. Which function is which is the plan's (the domain's
+ * `planNode`) to say: nothing here matches a pattern or asks the kernel for a verdict. Pure.
  */
+import type { RecordedPlan } from '@tramway/shared/domain';
 import type { AttachType, Errno, KernelProfile } from '@tramway/shared/lib';
-import { attachTypeOf as uapiAttachType } from '@tramway/shared/lib';
-import { choosePath as chooseDomainPath } from '@tramway/shared/domain';
+import { attachTypeOf as uapiAttachType, formatAttachName } from '@tramway/shared/lib';
 import type {
+  AgentAssignment,
   AgentPolicySpec,
   AssignedPolicy,
   LinkGroup,
@@ -15,48 +17,13 @@ import type {
   LinkTarget,
 } from './agent-policy.js';
 
-/** What the node's kernel offers, from its driver description. */
-export interface NodeKernel {
-  readonly profile: KernelProfile;
-  /** the kernel has tracing multi-link (spec §1.1) */
-  readonly multi: boolean;
-  /**
-   * the kernel has BTF trampolines (fentry); false when its best path is kprobe-multi, which
-   * the kernel model does not simulate. Default true.
-   */
-  readonly trampolines?: boolean;
-}
-
-export type PathChoice =
-  { readonly ok: true; readonly path: LinkPath } | { readonly ok: false; readonly reason: string };
-
-/**
- * The path for a policy on this node. `multi` needs tracing multi-link; `per-function` always
- * uses one fentry/fexit/fmod_ret link per function; `auto` takes multi where the node has it and
- * the attach type exists there (V26 has no MODIFY_RETURN_MULTI, spec §1.1), else per function.
- */
-export const choosePath = (spec: AgentPolicySpec, node: NodeKernel): PathChoice => {
-  if (node.trampolines === false)
-    return {
-      ok: false,
-      reason:
-        "this node's best attach path is kprobe-multi, which the kernel model does not simulate",
-    };
-  const strategy = spec.strategy ?? 'auto';
-  // one ladder for plans and for the agent: the domain's (shared/src/domain/plan)
-  const path = chooseDomainPath(node.multi ? node.profile : 'none', strategy, spec.program.attach);
-  if (path !== 'none') return { ok: true, path };
-  return {
-    ok: false,
-    reason: node.multi
-      ? `${spec.program.attach} has no multi attach type on a ${node.profile} kernel (spec §1.1)`
-      : 'the kernel has no tracing multi-link',
-  };
-};
-
 /** The kernel model's attach name (as in SEC()): `fentry.multi.s`, `fexit`, ... */
 export const kernelAttachName = (spec: AgentPolicySpec, path: LinkPath): string =>
-  `${spec.program.attach}${path === 'tracing-multi' ? '.multi' : ''}${spec.program.sleepable ? '.s' : ''}`;
+  formatAttachName({
+    kind: spec.program.attach,
+    multi: path === 'tracing-multi',
+    sleepable: spec.program.sleepable === true,
+  });
 
 /**
  * The uapi attach type of a kernel attach name (the sleepable `.s` suffix does not change it);
@@ -64,55 +31,6 @@ export const kernelAttachName = (spec: AgentPolicySpec, path: LinkPath): string 
  */
 export const attachTypeOf = (attach: string): AttachType =>
   uapiAttachType(attach) ?? 'BPF_TRACE_FENTRY';
-
-/** A function a pattern matched, with the kernel's verdict for this program. */
-export interface TargetVerdictLike {
-  readonly pattern: string;
-  readonly object: string;
-  readonly name: string;
-  readonly btfId: number;
-  readonly ok: boolean;
-  readonly errno?: Errno;
-  readonly reason?: string;
-}
-
-/** Where each declared module is; objects not listed are always there (vmlinux). */
-export type ModuleStates = ReadonlyMap<string, 'live' | 'going' | 'unloaded'>;
-
-/** A module whose functions cannot be used now: not loaded, going away, or being drained. */
-const unavailable = (
-  object: string,
-  modules: ModuleStates,
-  draining: ReadonlySet<string>,
-): boolean => {
-  const state = modules.get(object);
-  return draining.has(object) || (state !== undefined && state !== 'live');
-};
-
-/**
- * The V24 load-time origin (spec §2.1.1; libbpf picks the first symbol, §5.1): the policy's
- * `origin` when it names a matched function in an available object, else the first matched
- * function in an available object. `undefined` when nothing is available.
- */
-export const chooseOrigin = (
-  matches: readonly TargetVerdictLike[],
-  requested: string | undefined,
-  modules: ModuleStates,
-  draining: ReadonlySet<string>,
-): string | undefined => {
-  const usable = matches.filter((m) => !unavailable(m.object, modules, draining));
-  if (requested !== undefined) {
-    const colon = requested.indexOf(':');
-    const object = colon < 0 ? undefined : requested.slice(0, colon);
-    const name = colon < 0 ? requested : requested.slice(colon + 1);
-    const hit = usable.find(
-      (m) => m.name === name && (object === undefined || m.object === object),
-    );
-    if (hit) return `${hit.object}:${hit.name}`;
-  }
-  const first = usable[0];
-  return first ? `${first.object}:${first.name}` : undefined;
-};
 
 export interface RejectedTarget {
   readonly object: string;
@@ -122,64 +40,94 @@ export interface RejectedTarget {
   readonly reason: string;
 }
 
-export interface ClassifiedTargets {
-  readonly attachable: readonly LinkTarget[];
-  /** in a module that is not loaded (or is being drained): attached when it loads */
+/** What one policy looks like on this node: its plan, as the reconciler acts on it. */
+export interface PolicyStatus {
+  readonly policy: string;
+  readonly policyVersion: number;
+  readonly program: string;
+  readonly attachType: AttachType;
+  /** in a module that is not loaded, or is being drained: attached when it loads */
   readonly pending: readonly { readonly object: string; readonly function: string }[];
+  /** refused by the kernel at plan time (`rejected`, `trampoline-full`) */
   readonly rejected: readonly RejectedTarget[];
+  /** patterns that matched nothing on this node, with why */
+  readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
+  readonly path: LinkPath | 'none';
+  /** the targets to attach now, in plan order */
+  readonly attachable: readonly LinkTarget[];
 }
 
-/** u64 cookie of a pattern (number or decimal string); 0 when the pattern has none. */
-export const cookieOf = (cookie: number | string | undefined): bigint =>
-  cookie === undefined ? 0n : BigInt(cookie);
+const linkPathOf = (plan: RecordedPlan | undefined): LinkPath | 'none' =>
+  plan?.path === 'tracing-multi' || plan?.path === 'fentry-per-function' ? plan.path : 'none';
 
 /**
- * Splits a resolution into what attaches now, what waits for its module and what the kernel
- * refuses (with errno and reason). A target of an unavailable module is pending whatever the
- * verdict says: the verdict about an unloaded module is only "not there yet".
+ * A policy's plan split into what attaches now, what waits for its module and what the kernel
+ * refuses. A target of `drainModule` (about to unload) waits like a target of an unloaded one.
+ * No plan (none sent and none could be made): nothing to attach.
  */
-export const classifyTargets = (
-  spec: AgentPolicySpec,
-  verdicts: readonly TargetVerdictLike[],
-  modules: ModuleStates,
-  draining: ReadonlySet<string> = new Set(),
-): ClassifiedTargets => {
-  const cookies = new Map(spec.targets.map((t) => [t.pattern, cookieOf(t.cookie)]));
+export const policyStatusOf = (
+  policy: AssignedPolicy,
+  plan: RecordedPlan | undefined,
+  drainModule?: string,
+): PolicyStatus => {
+  const spec = policy.spec;
+  const path = linkPathOf(plan);
   const attachable: LinkTarget[] = [];
   const pending: { object: string; function: string }[] = [];
   const rejected: RejectedTarget[] = [];
-  for (const v of verdicts) {
-    if (unavailable(v.object, modules, draining))
-      pending.push({ object: v.object, function: v.name });
-    else if (v.ok)
+  for (const t of plan?.targets ?? []) {
+    const object = t.module ?? 'vmlinux';
+    const draining = drainModule !== undefined && t.module === drainModule;
+    if (t.status === 'pending' || (t.status === 'attach' && draining))
+      pending.push({ object, function: t.function });
+    else if (t.status === 'attach')
       attachable.push({
-        object: v.object,
-        function: v.name,
-        btfId: v.btfId,
-        cookie: cookies.get(v.pattern) ?? 0n,
+        object,
+        function: t.function,
+        btfId: t.btfId ?? 0,
+        cookie: BigInt(t.cookie),
       });
     else
       rejected.push({
-        object: v.object,
-        function: v.name,
-        btfId: v.btfId,
-        errno: v.errno ?? 'EINVAL',
-        reason: v.reason ?? 'refused',
+        object,
+        function: t.function,
+        btfId: t.btfId ?? 0,
+        errno: (t.errno ?? (t.status === 'trampoline-full' ? 'E2BIG' : 'EINVAL')) as Errno,
+        reason: t.reason ?? t.status,
       });
   }
-  return { attachable, pending, rejected };
+  return {
+    policy: policy.name,
+    policyVersion: policy.version,
+    program: spec.program.name,
+    attachType: attachTypeOf(path === 'none' ? spec.program.attach : kernelAttachName(spec, path)),
+    path,
+    attachable: path === 'none' ? [] : attachable,
+    pending,
+    rejected,
+    unmatched: plan?.unmatched ?? [],
+  };
 };
 
-const parseRef = (text: string): { object: string; name: string } => {
-  const colon = text.indexOf(':');
-  return colon < 0
-    ? { object: 'vmlinux', name: text }
-    : { object: text.slice(0, colon), name: text.slice(colon + 1) };
+/** The V24 origin a policy names (`name` or `object:name`) among the targets, else the first. */
+const originOf = (attachable: readonly LinkTarget[], requested: string | undefined): LinkTarget => {
+  if (requested !== undefined) {
+    const colon = requested.indexOf(':');
+    const object = colon < 0 ? undefined : requested.slice(0, colon);
+    const name = colon < 0 ? requested : requested.slice(colon + 1);
+    const hit = attachable.find(
+      (t) => t.function === name && (object === undefined || t.object === object),
+    );
+    if (hit !== undefined) return hit;
+  }
+  return attachable[0]!;
 };
 
 /**
  * The program loads and links a policy version needs for its attachable targets:
- * - tracing-multi on V24: one program loaded against the origin, one multi link (spec §2.1, §3.2);
+ * - tracing-multi on V24: one program loaded against the origin (the policy's `origin` when it
+ *   is among the targets, else the first: the plan's own origin, `planNode`), one multi link
+ *   (spec §2.1, §3.2);
  * - tracing-multi on V26: one program per BTF object, ids interpreted in it (spec §2.2, §3.11);
  * - per function: one program and one single link per target (spec §3.12).
  * No target, no group.
@@ -189,8 +137,6 @@ export const groupLinks = (input: {
   readonly path: LinkPath;
   readonly profile: KernelProfile;
   readonly attachable: readonly LinkTarget[];
-  /** V24 multi: `object:function` chosen by `chooseOrigin` */
-  readonly origin?: string;
 }): readonly LinkGroup[] => {
   const { policy, path, profile, attachable } = input;
   if (attachable.length === 0) return [];
@@ -231,10 +177,7 @@ export const groupLinks = (input: {
       targets,
     }));
   }
-  const wanted = input.origin === undefined ? undefined : parseRef(input.origin);
-  const origin =
-    attachable.find((t) => wanted && t.object === wanted.object && t.function === wanted.name) ??
-    attachable[0]!;
+  const origin = originOf(attachable, spec.program.origin);
   return [
     {
       ...base,
@@ -247,4 +190,30 @@ export const groupLinks = (input: {
       targets: attachable,
     },
   ];
+};
+
+/** The links the assignment asks for, from each policy's plan, and each policy's status. */
+export const desiredLinks = (input: {
+  readonly assignment: AgentAssignment;
+  /** the plan of each assigned policy, by policy name */
+  readonly plans: ReadonlyMap<string, RecordedPlan>;
+  readonly profile: KernelProfile;
+  readonly drainModule?: string | undefined;
+}): { readonly groups: readonly LinkGroup[]; readonly policies: readonly PolicyStatus[] } => {
+  const groups: LinkGroup[] = [];
+  const policies: PolicyStatus[] = [];
+  for (const policy of input.assignment.policies) {
+    const status = policyStatusOf(policy, input.plans.get(policy.name), input.drainModule);
+    policies.push(status);
+    if (status.path !== 'none')
+      groups.push(
+        ...groupLinks({
+          policy,
+          path: status.path,
+          profile: input.profile,
+          attachable: status.attachable,
+        }),
+      );
+  }
+  return { groups, policies };
 };

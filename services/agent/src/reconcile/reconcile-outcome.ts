@@ -6,7 +6,8 @@
 import type { PolicyReconcileOutcome } from '@tramway/shared/domain';
 import { errnoNumber } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from './agent-policy.js';
-import type { AttachFailure, PolicyStatus } from './reconciler.js';
+import type { PolicyStatus } from './desired-links.js';
+import type { AttachFailure } from './reconciler.js';
 
 const moduleOf = (object: string): { module?: string } =>
   object === 'vmlinux' ? {} : { module: object };

@@ -1,10 +1,10 @@
 /**
- * The shell around the pure reconciliation decision: asks the kernel (driver) what the policies
- * resolve to, lets `desired-links` and `planReconcile` decide, runs the kernel operations, and
- * returns the facts to report. Every step's outcome is data; only bugs throw.
+ * The shell around the pure reconciliation decision: takes the plan of each assigned policy
+ * (`agent-plans`), lets `desired-links` and `planReconcile` decide, runs the kernel operations,
+ * and returns the facts to report. Every step's outcome is data; only bugs throw.
  */
-import type { AttachType } from '@tramway/shared/domain';
 import type { Errno } from '@tramway/shared/kernel';
+import type { RecordedPlan } from '@tramway/shared/domain';
 import type { KernelDriver } from '../kernel-driver/index.js';
 import type { IdentifiedFact, FactScope } from '../facts/node-facts.js';
 import {
@@ -14,33 +14,11 @@ import {
   programLoaded,
   programUnloaded,
 } from '../facts/node-facts.js';
-import type { AgentAssignment, HeldLink, LinkGroup, LinkPath, LinkTarget } from './agent-policy.js';
-import type { ModuleStates, NodeKernel, RejectedTarget } from './desired-links.js';
-import {
-  attachTypeOf,
-  chooseOrigin,
-  choosePath,
-  classifyTargets,
-  groupLinks,
-  kernelAttachName,
-} from './desired-links.js';
+import type { AgentAssignment, HeldLink, LinkGroup } from './agent-policy.js';
+import type { PolicyStatus } from './desired-links.js';
+import { desiredLinks } from './desired-links.js';
 import type { ReconcileStep } from './reconcile.plan.js';
 import { groupId, planReconcile } from './reconcile.plan.js';
-
-/** What one policy looks like on this node after a pass. */
-export interface PolicyStatus {
-  readonly policy: string;
-  readonly policyVersion: number;
-  readonly program: string;
-  readonly attachType: AttachType;
-  readonly pending: readonly { readonly object: string; readonly function: string }[];
-  readonly rejected: readonly RejectedTarget[];
-  /** patterns that matched nothing on this node, with why */
-  readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
-  readonly path: LinkPath | 'none';
-  /** attachable targets, in pattern order */
-  readonly attachable: readonly LinkTarget[];
-}
 
 export interface PassResult {
   readonly held: readonly HeldLink[];
@@ -61,123 +39,18 @@ export interface AttachFailure {
 
 export interface PassInput {
   readonly driver: KernelDriver;
-  readonly node: NodeKernel;
+  /** the multi-link flavour the kernel model runs (how multi links group, spec §2) */
+  readonly profile: 'v24' | 'v26';
   readonly scope: FactScope;
   readonly assignment: AgentAssignment;
+  /** the plan of each assigned policy, by policy name (`decidePlans`) */
+  readonly plans: ReadonlyMap<string, RecordedPlan>;
   readonly held: readonly HeldLink[];
   /** a module about to unload: its functions are left out (drain before unload) */
   readonly drainModule?: string;
   /** called after each kernel step with the links held at that point (persist the pin mapping) */
   readonly onHeldChanged?: (held: readonly HeldLink[]) => void;
 }
-
-export const moduleStatesOf = async (driver: KernelDriver): Promise<ModuleStates> =>
-  new Map((await driver.dump()).modules.map((m) => [m.name, m.state]));
-
-/** The links the assignment asks for on this node, and the targets that wait or are refused. */
-export const desiredLinks = async (
-  input: Pick<PassInput, 'driver' | 'node' | 'assignment' | 'drainModule'>,
-): Promise<{
-  readonly groups: readonly LinkGroup[];
-  readonly policies: readonly PolicyStatus[];
-  readonly problems: readonly string[];
-}> => {
-  const { driver, node, assignment } = input;
-  const modules = await moduleStatesOf(driver);
-  const draining = new Set(input.drainModule === undefined ? [] : [input.drainModule]);
-  const groups: LinkGroup[] = [];
-  const policies: PolicyStatus[] = [];
-  const problems: string[] = [];
-  for (const policy of assignment.policies) {
-    const spec = policy.spec;
-    const patterns = spec.targets.map((t) => t.pattern);
-    const reads = spec.program.reads ?? [];
-    const path = choosePath(spec, node);
-    if (!path.ok) {
-      const matched = await driver.resolve(patterns, { attach: spec.program.attach, reads });
-      policies.push({
-        policy: policy.name,
-        policyVersion: policy.version,
-        program: spec.program.name,
-        attachType: attachTypeOf(spec.program.attach),
-        path: 'none',
-        attachable: [],
-        unmatched: matched.ok ? matched.value.unmatched : [],
-        pending: [],
-        rejected: matched.ok
-          ? matched.value.targets.map((t) => ({
-              object: t.object,
-              function: t.name,
-              btfId: t.btfId,
-              errno: 'EOPNOTSUPP' as Errno,
-              reason: path.reason,
-            }))
-          : [],
-      });
-      continue;
-    }
-    const attach = kernelAttachName(spec, path.path);
-    let resolved = await driver.resolve(patterns, { attach, reads });
-    let origin: string | undefined;
-    if (resolved.ok && path.path === 'tracing-multi' && node.profile === 'v24') {
-      origin = chooseOrigin(resolved.value.targets, spec.program.origin, modules, draining);
-      const first = resolved.value.targets[0];
-      // the first resolution already loaded against the first match: no need to do it again
-      if (origin !== undefined && origin !== (first && `${first.object}:${first.name}`))
-        resolved = await driver.resolve(patterns, { attach, origin, reads });
-      // the origin itself cannot be loaded against: as the planner does, take the first target
-      // that passes the single-target checks (planNode, shared/src/domain/plan)
-      if (
-        resolved.ok &&
-        resolved.value.loads[0]?.ok === false &&
-        spec.program.origin === undefined
-      ) {
-        const single = await driver.resolve(patterns, {
-          attach: attach.replace('.multi', ''),
-          reads,
-        });
-        const first = single.ok
-          ? chooseOrigin(
-              single.value.targets.filter((t) => t.ok),
-              undefined,
-              modules,
-              draining,
-            )
-          : undefined;
-        if (first !== undefined) {
-          origin = first;
-          resolved = await driver.resolve(patterns, { attach, origin, reads });
-        }
-      }
-    }
-    if (!resolved.ok) {
-      problems.push(`policy ${policy.name} v${policy.version}: ${resolved.error}`);
-      continue;
-    }
-    const classified = classifyTargets(spec, resolved.value.targets, modules, draining);
-    groups.push(
-      ...groupLinks({
-        policy,
-        path: path.path,
-        profile: node.profile,
-        attachable: classified.attachable,
-        ...(origin === undefined ? {} : { origin }),
-      }),
-    );
-    policies.push({
-      policy: policy.name,
-      policyVersion: policy.version,
-      program: spec.program.name,
-      attachType: attachTypeOf(attach),
-      path: path.path,
-      attachable: classified.attachable,
-      unmatched: resolved.value.unmatched,
-      pending: classified.pending,
-      rejected: classified.rejected,
-    });
-  }
-  return { groups, policies, problems };
-};
 
 /** The target a link_create refusal names (the kernel's failed target index), else the first. */
 export const failingTargetOf = (
@@ -188,12 +61,12 @@ export const failingTargetOf = (
   return { object: t.object, function: t.function, btfId: t.btfId };
 };
 
-/** Runs one reconciliation pass: resolve, decide, attach (make), release (break). */
+/** Runs one reconciliation pass: decide from the plans, attach (make), release (break). */
 export const runPass = async (input: PassInput): Promise<PassResult> => {
   const { driver, scope, assignment } = input;
   const generation = assignment.generation;
   const facts: IdentifiedFact[] = [];
-  const desired = await desiredLinks(input);
+  const desired = desiredLinks(input);
   for (const p of desired.policies)
     for (const r of p.rejected)
       facts.push(

@@ -1,10 +1,11 @@
 /**
  * What the agent keeps across its own restarts (docs/fleet-protocol.md; ARCHITECTURE.md, "links
  * are pinned so that an agent restart keeps them"): the boot id it last saw, its latest
- * assignment and observed generation, which pinned link serves which policy, and (sim nodes)
- * the simulated kernel's op log, which stands in for the kernel outliving the agent process.
- * A new boot id makes all of it void (the bpfman#1563 lesson: never trust local state across a
- * reboot). Files are written whole and renamed into place, so a crash leaves the old or the new.
+ * assignment and observed generation, which pinned link serves which policy, the plan it
+ * reconciles each policy to, and (sim nodes) the simulated kernel's op log, which stands in for
+ * the kernel outliving the agent process. A new boot id makes the links and the op log void (the
+ * bpfman#1563 lesson: never trust local state across a reboot); plans are checked against the
+ * new kernel before they are trusted again. Files are written whole and renamed into place, so a crash leaves the old or the new.
  */
 import {
   appendFileSync,
@@ -19,6 +20,7 @@ import { join } from 'node:path';
 import type { KernelOp } from '@tramway/shared/kernel';
 import type { NewEvent } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
+import type { HeldPlan } from '../reconcile/agent-plans.js';
 import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
 
 export interface PersistedAgentState {
@@ -26,6 +28,8 @@ export interface PersistedAgentState {
   readonly assignment: AgentAssignment | null;
   readonly observedGeneration: number;
   readonly links: readonly HeldLink[];
+  /** the plan held for each assigned policy version (absent from state saved before plans were kept) */
+  readonly plans?: readonly HeldPlan[];
 }
 
 export interface AgentStateStore {

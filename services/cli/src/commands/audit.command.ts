@@ -1,16 +1,9 @@
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { EventDecodeError, describeDecodeFailure } from '@tramway/shared/contracts';
 import type { FleetState, NodeView } from '@tramway/shared/projections';
 import type { AuditEvent, FunctionHistoryEntry } from '@tramway/shared/infra';
 import {
-  DEFAULT_AUDIT_LIMIT,
-  FleetReadModel,
-  SqliteEventStore,
   actorActivity,
   fleetStateAt,
   functionHistory,
-  isAppError,
   policyHistory,
   programHistory,
   withOnBehalfOf,
@@ -20,97 +13,9 @@ import type { SplitArgs } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
+import { COMMON, actorText, json, limitOf, noteLimit, withAudit } from './audit-context.js';
+import { auditPlanCommand } from './audit-plan.command.js';
 import { renderTable } from './audit-table.js';
-
-const COMMON = ['--db', '--read-model', '--limit'] as const;
-
-const limitOf = (args: SplitArgs): number => {
-  const text = args.values.get('--limit');
-  return text === undefined ? DEFAULT_AUDIT_LIMIT : parseCount('--limit', text, 1);
-};
-
-const noteLimit = (io: CliIo, shown: number, limit: number): void => {
-  if (shown >= limit)
-    io.stderr(`(showing ${limit} entries, the limit; raise --limit to see more)\n`);
-};
-
-interface AuditContext {
-  readonly store: SqliteEventStore;
-  readonly readModel: FleetReadModel;
-}
-
-const checkFile = async (option: string, path: string): Promise<void> => {
-  let isFile: boolean;
-  try {
-    isFile = (await stat(path)).isFile();
-  } catch {
-    throw new UsageError(`${option} '${path}': no such file`);
-  }
-  if (!isFile) throw new UsageError(`${option} '${path}': not a file`);
-};
-
-const problemOf = (error: unknown): string =>
-  error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
-
-/**
- * Opens the event log given by --db, and the read model (in the same file unless --read-model),
- * and brings the read model up to the head of the log. Bad files are usage errors naming the option.
- */
-const withAudit = async (
-  io: CliIo,
-  args: SplitArgs,
-  body: (ctx: AuditContext) => Promise<number>,
-  refresh = true,
-): Promise<number> => {
-  const dbPath = resolve(io.cwd, required(args, '--db'));
-  await checkFile('--db', dbPath);
-  const rmOption = args.values.get('--read-model');
-  const rmPath = rmOption === undefined ? dbPath : resolve(io.cwd, rmOption);
-  let store: SqliteEventStore;
-  try {
-    store = await SqliteEventStore.open({ path: dbPath, pollIntervalMs: 0 });
-  } catch (error) {
-    throw new UsageError(`--db '${dbPath}': not a Tramway event log (${problemOf(error)})`);
-  }
-  let readModel: FleetReadModel | undefined;
-  try {
-    try {
-      readModel = await FleetReadModel.open({ path: rmPath });
-    } catch (error) {
-      const option = rmOption === undefined ? '--db' : '--read-model';
-      throw new UsageError(
-        `${option} '${rmPath}': cannot hold the read model (${problemOf(error)})`,
-      );
-    }
-    try {
-      // a first catch-up is a rebuild: it may defer the audit indexes to the end (faster)
-      if (refresh && readModel.position() === 0) await readModel.rebuild(store);
-      else if (refresh) await readModel.catchUp(store);
-      return await body({ store, readModel });
-    } catch (error) {
-      if (error instanceof EventDecodeError) {
-        io.stderr(
-          `--db '${dbPath}': malformed event in the log: ${describeDecodeFailure(error.failure)}\n`,
-        );
-        return 2;
-      }
-      if (isAppError(error)) {
-        io.stderr(`--db '${dbPath}': ${error.message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  } finally {
-    await readModel?.close();
-    await store.close();
-  }
-};
-
-const json = (io: CliIo, value: unknown): void => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
-
-/** `agent:web-1 for user:alice`: the actor, and the person or decision it acted for */
-const actorText = (e: { readonly actor: string; readonly onBehalfOf?: string | null }): string =>
-  e.onBehalfOf === undefined || e.onBehalfOf === null ? e.actor : `${e.actor} for ${e.onBehalfOf}`;
 
 const eventTable = (events: readonly AuditEvent[]): string =>
   renderTable(
@@ -428,4 +333,5 @@ export const AUDIT_COMMANDS: readonly CliCommand[] = [
   auditProgramCommand,
   auditPolicyCommand,
   auditStateCommand,
+  auditPlanCommand,
 ];

@@ -7,7 +7,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
-import { DEFAULT_ACTOR } from '../fleet-coordinator.js';
+
+/** The actor of a request that names none. */
+export const DEFAULT_ACTOR = 'user:anonymous';
 import type { Logger } from '@tramway/shared/infra';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, failure, success } from './api-result.js';

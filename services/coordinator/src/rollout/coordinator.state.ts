@@ -1,23 +1,23 @@
 /**
- * What the coordinator needs of the log beyond the fleet projection (shared/src/projections):
- * every policy version's spec (rollback goes back to one), the generation each rollout gave each
- * node (from AssignmentIssued's correlation id), the failed attaches per node and policy, when
- * waves completed (pauses), and which version each rollout replaces (rollback goes back to it).
- * A pure fold (STYLE.md §1.2).
+ * What the coordinator needs of the log across the deciders' streams, to judge nodes and to
+ * stamp its decisions: the generation each rollout gave each node (from AssignmentIssued's
+ * correlation id), the failed attaches per node and policy, the version in force before each
+ * policy's latest apply (a rollout records it), each policy's latest rollout, and the request
+ * each rollout acts on. The deciders' own state is the fold of their streams
+ * (shared/src/domain/*\/*.decider.ts). A pure fold (STYLE.md §1.2).
  */
-import type { FleetRecordedEvent, JsonValue } from '@tramway/shared/domain';
+import type { FleetRecordedEvent } from '@tramway/shared/domain';
 
 export interface CoordinatorState {
   readonly position: number;
-  /** policy -> version -> spec */
-  readonly policyVersions: Readonly<Record<string, Readonly<Record<string, JsonValue>>>>;
   /** rollout -> node -> generation issued by that rollout */
   readonly rolloutGenerations: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** node -> policy -> highest generation at which an attach of it failed */
   readonly failures: Readonly<Record<string, Readonly<Record<string, number>>>>;
-  /** rollout -> wave -> when it completed (ISO) */
-  readonly waveCompletedAt: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** rollout -> the policy version the nodes ran before it (null: a new policy) */
+  /**
+   * rollout -> the policy version the nodes ran before it (null: a new policy); for rollouts
+   * recorded before RolloutStarted carried it
+   */
   readonly rolloutPrevious: Readonly<Record<string, number | null>>;
   /** policy -> the version in force (absent once removed) */
   readonly currentVersion: Readonly<Record<string, number>>;
@@ -32,37 +32,19 @@ export interface CoordinatorState {
   readonly rolloutCause: Readonly<
     Record<string, { readonly actor: string; readonly eventId: string }>
   >;
-  /** node -> the cause of its latest AssignmentIssued (sent with the assignment) */
-  readonly assignmentCause: Readonly<
-    Record<
-      string,
-      {
-        readonly generation: number;
-        readonly initiatedBy: string;
-        readonly correlationId?: string;
-        readonly eventId: string;
-      }
-    >
-  >;
-  /** nodes the log says are stale (NodeMarkedStale not yet followed by NodeMarkedAlive) */
-  readonly staleNodes: Readonly<Record<string, true>>;
   /** how many events were folded (metrics) */
   readonly events: number;
 }
 
 export const initialCoordinatorState = (): CoordinatorState => ({
   position: 0,
-  policyVersions: {},
   rolloutGenerations: {},
   failures: {},
-  waveCompletedAt: {},
   rolloutPrevious: {},
   currentVersion: {},
   previousVersion: {},
   latestRollout: {},
   rolloutCause: {},
-  assignmentCause: {},
-  staleNodes: {},
   events: 0,
 });
 
@@ -97,12 +79,6 @@ export const evolveCoordinator = (
       return {
         ...next,
         rolloutCause: causeOf(state, event),
-        policyVersions: setIn(
-          state.policyVersions,
-          name,
-          String(version),
-          event.data.spec as JsonValue,
-        ),
         currentVersion: { ...state.currentVersion, [name]: version },
         previousVersion:
           current === version
@@ -121,19 +97,9 @@ export const evolveCoordinator = (
     }
     case 'AssignmentIssued': {
       const rolloutId = event.metadata.correlationId;
-      const assignmentCause = {
-        ...state.assignmentCause,
-        [event.data.nodeId]: {
-          generation: event.data.generation,
-          initiatedBy: event.data.initiatedBy ?? event.metadata.actor,
-          ...(rolloutId === undefined ? {} : { correlationId: rolloutId }),
-          eventId: event.id,
-        },
-      };
-      if (rolloutId === undefined) return { ...next, assignmentCause };
+      if (rolloutId === undefined) return next;
       return {
         ...next,
-        assignmentCause,
         rolloutGenerations: setIn(
           state.rolloutGenerations,
           rolloutId,
@@ -149,16 +115,6 @@ export const evolveCoordinator = (
       if (observedGeneration <= previous) return next;
       return { ...next, failures: setIn(state.failures, nodeId, policy, observedGeneration) };
     }
-    case 'WaveCompleted':
-      return {
-        ...next,
-        waveCompletedAt: setIn(
-          state.waveCompletedAt,
-          event.data.rolloutId,
-          String(event.data.wave),
-          event.metadata.occurredAt,
-        ),
-      };
     case 'RolloutStarted':
       return {
         ...next,
@@ -168,12 +124,6 @@ export const evolveCoordinator = (
           [event.data.rolloutId]: state.previousVersion[event.data.policy] ?? null,
         },
       };
-    case 'NodeMarkedStale':
-      return { ...next, staleNodes: { ...state.staleNodes, [event.data.nodeId]: true } };
-    case 'NodeMarkedAlive': {
-      const { [event.data.nodeId]: _alive, ...rest } = state.staleNodes;
-      return { ...next, staleNodes: rest };
-    }
     default:
       return next;
   }

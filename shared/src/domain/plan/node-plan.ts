@@ -1,3 +1,4 @@
+import { formatAttachName } from '../../lib/kernel-vocabulary.js';
 import type { MultiLinkProfile } from '../../lib/kernel-vocabulary.js';
 import type { BtfObject } from '../../kernel/btf.js';
 import type { KernelState } from '../../kernel/index.js';
@@ -39,14 +40,31 @@ export interface PlanContext {
   readonly path?: PlanPath;
 }
 
+/**
+ * The path a plan of `policy` takes on this kernel: the probed path (`ctx.path`, default
+ * `tracing-multi`) narrowed by the policy's strategy and attach type (`choosePath`), and the
+ * multi-link profile that choice was made with.
+ */
+export const planPathOf = (
+  kernel: KernelState,
+  policy: Policy,
+  ctx: Pick<PlanContext, 'path'>,
+): { readonly path: PlanPath; readonly profile: MultiLinkProfile } => {
+  const { program, strategy } = policy.spec;
+  const probed = ctx.path ?? 'tracing-multi';
+  const trampolines = probed === 'tracing-multi' || probed === 'fentry-per-function';
+  const profile: MultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
+  return { path: trampolines ? choosePath(profile, strategy, program.attach) : probed, profile };
+};
+
 /** `fentry` + `.multi` + `.s`: the attach type as in SEC(), what the kernel model loads. */
-const secAttach = (attach: PolicyAttach, multi: boolean, sleepable: boolean): string =>
-  `${attach}${multi ? '.multi' : ''}${sleepable ? '.s' : ''}`;
+const secAttach = (kind: PolicyAttach, multi: boolean, sleepable: boolean): string =>
+  formatAttachName({ kind, multi, sleepable });
 
 const keyOf = (object: string, btfId: number): string => `${object}\0${btfId}`;
 
 /** Loaded BTF objects by name, with their object ids (a module only while `live`). */
-const loadedObjects = (kernel: KernelState): Map<string, number> => {
+export const loadedObjects = (kernel: KernelState): Map<string, number> => {
   const loaded = new Map<string, number>();
   for (const [objId, index] of kernel.btfs) {
     const tpl = kernel.templates[index];
@@ -86,7 +104,9 @@ const countOf = (targets: readonly PlannedTarget[]): PlanCounts => ({
  *   already on it, this node's other policies and older versions included (make-before-break
  *   attaches the new version before releasing the old, so both count).
  * V24 multi without `program.origin`: the first target that passes the single-target checks is
- * the origin (as the agent does), so one unattachable first match does not fail the load.
+ * the origin, so one unattachable first match does not fail the load. An origin in a module
+ * that is not loaded counts as none until the module loads (libbpf takes the first symbol,
+ * spec §5.1): the program is loaded against a function that is there.
  * The kernel model has no kprobe_multi: on a node whose best path is `kprobe-multi` every
  * loaded target is `rejected` (EOPNOTSUPP) and the plan says so.
  */
@@ -101,10 +121,7 @@ export const planNode = (kernel: KernelState, policy: Policy, ctx: PlanContext):
   const objects: BtfObject[] = kernel.templates.map((t) => t.view.btf);
   const { matches, unmatched } = matchFunctionPatterns(objects, patterns);
 
-  const probed = ctx.path ?? 'tracing-multi';
-  const trampolines = probed === 'tracing-multi' || probed === 'fentry-per-function';
-  const profile: MultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
-  const path: PlanPath = trampolines ? choosePath(profile, strategy, program.attach) : probed;
+  const { path, profile } = planPathOf(kernel, policy, ctx);
 
   const loaded = loadedObjects(kernel);
   const used = trampolineUse(kernel);
@@ -121,8 +138,12 @@ export const planNode = (kernel: KernelState, policy: Policy, ctx: PlanContext):
         reads,
         ...(origin === undefined ? {} : { origin }),
       });
-    let resolution = resolve(program.origin);
-    if (multi && kernel.profile === 'v24' && program.origin === undefined) {
+    const colon = program.origin?.indexOf(':') ?? -1;
+    const originObject = colon < 0 ? undefined : program.origin?.slice(0, colon);
+    const origin =
+      originObject === undefined || loaded.has(originObject) ? program.origin : undefined;
+    let resolution = resolve(origin);
+    if (multi && kernel.profile === 'v24' && origin === undefined) {
       const load = resolution.loads[0];
       if (load !== undefined && !load.ok) {
         const single = resolveFunctionPatterns(kernel, loadedBtfs, patterns, {

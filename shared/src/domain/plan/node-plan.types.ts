@@ -50,3 +50,15 @@ export interface NodePlan {
   readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
   readonly counts: PlanCounts;
 }
+
+/**
+ * The part of a `NodePlan` recorded in the log (`PlanRecorded`, `NodeReplanned`) and sent with
+ * the assignment (`AssignedPolicy.plan`): what the node was told to trace, function by function,
+ * with the BTF object id and BTF id it had when the plan was made. Node, policy and version are
+ * the enclosing event's or assignment's; the counts follow from the targets.
+ */
+export interface RecordedPlan {
+  readonly path: PlanPath;
+  readonly targets: readonly PlannedTarget[];
+  readonly unmatched: readonly { readonly pattern: string; readonly reason: string }[];
+}

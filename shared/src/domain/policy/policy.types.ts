@@ -3,6 +3,7 @@
  * field checked, defaults applied, cookies normalised to decimal strings. Plain JSON data, so the
  * same value travels in plan requests and assignments.
  */
+import type { RecordedPlan } from '../plan/node-plan.types.js';
 
 export const POLICY_API_VERSION = 'tramway.dev/v1alpha1';
 export const POLICY_KIND = 'TracingPolicy';
@@ -98,6 +99,12 @@ export interface AssignedPolicy {
   readonly name: string;
   readonly version: number;
   readonly spec: PolicySpec;
+  /**
+   * The node's plan recorded for this policy version (`PlanRecorded`), exactly as recorded: the
+   * agent reconciles to it. Absent when none was recorded (older logs, or the node did not
+   * answer at plan time); the agent then plans on its own and says so (`NodeReplanned`).
+   */
+  readonly plan?: RecordedPlan | undefined;
 }
 
 /** The defaults `validatePolicy` applies to a policy without a `rollout` section. */

@@ -1,3 +1,8 @@
+/**
+ * Validation of a `TracingPolicy` (docs/fleet-protocol.md, "Policy"), every problem with its path.
+ * Kept in one file over ~400 lines: one hand-written validator per section of the policy, in the
+ * order of the document, so that the messages and their paths read as the policy does.
+ */
 import { parseFunctionPattern } from '../../btf/resolve-pattern.js';
 import type { Result } from '../../lib/result.js';
 import { err, ok } from '../../lib/result.js';

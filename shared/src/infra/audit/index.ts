@@ -15,3 +15,10 @@ export {
 export type { TimeTravelResult, TimeTravelOptions, SnapshotCache } from './time-travel.js';
 export { fleetStateAt } from './time-travel.js';
 export { onBehalfOf, withOnBehalfOf } from './on-behalf-of.js';
+export type {
+  PlanAudit,
+  PlanAuditAssignment,
+  PlanAuditPlan,
+  PlanAuditVersion,
+} from './plan-audit.js';
+export { planHistory } from './plan-audit.js';

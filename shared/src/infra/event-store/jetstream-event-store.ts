@@ -1,3 +1,9 @@
+/**
+ * The NATS JetStream adapter of the `EventStore` port (a subject per stream, a message per event).
+ * Kept in one file over ~400 lines: the stream set-up, the per-stream append queue with its
+ * expected-sequence headers, the position mapping and the ordered-consumer subscription share the
+ * connection state and the mapping of versions to sequences, which must stay private.
+ */
 import { createHash } from 'node:crypto';
 import {
   DeliverPolicy,

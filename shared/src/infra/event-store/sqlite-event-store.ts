@@ -1,3 +1,9 @@
+/**
+ * The SQLite adapter of the `EventStore` port (WAL, raw prepared statements on the hot path).
+ * Kept in one file over ~400 lines: the append transaction, the batching queue, the paged reader
+ * and the live subscription share the prepared statements and the writer's lock, and splitting
+ * them would expose those internals between modules.
+ */
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import type { Kysely } from 'kysely';

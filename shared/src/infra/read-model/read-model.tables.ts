@@ -103,6 +103,20 @@ export interface ReadModelDb {
     issued_at: string;
     issued_position: number;
   };
+  rm_plans_v1: {
+    position: number;
+    node_id: string;
+    policy: string;
+    policy_version: number;
+    source: 'recorded' | 'replanned';
+    rollout_id: string | null;
+    generation: number | null;
+    reason: string | null;
+    path: string;
+    plan: string;
+    at: string;
+    actor: string;
+  };
   rm_checkpoints_v1: { name: string; position: number };
   rm_snapshots_v1: { position: number; recorded_ms: number; version: number; snapshot: string };
 }

@@ -6,7 +6,7 @@ import {
   judgeNode,
   reportedOutcome,
   withPolicy,
-} from '../../../services/coordinator/src/rollout/rollout.rules.js';
+} from '@tramway/shared/domain';
 
 const spec: PolicySpec = {
   program: { name: 'tcp_lat', attach: 'fentry', sleepable: false, reads: [] },

@@ -1,0 +1,104 @@
+/**
+ * The agent's public shape (its dependencies and its handle) and the state its seams share
+ * while it runs: app.ts (passes, assignments, modules), start-up.ts, state/recovery.ts,
+ * facts/fact-outbox.ts and state/actual-state.ts each take what they need from here, so none
+ * of them imports another's module, and the request handlers import none of them.
+ */
+import type { FleetBus, Logger } from '@tramway/shared/infra';
+import type { SchedulerLike } from 'rxjs';
+import type { KernelState } from '@tramway/shared/kernel';
+import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
+import type { AgentAssignment, HeldLink } from './reconcile/agent-policy.js';
+import type { HeldPlan } from './reconcile/agent-plans.js';
+import type { PolicyStatus } from './reconcile/desired-links.js';
+import type { AgentStateStore } from './state/agent-state.store.js';
+import type { NodeActualState } from './state/actual-state.js';
+
+export interface AgentClock {
+  now(): Date;
+}
+export interface AgentIds {
+  newId(): string;
+}
+
+export interface AgentDeps {
+  readonly nodeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly bus: FleetBus;
+  /**
+   * The node's kernel. A model driver (`sim`, `host` shadow) must be fresh, as built: on an
+   * agent restart within the same boot its history is replayed from the op log in the state.
+   */
+  readonly driver: KernelDriver;
+  /**
+   * @deprecated ignored: the driver's own `state()` is used (kept so that older callers compile)
+   */
+  readonly kernelState?: () => KernelState | undefined;
+  readonly clock: AgentClock;
+  readonly ids: AgentIds;
+  /** where pins, assignment and (sim) the kernel op log are kept; in memory when absent */
+  readonly stateDir?: string;
+  /** explicit state store (tests and the embedded mode keep one across agent restarts) */
+  readonly store?: AgentStateStore;
+  readonly logger?: Logger;
+  /** default 5000 */
+  readonly heartbeatMs?: number;
+  /** the heartbeat's scheduler (tests: a TestScheduler); default rxjs asyncScheduler */
+  readonly scheduler?: SchedulerLike;
+  /** timeout of the start-up assignment request; default 2000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/** The reply to an assignment: `accepted: false` for a generation older than the node's. */
+export interface AssignOutcome {
+  readonly accepted: boolean;
+  readonly generation: number;
+  readonly reason?: string;
+}
+
+/** The reply to a module request. */
+export type ModuleOutcome = { ok: true } | { ok: false; errno: string; reason: string };
+
+export interface Agent {
+  /** registers and starts serving; resolves with the error that prevented it, if any */
+  start(): Promise<Error | undefined>;
+  /** stops timers and responders, waits for the work in progress; the kernel keeps its pinned links */
+  stop(): Promise<Error | undefined>;
+  readonly nodeId: string;
+  bootId(): string;
+  observedGeneration(): number;
+  assignment(): AgentAssignment | null;
+  heldLinks(): readonly HeldLink[];
+  /** the plan held for each assigned policy version (as sent, or the agent's own) */
+  plans(): readonly HeldPlan[];
+  actualState(): Promise<NodeActualState>;
+  /** runs a reconciliation pass now (after the work already queued) */
+  reconcile(): Promise<void>;
+  /** loads or drains-then-unloads a module (sim nodes); what the `module` request does */
+  module(action: 'load' | 'unload', module: string): Promise<ModuleOutcome>;
+  /** adopts an assignment (newer generations only); what the `assign` request does */
+  assign(assignment: AgentAssignment): AssignOutcome;
+  /** the description of the node's kernel (after start) */
+  kernel(): KernelDescription;
+  /** the model state, when the driver exposes it */
+  kernelState(): KernelState | undefined;
+}
+
+/**
+ * What the agent holds while it runs, shared by its seams (one object, changed in place; every
+ * kernel-touching change runs in the agent's serial queue).
+ */
+export interface AgentRuntime {
+  description: KernelDescription | undefined;
+  /** the driver, wrapped once recovered so that each accepted operation goes to the op log */
+  driver: KernelDriver;
+  bootId: string;
+  /** the BTF fingerprint of this start (`btfFingerprint` in start-up.ts) */
+  btfFingerprint: string;
+  assignment: AgentAssignment | null;
+  observedGeneration: number;
+  held: HeldLink[];
+  plans: readonly HeldPlan[];
+  policies: readonly PolicyStatus[];
+  stopping: boolean;
+}

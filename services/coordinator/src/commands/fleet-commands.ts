@@ -1,0 +1,292 @@
+/**
+ * The coordinator's operations as the API offers them (docs/fleet-protocol.md, "API"): each
+ * validates its input, asks the runner or reads the log, and answers an `ApiResult`. Decisions
+ * run one at a time through `serially`.
+ */
+import type { NodePlan, Policy } from '@tramway/shared/domain';
+import { FleetStreams, refusePlan, selectNodes } from '@tramway/shared/domain';
+import type { NodeView } from '@tramway/shared/projections';
+import {
+  FleetSubjects,
+  decodeMessageOrThrow,
+  parsePolicyOrProblems,
+} from '@tramway/shared/contracts';
+import type { FleetBus } from '@tramway/shared/infra';
+import type { ApiResult } from '../http/api-result.js';
+import { ApiErrorCode, failure, success } from '../http/api-result.js';
+import type { FleetLog } from '../log/fleet-log.js';
+import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
+
+export interface FleetCommands {
+  plan(body: unknown): Promise<ApiResult>;
+  apply(body: unknown, actor: string): Promise<ApiResult>;
+  status(name: string): ApiResult;
+  rollback(name: string, body: unknown, actor: string): Promise<ApiResult>;
+  resume(rolloutId: string, actor: string): Promise<ApiResult>;
+  nodes(): ApiResult;
+  module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiResult>;
+}
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+const STATUS_OF: Record<'NotFound' | 'Conflict' | 'Invalid', number> = {
+  NotFound: 404,
+  Conflict: 409,
+  Invalid: 400,
+};
+const CODE_OF = {
+  NotFound: ApiErrorCode.NotFound,
+  Conflict: ApiErrorCode.Conflict,
+  Invalid: ApiErrorCode.InvalidRequest,
+} as const;
+
+const answer = <T>(outcome: Outcome<T>, body: (value: T) => ApiResult): ApiResult =>
+  outcome.ok
+    ? body(outcome.value)
+    : failure(STATUS_OF[outcome.code], CODE_OF[outcome.code], outcome.message);
+
+export const createFleetCommands = (deps: {
+  readonly log: FleetLog;
+  readonly bus: FleetBus;
+  readonly timeoutMs: number;
+  readonly runner: RolloutRunner;
+  readonly liveness: LivenessMonitor;
+  /** runs a decision after those already queued */
+  readonly serially: <T>(work: () => Promise<T>) => Promise<T>;
+  /** asks for a tick (rollouts advance, staleness) */
+  readonly kick: () => void;
+}): FleetCommands => {
+  const { log, runner, liveness } = deps;
+
+  const liveNodes = (): NodeView[] =>
+    Object.values(log.fleet().nodes).filter((n) => n.registered && !liveness.isStale(n.nodeId));
+
+  const askPlans = async (
+    policy: Policy,
+    version: number,
+    nodes: readonly NodeView[],
+  ): Promise<{ plans: NodePlan[]; unreachable: { nodeId: string; reason: string }[] }> => {
+    type Asked = { plan: NodePlan } | { nodeId: string; reason: string };
+    const results = await Promise.all(
+      nodes.map(async (n): Promise<Asked> => {
+        try {
+          const reply = await deps.bus.request(
+            FleetSubjects.plan(n.nodeId),
+            { policy, policyVersion: version },
+            { timeoutMs: deps.timeoutMs },
+          );
+          return { plan: decodeMessageOrThrow('NodePlan', reply) };
+        } catch (error) {
+          return { nodeId: n.nodeId, reason: errorText(error) };
+        }
+      }),
+    );
+    return {
+      plans: results.flatMap((r) => ('plan' in r ? [r.plan] : [])),
+      unreachable: results.flatMap((r) => ('reason' in r ? [r] : [])),
+    };
+  };
+
+  type Planned =
+    | { ok: false; result: ApiResult }
+    | {
+        ok: true;
+        policy: Policy;
+        version: number;
+        plans: NodePlan[];
+        refused: readonly string[];
+        unreachable: { nodeId: string; reason: string }[];
+      };
+
+  const planFor = async (body: unknown): Promise<Planned> => {
+    if (typeof body !== 'object' || body === null || !('policy' in body)) {
+      return {
+        ok: false,
+        result: failure(400, ApiErrorCode.InvalidRequest, 'the body must be { policy }', [
+          'policy: required (YAML text or an object)',
+        ]),
+      };
+    }
+    const parsed = parsePolicyOrProblems((body as { policy: unknown }).policy);
+    if (!parsed.ok) {
+      return {
+        ok: false,
+        result: failure(
+          400,
+          ApiErrorCode.InvalidPolicy,
+          'the policy is invalid',
+          parsed.problems.map((p) => `policy.${p}`),
+        ),
+      };
+    }
+    const policy = parsed.policy;
+    const state = log.deciders.policy.get(FleetStreams.policy(policy.metadata.name)).state;
+    const version = state.lastVersion + 1;
+    const selected = selectNodes(policy, liveNodes());
+    const asked = await askPlans(policy, version, selected);
+    const knownLabels = new Set(
+      Object.values(log.fleet().nodes)
+        .filter((n) => n.registered)
+        .flatMap((n) => Object.keys(n.labels)),
+    );
+    const refused = refusePlan(asked.plans, policy, knownLabels)?.reasons ?? [];
+    return { ok: true, policy, version, ...asked, refused };
+  };
+
+  const plan = async (body: unknown): Promise<ApiResult> => {
+    const p = await planFor(body);
+    if (!p.ok) return p.result;
+    return success({
+      policy: p.policy.metadata.name,
+      version: p.version,
+      nodes: p.plans,
+      ...(p.unreachable.length > 0 ? { unreachable: p.unreachable } : {}),
+      ...(p.refused.length > 0 ? { refused: { reasons: p.refused } } : {}),
+    });
+  };
+
+  const apply = (body: unknown, actor: string): Promise<ApiResult> =>
+    deps.serially(async () => {
+      const p = await planFor(body);
+      if (!p.ok) return p.result;
+      const name = p.policy.metadata.name;
+      if (p.refused.length > 0) {
+        return failure(
+          400,
+          ApiErrorCode.PlanRefused,
+          `policy ${name} refused at plan time`,
+          p.refused,
+        );
+      }
+      const outcome = await runner.apply({
+        policy: p.policy,
+        plans: p.plans,
+        unreachable: p.unreachable.map((u) => u.nodeId),
+        actor,
+      });
+      if (outcome.ok && !outcome.value.unchanged) deps.kick();
+      return answer(outcome, (v) =>
+        success({ policy: name, version: v.version, rolloutId: v.rolloutId }, 202),
+      );
+    });
+
+  const rollback = (name: string, body: unknown, actor: string): Promise<ApiResult> =>
+    deps.serially(async () => {
+      const reason = (body as { reason?: unknown } | null)?.reason;
+      if (reason !== undefined && typeof reason !== 'string') {
+        return failure(400, ApiErrorCode.InvalidRequest, 'invalid body', [
+          'reason: expected a string',
+        ]);
+      }
+      return answer(await runner.rollback(name, reason, actor), (v) => success(v));
+    });
+
+  const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
+    deps.serially(async () => {
+      const outcome = await runner.resume(rolloutId, actor);
+      if (outcome.ok) deps.kick();
+      return answer(outcome, (v) => success(v));
+    });
+
+  const status = (name: string): ApiResult => {
+    const policy = log.fleet().policies[name];
+    if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
+    const rolloutId = log.coordinator().latestRollout[name];
+    const rollout = rolloutId === undefined ? undefined : log.fleet().rollouts[rolloutId];
+    const state = rolloutId === undefined ? undefined : runner.rolloutOf(rolloutId);
+    const standing = (nodeId: string) => (state ? runner.standingOf(state, nodeId) : 'pending');
+    const waves = rollout
+      ? Object.values(rollout.waves)
+          .sort((a, b) => a.wave - b.wave)
+          .map((w) => {
+            const verdicts = w.nodes.map(standing);
+            return {
+              index: w.wave,
+              nodes: w.nodes,
+              state: w.status,
+              succeeded: w.succeeded ?? verdicts.filter((v) => v === 'converged').length,
+              failed: w.failed ?? verdicts.filter((v) => v === 'failed').length,
+            };
+          })
+      : [];
+    const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
+    const nodes = nodeIds.map((nodeId) => {
+      const node = log.fleet().nodes[nodeId];
+      const attached = Object.values(node?.links ?? {})
+        .filter((l) => l.policy === name)
+        .reduce((sum, l) => sum + l.connections.length, 0);
+      // pending and rejected are the node's own report of its last reconcile pass (NodeReconciled,
+      // in the log): right after a coordinator restart, and updated when a module loads
+      const outcome = node?.reconciled?.[name];
+      return {
+        nodeId,
+        generation: node?.assignment?.generation ?? 0,
+        observedGeneration: node ? liveness.observedOf(nodeId) : 0,
+        state: standing(nodeId),
+        functions: {
+          attached,
+          pending: outcome?.pending.length ?? 0,
+          rejected: outcome?.rejected.length ?? 0,
+        },
+      };
+    });
+    return success({
+      policy: name,
+      version: policy.version,
+      rollout: rollout ? { id: rollout.rolloutId, state: rollout.status, waves } : null,
+      nodes,
+    });
+  };
+
+  const nodes = (): ApiResult =>
+    success(
+      Object.values(log.fleet().nodes)
+        .filter((n) => n.registered)
+        .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
+        .map((n) => {
+          const seen = liveness.lastHeardMs(n.nodeId);
+          return {
+            nodeId: n.nodeId,
+            labels: n.labels,
+            profile: n.profile,
+            attachPath: n.attachPath,
+            bootId: n.bootId,
+            lastSeen: seen === undefined ? null : new Date(seen).toISOString(),
+            stale: liveness.isStale(n.nodeId),
+            generation: n.assignment?.generation ?? 0,
+            observedGeneration: liveness.observedOf(n.nodeId),
+          };
+        }),
+    );
+
+  const moduleAction = async (
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+  ): Promise<ApiResult> => {
+    if (!log.fleet().nodes[nodeId]?.registered)
+      return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
+      return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [
+        `module: ${JSON.stringify(module)} is not a module name`,
+      ]);
+    }
+    try {
+      const reply = decodeMessageOrThrow(
+        'ModuleReply',
+        await deps.bus.request(
+          FleetSubjects.module(nodeId),
+          { action, module },
+          { timeoutMs: deps.timeoutMs },
+        ),
+      );
+      return success(reply);
+    } catch (error) {
+      return failure(503, ApiErrorCode.AgentUnavailable, `node ${nodeId}: ${errorText(error)}`);
+    }
+  };
+
+  return { plan, apply, status, rollback, resume, nodes, module: moduleAction };
+};

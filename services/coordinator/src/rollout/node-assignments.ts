@@ -1,0 +1,121 @@
+/**
+ * The shell of the node assignment decider: gives nodes a policy version (or takes it away) as
+ * their next generation, and sends each node its assignment as its stream holds it (every policy
+ * version with its spec and the plan recorded for it).
+ */
+import type { Assignment, PolicySpec } from '@tramway/shared/domain';
+import {
+  COORDINATOR_ACTOR,
+  FleetStreams,
+  assignmentMessage,
+  validatePolicySpec,
+} from '@tramway/shared/domain';
+import type { FleetBus, Logger } from '@tramway/shared/infra';
+import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
+import type { FleetLog } from '../log/fleet-log.js';
+
+/** assignments issued or sent concurrently */
+const BATCH = 64;
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+export const inBatches = async <T>(
+  items: readonly T[],
+  work: (item: T) => Promise<void>,
+): Promise<void> => {
+  for (let i = 0; i < items.length; i += BATCH) {
+    await Promise.all(items.slice(i, i + BATCH).map(work));
+  }
+};
+
+export const createNodeAssignments = (deps: {
+  readonly log: FleetLog;
+  readonly bus: FleetBus;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  readonly timeoutMs: number;
+}) => {
+  const { log, logger } = deps;
+  const { policy: policies, assignment: assignments } = log.deciders;
+  const nowIso = (): string => deps.now().toISOString();
+
+  /** validated specs by `name@version` (a version's spec never changes) */
+  const specs = new Map<string, PolicySpec>();
+  const specOf = (name: string, version: number): PolicySpec | undefined => {
+    const key = `${name}@${version}`;
+    const known = specs.get(key);
+    if (known) return known;
+    const raw = policies.get(FleetStreams.policy(name)).state.versions[String(version)];
+    if (raw === undefined) return undefined;
+    const parsed = validatePolicySpec(raw);
+    if (!parsed.ok) return undefined;
+    specs.set(key, parsed.value);
+    return parsed.value;
+  };
+
+  /** The assignment a node is sent: its stream's state, with the specs and recorded plans. */
+  const assignmentOf = (nodeId: string): Assignment | null =>
+    assignmentMessage(assignments.get(FleetStreams.assignment(nodeId)).state, specOf);
+
+  const sendAssignment = async (nodeId: string): Promise<void> => {
+    const assignment = assignmentOf(nodeId);
+    if (!assignment) return;
+    try {
+      const reply = decodeMessageOrThrow(
+        'AssignReply',
+        await deps.bus.request(FleetSubjects.assign(nodeId), assignment, {
+          timeoutMs: deps.timeoutMs,
+        }),
+      );
+      logger.debug('assignment sent', { nodeId, generation: assignment.generation, reply });
+    } catch (error) {
+      // The node will be judged pending/stale; the drift check re-sends to nodes behind.
+      logger.warn('assignment not delivered', { nodeId, error: errorText(error) });
+    }
+  };
+
+  /** Gives each node `version` of the policy (null: removes it), then sends what changed. */
+  const assignNodes = async (
+    rolloutId: string,
+    nodeIds: readonly string[],
+    policy: string,
+    version: number | null,
+  ): Promise<void> => {
+    const spec = version === null ? null : (specOf(policy, version) ?? null);
+    if (version !== null && spec === null) {
+      logger.error('policy version not in the log', { policy, version, rolloutId });
+      return;
+    }
+    const cause = log.coordinator().rolloutCause[rolloutId];
+    await inBatches(nodeIds, async (nodeId) => {
+      if (!log.fleet().nodes[nodeId]) return;
+      const decision = await log.execute(
+        assignments,
+        FleetStreams.assignment(nodeId),
+        {
+          type: 'AssignPolicy',
+          data: {
+            nodeId,
+            policy,
+            version,
+            spec,
+            rolloutId,
+            initiatedBy: cause?.actor ?? COORDINATOR_ACTOR,
+          },
+        },
+        {
+          actor: COORDINATOR_ACTOR,
+          occurredAt: nowIso(),
+          correlationId: rolloutId,
+          causationId: cause?.eventId,
+        },
+      );
+      if (decision.ok && decision.events.length > 0) await sendAssignment(nodeId);
+    });
+  };
+
+  return { specOf, assignmentOf, sendAssignment, assignNodes };
+};
+
+export type NodeAssignments = ReturnType<typeof createNodeAssignments>;
