@@ -5,6 +5,7 @@ import {
   ERRNO_NUMBERS,
   attachTypeOf,
   errnoNumber,
+  formatAttachName,
   isErrno,
   parseAttachName,
 } from '@tramway/shared/lib';
@@ -42,6 +43,13 @@ describe('attach names', () => {
     });
     expect(parseAttachName('fentry.s.multi')).toBeNull();
     expect(parseAttachName('kprobe.multi')).toBeNull();
+  });
+
+  it('spells an attach name back as it was read', () => {
+    for (const text of ['fentry', 'fexit.s', 'fmod_ret.multi', 'fsession.multi.s']) {
+      const name = parseAttachName(text);
+      expect(name && formatAttachName(name)).toBe(text);
+    }
   });
 
   it('maps each attach name to its uapi attach type, ignoring .s', () => {
