@@ -83,7 +83,13 @@ describe('policyDecider', () => {
         .given([])
         .when(apply(V1))
         .then([decidedApplied(1, V1, 'new policy applied by user:alice')]);
-      expect(state).toEqual({ name: 'tcp', lastVersion: 1, versions: { '1': V1 }, current: 1 });
+      expect(state).toEqual({
+        name: 'tcp',
+        lastVersion: 1,
+        versions: { '1': V1 },
+        current: 1,
+        reason: 'new policy applied by user:alice',
+      });
     });
 
     it('records a changed spec as the next version', () => {
