@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { applyOp, buildKernel, checkInvariants, dumpState } from '@tramway/shared/kernel';
 import type {
   Errno,
+  FailedTarget,
   FunctionDecl,
   KernelOp,
   KernelProfile,
@@ -176,6 +177,8 @@ export interface When {
   thenOk(): { state: KernelState; value: OpValue | null };
   /** the op fails with `errno` and the state is the very input state; returns the reason */
   thenRejects(errno: Errno): string;
+  /** as `thenRejects`; returns the request target the refusal names (undefined: none) */
+  thenRejectsTarget(errno: Errno): FailedTarget | undefined;
 }
 
 /** Given a kernel after `ops`, when `op` is applied, then … */
@@ -187,19 +190,21 @@ export const given = (spec: KernelSpec | KernelState, ...ops: KernelOp[]) => {
     when: (op: KernelOp): When => {
       const before = dumpState(state);
       const o = applyOp(state, op);
+      const rejects = (errno: Errno) => {
+        if (o.ok) throw new Error(`expected ${errno}, but the op succeeded`);
+        expect({ errno: o.errno, reason: o.reason }).toEqual({ errno, reason: o.reason });
+        expect(o.state).toBe(state);
+        expect(dumpState(o.state)).toEqual(before);
+        return o;
+      };
       return {
         thenOk: () => {
           if (!o.ok) throw new Error(`expected ok, got ${o.errno}: ${o.reason}`);
           expect(checkInvariants(o.state)).toEqual([]);
           return { state: o.state, value: o.value };
         },
-        thenRejects: (errno: Errno) => {
-          if (o.ok) throw new Error(`expected ${errno}, but the op succeeded`);
-          expect({ errno: o.errno, reason: o.reason }).toEqual({ errno, reason: o.reason });
-          expect(o.state).toBe(state);
-          expect(dumpState(o.state)).toEqual(before);
-          return o.reason;
-        },
+        thenRejects: (errno: Errno) => rejects(errno).reason,
+        thenRejectsTarget: (errno: Errno) => rejects(errno).failedTarget,
       };
     },
   };

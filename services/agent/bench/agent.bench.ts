@@ -7,7 +7,7 @@
  *   npx tsx --conditions=@tramway/source services/agent/bench/agent.bench.ts [--json] [--functions N]
  */
 import { applyOp, buildKernel } from '@tramway/shared/kernel';
-import type { KernelOp, KernelSpec, KernelState } from '@tramway/shared/kernel';
+import type { KernelOp, KernelProfile, KernelSpec, KernelState } from '@tramway/shared/kernel';
 import { createInProcessBus } from '@tramway/shared/infra';
 import { createAgent } from '../src/app.js';
 import { createSimKernel } from '../src/kernel/sim-kernel.loader.js';
@@ -20,7 +20,7 @@ const json = args.includes('--json');
 const fnArg = args.indexOf('--functions');
 const FUNCTIONS = fnArg >= 0 ? Number(args[fnArg + 1]) : 500;
 
-const specOf = (profile: 'v24' | 'v26'): KernelSpec => ({
+const specOf = (profile: KernelProfile): KernelSpec => ({
   profile,
   objects: [
     {
@@ -48,7 +48,7 @@ const median = (xs: number[]): number => {
 };
 
 /** The agent's own kernel steps, applied straight to the model: the cost of the kernel alone. */
-const baseline = (profile: 'v24' | 'v26', strategy: 'multi' | 'per-function'): number => {
+const baseline = (profile: KernelProfile, strategy: 'multi' | 'per-function'): number => {
   const built = buildKernel(specOf(profile));
   if (!built.ok) throw new Error('spec');
   let state: KernelState = built.value;
@@ -83,7 +83,7 @@ const baseline = (profile: 'v24' | 'v26', strategy: 'multi' | 'per-function'): n
 };
 
 const agentRun = async (
-  profile: 'v24' | 'v26',
+  profile: KernelProfile,
   strategy: 'multi' | 'per-function',
 ): Promise<{ converge: number; update: number; links: number }> => {
   const kernel = createSimKernel(specOf(profile));

@@ -1,16 +1,6 @@
 import type { BtfEnumType, BtfObject } from '../lib/btf-model.js';
-
-/**
- * Which tracing multi-link flavour a kernel has, judged from its BTF (ARCHITECTURE.md, "The
- * kernel driver on each node"; kernel-multilink-spec.md §0, §1.1):
- * - `v26`: the merged series: `BPF_TRACE_FENTRY_MULTI` and `BPF_LINK_TYPE_TRACING_MULTI`;
- * - `v24`: the unmerged V24 series, recognised by `BPF_MODIFY_RETURN_MULTI`, which only V24/V25 have;
- * - `none`: no tracing multi-link.
- */
-export type MultiLinkProfile = 'v24' | 'v26' | 'none';
-
-/** The attach paths of the fallback ladder, best first. */
-export type AttachPath = 'tracing-multi' | 'fentry-per-function' | 'kprobe-multi';
+import { ATTACH_TYPES } from '../lib/kernel-vocabulary.js';
+import type { AttachPath, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
 
 export interface LadderStep {
   readonly path: AttachPath;
@@ -20,6 +10,13 @@ export interface LadderStep {
 }
 
 export interface FeatureProbe {
+  /**
+   * Which tracing multi-link flavour the kernel has, judged from its BTF (ARCHITECTURE.md, "The
+   * kernel driver on each node"; kernel-multilink-spec.md §0, §1.1):
+   * - `v26`: the merged series: `BPF_TRACE_FENTRY_MULTI` and `BPF_LINK_TYPE_TRACING_MULTI`;
+   * - `v24`: the unmerged V24 series, recognised by `BPF_MODIFY_RETURN_MULTI`, which only V24/V25 have;
+   * - `none`: no tracing multi-link.
+   */
   readonly profile: MultiLinkProfile;
   /** the first available step of the ladder, or `none` */
   readonly path: AttachPath | 'none';
@@ -40,16 +37,6 @@ export interface FeatureProbeInput {
   readonly hasSymbol?: (name: string) => boolean;
 }
 
-const INTERESTING_ATTACH = [
-  'BPF_TRACE_FENTRY',
-  'BPF_TRACE_FEXIT',
-  'BPF_MODIFY_RETURN',
-  'BPF_TRACE_KPROBE_MULTI',
-  'BPF_TRACE_FENTRY_MULTI',
-  'BPF_TRACE_FEXIT_MULTI',
-  'BPF_MODIFY_RETURN_MULTI',
-  'BPF_TRACE_FSESSION_MULTI',
-];
 const INTERESTING_LINK = [
   'BPF_LINK_TYPE_TRACING',
   'BPF_LINK_TYPE_KPROBE_MULTI',
@@ -81,7 +68,7 @@ const pick = (e: BtfEnumType | undefined, names: readonly string[]): Record<stri
  */
 export const probeFeatures = (input: FeatureProbeInput): FeatureProbe => {
   const { vmlinux } = input;
-  const attachTypes = pick(findEnum(vmlinux, 'bpf_attach_type'), INTERESTING_ATTACH);
+  const attachTypes = pick(findEnum(vmlinux, 'bpf_attach_type'), ATTACH_TYPES);
   const linkTypes = pick(findEnum(vmlinux, 'bpf_link_type'), INTERESTING_LINK);
   let has = input.hasSymbol;
   if (!has) {

@@ -8,13 +8,7 @@ export { encodeBtf } from './btf-encode.js';
 export { formatCType, formatFuncSignature, skipModifiers, typeAt } from './btf-c-format.js';
 export type { BtfFunctionInfo } from './btf-functions.js';
 export { describeFunction, indexFunctions, listFuncs } from './btf-functions.js';
-export type {
-  AttachPath,
-  FeatureProbe,
-  FeatureProbeInput,
-  LadderStep,
-  MultiLinkProfile,
-} from './btf-feature.probe.js';
+export type { FeatureProbe, FeatureProbeInput, LadderStep } from './btf-feature.probe.js';
 export { probeFeatures } from './btf-feature.probe.js';
 export type { FunctionPattern, PatternMatch, PatternMatches } from './resolve-pattern.js';
 export { matchFunctionPatterns, parseFunctionPattern } from './resolve-pattern.js';

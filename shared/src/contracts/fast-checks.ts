@@ -7,7 +7,7 @@
  * check first and asks zod only for the error of an event the check refuses.
  */
 import type { FleetEventType } from '../domain/fleet.events.js';
-import { ATTACH_TYPES } from '../domain/fleet.events.js';
+import { ATTACH_TYPES } from '../lib/kernel-vocabulary.js';
 import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
 import {
   DECIMAL_PATTERN,

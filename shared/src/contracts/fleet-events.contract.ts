@@ -4,7 +4,7 @@
  * `FleetEvent` in `domain/fleet.events.ts`; older versions are lifted by `upcasters.ts`.
  */
 import { z } from 'zod';
-import { ATTACH_PATHS, ATTACH_TYPES, KERNEL_PROFILES } from '../domain/fleet.events.js';
+import { ATTACH_PATHS, ATTACH_TYPES, MULTI_LINK_PROFILES } from '../lib/kernel-vocabulary.js';
 import type { FleetEventType } from '../domain/fleet.events.js';
 import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
 
@@ -23,7 +23,7 @@ const nodeId = z.string().regex(NAME_PATTERN, 'node id: letters, digits and ._:@
 const name = z.string().regex(NAME_PATTERN, 'name: letters, digits and ._:@- only');
 const kernelId = z.int().nonnegative();
 const functionName = z.string().regex(FUNCTION_NAME_PATTERN, 'a kernel function name');
-const profile = z.enum(KERNEL_PROFILES);
+const profile = z.enum(MULTI_LINK_PROFILES);
 const attachType = z.enum(ATTACH_TYPES);
 /** u64 as a decimal string (kernel-multilink-spec.md §1.1 "Cookie"). */
 const cookie = z

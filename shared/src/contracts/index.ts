@@ -17,3 +17,14 @@ export {
 export { FleetSubjects, isSubjectSafeNodeId, nodeIdOfSubject } from './fleet-subjects.js';
 export * from './fleet-messages.contract.js';
 export { parsePolicy, parsePolicyOrProblems } from './policy.contract.js';
+export type {
+  KernelSpecDeclarations,
+  KernelSpecDocument,
+  KernelSpecOptions,
+} from './kernel-spec.contract.js';
+export {
+  declarationProblems,
+  describeValue,
+  kernelSpecDocumentSchema,
+  parseKernelSpecDocument,
+} from './kernel-spec.contract.js';

@@ -5,6 +5,7 @@
  * produce exactly these shapes; `evolve` only ever sees the current version.
  */
 import type { RecordedEvent } from '../lib/event-envelope.js';
+import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
 import type { RecordedPlan } from './plan/node-plan.types.js';
 
 /** `Readonly<{ type; data }>` (STYLE.md §4). */
@@ -13,27 +14,6 @@ export type Event<Type extends string, Data> = Readonly<{ type: Type; data: Read
 /** Any JSON value: what an opaque policy spec may hold. */
 export type JsonValue =
   string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
-
-export const KERNEL_PROFILES = ['v24', 'v26', 'none'] as const;
-/** Which multi-link flavour a node's kernel offers (kernel-multilink-spec.md §1.4). */
-export type KernelProfile = (typeof KERNEL_PROFILES)[number];
-
-export const ATTACH_PATHS = ['tracing-multi', 'fentry-per-function', 'kprobe-multi'] as const;
-/** The rung of the fallback ladder a node uses (ARCHITECTURE.md, "The kernel driver"). */
-export type AttachPath = (typeof ATTACH_PATHS)[number];
-
-export const ATTACH_TYPES = [
-  'BPF_TRACE_FENTRY_MULTI',
-  'BPF_TRACE_FEXIT_MULTI',
-  'BPF_MODIFY_RETURN_MULTI',
-  'BPF_TRACE_FSESSION_MULTI',
-  'BPF_TRACE_FENTRY',
-  'BPF_TRACE_FEXIT',
-  'BPF_MODIFY_RETURN',
-  'BPF_TRACE_KPROBE_MULTI',
-] as const;
-/** Attach types of kernel-multilink-spec.md §1.1, plus the fallback single-link and kprobe types. */
-export type AttachType = (typeof ATTACH_TYPES)[number];
 
 /**
  * One connection of a link to one trampoline (kernel-multilink-spec.md §1.1 "Connection").
@@ -79,7 +59,7 @@ export type NodeRegistered = Event<
     labels: Readonly<Record<string, string>>;
     bootId: string;
     kernelRelease: string;
-    profile: KernelProfile;
+    profile: MultiLinkProfile;
     btfFingerprint: string;
   }
 >;
@@ -87,7 +67,7 @@ export type NodeRegistered = Event<
 export type NodeBooted = Event<'NodeBooted', { nodeId: string; bootId: string }>;
 export type KernelProfileDetected = Event<
   'KernelProfileDetected',
-  { nodeId: string; profile: KernelProfile; attachPath: AttachPath; btfFingerprint: string }
+  { nodeId: string; profile: MultiLinkProfile; attachPath: AttachPath; btfFingerprint: string }
 >;
 export type ModuleLoaded = Event<
   'ModuleLoaded',

@@ -1,9 +1,6 @@
 export type {
   Event,
   JsonValue,
-  KernelProfile,
-  AttachPath,
-  AttachType,
   Connection,
   FailingTarget,
   DriftItem,
@@ -40,7 +37,18 @@ export type {
   FleetEventType,
   FleetRecordedEvent,
 } from './fleet.events.js';
-export { KERNEL_PROFILES, ATTACH_PATHS, ATTACH_TYPES } from './fleet.events.js';
+export type {
+  AttachPath,
+  AttachType,
+  KernelProfile,
+  MultiLinkProfile,
+} from '../lib/kernel-vocabulary.js';
+export {
+  ATTACH_PATHS,
+  ATTACH_TYPES,
+  KERNEL_PROFILES,
+  MULTI_LINK_PROFILES,
+} from '../lib/kernel-vocabulary.js';
 export { FleetStreams, rolloutIdOf, streamOf, streamsOf } from './fleet-streams.js';
 export * from './policy/policy.types.js';
 export {
@@ -56,7 +64,7 @@ export type { SelectableNode } from './policy/policy.select.js';
 export * from './plan/node-plan.types.js';
 export { planNode, choosePath, planPathOf } from './plan/node-plan.js';
 export { planChanges } from './plan/plan-check.js';
-export type { PlanContext, NodeMultiLinkProfile } from './plan/node-plan.js';
+export type { PlanContext } from './plan/node-plan.js';
 export { resolveFunctionPatterns } from './plan/pattern-resolution.js';
 export type {
   PatternResolution,

@@ -3,7 +3,6 @@
  * value, or the untouched input state and an errno. Every operation commits fully or not at all
  * (spec §3.5, §9.5).
  */
-import { partMatch } from './btf-proto.js';
 import type {
   Conn,
   KernelState,
@@ -16,21 +15,22 @@ import type {
   TrampKey,
   TrampKind,
 } from './kernel-state.js';
-import type { Errno, KernelOp, OpValue, ProgId, TargetRef } from './kernel-types.js';
+import type { Errno, FailedTarget, KernelOp, OpValue, ProgId, TargetRef } from './kernel-types.js';
 import { fdinfoText } from './introspection.js';
 import { draftMap } from './persistent-map.js';
 import type { MapDraft } from './persistent-map.js';
 import {
   checkAttachTarget,
+  checkLinkTarget,
   fail,
+  failedTargetOf,
   objectByName,
   parseAttach,
   recordAccessedArgs,
   resolveTarget,
-  templateOf,
   trampKey,
 } from './target-check.js';
-import type { CheckedTarget, Failure } from './target-check.js';
+import type { CheckedTarget, Failure, LinkingProg, LinkTarget } from './target-check.js';
 
 export type OpOutcome =
   | { readonly ok: true; readonly state: KernelState; readonly value: OpValue | null }
@@ -39,6 +39,8 @@ export type OpOutcome =
       readonly state: KernelState;
       readonly errno: Errno;
       readonly reason: string;
+      /** link_create: the request target the refusal is about, when one is */
+      readonly failedTarget?: FailedTarget;
     };
 
 /** A working copy of the state's maps, private to one operation. */
@@ -88,6 +90,7 @@ const rejected = (state: KernelState, f: Failure): OpOutcome => ({
   state,
   errno: f.errno,
   reason: f.reason,
+  ...(f.failedTarget === undefined ? {} : { failedTarget: f.failedTarget }),
 });
 const done = (state: KernelState, value: OpValue | null): OpOutcome => ({ ok: true, state, value });
 
@@ -388,6 +391,31 @@ const connectionsValue = (d: Draft, link: Link): OpValue => ({
   }),
 });
 
+/** A request target the kernel resolved: (BTF object id, btf id), with the ref as given. */
+interface RequestTarget {
+  readonly ref: TargetRef;
+  readonly objId: number;
+  readonly btfId: number;
+}
+
+/**
+ * A link_create refusal caused by request entry `index`: the outcome's reason is the kernel
+ * model's message (`prefix` + the target's reason), the FailedTarget carries the target's part.
+ */
+const targetRejected = (
+  state: KernelState,
+  index: number,
+  target: { readonly ref?: TargetRef; readonly objId: number; readonly btfId: number },
+  f: Failure,
+  prefix = '',
+): OpOutcome =>
+  rejected(state, {
+    ok: false,
+    errno: f.errno,
+    reason: `${prefix}${f.reason}`,
+    failedTarget: failedTargetOf(state, index, target.ref, target, f),
+  });
+
 /**
  * Single fentry/fexit/fmod_ret link (spec §3.12.8): the target is the load-time one (a link-time
  * target is only for freplace → EINVAL unless it names the origin); the load-time trampoline is
@@ -396,34 +424,29 @@ const connectionsValue = (d: Draft, link: Link): OpValue => ({
 const singleLink = (state: KernelState, prog: Prog, op: LinkCreate): OpOutcome => {
   const origin = prog.origin;
   if (origin === null) return rejected(state, fail('EINVAL', 'program has no attach target'));
-  const resolved: { objId: number; btfId: number }[] = [];
-  for (const ref of op.targets) {
-    const r = resolveTarget(state, ref);
-    if (!r.ok) return rejected(state, r);
-    resolved.push(r);
+  const all = resolveAll(state, op);
+  if (!all.ok) return all.outcome;
+  // no link-time target: the load-time one
+  const targets: readonly { objId: number; btfId: number; ref?: TargetRef }[] =
+    all.targets.length > 0 ? all.targets : [{ objId: prog.attachObjId, btfId: origin.btfId }];
+  let target: LinkTarget | null = null;
+  for (const [i, t] of targets.entries()) {
+    const c = checkLinkTarget(state, prog, t);
+    if (!c.ok) return all.targets.length > 0 ? targetRejected(state, i, t, c) : rejected(state, c);
+    target = c;
   }
-  if (resolved.some((r) => r.objId !== prog.attachObjId || r.btfId !== origin.btfId))
-    return rejected(
-      state,
-      fail(
-        'EINVAL',
-        `a ${prog.attach} program attaches only to its load-time target ${origin.fname}`,
-      ),
-    );
+  if (target === null) return rejected(state, fail('EINVAL', 'program has no attach target'));
   if ((op.cookies?.length ?? 0) > 1)
     return rejected(state, fail('EINVAL', 'a single tracing link takes at most one cookie'));
   const cookie = op.cookies?.[0] ?? 0n;
   const d = draftOf(state);
-  let key: TrampKey;
-  if (prog.dstTramp !== null) key = prog.dstTramp;
-  else {
-    const t = checkAttachTarget(state, prog, prog.attachObjId, origin.btfId, 'attach');
-    if (!t.ok) return rejected(state, t);
-    key = trampGet(d, t).key;
-  }
+  const key = target.checked === null ? target.key : trampGet(d, target.checked).key;
   const id = d.nextLinkId++;
   const why = linkConn(d, key, { linkId: id, progId: prog.id, cookie, kind: prog.kind });
-  if (why !== null) return rejected(state, why);
+  if (why !== null) {
+    const first = all.targets[0];
+    return first === undefined ? rejected(state, why) : targetRejected(state, 0, first, why);
+  }
   d.progs.set(prog.id, { ...prog, dstTramp: null, refcnt: prog.refcnt + 1 });
   const link: Link = {
     id,
@@ -442,22 +465,27 @@ const singleLink = (state: KernelState, prog: Prog, op: LinkCreate): OpOutcome =
 
 interface UapiArrays {
   readonly cnt: number;
-  readonly targets: readonly { objId: number; btfId: number }[];
+  readonly targets: readonly RequestTarget[];
   readonly cookies: readonly bigint[] | null;
 }
 
-/** libbpf name resolution, then the copy-from-user view of `cnt`/arrays (EFAULT past the end). */
+/** libbpf name resolution of every request target (ESRCH names the first that fails). */
 const resolveAll = (
   state: KernelState,
   op: LinkCreate,
-): { ok: true; r: { objId: number; btfId: number }[] } | Failure => {
-  const r: { objId: number; btfId: number }[] = [];
-  for (const ref of op.targets) {
+):
+  | { readonly ok: true; readonly targets: readonly RequestTarget[] }
+  | { readonly ok: false; readonly outcome: OpOutcome } => {
+  const targets: RequestTarget[] = [];
+  for (const [i, ref] of op.targets.entries()) {
     const x = resolveTarget(state, ref);
-    if (!x.ok) return x;
-    r.push(x);
+    if (!x.ok) {
+      const failedTarget = failedTargetOf(state, i, ref, null, x);
+      return { ok: false, outcome: rejected(state, { ...x, failedTarget }) };
+    }
+    targets.push({ ref, objId: x.objId, btfId: x.btfId });
   }
-  return { ok: true, r };
+  return { ok: true, targets };
 };
 
 /**
@@ -481,29 +509,20 @@ const multiLinkV24 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
   if (targets.length === 0) return rejected(state, fail('EINVAL', 'btf_ids is NULL'));
   const used = targets.slice(0, cnt);
   const zero = used.findIndex((t) => t.btfId === 0);
-  if (zero >= 0) return rejected(state, fail('EINVAL', `btf_ids[${zero}] is 0`));
+  const zeroTarget = used[zero];
+  if (zeroTarget !== undefined)
+    return targetRejected(state, zero, zeroTarget, fail('EINVAL', `btf_ids[${zero}] is 0`));
   if (prog.dstTramp === null)
     return rejected(
       state,
       fail('EEXIST', `program ${prog.id} was already multi-attached once (dst_trampoline is NULL)`),
     );
-  const origin = prog.origin;
-  if (origin === null) return rejected(state, fail('EOPNOTSUPP', 'program has no origin BTF'));
-  const originTpl = templateOf(state, prog.attachObjId);
+  if (prog.origin === null) return rejected(state, fail('EOPNOTSUPP', 'program has no origin BTF'));
   const checked: CheckedTarget[] = [];
   for (const [i, t] of used.entries()) {
-    const c = checkAttachTarget(state, prog, t.objId, t.btfId, 'attach');
-    if (!c.ok) return rejected(state, fail(c.errno, `target ${i}: ${c.reason}`));
-    const sameProto = c.objId === prog.attachObjId && c.proto.protoId === origin.proto.protoId;
-    if (!sameProto && originTpl !== null) {
-      const why = partMatch(originTpl.view, origin.proto, c.tpl.view, c.proto, prog.accessed);
-      if (why !== null)
-        return rejected(
-          state,
-          fail('EINVAL', `target ${i} (${c.fname}) does not match origin ${origin.fname}: ${why}`),
-        );
-    }
-    checked.push(c);
+    const c = checkLinkTarget(state, prog, t);
+    if (!c.ok) return targetRejected(state, i, t, c, `target ${i}: `);
+    if (c.checked !== null) checked.push(c.checked);
   }
   const d = draftOf(state);
   const id = d.nextLinkId++;
@@ -514,7 +533,8 @@ const multiLinkV24 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
     const c = checked[i] as CheckedTarget;
     const cookie = cookies?.[i] ?? 0n;
     const why = getAndLink(d, c, { linkId: id, progId: prog.id, cookie, kind: prog.kind });
-    if (why !== null) return rejected(state, fail(why.errno, `target ${i}: ${why.reason}`));
+    const t = used[i] as RequestTarget;
+    if (why !== null) return targetRejected(state, i, t, why, `target ${i}: `);
     conns[i] = { key: trampKey(c.objId, c.btfId), cookie };
     btfSet.add(c.objId);
     if (c.module !== null) modSet.add(c.module);
@@ -561,33 +581,46 @@ const multiLinkV26 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
     return rejected(state, fail('EFAULT', `ids array has ${targets.length} of ${cnt} entries`));
   if (cookies !== null && cookies.length < cnt)
     return rejected(state, fail('EFAULT', `cookies array has ${cookies.length} of ${cnt} entries`));
-  const rows = targets
-    .slice(0, cnt)
-    .map((t, i) => ({ btfId: t.btfId, cookie: cookies?.[i] ?? 0n }));
+  // each row keeps its request index: the sort is stable, so of two equal ids the later one in
+  // the request is the duplicate
+  const rows = targets.slice(0, cnt).map((t, index) => ({
+    ref: t.ref,
+    objId: prog.attachObjId,
+    btfId: t.btfId,
+    cookie: cookies?.[index] ?? 0n,
+    index,
+  }));
   let sorted = true;
   for (let i = 1; i < rows.length && sorted; i++)
     sorted = (rows[i - 1] as { btfId: number }).btfId < (rows[i] as { btfId: number }).btfId;
   if (!sorted) {
     rows.sort((a, b) => a.btfId - b.btfId);
-    for (let i = 1; i < rows.length; i++)
-      if (rows[i]?.btfId === rows[i - 1]?.btfId)
-        return rejected(state, fail('EINVAL', `duplicate id ${rows[i]?.btfId ?? 0}`));
+    for (let i = 1; i < rows.length; i++) {
+      const row = rows[i] as (typeof rows)[number];
+      if (row.btfId === rows[i - 1]?.btfId)
+        return targetRejected(state, row.index, row, fail('EINVAL', `duplicate id ${row.btfId}`));
+    }
   }
   const checked: CheckedTarget[] = [];
   for (const r of rows) {
-    const c = checkAttachTarget(state, prog, prog.attachObjId, r.btfId, 'attach');
-    if (!c.ok) return rejected(state, fail(c.errno, `id ${r.btfId}: ${c.reason}`));
-    checked.push(c);
+    const c = checkLinkTarget(state, prog, r);
+    if (!c.ok) return targetRejected(state, r.index, r, c, `id ${r.btfId}: `);
+    if (c.checked !== null) checked.push(c.checked);
   }
   const d = draftOf(state);
   const id = d.nextLinkId++;
   const conns: LinkConn[] = new Array<LinkConn>(checked.length);
   for (let i = 0; i < checked.length; i++) {
     const c = checked[i] as CheckedTarget;
-    const cookie = rows[i]?.cookie ?? 0n;
-    const why = getAndLink(d, c, { linkId: id, progId: prog.id, cookie, kind: prog.kind });
-    if (why !== null) return rejected(state, why);
-    conns[i] = { key: trampKey(c.objId, c.btfId), cookie };
+    const row = rows[i] as (typeof rows)[number];
+    const why = getAndLink(d, c, {
+      linkId: id,
+      progId: prog.id,
+      cookie: row.cookie,
+      kind: prog.kind,
+    });
+    if (why !== null) return targetRejected(state, row.index, row, why);
+    conns[i] = { key: trampKey(c.objId, c.btfId), cookie: row.cookie };
   }
   d.progs.set(prog.id, { ...prog, refcnt: prog.refcnt + 1 });
   const link: Link = {
@@ -605,17 +638,21 @@ const multiLinkV26 = (state: KernelState, prog: Prog, u: UapiArrays): OpOutcome 
   return done(commit(d), checkedValue(link, checked));
 };
 
+/**
+ * BPF_LINK_CREATE for a tracing program: single or multi by the program's attach type. A refusal
+ * that one request target causes carries `failedTarget`, its index into `op.targets`.
+ */
 const linkCreate = (state: KernelState, op: LinkCreate): OpOutcome => {
   const prog = state.progs.get(op.prog);
   if (prog === undefined || !prog.loaded)
     return rejected(state, fail('EBADF', `no program fd for prog ${op.prog}`));
   if (!prog.multi) return singleLink(state, prog, op);
   const all = resolveAll(state, op);
-  if (!all.ok) return rejected(state, all);
+  if (!all.ok) return all.outcome;
   const cnt = op.count ?? op.targets.length;
   if (!Number.isInteger(cnt) || cnt < 0 || cnt > 0xffffffff)
     return rejected(state, fail('EINVAL', `cnt ${cnt} is not a u32`));
-  const u: UapiArrays = { cnt, targets: all.r, cookies: op.cookies ?? null };
+  const u: UapiArrays = { cnt, targets: all.targets, cookies: op.cookies ?? null };
   return state.profile === 'v24' ? multiLinkV24(state, prog, u) : multiLinkV26(state, prog, u);
 };
 
@@ -797,7 +834,7 @@ export const checkTarget = (
   progLike: ProgLike,
   target: TargetRef,
 ): { readonly ok: true } | Failure => {
-  let prog: Omit<Prog, 'name' | 'loaded' | 'refcnt'>;
+  let prog: LinkingProg;
   if (typeof progLike === 'number') {
     const p = state.progs.get(progLike);
     if (p === undefined || !p.loaded) return fail('EBADF', `no program fd for prog ${progLike}`);
@@ -813,37 +850,13 @@ export const checkTarget = (
   }
   const r = resolveTarget(state, target);
   if (!r.ok) return r;
-  const origin = prog.origin;
-  let key: TrampKey;
-  if (!prog.multi) {
-    if (origin === null || r.objId !== prog.attachObjId || r.btfId !== origin.btfId)
-      return fail('EINVAL', `a ${prog.attach} program attaches only to its load-time target`);
-    if (prog.dstTramp === null) {
-      const c = checkAttachTarget(state, prog, r.objId, r.btfId, 'attach');
-      if (!c.ok) return c;
-    }
-    key = trampKey(r.objId, r.btfId);
-  } else if (state.profile === 'v24') {
+  if (prog.multi && state.profile === 'v24') {
     if (r.btfId === 0) return fail('EINVAL', 'btf_ids[0] is 0');
     if (prog.dstTramp === null) return fail('EEXIST', `program was already multi-attached once`);
-    const c = checkAttachTarget(state, prog, r.objId, r.btfId, 'attach');
-    if (!c.ok) return c;
-    const originTpl = templateOf(state, prog.attachObjId);
-    if (origin === null || originTpl === null)
-      return fail('EOPNOTSUPP', 'program has no origin BTF');
-    const same = c.objId === prog.attachObjId && c.proto.protoId === origin.proto.protoId;
-    const why = same
-      ? null
-      : partMatch(originTpl.view, origin.proto, c.tpl.view, c.proto, prog.accessed);
-    if (why !== null)
-      return fail('EINVAL', `${c.fname} does not match origin ${origin.fname}: ${why}`);
-    key = trampKey(c.objId, c.btfId);
-  } else {
-    const c = checkAttachTarget(state, prog, prog.attachObjId, r.btfId, 'attach');
-    if (!c.ok) return c;
-    key = trampKey(c.objId, c.btfId);
   }
-  const tr = state.tramps.get(key);
+  const c = checkLinkTarget(state, prog, r);
+  if (!c.ok) return c;
+  const tr = state.tramps.get(c.key);
   if (tr !== undefined) {
     const why = linkRule(tr, prog.kind, prog.id, state.limits.maxTrampLinks);
     if (why !== null) return why;

@@ -4,6 +4,8 @@
  * within one object identical prototypes share one FUNC_PROTO, as deduplicated BTF does.
  */
 import type { BtfObject, BtfObjectKind, BtfParam, BtfType, TypeId } from '../lib/btf-model.js';
+import { C_BUILTIN_TYPEDEFS, C_INT_TYPES, parseTypeExpression } from './c-types.js';
+import type { TypeExpression } from './c-types.js';
 import type {
   FunctionAttrs,
   FunctionDecl,
@@ -12,91 +14,29 @@ import type {
   TypeDecl,
 } from './kernel-types.js';
 
-interface IntInfo {
-  readonly size: number;
-  readonly signed: boolean;
-  readonly char: boolean;
-  readonly bool: boolean;
-}
-
-const BASE_INTS: ReadonlyMap<string, IntInfo> = new Map([
-  ['_Bool', { size: 1, signed: false, char: false, bool: true }],
-  ['char', { size: 1, signed: true, char: true, bool: false }],
-  ['signed char', { size: 1, signed: true, char: true, bool: false }],
-  ['unsigned char', { size: 1, signed: false, char: true, bool: false }],
-  ['short', { size: 2, signed: true, char: false, bool: false }],
-  ['unsigned short', { size: 2, signed: false, char: false, bool: false }],
-  ['int', { size: 4, signed: true, char: false, bool: false }],
-  ['unsigned int', { size: 4, signed: false, char: false, bool: false }],
-  ['long', { size: 8, signed: true, char: false, bool: false }],
-  ['unsigned long', { size: 8, signed: false, char: false, bool: false }],
-  ['long long', { size: 8, signed: true, char: false, bool: false }],
-  ['unsigned long long', { size: 8, signed: false, char: false, bool: false }],
-]);
-
-/** Built-in typedefs of kernel-scenarios.md (s8 is `signed char` as in the kernel's __s8). */
-const BUILTIN_TYPEDEFS: ReadonlyMap<string, string> = new Map([
-  ['u8', 'unsigned char'],
-  ['u16', 'unsigned short'],
-  ['u32', 'unsigned int'],
-  ['u64', 'unsigned long long'],
-  ['s8', 'signed char'],
-  ['s16', 'short'],
-  ['s32', 'int'],
-  ['s64', 'long long'],
-  ['size_t', 'unsigned long'],
-]);
-
-/** A parsed type string: `[const|volatile]* base *…`. */
-export interface ParsedTypeString {
-  readonly modifiers: readonly ('const' | 'volatile')[];
-  readonly base:
-    | { readonly kind: 'void' }
-    | { readonly kind: 'int'; readonly name: string }
-    | { readonly kind: 'struct' | 'union' | 'enum'; readonly name: string }
-    | { readonly kind: 'typedef'; readonly name: string };
-  readonly pointers: number;
-}
-
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Parses one `ret`/`params` type string. `typedefs` says which names are typedefs (declared or
- * built in). Returns the reason on failure.
+ * Parses one `ret`/`params` type string (the one C type grammar, c-types.ts). `typedefs` says
+ * which names are typedefs (declared or built in). Returns the reason on failure.
  */
-export const parseTypeString = (
+const parseType = (
   text: string,
   typedefs: ReadonlySet<string>,
-): { ok: true; value: ParsedTypeString } | { ok: false; reason: string } => {
-  const tokens = text
-    .replace(/\*/g, ' * ')
-    .trim()
-    .split(/\s+/)
-    .filter((t) => t !== '');
-  const modifiers: ('const' | 'volatile')[] = [];
-  while (tokens[0] === 'const' || tokens[0] === 'volatile')
-    modifiers.push(tokens.shift() as 'const');
-  let pointers = 0;
-  while (tokens[tokens.length - 1] === '*') {
-    tokens.pop();
-    pointers++;
-  }
-  if (tokens.includes('*')) return { ok: false, reason: `misplaced '*' in type "${text}"` };
-  const words = tokens.join(' ');
-  if (words === '') return { ok: false, reason: `empty type "${text}"` };
-  if (words === 'void') return { ok: true, value: { modifiers, base: { kind: 'void' }, pointers } };
-  if (BASE_INTS.has(words))
-    return { ok: true, value: { modifiers, base: { kind: 'int', name: words }, pointers } };
-  const [first, second, ...rest] = tokens;
-  if ((first === 'struct' || first === 'union' || first === 'enum') && second !== undefined) {
-    if (rest.length > 0 || !IDENT.test(second))
-      return { ok: false, reason: `bad ${first} name in type "${text}"` };
-    return { ok: true, value: { modifiers, base: { kind: first, name: second }, pointers } };
-  }
-  if (tokens.length === 1 && first !== undefined && typedefs.has(first))
-    return { ok: true, value: { modifiers, base: { kind: 'typedef', name: first }, pointers } };
-  return { ok: false, reason: `unknown type "${text}"` };
+): { ok: true; value: TypeExpression } | { ok: false; reason: string } => {
+  const parsed = parseTypeExpression(text);
+  if (!parsed.ok) return { ok: false, reason: parsed.error };
+  const base = parsed.value.base;
+  if (base.kind === 'typedef' && !typedefs.has(base.name))
+    return { ok: false, reason: `unknown type "${text}"` };
+  return { ok: true, value: parsed.value };
 };
+
+const plain = (base: TypeExpression['base']): TypeExpression => ({
+  qualifiers: [],
+  base,
+  pointers: 0,
+});
 
 /** An object's declared functions resolved into BTF, plus the symbol facts of each function. */
 export interface BuiltObject {
@@ -140,17 +80,18 @@ type TypeResult = { ok: true; id: TypeId } | { ok: false; reason: string };
 const internType = (
   b: Builder,
   decls: Decls,
-  parsed: ParsedTypeString,
+  parsed: TypeExpression,
   visiting: Set<string>,
 ): TypeResult => {
   let id: TypeId;
   const base = parsed.base;
   switch (base.kind) {
-    case 'void':
-      id = 0;
-      break;
-    case 'int': {
-      const info = BASE_INTS.get(base.name);
+    case 'builtin': {
+      if (base.name === 'void') {
+        id = 0;
+        break;
+      }
+      const info = C_INT_TYPES.get(base.name);
       if (info === undefined) return { ok: false, reason: `unknown int ${base.name}` };
       id = intern(b, `int:${base.name}`, () => ({
         kind: 'int',
@@ -173,12 +114,7 @@ const internType = (
           ok: false,
           reason: `${base.kind} ${base.name} is used by value but not declared in types`,
         };
-      const intId = internType(
-        b,
-        decls,
-        { modifiers: [], base: { kind: 'int', name: 'int' }, pointers: 0 },
-        visiting,
-      );
+      const intId = internType(b, decls, plain({ kind: 'builtin', name: 'int' }), visiting);
       const memberType = intId.ok ? intId.id : 0;
       id = intern(b, `${suKind}:${base.name}`, () => ({
         kind: suKind,
@@ -211,7 +147,14 @@ const internType = (
       break;
     }
     case 'typedef': {
-      const target = decls.typedefs.get(base.name)?.decl.type ?? BUILTIN_TYPEDEFS.get(base.name);
+      const declared = decls.typedefs.get(base.name)?.decl.type;
+      const builtin = C_BUILTIN_TYPEDEFS.get(base.name);
+      const target =
+        declared !== undefined
+          ? parseType(declared, decls.typedefNames)
+          : builtin !== undefined
+            ? { ok: true as const, value: plain({ kind: 'builtin', name: builtin }) }
+            : undefined;
       if (target === undefined) return { ok: false, reason: `unknown typedef ${base.name}` };
       const key = `typedef:${base.name}`;
       const known = b.baseKeys?.get(key) ?? b.keys.get(key);
@@ -222,7 +165,7 @@ const internType = (
       if (visiting.has(base.name))
         return { ok: false, reason: `typedef ${base.name} refers to itself` };
       visiting.add(base.name);
-      const inner = parseTypeString(target, decls.typedefNames);
+      const inner = target;
       if (!inner.ok) return { ok: false, reason: `typedef ${base.name}: ${inner.reason}` };
       const innerId = internType(b, decls, inner.value, visiting);
       visiting.delete(base.name);
@@ -231,7 +174,7 @@ const internType = (
       break;
     }
   }
-  for (const m of parsed.modifiers) {
+  for (const m of parsed.qualifiers) {
     const inner = id;
     id = intern(b, `${m}:${inner}`, () => ({ kind: m, name: '', type: inner }));
   }
@@ -290,7 +233,11 @@ const collectDecls = (types: readonly TypeDecl[], problems: SpecProblem[]): Decl
         else enums.set(decl.name, { decl, index });
         break;
       case 'typedef':
-        if (typedefs.has(decl.name) || BUILTIN_TYPEDEFS.has(decl.name) || BASE_INTS.has(decl.name))
+        if (
+          typedefs.has(decl.name) ||
+          C_BUILTIN_TYPEDEFS.has(decl.name) ||
+          C_INT_TYPES.has(decl.name)
+        )
           problems.push({
             path: [...path, 'name'],
             message: `typedef ${decl.name} is already defined`,
@@ -299,7 +246,7 @@ const collectDecls = (types: readonly TypeDecl[], problems: SpecProblem[]): Decl
         break;
     }
   }
-  const typedefNames = new Set([...typedefs.keys(), ...BUILTIN_TYPEDEFS.keys()]);
+  const typedefNames = new Set([...typedefs.keys(), ...C_BUILTIN_TYPEDEFS.keys()]);
   return { su, enums, typedefs, typedefNames };
 };
 
@@ -345,7 +292,7 @@ const buildFunctions = (
       continue;
     }
     attrs.set(f.name, attrsOf(f));
-    const ret = parseTypeString(f.ret, decls.typedefNames);
+    const ret = parseType(f.ret, decls.typedefNames);
     const retId = ret.ok ? internType(b, decls, ret.value, new Set()) : ret;
     if (!retId.ok) {
       problems.push({ path: [...path, 'ret'], message: retId.reason });
@@ -364,7 +311,7 @@ const buildFunctions = (
         params.push({ name: '', type: 0 });
         continue;
       }
-      const parsed = parseTypeString(p.type, decls.typedefNames);
+      const parsed = parseType(p.type, decls.typedefNames);
       const id = parsed.ok ? internType(b, decls, parsed.value, new Set()) : parsed;
       if (!id.ok) {
         problems.push({ path: ppath, message: id.reason });
@@ -458,38 +405,18 @@ export const buildBtfObjects = (
     };
     if (o.kind === 'vmlinux') {
       // vmlinux carries every base int, named type and typedef, as the real one does.
-      for (const name of BASE_INTS.keys())
-        internType(
-          b,
-          decls,
-          { modifiers: [], base: { kind: 'int', name }, pointers: 0 },
-          new Set(),
-        );
+      for (const name of C_INT_TYPES.keys())
+        internType(b, decls, plain({ kind: 'builtin', name }), new Set());
       for (const [, d] of decls.su) {
-        const r = internType(
-          b,
-          decls,
-          { modifiers: [], base: { kind: d.decl.kind, name: d.decl.name }, pointers: 0 },
-          new Set(),
-        );
+        const r = internType(b, decls, plain({ kind: d.decl.kind, name: d.decl.name }), new Set());
         if (!r.ok) problems.push({ path: ['types', d.index], message: r.reason });
       }
       for (const [name, d] of decls.enums) {
-        const r = internType(
-          b,
-          decls,
-          { modifiers: [], base: { kind: 'enum', name }, pointers: 0 },
-          new Set(),
-        );
+        const r = internType(b, decls, plain({ kind: 'enum', name }), new Set());
         if (!r.ok) problems.push({ path: ['types', d.index], message: r.reason });
       }
       for (const [name, d] of decls.typedefs) {
-        const r = internType(
-          b,
-          decls,
-          { modifiers: [], base: { kind: 'typedef', name }, pointers: 0 },
-          new Set(),
-        );
+        const r = internType(b, decls, plain({ kind: 'typedef', name }), new Set());
         if (!r.ok) problems.push({ path: ['types', d.index, 'type'], message: r.reason });
       }
     }

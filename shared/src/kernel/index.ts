@@ -1,7 +1,8 @@
 /**
  * The pure model of BPF tracing multi-links (kernel-multilink-spec.md §1-5, §9) in two profiles:
  * `v24` (the 2024 series, default) and `v26` (the merged kernel). A kernel is an immutable value;
- * `applyOp(state, op)` returns the next value or the untouched input with an errno.
+ * `applyOp(state, op)` returns the next value or the untouched input with an errno; a refused
+ * link_create also names the request target that caused it (`failedTarget`), as data.
  *
  * Choices where the spec leaves things open (each repeated at its code):
  * - V26 MAX_TRACING_MULTI_CNT = 1 << 20 (kprobe_multi's limit); V26 id 0 → EINVAL.
@@ -23,6 +24,7 @@ export type {
   CheckResult,
   ConnectionValue,
   Errno,
+  FailedTarget,
   FunctionAttrs,
   FunctionDecl,
   InvariantViolation,
@@ -66,8 +68,14 @@ export {
   V24_MAX_MULTI_COUNT,
   V26_MAX_MULTI_COUNT,
 } from './kernel-state.js';
-export { parseTypeString } from './btf-build.js';
-export type { ParsedTypeString } from './btf-build.js';
+export {
+  C_BUILTIN_TYPEDEFS,
+  C_INT_TYPES,
+  formatTypeExpression,
+  isCBuiltinType,
+  parseTypeExpression,
+} from './c-types.js';
+export type { CIntType, TypeBase, TypeExpression } from './c-types.js';
 export { applyOp, checkTarget } from './apply-op.js';
 export type { OpOutcome, ProgLike, ProgDescription } from './apply-op.js';
 export { checkInvariants, dumpState, progTag } from './introspection.js';

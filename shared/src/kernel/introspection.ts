@@ -2,6 +2,8 @@
  * What can be seen from outside: fdinfo text (spec §4.3), the state dump
  * (kernel-scenarios.md `state`), and the invariant checker (spec §1.2, STYLE §5.6).
  */
+import { attachTypeOf } from '../lib/kernel-vocabulary.js';
+import type { AttachType, KernelProfile } from '../lib/kernel-vocabulary.js';
 import type { Conn, KernelState, Link, Prog, Tramp, TrampKey } from './kernel-state.js';
 import type { InvariantViolation, StateDump, TrampolineSlotDump } from './kernel-types.js';
 
@@ -11,22 +13,25 @@ import type { InvariantViolation, StateDump, TrampolineSlotDump } from './kernel
  * V26 multi: not given by the spec; chosen 59/60/61 for FENTRY_MULTI/FEXIT_MULTI/FSESSION_MULTI,
  * appended after KPROBE_SESSION 56, UPROBE_SESSION 57 and TRACE_FSESSION 58 [inf].
  */
-const ATTACH_TYPE_NUMBERS: Readonly<Record<string, number>> = {
-  fentry: 24,
-  fexit: 25,
-  fmod_ret: 26,
-  'v24:fentry.multi': 56,
-  'v24:fexit.multi': 57,
-  'v24:fmod_ret.multi': 58,
-  'v26:fentry.multi': 59,
-  'v26:fexit.multi': 60,
-  'v26:fsession.multi': 61,
+const ATTACH_TYPE_NUMBERS: Readonly<
+  Partial<Record<`${KernelProfile | 'any'}:${AttachType}`, number>>
+> = {
+  'any:BPF_TRACE_FENTRY': 24,
+  'any:BPF_TRACE_FEXIT': 25,
+  'any:BPF_MODIFY_RETURN': 26,
+  'v24:BPF_TRACE_FENTRY_MULTI': 56,
+  'v24:BPF_TRACE_FEXIT_MULTI': 57,
+  'v24:BPF_MODIFY_RETURN_MULTI': 58,
+  'v26:BPF_TRACE_FENTRY_MULTI': 59,
+  'v26:BPF_TRACE_FEXIT_MULTI': 60,
+  'v26:BPF_TRACE_FSESSION_MULTI': 61,
 };
 
 /** The numeric attach type of a program (sleepable `.s` does not change it). */
 export const attachTypeNumber = (state: KernelState, prog: Prog): number => {
-  const base = prog.attach.replace(/\.s$/, '');
-  return ATTACH_TYPE_NUMBERS[prog.multi ? `${state.profile}:${base}` : base] ?? 0;
+  const type = attachTypeOf(prog.attach);
+  if (type === undefined) return 0;
+  return ATTACH_TYPE_NUMBERS[`${prog.multi ? state.profile : 'any'}:${type}`] ?? 0;
 };
 
 /**

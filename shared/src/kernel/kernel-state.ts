@@ -4,6 +4,7 @@
  */
 import { err, ok } from '../lib/result.js';
 import type { Result } from '../lib/result.js';
+import type { TracingKind } from '../lib/kernel-vocabulary.js';
 import type { BtfObjectKind, TypeId } from '../lib/btf-model.js';
 import { buildBtfObjects } from './btf-build.js';
 import { emptyPersistentMap } from './persistent-map.js';
@@ -60,7 +61,7 @@ export interface ModuleRec {
 }
 
 /** Trampoline list kinds; fsession (V26) sits on both the fentry and the fexit list. */
-export type TrampKind = 'fentry' | 'fexit' | 'fmod_ret' | 'fsession';
+export type TrampKind = TracingKind;
 
 export interface Conn {
   readonly linkId: LinkId;

@@ -2,10 +2,12 @@
  * Public shapes of the pure kernel model (spec: /work/shared/design/kernel-multilink-spec.md,
  * operations and values: kernel-scenarios.md). Internal state shapes live in kernel-state.ts.
  */
+import type { Errno } from '../lib/errno.js';
+import type { KernelProfile } from '../lib/kernel-vocabulary.js';
 import type { BtfObject } from '../lib/btf-model.js';
 
-/** `v24`: the 2024 Menglong Dong series (spec §2.1, §3.2); `v26`: the merged Jiri Olsa series (§2.2, §3.11). */
-export type KernelProfile = 'v24' | 'v26';
+export type { Errno } from '../lib/errno.js';
+export type { KernelProfile } from '../lib/kernel-vocabulary.js';
 
 export interface KernelLimits {
   /** BPF_MAX_TRAMP_LINKS: connections per trampoline across all kinds (spec §1.1). */
@@ -13,23 +15,6 @@ export interface KernelLimits {
   /** MAX_TRACING_MULTI_CNT: largest `cnt` of one multi attach (spec §3.2 row 3, §3.11 row 2). */
   readonly maxMultiCount: number;
 }
-
-/** Linux canonical errno names (EAGAIN, never EWOULDBLOCK). */
-export type Errno =
-  | 'EPERM'
-  | 'EACCES'
-  | 'ENOENT'
-  | 'ESRCH'
-  | 'E2BIG'
-  | 'EBADF'
-  | 'EAGAIN'
-  | 'ENOMEM'
-  | 'EFAULT'
-  | 'EBUSY'
-  | 'EEXIST'
-  | 'ENODEV'
-  | 'EINVAL'
-  | 'EOPNOTSUPP';
 
 /** A named type of a scenario file; every named type lives in vmlinux (kernel-scenarios.md). */
 export type TypeDecl =
@@ -233,6 +218,32 @@ export interface InvariantViolation {
     | 'DanglingReference'
     | 'DuplicateProgOnList';
   readonly message: string;
+}
+
+/**
+ * The target of a link_create the kernel refused, as data: which entry of the request's
+ * `targets` (`index`), what it named, and why. The outcome's own `reason` keeps the kernel
+ * model's message (`target 2: ...` for V24, `id 1234: ...` for V26); `reason` here is the
+ * target's part of it alone.
+ */
+export interface FailedTarget {
+  /** index into the request's `targets` */
+  readonly index: number;
+  /**
+   * The function: the FUNC the checked BTF id names, else the name the request gave; absent
+   * when neither names one (an id that is not a function, a type reference).
+   */
+  readonly function?: string;
+  /**
+   * The BTF object the target was looked up in (`vmlinux`, a module, a user BTF): a V26 multi
+   * program's ids are interpreted in its attach object (spec §3.11); absent when an unqualified
+   * name matched nothing.
+   */
+  readonly object?: string;
+  /** the BTF id that was checked, when the target was resolved to one */
+  readonly btfId?: number;
+  readonly errno: Errno;
+  readonly reason: string;
 }
 
 export type CheckResult =

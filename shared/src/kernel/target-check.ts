@@ -3,16 +3,26 @@
  * spec §3.12), load-time argument recording (spec §2.1.4-2.1.5) and program preparation for
  * BPF_PROG_LOAD (spec §2).
  */
+import { parseAttachName } from '../lib/kernel-vocabulary.js';
 import type { TypeId } from '../lib/btf-model.js';
-import { describeType, distillProto, skipModifiers, typeById } from './btf-proto.js';
+import { describeType, distillProto, partMatch, skipModifiers, typeById } from './btf-proto.js';
 import type { DistilledProto } from './btf-proto.js';
-import type { KernelState, ObjTemplate, ProgOrigin, TrampKey, TrampKind } from './kernel-state.js';
-import type { Errno, TargetRef } from './kernel-types.js';
+import type {
+  KernelState,
+  ObjTemplate,
+  Prog,
+  ProgOrigin,
+  TrampKey,
+  TrampKind,
+} from './kernel-state.js';
+import type { Errno, FailedTarget, TargetRef } from './kernel-types.js';
 
 export interface Failure {
   readonly ok: false;
   readonly errno: Errno;
   readonly reason: string;
+  /** set by link_create when one of the request's targets is the cause */
+  readonly failedTarget?: FailedTarget;
 }
 export const fail = (errno: Errno, reason: string): Failure => ({ ok: false, errno, reason });
 
@@ -197,6 +207,94 @@ export const checkAttachTarget = (
   };
 };
 
+/** A program as the link checks see it: loaded, or described (checkTarget), not yet named. */
+export type LinkingProg = Omit<Prog, 'name' | 'loaded' | 'refcnt'>;
+
+/** A target that passed the per-target link checks: its trampoline key and what was checked. */
+export interface LinkTarget {
+  readonly ok: true;
+  readonly key: TrampKey;
+  /** null when a single program takes over its load-time trampoline: nothing is re-checked */
+  readonly checked: CheckedTarget | null;
+}
+
+/**
+ * The attach-time checks of one link target, shared by every link_create path and by
+ * `checkTarget`, given the target's (BTF object id, btf id):
+ * - single programs (spec §3.12.8): only the load-time target (EINVAL otherwise); its
+ *   trampoline is taken over, or, after an earlier link released it, re-checked (§3.12);
+ * - V24 multi (spec §3.2 11a-11f): the per-target checks (§3.12) in the target's own object,
+ *   then the prototype match against the origin (§3.3, EINVAL);
+ * - V26 multi (spec §3.11): the id is interpreted in the program's attach BTF, then the
+ *   per-target checks (FUNC, prototype, address, sleepable).
+ * Request-level checks (counts, arrays, duplicates, V24's one multi link per program) and the
+ * trampoline's link rules (§3.4) are the caller's.
+ */
+export const checkLinkTarget = (
+  state: KernelState,
+  prog: LinkingProg,
+  target: { readonly objId: number; readonly btfId: TypeId },
+): LinkTarget | Failure => {
+  const origin = prog.origin;
+  if (!prog.multi) {
+    if (origin === null) return fail('EINVAL', 'program has no attach target');
+    if (target.objId !== prog.attachObjId || target.btfId !== origin.btfId)
+      return fail(
+        'EINVAL',
+        `a ${prog.attach} program attaches only to its load-time target ${origin.fname}`,
+      );
+    if (prog.dstTramp !== null) return { ok: true, key: prog.dstTramp, checked: null };
+    const c = checkAttachTarget(state, prog, prog.attachObjId, origin.btfId, 'attach');
+    return c.ok ? { ok: true, key: trampKey(c.objId, c.btfId), checked: c } : c;
+  }
+  if (state.profile === 'v26') {
+    const c = checkAttachTarget(state, prog, prog.attachObjId, target.btfId, 'attach');
+    return c.ok ? { ok: true, key: trampKey(c.objId, c.btfId), checked: c } : c;
+  }
+  const originTpl = templateOf(state, prog.attachObjId);
+  if (origin === null || originTpl === null) return fail('EOPNOTSUPP', 'program has no origin BTF');
+  const c = checkAttachTarget(state, prog, target.objId, target.btfId, 'attach');
+  if (!c.ok) return c;
+  const same = c.objId === prog.attachObjId && c.proto.protoId === origin.proto.protoId;
+  const why = same
+    ? null
+    : partMatch(originTpl.view, origin.proto, c.tpl.view, c.proto, prog.accessed);
+  if (why !== null)
+    return fail('EINVAL', `${c.fname} does not match origin ${origin.fname}: ${why}`);
+  return { ok: true, key: trampKey(c.objId, c.btfId), checked: c };
+};
+
+/**
+ * The FailedTarget of request entry `index`: `ref` as the request named it, `at` the (object id,
+ * btf id) it was checked as (null when it did not resolve), `failure` the target's refusal.
+ */
+export const failedTargetOf = (
+  state: KernelState,
+  index: number,
+  ref: TargetRef | undefined,
+  at: { readonly objId: number; readonly btfId: TypeId } | null,
+  failure: Pick<Failure, 'errno' | 'reason'>,
+): FailedTarget => {
+  const tpl = at === null ? null : templateOf(state, at.objId);
+  const t = tpl === null || at === null ? null : typeById(tpl.view, at.btfId);
+  const fname =
+    t !== null && t.kind === 'func' && t.name !== ''
+      ? t.name
+      : ref !== undefined && 'name' in ref
+        ? ref.name
+        : undefined;
+  const object = tpl?.name ?? ref?.object;
+  const btfId = at?.btfId ?? (ref !== undefined && 'btfId' in ref ? ref.btfId : undefined);
+  return {
+    index,
+    ...(fname === undefined ? {} : { function: fname }),
+    ...(object === undefined ? {} : { object }),
+    ...(btfId === undefined ? {} : { btfId }),
+    errno: failure.errno,
+    reason: failure.reason,
+  };
+};
+
 export interface AttachSpec {
   readonly ok: true;
   readonly kind: TrampKind;
@@ -206,15 +304,13 @@ export interface AttachSpec {
 
 /** `fentry|fexit|fmod_ret|fsession` + optional `.multi` + optional `.s`, per profile (spec §1.1, §2.2). */
 export const parseAttach = (state: KernelState, attach: string): AttachSpec | Failure => {
-  const m = /^(fentry|fexit|fmod_ret|fsession)(\.multi)?(\.s)?$/.exec(attach);
-  if (m === null) return fail('EINVAL', `unknown attach type ${attach}`);
-  const kind = m[1] as TrampKind;
-  const multi = m[2] !== undefined;
-  if (kind === 'fsession' && !(multi && state.profile === 'v26'))
+  const a = parseAttachName(attach);
+  if (a === null) return fail('EINVAL', `unknown attach type ${attach}`);
+  if (a.kind === 'fsession' && !(a.multi && state.profile === 'v26'))
     return fail('EINVAL', `attach type ${attach} does not exist in profile ${state.profile}`);
-  if (kind === 'fmod_ret' && multi && state.profile === 'v26')
+  if (a.kind === 'fmod_ret' && a.multi && state.profile === 'v26')
     return fail('EINVAL', 'v26 has no MODIFY_RETURN_MULTI attach type (spec §1.1)');
-  return { ok: true, kind, multi, sleepable: m[3] !== undefined };
+  return { ok: true, kind: a.kind, multi: a.multi, sleepable: a.sleepable };
 };
 
 const isSmallInt = (tpl: ObjTemplate, id: TypeId): boolean => {

@@ -12,15 +12,13 @@
  * the replay hot path, measured by bench:eventlog.
  */
 import { assertNever } from '../lib/assert-never.js';
+import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
 import type {
-  AttachPath,
-  AttachType,
   Connection,
   DesiredLink,
   DriftItem,
   FleetRecordedEvent,
   JsonValue,
-  KernelProfile,
   PolicyReconcileOutcome,
 } from '../domain/fleet.events.js';
 import type { RecordedPlan } from '../domain/plan/node-plan.types.js';
@@ -92,7 +90,7 @@ export interface NodeView {
   readonly labels: Readonly<Record<string, string>>;
   readonly bootId: string;
   readonly kernelRelease: string;
-  readonly profile: KernelProfile;
+  readonly profile: MultiLinkProfile;
   readonly attachPath: AttachPath | null;
   readonly btfFingerprint: string;
   readonly registeredAt: string | null;

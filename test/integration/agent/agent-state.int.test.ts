@@ -82,8 +82,8 @@ describe('loadSimKernelFile', () => {
     const sut = loadSimKernelFile(file);
     expect(sut.ok).toBe(false);
     expect(!sut.ok && sut.error).toEqual([
-      `${file}: profile: Invalid option: expected one of "v24"|"v26"`,
-      `${file}: objects[0].functions[0].ret: Invalid input: expected string, received undefined`,
+      `${file}: profile: must be one of v24, v26, got 'v25'`,
+      `${file}: objects[0].functions[0].ret: required field is missing`,
     ]);
     expect(loadSimKernelFile(dir.file('missing.yaml'))).toMatchObject({
       ok: false,

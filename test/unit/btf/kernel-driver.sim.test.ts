@@ -64,6 +64,21 @@ describe('createSimKernelDriver', () => {
     expect((await driver.dump()).trampolines.map((t) => t.function)).toEqual(['tcp_v4_rcv']);
   });
 
+  it('hands on the target a refused link_create names (index into the request targets)', async () => {
+    const driver = sut();
+    await driver.apply({ op: 'prog_load', name: 'p', attach: 'fentry.multi' });
+    const refused = await driver.apply({
+      op: 'link_create',
+      prog: 1,
+      targets: [{ name: 'tcp_v4_rcv' }, { name: 'skb_weird' }],
+    });
+    expect(refused).toMatchObject({
+      ok: false,
+      errno: 'ENOENT',
+      failedTarget: { index: 1, function: 'skb_weird', object: 'vmlinux', errno: 'ENOENT' },
+    });
+  });
+
   it('rejects use after close', async () => {
     const driver = sut();
     expect(await driver.close()).toBeUndefined();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildKernel, createKernel, parseTypeString } from '@tramway/shared/kernel';
+import { buildKernel, createKernel } from '@tramway/shared/kernel';
 import type { KernelSpec, BtfType } from '@tramway/shared/kernel';
 import { fixtureSpec, given, link, load, ts } from '../../support/kernel-fixtures.js';
 
@@ -17,26 +17,34 @@ const vm = (
   functions,
 });
 
-describe('parseTypeString (kernel-scenarios.md "Types in ret and params")', () => {
-  const typedefs = new Set(['u32', 'size_t']);
-  it('parses modifiers, multi-word ints, tagged names, typedefs and pointers', () => {
-    expect(parseTypeString('const struct file **', typedefs)).toEqual({
-      ok: true,
-      value: { modifiers: ['const'], base: { kind: 'struct', name: 'file' }, pointers: 2 },
-    });
-    expect(parseTypeString('unsigned long long', typedefs)).toEqual({
-      ok: true,
-      value: { modifiers: [], base: { kind: 'int', name: 'unsigned long long' }, pointers: 0 },
-    });
-    expect(parseTypeString('volatile u32*', typedefs)).toEqual({
-      ok: true,
-      value: { modifiers: ['volatile'], base: { kind: 'typedef', name: 'u32' }, pointers: 1 },
-    });
+describe('buildKernel type strings (kernel-scenarios.md "Types in ret and params")', () => {
+  it('encodes qualifiers, multi-word ints, tagged names, typedefs and pointers', () => {
+    expect(
+      buildKernel({
+        profile: 'v24',
+        types: [{ kind: 'struct', name: 'file', size: 8, members: 1 }],
+        objects: [
+          vm([
+            {
+              name: 'f',
+              ret: 'unsigned long long',
+              params: ['const struct file **', 'volatile u32*', 'size_t'],
+            },
+          ]),
+        ],
+      }).ok,
+    ).toBe(true);
   });
   it('rejects unknown names and misplaced stars', () => {
-    expect(parseTypeString('float', typedefs).ok).toBe(false);
-    expect(parseTypeString('int * int', typedefs).ok).toBe(false);
-    expect(parseTypeString('struct', typedefs).ok).toBe(false);
+    for (const type of ['float', 'int * int', 'struct'])
+      expect(
+        problemsOf({ profile: 'v24', objects: [vm([{ name: 'f', ret: 'int', params: [type] }])] }),
+      ).toEqual([
+        { path: ['objects', 0, 'functions', 0, 'params', 0], message: expect.any(String) },
+      ]);
+    expect(
+      problemsOf({ profile: 'v24', objects: [vm([{ name: 'f', ret: 'float', params: [] }])] }),
+    ).toEqual([{ path: ['objects', 0, 'functions', 0, 'ret'], message: 'unknown type "float"' }]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkTarget } from '@tramway/shared/kernel';
+import { applyOp, checkTarget } from '@tramway/shared/kernel';
 import {
   fixtureSpec,
   given,
@@ -9,6 +9,7 @@ import {
   run,
   t,
   ts,
+  VMLINUX_FUNCTIONS,
 } from '../../support/kernel-fixtures.js';
 
 const v24 = fixtureSpec('v24');
@@ -78,6 +79,31 @@ describe('checkTarget (eligibility without attaching)', () => {
     checkTarget(g.state, 1, t('f2'));
     g.when(link(1, ts('f2'))).thenOk();
   });
+});
+
+describe('checkTarget and link_create share one per-target check', () => {
+  const names = VMLINUX_FUNCTIONS.map((f) => f.name);
+  it.each([
+    ['v24', 'fentry.multi', 'f1'],
+    ['v24', 'fexit.multi.s', 'err_inj_a'],
+    ['v24', 'fmod_ret.multi', 'bpf_modify_return_test'],
+    ['v26', 'fentry.multi', undefined],
+    ['v26', 'fsession.multi', undefined],
+    ['v24', 'fentry', 'f2'],
+  ] as const)(
+    '%s %s: same answer for every function as a one-target link_create',
+    (profile, attach, origin) => {
+      const s = run(kernelOf(fixtureSpec(profile)), load('p', attach, origin)).state;
+      for (const name of names) {
+        const linked = applyOp(s, link(1, ts(name)));
+        const checked = checkTarget(s, 1, t(name));
+        expect([name, checked.ok ? 'ok' : checked.errno]).toEqual([
+          name,
+          linked.ok ? 'ok' : linked.errno,
+        ]);
+      }
+    },
+  );
 });
 
 describe('single link cookies', () => {

@@ -4,10 +4,10 @@
  * log stores it once. Ids are scoped by node and boot id, because kernel ids restart at 1 on a
  * new boot. Pure.
  */
-import type { Errno } from '@tramway/shared/kernel';
 import type { FleetEvent, PolicyReconcileOutcome, RecordedPlan } from '@tramway/shared/domain';
+import type { AttachPath, Errno, MultiLinkProfile } from '@tramway/shared/lib';
+import { errnoNumber } from '@tramway/shared/lib';
 import type { HeldLink, LinkGroup } from '../reconcile/agent-policy.js';
-import { errnoNumber } from './errno-numbers.js';
 
 /** A fleet event with its idempotency key. */
 export interface IdentifiedFact {
@@ -39,7 +39,7 @@ export const nodeRegistered = (
   data: {
     labels: Readonly<Record<string, string>>;
     kernelRelease: string;
-    profile: 'v24' | 'v26' | 'none';
+    profile: MultiLinkProfile;
     btfFingerprint: string;
   },
 ): IdentifiedFact => ({
@@ -50,8 +50,8 @@ export const nodeRegistered = (
 export const kernelProfileDetected = (
   s: FactScope,
   data: {
-    profile: 'v24' | 'v26' | 'none';
-    attachPath: 'tracing-multi' | 'fentry-per-function' | 'kprobe-multi';
+    profile: MultiLinkProfile;
+    attachPath: AttachPath;
     btfFingerprint: string;
   },
 ): IdentifiedFact => ({

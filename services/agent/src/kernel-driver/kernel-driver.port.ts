@@ -1,7 +1,7 @@
-import type { AttachPath, MultiLinkProfile } from '@tramway/shared/btf';
 import type { PatternResolution, ResolveProgram } from '@tramway/shared/domain';
 import type {
   Errno,
+  FailedTarget,
   KernelOp,
   KernelProfile,
   KernelState,
@@ -9,6 +9,7 @@ import type {
   StateDump,
 } from '@tramway/shared/kernel';
 import type { HostUnreadable } from '@tramway/shared/infra';
+import type { AttachPath, MultiLinkProfile } from '@tramway/shared/lib';
 
 /** What a driver knows about its node's kernel. */
 export interface KernelDescription {
@@ -38,15 +39,24 @@ export interface DriverModule {
   readonly btfObjId: number;
 }
 
-/** The outcome of one kernel operation: the value, or the errno and reason (data, never thrown). */
+/**
+ * The outcome of one kernel operation: the value, or the errno and reason (data, never thrown).
+ * A refused link_create names the request target that caused it, when one did (`failedTarget`,
+ * its index into the op's `targets`).
+ */
 export type DriverOutcome =
   | { readonly ok: true; readonly value: OpValue | null }
-  | { readonly ok: false; readonly errno: Errno; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly errno: Errno;
+      readonly reason: string;
+      readonly failedTarget?: FailedTarget;
+    };
 
 /**
  * The agent's one port to its kernel (ARCHITECTURE.md, "The kernel driver on each node").
  * Async so that a real bpf() driver fits behind it later without changing callers. Kernel
- * refusals come back as `{ ok: false, errno, reason }`; only bugs throw.
+ * refusals come back as `{ ok: false, errno, reason, failedTarget? }`; only bugs throw.
  */
 export interface KernelDriver {
   describe(): Promise<KernelDescription>;

@@ -1,4 +1,4 @@
-import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
+import type { FunctionPattern } from '@tramway/shared/btf';
 import { indexFunctions, parseFunctionPattern, probeFeatures } from '@tramway/shared/btf';
 import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import type {
@@ -8,6 +8,7 @@ import type {
   SpecProblem,
 } from '@tramway/shared/kernel';
 import { applyOp, buildKernel, dumpState } from '@tramway/shared/kernel';
+import type { MultiLinkProfile } from '@tramway/shared/lib';
 import type { KernelDescription, KernelDriver } from './kernel-driver.port.js';
 
 /**
@@ -52,7 +53,15 @@ export const createModelKernelDriver = (input: {
     apply: async (op) => {
       open();
       const outcome = applyOp(state, op);
-      if (!outcome.ok) return { ok: false, errno: outcome.errno, reason: outcome.reason };
+      if (!outcome.ok) {
+        const { errno, reason, failedTarget } = outcome;
+        return {
+          ok: false,
+          errno,
+          reason,
+          ...(failedTarget === undefined ? {} : { failedTarget }),
+        };
+      }
       state = outcome.state;
       return { ok: true, value: outcome.value };
     },

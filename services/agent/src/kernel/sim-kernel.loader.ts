@@ -1,12 +1,14 @@
 /**
  * The `sim` node kernel from a kernel spec file (SIM_KERNEL: YAML or JSON, the declarations of
  * kernel-scenarios.md: profile, limits, types, objects with their functions; and `multiLink:
- * false` for a node whose kernel has no tracing multi-link). The file is untrusted: its shape is
- * checked here, with every problem named by field path.
+ * false` for a node whose kernel has no tracing multi-link). The file is untrusted: it is
+ * checked by the kernel-spec contract (`@tramway/shared/contracts`), as `tramway kernel run`
+ * checks scenario files, with every problem named by field path.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseKernelSpecDocument } from '@tramway/shared/contracts';
 import type { KernelObjectInput, KernelSpec } from '@tramway/shared/kernel';
 import { buildKernel } from '@tramway/shared/kernel';
 import type { Result } from '@tramway/shared/lib';
@@ -15,60 +17,6 @@ import type { SimKernelOptions } from '../kernel-driver/index.js';
 import { createSimKernelDriver } from '../kernel-driver/index.js';
 import type { AgentKernel } from './agent-kernel.js';
 import { agentKernel } from './agent-kernel.js';
-
-const param = z.union([
-  z.string().min(1),
-  z.strictObject({ type: z.string().min(1), name: z.string().optional() }),
-]);
-const fn = z.strictObject({
-  name: z.string().min(1),
-  ret: z.string().min(1),
-  params: z.array(param),
-  errorInjectable: z.boolean().optional(),
-  nonSleepable: z.boolean().optional(),
-  fmodret: z.boolean().optional(),
-  fmodretSleepable: z.boolean().optional(),
-  securityHook: z.boolean().optional(),
-  denyListed: z.boolean().optional(),
-  noreturn: z.boolean().optional(),
-  address: z.boolean().optional(),
-  btfId: z.int().positive().optional(),
-});
-const typeDecl = z.union([
-  z.strictObject({
-    kind: z.enum(['struct', 'union']),
-    name: z.string().min(1),
-    size: z.int().nonnegative(),
-    members: z.int().nonnegative(),
-  }),
-  z.strictObject({
-    kind: z.literal('enum'),
-    name: z.string().min(1),
-    size: z.int().positive(),
-    values: z.int().nonnegative(),
-  }),
-  z.strictObject({ kind: z.literal('typedef'), name: z.string().min(1), type: z.string().min(1) }),
-]);
-const KERNEL_SPEC_SCHEMA = z.strictObject({
-  profile: z.enum(['v24', 'v26']),
-  /** false: the node has no tracing multi-link (sim option, not part of the model's spec) */
-  multiLink: z.boolean().optional(),
-  limits: z
-    .strictObject({ maxTrampLinks: z.int().positive(), maxMultiCount: z.int().positive() })
-    .partial()
-    .optional(),
-  types: z.array(typeDecl).optional(),
-  objects: z
-    .array(
-      z.strictObject({
-        name: z.string().min(1),
-        kind: z.enum(['vmlinux', 'module', 'user']),
-        loaded: z.boolean().optional(),
-        functions: z.array(fn),
-      }),
-    )
-    .min(1),
-});
 
 const pathText = (path: readonly PropertyKey[]): string =>
   path.reduce<string>(
@@ -83,13 +31,23 @@ export interface SimKernelFile {
   readonly options: SimKernelOptions;
 }
 
-/** Checks the shape of a parsed spec document; problems as `field.path: message`. */
+/**
+ * Checks a parsed spec document; problems as `field.path: message`. A node's kernel has types
+ * nobody declares: a pointer to an undeclared struct or union is opaque, as the model builds it.
+ */
 export const parseSimKernelFile = (doc: unknown): Result<SimKernelFile, readonly string[]> => {
-  const parsed = KERNEL_SPEC_SCHEMA.safeParse(doc);
-  if (!parsed.success)
-    return err(parsed.error.issues.map((i) => `${pathText(i.path) || '(document)'}: ${i.message}`));
-  const { multiLink, ...spec } = parsed.data;
-  return ok({ spec: spec as KernelSpec, options: multiLink === undefined ? {} : { multiLink } });
+  const { result } = parseKernelSpecDocument(
+    doc,
+    { trailing: { multiLink: z.boolean().exactOptional() } },
+    { opaqueStructPointers: true },
+  );
+  if (!result.ok)
+    return err(result.error.map((p) => `${pathText(p.path) || '(document)'}: ${p.message}`));
+  const { multiLink } = result.value.extra;
+  return ok({
+    spec: result.value.spec,
+    options: multiLink === undefined ? {} : { multiLink },
+  });
 };
 
 /** The model's spec of a spec document (its sim options dropped). */

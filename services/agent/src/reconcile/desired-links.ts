@@ -5,8 +5,9 @@
  * targets are reported, not attached. Which function is which is the plan's (the domain's
  * `planNode`) to say: nothing here matches a pattern or asks the kernel for a verdict. Pure.
  */
-import type { Errno } from '@tramway/shared/kernel';
-import type { AttachType, RecordedPlan } from '@tramway/shared/domain';
+import type { RecordedPlan } from '@tramway/shared/domain';
+import type { AttachType, Errno, KernelProfile } from '@tramway/shared/lib';
+import { attachTypeOf as uapiAttachType, formatAttachName } from '@tramway/shared/lib';
 import type {
   AgentAssignment,
   AgentPolicySpec,
@@ -18,21 +19,18 @@ import type {
 
 /** The kernel model's attach name (as in SEC()): `fentry.multi.s`, `fexit`, ... */
 export const kernelAttachName = (spec: AgentPolicySpec, path: LinkPath): string =>
-  `${spec.program.attach}${path === 'tracing-multi' ? '.multi' : ''}${spec.program.sleepable ? '.s' : ''}`;
+  formatAttachName({
+    kind: spec.program.attach,
+    multi: path === 'tracing-multi',
+    sleepable: spec.program.sleepable === true,
+  });
 
-const ATTACH_TYPES: Readonly<Record<string, AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY',
-  fexit: 'BPF_TRACE_FEXIT',
-  fmod_ret: 'BPF_MODIFY_RETURN',
-  'fentry.multi': 'BPF_TRACE_FENTRY_MULTI',
-  'fexit.multi': 'BPF_TRACE_FEXIT_MULTI',
-  'fmod_ret.multi': 'BPF_MODIFY_RETURN_MULTI',
-  'fsession.multi': 'BPF_TRACE_FSESSION_MULTI',
-};
-
-/** The uapi attach type of a kernel attach name (the sleepable `.s` suffix does not change it). */
+/**
+ * The uapi attach type of a kernel attach name (the sleepable `.s` suffix does not change it);
+ * BPF_TRACE_FENTRY for a name that has none.
+ */
 export const attachTypeOf = (attach: string): AttachType =>
-  ATTACH_TYPES[attach.replace(/\.s$/, '')] ?? 'BPF_TRACE_FENTRY';
+  uapiAttachType(attach) ?? 'BPF_TRACE_FENTRY';
 
 export interface RejectedTarget {
   readonly object: string;
@@ -137,7 +135,7 @@ const originOf = (attachable: readonly LinkTarget[], requested: string | undefin
 export const groupLinks = (input: {
   readonly policy: AssignedPolicy;
   readonly path: LinkPath;
-  readonly profile: 'v24' | 'v26';
+  readonly profile: KernelProfile;
   readonly attachable: readonly LinkTarget[];
 }): readonly LinkGroup[] => {
   const { policy, path, profile, attachable } = input;
@@ -199,7 +197,7 @@ export const desiredLinks = (input: {
   readonly assignment: AgentAssignment;
   /** the plan of each assigned policy, by policy name */
   readonly plans: ReadonlyMap<string, RecordedPlan>;
-  readonly profile: 'v24' | 'v26';
+  readonly profile: KernelProfile;
   readonly drainModule?: string | undefined;
 }): { readonly groups: readonly LinkGroup[]; readonly policies: readonly PolicyStatus[] } => {
   const groups: LinkGroup[] = [];

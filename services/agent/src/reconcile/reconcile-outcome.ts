@@ -4,7 +4,7 @@
  * module, functions refused at resolution or by a failed attach. Pure.
  */
 import type { PolicyReconcileOutcome } from '@tramway/shared/domain';
-import { errnoNumber } from '../facts/errno-numbers.js';
+import { errnoNumber } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from './agent-policy.js';
 import type { PolicyStatus } from './desired-links.js';
 import type { AttachFailure } from './reconciler.js';

@@ -52,19 +52,12 @@ export interface PassInput {
   readonly onHeldChanged?: (held: readonly HeldLink[]) => void;
 }
 
-/** The target a link_create refusal names: `target i:` (V24), `id N:` (V26), else the first. */
+/** The target a link_create refusal names (the kernel's failed target index), else the first. */
 export const failingTargetOf = (
   group: LinkGroup,
-  reason: string,
+  failed: { readonly index: number } | undefined,
 ): { object: string; function: string; btfId?: number } => {
-  const byIndex = /^target (\d+):/.exec(reason);
-  const byId = /^id (\d+):/.exec(reason);
-  const hit = byIndex
-    ? group.targets[Number(byIndex[1])]
-    : byId
-      ? group.targets.find((t) => t.btfId === Number(byId[1]))
-      : undefined;
-  const t = hit ?? group.targets[0]!;
+  const t = (failed === undefined ? undefined : group.targets[failed.index]) ?? group.targets[0]!;
   return { object: t.object, function: t.function, btfId: t.btfId };
 };
 
@@ -195,7 +188,7 @@ const attachGroup = async (driver: KernelDriver, group: LinkGroup): Promise<Atta
       programId,
       errno: linked.ok ? 'EINVAL' : linked.errno,
       reason: linked.ok ? 'link_create returned no link' : linked.reason,
-      failing: failingTargetOf(group, linked.ok ? '' : linked.reason),
+      failing: failingTargetOf(group, linked.ok ? undefined : linked.failedTarget),
     };
   }
   const { linkId, connections } = linked.value;

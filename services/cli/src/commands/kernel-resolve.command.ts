@@ -1,4 +1,6 @@
-import type { FunctionPattern, MultiLinkProfile } from '@tramway/shared/btf';
+import type { FunctionPattern } from '@tramway/shared/btf';
+import type { MultiLinkProfile } from '@tramway/shared/lib';
+import { isKernelProfile, parseAttachName } from '@tramway/shared/lib';
 import { parseFunctionPattern, probeFeatures } from '@tramway/shared/btf';
 import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
@@ -16,8 +18,6 @@ const parseReads = (text: string): (number | 'ret')[] =>
     if (/^\d+$/.test(p) && Number(p) < 64) return Number(p);
     throw new UsageError(`--reads: '${p}' is neither an argument index (0-63) nor 'ret'`);
   });
-
-const ATTACH = /^(fentry|fexit|fmod_ret|fsession)(\.multi)?(\.s)?$/;
 
 /**
  * `tramway kernel resolve PATTERN... --attach TYPE [--origin NAME] [--reads 0,1,ret]
@@ -41,7 +41,7 @@ export const kernelResolveCommand: CliCommand = {
     });
     const attach = parsed.values.get('--attach');
     if (attach === undefined) throw new UsageError('--attach is required (e.g. fentry.multi)');
-    if (!ATTACH.test(attach))
+    if (parseAttachName(attach) === null)
       throw new UsageError(
         `--attach '${attach}': expected fentry|fexit|fmod_ret|fsession, optionally .multi and .s`,
       );
@@ -55,7 +55,7 @@ export const kernelResolveCommand: CliCommand = {
     const readsText = parsed.values.get('--reads');
     const reads = readsText === undefined ? [] : parseReads(readsText);
     const profileArg = parsed.values.get('--profile');
-    if (profileArg !== undefined && profileArg !== 'v24' && profileArg !== 'v26')
+    if (profileArg !== undefined && !isKernelProfile(profileArg))
       throw new UsageError(`--profile '${profileArg}': expected v24 or v26`);
     const origin = parsed.values.get('--origin');
 

@@ -5,30 +5,18 @@
  * profile lacks, an unknown function name, a cookie count the kernel rejects) is NOT checked here:
  * those are step results, not malformed files.
  */
+import { z } from 'zod';
+import type { KernelSpecDeclarations } from '@tramway/shared/contracts';
+import { describeValue, parseKernelSpecDocument } from '@tramway/shared/contracts';
 import type { Result } from '@tramway/shared/lib';
-import { err, ok } from '@tramway/shared/lib';
-import { ERRNO_ALIASES, ERRNO_NAMES } from './errno-names.js';
+import { ERRNO_ALIASES, err, isErrno, ok, parseAttachName } from '@tramway/shared/lib';
 import type {
   FieldPath,
-  FunctionDeclaration,
-  ObjectDeclaration,
-  ObjectKind,
-  ParamDeclaration,
   Scenario,
-  ScenarioLimits,
   ScenarioProblem,
-  ScenarioProfile,
   ScenarioStep,
   ScenarioTarget,
-  TypeDeclaration,
 } from './scenario.types.js';
-import type { TypeExpression } from './type-expression.js';
-import {
-  BUILTIN_TYPEDEFS,
-  BUILTIN_TYPE_SIZES,
-  formatTypeExpression,
-  parseTypeExpression,
-} from './type-expression.js';
 
 const U32_MAX = 2 ** 32 - 1;
 const U64_MAX = (1n << 64n) - 1n;
@@ -36,18 +24,11 @@ const S64_MIN = -(1n << 63n);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const STEP_ID = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const OBJECT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const ATTACH = /^(?:(?:fentry|fexit|fmod_ret)(?:\.multi)?|fsession\.multi)(?:\.s)?$/;
-const FUNCTION_FLAGS = [
-  'errorInjectable',
-  'nonSleepable',
-  'fmodret',
-  'fmodretSleepable',
-  'securityHook',
-  'denyListed',
-  'noreturn',
-  'address',
-] as const;
-
+/** An attach name a scenario may write: fsession only as fsession.multi (kernel-scenarios.md). */
+const isScenarioAttach = (text: string): boolean => {
+  const a = parseAttachName(text);
+  return a !== null && (a.multi || a.kind !== 'fsession');
+};
 /** Fields each op takes besides `op` and `expect` (kernel-scenarios.md, "Operations"). */
 const OP_FIELDS = {
   prog_load: {
@@ -78,15 +59,7 @@ type Mapping = Readonly<Record<string, unknown>>;
 const isMapping = (value: unknown): value is Mapping =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const show = (value: unknown): string => {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'bigint') return `${value}`;
-  if (typeof value === 'number') return `${value}`;
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'boolean') return `${value}`;
-  return 'a mapping';
-};
+const show = describeValue;
 
 /** Collects problems while walking the document; one instance per validation. */
 const createChecker = () => {
@@ -124,12 +97,13 @@ const createChecker = () => {
   const matching = (
     value: unknown,
     path: FieldPath,
-    pattern: RegExp,
+    pattern: RegExp | ((text: string) => boolean),
     what: string,
   ): string | undefined => {
     const text = string(value, path);
     if (text === undefined) return undefined;
-    return pattern.test(text) ? text : report(path, `'${text}' is not a valid ${what}`);
+    const valid = typeof pattern === 'function' ? pattern(text) : pattern.test(text);
+    return valid ? text : report(path, `'${text}' is not a valid ${what}`);
   };
 
   const oneOf = <T extends string>(
@@ -180,317 +154,10 @@ const createChecker = () => {
 };
 type Checker = ReturnType<typeof createChecker>;
 
-interface Declarations {
-  /** struct/union/enum tags, one namespace as in C */
-  readonly tags: Map<string, { kind: 'struct' | 'union' | 'enum'; index: number }>;
-  readonly typedefs: Map<string, { type: TypeExpression | undefined; index: number }>;
-  readonly objects: Map<string, { kind: ObjectKind; index: number }>;
+/** What steps refer to: the spec's declared names, and the ids earlier steps declare. */
+interface Declarations extends KernelSpecDeclarations {
   readonly ids: Map<string, { kind: 'program' | 'link'; step: number }>;
 }
-
-const validateLimits = (c: Checker, value: unknown): ScenarioLimits | undefined => {
-  const raw = c.mapping(value, ['limits'], [], ['maxTrampLinks', 'maxMultiCount']);
-  if (!raw) return undefined;
-  const limits: { maxTrampLinks?: number; maxMultiCount?: number } = {};
-  for (const key of ['maxTrampLinks', 'maxMultiCount'] as const) {
-    if (raw[key] === undefined) continue;
-    const n = c.integer(raw[key], ['limits', key], 1, U32_MAX);
-    if (n !== undefined) limits[key] = n;
-  }
-  return limits;
-};
-
-const validateTypes = (c: Checker, value: unknown, decls: Declarations): TypeDeclaration[] => {
-  const items = c.list(value, ['types']) ?? [];
-  const types: TypeDeclaration[] = [];
-  items.forEach((item, index) => {
-    const path = ['types', index];
-    const kind = isMapping(item)
-      ? c.oneOf(item['kind'], [...path, 'kind'], ['struct', 'union', 'enum', 'typedef'] as const)
-      : undefined;
-    if (isMapping(item) && item['kind'] === undefined)
-      c.report([...path, 'kind'], 'required field is missing');
-    const fields =
-      kind === 'typedef'
-        ? ['kind', 'name', 'type']
-        : kind === 'enum'
-          ? ['kind', 'name', 'size', 'values']
-          : ['kind', 'name', 'size', 'members'];
-    const raw = kind || !isMapping(item) ? c.mapping(item, path, fields, []) : undefined;
-    if (!raw || !kind) return;
-    const name = c.matching(raw['name'], [...path, 'name'], IDENTIFIER, 'type name');
-    if (name !== undefined) {
-      if (kind === 'typedef') {
-        const first = decls.typedefs.get(name);
-        if (first)
-          c.report(
-            [...path, 'name'],
-            `duplicate typedef '${name}' (first declared at types[${first.index}])`,
-          );
-        else if (
-          name in BUILTIN_TYPE_SIZES ||
-          ['struct', 'union', 'enum', 'const', 'volatile', 'unsigned', 'signed'].includes(name)
-        )
-          c.report([...path, 'name'], `'${name}' is a C keyword, not a typedef name`);
-      } else {
-        const first = decls.tags.get(name);
-        if (first)
-          c.report(
-            [...path, 'name'],
-            `duplicate type name '${name}' (first declared at types[${first.index}])`,
-          );
-      }
-    }
-    if (kind === 'typedef') {
-      const text = c.string(raw['type'], [...path, 'type']);
-      let parsed: TypeExpression | undefined;
-      if (text !== undefined) {
-        const result = parseTypeExpression(text);
-        if (result.ok) parsed = result.value;
-        else c.report([...path, 'type'], result.error);
-      }
-      if (name !== undefined && !decls.typedefs.has(name))
-        decls.typedefs.set(name, { type: parsed, index });
-      if (name !== undefined && parsed)
-        types.push({ kind, name, type: formatTypeExpression(parsed) });
-      return;
-    }
-    if (name !== undefined && !decls.tags.has(name)) decls.tags.set(name, { kind, index });
-    const size =
-      kind === 'enum'
-        ? c.integer(raw['size'], [...path, 'size'], 1, 8)
-        : c.integer(raw['size'], [...path, 'size'], 0, U32_MAX);
-    if (kind === 'enum' && size !== undefined && ![1, 2, 4, 8].includes(size)) {
-      c.report([...path, 'size'], `an enum's size must be 1, 2, 4 or 8, got ${size}`);
-    }
-    const countKey = kind === 'enum' ? 'values' : 'members';
-    const count = c.integer(raw[countKey], [...path, countKey], 0, 0xffff);
-    if (name === undefined || size === undefined || count === undefined) return;
-    types.push(
-      kind === 'enum' ? { kind, name, size, values: count } : { kind, name, size, members: count },
-    );
-  });
-  return types;
-};
-
-/** Checks that a parsed type names only declared or built-in types. */
-const checkTypeReferences = (
-  c: Checker,
-  type: TypeExpression,
-  path: FieldPath,
-  decls: Declarations,
-): boolean => {
-  const { base } = type;
-  if (base.kind === 'builtin') return true;
-  if (base.kind === 'typedef') {
-    if (decls.typedefs.has(base.name) || BUILTIN_TYPEDEFS.includes(base.name)) return true;
-    c.report(path, `unknown type '${base.name}' (not a built-in type or a typedef under types)`);
-    return false;
-  }
-  const tag = decls.tags.get(base.name);
-  if (!tag) {
-    c.report(path, `unknown ${base.kind} '${base.name}' (declare it under types)`);
-    return false;
-  }
-  if (tag.kind !== base.kind) {
-    c.report(
-      path,
-      `'${base.name}' is declared as a ${tag.kind}, not a ${base.kind} (types[${tag.index}])`,
-    );
-    return false;
-  }
-  return true;
-};
-
-const checkTypedefs = (c: Checker, decls: Declarations): void => {
-  for (const [name, { type, index }] of decls.typedefs) {
-    if (!type) continue;
-    if (!checkTypeReferences(c, type, ['types', index, 'type'], decls)) continue;
-    // follow the typedef chain; pointers break no cycle in a typedef-to-typedef chain of names
-    const seen = [name];
-    let next: TypeExpression | undefined = type;
-    while (next && next.base.kind === 'typedef') {
-      const target: string = next.base.name;
-      if (seen.includes(target)) {
-        if (target === name)
-          c.report(['types', index, 'type'], `typedef cycle: ${[...seen, target].join(' -> ')}`);
-        break;
-      }
-      seen.push(target);
-      next = decls.typedefs.get(target)?.type;
-    }
-  }
-};
-
-const validateTypeText = (
-  c: Checker,
-  value: unknown,
-  path: FieldPath,
-  decls: Declarations,
-): string | undefined => {
-  const text = c.string(value, path);
-  if (text === undefined) return undefined;
-  const parsed = parseTypeExpression(text);
-  if (!parsed.ok) return c.report(path, parsed.error);
-  return checkTypeReferences(c, parsed.value, path, decls)
-    ? formatTypeExpression(parsed.value)
-    : undefined;
-};
-
-const validateFunction = (
-  c: Checker,
-  value: unknown,
-  path: FieldPath,
-  decls: Declarations,
-): FunctionDeclaration | undefined => {
-  const raw = c.mapping(value, path, ['name', 'ret', 'params'], [...FUNCTION_FLAGS, 'btfId']);
-  if (!raw) return undefined;
-  const name = c.matching(raw['name'], [...path, 'name'], IDENTIFIER, 'function name');
-  const ret =
-    raw['ret'] === '...'
-      ? c.report([...path, 'ret'], "'...' is only allowed as the last param")
-      : validateTypeText(c, raw['ret'], [...path, 'ret'], decls);
-  const rawParams =
-    raw['params'] === undefined ? undefined : c.list(raw['params'], [...path, 'params']);
-  const params: ParamDeclaration[] = [];
-  let paramsOk = rawParams !== undefined;
-  const paramNames = new Map<string, number>();
-  rawParams?.forEach((param, i) => {
-    const paramPath = [...path, 'params', i];
-    if (param === '...') {
-      if (i !== rawParams.length - 1) {
-        paramsOk = false;
-        c.report(paramPath, "'...' (varargs) must be the last param");
-      } else params.push('...');
-      return;
-    }
-    if (typeof param === 'string') {
-      const type = validateTypeText(c, param, paramPath, decls);
-      if (type === undefined) paramsOk = false;
-      else params.push(type);
-      return;
-    }
-    const rawParam = c.mapping(param, paramPath, ['type'], ['name']);
-    if (!rawParam) {
-      paramsOk = false;
-      return;
-    }
-    const type = validateTypeText(c, rawParam['type'], [...paramPath, 'type'], decls);
-    const paramName =
-      rawParam['name'] === undefined
-        ? undefined
-        : c.matching(rawParam['name'], [...paramPath, 'name'], IDENTIFIER, 'param name');
-    if (paramName !== undefined) {
-      const first = paramNames.get(paramName);
-      if (first !== undefined) {
-        c.report(
-          [...paramPath, 'name'],
-          `duplicate param name '${paramName}' (also params[${first}])`,
-        );
-        paramsOk = false;
-      } else paramNames.set(paramName, i);
-    }
-    if (type === undefined || (rawParam['name'] !== undefined && paramName === undefined)) {
-      paramsOk = false;
-      return;
-    }
-    params.push(paramName === undefined ? { type } : { type, name: paramName });
-  });
-  const flags: Partial<Record<(typeof FUNCTION_FLAGS)[number], boolean>> = {};
-  let flagsOk = true;
-  for (const flag of FUNCTION_FLAGS) {
-    if (raw[flag] === undefined) continue;
-    const b = c.boolean(raw[flag], [...path, flag]);
-    if (b === undefined) flagsOk = false;
-    else flags[flag] = b;
-  }
-  const btfId =
-    raw['btfId'] === undefined
-      ? undefined
-      : c.integer(raw['btfId'], [...path, 'btfId'], 1, 0x7fffffff);
-  if (name === undefined || ret === undefined || !paramsOk || !flagsOk) return undefined;
-  if (raw['btfId'] !== undefined && btfId === undefined) return undefined;
-  return { name, ret, params, ...flags, ...(btfId === undefined ? {} : { btfId }) };
-};
-
-const validateObjects = (c: Checker, value: unknown, decls: Declarations): ObjectDeclaration[] => {
-  const items = c.list(value, ['objects']);
-  if (!items) return [];
-  if (items.length === 0) c.report(['objects'], 'must declare at least vmlinux');
-  const objects: ObjectDeclaration[] = [];
-  items.forEach((item, index) => {
-    const path = ['objects', index];
-    const raw = c.mapping(item, path, ['name', 'functions'], ['kind', 'loaded']);
-    if (!raw) return;
-    const name = c.matching(raw['name'], [...path, 'name'], OBJECT_NAME, 'object name');
-    let kind: ObjectKind | undefined =
-      raw['kind'] === undefined
-        ? index === 0
-          ? 'vmlinux'
-          : 'module'
-        : c.oneOf(raw['kind'], [...path, 'kind'], ['vmlinux', 'module', 'user'] as const);
-    if (index === 0) {
-      if (name !== undefined && name !== 'vmlinux') {
-        c.report([...path, 'name'], `the first object must be vmlinux, got '${name}'`);
-      }
-      if (kind !== undefined && kind !== 'vmlinux') {
-        kind = c.report([...path, 'kind'], `the first object is vmlinux, got '${kind}'`);
-      }
-    } else if (kind === 'vmlinux') {
-      kind = c.report([...path, 'kind'], 'only the first object is vmlinux');
-    }
-    let loaded: boolean | undefined;
-    if (raw['loaded'] !== undefined) {
-      if (kind !== undefined && kind !== 'module') {
-        c.report([...path, 'loaded'], `only modules have 'loaded' (this object is ${kind})`);
-      } else loaded = c.boolean(raw['loaded'], [...path, 'loaded']);
-    }
-    if (name !== undefined) {
-      const first = decls.objects.get(name);
-      if (first)
-        c.report(
-          [...path, 'name'],
-          `duplicate object name '${name}' (first declared at objects[${first.index}])`,
-        );
-      else if (kind !== undefined) decls.objects.set(name, { kind, index });
-    }
-    const rawFunctions =
-      raw['functions'] === undefined ? undefined : c.list(raw['functions'], [...path, 'functions']);
-    const functions: FunctionDeclaration[] = [];
-    const functionNames = new Map<string, number>();
-    const btfIds = new Map<number, number>();
-    rawFunctions?.forEach((f, i) => {
-      const fn = validateFunction(c, f, [...path, 'functions', i], decls);
-      const fname = isMapping(f) && typeof f['name'] === 'string' ? f['name'] : undefined;
-      if (fname !== undefined) {
-        const first = functionNames.get(fname);
-        if (first !== undefined) {
-          c.report(
-            [...path, 'functions', i, 'name'],
-            `duplicate function '${fname}' in ${name ?? 'this object'} (first declared at functions[${first}])`,
-          );
-          return;
-        }
-        functionNames.set(fname, i);
-      }
-      if (fn?.btfId !== undefined) {
-        const first = btfIds.get(fn.btfId);
-        if (first !== undefined) {
-          c.report(
-            [...path, 'functions', i, 'btfId'],
-            `btfId ${fn.btfId} is already used by functions[${first}]`,
-          );
-          return;
-        }
-        btfIds.set(fn.btfId, i);
-      }
-      if (fn) functions.push(fn);
-    });
-    if (name === undefined || kind === undefined || rawFunctions === undefined) return;
-    objects.push({ name, kind, ...(loaded === undefined ? {} : { loaded }), functions });
-  });
-  return objects;
-};
 
 const validateTarget = (
   c: Checker,
@@ -537,7 +204,7 @@ const validateTarget = (
   const objectOk = object !== undefined && knownObject(object, [...path, 'object']);
   if (hasType) {
     const type = c.matching(raw['type'], [...path, 'type'], IDENTIFIER, 'type name');
-    if (type !== undefined && !decls.tags.has(type) && !decls.typedefs.has(type)) {
+    if (type !== undefined && !decls.types.has(type)) {
       return c.report([...path, 'type'], `unknown type '${type}' (declare it under types)`);
     }
     return objectOk && type !== undefined && object !== undefined ? { object, type } : undefined;
@@ -577,7 +244,7 @@ const validateSteps = (c: Checker, value: unknown, decls: Declarations): Scenari
       const text = c.string(raw['expect'], at('expect'));
       if (text !== undefined) {
         const alias = ERRNO_ALIASES[text];
-        if (text === 'ok' || ERRNO_NAMES.has(text)) expect = text;
+        if (text === 'ok' || isErrno(text)) expect = text;
         else if (alias)
           c.report(at('expect'), `use the canonical errno name ${alias}, not ${text}`);
         else
@@ -623,8 +290,8 @@ const validateSteps = (c: Checker, value: unknown, decls: Declarations): Scenari
       const declared = decls.objects.get(name);
       if (!declared)
         return c.report(at('module'), `unknown module '${name}' (declare it under objects)`);
-      if (declared.kind !== 'module')
-        return c.report(at('module'), `'${name}' is not a module (it is ${declared.kind})`);
+      if (declared !== 'module')
+        return c.report(at('module'), `'${name}' is not a module (it is ${declared})`);
       return name;
     };
     const optional = <T>(
@@ -657,7 +324,7 @@ const validateSteps = (c: Checker, value: unknown, decls: Declarations): Scenari
         const attach = c.matching(
           raw['attach'],
           at('attach'),
-          ATTACH,
+          isScenarioAttach,
           'attach type (fentry, fexit, fmod_ret, each optionally .multi then .s; fsession.multi)',
         );
         const origin = optional('origin', (v, p) => validateTarget(c, v, p, decls));
@@ -784,36 +451,32 @@ const validateSteps = (c: Checker, value: unknown, decls: Declarations): Scenari
 };
 
 /**
- * Validates a parsed scenario document (plain data from YAML or JSON, integers as bigint).
- * Returns the typed scenario, or every problem found, each with the path of the field.
+ * Validates a parsed scenario document (plain data from YAML or JSON, integers as bigint): the
+ * kernel-spec declarations through the shared contract (`@tramway/shared/contracts`), then the
+ * steps against what they declare. Returns the typed scenario, or every problem found, each
+ * with the path of the field: the declarations' in document order, then the steps'.
  */
 export const validateScenario = (
   document: unknown,
 ): Result<Scenario, readonly ScenarioProblem[]> => {
+  const { result, declarations } = parseKernelSpecDocument(document, {
+    leading: { name: z.string() },
+    trailing: { steps: z.array(z.unknown()) },
+  });
   const c = createChecker();
-  const root = c.mapping(
-    document,
-    [],
-    ['name', 'objects', 'steps'],
-    ['profile', 'limits', 'types'],
-  );
-  if (!root) return err(c.problems);
-  const decls: Declarations = {
-    tags: new Map(),
-    typedefs: new Map(),
-    objects: new Map(),
-    ids: new Map(),
-  };
-  const name = root['name'] === undefined ? undefined : c.string(root['name'], ['name']);
-  const profile: ScenarioProfile | undefined =
-    root['profile'] === undefined
-      ? 'v24'
-      : c.oneOf(root['profile'], ['profile'], ['v24', 'v26'] as const);
-  const limits = root['limits'] === undefined ? undefined : validateLimits(c, root['limits']);
-  const types = root['types'] === undefined ? [] : validateTypes(c, root['types'], decls);
-  checkTypedefs(c, decls);
-  const objects = root['objects'] === undefined ? [] : validateObjects(c, root['objects'], decls);
-  const steps = root['steps'] === undefined ? [] : validateSteps(c, root['steps'], decls);
-  if (c.problems.length > 0 || name === undefined || profile === undefined) return err(c.problems);
-  return ok({ name, profile, ...(limits === undefined ? {} : { limits }), types, objects, steps });
+  const steps =
+    isMapping(document) && Array.isArray(document['steps'])
+      ? validateSteps(c, document['steps'], { ...declarations, ids: new Map() })
+      : [];
+  if (!result.ok) return err([...result.error, ...c.problems]);
+  if (c.problems.length > 0) return err(c.problems);
+  const { spec, extra } = result.value;
+  return ok({
+    name: extra.name,
+    profile: spec.profile,
+    ...(spec.limits === undefined ? {} : { limits: spec.limits }),
+    types: spec.types ?? [],
+    objects: spec.objects,
+    steps,
+  });
 };

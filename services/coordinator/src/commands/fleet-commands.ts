@@ -175,9 +175,9 @@ export const createFleetCommands = (deps: {
   const rollback = (name: string, body: unknown, actor: string): Promise<ApiResult> =>
     deps.serially(async () => {
       const reason = (body as { reason?: unknown } | null)?.reason;
-      if (reason !== undefined && typeof reason !== 'string') {
+      if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
         return failure(400, ApiErrorCode.InvalidRequest, 'invalid body', [
-          'reason: expected a string',
+          'reason: expected a non-empty string',
         ]);
       }
       return answer(await runner.rollback(name, reason, actor), (v) => success(v));

@@ -69,9 +69,10 @@ export const createDriftRepair = (deps: {
     });
     if (items.length === 0) return undefined;
     const at = deps.now().toISOString();
+    const stream = FleetStreams.drift(nodeId);
     const recorded = await log.execute(
       log.deciders.drift,
-      FleetStreams.drift(nodeId),
+      stream,
       {
         type: 'RecordDrift',
         data: {
@@ -83,8 +84,16 @@ export const createDriftRepair = (deps: {
       },
       { actor: COORDINATOR_ACTOR, occurredAt: at },
     );
-    if (!recorded.ok || recorded.events.length === 0) return undefined;
-    logger.warn('drift found', { nodeId, items });
+    if (!recorded.ok) return undefined;
+    // Repair what was just recorded, or the drift recorded at this very generation by a
+    // coordinator that stopped before repairing it (its repair would have moved the generation on).
+    const last = log.deciders.drift.get(stream).state;
+    const cause =
+      recorded.events[0]?.id ??
+      (last.observedGeneration === assignment.generation ? last.eventId : undefined);
+    if (cause === undefined) return undefined;
+    if (recorded.events.length > 0) logger.warn('drift found', { nodeId, items });
+    else logger.warn('drift recorded before a restart not repaired yet', { nodeId, items });
     const reissued = await log.execute(
       log.deciders.assignment,
       FleetStreams.assignment(nodeId),
@@ -96,7 +105,7 @@ export const createDriftRepair = (deps: {
           initiatedBy: COORDINATOR_ACTOR,
         },
       },
-      { actor: COORDINATOR_ACTOR, occurredAt: at, causationId: recorded.events[0]?.id },
+      { actor: COORDINATOR_ACTOR, occurredAt: at, causationId: cause },
     );
     if (reissued.ok && reissued.events.length > 0) await deps.runner.sendAssignment(nodeId);
     return { nodeId, items, repaired: true };

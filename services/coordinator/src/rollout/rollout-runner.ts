@@ -383,6 +383,33 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     }
     for (const [, { state }] of [...rollouts.all()]) {
       if (log.coordinator().latestRollout[state.policy] !== state.rolloutId) continue;
+      const policy = policies.get(FleetStreams.policy(state.policy)).state;
+      if (
+        state.status !== 'rolled-back' &&
+        state.status !== 'none' &&
+        policy.current !== state.policyVersion &&
+        policy.lastVersion === state.policyVersion
+      ) {
+        // Stopped between re-applying the previous version and rolling the rollout back.
+        const reason = policy.reason ?? `rolled back (completed after a coordinator restart)`;
+        const decision = await log.execute(
+          rollouts,
+          FleetStreams.rollout(state.rolloutId),
+          {
+            type: 'RollbackRollout',
+            data: { reason },
+            metadata: { now: nowIso(), actor: COORDINATOR_ACTOR },
+          },
+          { actor: COORDINATOR_ACTOR, occurredAt: nowIso(), correlationId: state.rolloutId },
+        );
+        if (decision.ok) {
+          await actOn(
+            rolloutOf(state.rolloutId),
+            decision.events.map((d) => d.event),
+          );
+        }
+        continue;
+      }
       if (state.status === 'running') {
         const wave = state.waves.find((w) => w.index === state.current);
         if (wave) await assignNodes(state.rolloutId, wave.nodes, state.policy, state.policyVersion);

@@ -7,9 +7,9 @@
  */
 import type { Decider, Decision } from '../decider.js';
 import { accept, nothing } from '../decider.js';
+import { MULTI_ATTACH_TYPES, SINGLE_ATTACH_TYPES } from '../../lib/kernel-vocabulary.js';
 import type {
   AssignmentIssued,
-  AttachType,
   DesiredLink,
   FleetRecordedEvent,
   PlanRecorded,
@@ -82,17 +82,6 @@ export const recordedPlanOf = (
   version: number,
 ): RecordedPlan | undefined => state.plans[planKey(policy, version)];
 
-const MULTI: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY_MULTI',
-  fexit: 'BPF_TRACE_FEXIT_MULTI',
-  fmod_ret: 'BPF_MODIFY_RETURN_MULTI',
-};
-const SINGLE: Readonly<Record<PolicySpec['program']['attach'], AttachType>> = {
-  fentry: 'BPF_TRACE_FENTRY',
-  fexit: 'BPF_TRACE_FEXIT',
-  fmod_ret: 'BPF_MODIFY_RETURN',
-};
-
 /**
  * The link a node is asked to hold for one policy version: the functions its plan found
  * (attachable or pending), or the patterns when no plan was recorded.
@@ -109,8 +98,8 @@ export const desiredLinkOf = (
     path === 'kprobe-multi'
       ? 'BPF_TRACE_KPROBE_MULTI'
       : path === 'fentry-per-function'
-        ? SINGLE[spec.program.attach]
-        : MULTI[spec.program.attach];
+        ? SINGLE_ATTACH_TYPES[spec.program.attach]
+        : MULTI_ATTACH_TYPES[spec.program.attach];
   const planned = (plan?.targets ?? [])
     .filter((t) => t.status === 'attach' || t.status === 'pending')
     .map((t) => (t.module ? `${t.module}:${t.function}` : t.function));

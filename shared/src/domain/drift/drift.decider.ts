@@ -76,6 +76,8 @@ export interface DriftState {
   readonly items: readonly DriftItem[];
   /** the node's observed generation when drift was last recorded (-1: never) */
   readonly observedGeneration: number;
+  /** the id of the last DriftFound, the cause of the repair that follows it (undefined: never) */
+  readonly eventId: string | undefined;
 }
 
 export type RecordDrift = Readonly<{
@@ -89,7 +91,11 @@ export type RecordDrift = Readonly<{
   }>;
 }>;
 
-export const initialDriftState = (): DriftState => ({ items: [], observedGeneration: -1 });
+export const initialDriftState = (): DriftState => ({
+  items: [],
+  observedGeneration: -1,
+  eventId: undefined,
+});
 
 export const decideDrift = (command: RecordDrift, state: DriftState): Decision<DriftFound> => {
   const { nodeId, generation, observedGeneration, items } = command.data;
@@ -112,7 +118,11 @@ export const decideDrift = (command: RecordDrift, state: DriftState): Decision<D
 export const evolveDrift = (state: DriftState, event: FleetRecordedEvent): DriftState => {
   switch (event.type) {
     case 'DriftFound':
-      return { items: event.data.items, observedGeneration: event.data.observedGeneration };
+      return {
+        items: event.data.items,
+        observedGeneration: event.data.observedGeneration,
+        eventId: event.id,
+      };
     default:
       return state;
   }

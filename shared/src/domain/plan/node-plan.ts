@@ -1,3 +1,5 @@
+import { formatAttachName } from '../../lib/kernel-vocabulary.js';
+import type { MultiLinkProfile } from '../../lib/kernel-vocabulary.js';
 import type { BtfObject } from '../../lib/btf-model.js';
 import type { KernelState } from '../../kernel/index.js';
 import type { FunctionPattern, PatternMatch } from '../../btf/index.js';
@@ -7,9 +9,6 @@ import { resolveFunctionPatterns } from './pattern-resolution.js';
 import type { AttachStrategy, Policy, PolicyAttach } from '../policy/policy.types.js';
 import type { NodePlan, PlanCounts, PlanPath, PlannedTarget } from './node-plan.types.js';
 
-/** A node's multi-link flavour (kernel-multilink-spec.md §0): `none` = no tracing multi-link. */
-export type NodeMultiLinkProfile = 'v24' | 'v26' | 'none';
-
 /**
  * The rung of the fallback ladder (ARCHITECTURE.md, "The kernel driver") a policy uses on a node:
  * - `per-function` strategy: one program and link per function, everywhere;
@@ -18,7 +17,7 @@ export type NodeMultiLinkProfile = 'v24' | 'v26' | 'none';
  * V26 has no MODIFY_RETURN_MULTI (spec §1.1), so fmod_ret is per-function there under `auto`.
  */
 export const choosePath = (
-  profile: NodeMultiLinkProfile,
+  profile: MultiLinkProfile,
   strategy: AttachStrategy,
   attach: PolicyAttach = 'fentry',
 ): 'tracing-multi' | 'fentry-per-function' | 'none' => {
@@ -48,17 +47,17 @@ export const planPathOf = (
   kernel: KernelState,
   policy: Policy,
   ctx: Pick<PlanContext, 'path'>,
-): { readonly path: PlanPath; readonly profile: NodeMultiLinkProfile } => {
+): { readonly path: PlanPath; readonly profile: MultiLinkProfile } => {
   const { program, strategy } = policy.spec;
   const probed = ctx.path ?? 'tracing-multi';
   const trampolines = probed === 'tracing-multi' || probed === 'fentry-per-function';
-  const profile: NodeMultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
+  const profile: MultiLinkProfile = probed === 'tracing-multi' ? kernel.profile : 'none';
   return { path: trampolines ? choosePath(profile, strategy, program.attach) : probed, profile };
 };
 
 /** `fentry` + `.multi` + `.s`: the attach type as in SEC(), what the kernel model loads. */
-const secAttach = (attach: PolicyAttach, multi: boolean, sleepable: boolean): string =>
-  `${attach}${multi ? '.multi' : ''}${sleepable ? '.s' : ''}`;
+const secAttach = (kind: PolicyAttach, multi: boolean, sleepable: boolean): string =>
+  formatAttachName({ kind, multi, sleepable });
 
 const keyOf = (object: string, btfId: number): string => `${object}\0${btfId}`;
 

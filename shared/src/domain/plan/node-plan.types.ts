@@ -2,8 +2,9 @@
  * A node's plan for one policy version (docs/fleet-protocol.md, "Plans"): exact for that node at
  * that moment, trampoline headroom included.
  */
+import { ATTACH_PATHS } from '../../lib/kernel-vocabulary.js';
 
-export const PLAN_PATHS = ['tracing-multi', 'fentry-per-function', 'kprobe-multi', 'none'] as const;
+export const PLAN_PATHS = [...ATTACH_PATHS, 'none'] as const;
 /** The rung of the fallback ladder a plan uses; `none` when nothing can attach on this node. */
 export type PlanPath = (typeof PLAN_PATHS)[number];
 

@@ -25,6 +25,8 @@ export interface PolicyState {
   readonly versions: Readonly<Record<string, Spec>>;
   /** the version in force (null: never applied, or removed) */
   readonly current: number | null;
+  /** the reason of the latest PolicyApplied or PolicyRemoved (a rollback's, after a rollback) */
+  readonly reason?: string | undefined;
 }
 
 /** A rollout of the policy that has not ended, which a new version must wait for. */
@@ -155,9 +157,10 @@ export const evolvePolicy = (state: PolicyState, event: FleetRecordedEvent): Pol
         lastVersion: Math.max(state.lastVersion, event.data.version),
         versions: { ...state.versions, [String(event.data.version)]: event.data.spec },
         current: event.data.version,
+        reason: event.data.reason,
       };
     case 'PolicyRemoved':
-      return { ...state, name: event.data.name, current: null };
+      return { ...state, name: event.data.name, current: null, reason: event.data.reason };
     default:
       return state;
   }

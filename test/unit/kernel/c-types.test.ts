@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  C_BUILTIN_TYPEDEFS,
+  C_INT_TYPES,
   formatTypeExpression,
   parseTypeExpression,
-} from '../../../services/cli/src/scenario/type-expression.js';
+} from '@tramway/shared/kernel';
 
 const canonical = (text: string): string => {
   const parsed = parseTypeExpression(text);
@@ -45,5 +47,29 @@ describe('parseTypeExpression', () => {
     'int * const',
   ])('rejects %j', (text) => {
     expect(parseTypeExpression(text).ok).toBe(false);
+  });
+});
+
+describe('C type tables', () => {
+  it('give every built-in typedef an integer type of vmlinux', () => {
+    for (const [name, target] of C_BUILTIN_TYPEDEFS)
+      expect([name, C_INT_TYPES.has(target)]).toEqual([name, true]);
+  });
+  it('list the documented integer sizes', () => {
+    expect([...C_INT_TYPES].filter(([, t]) => t.spelled).map(([n, t]) => `${n}:${t.size}`)).toEqual(
+      [
+        '_Bool:1',
+        'char:1',
+        'unsigned char:1',
+        'short:2',
+        'unsigned short:2',
+        'int:4',
+        'unsigned int:4',
+        'long:8',
+        'unsigned long:8',
+        'long long:8',
+        'unsigned long long:8',
+      ],
+    );
   });
 });
