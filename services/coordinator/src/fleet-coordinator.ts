@@ -10,7 +10,7 @@
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
-import { isAppError, silentLogger } from '@tramway/shared/infra';
+import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
@@ -65,9 +65,6 @@ export interface FleetCoordinator {
   appendedCount(): number;
   readonly api: FleetCommands;
 }
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
 const createQueue = () => {

@@ -1,3 +1,8 @@
+/**
+ * The BTF binary format parser (vmlinux and split module BTF), one decoder per kind. Kept in one
+ * file over ~400 lines: the decoders share the cursor, the string section and the byte order, and
+ * stay monomorphic in the hot loop (measured by bench:btf).
+ */
 import type {
   BtfEnumValue,
   BtfMember,

@@ -7,7 +7,7 @@ import type { EventMetadata, NewEvent, RecordedEvent } from '../lib/event-envelo
 import type { Result } from '../lib/result.js';
 import { err, ok } from '../lib/result.js';
 import type { FleetEvent, FleetRecordedEvent } from '../domain/fleet.events.js';
-import { streamOf, streamsOf } from '../domain/fleet-streams.js';
+import { belongsToStream, streamOf } from '../domain/fleet-streams.js';
 import {
   CURRENT_SCHEMA_VERSION,
   FLEET_EVENT_SCHEMAS,
@@ -251,7 +251,7 @@ export const decodeFleetEvent = (
     }
   }
   const event = { type, data } as FleetEvent;
-  if (!streamsOf(event).includes(recorded.streamId)) {
+  if (!belongsToStream(event, recorded.streamId)) {
     return failure(raw, 'streamId', `a ${type} belongs to stream ${streamOf(event)}`);
   }
   return ok({

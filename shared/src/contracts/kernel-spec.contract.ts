@@ -8,6 +8,9 @@
  * Two parts: `kernelSpecDocumentSchema` (zod) checks each field on its own; the references
  * between declarations (type names, duplicates, vmlinux first, varargs last) are what one
  * field's schema cannot see, and `declarationProblems` checks them on the same document.
+ *
+ * Kept in one file over ~400 lines: the schema of every declaration kind and the checks that
+ * cross them (type names, duplicates, order) must agree on one set of messages.
  */
 import { z } from 'zod';
 import type { core } from 'zod';

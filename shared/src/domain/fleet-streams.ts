@@ -70,17 +70,18 @@ export const streamOf = (event: FleetEvent): string => {
 };
 
 /**
- * Every stream an event may be found in: its own, and for the events that moved to a stream of
- * their own decider (liveness, drift), the node stream older logs recorded them in.
+ * Whether `streamId` may hold the event: its own stream, or, for the events that moved to a
+ * stream of their own decider (liveness, drift), the node stream older logs recorded them in.
+ * Allocates nothing: it runs for every event decoded.
  */
-export const streamsOf = (event: FleetEvent): readonly string[] => {
-  const own = streamOf(event);
+export const belongsToStream = (event: FleetEvent, streamId: string): boolean => {
+  if (streamOf(event) === streamId) return true;
   switch (event.type) {
     case 'DriftFound':
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
-      return [own, FleetStreams.node(event.data.nodeId)];
+      return streamId === FleetStreams.node(event.data.nodeId);
     default:
-      return [own];
+      return false;
   }
 };

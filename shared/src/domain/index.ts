@@ -49,7 +49,7 @@ export {
   KERNEL_PROFILES,
   MULTI_LINK_PROFILES,
 } from '../lib/kernel-vocabulary.js';
-export { FleetStreams, rolloutIdOf, streamOf, streamsOf } from './fleet-streams.js';
+export { FleetStreams, belongsToStream, rolloutIdOf, streamOf } from './fleet-streams.js';
 export * from './policy/policy.types.js';
 export {
   validatePolicy,

@@ -32,6 +32,10 @@ export const EventStoreErrorCode = {
 } as const;
 export type EventStoreErrorCode = (typeof EventStoreErrorCode)[keyof typeof EventStoreErrorCode];
 
+/** The message of a thrown value, whatever was thrown (for logs and replies). */
+export const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
 /** True when `error` is an AppError (by shape, cross-realm safe), optionally with this `code`. */
 export const isAppError = (error: unknown, code?: string): error is AppError => {
   if (typeof error !== 'object' || error === null) return false;

@@ -2,6 +2,9 @@
  * The kernel operations: a pure `applyOp(state, op)` that returns a new state and the op's
  * value, or the untouched input state and an errno. Every operation commits fully or not at all
  * (spec §3.5, §9.5).
+ *
+ * Kept in one file over ~400 lines: every operation of the model in one `applyOp` switch, in the
+ * order of the spec's §3 checks, so that each errno and its precedence read top to bottom.
  */
 import type {
   Conn,

@@ -2,6 +2,9 @@
  * Scenario declarations → BTF objects (kernel-scenarios.md "Types in ret and params"). Named
  * types live in vmlinux; a module's split BTF reuses vmlinux's types and adds what it lacks;
  * within one object identical prototypes share one FUNC_PROTO, as deduplicated BTF does.
+ *
+ * Kept in one file over ~400 lines: the builder's type table, name interning and id
+ * assignment are shared by every kind it builds; split, they would have to be exported.
  */
 import type { BtfObject, BtfObjectKind, BtfParam, BtfType, TypeId } from '../lib/btf-model.js';
 import { C_BUILTIN_TYPEDEFS, C_INT_TYPES, parseTypeExpression } from './c-types.js';

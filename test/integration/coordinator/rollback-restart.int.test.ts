@@ -5,60 +5,13 @@
  * previous version. A coordinator that stops between them leaves the first alone in the log; the
  * next one must finish the rollback, not keep rolling the new version out.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFleetEvent } from '@tramway/shared/contracts';
 import { FleetStreams } from '@tramway/shared/domain';
-import type { FleetBus } from '@tramway/shared/infra';
-import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
-import type { RecordedEvent } from '@tramway/shared/lib';
-import { createCoordinator } from '../../../services/coordinator/src/app.js';
-import type { Coordinator } from '../../../services/coordinator/src/app.js';
-import { makeTempDir } from '../../support/temp-dir.js';
-import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
-import { createScriptedAgent } from './scripted-agent.js';
-import type { ScriptedAgent } from './scripted-agent.js';
+import { useRestartFixture } from './restart-fixture.js';
 
-let dir: TempDir;
-let store: SqliteEventStore;
-let bus: FleetBus;
-let coordinator: Coordinator;
-let agent: ScriptedAgent;
-
-const startCoordinator = async (): Promise<Coordinator> => {
-  const c = createCoordinator({
-    bus,
-    store,
-    clock: { now: () => new Date() },
-    options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
-  });
-  await c.start();
-  return c;
-};
-
-const allEvents = async (): Promise<RecordedEvent[]> => {
-  const out: RecordedEvent[] = [];
-  for await (const e of store.readAll()) out.push(e);
-  return out;
-};
-
-beforeEach(async () => {
-  dir = makeTempDir('tramway-rollback-restart-');
-  store = await SqliteEventStore.open({ path: dir.file('log.sqlite'), pollIntervalMs: 0 });
-  bus = createInProcessBus();
-  coordinator = await startCoordinator();
-  agent = createScriptedAgent(bus, { nodeId: 'node-01', labels: { role: 'web' } });
-  await agent.start();
-  await waitUntil('registered', () => coordinator.core.fleet().nodes['node-01']?.registered);
-});
-
-afterEach(async () => {
-  agent.stop();
-  await coordinator.stop();
-  await bus.close();
-  await store.close();
-  dir.remove();
-});
+const fx = useRestartFixture('tramway-rollback-restart-');
 
 const policy = (patterns: string[]) => ({
   policy: {
@@ -75,22 +28,22 @@ const policy = (patterns: string[]) => ({
 describe('rollback after a restart', () => {
   it('finishes a rollback a stopped coordinator began', async () => {
     // Given tcp v1 then v2 converged on node-01
-    expect((await coordinator.core.api.apply(policy(['tcp_sendmsg']), 'user:alice')).status).toBe(
-      202,
-    );
+    expect(
+      (await fx.coordinator.core.api.apply(policy(['tcp_sendmsg']), 'user:alice')).status,
+    ).toBe(202);
     await waitUntil(
       'v1',
-      () => coordinator.core.fleet().rollouts['tcp-v1']?.status === 'completed',
+      () => fx.coordinator.core.fleet().rollouts['tcp-v1']?.status === 'completed',
     );
-    expect((await coordinator.core.api.apply(policy(['tcp_*']), 'user:alice')).status).toBe(202);
+    expect((await fx.coordinator.core.api.apply(policy(['tcp_*']), 'user:alice')).status).toBe(202);
     await waitUntil(
       'v2',
-      () => coordinator.core.fleet().rollouts['tcp-v2']?.status === 'completed',
+      () => fx.coordinator.core.fleet().rollouts['tcp-v2']?.status === 'completed',
     );
-    const generation = coordinator.core.fleet().nodes['node-01']!.assignment!.generation;
+    const generation = fx.coordinator.core.fleet().nodes['node-01']!.assignment!.generation;
     // And a coordinator that re-applied v1 for bob's rollback and stopped before the rest
-    await coordinator.stop();
-    const v1 = (await store.readStream(FleetStreams.policy('tcp')))[0]!;
+    await fx.stopCoordinator();
+    const v1 = (await fx.store.readStream(FleetStreams.policy('tcp')))[0]!;
     const reverted = encodeFleetEvent(
       {
         type: 'PolicyApplied',
@@ -110,17 +63,17 @@ describe('rollback after a restart', () => {
         },
       },
     );
-    await store.append(reverted.streamId, 2, [reverted.event]);
+    await fx.store.append(reverted.streamId, 2, [reverted.event]);
 
     // When the next coordinator starts
-    coordinator = await startCoordinator();
+    await fx.startCoordinator();
 
     // Then the rollout is rolled back with the reason given, and node-01 runs v1 again
     await waitUntil(
       'rolled back',
-      () => coordinator.core.fleet().rollouts['tcp-v2']?.status === 'rolled-back',
+      () => fx.coordinator.core.fleet().rollouts['tcp-v2']?.status === 'rolled-back',
     );
-    const events = await allEvents();
+    const events = await fx.allEvents();
     expect(events.find((e) => e.type === 'RolloutRolledBack')?.data).toEqual({
       rolloutId: 'tcp-v2',
       reason: 'too noisy',
@@ -130,12 +83,12 @@ describe('rollback after a restart', () => {
       generation: generation + 1,
       links: [{ policy: 'tcp', policyVersion: 1 }],
     });
-    await waitUntil('v1 again', () => agent.observedGeneration() === generation + 1);
+    await waitUntil('v1 again', () => fx.agent.observedGeneration() === generation + 1);
     // And a blank reason is refused before anything is decided
-    const blank = await coordinator.core.api.rollback('tcp', { reason: ' ' }, 'user:bob');
+    const blank = await fx.coordinator.core.api.rollback('tcp', { reason: ' ' }, 'user:bob');
     expect(blank).toMatchObject({ status: 400, body: { error: { code: 'InvalidRequest' } } });
     // And a second rollback finds nothing left to roll back
-    const again = await coordinator.core.api.rollback('tcp', {}, 'user:bob');
+    const again = await fx.coordinator.core.api.rollback('tcp', {}, 'user:bob');
     expect(again.status).toBe(409);
   });
 });

@@ -4,6 +4,9 @@
  * `tramway kernel run` can list them all. What the kernel itself would refuse (an attach type the
  * profile lacks, an unknown function name, a cookie count the kernel rejects) is NOT checked here:
  * those are step results, not malformed files.
+ *
+ * Kept in one file over ~400 lines: each scenario step's checks, one function per operation in
+ * the order of kernel-scenarios.md, sharing the declared names of the document being checked.
  */
 import { z } from 'zod';
 import type { KernelSpecDeclarations } from '@tramway/shared/contracts';

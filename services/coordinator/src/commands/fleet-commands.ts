@@ -17,6 +17,7 @@ import { ApiErrorCode, failure, success } from '../http/api-result.js';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
+import { errorText } from '@tramway/shared/infra';
 
 export interface FleetCommands {
   plan(body: unknown): Promise<ApiResult>;
@@ -27,9 +28,6 @@ export interface FleetCommands {
   nodes(): ApiResult;
   module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiResult>;
 }
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 const STATUS_OF: Record<'NotFound' | 'Conflict' | 'Invalid', number> = {
   NotFound: 404,

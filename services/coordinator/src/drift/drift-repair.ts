@@ -12,15 +12,13 @@ import type { FleetBus, Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { RolloutRunner } from '../rollout/rollout-runner.js';
+import { errorText } from '@tramway/shared/infra';
 
 export interface DriftReport {
   readonly nodeId: string;
   readonly items: readonly DriftItem[];
   readonly repaired: boolean;
 }
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 export const createDriftRepair = (deps: {
   readonly log: FleetLog;

@@ -15,6 +15,7 @@ import {
 import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import { errorText } from '@tramway/shared/infra';
 
 export const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'NodeRegistered',
@@ -30,9 +31,6 @@ export const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'NodeReconciled',
   'NodeReplanned',
 ]);
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 export const createFactIngestion = (deps: {
   readonly log: FleetLog;

@@ -4,7 +4,13 @@
  * that of its stream, which its next append expects. Events an older log recorded in another
  * stream (liveness and drift in the node stream) fold into the state without moving the version.
  */
-import type { Decider, FleetEvent, FleetRecordedEvent } from '@tramway/shared/domain';
+import type {
+  Decider,
+  FleetEvent,
+  FleetEventType,
+  FleetRecordedEvent,
+} from '@tramway/shared/domain';
+import { streamOf } from '@tramway/shared/domain';
 
 export interface Aggregate<S> {
   readonly state: S;
@@ -21,18 +27,22 @@ export interface DeciderCache<S, C, E extends FleetEvent> {
   all(): IterableIterator<[string, Aggregate<S>]>;
 }
 
+/** A cache of the aggregates of `decider`, whose streams hold the events of these types. */
 export const createDeciderCache = <S, C, E extends FleetEvent>(
   decider: Decider<S, C, E>,
-  streamOf: (event: FleetRecordedEvent) => string | undefined,
+  types: readonly E['type'][],
 ): DeciderCache<S, C, E> => {
+  const owned: ReadonlySet<FleetEventType> = new Set(types);
+  const aggregateOf = (event: FleetRecordedEvent): string | undefined =>
+    owned.has(event.type) ? streamOf(event) : undefined;
   const aggregates = new Map<string, Aggregate<S>>();
   const get = (streamId: string): Aggregate<S> =>
     aggregates.get(streamId) ?? { state: decider.initialState(), version: 0 };
   return {
     decider,
-    streamOf,
+    streamOf: aggregateOf,
     fold: (event) => {
-      const streamId = streamOf(event);
+      const streamId = aggregateOf(event);
       if (streamId === undefined) return;
       const current = get(streamId);
       aggregates.set(streamId, {

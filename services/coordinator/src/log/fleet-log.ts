@@ -7,7 +7,7 @@
  */
 import type { Subscription } from 'rxjs';
 import type { EventStore, Logger } from '@tramway/shared/infra';
-import { isAppError } from '@tramway/shared/infra';
+import { errorText, isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
 import type {
   AssignmentCommand,
@@ -31,7 +31,6 @@ import type {
   RolloutState,
 } from '@tramway/shared/domain';
 import {
-  FleetStreams,
   assignmentDecider,
   driftDecider,
   livenessDecider,
@@ -90,23 +89,6 @@ export interface FleetLog {
 /** Attempts of one command against a stream other writers keep moving. */
 const MAX_ATTEMPTS = 8;
 
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
-const rolloutStream = (e: FleetRecordedEvent): string | undefined => {
-  switch (e.type) {
-    case 'RolloutStarted':
-    case 'WaveStarted':
-    case 'WaveHeld':
-    case 'WaveCompleted':
-    case 'RolloutCompleted':
-    case 'RolloutRolledBack':
-      return FleetStreams.rollout(e.data.rolloutId);
-    default:
-      return undefined;
-  }
-};
-
 export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
   const folder = createFleetFolder();
   let fleetDirty = false;
@@ -119,25 +101,18 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
   const waiters: { position: number; resolve: () => void }[] = [];
 
   const deciders: FleetDeciders = {
-    policy: createDeciderCache(policyDecider, (e) =>
-      e.type === 'PolicyApplied' || e.type === 'PolicyRemoved'
-        ? FleetStreams.policy(e.data.name)
-        : undefined,
-    ),
-    rollout: createDeciderCache(rolloutDecider, rolloutStream),
-    assignment: createDeciderCache(assignmentDecider, (e) =>
-      e.type === 'AssignmentIssued' || e.type === 'PlanRecorded'
-        ? FleetStreams.assignment(e.data.nodeId)
-        : undefined,
-    ),
-    liveness: createDeciderCache(livenessDecider, (e) =>
-      e.type === 'NodeMarkedStale' || e.type === 'NodeMarkedAlive'
-        ? FleetStreams.liveness(e.data.nodeId)
-        : undefined,
-    ),
-    drift: createDeciderCache(driftDecider, (e) =>
-      e.type === 'DriftFound' ? FleetStreams.drift(e.data.nodeId) : undefined,
-    ),
+    policy: createDeciderCache(policyDecider, ['PolicyApplied', 'PolicyRemoved']),
+    rollout: createDeciderCache(rolloutDecider, [
+      'RolloutStarted',
+      'WaveStarted',
+      'WaveHeld',
+      'WaveCompleted',
+      'RolloutCompleted',
+      'RolloutRolledBack',
+    ]),
+    assignment: createDeciderCache(assignmentDecider, ['PlanRecorded', 'AssignmentIssued']),
+    liveness: createDeciderCache(livenessDecider, ['NodeMarkedStale', 'NodeMarkedAlive']),
+    drift: createDeciderCache(driftDecider, ['DriftFound']),
   };
   const caches = Object.values(deciders) as DeciderCache<unknown, unknown, FleetEvent>[];
 

@@ -13,12 +13,10 @@ import {
 import type { FleetBus, Logger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetLog } from '../log/fleet-log.js';
+import { errorText } from '@tramway/shared/infra';
 
 /** assignments issued or sent concurrently */
 const BATCH = 64;
-
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
 
 export const inBatches = async <T>(
   items: readonly T[],

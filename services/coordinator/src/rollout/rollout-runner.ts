@@ -4,6 +4,9 @@
  * standing in the log, resumes and rolls back, and gives the nodes of each wave started their
  * assignment. Every decision goes through `FleetLog.execute`; what the runner holds in memory is
  * only timers, so a restarted coordinator resumes from its log (`recover`).
+ *
+ * Slightly over ~400 lines: apply, advance, resume, rollback and recover share the
+ * rollout-to-nodes step (`actOn`) and the judging of nodes; they are one seam.
  */
 import type {
   NodePlan,
