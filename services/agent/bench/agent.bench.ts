@@ -4,21 +4,28 @@
  * (make-before-break), against a baseline measured in the same run: the same kernel operations
  * applied straight to the kernel model, with no agent around them. Medians of RUNS runs.
  *
- *   npx tsx --conditions=@tramway/source services/agent/bench/agent.bench.ts [--json] [--functions N]
+ *   npx tsx --conditions=@tramway/source services/agent/bench/agent.bench.ts [--json] [--functions N] [--state-dir]
+ *
+ * `--state-dir`: the agent keeps its state in a fresh directory under the OS temp dir (the file
+ * store, with its fsyncs) instead of in memory.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { applyOp, buildKernel } from '@tramway/shared/kernel';
 import type { KernelOp, KernelProfile, KernelSpec, KernelState } from '@tramway/shared/kernel';
 import { createInProcessBus } from '@tramway/shared/infra';
 import { createAgent } from '../src/app.js';
 import { createSimKernel } from '../src/kernel/sim-kernel.loader.js';
 import type { AgentPolicySpec } from '../src/reconcile/agent-policy.js';
-import { createMemoryStateStore } from '../src/state/agent-state.store.js';
+import { createFileStateStore, createMemoryStateStore } from '../src/state/agent-state.store.js';
 
 const RUNS = 7;
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const fnArg = args.indexOf('--functions');
 const FUNCTIONS = fnArg >= 0 ? Number(args[fnArg + 1]) : 500;
+const onDisk = args.includes('--state-dir');
 
 const specOf = (profile: KernelProfile): KernelSpec => ({
   profile,
@@ -94,6 +101,7 @@ const agentRun = async (
     generation: 1,
     policies: [{ name: 'bench', version: 1, spec: policy(strategy, '1') }],
   }));
+  const dir = onDisk ? mkdtempSync(join(tmpdir(), 'tramway-agent-bench-')) : undefined;
   const agent = createAgent({
     nodeId: 'bench-1',
     labels: {},
@@ -101,7 +109,7 @@ const agentRun = async (
     driver: kernel.value.driver,
     clock: { now: () => new Date() },
     ids: { newId: () => 'bench' },
-    store: createMemoryStateStore(),
+    store: dir === undefined ? createMemoryStateStore() : createFileStateStore(dir),
     heartbeatMs: 60_000,
   });
   const t0 = performance.now();
@@ -119,6 +127,7 @@ const agentRun = async (
   const links = agent.heldLinks().length;
   await agent.stop();
   await bus.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   return { converge, update, links };
 };
 
@@ -158,7 +167,7 @@ for (const [profile, strategy] of [
 if (json) process.stdout.write(`${JSON.stringify({ runs: RUNS, rows }, null, 2)}\n`);
 else {
   process.stdout.write(
-    `agent reconcile, ${FUNCTIONS} functions, median of ${RUNS} runs (baseline: the same attaches as raw kernel-model ops)\n`,
+    `agent reconcile, ${FUNCTIONS} functions, state ${onDisk ? 'on disk' : 'in memory'}, median of ${RUNS} runs (baseline: the same attaches as raw kernel-model ops)\n`,
   );
   process.stdout.write(
     'profile strategy      links  baseline ms  converge ms  ratio  update ms  ratio\n',

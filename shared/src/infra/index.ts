@@ -16,3 +16,4 @@ export type { NatsBusOptions } from './bus/nats-bus.js';
 export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
 export * from './logger.js';
+export * from './durable-file.js';

@@ -5,18 +5,22 @@
  * reconciles each policy to, and (sim nodes) the simulated kernel's op log, which stands in for
  * the kernel outliving the agent process. A new boot id makes the links and the op log void (the
  * bpfman#1563 lesson: never trust local state across a reboot); plans are checked against the
- * new kernel before they are trusted again. Files are written whole and renamed into place, so a crash leaves the old or the new.
+ * new kernel before they are trusted again. Durability (README "What survives a crash"): whole
+ * files are written durably (temp file, fsync, rename, directory fsync), fact appends are
+ * fdatasynced before they are published (with the op log appended before them), and a torn
+ * last line of a log is cut with a warning.
  */
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '@tramway/shared/infra';
+import {
+  appendFileDurably,
+  readJsonLines,
+  removeStaleTempFiles,
+  silentLogger,
+  syncFile,
+  writeFileDurably,
+} from '@tramway/shared/infra';
 import type { KernelOp } from '@tramway/shared/kernel';
 import type { NewEvent } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
@@ -92,32 +96,59 @@ export class AgentStateCorruptError extends Error {
   }
 }
 
-const writeAtomic = (file: string, text: string): void => {
-  const tmp = `${file}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-};
-
-/** Files under `dir`: `agent-state.json`, `sim-kernel.ops.jsonl` (first line: the boot id), `sim-boot-id`. */
-export const createFileStateStore = (dir: string): AgentStateStore => {
+/**
+ * Files under `dir`: `agent-state.json`, `sim-kernel.ops.jsonl` and `facts-outbox.jsonl` (first
+ * line: the boot id), `sim-boot-id`. Temp files a crashed write left are removed on open.
+ */
+export const createFileStateStore = (dir: string, log: Logger = silentLogger): AgentStateStore => {
   mkdirSync(dir, { recursive: true });
+  const stale = removeStaleTempFiles(dir);
+  if (stale.length > 0)
+    log.warn('removed temp files of an interrupted write', { dir, files: stale });
   const stateFile = join(dir, STATE_FILE);
   const opsFile = join(dir, OPS_FILE);
   const bootFile = join(dir, BOOT_FILE);
   const factsFile = join(dir, FACTS_FILE);
+  /** ops appended since the op log was last flushed to disk */
+  let opsPending = false;
+  const flushOps = (): void => {
+    if (!opsPending) return;
+    syncFile(opsFile);
+    opsPending = false;
+  };
+  /**
+   * A log of `bootId` (empty for another boot). A torn last line is cut with a warning; at a
+   * corrupt line before the last, the lines before it are kept: the file is moved aside to
+   * `<file>.corrupt` and the good part written back, so that later appends stay readable.
+   */
   const readLog = <T>(file: string, bootId: string, decode: (line: string) => T): T[] => {
-    if (!existsSync(file)) return [];
-    const lines = readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '');
-    if (lines[0] !== JSON.stringify({ bootId })) return [];
-    return lines.slice(1).map((line, i) => {
-      try {
-        return decode(line);
-      } catch (error) {
-        throw new AgentStateCorruptError(file, `line ${i + 2} is not JSON`, error);
+    let header: string | undefined;
+    const read = readJsonLines(file, (line) => {
+      if (header === undefined) {
+        header = line;
+        JSON.parse(line);
+        return undefined;
       }
+      return decode(line);
     });
+    if (read.tornTailAt !== undefined)
+      log.warn('cut a torn last line (an interrupted append)', { file, offset: read.tornTailAt });
+    if (read.corrupt !== undefined) {
+      const { line, offset, reason } = read.corrupt;
+      const aside = `${file}.corrupt`;
+      log.error(`${file} line ${line} is corrupt: kept the ${line - 1} lines before it`, {
+        file,
+        line,
+        offset,
+        reason,
+        movedTo: aside,
+      });
+      const good = readFileSync(file).subarray(0, offset);
+      renameSync(file, aside);
+      writeFileDurably(file, good);
+    }
+    if (header !== JSON.stringify({ bootId })) return [];
+    return read.values.slice(1) as T[];
   };
   return {
     load: () => {
@@ -135,17 +166,27 @@ export const createFileStateStore = (dir: string): AgentStateStore => {
         );
       }
     },
-    save: (s) => writeAtomic(stateFile, `${JSON.stringify(s, null, 1)}\n`),
+    save: (s) => {
+      flushOps();
+      writeFileDurably(stateFile, `${JSON.stringify(s, null, 1)}\n`);
+    },
     readOps: (bootId) => readLog(opsFile, bootId, decodeKernelOp),
     resetBoot: (bootId) => {
-      writeAtomic(opsFile, `${JSON.stringify({ bootId })}\n`);
-      writeAtomic(factsFile, `${JSON.stringify({ bootId })}\n`);
+      writeFileDurably(opsFile, `${JSON.stringify({ bootId })}\n`);
+      writeFileDurably(factsFile, `${JSON.stringify({ bootId })}\n`);
+      opsPending = false;
     },
-    appendOp: (op) => appendFileSync(opsFile, `${encodeKernelOp(op)}\n`),
+    // the page cache holds it until the next facts or save flush it (one fsync per batch)
+    appendOp: (op) => {
+      appendFileSync(opsFile, `${encodeKernelOp(op)}\n`);
+      opsPending = true;
+    },
     readFacts: (bootId) => readLog(factsFile, bootId, (line) => JSON.parse(line) as NewEvent),
+    // on disk, with the ops that led to them, before the outbox publishes them
     appendFacts: (events) => {
-      if (events.length > 0)
-        appendFileSync(factsFile, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      if (events.length === 0) return;
+      flushOps();
+      appendFileDurably(factsFile, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
     },
     simBootId: (create) => {
       if (existsSync(bootFile)) {
@@ -153,7 +194,7 @@ export const createFileStateStore = (dir: string): AgentStateStore => {
         if (text !== '') return text;
       }
       const id = create();
-      writeAtomic(bootFile, `${id}\n`);
+      writeFileDurably(bootFile, `${id}\n`);
       return id;
     },
   };
