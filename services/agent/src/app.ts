@@ -51,7 +51,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
   const log = (deps.logger ?? silentLogger).child({ service: 'agent', nodeId: deps.nodeId });
   const store: AgentStateStore =
     deps.store ??
-    (deps.stateDir === undefined ? createMemoryStateStore() : createFileStateStore(deps.stateDir, log));
+    (deps.stateDir === undefined
+      ? createMemoryStateStore()
+      : createFileStateStore(deps.stateDir, log));
   const rt: AgentRuntime = {
     description: undefined,
     driver: deps.driver,

@@ -1,5 +1,6 @@
 /** The agent's state directory and the sim kernel spec file, on a real file system. */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createMemoryLogger } from '@tramway/shared/infra';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSimKernelFile } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
 import { DEFAULT_SIM_KERNEL } from '../../../services/agent/src/config.js';
@@ -7,7 +8,10 @@ import {
   AgentStateCorruptError,
   createFileStateStore,
   rebootSimNode,
+  STATE_JOURNAL_LIMIT,
 } from '../../../services/agent/src/state/agent-state.store.js';
+import type { PersistedAgentState } from '../../../services/agent/src/state/agent-state.store.js';
+import type { HeldLink } from '../../../services/agent/src/reconcile/agent-policy.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 
@@ -53,6 +57,82 @@ describe('createFileStateStore', () => {
     writeFileSync(dir.file('agent-state.json'), '{"bootId": 3');
     expect(() => createFileStateStore(dir.path).load()).toThrow(AgentStateCorruptError);
     expect(() => createFileStateStore(dir.path).load()).toThrow(/agent-state\.json is unreadable/);
+  });
+});
+
+describe('createFileStateStore: snapshot and journal', () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = makeTempDir('tramway-agent-journal-');
+  });
+  afterEach(() => dir.remove());
+
+  const link = (linkId: number, policyVersion = 1): HeldLink =>
+    ({ linkId, programId: linkId + 100, policy: 'p', policyVersion }) as unknown as HeldLink;
+  const state = (links: HeldLink[], observedGeneration = 1): PersistedAgentState => ({
+    bootId: 'boot-1',
+    assignment: null,
+    observedGeneration,
+    links,
+    plans: [],
+  });
+  const snapshot = () => readFileSync(dir.file('agent-state.json'), 'utf8');
+  const journalLines = () =>
+    readFileSync(dir.file('agent-state.journal.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+
+  it('appends what changed to the journal instead of rewriting the snapshot; a new store replays it and compacts', () => {
+    const sut = createFileStateStore(dir.path);
+    const a = link(1);
+    const b = link(2);
+    sut.save(state([a]));
+    const first = snapshot();
+    sut.save(state([a, b], 2));
+    sut.save(state([b], 2));
+    sut.save(state([b], 2)); // nothing changed: nothing written
+    expect(snapshot()).toBe(first);
+    expect(journalLines().map((l) => JSON.parse(l) as unknown)).toEqual([
+      { seq: 1, observedGeneration: 2, links: { put: [b], drop: [] } },
+      { seq: 2, links: { put: [], drop: [1] } },
+    ]);
+    expect(createFileStateStore(dir.path).load()).toEqual(state([b], 2));
+    expect(journalLines()).toEqual([]);
+    expect(JSON.parse(snapshot())).toMatchObject({ links: [b], journalSeq: 2 });
+  });
+
+  it(`rewrites the snapshot after ${STATE_JOURNAL_LIMIT} journal entries`, () => {
+    const sut = createFileStateStore(dir.path);
+    sut.save(state([], 0));
+    for (let g = 1; g <= STATE_JOURNAL_LIMIT; g++) sut.save(state([], g));
+    expect(journalLines()).toHaveLength(STATE_JOURNAL_LIMIT);
+    sut.save(state([link(1)], STATE_JOURNAL_LIMIT + 1));
+    expect(journalLines()).toEqual([]);
+    expect(createFileStateStore(dir.path).load()).toEqual(
+      state([link(1)], STATE_JOURNAL_LIMIT + 1),
+    );
+  });
+
+  it('replays a journal up to a torn last entry, with a warning', () => {
+    const sut = createFileStateStore(dir.path);
+    sut.save(state([]));
+    sut.save(state([link(1)], 2));
+    appendFileSync(dir.file('agent-state.journal.jsonl'), '{"seq":2,"links":{"put":[{"li');
+    const logger = createMemoryLogger();
+    expect(createFileStateStore(dir.path, logger).load()).toEqual(state([link(1)], 2));
+    expect(logger.records.map((r) => [r.level, r.msg])).toEqual([
+      ['warn', 'cut a torn last line (an interrupted append)'],
+    ]);
+  });
+
+  it('does not apply again the entries a snapshot already holds (a crash before the journal was emptied)', () => {
+    const sut = createFileStateStore(dir.path);
+    sut.save(state([]));
+    sut.save(state([link(1)], 2));
+    const journal = readFileSync(dir.file('agent-state.journal.jsonl'));
+    sut.save({ ...state([], 3), bootId: 'boot-2' }); // a new boot: snapshot, journal emptied
+    writeFileSync(dir.file('agent-state.journal.jsonl'), journal);
+    expect(createFileStateStore(dir.path).load()).toEqual({ ...state([], 3), bootId: 'boot-2' });
   });
 });
 

@@ -26,6 +26,8 @@ import type { NewEvent } from '@tramway/shared/lib';
 import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
 import type { HeldPlan } from '../reconcile/agent-plans.js';
 import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
+import type { StateJournalEntry } from './state-journal.js';
+import { applyEntry, diffState } from './state-journal.js';
 
 export interface PersistedAgentState {
   readonly bootId: string;
@@ -82,6 +84,9 @@ const STATE_FILE = 'agent-state.json';
 const OPS_FILE = 'sim-kernel.ops.jsonl';
 const BOOT_FILE = 'sim-boot-id';
 const FACTS_FILE = 'facts-outbox.jsonl';
+const JOURNAL_FILE = 'agent-state.journal.jsonl';
+/** journal entries after which a save rewrites the snapshot instead */
+export const STATE_JOURNAL_LIMIT = 256;
 
 /** Corrupt state is not guessed at: it names the file. */
 export class AgentStateCorruptError extends Error {
@@ -97,7 +102,8 @@ export class AgentStateCorruptError extends Error {
 }
 
 /**
- * Files under `dir`: `agent-state.json`, `sim-kernel.ops.jsonl` and `facts-outbox.jsonl` (first
+ * Files under `dir`: `agent-state.json` (the snapshot) and `agent-state.journal.jsonl` (the
+ * changes saved since, state-journal.ts), `sim-kernel.ops.jsonl` and `facts-outbox.jsonl` (first
  * line: the boot id), `sim-boot-id`. Temp files a crashed write left are removed on open.
  */
 export const createFileStateStore = (dir: string, log: Logger = silentLogger): AgentStateStore => {
@@ -109,6 +115,7 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
   const opsFile = join(dir, OPS_FILE);
   const bootFile = join(dir, BOOT_FILE);
   const factsFile = join(dir, FACTS_FILE);
+  const journalFile = join(dir, JOURNAL_FILE);
   /** ops appended since the op log was last flushed to disk */
   let opsPending = false;
   const flushOps = (): void => {
@@ -116,21 +123,23 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
     syncFile(opsFile);
     opsPending = false;
   };
+  /** the state as last saved or loaded, the journal's last entry number and entry count */
+  let last: PersistedAgentState | undefined;
+  let seq = 0;
+  let journaled = 0;
+  /** the snapshot rewritten durably with `state`, then the journal emptied */
+  const compact = (state: PersistedAgentState): void => {
+    writeFileDurably(stateFile, `${JSON.stringify({ ...state, journalSeq: seq }, null, 1)}\n`);
+    writeFileDurably(journalFile, '');
+    journaled = 0;
+  };
   /**
-   * A log of `bootId` (empty for another boot). A torn last line is cut with a warning; at a
-   * corrupt line before the last, the lines before it are kept: the file is moved aside to
-   * `<file>.corrupt` and the good part written back, so that later appends stay readable.
+   * The lines of a jsonl file. A torn last line is cut with a warning; at a corrupt line
+   * before the last, the lines before it are kept: the file is moved aside to `<file>.corrupt`
+   * and the good part written back, so that later appends stay readable.
    */
-  const readLog = <T>(file: string, bootId: string, decode: (line: string) => T): T[] => {
-    let header: string | undefined;
-    const read = readJsonLines(file, (line) => {
-      if (header === undefined) {
-        header = line;
-        JSON.parse(line);
-        return undefined;
-      }
-      return decode(line);
-    });
+  const readTolerant = <T>(file: string, decode: (line: string) => T): T[] => {
+    const read = readJsonLines(file, decode);
     if (read.tornTailAt !== undefined)
       log.warn('cut a torn last line (an interrupted append)', { file, offset: read.tornTailAt });
     if (read.corrupt !== undefined) {
@@ -147,17 +156,30 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
       renameSync(file, aside);
       writeFileDurably(file, good);
     }
+    return [...read.values];
+  };
+  /** A log whose first line names its boot: its entries for `bootId`, none for another boot. */
+  const readLog = <T>(file: string, bootId: string, decode: (line: string) => T): T[] => {
+    let header: string | undefined;
+    const values = readTolerant(file, (line) => {
+      if (header === undefined) {
+        header = line;
+        JSON.parse(line);
+        return undefined;
+      }
+      return decode(line);
+    });
     if (header !== JSON.stringify({ bootId })) return [];
-    return read.values.slice(1) as T[];
+    return values.slice(1) as T[];
   };
   return {
     load: () => {
       if (!existsSync(stateFile)) return undefined;
+      let snapshot: PersistedAgentState & { readonly journalSeq?: number };
       try {
-        const doc = JSON.parse(readFileSync(stateFile, 'utf8')) as PersistedAgentState;
-        if (typeof doc.bootId !== 'string' || !Array.isArray(doc.links))
+        snapshot = JSON.parse(readFileSync(stateFile, 'utf8')) as typeof snapshot;
+        if (typeof snapshot.bootId !== 'string' || !Array.isArray(snapshot.links))
           throw new Error('missing bootId or links');
-        return doc;
       } catch (error) {
         throw new AgentStateCorruptError(
           stateFile,
@@ -165,10 +187,31 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
           error,
         );
       }
+      const { journalSeq = 0, ...doc } = snapshot;
+      let state: PersistedAgentState = doc;
+      const entries = readTolerant(
+        journalFile,
+        (line) => JSON.parse(line) as StateJournalEntry,
+      ).filter((e) => e.seq > journalSeq);
+      for (const e of entries) state = applyEntry(state, e);
+      seq = entries.at(-1)?.seq ?? journalSeq;
+      // the replayed state becomes the snapshot; the journal starts empty
+      if (entries.length > 0) compact(state);
+      last = state;
+      return state;
     },
     save: (s) => {
       flushOps();
-      writeFileDurably(stateFile, `${JSON.stringify(s, null, 1)}\n`);
+      const entry = last === undefined ? undefined : diffState(last, s, seq + 1);
+      if (last !== undefined && entry === undefined) return;
+      if (entry === undefined || entry.bootId !== undefined || journaled >= STATE_JOURNAL_LIMIT)
+        compact(s);
+      else {
+        appendFileDurably(journalFile, `${JSON.stringify(entry)}\n`);
+        seq = entry.seq;
+        journaled += 1;
+      }
+      last = s;
     },
     readOps: (bootId) => readLog(opsFile, bootId, decodeKernelOp),
     resetBoot: (bootId) => {
