@@ -6,13 +6,13 @@ import type { Logger } from '@tramway/shared/infra';
 import { silentLogger } from '@tramway/shared/infra';
 import type { FleetCoordinator, FleetCoordinatorDeps } from './fleet-coordinator.js';
 import { createFleetCoordinator } from './fleet-coordinator.js';
-import type { HttpApi } from './http/http-api.js';
+import type { HttpAddress, HttpApi } from './http/http-api.js';
 import { listenHttpApi } from './http/http-api.js';
 
 export interface CoordinatorDeps extends FleetCoordinatorDeps {
   readonly logger?: Logger;
   /** serve the HTTP API on host:port (port 0: a free port); no HTTP when absent */
-  readonly http?: { readonly host: string; readonly port: number };
+  readonly http?: HttpAddress;
 }
 
 export interface Coordinator {

@@ -14,7 +14,7 @@ import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
-import { createFleetCommands } from './commands/fleet-commands.js';
+import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
 import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
@@ -38,6 +38,11 @@ export interface CoordinatorOptions {
   readonly driftIntervalMs?: number;
   /** timeout of plan/assign/state/module requests (default 5000) */
   readonly requestTimeoutMs?: number;
+  /**
+   * most targets plus unmatched patterns a plan may hold over all its nodes; a larger plan is
+   * refused (400 PlanTooLarge) instead of answered or recorded (default `MAX_PLAN_ENTRIES`)
+   */
+  readonly maxPlanEntries?: number;
 }
 
 export interface FleetCoordinatorDeps {
@@ -140,6 +145,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     log,
     bus: deps.bus,
     timeoutMs,
+    maxPlanEntries: options.maxPlanEntries ?? MAX_PLAN_ENTRIES,
     runner,
     liveness,
     serially: decisions.run,

@@ -26,3 +26,4 @@ export {
   SINGLE_ATTACH_TYPES,
 } from './kernel-vocabulary.js';
 export { isoOfEpochMs } from './iso-instant.js';
+export { MAX_NESTING_DEPTH, nestingExceeds } from './nesting-depth.js';

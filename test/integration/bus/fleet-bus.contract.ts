@@ -5,6 +5,8 @@ import {
   BusEncodingError,
   BusInvalidSubjectError,
   BusNoRespondersError,
+  BusPayloadTooLargeError,
+  BusReplyTooLargeError,
   BusResponderError,
   BusTimeoutError,
 } from '../../../shared/src/infra/bus/fleet-bus.port.js';
@@ -263,6 +265,46 @@ export const testFleetBus = (name: string, factory: BusPairFactory): void => {
       expect(handlerErrors).toHaveLength(1);
       expect(handlerErrors[0]?.subject).toBe('flaky');
       expect((handlerErrors[0]?.error as Error).message).toBe('handler bug');
+    });
+
+    it('answers a reply over the payload limit with ReplyTooLarge, and keeps responding', async () => {
+      const { receiver, sender } = pair;
+      receiver.respond('tramway.agent.n1.plan', ({ payload }) =>
+        payload === 'big' ? { blob: 'x'.repeat(2 << 20) } : { small: payload },
+      );
+      await receiver.flush();
+      const failure = await sender
+        .request('tramway.agent.n1.plan', 'big', { timeoutMs: 2000 })
+        .catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(BusReplyTooLargeError);
+      expect(failure).toMatchObject({ code: 'ReplyTooLarge', retryable: false });
+      expect((failure as Error).message).toMatch(
+        /reply is too large: \d+ bytes, over .* \d+ bytes/,
+      );
+      expect(await sender.request('tramway.agent.n1.plan', 'again', { timeoutMs: 2000 })).toEqual({
+        small: 'again',
+      });
+      expect(handlerErrors).toEqual([]);
+    });
+
+    it('refuses a request or publish over the payload limit at the sender, sending nothing', async () => {
+      const { receiver, sender } = pair;
+      const { seen } = collect(receiver, 'huge');
+      const marker = collect(receiver, 'marker');
+      let answered = 0;
+      receiver.respond('huge.req', () => ++answered);
+      await receiver.flush();
+      const blob = 'x'.repeat(2 << 20);
+      const failure = await sender.request('huge.req', blob).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(BusPayloadTooLargeError);
+      expect(failure).toMatchObject({ code: 'PayloadTooLarge', retryable: false });
+      expect((failure as Error).message).toMatch(/is \d+ bytes, over the bus limit of \d+ bytes/);
+      await expect(sender.publish('huge', blob)).rejects.toBeInstanceOf(BusPayloadTooLargeError);
+      await sender.publish('marker', 0);
+      await waitUntil('marker', () => marker.seen.length === 1);
+      expect(seen).toEqual([]);
+      expect(answered).toBe(0);
+      expect(await sender.request('huge.req', 'small')).toBe(1);
     });
 
     it('on close: rejects pending requests and later calls with BusClosedError', async () => {

@@ -45,10 +45,18 @@ const answer = <T>(outcome: Outcome<T>, body: (value: T) => ApiResult): ApiResul
     ? body(outcome.value)
     : failure(STATUS_OF[outcome.code], CODE_OF[outcome.code], outcome.message);
 
+/**
+ * Default bound of a plan: targets plus unmatched patterns over all nodes. A plan entry is about
+ * 100-200 bytes of JSON, so a plan answer stays within a few MiB however many nodes match.
+ */
+export const MAX_PLAN_ENTRIES = 10_000;
+
 export const createFleetCommands = (deps: {
   readonly log: FleetLog;
   readonly bus: FleetBus;
   readonly timeoutMs: number;
+  /** most targets + unmatched patterns of one plan over all nodes */
+  readonly maxPlanEntries: number;
   readonly runner: RolloutRunner;
   readonly liveness: LivenessMonitor;
   /** runs a decision after those already queued */
@@ -124,6 +132,18 @@ export const createFleetCommands = (deps: {
     const version = state.lastVersion + 1;
     const selected = selectNodes(policy, liveNodes());
     const asked = await askPlans(policy, version, selected);
+    const entries = asked.plans.reduce((sum, p) => sum + p.targets.length + p.unmatched.length, 0);
+    if (entries > deps.maxPlanEntries) {
+      return {
+        ok: false,
+        result: failure(
+          400,
+          ApiErrorCode.PlanTooLarge,
+          `the plan has ${entries} entries (targets and unmatched patterns over ${asked.plans.length} nodes), over the limit of ${deps.maxPlanEntries}`,
+          ['policy.spec.targets: narrow the patterns or the node selector'],
+        ),
+      };
+    }
     const knownLabels = new Set(
       Object.values(log.fleet().nodes)
         .filter((n) => n.registered)

@@ -7,6 +7,8 @@ export interface ApiResult {
 export const ApiErrorCode = {
   InvalidRequest: 'InvalidRequest',
   InvalidPolicy: 'InvalidPolicy',
+  PayloadTooLarge: 'PayloadTooLarge',
+  PlanTooLarge: 'PlanTooLarge',
   PlanRefused: 'PlanRefused',
   NotFound: 'NotFound',
   Conflict: 'Conflict',

@@ -11,6 +11,7 @@ import type { FleetCoordinator } from '../fleet-coordinator.js';
 /** The actor of a request that names none. */
 export const DEFAULT_ACTOR = 'user:anonymous';
 import type { Logger } from '@tramway/shared/infra';
+import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, failure, success } from './api-result.js';
 import { renderMetrics } from './metrics.js';
@@ -18,6 +19,28 @@ import { OPENAPI_DOCUMENT } from './openapi.js';
 
 /** Largest request body accepted (a policy is a few KiB). */
 export const MAX_BODY_BYTES = 1 << 20;
+
+/** What one client may cost the coordinator (docs/fleet-protocol.md, "Limits"). */
+export interface HttpLimits {
+  /** larger bodies are a 413, answered before or while reading */
+  readonly maxBodyBytes: number;
+  /** time to receive a request's headers (node:http `headersTimeout`) */
+  readonly headersTimeoutMs: number;
+  /** time to receive a whole request, body included (node:http `requestTimeout`) */
+  readonly requestTimeoutMs: number;
+  /** how long an idle keep-alive connection stays open */
+  readonly keepAliveTimeoutMs: number;
+  /** open connections at once; more are closed on accept */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxBodyBytes: MAX_BODY_BYTES,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+};
 const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
 export interface RouteRequest {
@@ -142,42 +165,68 @@ export const dispatch = async (routes: readonly Route[], req: RouteRequest): Pro
   return hit.r.handler(req, hit.params!);
 };
 
-const readBody = (req: IncomingMessage): Promise<string> =>
+/** The body's text, or `undefined` once it is over `limit` bytes (the rest is not kept). */
+const readBody = (req: IncomingMessage, limit: number): Promise<string | undefined> =>
   new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      resolve(undefined);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new RangeError(`the body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+      if (size > limit) {
+        req.off('data', onData);
+        chunks.length = 0;
+        resolve(undefined);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 
-const send = (res: ServerResponse, result: ApiResult): void => {
+const tooLarge = (limit: number): ApiResult =>
+  failure(413, ApiErrorCode.PayloadTooLarge, `the body is larger than ${limit} bytes`, [
+    `body: at most ${limit} bytes`,
+  ]);
+
+const send = (res: ServerResponse, result: ApiResult, close = false): void => {
   const text = typeof result.body === 'string';
   const payload = text ? (result.body as string) : JSON.stringify(result.body);
   res.writeHead(result.status, {
     'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json',
     'content-length': Buffer.byteLength(payload),
+    ...(close ? { connection: 'close' } : {}),
   });
   res.end(payload);
 };
 
+/**
+ * Answers a request whose body is over the limit without reading the rest: `Connection: close`,
+ * the 413, then the rest of the body is discarded (not buffered) until it ends or the request
+ * timeout, so the client reads the answer instead of a reset.
+ */
+const refuseBody = (req: IncomingMessage, res: ServerResponse, limit: number): void => {
+  req.resume();
+  send(res, tooLarge(limit), true);
+};
+
+/** `undefined`: the body was over the limit (the caller answers 413 and closes). */
 const handle = async (
   routes: readonly Route[],
   req: IncomingMessage,
   log: Logger,
-): Promise<ApiResult> => {
+  limits: HttpLimits,
+): Promise<ApiResult | undefined> => {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  let raw: string;
+  let raw: string | undefined;
   try {
-    raw = await readBody(req);
+    raw = await readBody(req, limits.maxBodyBytes);
   } catch (error) {
     return failure(
       400,
@@ -185,11 +234,16 @@ const handle = async (
       error instanceof Error ? error.message : 'unreadable body',
     );
   }
+  if (raw === undefined) return undefined;
   let body: unknown;
   if (raw.trim() !== '') {
     const type = req.headers['content-type'] ?? 'application/json';
     if (/yaml/i.test(type)) {
       body = { policy: raw };
+    } else if (nestingExceeds(raw)) {
+      return failure(400, ApiErrorCode.InvalidRequest, 'the body is nested too deeply', [
+        `body: at most ${MAX_NESTING_DEPTH} levels of [ and {`,
+      ]);
     } else {
       try {
         body = JSON.parse(raw) as unknown;
@@ -221,22 +275,45 @@ export interface HttpApi {
   close(): Promise<Error | undefined>;
 }
 
+export interface HttpAddress {
+  readonly host: string;
+  readonly port: number;
+  /** each missing one is `DEFAULT_HTTP_LIMITS`' */
+  readonly limits?: Partial<HttpLimits>;
+}
+
 /** Listens on host:port (port 0: any free port) and serves the routes. */
 export const listenHttpApi = (
   coordinator: FleetCoordinator,
-  address: { readonly host: string; readonly port: number },
+  address: HttpAddress,
   log: Logger,
 ): Promise<HttpApi> => {
   const routes = createRoutes(coordinator);
-  const server: Server = createServer((req, res) => {
-    handle(routes, req, log).then(
-      (result) => send(res, result),
-      (error: unknown) => {
-        log.error('response failed', { error: String(error) });
-        send(res, failure(500, ApiErrorCode.Internal, 'internal error'));
-      },
-    );
-  });
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...address.limits };
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // how often node:http checks the two timeouts above (its default, 30 s, would let a
+      // short request timeout run for up to 30 s more)
+      connectionsCheckingInterval: Math.max(
+        10,
+        Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+      ),
+    },
+    (req, res) => {
+      handle(routes, req, log, limits).then(
+        (result) =>
+          result === undefined ? refuseBody(req, res, limits.maxBodyBytes) : send(res, result),
+        (error: unknown) => {
+          log.error('response failed', { error: String(error) });
+          send(res, failure(500, ApiErrorCode.Internal, 'internal error'));
+        },
+      );
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {

@@ -12,6 +12,10 @@ const errors = {
   '400': { description: 'invalid request: every problem listed', ...json(ref('Error')) },
   '404': { description: 'not found', ...json(ref('Error')) },
   '409': { description: 'conflict with the current state', ...json(ref('Error')) },
+  '413': {
+    description: 'the body is over the size limit (PayloadTooLarge)',
+    ...json(ref('Error')),
+  },
   '500': { description: 'internal error', ...json(ref('Error')) },
 };
 const actorHeader = {

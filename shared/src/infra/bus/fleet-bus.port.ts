@@ -12,7 +12,10 @@ import { AppError } from '../errors.js';
  * awaited before the next message. Core NATS semantics: at most once, no persistence.
  */
 export interface FleetBus {
-  /** Fire and forget. Rejects (without sending) on an invalid subject, an unencodable payload, or a closed bus. */
+  /**
+   * Fire and forget. Rejects (without sending) on an invalid subject, an unencodable payload, a
+   * payload over the limit (`BusPayloadTooLargeError`), or a closed bus.
+   */
   publish(subject: string, payload: unknown): Promise<void>;
   /**
    * Receives every message published (or requested) on subjects matching `pattern`
@@ -24,7 +27,9 @@ export interface FleetBus {
    * Sends `payload` to one responder of `subject` and resolves with its reply. Rejects with
    * `BusTimeoutError` (retryable) after `timeoutMs` (default 5000), `BusNoRespondersError`
    * (retryable) when nobody responds on that subject, or `BusResponderError` when the responder
-   * failed (its code and retryability travel back).
+   * failed (its code and retryability travel back). A payload over the bus's limit
+   * (`maxPayloadBytes`) rejects at the sender with `BusPayloadTooLargeError`; a reply over it is
+   * replaced by an error reply and rejects with `BusReplyTooLargeError` (the responder goes on).
    */
   request(subject: string, payload: unknown, options?: RequestOptions): Promise<unknown>;
   /**
@@ -67,9 +72,17 @@ export interface FleetBusOptions {
    * (an escaping handler error is a bug, STYLE.md §7: it crashes the process).
    */
   readonly onHandlerError?: (error: unknown, message: { subject: string }) => void;
+  /**
+   * Largest encoded payload (bytes) of a message, request or reply. In-process: this, default
+   * `DEFAULT_MAX_PAYLOAD_BYTES`. NATS: the server's `max_payload` from the connection's server
+   * info (this option only when the server announces none).
+   */
+  readonly maxPayloadBytes?: number;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** The in-process bus's payload limit, NATS's default `max_payload` rounded to 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
 
 export const BusErrorCode = {
   BusTimeout: 'BusTimeout',
@@ -79,6 +92,8 @@ export const BusErrorCode = {
   BusInvalidSubject: 'BusInvalidSubject',
   BusEncoding: 'BusEncoding',
   BusMalformedMessage: 'BusMalformedMessage',
+  PayloadTooLarge: 'PayloadTooLarge',
+  ReplyTooLarge: 'ReplyTooLarge',
 } as const;
 export type BusErrorCode = (typeof BusErrorCode)[keyof typeof BusErrorCode];
 
@@ -176,3 +191,53 @@ export class BusMalformedMessageError extends AppError {
     this.subject = subject;
   }
 }
+
+/** A payload to send is over the bus's limit. Nothing was sent; not retryable (it will not shrink). */
+export class BusPayloadTooLargeError extends AppError {
+  override readonly name = 'BusPayloadTooLargeError';
+  readonly subject: string;
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(subject: string, size: number, limit: number) {
+    super(`payload for "${subject}" is ${size} bytes, over the bus limit of ${limit} bytes`, {
+      code: BusErrorCode.PayloadTooLarge,
+      retryable: false,
+    });
+    this.subject = subject;
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * The responder's reply was over the bus's limit, so an error reply was sent instead (the
+ * responder keeps answering). Not retryable: the same request gets the same reply.
+ */
+export class BusReplyTooLargeError extends AppError {
+  override readonly name = 'BusReplyTooLargeError';
+  readonly subject: string;
+
+  constructor(subject: string, message: string) {
+    super(`responder on "${subject}" failed (${BusErrorCode.ReplyTooLarge}): ${message}`, {
+      code: BusErrorCode.ReplyTooLarge,
+      retryable: false,
+    });
+    this.subject = subject;
+  }
+}
+
+/** The message of the error reply that replaces a reply over the limit. */
+export const replyTooLargeMessage = (size: number, limit: number): string =>
+  `the reply is too large: ${size} bytes, over the bus limit of ${limit} bytes`;
+
+/** The failure a requester sees for an error reply: a named error for a reply over the limit. */
+export const responderFailureError = (
+  subject: string,
+  code: string,
+  message: string,
+  retryable: boolean,
+): AppError =>
+  code === BusErrorCode.ReplyTooLarge
+    ? new BusReplyTooLargeError(subject, message)
+    : new BusResponderError(subject, code, message, retryable);

@@ -4,9 +4,12 @@ import {
   BusClosedError,
   BusErrorCode,
   BusNoRespondersError,
-  BusResponderError,
+  BusPayloadTooLargeError,
   BusTimeoutError,
+  DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  replyTooLargeMessage,
+  responderFailureError,
 } from './fleet-bus.port.js';
 import type {
   BusHandler,
@@ -47,6 +50,30 @@ export const describeResponderFailure = (error: unknown): ResponderFailure =>
         retryable: false,
       };
 
+/** Bytes of a payload's JSON text on the wire (UTF-8). */
+export const payloadBytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** Throws `BusPayloadTooLargeError` when the encoded payload is over `limit` bytes. */
+export const assertPayloadFits = (subject: string, text: string, limit: number): void => {
+  // A UTF-8 byte is at least a UTF-16 unit and at most three: only measure near the limit.
+  if (text.length * 3 <= limit) return;
+  const size = payloadBytes(text);
+  if (size > limit) throw new BusPayloadTooLargeError(subject, size, limit);
+};
+
+/** The failure that replaces a reply over `limit` bytes (undefined when it fits). */
+export const replyOverLimit = (text: string, limit: number): ResponderFailure | undefined => {
+  if (text.length * 3 <= limit) return undefined;
+  const size = payloadBytes(text);
+  return size <= limit
+    ? undefined
+    : {
+        code: BusErrorCode.ReplyTooLarge,
+        message: replyTooLargeMessage(size, limit),
+        retryable: false,
+      };
+};
+
 /** The default for `onHandlerError`: an escaping handler error is a bug, so it crashes (STYLE.md §7). */
 export const rethrowOutsideBus = (error: unknown): void => {
   queueMicrotask(() => {
@@ -60,6 +87,7 @@ export const rethrowOutsideBus = (error: unknown): void => {
  */
 export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
   const onHandlerError = options.onHandlerError ?? rethrowOutsideBus;
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const subscribers: (Handle & { readonly handler: BusHandler })[] = [];
   const responders: { handle: Handle; responder: BusResponder }[] = [];
   const pending = new Set<PendingRequest>();
@@ -120,7 +148,11 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
   ): Promise<{ ok: true; text: string } | { ok: false; failure: ResponderFailure }> => {
     try {
       const reply = await responder({ subject, payload: decodePayload(subject, text) });
-      return { ok: true, text: encodePayload(subject, reply) };
+      const replyText = encodePayload(subject, reply);
+      const tooLarge = replyOverLimit(replyText, maxPayloadBytes);
+      return tooLarge === undefined
+        ? { ok: true, text: replyText }
+        : { ok: false, failure: tooLarge };
     } catch (error) {
       return { ok: false, failure: describeResponderFailure(error) };
     }
@@ -132,6 +164,7 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
         if (closed) throw new BusClosedError(`publish on "${subject}"`);
         assertConcreteSubject(subject);
         const text = encodePayload(subject, payload);
+        assertPayloadFits(subject, text, maxPayloadBytes);
         deliverToSubscribers(subject, text);
         const chosen = pickResponder(subject);
         if (chosen !== undefined) {
@@ -163,6 +196,7 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
         if (closed) throw new BusClosedError(`request on "${subject}"`);
         assertConcreteSubject(subject);
         text = encodePayload(subject, payload);
+        assertPayloadFits(subject, text, maxPayloadBytes);
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -192,7 +226,7 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
             settle(() => resolve(decodePayload(subject, outcome.text)));
           } else {
             const { code, message, retryable } = outcome.failure;
-            settle(() => reject(new BusResponderError(subject, code, message, retryable)));
+            settle(() => reject(responderFailureError(subject, code, message, retryable)));
           }
         });
       });

@@ -12,9 +12,10 @@ import { decodePayload, encodePayload } from './bus-codec.js';
 import {
   BusClosedError,
   BusNoRespondersError,
-  BusResponderError,
   BusTimeoutError,
+  DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  responderFailureError,
 } from './fleet-bus.port.js';
 import type {
   BusResponder,
@@ -23,7 +24,13 @@ import type {
   RequestOptions,
   Unsubscribe,
 } from './fleet-bus.port.js';
-import { describeResponderFailure, rethrowOutsideBus } from './in-process-bus.js';
+import {
+  assertPayloadFits,
+  describeResponderFailure,
+  replyOverLimit,
+  rethrowOutsideBus,
+} from './in-process-bus.js';
+import type { ResponderFailure } from './in-process-bus.js';
 import { assertConcreteSubject, assertSubjectPattern } from './subject-pattern.js';
 
 /** Reply headers of a failed responder (the NATS micro-services convention, plus retryability). */
@@ -66,13 +73,26 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
   const subscriptions = new Map<Subscription, Promise<void>>();
   const pending = new Set<(error: Error) => void>();
   let closed = false;
+  /** The server's max_payload (known once connected), else the option, else the default. */
+  const maxPayloadBytes = (): number => {
+    const announced = nc.info?.max_payload;
+    return typeof announced === 'number' && announced > 0
+      ? announced
+      : (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
+  };
 
   const consume = (sub: Subscription, onMessage: (msg: Msg) => Promise<void>): Unsubscribe => {
     let active = true;
     const loop = (async () => {
       for await (const msg of sub) {
         if (!active) continue;
-        await onMessage(msg);
+        // The handlers catch their own errors; this is the last line, so one message can never
+        // end the loop (and with it every later message of the subscription).
+        try {
+          await onMessage(msg);
+        } catch (error) {
+          if (!isClosedError(error)) onHandlerError(error, { subject: msg.subject });
+        }
       }
     })();
     subscriptions.set(sub, loop);
@@ -84,8 +104,7 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
     };
   };
 
-  const replyFailure = (msg: Msg, error: unknown): void => {
-    const failure = describeResponderFailure(error);
+  const replyFailure = (msg: Msg, failure: ResponderFailure): void => {
     const h = headers();
     h.set(ERROR_CODE_HEADER, failure.code);
     h.set(ERROR_MESSAGE_HEADER, failure.message.replace(/[\r\n]+/g, ' '));
@@ -98,7 +117,9 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       try {
         if (closed) throw new BusClosedError(`publish on "${subject}"`);
         assertConcreteSubject(subject);
-        nc.publish(subject, encodePayload(subject, payload));
+        const text = encodePayload(subject, payload);
+        assertPayloadFits(subject, text, maxPayloadBytes());
+        nc.publish(subject, text);
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(
@@ -124,6 +145,7 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       if (closed) throw new BusClosedError(`request on "${subject}"`);
       assertConcreteSubject(subject);
       const text = encodePayload(subject, payload);
+      assertPayloadFits(subject, text, maxPayloadBytes());
       let rejectOnClose: ((error: Error) => void) | undefined;
       const closedWhileWaiting = new Promise<never>((_, reject) => {
         rejectOnClose = reject;
@@ -139,7 +161,7 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
         ]);
         const code = reply.headers?.get(ERROR_CODE_HEADER);
         if (code !== undefined && code !== '') {
-          throw new BusResponderError(
+          throw responderFailureError(
             subject,
             code,
             reply.headers?.get(ERROR_MESSAGE_HEADER) ?? '',
@@ -156,15 +178,28 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       if (closed) throw new BusClosedError(`respond on "${pattern}"`);
       assertSubjectPattern(pattern);
       return consume(nc.subscribe(pattern, { queue: RESPONDER_QUEUE_GROUP }), async (msg) => {
+        const wantsReply = msg.reply !== undefined && msg.reply !== '';
         let reply: string;
         try {
           const payload = decodePayload(msg.subject, textOf(msg));
           reply = encodePayload(msg.subject, await responder({ subject: msg.subject, payload }));
         } catch (error) {
-          if (msg.reply !== undefined && msg.reply !== '') replyFailure(msg, error);
+          if (wantsReply) replyFailure(msg, describeResponderFailure(error));
           return;
         }
-        if (msg.reply !== undefined && msg.reply !== '') msg.respond(reply);
+        if (!wantsReply) return;
+        const tooLarge = replyOverLimit(reply, maxPayloadBytes());
+        if (tooLarge !== undefined) {
+          replyFailure(msg, tooLarge);
+          return;
+        }
+        try {
+          msg.respond(reply);
+        } catch (error) {
+          // Not sent (the client refused it): the requester hears why instead of timing out.
+          if (isClosedError(error)) return;
+          replyFailure(msg, describeResponderFailure(error));
+        }
       });
     },
 
