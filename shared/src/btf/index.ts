@@ -12,6 +12,7 @@ export type { FeatureProbe, FeatureProbeInput, LadderStep } from './btf-feature.
 export { probeFeatures } from './btf-feature.probe.js';
 export type { FunctionPattern, PatternMatch, PatternMatches } from './resolve-pattern.js';
 export {
+  compileGlob,
   MAX_PATTERN_LENGTH,
   MAX_PATTERN_STARS,
   matchFunctionPatterns,

@@ -7,7 +7,7 @@ import { err, ok } from '../lib/result.js';
  * `[module:]glob`, where the glob has `*` (any run), `?` (one character) and `[...]`
  * (a character class, `[!...]` or `[^...]` negated, `a-z` ranges). The module part is a glob too.
  * Matching works on UTF-16 code units, with no regular expression built from the pattern: a
- * tokenised glob and the two-pointer wildcard walk (`matchTokens`), O(pattern × name) at worst.
+ * compiled glob and the two-pointer wildcard walk (`matchCompiled`), O(pattern × name) at worst.
  */
 export interface FunctionPattern {
   readonly text: string;
@@ -23,42 +23,39 @@ export const MAX_PATTERN_LENGTH = 256;
 /** Most `*` in one pattern: matching stays linear-bounded (O(pattern × name)) whatever the count. */
 export const MAX_PATTERN_STARS = 16;
 
-/** One step of a compiled glob: every kind but `star` consumes exactly one character. */
-type GlobToken =
-  | { readonly kind: 'literal'; readonly char: string }
-  | { readonly kind: 'any' }
-  | { readonly kind: 'star' }
-  | {
-      readonly kind: 'class';
-      readonly negated: boolean;
-      readonly chars: string;
-      /** inclusive [low, high] UTF-16 code unit ranges */
-      readonly ranges: readonly (readonly [number, number])[];
-    };
+/** A character class: `chars` and inclusive [low, high] UTF-16 code unit ranges. */
+interface GlobClass {
+  readonly negated: boolean;
+  readonly chars: string;
+  readonly ranges: readonly (readonly [number, number])[];
+}
 
-const inClass = (t: Extract<GlobToken, { kind: 'class' }>, c: string): boolean => {
-  let hit = t.chars.includes(c);
-  if (!hit) {
-    const code = c.charCodeAt(0);
-    hit = t.ranges.some(([lo, hi]) => code >= lo && code <= hi);
-  }
-  return hit !== t.negated;
+/**
+ * A compiled glob as one number per step, every step but STAR taking exactly one character: a
+ * code unit (>= 0) to equal, ANY (`?`), STAR (`*`), or CLASS_BASE - k for `classes[k]`.
+ */
+interface CompiledGlob {
+  readonly steps: Int32Array;
+  readonly classes: readonly GlobClass[];
+}
+const ANY = -1;
+const STAR = -2;
+const CLASS_BASE = -3;
+
+const inClass = (k: GlobClass, code: number): boolean => {
+  let hit = false;
+  for (let i = 0; !hit && i < k.chars.length; i++) hit = k.chars.charCodeAt(i) === code;
+  for (let i = 0; !hit && i < k.ranges.length; i++)
+    hit = code >= k.ranges[i]![0] && code <= k.ranges[i]![1];
+  return hit !== k.negated;
 };
-
-const matchesOne = (t: GlobToken, c: string): boolean =>
-  t.kind === 'any' ||
-  (t.kind === 'literal' && t.char === c) ||
-  (t.kind === 'class' && inClass(t, c));
 
 /**
  * Parses the class whose `[` is at `open`: the body runs to the first `]` after its first
  * character (so `[]a]` holds `]` and `a`); a leading `!` or `^` negates it; `x-y` is an inclusive
  * range of code units, a `-` first or last is literal.
  */
-const parseClass = (
-  glob: string,
-  open: number,
-): Result<{ token: GlobToken; end: number }, string> => {
+const parseClass = (glob: string, open: number): Result<{ k: GlobClass; end: number }, string> => {
   const close = glob.indexOf(']', open + 2);
   if (close < 0) return err(`unclosed '[' at position ${open} in '${glob}'`);
   let body = glob.slice(open + 1, close);
@@ -82,52 +79,91 @@ const parseClass = (
       i += 2;
     } else chars += body[i]!;
   }
-  return ok({ token: { kind: 'class', negated, chars, ranges }, end: close });
+  return ok({ k: { negated, chars, ranges }, end: close });
 };
 
-const compileGlob = (glob: string): Result<(name: string) => boolean, string> => {
+/** The matcher of one glob (no module part), or why the glob is invalid. */
+export const compileGlob = (glob: string): Result<(name: string) => boolean, string> => {
   if (!GLOB_META.test(glob)) return ok((name: string) => name === glob);
-  const tokens: GlobToken[] = [];
+  const steps: number[] = [];
+  const classes: GlobClass[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*') {
-      if (tokens[tokens.length - 1]?.kind !== 'star') tokens.push({ kind: 'star' });
-    } else if (c === '?') tokens.push({ kind: 'any' });
+      if (steps[steps.length - 1] !== STAR) steps.push(STAR);
+    } else if (c === '?') steps.push(ANY);
     else if (c === '[') {
       const parsed = parseClass(glob, i);
       if (!parsed.ok) return parsed;
-      tokens.push(parsed.value.token);
+      steps.push(CLASS_BASE - classes.length);
+      classes.push(parsed.value.k);
       i = parsed.value.end;
-    } else tokens.push({ kind: 'literal', char: c });
+    } else steps.push(glob.charCodeAt(i));
   }
-  return ok((name: string) => matchTokens(tokens, name));
+  const compiled: CompiledGlob = { steps: Int32Array.from(steps), classes };
+  // the literal text before the first `*` and after the last one: most names fail on these, and
+  // a name that has them only needs the steps between them walked over what lies between
+  const first = steps.indexOf(STAR);
+  if (first < 0) return ok((name: string) => matchCompiled(compiled, name));
+  const literal = (from: number, to: number): string => {
+    let text = '';
+    for (let i = from; i < to && steps[i]! >= 0; i++) text += String.fromCharCode(steps[i]!);
+    return text;
+  };
+  const prefix = literal(0, first);
+  let suffixStart = steps.length;
+  while (suffixStart > 0 && steps[suffixStart - 1]! >= 0) suffixStart--;
+  const suffix = literal(suffixStart, steps.length);
+  return ok(
+    (name: string) =>
+      name.length >= prefix.length + suffix.length &&
+      name.startsWith(prefix) &&
+      name.endsWith(suffix) &&
+      matchCompiled(compiled, name, prefix.length, suffixStart, name.length - suffix.length),
+  );
 };
 
 /**
  * The two-pointer wildcard match: on a mismatch, only the last `*` seen takes one more character
  * (earlier stars never need to: whatever they would take, the last one can take instead), so the
- * work is at most tokens × name length, without recursion or backtracking regular expressions.
+ * work is at most steps × name length, without recursion or backtracking regular expressions.
  */
-const matchTokens = (tokens: readonly GlobToken[], name: string): boolean => {
-  let t = 0;
-  let n = 0;
+const matchCompiled = (
+  { steps, classes }: CompiledGlob,
+  name: string,
+  from = 0,
+  stepsEnd = steps.length,
+  nameEnd = name.length,
+): boolean => {
+  let t = from;
+  let n = from;
   let star = -1;
   let starName = 0;
-  while (n < name.length) {
-    const token = tokens[t];
-    if (token?.kind === 'star') {
+  while (n < nameEnd) {
+    const step = t < stepsEnd ? steps[t]! : undefined;
+    if (step === STAR) {
       star = t++;
       starName = n;
-    } else if (token !== undefined && matchesOne(token, name[n]!)) {
-      t++;
-      n++;
-    } else if (star >= 0) {
-      t = star + 1;
-      n = ++starName;
-    } else return false;
+      continue;
+    }
+    if (step !== undefined) {
+      const code = name.charCodeAt(n);
+      if (
+        step === code ||
+        step === ANY ||
+        (step <= CLASS_BASE && inClass(classes[CLASS_BASE - step]!, code))
+      ) {
+        t++;
+        n++;
+        continue;
+      }
+    }
+    if (star < 0) return false;
+    t = star + 1;
+    n = ++starName;
   }
-  while (tokens[t]?.kind === 'star') t++;
-  return t === tokens.length;
+  while (t < stepsEnd && steps[t] === STAR) t++;
+  return t === stepsEnd;
 };
 
 const shorten = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);

@@ -98,6 +98,9 @@ describe('matchFunctionPatterns', () => {
     const count = (glob: string): number =>
       matchFunctionPatterns([object], [{ text: glob, glob }]).matches.length;
     expect(count(`${'*a'.repeat(64)}*c`)).toBe(0);
+    expect(count(`${'*a'.repeat(64)}*c*b`)).toBe(0);
+    expect(count(`a${'*a'.repeat(64)}*[!a]*b`)).toBe(0);
+    expect(count(`a${'*a'.repeat(64)}*[!b]*b`)).toBe(1);
     expect(count(`${'*a'.repeat(64)}*b`)).toBe(1);
     expect(count(`${'a*'.repeat(64)}?`)).toBe(1);
     expect(count(`${'*a'.repeat(199)}*a`)).toBe(0);
