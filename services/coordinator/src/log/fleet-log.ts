@@ -6,7 +6,7 @@
  * again). Agents' facts are appended as they come (the node stream has one writer, its agent).
  */
 import type { Subscription } from 'rxjs';
-import type { EventStore, Logger } from '@tramway/shared/infra';
+import type { AppendResult, EventStore, Logger } from '@tramway/shared/infra';
 import { errorText, isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
 import type {
@@ -86,6 +86,14 @@ export interface FleetLog {
   fatal(): Error | undefined;
 }
 
+/** Key-order independent JSON text of a value (what two equal events share). */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** Attempts of one command against a stream other writers keep moving. */
 const MAX_ATTEMPTS = 8;
 
@@ -145,10 +153,34 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     streamId: string,
     expected: number | 'any',
     events: readonly NewEvent[],
-  ): Promise<number> => {
+  ): Promise<AppendResult> => {
     const result = await store.append(streamId, expected, events);
     appended += result.appended;
-    return result.lastGlobalPosition;
+    return result;
+  };
+
+  /**
+   * Whether the events the store answered for an append whose ids it already held are the ones
+   * decided (a retry of the same decision), rather than another writer's different decision
+   * that took the same deterministic ids first.
+   */
+  const storedAsDecided = async (
+    streamId: string,
+    result: AppendResult,
+    events: readonly NewEvent[],
+  ): Promise<boolean> => {
+    if (result.appended === events.length) return true;
+    const fromVersion = result.streamVersion - events.length + 1;
+    const stored = await store.readStream(streamId, { fromVersion, limit: events.length });
+    return (
+      stored.length === events.length &&
+      stored.every(
+        (e, i) =>
+          e.id === events[i]!.id &&
+          e.type === events[i]!.type &&
+          canonicalJson(e.data) === canonicalJson(events[i]!.data),
+      )
+    );
   };
 
   const execute = async <S, C, E extends FleetEvent>(
@@ -180,8 +212,16 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
         return encoded.event;
       });
       try {
-        await folded(await append(streamId, aggregate.version, events));
-        return decision;
+        const result = await append(streamId, aggregate.version, events);
+        await folded(result.lastGlobalPosition);
+        if (await storedAsDecided(streamId, result, events)) return decision;
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Error(`${streamId}: another writer keeps taking the ids of this decision`);
+        }
+        log.warn('another writer took the ids of a decision first: deciding again', {
+          streamId,
+          ids: events.map((e) => e.id),
+        });
       } catch (error) {
         if (!isAppError(error, 'ExpectedVersionConflict') || attempt >= MAX_ATTEMPTS) throw error;
         log.debug('stream moved under a decision: catching up', {
@@ -196,7 +236,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
 
   const appendFacts = async (streamId: string, events: readonly NewEvent[]): Promise<void> => {
     try {
-      await folded(await append(streamId, 'any', events));
+      await folded((await append(streamId, 'any', events)).lastGlobalPosition);
     } catch (error) {
       // A batch mixing stored and new ids (a resend that partly went through): one by one.
       if (!isAppError(error, 'EventIdConflict') || events.length === 1) throw error;
