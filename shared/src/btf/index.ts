@@ -11,4 +11,10 @@ export { describeFunction, indexFunctions, listFuncs } from './btf-functions.js'
 export type { FeatureProbe, FeatureProbeInput, LadderStep } from './btf-feature.probe.js';
 export { probeFeatures } from './btf-feature.probe.js';
 export type { FunctionPattern, PatternMatch, PatternMatches } from './resolve-pattern.js';
-export { matchFunctionPatterns, parseFunctionPattern } from './resolve-pattern.js';
+export {
+  compileGlob,
+  MAX_PATTERN_LENGTH,
+  MAX_PATTERN_STARS,
+  matchFunctionPatterns,
+  parseFunctionPattern,
+} from './resolve-pattern.js';

@@ -58,6 +58,14 @@ export {
   POLICY_NAME,
   POLICY_NAME_MAX,
   MAX_FUNC_ARGS,
+  MAX_TARGETS,
+  MAX_LABELS,
+  MAX_ANNOTATIONS,
+  MAX_ANNOTATION_VALUE,
+  MAX_WAVES,
+  LABEL_NAME_MAX,
+  LABEL_PREFIX_MAX,
+  LABEL_VALUE_MAX,
 } from './policy/policy.validate.js';
 export { selectNodes, expandWaves, waveTarget } from './policy/policy.select.js';
 export type { SelectableNode } from './policy/policy.select.js';

@@ -180,6 +180,25 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Rec<V> = Record<string, V>;
 
 /**
+ * A record's own entry: the records are keyed by names from events (node ids, policy names,
+ * rollout ids), and a name like `constructor` must not find Object.prototype's.
+ */
+const ownEntry = <V>(record: Readonly<Rec<V>>, key: string): V | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
+
+/** Sets a record's own entry, `__proto__` included (an assignment would change the prototype). */
+const setEntry = <V>(record: Rec<V>, key: string, value: NoInfer<V>): void => {
+  if (key === '__proto__')
+    Object.defineProperty(record, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else record[key] = value;
+};
+
+/**
  * Copy-on-write bookkeeping for one fold: an object is copied the first time the fold changes
  * it, then changed in place for the rest of that fold. The input state is never modified.
  */
@@ -272,8 +291,8 @@ const ownedNode = (draft: Draft, root: Mutable<FleetState>, nodeId: string): Mut
   if (owned !== undefined) return owned;
   const nodes = own(draft, root.nodes as Rec<NodeView>);
   root.nodes = nodes;
-  const node = own(draft, nodes[nodeId] ?? emptyNode(nodeId));
-  nodes[nodeId] = node;
+  const node = own(draft, ownEntry(nodes, nodeId) ?? emptyNode(nodeId));
+  setEntry(nodes, nodeId, node);
   draft.nodes.set(nodeId, node);
   return node;
 };
@@ -283,12 +302,12 @@ const ownedRollout = (
   root: Mutable<FleetState>,
   rolloutId: string,
 ): Mutable<RolloutView> | undefined => {
-  const existing = root.rollouts[rolloutId];
+  const existing = ownEntry(root.rollouts, rolloutId);
   if (!existing) return undefined;
   const rollouts = own(draft, root.rollouts as Rec<RolloutView>);
   root.rollouts = rollouts;
   const rollout = own(draft, existing);
-  rollouts[rolloutId] = rollout;
+  setEntry(rollouts, rolloutId, rollout);
   return rollout;
 };
 
@@ -338,7 +357,7 @@ const flushTables = (draft: Draft): void => {
     for (const [linkId, link] of links) linkRecord[String(linkId)] = link;
     node.links = linkRecord;
     const occupancy: Rec<TrampolineOccupancy> = {};
-    for (const [key, t] of trampolines) occupancy[key] = t;
+    for (const [key, t] of trampolines) setEntry(occupancy, key, t);
     node.trampolines = occupancy;
   }
   draft.tables.clear();
@@ -397,11 +416,11 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     }
     case 'ModuleLoaded': {
       const node = ownedNode(draft, root, event.data.nodeId);
-      ownedRecord<ModuleView>(draft, node as Rec<unknown>, 'modules')[event.data.module] = {
+      setEntry(ownedRecord<ModuleView>(draft, node as Rec<unknown>, 'modules'), event.data.module, {
         module: event.data.module,
         btfObjId: event.data.btfObjId,
         loadedAt: at,
-      };
+      });
       return;
     }
     case 'ModuleUnloaded': {
@@ -502,7 +521,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       const plans = own(draft, (node.plans ?? {}) as Rec<NodePlanView>);
       node.plans = plans;
       const recorded = event.type === 'PlanRecorded';
-      plans[data.policy] = {
+      setEntry(plans, data.policy, {
         policy: data.policy,
         policyVersion: data.policyVersion,
         source: recorded ? 'recorded' : 'replanned',
@@ -513,7 +532,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
         rolloutId: recorded ? (event.data.rolloutId ?? null) : null,
         generation: recorded ? null : event.data.generation,
         reason: recorded ? null : event.data.reason,
-      };
+      });
       return;
     }
     case 'NodeMarkedStale':
@@ -533,17 +552,17 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     case 'PolicyApplied': {
       const policies = own(draft, root.policies as Rec<PolicyView>);
       root.policies = policies;
-      policies[event.data.name] = {
+      setEntry(policies, event.data.name, {
         name: event.data.name,
         version: event.data.version,
         spec: event.data.spec,
         appliedAt: at,
         appliedBy: event.metadata.actor,
-      };
+      });
       return;
     }
     case 'PolicyRemoved': {
-      if (!root.policies[event.data.name]) return;
+      if (!ownEntry(root.policies, event.data.name)) return;
       const policies = own(draft, root.policies as Rec<PolicyView>);
       root.policies = policies;
       delete policies[event.data.name];
@@ -552,7 +571,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     case 'RolloutStarted': {
       const rollouts = own(draft, root.rollouts as Rec<RolloutView>);
       root.rollouts = rollouts;
-      rollouts[event.data.rolloutId] = {
+      setEntry(rollouts, event.data.rolloutId, {
         rolloutId: event.data.rolloutId,
         policy: event.data.policy,
         policyVersion: event.data.policyVersion,
@@ -563,7 +582,7 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
         startedAt: at,
         startedBy: event.metadata.actor,
         reason: null,
-      };
+      });
       return;
     }
     case 'WaveStarted': {

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BtfObject } from '../../../shared/src/kernel/index.js';
 import type { FunctionPattern } from '../../../shared/src/btf/index.js';
-import { matchFunctionPatterns, parseFunctionPattern } from '../../../shared/src/btf/index.js';
+import {
+  MAX_PATTERN_LENGTH,
+  MAX_PATTERN_STARS,
+  matchFunctionPatterns,
+  parseFunctionPattern,
+} from '../../../shared/src/btf/index.js';
 import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
 
 const OBJECTS: readonly BtfObject[] = [smallVmlinux(), smallModule()];
@@ -31,6 +36,24 @@ describe('parseFunctionPattern', () => {
     [':foo', "pattern ':foo': empty module before ':'"],
     ['mod:', "pattern 'mod:': empty function glob"],
     ['tcp_[ab', "pattern 'tcp_[ab': unclosed '[' at position 4 in 'tcp_[ab'"],
+    [
+      'tcp_[z-a]',
+      "pattern 'tcp_[z-a]': bad character range 'z-a' (its start is after its end) at position 4 in 'tcp_[z-a]'",
+    ],
+    [
+      'nf_[9-0]:x',
+      "pattern 'nf_[9-0]:x': bad character range '9-0' (its start is after its end) at position 3 in 'nf_[9-0]'",
+    ],
+    ['tcp_[!]', "pattern 'tcp_[!]': empty character class '[!]' at position 4 in 'tcp_[!]'"],
+    ['[^]x', "pattern '[^]x': empty character class '[^]' at position 0 in '[^]x'"],
+    [
+      `${'*a'.repeat(MAX_PATTERN_STARS)}*`,
+      `pattern '${'*a'.repeat(MAX_PATTERN_STARS)}*': 17 '*', more than 16`,
+    ],
+    [
+      'x'.repeat(MAX_PATTERN_LENGTH + 1),
+      `pattern '${'x'.repeat(57)}...': 257 characters, more than 256`,
+    ],
   ])('rejects %s', (text, message) => {
     expect(parseFunctionPattern(text)).toEqual({ ok: false, error: message });
   });
@@ -50,6 +73,37 @@ describe('matchFunctionPatterns', () => {
     expect(names(matchFunctionPatterns(OBJECTS, patterns('[a-c]*')).matches)).toEqual([
       'vmlinux:bpf_kprobe_multi_link_attach',
     ]);
+  });
+
+  it('accepts the limits themselves, a literal ] first in a class and - first or last', () => {
+    expect(parseFunctionPattern('x'.repeat(MAX_PATTERN_LENGTH)).ok).toBe(true);
+    expect(parseFunctionPattern('*a'.repeat(MAX_PATTERN_STARS)).ok).toBe(true);
+    const one = (glob: string, name: string): boolean =>
+      matchFunctionPatterns(
+        [smallVmlinux([{ kind: 'func', name, type: 0, linkage: 'static' }])],
+        patterns(glob),
+      ).matches.length === 1;
+    expect(one('a[]x]', 'a]')).toBe(true);
+    expect(one('a[-x]', 'a-')).toBe(true);
+    expect(one('a[x-]', 'a-')).toBe(true);
+    expect(one('a[a-c-e]', 'a-')).toBe(true);
+    expect(one('a[a-c-e]', 'ad')).toBe(false);
+    expect(one('a.b', 'axb')).toBe(false);
+    expect(one('a\\b', 'a\\b')).toBe(true);
+  });
+
+  it('matches 64-star globs against 200-character names (linear in pattern × name)', () => {
+    const name = 'a'.repeat(199) + 'b';
+    const object = smallVmlinux([{ kind: 'func', name, type: 0, linkage: 'static' }]);
+    const count = (glob: string): number =>
+      matchFunctionPatterns([object], [{ text: glob, glob }]).matches.length;
+    expect(count(`${'*a'.repeat(64)}*c`)).toBe(0);
+    expect(count(`${'*a'.repeat(64)}*c*b`)).toBe(0);
+    expect(count(`a${'*a'.repeat(64)}*[!a]*b`)).toBe(0);
+    expect(count(`a${'*a'.repeat(64)}*[!b]*b`)).toBe(1);
+    expect(count(`${'*a'.repeat(64)}*b`)).toBe(1);
+    expect(count(`${'a*'.repeat(64)}?`)).toBe(1);
+    expect(count(`${'*a'.repeat(199)}*a`)).toBe(0);
   });
 
   it('limits a prefixed pattern to the named object(s) and keys matches by BTF id', () => {
@@ -121,6 +175,97 @@ describe('glob matching (property)', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+/** Memoized recursion over (glob index, name index): the glob semantics written plainly. */
+const memoMatch = (glob: string, name: string): boolean => {
+  const memo = new Map<number, boolean>();
+  const at = (g: number, n: number): boolean => {
+    const key = g * (name.length + 1) + n;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result: boolean;
+    if (g === glob.length) result = n === name.length;
+    else if (glob[g] === '*') result = at(g + 1, n) || (n < name.length && at(g, n + 1));
+    else if (n === name.length) result = false;
+    else if (glob[g] === '?') result = at(g + 1, n + 1);
+    else if (glob[g] === '[') {
+      const close = glob.indexOf(']', g + 2);
+      let body = glob.slice(g + 1, close);
+      const negated = body.startsWith('!') || body.startsWith('^');
+      if (negated) body = body.slice(1);
+      const c = name[n]!;
+      let hit = false;
+      for (let i = 0; i < body.length; i++) {
+        if (body[i + 1] === '-' && i + 2 < body.length) {
+          if (c >= body[i]! && c <= body[i + 2]!) hit = true;
+          i += 2;
+        } else if (body[i] === c) hit = true;
+      }
+      result = hit !== negated && at(close + 1, n + 1);
+    } else result = glob[g] === name[n] && at(g + 1, n + 1);
+    memo.set(key, result);
+    return result;
+  };
+  return at(0, 0);
+};
+
+/** The regular expression the matcher used to build, kept here to show the results did not change. */
+const legacyRegex = (glob: string): RegExp => {
+  let source = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') source += '.*';
+    else if (c === '?') source += '.';
+    else if (c === '[') {
+      const close = glob.indexOf(']', i + 2);
+      let body = glob.slice(i + 1, close);
+      const negated = body.startsWith('!') || body.startsWith('^');
+      if (negated) body = body.slice(1);
+      source += `[${negated ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = close;
+    } else source += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
+  }
+  return new RegExp(`${source}$`);
+};
+
+describe('glob matching against a memoized reference and the former regular expressions', () => {
+  it('agrees on random globs with many stars, classes and ranges over a small alphabet', () => {
+    const nameChar = fc.constantFrom('a', 'b', 'c', '-', ']', '^');
+    const classChar = fc.constantFrom('a', 'b', 'c', '-', ']', '^', '!');
+    const globPart = fc.oneof(
+      nameChar,
+      fc.constant('*'),
+      fc.constant('**'),
+      fc.constant('?'),
+      fc.array(classChar, { minLength: 1, maxLength: 4 }).map((cs) => `[${cs.join('')}]`),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(globPart, { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
+        fc.array(nameChar, { minLength: 1, maxLength: 12 }).map((cs) => cs.join('')),
+        (glob, name) => {
+          const parsed = parseFunctionPattern(glob);
+          let legacy: RegExp | undefined;
+          try {
+            legacy = legacyRegex(glob);
+          } catch {
+            legacy = undefined;
+          }
+          if (!parsed.ok) {
+            // rejected: a backward range the former code threw on, or an empty class ([!], [^])
+            expect(legacy === undefined || /\[[!^]\]/.test(glob)).toBe(true);
+            return;
+          }
+          const object = smallVmlinux([{ kind: 'func', name, type: 0, linkage: 'static' }]);
+          const matched = matchFunctionPatterns([object], [parsed.value]).matches.length === 1;
+          expect(matched).toBe(memoMatch(glob, name));
+          expect(matched).toBe(legacy!.test(name));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });

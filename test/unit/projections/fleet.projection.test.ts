@@ -196,6 +196,60 @@ describe('foldFleet', () => {
     });
   });
 
+  it('keys policies, rollouts and nodes named like Object.prototype members as any other name', () => {
+    const coord = 'coordinator';
+    const sut = given([
+      {
+        actor: coord,
+        event: { type: 'WaveStarted', data: { rolloutId: 'constructor', wave: 0, nodes: [] } },
+      },
+      {
+        actor: 'user:bob',
+        event: { type: 'PolicyRemoved', data: { name: 'constructor', version: 1 } },
+      },
+      {
+        actor: 'user:bob',
+        event: { type: 'PolicyApplied', data: { name: 'constructor', version: 1, spec: { a: 1 } } },
+      },
+      {
+        actor: coord,
+        event: {
+          type: 'RolloutStarted',
+          data: { rolloutId: 'toString', policy: 'constructor', policyVersion: 1, waves: 1 },
+        },
+      },
+      {
+        actor: coord,
+        event: {
+          type: 'WaveStarted',
+          data: { rolloutId: 'toString', wave: 0, nodes: ['constructor'] },
+        },
+      },
+      {
+        actor: 'user:bob',
+        event: { type: 'RolloutRolledBack', data: { rolloutId: 'toString', reason: 'held' } },
+      },
+    ]);
+    expect(Object.keys(sut.policies)).toEqual(['constructor']);
+    expect(sut.policies['constructor']).toMatchObject({ name: 'constructor', version: 1 });
+    expect(Object.keys(sut.rollouts)).toEqual(['toString']);
+    expect(sut.rollouts['toString']).toMatchObject({
+      policy: 'constructor',
+      status: 'rolled-back',
+      waves: { '0': { status: 'running', nodes: ['constructor'] } },
+    });
+    const removed = foldFleet(
+      sut,
+      decodeAll([
+        {
+          actor: 'user:bob',
+          event: { type: 'PolicyRemoved', data: { name: 'constructor', version: 1 } },
+        },
+      ]).map((e) => ({ ...e, globalPosition: e.globalPosition + 100 })),
+    );
+    expect(removed.policies).toEqual({});
+  });
+
   it('skips events at or before the state position (re-delivery is harmless)', () => {
     const events = decodeAll([registered, link(1, [['tcp_sendmsg', 100]])]);
     const once = foldFleet(initialFleetState(), events);

@@ -70,9 +70,13 @@ export const initialPolicyState = (): PolicyState => ({
   current: null,
 });
 
+/** A recorded version's spec: an own entry only (never one of Object.prototype's). */
+const versionOf = (state: PolicyState, version: number): Spec | undefined =>
+  Object.hasOwn(state.versions, String(version)) ? state.versions[String(version)] : undefined;
+
 /** The spec in force, or undefined. */
 export const currentSpec = (state: PolicyState): Spec | undefined =>
-  state.current === null ? undefined : state.versions[String(state.current)];
+  state.current === null ? undefined : versionOf(state, state.current);
 
 /** Key-order independent equality of two JSON values. */
 const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean => {
@@ -128,7 +132,7 @@ const onRevert = (command: RevertPolicy, state: PolicyState): Decision<PolicyEve
       },
     ]);
   }
-  const spec = state.versions[String(previousVersion)];
+  const spec = versionOf(state, previousVersion);
   if (spec === undefined) {
     return reject('NotFound', `policy ${name} has no version ${previousVersion} to go back to`);
   }

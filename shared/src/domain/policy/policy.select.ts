@@ -18,7 +18,9 @@ export const selectNodes = <N extends SelectableNode>(
 ): readonly N[] => {
   const wanted = Object.entries(policy.spec.nodeSelector?.matchLabels ?? {});
   return nodes
-    .filter((n) => wanted.every(([key, value]) => n.labels[key] === value))
+    .filter((n) =>
+      wanted.every(([key, value]) => Object.hasOwn(n.labels, key) && n.labels[key] === value),
+    )
     .sort((a, b) => byId(a.nodeId, b.nodeId));
 };
 

@@ -39,6 +39,20 @@ const ORIGIN = /^([A-Za-z0-9_.-]+:)?[A-Za-z_][A-Za-z0-9_.]*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PERCENT = /^([1-9][0-9]*)%$/;
+/** Most targets in one policy (every one is resolved against every BTF object of every node). */
+export const MAX_TARGETS = 4096;
+/** Most labels in `spec.nodeSelector.matchLabels` and in `metadata.labels`. */
+export const MAX_LABELS = 64;
+/** Most annotations in `metadata.annotations`, and the longest annotation value. */
+export const MAX_ANNOTATIONS = 64;
+export const MAX_ANNOTATION_VALUE = 4096;
+/** Label keys as Kubernetes: a name of at most 63 characters after an optional DNS prefix of 253. */
+export const LABEL_NAME_MAX = 63;
+export const LABEL_PREFIX_MAX = 253;
+/** Label values as Kubernetes: at most 63 characters. */
+export const LABEL_VALUE_MAX = 63;
+/** Most rollout waves. */
+export const MAX_WAVES = 100;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -150,6 +164,11 @@ const validateProgram = (p: Problems, path: string, value: unknown): PolicyProgr
   if (value.reads !== undefined) {
     if (!Array.isArray(value.reads)) {
       p.add(join(path, 'reads'), `must be a list (got ${describeType(value.reads)})`);
+    } else if (value.reads.length > MAX_FUNC_ARGS + 1) {
+      p.add(
+        join(path, 'reads'),
+        `lists ${value.reads.length} entries, more than the ${MAX_FUNC_ARGS + 1} there are (argument indices 0-${MAX_FUNC_ARGS - 1} and 'ret')`,
+      );
     } else {
       (value.reads as readonly unknown[]).forEach((read, i) => {
         const at = `${join(path, 'reads')}[${i}]`;
@@ -203,6 +222,8 @@ const validateTargets = (
   if (!Array.isArray(value))
     return p.add(path, `must be a list of targets (got ${describeType(value)})`);
   if (value.length === 0) return p.add(path, 'must list at least one target');
+  if (value.length > MAX_TARGETS)
+    return p.add(path, `lists ${value.length} targets, more than ${MAX_TARGETS}`);
   const targets: PolicyTarget[] = [];
   const seen = new Map<string, number>();
   let valid = true;
@@ -242,14 +263,14 @@ const validateLabelKey = (p: Problems, path: string, key: string): boolean => {
   const slash = key.lastIndexOf('/');
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
   const name = slash < 0 ? key : key.slice(slash + 1);
-  if (name.length > 63 || !LABEL_NAME.test(name))
+  if (name.length > LABEL_NAME_MAX || !LABEL_NAME.test(name))
     return (
       p.add(
         path,
         `label name ${show(name)} must be 1-63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric`,
       ) ?? false
     );
-  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix)))
+  if (prefix !== undefined && (prefix.length > LABEL_PREFIX_MAX || !LABEL_PREFIX.test(prefix)))
     return p.add(path, `label prefix ${show(prefix)} must be a DNS subdomain`) ?? false;
   return true;
 };
@@ -259,25 +280,60 @@ const validateSelector = (p: Problems, path: string, value: unknown): NodeSelect
   p.unknownKeys(path, value, ['matchLabels']);
   const at = join(path, 'matchLabels');
   if (value.matchLabels === undefined) return { matchLabels: {} };
-  if (!isObject(value.matchLabels))
-    return p.add(at, `must be a map of label to value (got ${describeType(value.matchLabels)})`);
-  const matchLabels: Record<string, string> = {};
+  const matchLabels = validateLabels(p, at, value.matchLabels);
+  return matchLabels === undefined ? undefined : { matchLabels };
+};
+
+/** A map of label keys to label values, at most MAX_LABELS of them. */
+const validateLabels = (
+  p: Problems,
+  path: string,
+  value: unknown,
+): Record<string, string> | undefined => {
+  if (!isObject(value))
+    return p.add(path, `must be a map of label to value (got ${describeType(value)})`);
+  const entries = Object.entries(value);
+  if (entries.length > MAX_LABELS)
+    return p.add(path, `has ${entries.length} labels, more than ${MAX_LABELS}`);
+  const labels: Record<string, string> = {};
   let valid = true;
-  for (const [key, label] of Object.entries(value.matchLabels)) {
-    const keyPath = `${at}.${key}`;
+  for (const [key, label] of entries) {
+    const keyPath = `${path}.${key}`;
     if (!validateLabelKey(p, keyPath, key)) valid = false;
     if (
       typeof label !== 'string' ||
-      (label !== '' && (label.length > 63 || !LABEL_NAME.test(label)))
+      (label !== '' && (label.length > LABEL_VALUE_MAX || !LABEL_NAME.test(label)))
     ) {
       p.add(
         keyPath,
-        `label value must be a string of at most 63 characters of [A-Za-z0-9-_.] (got ${show(label)})`,
+        `label value must be a string of at most ${LABEL_VALUE_MAX} characters of [A-Za-z0-9-_.] (got ${show(label)})`,
       );
       valid = false;
-    } else matchLabels[key] = label;
+    } else labels[key] = label;
   }
-  return valid ? { matchLabels } : undefined;
+  return valid ? labels : undefined;
+};
+
+/** `metadata.annotations`: label keys to strings, bounded in number and size (then dropped). */
+const validateAnnotations = (p: Problems, path: string, value: unknown): void => {
+  if (!isObject(value)) {
+    p.add(path, `must be a map of key to string (got ${describeType(value)})`);
+    return;
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_ANNOTATIONS) {
+    p.add(path, `has ${entries.length} annotations, more than ${MAX_ANNOTATIONS}`);
+    return;
+  }
+  for (const [key, text] of entries) {
+    const keyPath = `${path}.${key}`;
+    validateLabelKey(p, keyPath, key);
+    if (typeof text !== 'string' || text.length > MAX_ANNOTATION_VALUE)
+      p.add(
+        keyPath,
+        `annotation value must be a string of at most ${MAX_ANNOTATION_VALUE} characters (got ${typeof text === 'string' ? `${text.length} characters` : show(text)})`,
+      );
+  }
 };
 
 /** Parses a wave size; `undefined` after adding a problem. */
@@ -304,6 +360,8 @@ const validateRollout = (p: Problems, path: string, value: unknown): RolloutSpec
     const at = join(path, 'waves');
     if (!Array.isArray(value.waves) || value.waves.length === 0) {
       waves = p.add(at, `must be a non-empty list of wave sizes (got ${show(value.waves)})`);
+    } else if (value.waves.length > MAX_WAVES) {
+      waves = p.add(at, `lists ${value.waves.length} waves, more than ${MAX_WAVES}`);
     } else {
       const sizes = (value.waves as readonly unknown[]).map((w, i) =>
         waveSize(p, `${at}[${i}]`, w),
@@ -451,6 +509,10 @@ export const validatePolicy = (input: unknown): Result<Policy, readonly PolicyPr
         `must be 1-63 characters of [a-z0-9-], starting and ending alphanumeric (got ${show(n)})`,
       );
     else name = n;
+    if (input.metadata.labels !== undefined)
+      validateLabels(p, 'metadata.labels', input.metadata.labels);
+    if (input.metadata.annotations !== undefined)
+      validateAnnotations(p, 'metadata.annotations', input.metadata.annotations);
   }
   const spec = specOf(p, 'spec', input.spec);
   if (p.list.length > 0 || name === undefined || spec === undefined) return err(p.list);

@@ -179,6 +179,56 @@ describe('policyDecider', () => {
       sut.given([]).when(revert(1)).thenRejects('NotFound', 'no policy tcp');
     });
 
+    it('applies, updates and rolls back a policy named like an Object.prototype member', () => {
+      const name = 'constructor';
+      const cmd = {
+        type: 'ApplyPolicy',
+        data: { name, spec: V1, running: null },
+        metadata: { actor: 'user:alice' },
+      } satisfies ApplyPolicy;
+      const given = (version: number, spec: Spec): GivenEvent => ({
+        type: 'PolicyApplied',
+        data: { name, version, spec },
+      });
+      sut
+        .given([])
+        .when(cmd)
+        .then([
+          {
+            id: 'policy:constructor:v1',
+            event: {
+              type: 'PolicyApplied',
+              data: { name, version: 1, spec: V1, reason: 'new policy applied by user:alice' },
+            },
+          },
+        ]);
+      const rollback = {
+        ...revert(1),
+        data: { ...revert(1).data, name, rolloutId: 'constructor-v2' },
+      };
+      const state = sut
+        .given([given(1, V1), given(2, V2)])
+        .when(rollback)
+        .then([
+          {
+            id: 'policy:constructor:v1:rollback:constructor-v2',
+            event: {
+              type: 'PolicyApplied',
+              data: { name, version: 1, spec: V1, reason: 'v2 breaks tcp' },
+            },
+          },
+        ]);
+      expect(currentSpec(state)).toEqual(V1);
+      sut
+        .given([])
+        .when({ ...rollback, data: { ...rollback.data, previousVersion: 1 } })
+        .thenRejects('NotFound', 'no policy constructor');
+      sut
+        .given([given(1, V1)])
+        .when({ ...rollback, data: { ...rollback.data, previousVersion: 0 } })
+        .thenRejects('NotFound', 'policy constructor has no version 0 to go back to');
+    });
+
     it('refuses a previous version the policy never had (NotFound)', () => {
       sut
         .given([applied(1, V1), applied(2, V2)])

@@ -2,9 +2,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   formatPolicyProblems,
+  LABEL_NAME_MAX,
+  LABEL_PREFIX_MAX,
+  LABEL_VALUE_MAX,
+  MAX_ANNOTATION_VALUE,
+  MAX_ANNOTATIONS,
+  MAX_LABELS,
+  MAX_TARGETS,
+  MAX_WAVES,
   validatePolicy,
   validatePolicySpec,
 } from '../../../../shared/src/domain/policy/policy.validate.js';
+import { MAX_PATTERN_LENGTH, MAX_PATTERN_STARS } from '../../../../shared/src/btf/index.js';
 
 const aPolicy = (spec: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'tramway.dev/v1alpha1',
@@ -147,6 +156,40 @@ describe('validatePolicy', () => {
       ]);
     });
 
+    it('reports bad ranges, empty classes and patterns over the limits at their path, never throwing', () => {
+      const long = `a${'b'.repeat(MAX_PATTERN_LENGTH)}`;
+      const starry = '*x'.repeat(MAX_PATTERN_STARS + 1);
+      expect(
+        problemsOf(
+          aPolicy({
+            targets: [
+              { pattern: 'tcp_*' },
+              { pattern: 'tcp_[z-a]' },
+              { pattern: 'mod[!]:f' },
+              { pattern: '' },
+              { pattern: long },
+              { pattern: starry },
+              { pattern: '*'.repeat(MAX_PATTERN_STARS) },
+            ],
+          }),
+        ),
+      ).toEqual([
+        "spec.targets[1].pattern: pattern 'tcp_[z-a]': bad character range 'z-a' (its start is after its end) at position 4 in 'tcp_[z-a]'",
+        "spec.targets[2].pattern: pattern 'mod[!]:f': empty character class '[!]' at position 3 in 'mod[!]'",
+        'spec.targets[3].pattern: must be a non-empty glob (got "")',
+        `spec.targets[4].pattern: pattern '${long.slice(0, 57)}...': 257 characters, more than 256`,
+        `spec.targets[5].pattern: pattern '${starry}': 17 '*', more than 16`,
+      ]);
+    });
+
+    it(`accepts ${MAX_TARGETS} targets and refuses one more with a single problem`, () => {
+      const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ pattern: `f${i}` }));
+      expect(problemsOf(aPolicy({ targets: targets(MAX_TARGETS) }))).toEqual([]);
+      expect(problemsOf(aPolicy({ targets: targets(MAX_TARGETS + 1) }))).toEqual([
+        'spec.targets: lists 4097 targets, more than 4096',
+      ]);
+    });
+
     it('refuses cookies that are not u64, and numbers too large to be exact', () => {
       expect(
         problemsOf(
@@ -166,6 +209,99 @@ describe('validatePolicy', () => {
         'spec.targets[3].cookie: must be an unsigned 64-bit integer or its decimal string (got "0x10")',
       ]);
     });
+  });
+
+  it('bounds the number of labels and the length of label keys and values (as Kubernetes)', () => {
+    const labels = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    expect(problemsOf(aPolicy({ nodeSelector: { matchLabels: labels(MAX_LABELS) } }))).toEqual([]);
+    expect(problemsOf(aPolicy({ nodeSelector: { matchLabels: labels(MAX_LABELS + 1) } }))).toEqual([
+      'spec.nodeSelector.matchLabels: has 65 labels, more than 64',
+    ]);
+    const name = 'n'.repeat(LABEL_NAME_MAX);
+    const prefix = `${'p'.repeat(63)}.${'p'.repeat(63)}.${'p'.repeat(63)}.${'p'.repeat(61)}`;
+    expect(prefix.length).toBe(LABEL_PREFIX_MAX);
+    const value = 'v'.repeat(LABEL_VALUE_MAX);
+    expect(
+      problemsOf(aPolicy({ nodeSelector: { matchLabels: { [`${prefix}/${name}`]: value } } })),
+    ).toEqual([]);
+    expect(
+      problemsOf(
+        aPolicy({
+          nodeSelector: {
+            matchLabels: { [`${name}n`]: 'v', [`${prefix}p/a`]: 'v', b: `${value}v` },
+          },
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^spec\.nodeSelector\.matchLabels\.n+: label name "n+\.\.\. must be 1-63 characters/,
+      ),
+      expect.stringMatching(
+        /^spec\.nodeSelector\.matchLabels\.p.*: label prefix "p+\.\.\. must be a DNS subdomain$/,
+      ),
+      expect.stringMatching(
+        /^spec\.nodeSelector\.matchLabels\.b: label value must be a string of at most 63 characters/,
+      ),
+    ]);
+  });
+
+  it('checks metadata labels and annotations, bounded in number and size', () => {
+    const meta = (extra: Record<string, unknown>) => ({
+      ...aPolicy(),
+      metadata: { name: 'tcp-latency', ...extra },
+    });
+    const many = (n: number, v: string) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, v]));
+    expect(
+      problemsOf(
+        meta({
+          labels: many(MAX_LABELS, 'v'),
+          annotations: many(MAX_ANNOTATIONS, 'x'.repeat(MAX_ANNOTATION_VALUE)),
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      problemsOf(
+        meta({ labels: many(MAX_LABELS + 1, 'v'), annotations: many(MAX_ANNOTATIONS + 1, '') }),
+      ),
+    ).toEqual([
+      'metadata.labels: has 65 labels, more than 64',
+      'metadata.annotations: has 65 annotations, more than 64',
+    ]);
+    expect(
+      problemsOf(
+        meta({
+          labels: { 'a b': 'v', c: 1 },
+          annotations: { d: 'x'.repeat(MAX_ANNOTATION_VALUE + 1), e: 2 },
+        }),
+      ),
+    ).toEqual([
+      'metadata.labels.a b: label name "a b" must be 1-63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric',
+      'metadata.labels.c: label value must be a string of at most 63 characters of [A-Za-z0-9-_.] (got 1)',
+      'metadata.annotations.d: annotation value must be a string of at most 4096 characters (got 4097 characters)',
+      'metadata.annotations.e: annotation value must be a string of at most 4096 characters (got 2)',
+    ]);
+    expect(problemsOf(meta({ labels: 'x' }))).toEqual([
+      'metadata.labels: must be a map of label to value (got a string)',
+    ]);
+  });
+
+  it(`bounds waves (${MAX_WAVES}) and program.reads (one per argument and 'ret')`, () => {
+    const waves = (n: number) => [...Array.from({ length: n - 1 }, () => 1), '100%'];
+    expect(problemsOf(aPolicy({ rollout: { waves: waves(MAX_WAVES) } }))).toEqual([]);
+    expect(problemsOf(aPolicy({ rollout: { waves: waves(MAX_WAVES + 1) } }))).toEqual([
+      'spec.rollout.waves: lists 101 waves, more than 100',
+    ]);
+    expect(
+      problemsOf(
+        aPolicy({
+          program: { name: 'p', attach: 'fexit', reads: Array.from({ length: 14 }, () => 0) },
+        }),
+      ),
+    ).toEqual([
+      "spec.program.reads: lists 14 entries, more than the 13 there are (argument indices 0-11 and 'ret')",
+    ]);
   });
 
   it('checks nodeSelector label names and values', () => {
