@@ -175,7 +175,13 @@ describe('coordinator HTTP limits', () => {
   it('reports a node whose plan reply is over the bus limit as unreachable, and that node plans again', async () => {
     await start();
     await startAgent('node-01');
-    const patterns = Array.from({ length: 30_000 }, (_, i) => `nomatch_${i}_*`);
+    // 30,000 patterns are refused by validation before any node is asked
+    const tooMany = Array.from({ length: 30_000 }, (_, i) => `nomatch_${i}_*`);
+    const refused = await send('POST', '/v1/plan', JSON.stringify({ policy: policy(tooMany) }));
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/30000 targets, more than 4096/);
+    // 4,096 long patterns pass validation, but the node's plan (each one unmatched) is over 1 MiB
+    const patterns = Array.from({ length: 4096 }, (_, i) => `nomatch_${i}_`.padEnd(219, 'x') + '*');
     const huge = await send('POST', '/v1/plan', JSON.stringify({ policy: policy(patterns) }));
     expect(huge.status).toBe(200);
     expect(huge.body.nodes).toEqual([]);
