@@ -223,12 +223,21 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
           ids: events.map((e) => e.id),
         });
       } catch (error) {
-        if (!isAppError(error, 'ExpectedVersionConflict') || attempt >= MAX_ATTEMPTS) throw error;
-        log.debug('stream moved under a decision: catching up', {
-          streamId,
-          attempt,
-          error: errorText(error),
-        });
+        // the store refuses a stored id sent with other content: another writer's different
+        // decision took these deterministic ids first, so catch up and decide again, as above
+        const idsTaken = isAppError(error, 'EventIdConflict');
+        if (
+          !(idsTaken || isAppError(error, 'ExpectedVersionConflict')) ||
+          attempt >= MAX_ATTEMPTS
+        ) {
+          throw error;
+        }
+        log.debug(
+          idsTaken
+            ? 'another writer took the ids of a decision first: catching up'
+            : 'stream moved under a decision: catching up',
+          { streamId, attempt, error: errorText(error) },
+        );
         await folded(await store.headPosition());
       }
     }
