@@ -239,6 +239,73 @@ export const testEventStore = (name: string, factory: EventStoreFactory): void =
         expect(await sut.readStream('node-2')).toEqual([]);
       });
 
+      it('answers an exact retry (same ids, same type, schemaVersion and data; other metadata, keys reordered) with the original result', async () => {
+        const event = anEvent({ data: { a: 1, nested: { x: [1, { p: 1, q: 2 }], y: 'z' } } });
+        const original = await sut.append('node-1', 0, [event]);
+
+        const retried = await sut.append('node-1', 'any', [
+          {
+            ...event,
+            data: { nested: { y: 'z', x: [1, { q: 2, p: 1 }] }, a: 1 },
+            metadata: { occurredAt: '2026-11-25T11:00:00.000Z', actor: 'agent:node-1/boot-2' },
+          },
+        ]);
+
+        expect(retried).toEqual({ ...original, appended: 0 });
+        const stored = await sut.readStream('node-1');
+        expect(stored).toHaveLength(1);
+        expect(stored[0]?.metadata).toEqual(event.metadata);
+      });
+
+      it('refuses a stored id sent again with different data, naming id, stream and what differs, and keeps the original', async () => {
+        const event = anEvent({ data: { target: 'tcp_v4_connect', cookie: 1 } });
+        await sut.append('node-1', 0, [event]);
+
+        const error = await rejectionOf(
+          sut.append('node-1', 'any', [
+            { ...event, data: { target: 'tcp_v4_connect', cookie: 2 } },
+          ]),
+        );
+
+        expect(error).toBeInstanceOf(EventIdConflictError);
+        expect(error).toMatchObject({
+          code: 'EventIdConflict',
+          retryable: false,
+          streamId: 'node-1',
+          knownIds: [event.id],
+        });
+        expect((error as Error).message).toContain(event.id);
+        expect((error as Error).message).toContain('node-1');
+        expect((error as Error).message).toContain('data differs');
+        const stored = await sut.readStream('node-1');
+        expect(stored).toHaveLength(1);
+        expect(stored[0]).toMatchObject({ id: event.id, data: event.data });
+      });
+
+      it('refuses a retried batch whole when one stored id comes back with another type', async () => {
+        const batch = someEvents(3);
+        await sut.append('node-1', 0, batch);
+        const changed = [batch[0]!, { ...batch[1]!, type: 'LinkRemoved' }, batch[2]!];
+
+        const error = await rejectionOf(sut.append('node-1', 3, changed));
+
+        expect(error).toBeInstanceOf(EventIdConflictError);
+        expect(error).toMatchObject({ knownIds: [batch[1]!.id] });
+        expect((error as Error).message).toContain('type differs');
+        const stored = await sut.readStream('node-1');
+        expect(stored.map((e) => [e.id, e.type])).toEqual(batch.map((e) => [e.id, e.type]));
+        expect(await sut.headPosition()).toBe(stored[2]!.globalPosition);
+      });
+
+      it('refuses a stored id sent again with another schemaVersion', async () => {
+        const event = anEvent();
+        await sut.append('node-1', 0, [event]);
+        const error = await rejectionOf(sut.append('node-1', 1, [{ ...event, schemaVersion: 2 }]));
+        expect(error).toBeInstanceOf(EventIdConflictError);
+        expect((error as Error).message).toContain('schemaVersion differs');
+        expect((await sut.readStream('node-1'))[0]?.schemaVersion).toBe(1);
+      });
+
       it('refuses a batch that repeats an id within itself', async () => {
         const event = anEvent();
         const error = await rejectionOf(sut.append('node-1', 0, [event, event]));

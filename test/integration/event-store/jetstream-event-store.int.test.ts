@@ -80,6 +80,24 @@ describe(JetStreamEventStore.name, () => {
     await two.close();
   });
 
+  it('refuses an id that another process stored with other data, also when the server dedups the publish', async () => {
+    const [one, two] = await twoStoresOnOneStream('DEDUP');
+    const event = anEvent({ data: { cookie: 1 } });
+    await one.append('s', 0, [event]);
+    // `two` knows nothing of "s": expected 0 publishes at once, and the server's duplicate
+    // window answers with the stored message instead of storing this one
+    const error = await two.append('s', 0, [{ ...event, data: { cookie: 2 } }]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'EventIdConflict', knownIds: [event.id] });
+    expect((error as Error).message).toContain('data differs');
+    expect(await two.append('s', 0, [event])).toMatchObject({ appended: 0, streamVersion: 1 });
+    expect((await one.readStream('s')).map((e) => e.data)).toEqual([{ cookie: 1 }]);
+    await one.close();
+    await two.close();
+  });
+
   it('appends a new id whose hash collides with a stored id (the hash hit is checked against the stream)', async () => {
     const seen = new Map<number, string>();
     let pair: [string, string] | undefined;

@@ -10,8 +10,8 @@ export type ExpectedVersion = number | 'no-stream' | 'any';
 
 export interface AppendResult {
   /**
-   * the stream's version after the append; for an exact retry (every id already stored), the
-   * version of the last of those events, as the original append answered
+   * the stream's version after the append; for an exact retry (every id already stored, with
+   * the same content), the version of the last of those events, as the original append answered
    */
   readonly streamVersion: number;
   /**
@@ -46,12 +46,19 @@ export interface ReadAllOptions {
  * SQLite and NATS JetStream adapters and checked by one conformance suite.
  *
  * Errors: `append` rejects with `ExpectedVersionConflictError` (retryable) when `expected` is stale,
- * `EventIdConflictError` when a batch mixes stored and new event ids, `InvalidAppendError` for
- * malformed arguments; reads reject with `CorruptEventError` naming the position of an event that
- * cannot be decoded. Every method rejects with `EventStoreClosedError` after `close`.
+ * `EventIdConflictError` when a batch mixes stored and new event ids or resends a stored id with
+ * different content, `InvalidAppendError` for malformed arguments; reads reject with
+ * `CorruptEventError` naming the position of an event that cannot be decoded. Every method
+ * rejects with `EventStoreClosedError` after `close`.
  *
- * Idempotency: an append whose ids are ALL already stored in the stream writes nothing and
- * resolves with the original result (`appended: 0`), whatever `expected` says.
+ * Idempotency: an append whose ids are ALL already stored in the stream, each with the same
+ * content, is an exact retry: it writes nothing and resolves with the original result
+ * (`appended: 0`), whatever `expected` says. Content is `type`, `schemaVersion` and `data`
+ * (compared as JSON, whatever the order of object keys); `metadata` is NOT compared, since a
+ * re-send may carry its own occurredAt or actor, and the stored metadata is kept. If any stored id
+ * comes back with a different type, schemaVersion or data, the whole append is refused with
+ * `EventIdConflictError` (naming the id, the stream and what differs, e.g. `data differs`) and
+ * nothing is written: the log keeps what it stored first and says so.
  */
 export interface EventStore {
   /** Appends all `events` to `streamId` atomically, or none. */

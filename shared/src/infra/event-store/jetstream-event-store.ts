@@ -47,6 +47,8 @@ import {
   sequenceOf,
 } from './commit-codec.js';
 import type { Commit } from './commit-codec.js';
+import { contentConflictDetail, contentDifference } from './event-content.js';
+import type { EventContent } from './event-content.js';
 import type {
   AppendResult,
   EventStore,
@@ -89,8 +91,11 @@ interface StreamState {
   readonly idHashes: Set<number>;
 }
 
-/** Every event id of a stream with where it is stored, read from the server. */
-type ExactIds = ReadonlyMap<string, { readonly version: number; readonly position: number }>;
+/** Every event id of a stream with where it is stored and what it holds, read from the server. */
+type ExactIds = ReadonlyMap<
+  string,
+  { readonly version: number; readonly position: number; readonly content: EventContent }
+>;
 
 const PUBLISH = { kind: 'publish' } as const;
 
@@ -120,7 +125,10 @@ const READ_BATCH = 1000;
  *   within the duplicate window a no-op; beyond it, the id check against the stream's ids (same
  *   rules as the SQLite adapter) does. An id reused in ANOTHER stream is refused only when the
  *   server's dedup still knows it (single-event append within the duplicate window); otherwise,
- *   unlike SQLite, it is not detected (there is no global id index on JetStream).
+ *   unlike SQLite, it is not detected (there is no global id index on JetStream). Known ids
+ *   (also those of a publish the server dropped as a duplicate) are confirmed by reading the
+ *   stream's commits, and their type, schemaVersion and data compared with the stored ones: a
+ *   difference refuses the append with `EventIdConflictError`.
  * - Appends to one stream are serialised within this process; appends to different streams run
  *   concurrently (pipelined publishes).
  * - At most MAX_EVENTS_PER_COMMIT (1000) events per append, and the commit must fit the server's
@@ -384,12 +392,16 @@ export class JetStreamEventStore implements EventStore {
     subject: string,
   ): Promise<{ state: StreamState; exact: ExactIds }> {
     const state = emptyState();
-    const exact = new Map<string, { version: number; position: number }>();
+    const exact = new Map<string, { version: number; position: number; content: EventContent }>();
     const last = await this.#lastCommitSeq(subject);
     for await (const { seq, commit } of this.#commits(subject, 1, last)) {
       if (typeof commit === 'string') throw this.#corrupt(seq, subject, commit);
       commit.events.forEach((event, index) => {
-        exact.set(event.id, { version: commit.version + index, position: positionOf(seq, index) });
+        exact.set(event.id, {
+          version: commit.version + index,
+          position: positionOf(seq, index),
+          content: event,
+        });
       });
       applyCommit(state, seq, commit);
     }
@@ -665,9 +677,23 @@ const decide = (
   }
   if (known.length === events.length) {
     let last = { version: 0, position: 0 };
+    const differing: (readonly [string, string])[] = [];
     for (const event of known) {
       const where = exact?.get(event.id);
-      if (where !== undefined && where.position > last.position) last = where;
+      if (where === undefined) continue;
+      if (where.position > last.position) last = where;
+      const difference = contentDifference(where.content, event);
+      if (difference !== undefined) differing.push([event.id, difference]);
+    }
+    if (differing.length > 0) {
+      return {
+        kind: 'fail',
+        error: new EventIdConflictError(
+          streamId,
+          differing.map(([id]) => id),
+          contentConflictDetail(differing),
+        ),
+      };
     }
     return {
       kind: 'done',

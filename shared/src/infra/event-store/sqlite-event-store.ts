@@ -20,6 +20,7 @@ import {
 import { migrateFolder } from '../sqlite/migrate-folder.js';
 import { openDatabase } from '../sqlite/open-database.js';
 import type { OpenDatabaseOptions } from '../sqlite/open-database.js';
+import { contentConflictDetail, contentDifference } from './event-content.js';
 import type {
   AppendResult,
   EventStore,
@@ -68,6 +69,11 @@ export interface SqliteEventStoreOptions extends OpenDatabaseOptions {
 }
 
 type EventRow = EventStoreTables['events'];
+/** What an append's id check reads of a stored event with the same id. */
+type StoredIdRow = Pick<
+  EventRow,
+  'global_position' | 'stream_id' | 'stream_position' | 'type' | 'schema_version' | 'data'
+>;
 /** An events row as `READ_COLUMNS` lists it, from a `.raw(true)` statement. */
 type RawEventRow = [
   globalPosition: number,
@@ -106,9 +112,11 @@ const EVENT_COLUMNS =
  *
  * Semantics shared with every adapter (test/integration/event-store/event-store.contract.ts):
  * - an append is one transaction: all its events or none;
- * - an append whose event ids are ALL already in the log writes nothing and resolves with the
- *   original result (`appended: 0`, the version and position of the last of those events),
- *   whatever `expected` says: that is how a retry after a lost answer looks;
+ * - an append whose event ids are ALL already in the log, each with the same type,
+ *   schemaVersion and data (canonical JSON; metadata is not compared), writes nothing and
+ *   resolves with the original result (`appended: 0`, the version and position of the last of
+ *   those events), whatever `expected` says: that is how a retry after a lost answer looks;
+ *   if any of them differs, it is refused with `EventIdConflictError` naming what differs;
  * - an append that MIXES known and new ids, or reuses an id of another stream, is refused with
  *   `EventIdConflictError` and writes nothing;
  * - otherwise a stale `expected` is refused with `ExpectedVersionConflictError`.
@@ -127,10 +135,7 @@ export class SqliteEventStore implements EventStore {
   readonly #updateStream: Database.Statement<[number, string]>;
   readonly #insertOne: Database.Statement<unknown[]>;
   readonly #insertChunk: Database.Statement<unknown[]>;
-  readonly #selectById: Database.Statement<
-    [string],
-    { global_position: number; stream_id: string; stream_position: number }
-  >;
+  readonly #selectById: Database.Statement<[string], StoredIdRow>;
   readonly #selectPage: Database.Statement<[number, number], EventRow>;
   /** readAll pages as raw rows (arrays in READ_COLUMNS order): no per-row object to build */
   readonly #selectPageRaw: Database.Statement<[number, number], RawEventRow>;
@@ -165,7 +170,7 @@ export class SqliteEventStore implements EventStore {
       `INSERT INTO events (${EVENT_COLUMNS}) VALUES ${Array(INSERT_CHUNK).fill(row).join(', ')}`,
     );
     this.#selectById = s.prepare(
-      'SELECT global_position, stream_id, stream_position FROM events WHERE event_id = ?',
+      'SELECT global_position, stream_id, stream_position, type, schema_version, data FROM events WHERE event_id = ?',
     );
     this.#selectPage = s.prepare(
       'SELECT * FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?',
@@ -486,7 +491,7 @@ export class SqliteEventStore implements EventStore {
   ): Result<AppendResult, unknown> {
     const known = events.flatMap((event) => {
       const row = this.#selectById.get(event.id);
-      return row === undefined ? [] : [{ id: event.id, row }];
+      return row === undefined ? [] : [{ event, id: event.id, row }];
     });
     if (known.length === 0) return err(error);
     const elsewhere = known.filter((k) => k.row?.stream_id !== streamId);
@@ -508,6 +513,19 @@ export class SqliteEventStore implements EventStore {
         ),
       );
     }
+    const differing = known.flatMap(({ event, id, row }) => {
+      const difference = storedDifference(row, event);
+      return difference === undefined ? [] : [[id, difference] as const];
+    });
+    if (differing.length > 0) {
+      return err(
+        new EventIdConflictError(
+          streamId,
+          differing.map(([id]) => id),
+          contentConflictDetail(differing),
+        ),
+      );
+    }
     return ok(originalResult(known.map((k) => k.row)));
   }
 }
@@ -522,6 +540,17 @@ const originalResult = (
     lastGlobalPosition: last.global_position,
     appended: 0,
   };
+};
+
+/** How `sent` differs from the stored row of its id (see `contentDifference`), if it does. */
+const storedDifference = (row: StoredIdRow, sent: NewEvent): string | undefined => {
+  let data: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch {
+    return 'data differs (the stored data is not valid JSON)';
+  }
+  return contentDifference({ type: row.type, schemaVersion: row.schema_version, data }, sent);
 };
 
 const pushRow = (
