@@ -86,14 +86,6 @@ export interface FleetLog {
   fatal(): Error | undefined;
 }
 
-/** Key-order independent JSON text of a value (what two equal events share). */
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-
 /** Attempts of one command against a stream other writers keep moving. */
 const MAX_ATTEMPTS = 8;
 
@@ -159,30 +151,6 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     return result;
   };
 
-  /**
-   * Whether the events the store answered for an append whose ids it already held are the ones
-   * decided (a retry of the same decision), rather than another writer's different decision
-   * that took the same deterministic ids first.
-   */
-  const storedAsDecided = async (
-    streamId: string,
-    result: AppendResult,
-    events: readonly NewEvent[],
-  ): Promise<boolean> => {
-    if (result.appended === events.length) return true;
-    const fromVersion = result.streamVersion - events.length + 1;
-    const stored = await store.readStream(streamId, { fromVersion, limit: events.length });
-    return (
-      stored.length === events.length &&
-      stored.every(
-        (e, i) =>
-          e.id === events[i]!.id &&
-          e.type === events[i]!.type &&
-          canonicalJson(e.data) === canonicalJson(events[i]!.data),
-      )
-    );
-  };
-
   const execute = async <S, C, E extends FleetEvent>(
     cache: DeciderCache<S, C, E>,
     streamId: string,
@@ -212,16 +180,10 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
         return encoded.event;
       });
       try {
-        const result = await append(streamId, aggregate.version, events);
-        await folded(result.lastGlobalPosition);
-        if (await storedAsDecided(streamId, result, events)) return decision;
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new Error(`${streamId}: another writer keeps taking the ids of this decision`);
-        }
-        log.warn('another writer took the ids of a decision first: deciding again', {
-          streamId,
-          ids: events.map((e) => e.id),
-        });
+        // an exact retry of this decision is answered with what is stored; the same ids with
+        // other content are refused (EventStore port), never taken as this decision
+        await folded((await append(streamId, aggregate.version, events)).lastGlobalPosition);
+        return decision;
       } catch (error) {
         // the store refuses a stored id sent with other content: another writer's different
         // decision took these deterministic ids first, so catch up and decide again, as above
