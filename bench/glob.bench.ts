@@ -11,27 +11,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { compileGlob } from '@tramway/shared/btf';
+import { legacyGlobRegex } from '../test/support/legacy-glob.js';
 
 const RUNS = 5;
 const json = process.argv.includes('--json');
 
-/** The former compiler: `*` became `.*`, so failing matches backtrack exponentially in stars. */
+/** The former compiler, as a matcher. */
 const legacyMatcher = (glob: string): ((name: string) => boolean) => {
-  let source = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      let body = glob.slice(i + 1, close);
-      const negated = body.startsWith('!') || body.startsWith('^');
-      if (negated) body = body.slice(1);
-      source += `[${negated ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
-      i = close;
-    } else source += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  const re = new RegExp(`${source}$`);
+  const re = legacyGlobRegex(glob);
   return (name) => re.test(name);
 };
 

@@ -9,6 +9,7 @@ import {
   parseFunctionPattern,
 } from '../../../shared/src/btf/index.js';
 import { smallModule, smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
+import { legacyGlobRegex } from '../../support/legacy-glob.js';
 
 const OBJECTS: readonly BtfObject[] = [smallVmlinux(), smallModule()];
 const patterns = (...texts: string[]): FunctionPattern[] =>
@@ -212,25 +213,6 @@ const memoMatch = (glob: string, name: string): boolean => {
   return at(0, 0);
 };
 
-/** The regular expression the matcher used to build, kept here to show the results did not change. */
-const legacyRegex = (glob: string): RegExp => {
-  let source = '^';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      let body = glob.slice(i + 1, close);
-      const negated = body.startsWith('!') || body.startsWith('^');
-      if (negated) body = body.slice(1);
-      source += `[${negated ? '^' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
-      i = close;
-    } else source += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  return new RegExp(`${source}$`);
-};
-
 describe('glob matching against a memoized reference and the former regular expressions', () => {
   it('agrees on random globs with many stars, classes and ranges over a small alphabet', () => {
     const nameChar = fc.constantFrom('a', 'b', 'c', '-', ']', '^');
@@ -250,7 +232,7 @@ describe('glob matching against a memoized reference and the former regular expr
           const parsed = parseFunctionPattern(glob);
           let legacy: RegExp | undefined;
           try {
-            legacy = legacyRegex(glob);
+            legacy = legacyGlobRegex(glob);
           } catch {
             legacy = undefined;
           }
