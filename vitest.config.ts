@@ -32,6 +32,16 @@ export default defineConfig({
       },
       {
         extends: true,
+        // attacks replayed against real processes over a real nats-server with auth and TLS
+        test: {
+          name: 'security',
+          include: ['test/security/**/*.security.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
