@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FleetBus } from '@tramway/shared/infra';
-import { connectNatsBus } from '@tramway/shared/infra';
+import { connectNatsBus, loadAssignmentVerifyKey } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../services/agent/src/index.js';
 import {
@@ -41,6 +41,8 @@ export interface AgentHostConfig {
   /** sim kernel specs by name (the declarations of kernel-scenarios.md) */
   readonly kernels: Readonly<Record<string, KernelSpec>>;
   readonly agents: readonly HostedAgent[];
+  /** the coordinator's assignment verify key (SPKI PEM file); spawnAgentHost fills the test one */
+  readonly assignmentVerifyKeyFile?: string;
 }
 
 const emit = (line: Record<string, unknown>): void => {
@@ -69,6 +71,10 @@ const main = async (): Promise<number> => {
     (line) => process.stderr.write(`${line}\n`),
     () => new Date(),
   );
+  const verifyKey =
+    config.assignmentVerifyKeyFile === undefined
+      ? undefined
+      : loadAssignmentVerifyKey(config.assignmentVerifyKeyFile);
   const t0 = performance.now();
   const buses: FleetBus[] = [];
   const agents: Agent[] = [];
@@ -106,6 +112,7 @@ const main = async (): Promise<number> => {
           logger,
           heartbeatMs: config.heartbeatMs,
           requestTimeoutMs: config.requestTimeoutMs ?? 2000,
+          ...(verifyKey === undefined ? {} : { assignmentVerifyKey: verifyKey }),
         });
         const error = await agent.start();
         if (error) return new Error(`${a.nodeId}: ${error.message}`);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { JetStreamEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { AgentHostConfig } from './fleet-agent-host.js';
+import { testAssignmentKeyFiles } from './assignment-keys.js';
 import { freePort } from './nats-server.js';
 import { waitUntil } from './wait-until.js';
 
@@ -78,6 +79,7 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     DRIFT_INTERVAL_MS: '0',
     STALE_AFTER_MS: '60000',
     LOG_LEVEL: 'info',
+    TRAMWAY_ASSIGNMENT_SIGNING_KEY: testAssignmentKeyFiles().signingKey,
     ...options.env,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -112,7 +114,10 @@ export const spawnAgentHost = async (
   config: AgentHostConfig,
   { readyTimeoutMs = 90_000 }: { readyTimeoutMs?: number } = {},
 ): Promise<AgentHostHandle> => {
-  writeFileSync(configFile, JSON.stringify(config));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ assignmentVerifyKeyFile: testAssignmentKeyFiles().verifyKey, ...config }),
+  );
   const handle = spawnTsx('test/support/fleet-agent-host.ts', [configFile], {});
   // waitUntil retries a condition that throws: a failure is returned, then thrown
   const ready = await waitUntil(

@@ -2,6 +2,7 @@ import type { FleetBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../services/agent/src/index.js';
 import { createAgent, createSimKernel } from '../../services/agent/src/index.js';
+import { testAssignmentKeys } from './assignment-keys.js';
 
 export interface SimAgentOptions {
   readonly nodeId: string;
@@ -25,6 +26,7 @@ export const startSimAgent = async (options: SimAgentOptions): Promise<Agent> =>
     ids: { newId: () => `${options.nodeId}-${++n}` },
     heartbeatMs: options.heartbeatMs,
     requestTimeoutMs: 1000,
+    assignmentVerifyKey: testAssignmentKeys().publicKey,
   });
   const error = await agent.start();
   if (error) throw error;

@@ -4,6 +4,8 @@
  * facts/fact-outbox.ts and state/actual-state.ts each take what they need from here, so none
  * of them imports another's module, and the request handlers import none of them.
  */
+import type { KeyObject } from 'node:crypto';
+import type { AssignmentRefusal } from '@tramway/shared/contracts';
 import type { FleetBus, Logger } from '@tramway/shared/infra';
 import type { SchedulerLike } from 'rxjs';
 import type { KernelState } from '@tramway/shared/kernel';
@@ -47,12 +49,28 @@ export interface AgentDeps {
   readonly scheduler?: SchedulerLike;
   /** timeout of the start-up assignment request; default 2000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * The coordinator's assignment verify key (`assignment-signing.pub`): assignments it did not
+   * sign, or signed for another node, or not newer than what the node holds, are refused. An
+   * agent without one does not start unless `insecureUnsignedAssignments` is set.
+   */
+  readonly assignmentVerifyKey?: KeyObject;
+  /**
+   * Accept unsigned assignments (no verify key): anyone who can publish on the node's assign
+   * subject steers its kernel. Off by default, warned about loudly; never for production.
+   */
+  readonly insecureUnsignedAssignments?: boolean;
 }
 
-/** The reply to an assignment: `accepted: false` for a generation older than the node's. */
+/**
+ * The reply to an assignment (`AssignReply`): `accepted: false` with `error` for one the node
+ * refused; `epoch` and `generation` are what the node holds after it.
+ */
 export interface AssignOutcome {
   readonly accepted: boolean;
+  readonly epoch?: number;
   readonly generation: number;
+  readonly error?: AssignmentRefusal;
   readonly reason?: string;
 }
 
@@ -76,8 +94,18 @@ export interface Agent {
   reconcile(): Promise<void>;
   /** loads or drains-then-unloads a module (sim nodes); what the `module` request does */
   module(action: 'load' | 'unload', module: string): Promise<ModuleOutcome>;
-  /** adopts an assignment (newer generations only); what the `assign` request does */
+  /**
+   * adopts an assignment already checked (a newer (epoch, generation) only): in-process callers;
+   * the bus goes through `receiveAssignment`
+   */
   assign(assignment: AgentAssignment): AssignOutcome;
+  /**
+   * what the `assign` request and the start-up fetch do: checks the signature (with a verify
+   * key), the schema, the node and the (epoch, generation), then adopts it
+   */
+  receiveAssignment(payload: unknown, via?: string): AssignOutcome;
+  /** refused assignments so far, by reason */
+  refusedAssignments(): Readonly<Partial<Record<AssignmentRefusal, number>>>;
   /** the description of the node's kernel (after start) */
   kernel(): KernelDescription;
   /** the model state, when the driver exposes it */

@@ -40,6 +40,9 @@ import { readActualState } from './state/actual-state.js';
 import type { AgentStateStore } from './state/agent-state.store.js';
 import { createFileStateStore, createMemoryStateStore } from './state/agent-state.store.js';
 import { startAgent } from './start-up.js';
+import type { AssignmentRefusal } from '@tramway/shared/contracts';
+import { compareAssignmentOrder, decodeMessage } from '@tramway/shared/contracts';
+import { verifyAssignment } from '@tramway/shared/infra';
 
 export type { Agent, AgentClock, AgentDeps, AgentIds } from './agent.types.js';
 export type { NodeActualState } from './state/actual-state.js';
@@ -197,23 +200,69 @@ export const createAgent = (deps: AgentDeps): Agent => {
       if (!rt.stopping) await pass();
     });
 
+  const orderOf = (a: AgentAssignment) => ({ epoch: a.epoch ?? 0, generation: a.generation });
+  const refusals: Partial<Record<AssignmentRefusal, number>> = {};
+  const refused = (error: AssignmentRefusal, reason: string, via?: string): AssignOutcome => {
+    refusals[error] = (refusals[error] ?? 0) + 1;
+    log.warn('assignment refused', { error, reason, ...(via === undefined ? {} : { via }) });
+    const held = rt.assignment;
+    return {
+      accepted: false,
+      epoch: held === null ? 0 : orderOf(held).epoch,
+      generation: held?.generation ?? 0,
+      error,
+      reason,
+    };
+  };
+
+  /**
+   * Adopts `next` when its (epoch, generation) is newer than the node's: a higher epoch always
+   * wins (the coordinator took the node back). An older one, or another with the same order, is
+   * refused as replayed. The very one the node holds, sent again, changes nothing: the coordinator
+   * is catching up (after its own restart, say) and may have missed facts, so they are all sent
+   * again (the log dedups by id).
+   */
   const assign = (next: AgentAssignment): AssignOutcome => {
     const current = rt.assignment;
-    // a generation the node already has: the coordinator is catching up (after its own
-    // restart, say) and may have missed facts: send them all again (the log dedups by id)
-    if (current !== null && next.generation <= current.generation) void outbox.resync();
-    if (current !== null && next.generation < current.generation)
-      return {
-        accepted: false,
-        generation: current.generation,
-        reason: `generation ${next.generation} is older than the node's ${current.generation}`,
-      };
-    if (current !== null && next.generation === current.generation)
-      return { accepted: true, generation: current.generation };
+    if (current !== null) {
+      const order = compareAssignmentOrder(orderOf(next), orderOf(current));
+      if (order === 0) void outbox.resync();
+      // the very assignment the node holds, sent again: nothing to do (not a refusal)
+      if (order === 0 && next.signature?.value === current.signature?.value)
+        return { accepted: true, epoch: orderOf(current).epoch, generation: current.generation };
+      if (order <= 0) {
+        const [n, c] = [orderOf(next), orderOf(current)];
+        return refused(
+          'replayed',
+          `epoch ${n.epoch} generation ${n.generation} is ${order === 0 ? 'the one' : 'older than the one'} the node holds (epoch ${c.epoch} generation ${c.generation})`,
+        );
+      }
+    }
     rt.assignment = next;
     save();
     void reconcile();
-    return { accepted: true, generation: next.generation };
+    return { accepted: true, epoch: orderOf(next).epoch, generation: next.generation };
+  };
+
+  if (deps.assignmentVerifyKey === undefined && deps.insecureUnsignedAssignments === true)
+    log.warn(
+      'INSECURE: assignments are accepted unsigned; anyone who can publish on this node\'s assign subject controls its kernel',
+    );
+
+  /** An assignment off the wire: signature, schema, node, then order. */
+  const receiveAssignment = (payload: unknown, via?: string): AssignOutcome => {
+    if (deps.assignmentVerifyKey !== undefined) {
+      const check = verifyAssignment(deps.assignmentVerifyKey, payload);
+      if (!check.ok) return refused(check.error, check.reason, via);
+    } else if (deps.insecureUnsignedAssignments !== true) {
+      return refused('unsigned', 'the agent has no verify key to check assignments with', via);
+    }
+    const decoded = decodeMessage('Assignment', payload);
+    if (!decoded.ok) return refused('invalid', decoded.error.message, via);
+    const next: AgentAssignment = decoded.value;
+    if (next.nodeId !== deps.nodeId)
+      return refused('wrong-node', `assignment for ${next.nodeId} sent to ${deps.nodeId}`, via);
+    return assign(next);
   };
 
   const btfObjIdOf = async (module: string): Promise<number> =>
@@ -253,6 +302,15 @@ export const createAgent = (deps: AgentDeps): Agent => {
 
   const start = async (): Promise<Error | undefined> => {
     if (started) return undefined;
+    if (deps.assignmentVerifyKey === undefined && deps.insecureUnsignedAssignments !== true) {
+      const error = new Error(
+        'no assignment verify key (TRAMWAY_ASSIGNMENT_VERIFY_KEY or TRAMWAY_SECURITY_DIR); ' +
+          'an agent that cannot check who sent an assignment does not start ' +
+          '(--insecure-unsigned-assignments overrides, for development only)',
+      );
+      log.error('agent failed to start', { error: error.message });
+      return error;
+    }
     started = true;
     try {
       await startAgent({
@@ -263,7 +321,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
         outbox,
         serial,
         save,
-        agent: { assign, reconcile, module: moduleAction, actualState },
+        agent: { assign, receiveAssignment, reconcile, module: moduleAction, actualState },
         unsubscribes,
         subscriptions,
         stop$,
@@ -302,6 +360,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
     reconcile,
     module: moduleAction,
     assign,
+    receiveAssignment,
+    refusedAssignments: () => ({ ...refusals }),
     kernel: () => {
       if (rt.description === undefined) throw new Error('agent not started');
       return rt.description;

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { ASSIGNMENT_VERIFY_KEY_FILE, assignmentKeyFile } from '@tramway/shared/infra';
 
 /** The bundled sim kernel spec used when SIM_KERNEL is not set. */
 export const DEFAULT_SIM_KERNEL = fileURLToPath(
@@ -23,6 +24,14 @@ export interface AgentConfig {
   /** file-system root of the host facts (KERNEL=host); default `/` */
   readonly hostRoot: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * the coordinator's assignment verify key (SPKI PEM): TRAMWAY_ASSIGNMENT_VERIFY_KEY, else
+   * `<TRAMWAY_SECURITY_DIR>/assignment-signing.pub`; none: the agent does not start unless
+   * `insecureUnsignedAssignments`
+   */
+  readonly assignmentVerifyKeyFile: string | undefined;
+  /** TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS=true or `--insecure-unsigned-assignments` (dev only) */
+  readonly insecureUnsignedAssignments: boolean;
 }
 
 export class InvalidConfigError extends Error {
@@ -82,10 +91,19 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_ASSIGNMENT_VERIFY_KEY: z.string().min(1).optional(),
+  TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
+  TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: z
+    .enum(['true', 'false'], { message: "'true' or 'false'" })
+    .transform((v) => v === 'true')
+    .optional(),
 });
 
 /** Parses `env` once; throws `InvalidConfigError` listing every bad key. */
-export const loadConfig = (env: Readonly<Record<string, string | undefined>>): AgentConfig => {
+export const loadConfig = (
+  env: Readonly<Record<string, string | undefined>>,
+  argv: readonly string[] = [],
+): AgentConfig => {
   const blank = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
@@ -106,5 +124,13 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): A
     simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,
     logLevel: c.LOG_LEVEL,
+    assignmentVerifyKeyFile: assignmentKeyFile(
+      c.TRAMWAY_ASSIGNMENT_VERIFY_KEY,
+      c.TRAMWAY_SECURITY_DIR,
+      ASSIGNMENT_VERIFY_KEY_FILE,
+    ),
+    insecureUnsignedAssignments:
+      c.TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS === true ||
+      argv.includes('--insecure-unsigned-assignments'),
   });
 };

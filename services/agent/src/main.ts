@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT stop it. No logic here.
  */
 import { randomUUID } from 'node:crypto';
-import { connectNatsBus } from '@tramway/shared/infra';
+import { connectNatsBus, loadAssignmentVerifyKey } from '@tramway/shared/infra';
 import { createAgent } from './app.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
@@ -12,7 +12,7 @@ import { openNodeKernel } from './kernel/node-kernel.factory.js';
 const main = async (): Promise<number> => {
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, process.argv.slice(2));
   } catch (error) {
     if (error instanceof InvalidConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -26,6 +26,16 @@ const main = async (): Promise<number> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  let assignmentVerifyKey;
+  try {
+    assignmentVerifyKey =
+      config.assignmentVerifyKeyFile === undefined
+        ? undefined
+        : loadAssignmentVerifyKey(config.assignmentVerifyKeyFile);
+  } catch (error) {
+    logger.error('assignment verify key not read', { error: String(error) });
+    return 2;
+  }
   const kernel = await openNodeKernel(config);
   if (!kernel.ok) {
     logger.error('kernel unavailable', { problems: kernel.error });
@@ -46,6 +56,8 @@ const main = async (): Promise<number> => {
     ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),
     logger,
     heartbeatMs: config.heartbeatMs,
+    ...(assignmentVerifyKey === undefined ? {} : { assignmentVerifyKey }),
+    insecureUnsignedAssignments: config.insecureUnsignedAssignments,
   });
   const startError = await agent.start();
   if (startError) {

@@ -11,7 +11,7 @@ import type { Logger, Unsubscribe } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { Agent, AgentDeps, AgentRuntime } from './agent.types.js';
 import type { KernelDescription } from './kernel-driver/index.js';
-import { AgentSubjects, decodeAssignmentReply } from './agent-messages.js';
+import { AgentSubjects } from './agent-messages.js';
 import type { FactOutbox } from './facts/fact-outbox.js';
 import type { IdentifiedFact } from './facts/node-facts.js';
 import {
@@ -58,7 +58,7 @@ export interface StartUpInput {
   /** the agent's serial queue: kernel work never interleaves */
   readonly serial: <T>(task: () => Promise<T>) => Promise<T>;
   readonly save: () => void;
-  readonly agent: Pick<Agent, 'assign' | 'reconcile' | 'module' | 'actualState'>;
+  readonly agent: Pick<Agent, 'assign' | 'receiveAssignment' | 'reconcile' | 'module' | 'actualState'>;
   /** filled with the responders and the heartbeat subscription, for the agent's stop */
   readonly unsubscribes: Unsubscribe[];
   readonly subscriptions: Subscription[];
@@ -80,13 +80,9 @@ const assignmentFetcher = (input: StartUpInput): (() => Promise<boolean>) => {
         failures = 0;
         await outbox.resync();
       }
-      const next = decodeAssignmentReply(reply);
-      if (next === null) return true;
-      if (next.nodeId !== deps.nodeId) {
-        log.warn('assignment for another node ignored', { for: next.nodeId });
-        return true;
-      }
-      input.agent.assign(next);
+      if (reply === null) return true;
+      // checked as one sent on the assign subject: signature, schema, node, order
+      input.agent.receiveAssignment(reply, AgentSubjects.assignment());
       return true;
     } catch (error) {
       // said once per outage, then retried quietly with every heartbeat
@@ -143,7 +139,7 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
   const handlerDeps = {
     nodeId: deps.nodeId,
     logger: log,
-    assign: input.agent.assign,
+    receiveAssignment: input.agent.receiveAssignment,
     module: input.agent.module,
     actualState: input.agent.actualState,
     kernelState: () => rt.driver.state(),

@@ -16,6 +16,9 @@ const CONFIG_SCHEMA = z.object({
   DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** the assignment signing key (PKCS8 PEM); default `<TRAMWAY_SECURITY_DIR>/assignment-signing.key` */
+  TRAMWAY_ASSIGNMENT_SIGNING_KEY: z.string().min(1).optional(),
+  TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
 });
 
 const listIssues = (error: z.ZodError): string[] =>

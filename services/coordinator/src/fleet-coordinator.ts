@@ -9,8 +9,12 @@
  * Decisions run one at a time (`serially`); ingestion of facts and heartbeats runs in arrival
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
+import type { KeyObject } from 'node:crypto';
+import type { Assignment } from '@tramway/shared/domain';
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
-import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
+import { errorText, isAppError, signAssignment, silentLogger } from '@tramway/shared/infra';
+import type { AdmissionOptions } from './admission/node-admission.js';
+import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admission.js';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
@@ -43,6 +47,12 @@ export interface CoordinatorOptions {
    * refused (400 PlanTooLarge) instead of answered or recorded (default `MAX_PLAN_ENTRIES`)
    */
   readonly maxPlanEntries?: number;
+  /**
+   * which nodes are approved without a person when first heard (default: every node, recorded
+   * as approved by `coordinator`, "auto-approved credential"); the others wait as pending for
+   * `POST /v1/nodes/{node}/approve`
+   */
+  readonly admission?: AdmissionOptions;
 }
 
 export interface FleetCoordinatorDeps {
@@ -51,6 +61,11 @@ export interface FleetCoordinatorDeps {
   readonly clock: CoordinatorClock;
   readonly logger?: Logger;
   readonly options?: CoordinatorOptions;
+  /**
+   * the Ed25519 key every assignment is signed with (`assignment-signing.key`); without it
+   * assignments go unsigned and agents that hold a verify key refuse them
+   */
+  readonly assignmentSigningKey?: KeyObject;
 }
 
 export interface FleetCoordinator {
@@ -110,6 +125,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   let kickPending = false;
   const step = async (): Promise<void> => {
     if (log.fatal()) return;
+    await admission.admitAll();
+    await runner.takeBackUnissued();
     await liveness.judgeAll();
     await runner.advanceAll();
   };
@@ -127,12 +144,27 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       });
   };
 
+  const signingKey = deps.assignmentSigningKey;
+  if (signingKey === undefined)
+    logger.warn('no assignment signing key: assignments are sent unsigned and verifying agents refuse them');
+  const sign = (assignment: Assignment): Assignment =>
+    signingKey === undefined ? assignment : signAssignment(signingKey, assignment);
+  const admission = createNodeAdmission({
+    log,
+    logger,
+    now,
+    options: options.admission ?? APPROVE_EVERY_NODE,
+    onApproved: (nodeId) => runner.sendAssignment(nodeId),
+  });
+
   const runner = createRolloutRunner({
     log,
     bus: deps.bus,
     logger,
     now,
     timeoutMs,
+    sign,
+    isAdmitted: admission.isAdmitted,
     observedOf: liveness.observedOf,
     isStale: liveness.isStale,
     schedule: (afterMs) => {
@@ -148,6 +180,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     maxPlanEntries: options.maxPlanEntries ?? MAX_PLAN_ENTRIES,
     runner,
     liveness,
+    admission,
     serially: decisions.run,
     kick,
   });

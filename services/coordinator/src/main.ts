@@ -4,6 +4,9 @@
  */
 import type { EventStore, FleetBus } from '@tramway/shared/infra';
 import {
+  ASSIGNMENT_SIGNING_KEY_FILE,
+  assignmentKeyFile,
+  loadAssignmentSigningKey,
   JetStreamEventStore,
   SqliteEventStore,
   connectNatsBus,
@@ -21,6 +24,14 @@ const main = async (): Promise<void> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  const signingKeyFile = assignmentKeyFile(
+    config.TRAMWAY_ASSIGNMENT_SIGNING_KEY,
+    config.TRAMWAY_SECURITY_DIR,
+    ASSIGNMENT_SIGNING_KEY_FILE,
+  );
+  // a key named but unreadable stops the start (thrown, reported below)
+  const assignmentSigningKey =
+    signingKeyFile === undefined ? undefined : loadAssignmentSigningKey(signingKeyFile);
   const store: EventStore =
     config.STORE === 'jetstream'
       ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
@@ -34,6 +45,7 @@ const main = async (): Promise<void> => {
     store,
     clock,
     logger,
+    ...(assignmentSigningKey === undefined ? {} : { assignmentSigningKey }),
     http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
     options: {
       staleAfterMs: config.STALE_AFTER_MS,

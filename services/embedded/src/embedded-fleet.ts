@@ -8,7 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FleetBus } from '@tramway/shared/infra';
-import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import {
+  SqliteEventStore,
+  assignmentKeyPairIn,
+  createInProcessBus,
+} from '@tramway/shared/infra';
 import type { Agent } from '@tramway/agent';
 import { createAgent, createSimKernel } from '@tramway/agent';
 import type { Coordinator } from '@tramway/coordinator';
@@ -48,10 +52,14 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     pollIntervalMs: 0,
   });
   const bus: FleetBus = createInProcessBus();
+  // one code path: the in-process agents check the coordinator's signature as remote ones do,
+  // with a key pair kept in the data dir (made on first start)
+  const keys = assignmentKeyPairIn(dataDir);
   const coordinator = createCoordinator({
     bus,
     store,
     clock,
+    assignmentSigningKey: keys.privateKey,
     http: { host: options.host ?? '127.0.0.1', port: options.port },
     options: { staleAfterMs: 15_000, tickMs: 100, driftIntervalMs: 30_000, requestTimeoutMs: 5000 },
   });
@@ -78,6 +86,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
         ids: { newId: randomUUID },
         stateDir: join(dataDir, 'nodes', node.id),
         heartbeatMs: options.heartbeatMs ?? 1000,
+        assignmentVerifyKey: keys.publicKey,
       });
       const error = await agent.start();
       if (error)

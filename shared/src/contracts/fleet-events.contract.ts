@@ -237,8 +237,19 @@ export const FLEET_EVENT_SCHEMAS = {
       ),
       reason: z.string().min(1).optional(),
       initiatedBy: z.string().min(1).optional(),
+      epoch: z.int().nonnegative().optional(),
     }),
   },
+  NodeTakenBack: {
+    1: z.strictObject({
+      nodeId,
+      epoch: z.int().positive(),
+      reason: z.string().min(1),
+      claimedGeneration: z.int().nonnegative().optional(),
+    }),
+  },
+  NodeAdmissionPending: { 1: z.strictObject({ nodeId, reason: z.string().min(1) }) },
+  NodeApproved: { 1: z.strictObject({ nodeId, reason: z.string().min(1) }) },
   PlanRecorded: {
     1: z.strictObject({
       nodeId,

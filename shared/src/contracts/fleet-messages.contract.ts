@@ -116,7 +116,9 @@ export const NODE_PLAN_SCHEMA = z.object({
 /** `tramway.agent.<nodeId>.assign` request, and the reply of `tramway.coord.assignment` */
 export const ASSIGNMENT_SCHEMA = z.object({
   nodeId,
+  epoch: nonNegativeInt.default(0),
   generation: nonNegativeInt,
+  issuedAt: isoInstant.optional(),
   policies: z
     .array(
       z.object({
@@ -137,12 +139,31 @@ export const ASSIGNMENT_SCHEMA = z.object({
       eventId: z.string().min(1),
     })
     .optional(),
+  signature: z
+    .object({ alg: z.literal('ed25519'), value: z.base64().max(128) })
+    .optional(),
 }) satisfies z.ZodType<Assignment, unknown>;
 
-/** `tramway.agent.<nodeId>.assign` reply (`accepted: false` for a generation older than the node's) */
+/** Why an agent refused an assignment (`AssignReply.error`). */
+export const ASSIGNMENT_REFUSALS = [
+  'unsigned',
+  'bad-signature',
+  'wrong-node',
+  'replayed',
+  'older',
+  'invalid',
+] as const;
+export type AssignmentRefusal = (typeof ASSIGNMENT_REFUSALS)[number];
+
+/**
+ * `tramway.agent.<nodeId>.assign` reply: `accepted: false` with `error` for an assignment the node
+ * refused (older or replayed (epoch, generation), unsigned, badly signed, for another node).
+ */
 export const ASSIGN_REPLY_SCHEMA = z.object({
   accepted: z.boolean(),
+  epoch: nonNegativeInt.exactOptional(),
   generation: nonNegativeInt,
+  error: z.enum(ASSIGNMENT_REFUSALS).exactOptional(),
   reason: z.string().exactOptional(),
 });
 
@@ -174,6 +195,8 @@ const heldConnection = z.object({
 export const NODE_ACTUAL_STATE_SCHEMA = z.looseObject({
   nodeId,
   bootId: z.string().min(1),
+  /** the epoch of the assignment the node holds (absent from agents before epochs) */
+  observedEpoch: nonNegativeInt.exactOptional(),
   observedGeneration: nonNegativeInt,
   links: z.array(
     z.object({

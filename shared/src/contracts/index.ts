@@ -28,3 +28,11 @@ export {
   kernelSpecDocumentSchema,
   parseKernelSpecDocument,
 } from './kernel-spec.contract.js';
+export type { AssignmentSignature } from './assignment-signature.js';
+export {
+  ASSIGNMENT_SIGNATURE_ALG,
+  ASSIGNMENT_SIGNATURE_DOMAIN,
+  assignmentSigningBytes,
+  canonicalJson,
+  compareAssignmentOrder,
+} from './assignment-signature.js';

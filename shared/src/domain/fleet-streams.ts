@@ -22,6 +22,7 @@ export const FleetStreams = {
   assignment: (nodeId: string): string => `assignment-${part('node id', nodeId)}`,
   liveness: (nodeId: string): string => `liveness-${part('node id', nodeId)}`,
   drift: (nodeId: string): string => `drift-${part('node id', nodeId)}`,
+  admission: (nodeId: string): string => `admission-${part('node id', nodeId)}`,
 } as const;
 
 /**
@@ -63,7 +64,11 @@ export const streamOf = (event: FleetEvent): string => {
       return FleetStreams.rollout(event.data.rolloutId);
     case 'AssignmentIssued':
     case 'PlanRecorded':
+    case 'NodeTakenBack':
       return FleetStreams.assignment(event.data.nodeId);
+    case 'NodeAdmissionPending':
+    case 'NodeApproved':
+      return FleetStreams.admission(event.data.nodeId);
     default:
       return assertNever(event, 'fleet event');
   }

@@ -213,8 +213,23 @@ export type AssignmentIssued = Event<
     reason?: string;
     /** the person or decision this generation is on behalf of (`user:alice`, `coordinator`) */
     initiatedBy?: string;
+    /** the coordinator's epoch for the node (absent: the epoch of the stream so far, 0 at first) */
+    epoch?: number;
   }
 >;
+/**
+ * The coordinator took the node back: a new epoch for it, so its next assignment wins over any
+ * (epoch, generation) the node holds (a generation the coordinator never issued, or an admin's
+ * reset). `claimedGeneration` is the generation the node reported that was never issued.
+ */
+export type NodeTakenBack = Event<
+  'NodeTakenBack',
+  { nodeId: string; epoch: number; reason: string; claimedGeneration?: number }
+>;
+/** A node was heard that is not admitted yet: it gets no assignment and counts in no rollout. */
+export type NodeAdmissionPending = Event<'NodeAdmissionPending', { nodeId: string; reason: string }>;
+/** A node was admitted (the event's actor is the approver: a person, or `coordinator`). */
+export type NodeApproved = Event<'NodeApproved', { nodeId: string; reason: string }>;
 /**
  * The plan a node answered for a policy version at plan time, recorded when the policy is applied
  * (one per selected node), in the node's assignment stream: the assignments that carry this
@@ -268,6 +283,9 @@ export type CoordinatorDecision =
   | RolloutRolledBack
   | AssignmentIssued
   | PlanRecorded
+  | NodeTakenBack
+  | NodeAdmissionPending
+  | NodeApproved
   | DriftFound
   | NodeMarkedStale
   | NodeMarkedAlive;

@@ -31,6 +31,9 @@ export type {
   PlanRecorded,
   NodeMarkedStale,
   NodeMarkedAlive,
+  NodeTakenBack,
+  NodeAdmissionPending,
+  NodeApproved,
   NodeFact,
   CoordinatorDecision,
   FleetEvent,
@@ -139,7 +142,22 @@ export type {
   AssignmentState,
   RecordPlan,
   ReissueAssignment,
+  TakeBackNode,
 } from './assignment/assignment.decider.js';
+export {
+  AUTO_APPROVED_REASON,
+  admissionDecider,
+  decideAdmission,
+  evolveAdmission,
+  initialAdmissionState,
+} from './admission/admission.decider.js';
+export type {
+  AdmissionCommand,
+  AdmissionEvent,
+  AdmissionState,
+  AdmitNode,
+  ApproveNode,
+} from './admission/admission.decider.js';
 export {
   decideLiveness,
   evolveLiveness,

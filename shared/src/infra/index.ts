@@ -17,3 +17,4 @@ export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
 export * from './logger.js';
 export * from './durable-file.js';
+export * from './security/assignment-keys.js';

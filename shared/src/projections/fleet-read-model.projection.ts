@@ -371,6 +371,26 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
       ];
     case 'NodeMarkedAlive':
       return [eventRow(event, { nodeId: event.data.nodeId }, 'node heard again')];
+    case 'NodeTakenBack':
+      return [
+        eventRow(
+          event,
+          { nodeId: event.data.nodeId },
+          `node taken back (epoch ${event.data.epoch}): ${event.data.reason}`,
+        ),
+      ];
+    case 'NodeAdmissionPending':
+      return [
+        eventRow(event, { nodeId: event.data.nodeId }, `node pending approval: ${event.data.reason}`),
+      ];
+    case 'NodeApproved':
+      return [
+        eventRow(
+          event,
+          { nodeId: event.data.nodeId },
+          `node approved by ${event.metadata.actor}: ${event.data.reason}`,
+        ),
+      ];
     case 'AssignmentIssued': {
       const d = event.data;
       return [

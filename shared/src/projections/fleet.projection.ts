@@ -118,6 +118,11 @@ export interface NodeView {
    * until the node's first plan (so older snapshots stay byte-identical).
    */
   readonly plans?: Readonly<Record<string, NodePlanView>>;
+  /**
+   * Whether the node is admitted (NodeApproved) or waits for approval (NodeAdmissionPending).
+   * Absent until the node's first admission decision (so older snapshots stay byte-identical).
+   */
+  readonly admission?: 'pending' | 'approved';
 }
 
 export interface PolicyView {
@@ -535,6 +540,15 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       });
       return;
     }
+    case 'NodeAdmissionPending':
+    case 'NodeApproved': {
+      const node = ownedNode(draft, root, event.data.nodeId);
+      node.admission = event.type === 'NodeApproved' ? 'approved' : 'pending';
+      return;
+    }
+    case 'NodeTakenBack':
+      // the new epoch's assignment follows as AssignmentIssued; recorded for audit
+      return;
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
       // Liveness is the coordinator's live view (heartbeats are not events); these decisions

@@ -9,7 +9,8 @@ import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
 import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import type { Logger } from '@tramway/shared/infra';
-import { silentLogger } from '@tramway/shared/infra';
+import { signAssignment, silentLogger } from '@tramway/shared/infra';
+import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
 import type {
   AgentAssignment,
@@ -56,7 +57,11 @@ export const assignmentOf = (
   policies: AgentAssignment['policies'],
 ): AgentAssignment => ({ nodeId, generation, policies });
 
-/** Answers `tramway.coord.assignment` with `latest`, records facts and heartbeats. */
+/** The assignment as the coordinator sends it: signed with the tests' key. */
+export const signed = <T extends object>(assignment: T): T =>
+  signAssignment(testAssignmentKeys().privateKey, assignment);
+
+/** Answers `tramway.coord.assignment` with `latest` (signed), records facts and heartbeats. */
 export const fakeCoordinator = (bus: FleetBus) => {
   const facts: NewEvent[] = [];
   const heartbeats: { nodeId: string; observedGeneration: number }[] = [];
@@ -71,7 +76,8 @@ export const fakeCoordinator = (bus: FleetBus) => {
     }),
     bus.respond('tramway.coord.assignment', (m) => {
       const { nodeId } = m.payload as { nodeId: string };
-      return latest.get(nodeId) ?? null;
+      const assignment = latest.get(nodeId);
+      return assignment === undefined ? null : signed(assignment);
     }),
   ];
   return {
@@ -120,6 +126,7 @@ export const simAgent = (input: {
     logger: input.logger ?? silentLogger,
     heartbeatMs: input.heartbeatMs ?? 50,
     requestTimeoutMs: 500,
+    assignmentVerifyKey: testAssignmentKeys().publicKey,
     ...(input.store === undefined ? {} : { store: input.store }),
     ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
   });

@@ -21,6 +21,7 @@ import type { AgentPolicySpec } from '../../../services/agent/src/reconcile/agen
 import { rebootSimNode } from '../../../services/agent/src/state/agent-state.store.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { makeTempDir } from '../../support/temp-dir.js';
+import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { assignmentOf, fakeCoordinator, simAgent, simSpec, tcpPolicy } from './agent-harness.js';
 
@@ -112,6 +113,7 @@ describe('agent reconciling to its assigned plan', () => {
       logger: silentLogger,
       heartbeatMs: 50,
       requestTimeoutMs: 500,
+      assignmentVerifyKey: testAssignmentKeys().publicKey,
     });
     agents.push(agent);
     expect(await agent.start()).toBeUndefined();

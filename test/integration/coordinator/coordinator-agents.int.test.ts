@@ -9,6 +9,7 @@ import type { KernelSpec } from '@tramway/shared/kernel';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { Agent } from '../../../services/agent/src/index.js';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
+import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { main as cli } from '../../../services/cli/src/main.js';
 import { makeTempDir } from '../../support/temp-dir.js';
@@ -51,6 +52,7 @@ const startCoordinator = async (): Promise<Coordinator> => {
     bus,
     store,
     clock: { now: () => new Date() },
+    assignmentSigningKey: testAssignmentKeys().privateKey,
     http: { host: '127.0.0.1', port: 0 },
     options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
   });

@@ -7,6 +7,7 @@ import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
+import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { createMemoryLogger } from '@tramway/shared/infra';
 import type { LogRecord } from '@tramway/shared/infra';
@@ -31,6 +32,7 @@ const startCoordinator = async (staleAfterMs = 10_000): Promise<Coordinator> => 
     store,
     clock,
     logger: createMemoryLogger(records),
+    assignmentSigningKey: testAssignmentKeys().privateKey,
     http: { host: '127.0.0.1', port: 0 },
     options: { staleAfterMs, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
   });

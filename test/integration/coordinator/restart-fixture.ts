@@ -10,6 +10,7 @@ import type { RecordedEvent } from '@tramway/shared/lib';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { makeTempDir } from '../../support/temp-dir.js';
+import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { createScriptedAgent } from './scripted-agent.js';
@@ -39,6 +40,7 @@ export const useRestartFixture = (prefix: string): RestartFixture => {
       bus,
       store,
       clock: { now: () => new Date() },
+      assignmentSigningKey: testAssignmentKeys().privateKey,
       options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
     });
     await coordinator.start();

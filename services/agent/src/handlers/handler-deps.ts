@@ -2,7 +2,6 @@ import type { BusMessage } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { PlanPath } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
-import type { AgentAssignment } from '../reconcile/agent-policy.js';
 import type { AssignOutcome, ModuleOutcome } from '../agent.types.js';
 import type { NodeActualState } from '../state/actual-state.js';
 import { InvalidMessageError } from '../agent-messages.js';
@@ -12,7 +11,7 @@ import { isAppError } from '@tramway/shared/infra';
 export interface HandlerDeps {
   readonly nodeId: string;
   readonly logger: Logger;
-  readonly assign: (a: AgentAssignment) => AssignOutcome;
+  readonly receiveAssignment: (payload: unknown, via?: string) => AssignOutcome;
   readonly module: (action: 'load' | 'unload', module: string) => Promise<ModuleOutcome>;
   readonly actualState: () => Promise<NodeActualState>;
   readonly kernelState: () => KernelState | undefined;

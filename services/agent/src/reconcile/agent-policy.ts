@@ -30,7 +30,11 @@ export interface AssignedPolicy {
 /** The node's latest assignment (docs/fleet-protocol.md, "Assignment"). */
 export interface AgentAssignment {
   readonly nodeId: string;
+  /** the coordinator's epoch for the node (absent from state saved before epochs: 0) */
+  readonly epoch?: number | undefined;
   readonly generation: number;
+  readonly issuedAt?: string | undefined;
+  readonly signature?: { readonly alg: 'ed25519'; readonly value: string } | undefined;
   readonly policies: readonly AssignedPolicy[];
   /** on whose behalf, and the ids the facts of its reconcile carry (docs/fleet-protocol.md) */
   readonly cause?: AssignmentCause | undefined;

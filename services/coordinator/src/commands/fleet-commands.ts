@@ -16,6 +16,7 @@ import type { ApiResult } from '../http/api-result.js';
 import { ApiErrorCode, failure, success } from '../http/api-result.js';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import type { NodeAdmission } from '../admission/node-admission.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
 import { errorText } from '@tramway/shared/infra';
 
@@ -26,6 +27,10 @@ export interface FleetCommands {
   rollback(name: string, body: unknown, actor: string): Promise<ApiResult>;
   resume(rolloutId: string, actor: string): Promise<ApiResult>;
   nodes(): ApiResult;
+  /** admits a pending node (the actor is the approver) */
+  approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
+  /** takes the node back with a new epoch (its next assignment wins over what it holds) */
+  reset(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
   module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiResult>;
 }
 
@@ -59,6 +64,7 @@ export const createFleetCommands = (deps: {
   readonly maxPlanEntries: number;
   readonly runner: RolloutRunner;
   readonly liveness: LivenessMonitor;
+  readonly admission: NodeAdmission;
   /** runs a decision after those already queued */
   readonly serially: <T>(work: () => Promise<T>) => Promise<T>;
   /** asks for a tick (rollouts advance, staleness) */
@@ -265,8 +271,11 @@ export const createFleetCommands = (deps: {
         .sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))
         .map((n) => {
           const seen = liveness.lastHeardMs(n.nodeId);
+          const admission = deps.admission.statusOf(n.nodeId);
           return {
             nodeId: n.nodeId,
+            // not decided yet counts as pending: such a node gets nothing either
+            admission: admission === 'approved' ? 'approved' : 'pending',
             labels: n.labels,
             profile: n.profile,
             attachPath: n.attachPath,
@@ -306,5 +315,61 @@ export const createFleetCommands = (deps: {
     }
   };
 
-  return { plan, apply, status, rollback, resume, nodes, module: moduleAction };
+  /** An optional `{ reason }` body (a person's words for the log). */
+  const reasonOf = (body: unknown): string | undefined | ApiResult => {
+    if (body === undefined || body === null) return undefined;
+    const reason = (body as { reason?: unknown }).reason;
+    if (typeof body !== 'object' || Array.isArray(body)) return undefined;
+    if (reason === undefined) return undefined;
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500)
+      return failure(400, ApiErrorCode.InvalidRequest, 'invalid reason', [
+        'reason: a string of 1-500 characters',
+      ]);
+    return reason;
+  };
+  const validNodeId = (nodeId: string): ApiResult | undefined =>
+    /^[A-Za-z0-9_:@-]{1,128}$/.test(nodeId)
+      ? undefined
+      : failure(400, ApiErrorCode.InvalidRequest, 'invalid node id', [
+          `node: ${JSON.stringify(nodeId.slice(0, 130))} is not a node id`,
+        ]);
+
+  const approve = (nodeId: string, body: unknown, actor: string): Promise<ApiResult> =>
+    deps.serially(async () => {
+      const invalid = validNodeId(nodeId);
+      if (invalid) return invalid;
+      const reason = reasonOf(body);
+      if (typeof reason === 'object') return reason;
+      const outcome = await deps.admission.approve(nodeId, actor, reason);
+      if (!outcome.ok) return failure(404, ApiErrorCode.NotFound, outcome.message);
+      deps.kick();
+      return success({ nodeId, admission: 'approved', changed: outcome.changed });
+    });
+
+  const reset = (nodeId: string, body: unknown, actor: string): Promise<ApiResult> =>
+    deps.serially(async () => {
+      const invalid = validNodeId(nodeId);
+      if (invalid) return invalid;
+      const reason = reasonOf(body);
+      if (typeof reason === 'object') return reason;
+      if (!log.fleet().nodes[nodeId]?.registered)
+        return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
+      if (!deps.admission.isAdmitted(nodeId))
+        return failure(409, ApiErrorCode.Conflict, `node ${nodeId} is not admitted`);
+      await runner.takeBack(nodeId, reason ?? `reset by ${actor}`, actor);
+      const state = log.deciders.assignment.get(FleetStreams.assignment(nodeId)).state;
+      return success({ nodeId, epoch: state.epoch, generation: state.generation });
+    });
+
+  return {
+    plan,
+    apply,
+    status,
+    rollback,
+    resume,
+    nodes,
+    approve,
+    reset,
+    module: moduleAction,
+  };
 };

@@ -48,6 +48,17 @@ export const createDriftRepair = (deps: {
       logger.warn('state not fetched', { nodeId, error: errorText(error) });
       return undefined;
     }
+    if (actual.observedGeneration > assignment.generation) {
+      // a generation the coordinator never issued: take the node back (once per claim), never
+      // a drift repair the node would refuse as older
+      await deps.runner.takeBack(
+        nodeId,
+        `the node holds generation ${actual.observedGeneration}, which the coordinator never issued (latest issued: ${assignment.generation})`,
+        COORDINATOR_ACTOR,
+        actual.observedGeneration,
+      );
+      return undefined;
+    }
     if (actual.observedGeneration < assignment.generation) {
       // Behind: the assignment may have been lost; sending it again is harmless.
       await deps.runner.sendAssignment(nodeId);

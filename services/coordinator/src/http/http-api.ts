@@ -108,6 +108,16 @@ export const createRoutes = (coordinator: FleetCoordinator): readonly Route[] =>
   { method: 'GET', template: '/v1/nodes', handler: () => coordinator.api.nodes() },
   {
     method: 'POST',
+    template: '/v1/nodes/{id}/approve',
+    handler: withActor((req, [id], actor) => coordinator.api.approve(id!, req.body, actor)),
+  },
+  {
+    method: 'POST',
+    template: '/v1/nodes/{id}/reset',
+    handler: withActor((req, [id], actor) => coordinator.api.reset(id!, req.body, actor)),
+  },
+  {
+    method: 'POST',
     template: '/v1/nodes/{id}/modules/{module}/load',
     handler: (_req, [id, module]) => coordinator.api.module(id!, module!, 'load'),
   },

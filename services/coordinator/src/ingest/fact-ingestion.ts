@@ -1,6 +1,7 @@
 /**
  * What agents send: fact batches (validated against the log's own codec and appended to the
- * node's stream) and heartbeats (live signals, never events). A node speaks only for itself:
+ * node's stream) and heartbeats (live signals of liveness only, never events, never taken as a
+ * node's observed generation). A node speaks only for itself:
  * every fact must name the node of the subject it came on, and be a node fact.
  */
 import type { FleetEvent, NodeFact } from '@tramway/shared/domain';
@@ -102,10 +103,8 @@ export const createFactIngestion = (deps: {
       logger.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
     }
-    const node = log.fleet().nodes[hb.nodeId];
-    // A heartbeat of an older boot says nothing of the current one.
-    const current = !node || node.bootId === '' || node.bootId === hb.bootId;
-    deps.liveness.heard(hb.nodeId, current ? hb.observedGeneration : undefined);
+    // liveness only: the generation a heartbeat claims is never taken as observed (facts are)
+    deps.liveness.heard(hb.nodeId);
   };
 
   return { ingestFacts, ingestHeartbeat };

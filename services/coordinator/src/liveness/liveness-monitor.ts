@@ -1,17 +1,22 @@
 /**
- * Liveness: when each node was last heard (a heartbeat or a fact) and the generation its
- * heartbeats report, both live signals kept in memory, and the shell of the liveness decider
- * that records a node stale when it falls silent and alive when it is heard again.
+ * Liveness: when each node was last heard (a heartbeat or a fact), a live signal kept in memory,
+ * and the shell of the liveness decider that records a node stale when it falls silent and alive
+ * when it is heard again. Heartbeats are liveness only: the generation a node observed is taken
+ * from its facts in the log (docs/fleet-protocol.md, "Converged comes from facts").
  */
 import { COORDINATOR_ACTOR, FleetStreams } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 
 export interface LivenessMonitor {
-  /** the node was heard now; `observedGeneration` when a heartbeat of its current boot says it */
-  heard(nodeId: string, observedGeneration?: number): void;
+  /** the node was heard now */
+  heard(nodeId: string): void;
   lastHeardMs(nodeId: string): number | undefined;
-  /** the node's observed generation: its facts' or its heartbeats', whichever is higher */
+  /**
+   * the node's observed generation from its facts in the log (NodeReconciled and the other facts
+   * that carry it); 0 when it is above every generation the coordinator issued the node (a
+   * generation it never issued counts for nothing)
+   */
   observedOf(nodeId: string): number;
   isStale(nodeId: string): boolean;
   /** records every change of liveness due now */
@@ -28,21 +33,19 @@ export const createLivenessMonitor = (deps: {
 }): LivenessMonitor => {
   const { log } = deps;
   const lastSeen = new Map<string, number>();
-  const heartbeatGeneration = new Map<string, number>();
   let listeningSinceMs = 0;
   const cache = log.deciders.liveness;
   const isStale = (nodeId: string): boolean => cache.get(FleetStreams.liveness(nodeId)).state.stale;
   return {
-    heard: (nodeId, observedGeneration) => {
+    heard: (nodeId) => {
       lastSeen.set(nodeId, deps.now().getTime());
-      if (observedGeneration !== undefined) heartbeatGeneration.set(nodeId, observedGeneration);
     },
     lastHeardMs: (nodeId) => lastSeen.get(nodeId),
-    observedOf: (nodeId) =>
-      Math.max(
-        log.fleet().nodes[nodeId]?.observedGeneration ?? 0,
-        heartbeatGeneration.get(nodeId) ?? 0,
-      ),
+    observedOf: (nodeId) => {
+      const observed = log.fleet().nodes[nodeId]?.observedGeneration ?? 0;
+      const issued = log.deciders.assignment.get(FleetStreams.assignment(nodeId)).state.generation;
+      return observed > issued ? 0 : observed;
+    },
     isStale,
     startListening: () => {
       listeningSinceMs = deps.now().getTime();

@@ -10,6 +10,9 @@ import type { AppendResult, EventStore, Logger } from '@tramway/shared/infra';
 import { errorText, isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
 import type {
+  AdmissionCommand,
+  AdmissionEvent,
+  AdmissionState,
   AssignmentCommand,
   AssignmentEvent,
   AssignmentState,
@@ -31,6 +34,7 @@ import type {
   RolloutState,
 } from '@tramway/shared/domain';
 import {
+  admissionDecider,
   assignmentDecider,
   driftDecider,
   livenessDecider,
@@ -59,6 +63,7 @@ export interface FleetDeciders {
   readonly assignment: DeciderCache<AssignmentState, AssignmentCommand, AssignmentEvent>;
   readonly liveness: DeciderCache<LivenessState, JudgeLiveness, LivenessEvent>;
   readonly drift: DeciderCache<DriftState, RecordDrift, DriftFound>;
+  readonly admission: DeciderCache<AdmissionState, AdmissionCommand, AdmissionEvent>;
 }
 
 export interface FleetLog {
@@ -110,9 +115,14 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
       'RolloutCompleted',
       'RolloutRolledBack',
     ]),
-    assignment: createDeciderCache(assignmentDecider, ['PlanRecorded', 'AssignmentIssued']),
+    assignment: createDeciderCache(assignmentDecider, [
+      'PlanRecorded',
+      'AssignmentIssued',
+      'NodeTakenBack',
+    ]),
     liveness: createDeciderCache(livenessDecider, ['NodeMarkedStale', 'NodeMarkedAlive']),
     drift: createDeciderCache(driftDecider, ['DriftFound']),
+    admission: createDeciderCache(admissionDecider, ['NodeAdmissionPending', 'NodeApproved']),
   };
   const caches = Object.values(deciders) as DeciderCache<unknown, unknown, FleetEvent>[];
 

@@ -1,7 +1,10 @@
 /**
  * The shell of the node assignment decider: gives nodes a policy version (or takes it away) as
  * their next generation, and sends each node its assignment as its stream holds it (every policy
- * version with its spec and the plan recorded for it).
+ * version with its spec and the plan recorded for it), signed (`sign`: the coordinator's
+ * Ed25519 key, docs/fleet-protocol.md "Signed assignments"). Only admitted nodes are given or
+ * sent anything. A node that reports a generation the coordinator never issued is taken back
+ * with a new epoch (`takeBack`), once per claim.
  */
 import type { Assignment, PolicySpec } from '@tramway/shared/domain';
 import {
@@ -33,6 +36,10 @@ export const createNodeAssignments = (deps: {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly timeoutMs: number;
+  /** the assignment as sent: signed with the coordinator's key */
+  readonly sign: (assignment: Assignment) => Assignment;
+  /** whether the node is admitted (approved) */
+  readonly isAdmitted: (nodeId: string) => boolean;
 }) => {
   const { log, logger } = deps;
   const { policy: policies, assignment: assignments } = log.deciders;
@@ -52,9 +59,18 @@ export const createNodeAssignments = (deps: {
     return parsed.value;
   };
 
-  /** The assignment a node is sent: its stream's state, with the specs and recorded plans. */
-  const assignmentOf = (nodeId: string): Assignment | null =>
-    assignmentMessage(assignments.get(FleetStreams.assignment(nodeId)).state, specOf);
+  /**
+   * The assignment a node is sent: its stream's state, with the specs and recorded plans, signed;
+   * null for a node not admitted or never assigned.
+   */
+  const assignmentOf = (nodeId: string): Assignment | null => {
+    if (!deps.isAdmitted(nodeId)) return null;
+    const message = assignmentMessage(
+      assignments.get(FleetStreams.assignment(nodeId)).state,
+      specOf,
+    );
+    return message === null ? null : deps.sign(message);
+  };
 
   const sendAssignment = async (nodeId: string): Promise<void> => {
     const assignment = assignmentOf(nodeId);
@@ -66,7 +82,9 @@ export const createNodeAssignments = (deps: {
           timeoutMs: deps.timeoutMs,
         }),
       );
-      logger.debug('assignment sent', { nodeId, generation: assignment.generation, reply });
+      if (reply.accepted || reply.error === 'replayed')
+        logger.debug('assignment sent', { nodeId, generation: assignment.generation, reply });
+      else logger.warn('assignment refused by the node', { nodeId, reply });
     } catch (error) {
       // The node will be judged pending/stale; the drift check re-sends to nodes behind.
       logger.warn('assignment not delivered', { nodeId, error: errorText(error) });
@@ -87,7 +105,7 @@ export const createNodeAssignments = (deps: {
     }
     const cause = log.coordinator().rolloutCause[rolloutId];
     await inBatches(nodeIds, async (nodeId) => {
-      if (!log.fleet().nodes[nodeId]) return;
+      if (!log.fleet().nodes[nodeId] || !deps.isAdmitted(nodeId)) return;
       const decision = await log.execute(
         assignments,
         FleetStreams.assignment(nodeId),
@@ -113,7 +131,73 @@ export const createNodeAssignments = (deps: {
     });
   };
 
-  return { specOf, assignmentOf, sendAssignment, assignNodes };
+  /** The latest generation issued to the node (0: none). */
+  const issuedGenerationOf = (nodeId: string): number =>
+    assignments.get(FleetStreams.assignment(nodeId)).state.generation;
+
+  /**
+   * Takes the node back: a new epoch and its links as the next generation, recorded with why,
+   * then sent. With `claimedGeneration` (a generation the node reported that was never issued)
+   * this is decided once per claim, so a node that keeps claiming it makes no loop.
+   */
+  const takeBack = async (
+    nodeId: string,
+    reason: string,
+    actor: string,
+    claimedGeneration?: number,
+  ): Promise<boolean> => {
+    const decision = await log.execute(
+      assignments,
+      FleetStreams.assignment(nodeId),
+      {
+        type: 'TakeBackNode',
+        data: {
+          nodeId,
+          reason,
+          initiatedBy: actor,
+          ...(claimedGeneration === undefined ? {} : { claimedGeneration }),
+        },
+      },
+      { actor, occurredAt: nowIso() },
+    );
+    if (!decision.ok || decision.events.length === 0) return false;
+    logger.warn('node taken back with a new epoch', {
+      nodeId,
+      reason,
+      epoch: assignments.get(FleetStreams.assignment(nodeId)).state.epoch,
+    });
+    await sendAssignment(nodeId);
+    return true;
+  };
+
+  /**
+   * Every admitted node whose facts report a generation above the latest the coordinator issued
+   * it (it runs an assignment the coordinator never issued) is taken back (a tick).
+   */
+  const takeBackUnissued = async (): Promise<void> => {
+    for (const node of Object.values(log.fleet().nodes)) {
+      const observed = node.observedGeneration;
+      if (observed === null || !deps.isAdmitted(node.nodeId)) continue;
+      const issued = issuedGenerationOf(node.nodeId);
+      if (observed <= issued) continue;
+      await takeBack(
+        node.nodeId,
+        `the node reported generation ${observed}, which the coordinator never issued (latest issued: ${issued})`,
+        COORDINATOR_ACTOR,
+        observed,
+      );
+    }
+  };
+
+  return {
+    specOf,
+    assignmentOf,
+    sendAssignment,
+    assignNodes,
+    issuedGenerationOf,
+    takeBack,
+    takeBackUnissued,
+  };
 };
 
 export type NodeAssignments = ReturnType<typeof createNodeAssignments>;

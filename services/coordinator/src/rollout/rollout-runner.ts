@@ -9,6 +9,7 @@
  * rollout-to-nodes step (`actOn`) and the judging of nodes; they are one seam.
  */
 import type {
+  Assignment,
   NodePlan,
   NodeVerdict,
   PolicySpec,
@@ -36,8 +37,12 @@ export interface RunnerDeps {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly timeoutMs: number;
-  /** the node's observed generation, heartbeats included */
+  /** the node's observed generation, from its facts in the log only (never heartbeats) */
   readonly observedOf: (nodeId: string) => number;
+  /** the assignment as sent: signed with the coordinator's key */
+  readonly sign: (assignment: Assignment) => Assignment;
+  /** whether the node is admitted (approved): only those are assigned and counted */
+  readonly isAdmitted: (nodeId: string) => boolean;
   readonly isStale: (nodeId: string) => boolean;
   /** asks for another advance after `afterMs` */
   readonly schedule: (afterMs: number) => void;
@@ -56,7 +61,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   const { policy: policies, rollout: rollouts, assignment: assignments } = log.deciders;
   const nowIso = (): string => deps.now().toISOString();
   const nodes = createNodeAssignments(deps);
-  const { specOf, assignmentOf, sendAssignment, assignNodes } = nodes;
+  const { specOf, assignmentOf, sendAssignment, assignNodes, takeBack, takeBackUnissued } = nodes;
 
   const rolloutOf = (rolloutId: string): RolloutState =>
     rollouts.get(FleetStreams.rollout(rolloutId)).state;
@@ -71,7 +76,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     };
     return selectNodes(
       policy,
-      Object.values(log.fleet().nodes).filter((n) => n.registered),
+      Object.values(log.fleet().nodes).filter((n) => n.registered && deps.isAdmitted(n.nodeId)),
     ).map((n) => n.nodeId);
   };
 
@@ -100,10 +105,13 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       ? state.previousVersion
       : (log.coordinator().rolloutPrevious[state.rolloutId] ?? null);
 
-  /** How a node stands in a rollout, from the log (and its heartbeats). */
+  /**
+   * How a node stands in a rollout, from the log alone: its facts (NodeReconciled) say which
+   * generation it observed; a node not admitted is pending whatever it says.
+   */
   const standingOf = (state: RolloutState, nodeId: string): NodeStanding => {
     const node = log.fleet().nodes[nodeId];
-    if (!node) return 'pending';
+    if (!node || !deps.isAdmitted(nodeId)) return 'pending';
     const coord = log.coordinator();
     let generation = coord.rolloutGenerations[state.rolloutId]?.[nodeId];
     if (generation === undefined && node.assignment) {
@@ -429,11 +437,15 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
         if (endsAt !== undefined) deps.schedule(Math.max(0, endsAt - deps.now().getTime()) + 5);
       }
     }
-    const assigned = Object.values(log.fleet().nodes).filter((n) => n.registered && n.assignment);
+    const assigned = Object.values(log.fleet().nodes).filter(
+      (n) => n.registered && n.assignment && deps.isAdmitted(n.nodeId),
+    );
     await inBatches(assigned, (n) => sendAssignment(n.nodeId));
   };
 
   return {
+    takeBack,
+    takeBackUnissued,
     specOf,
     rolloutOf,
     standingOf,

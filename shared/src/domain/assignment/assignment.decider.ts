@@ -4,6 +4,12 @@
  * generation of its assignment (AssignmentIssued, strictly increasing). The assignment the node is
  * sent (`assignmentMessage`) is this state: every policy version with its spec and exactly the
  * plan recorded for it.
+ *
+ * The coordinator owns an epoch per node (docs/fleet-protocol.md, "Epoch"): agents order
+ * assignments by (epoch, generation), and taking the node back (NodeTakenBack, then the same
+ * links as the next generation in the new epoch) wins over whatever the node holds, so no number
+ * on the wire can wedge a node. A take-back for a generation the node claimed is decided once
+ * per claim, so a node that keeps claiming it does not make the coordinator loop.
  */
 import type { Decider, Decision } from '../decider.js';
 import { accept, nothing } from '../decider.js';
@@ -12,17 +18,24 @@ import type {
   AssignmentIssued,
   DesiredLink,
   FleetRecordedEvent,
+  NodeTakenBack,
   PlanRecorded,
 } from '../fleet.events.js';
 import type { RecordedPlan } from '../plan/node-plan.types.js';
 import type { Assignment, AssignmentCause, PolicySpec } from '../policy/policy.types.js';
 
-export type AssignmentEvent = PlanRecorded | AssignmentIssued;
+export type AssignmentEvent = PlanRecorded | AssignmentIssued | NodeTakenBack;
 
 export interface AssignmentState {
   readonly nodeId: string;
+  /** the coordinator's epoch for the node (0 until it is first taken back) */
+  readonly epoch: number;
   /** 0: never assigned */
   readonly generation: number;
+  /** when the latest generation was issued ('' when never) */
+  readonly issuedAt: string;
+  /** the generation claimed by the node that the latest take-back answered (null: none) */
+  readonly takenBackClaim: number | null;
   readonly links: readonly DesiredLink[];
   /** the plan recorded for each `policy@version` */
   readonly plans: Readonly<Record<string, RecordedPlan>>;
@@ -63,11 +76,29 @@ export type ReissueAssignment = Readonly<{
   data: Readonly<{ nodeId: string; reason: string; initiatedBy: string }>;
 }>;
 
-export type AssignmentCommand = RecordPlan | AssignPolicy | ReissueAssignment;
+/**
+ * Take the node back: a new epoch, and its links as the next generation in it. With
+ * `claimedGeneration` (a generation the node reported that the coordinator never issued) it is
+ * decided once per claim; without it (an admin's reset) every time.
+ */
+export type TakeBackNode = Readonly<{
+  type: 'TakeBackNode';
+  data: Readonly<{
+    nodeId: string;
+    reason: string;
+    initiatedBy: string;
+    claimedGeneration?: number;
+  }>;
+}>;
+
+export type AssignmentCommand = RecordPlan | AssignPolicy | ReissueAssignment | TakeBackNode;
 
 export const initialAssignmentState = (): AssignmentState => ({
   nodeId: '',
+  epoch: 0,
   generation: 0,
+  issuedAt: '',
+  takenBackClaim: null,
   links: [],
   plans: {},
   cause: undefined,
@@ -131,7 +162,50 @@ const issued = (
       id: `assignment:${nodeId}:g${generation}`,
       event: {
         type: 'AssignmentIssued',
-        data: { nodeId, generation, links, reason, initiatedBy },
+        data: {
+          nodeId,
+          generation,
+          links,
+          reason,
+          initiatedBy,
+          ...(state.epoch === 0 ? {} : { epoch: state.epoch }),
+        },
+      },
+    },
+  ]);
+};
+
+const onTakeBack = (command: TakeBackNode, state: AssignmentState): Decision<AssignmentEvent> => {
+  const { nodeId, reason, initiatedBy, claimedGeneration } = command.data;
+  if (claimedGeneration !== undefined && state.takenBackClaim === claimedGeneration)
+    return nothing();
+  const epoch = state.epoch + 1;
+  const generation = state.generation + 1;
+  return accept([
+    {
+      id: `takeback:${nodeId}:e${epoch}`,
+      event: {
+        type: 'NodeTakenBack',
+        data: {
+          nodeId,
+          epoch,
+          reason,
+          ...(claimedGeneration === undefined ? {} : { claimedGeneration }),
+        },
+      },
+    },
+    {
+      id: `assignment:${nodeId}:g${generation}`,
+      event: {
+        type: 'AssignmentIssued',
+        data: {
+          nodeId,
+          generation,
+          links: state.links,
+          reason: `taken back in epoch ${epoch}: ${reason}`,
+          initiatedBy,
+          epoch,
+        },
       },
     },
   ]);
@@ -184,6 +258,8 @@ export const decideAssignment = (
       return onRecordPlan(command, state);
     case 'AssignPolicy':
       return onAssign(command, state);
+    case 'TakeBackNode':
+      return onTakeBack(command, state);
     case 'ReissueAssignment':
       if (state.generation === 0) return nothing();
       return issued(
@@ -215,7 +291,9 @@ export const evolveAssignment = (
       return {
         ...state,
         nodeId: event.data.nodeId,
+        epoch: event.data.epoch ?? state.epoch,
         generation: event.data.generation,
+        issuedAt: event.metadata.occurredAt,
         links: event.data.links,
         cause: {
           initiatedBy: event.data.initiatedBy ?? event.metadata.actor,
@@ -224,6 +302,13 @@ export const evolveAssignment = (
         },
       };
     }
+    case 'NodeTakenBack':
+      return {
+        ...state,
+        nodeId: event.data.nodeId,
+        epoch: event.data.epoch,
+        takenBackClaim: event.data.claimedGeneration ?? null,
+      };
     default:
       return state;
   }
@@ -240,7 +325,9 @@ export const assignmentMessage = (
   if (state.generation === 0) return null;
   return {
     nodeId: state.nodeId,
+    epoch: state.epoch,
     generation: state.generation,
+    ...(state.issuedAt === '' ? {} : { issuedAt: state.issuedAt }),
     policies: state.links.flatMap((l) => {
       const spec = specOf(l.policy, l.policyVersion);
       if (!spec) return [];

@@ -77,11 +77,20 @@ export interface PolicyProblem {
 /** What a node must run (docs/fleet-protocol.md, "Assignment"). */
 export interface Assignment {
   readonly nodeId: string;
+  /**
+   * the coordinator's epoch for the node: bumped when it takes the node back; an agent orders
+   * assignments by (epoch, generation), so a higher epoch always wins (0 before epochs existed)
+   */
+  readonly epoch: number;
   /** strictly increasing per node */
   readonly generation: number;
+  /** when the coordinator issued this generation (the AssignmentIssued's occurredAt) */
+  readonly issuedAt?: string | undefined;
   readonly policies: readonly AssignedPolicy[];
   /** who and what this generation was issued for (absent from coordinators before it was added) */
   readonly cause?: AssignmentCause | undefined;
+  /** the coordinator's Ed25519 signature over every other field (contracts/assignment-signature.ts) */
+  readonly signature?: { readonly alg: 'ed25519'; readonly value: string } | undefined;
 }
 
 /**
