@@ -246,10 +246,14 @@ export const createAgent = (deps: AgentDeps): Agent => {
 
   if (deps.assignmentVerifyKey === undefined && deps.insecureUnsignedAssignments === true)
     log.warn(
-      'INSECURE: assignments are accepted unsigned; anyone who can publish on this node\'s assign subject controls its kernel',
+      "INSECURE: assignments are accepted unsigned; anyone who can publish on this node's assign subject controls its kernel",
     );
 
-  /** An assignment off the wire: signature, schema, node, then order. */
+  /**
+   * An assignment off the wire: signature, schema, node, then order. A refusal is the reply (with
+   * its error code), counted and logged; a signed message that is not an Assignment throws the
+   * `InvalidMessageError` (the bus answers InvalidMessage).
+   */
   const receiveAssignment = (payload: unknown, via?: string): AssignOutcome => {
     if (deps.assignmentVerifyKey !== undefined) {
       const check = verifyAssignment(deps.assignmentVerifyKey, payload);
@@ -258,7 +262,11 @@ export const createAgent = (deps: AgentDeps): Agent => {
       return refused('unsigned', 'the agent has no verify key to check assignments with', via);
     }
     const decoded = decodeMessage('Assignment', payload);
-    if (!decoded.ok) return refused('invalid', decoded.error.message, via);
+    if (!decoded.ok) {
+      // signed but malformed (a coordinator of another version?): answered as InvalidMessage
+      refusals.invalid = (refusals.invalid ?? 0) + 1;
+      throw decoded.error;
+    }
     const next: AgentAssignment = decoded.value;
     if (next.nodeId !== deps.nodeId)
       return refused('wrong-node', `assignment for ${next.nodeId} sent to ${deps.nodeId}`, via);

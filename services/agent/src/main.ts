@@ -61,6 +61,7 @@ const main = async (): Promise<number> => {
   });
   const startError = await agent.start();
   if (startError) {
+    process.stderr.write(`agent did not start: ${startError.message}\n`);
     await bus.close();
     return 1;
   }

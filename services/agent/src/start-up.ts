@@ -58,7 +58,10 @@ export interface StartUpInput {
   /** the agent's serial queue: kernel work never interleaves */
   readonly serial: <T>(task: () => Promise<T>) => Promise<T>;
   readonly save: () => void;
-  readonly agent: Pick<Agent, 'assign' | 'receiveAssignment' | 'reconcile' | 'module' | 'actualState'>;
+  readonly agent: Pick<
+    Agent,
+    'assign' | 'receiveAssignment' | 'reconcile' | 'module' | 'actualState'
+  >;
   /** filled with the responders and the heartbeat subscription, for the agent's stop */
   readonly unsubscribes: Unsubscribe[];
   readonly subscriptions: Subscription[];

@@ -146,7 +146,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
 
   const signingKey = deps.assignmentSigningKey;
   if (signingKey === undefined)
-    logger.warn('no assignment signing key: assignments are sent unsigned and verifying agents refuse them');
+    logger.warn(
+      'no assignment signing key: assignments are sent unsigned and verifying agents refuse them',
+    );
   const sign = (assignment: Assignment): Assignment =>
     signingKey === undefined ? assignment : signAssignment(signingKey, assignment);
   const admission = createNodeAdmission({

@@ -139,9 +139,7 @@ export const ASSIGNMENT_SCHEMA = z.object({
       eventId: z.string().min(1),
     })
     .optional(),
-  signature: z
-    .object({ alg: z.literal('ed25519'), value: z.base64().max(128) })
-    .optional(),
+  signature: z.object({ alg: z.literal('ed25519'), value: z.base64().max(128) }).optional(),
 }) satisfies z.ZodType<Assignment, unknown>;
 
 /** Why an agent refused an assignment (`AssignReply.error`). */

@@ -227,7 +227,10 @@ export type NodeTakenBack = Event<
   { nodeId: string; epoch: number; reason: string; claimedGeneration?: number }
 >;
 /** A node was heard that is not admitted yet: it gets no assignment and counts in no rollout. */
-export type NodeAdmissionPending = Event<'NodeAdmissionPending', { nodeId: string; reason: string }>;
+export type NodeAdmissionPending = Event<
+  'NodeAdmissionPending',
+  { nodeId: string; reason: string }
+>;
 /** A node was admitted (the event's actor is the approver: a person, or `coordinator`). */
 export type NodeApproved = Event<'NodeApproved', { nodeId: string; reason: string }>;
 /**

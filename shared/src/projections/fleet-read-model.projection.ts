@@ -381,7 +381,11 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
       ];
     case 'NodeAdmissionPending':
       return [
-        eventRow(event, { nodeId: event.data.nodeId }, `node pending approval: ${event.data.reason}`),
+        eventRow(
+          event,
+          { nodeId: event.data.nodeId },
+          `node pending approval: ${event.data.reason}`,
+        ),
       ];
     case 'NodeApproved':
       return [

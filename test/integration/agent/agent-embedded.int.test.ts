@@ -6,7 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createInProcessBus } from '../../../shared/src/infra/index.js';
 import { createMemoryStateStore } from '../../../services/agent/src/state/agent-state.store.js';
 import { waitUntil } from '../../support/wait-until.js';
-import { assignmentOf, fakeCoordinator, simAgent, simSpec, tcpPolicy } from './agent-harness.js';
+import {
+  assignmentOf,
+  fakeCoordinator,
+  signed,
+  simAgent,
+  simSpec,
+  tcpPolicy,
+} from './agent-harness.js';
 
 describe('agents in one process (embedded mode)', () => {
   const bus = createInProcessBus();
@@ -108,10 +115,11 @@ describe('agents in one process (embedded mode)', () => {
     expect(
       await bus.request(
         'tramway.agent.plan-1.assign',
-        assignmentOf('plan-1', 1, [{ name: 'tcp-latency', version: 1, spec: policy }]),
+        signed(assignmentOf('plan-1', 1, [{ name: 'tcp-latency', version: 1, spec: policy }])),
       ),
     ).toEqual({
       accepted: true,
+      epoch: 0,
       generation: 1,
     });
     await waitUntil('converged', () => agent.observedGeneration() === 1);

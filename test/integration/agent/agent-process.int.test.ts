@@ -15,6 +15,7 @@ import type { TempDir } from '../../support/temp-dir.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { assignmentOf, fakeCoordinator, tcpPolicy } from './agent-harness.js';
+import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 
 describe('agent process (main.ts)', () => {
   let server: NatsServerHandle;
@@ -35,20 +36,27 @@ describe('agent process (main.ts)', () => {
     dir.remove();
   });
 
-  const startProcess = (): { child: ChildProcess; exited: Promise<number | null> } => {
+  const startProcess = (
+    env: Record<string, string | undefined> = {
+      TRAMWAY_SECURITY_DIR: testAssignmentKeyFiles().dir,
+    },
+  ): { child: ChildProcess; exited: Promise<number | null> } => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--conditions=@tramway/source', 'services/agent/src/main.ts'],
       {
-        env: {
-          ...process.env,
-          NODE_ID: 'proc-1',
-          NODE_LABELS: 'role=web',
-          NATS_URL: server.url,
-          STATE_DIR: dir.path,
-          HEARTBEAT_MS: '100',
-          LOG_LEVEL: 'warn',
-        },
+        env: Object.fromEntries(
+          Object.entries({
+            ...process.env,
+            NODE_ID: 'proc-1',
+            NODE_LABELS: 'role=web',
+            NATS_URL: server.url,
+            STATE_DIR: dir.path,
+            HEARTBEAT_MS: '100',
+            LOG_LEVEL: 'warn',
+            ...env,
+          }).filter(([, v]) => v !== undefined),
+        ),
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
@@ -57,6 +65,17 @@ describe('agent process (main.ts)', () => {
     );
     return { child, exited };
   };
+
+  it('does not start without an assignment verify key (unless told it may run insecure)', async () => {
+    const { child, exited } = startProcess({
+      TRAMWAY_SECURITY_DIR: undefined,
+      TRAMWAY_ASSIGNMENT_VERIFY_KEY: undefined,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await exited).toBe(1);
+    expect(stderr).toContain('no assignment verify key');
+  });
 
   it('reconciles, then keeps its links across a SIGTERM stop and a SIGKILL crash', async () => {
     coord.latest.set(

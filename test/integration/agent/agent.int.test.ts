@@ -18,7 +18,14 @@ import { startNatsServer } from '../../support/nats-server.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
-import { assignmentOf, fakeCoordinator, simAgent, simSpec, tcpPolicy } from './agent-harness.js';
+import {
+  assignmentOf,
+  fakeCoordinator,
+  signed,
+  simAgent,
+  simSpec,
+  tcpPolicy,
+} from './agent-harness.js';
 import { coverageTimeline } from './kernel-timeline.js';
 
 interface Transport {
@@ -161,9 +168,9 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     };
     const reply = await request(
       'tramway.agent.node-1.assign',
-      assignmentOf('node-1', 2, [{ name: POLICY, version: 2, spec: v2 }]),
+      signed(assignmentOf('node-1', 2, [{ name: POLICY, version: 2, spec: v2 }])),
     );
-    expect(reply).toEqual({ accepted: true, generation: 2 });
+    expect(reply).toEqual({ accepted: true, epoch: 0, generation: 2 });
     await waitUntil('generation 2', () => agent.observedGeneration() === 2);
     expect(agent.heldLinks().map((l) => [l.policyVersion, l.linkId])).toEqual([[2, 2]]);
     const timeline = coverageTimeline(simSpec('v24'), opsOf(agent), 'tcp_lat');
@@ -177,10 +184,14 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
       reason: 'replaced by tcp-latency version 2',
     });
     // an older generation is not adopted
-    expect(await request('tramway.agent.node-1.assign', assignmentOf('node-1', 1, []))).toEqual({
+    expect(
+      await request('tramway.agent.node-1.assign', signed(assignmentOf('node-1', 1, []))),
+    ).toEqual({
       accepted: false,
+      epoch: 0,
       generation: 2,
-      reason: "generation 1 is older than the node's 2",
+      error: 'replayed',
+      reason: 'epoch 0 generation 1 is older than the one the node holds (epoch 0 generation 2)',
     });
   });
 
@@ -286,7 +297,7 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     expect(coord.ofType('NodeBooted')).toHaveLength(1);
     expect(coord.ofType('LinkCreated')).toHaveLength(1);
     // and it can still release it after the restart (unpin destroys it)
-    await request('tramway.agent.node-1.assign', assignmentOf('node-1', 2, []));
+    await request('tramway.agent.node-1.assign', signed(assignmentOf('node-1', 2, [])));
     await waitUntil('generation 2', () => second.agent.observedGeneration() === 2);
     expect(second.state().links.size).toBe(0);
   });
@@ -327,13 +338,20 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     await waitUntil('facts', () => coord.ofType('LinkCreated').length === 1);
     const factsBefore = coord.facts.length;
     const kernelBefore = state();
+    // signed with the coordinator's key, and still malformed
     const bad = [
-      ['tramway.agent.node-1.assign', { nodeId: 'node-1', generation: 'two', policies: [] }],
       [
         'tramway.agent.node-1.assign',
-        { nodeId: 'node-1', generation: 5, policies: [{ name: 'Bad Name', version: 1, spec: {} }] },
+        signed({ nodeId: 'node-1', generation: 'two', policies: [] }),
       ],
-      ['tramway.agent.node-1.assign', assignmentOf('node-2', 9, [])],
+      [
+        'tramway.agent.node-1.assign',
+        signed({
+          nodeId: 'node-1',
+          generation: 5,
+          policies: [{ name: 'Bad Name', version: 1, spec: {} }],
+        }),
+      ],
       ['tramway.agent.node-1.module', { action: 'explode', module: 'nf_tables' }],
       ['tramway.agent.node-1.plan', { policy: { metadata: { name: 'x' } } }],
     ] as const;
@@ -351,6 +369,11 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
       subject: 'tramway.agent.node-1.assign',
       problems: ['generation: Invalid input: expected number, received string'],
     });
+    // one for another node is refused with its code
+    expect(
+      await request('tramway.agent.node-1.assign', signed(assignmentOf('node-2', 9, []))),
+    ).toMatchObject({ accepted: false, error: 'wrong-node', generation: 1 });
+    expect(agent.refusedAssignments()).toEqual({ invalid: 2, 'wrong-node': 1 });
     expect(agent.assignment()?.generation).toBe(1);
     expect(state()).toBe(kernelBefore);
     expect(coord.facts.length).toBe(factsBefore);
@@ -471,8 +494,9 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
     await waitUntil('facts', () => coord.ofType('LinkCreated').length === 1);
     const ids = coord.facts.map((f) => f.id).sort();
     coord.facts.splice(0); // a coordinator that lost what it had not recorded
-    expect(await request('tramway.agent.node-1.assign', assignment)).toEqual({
+    expect(await request('tramway.agent.node-1.assign', signed(assignment))).toEqual({
       accepted: true,
+      epoch: 0,
       generation: 1,
     });
     await waitUntil('every fact again', () => coord.facts.length === ids.length);

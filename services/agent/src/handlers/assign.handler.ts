@@ -1,6 +1,8 @@
 import type { BusMessage } from '@tramway/shared/infra';
 import type { AssignOutcome } from '../agent.types.js';
 import type { HandlerDeps } from './handler-deps.js';
+import { logRejected } from './handler-deps.js';
+import { isAppError } from '@tramway/shared/infra';
 
 /**
  * `tramway.agent.<id>.assign`: Assignment -> `AssignReply`; reconciles in the background. The
@@ -10,7 +12,14 @@ import type { HandlerDeps } from './handler-deps.js';
 export const assignHandler =
   (deps: HandlerDeps) =>
   (message: BusMessage): AssignOutcome => {
-    const reply = deps.receiveAssignment(message.payload, message.subject);
-    if (reply.accepted) deps.logger.info('assignment received', { subject: message.subject, ...reply });
+    let reply: AssignOutcome;
+    try {
+      reply = deps.receiveAssignment(message.payload, message.subject);
+    } catch (error) {
+      if (isAppError(error, 'InvalidMessage')) logRejected(deps, message.subject, error);
+      throw error;
+    }
+    if (reply.accepted)
+      deps.logger.info('assignment received', { subject: message.subject, ...reply });
     return reply;
   };

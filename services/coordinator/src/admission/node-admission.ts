@@ -4,11 +4,7 @@
  * by `coordinator`), else recorded pending until a person approves it. Only an approved node is
  * given assignments and counts in rollouts and waves.
  */
-import {
-  AUTO_APPROVED_REASON,
-  COORDINATOR_ACTOR,
-  FleetStreams,
-} from '@tramway/shared/domain';
+import { AUTO_APPROVED_REASON, COORDINATOR_ACTOR, FleetStreams } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 

@@ -7,11 +7,7 @@
  */
 import type { Decider, Decision } from '../decider.js';
 import { accept, nothing, reject } from '../decider.js';
-import type {
-  FleetRecordedEvent,
-  NodeAdmissionPending,
-  NodeApproved,
-} from '../fleet.events.js';
+import type { FleetRecordedEvent, NodeAdmissionPending, NodeApproved } from '../fleet.events.js';
 
 export type AdmissionEvent = NodeAdmissionPending | NodeApproved;
 

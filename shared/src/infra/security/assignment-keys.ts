@@ -24,7 +24,9 @@ export interface AssignmentKeyPair {
 
 const ed25519 = (key: KeyObject, what: string, file: string): KeyObject => {
   if (key.asymmetricKeyType !== 'ed25519')
-    throw new Error(`${file}: ${what} is ${key.asymmetricKeyType ?? 'not asymmetric'}, not ed25519`);
+    throw new Error(
+      `${file}: ${what} is ${key.asymmetricKeyType ?? 'not asymmetric'}, not ed25519`,
+    );
   return key;
 };
 
