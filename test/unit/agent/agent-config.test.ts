@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       simMultiLink: undefined,
       hostRoot: undefined,
       logLevel: 'info',
+      assignmentVerifyKeyFile: undefined,
+      insecureUnsignedAssignments: false,
     });
     expect(Object.isFrozen(sut)).toBe(true);
   });

@@ -194,6 +194,17 @@ const EXAMPLES: readonly FleetEvent[] = [
     data: { nodeId: 'n1', lastSeen: '2026-11-25T10:00:00.000Z', silentMs: 15001 },
   },
   { type: 'NodeMarkedAlive', data: { nodeId: 'n1', lastSeen: '2026-11-25T10:01:00.000Z' } },
+  {
+    type: 'NodeTakenBack',
+    data: {
+      nodeId: 'n1',
+      epoch: 1,
+      reason: 'the node reported generation 1000000, which the coordinator never issued',
+      claimedGeneration: 1_000_000,
+    },
+  },
+  { type: 'NodeAdmissionPending', data: { nodeId: 'n1', reason: 'waiting for approval' } },
+  { type: 'NodeApproved', data: { nodeId: 'n1', reason: 'auto-approved credential' } },
 ];
 
 describe('decodeFleetEvent', () => {

@@ -132,6 +132,57 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/nodes/{id}/approve': {
+      post: {
+        operationId: 'approveNode',
+        description: 'Admits a pending node (admin); the actor is recorded as the approver.',
+        parameters: [pathParam('id'), actorHeader],
+        requestBody: {
+          required: false,
+          ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
+        },
+        responses: {
+          '200': {
+            description: 'approved',
+            ...json({
+              type: 'object',
+              properties: {
+                nodeId: { type: 'string' },
+                admission: { const: 'approved' },
+                changed: { type: 'boolean' },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/nodes/{id}/reset': {
+      post: {
+        operationId: 'resetNode',
+        description:
+          'Takes the node back with a new epoch: its next assignment wins over whatever it holds.',
+        parameters: [pathParam('id'), actorHeader],
+        requestBody: {
+          required: false,
+          ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
+        },
+        responses: {
+          '200': {
+            description: 'taken back',
+            ...json({
+              type: 'object',
+              properties: {
+                nodeId: { type: 'string' },
+                epoch: { type: 'integer' },
+                generation: { type: 'integer' },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
     '/v1/nodes/{id}/modules/{module}/load': {
       post: {
         operationId: 'loadModule',
@@ -378,6 +429,7 @@ export const OPENAPI_DOCUMENT = {
         type: 'object',
         properties: {
           nodeId: { type: 'string' },
+          admission: { enum: ['pending', 'approved'] },
           labels: { type: 'object', additionalProperties: { type: 'string' } },
           profile: { type: 'string' },
           attachPath: { type: ['string', 'null'] },

@@ -8,6 +8,7 @@ import type {
   RecordPlan,
   RecordedPlan,
   ReissueAssignment,
+  TakeBackNode,
 } from '@tramway/shared/domain';
 import { assignmentDecider, assignmentMessage, recordedPlanOf } from '@tramway/shared/domain';
 import type { GivenEvent } from '../../../support/given-when-then.js';
@@ -364,7 +365,9 @@ describe('assignmentDecider', () => {
       ]).state;
       expect(assignmentMessage(state, knownSpec)).toStrictEqual({
         nodeId: NODE,
+        epoch: 0,
         generation: 2,
+        issuedAt: state.issuedAt,
         policies: [
           // no plan recorded for abc v1: none is sent
           { name: 'abc', version: 1, spec: specs['abc@1'] },
@@ -405,6 +408,112 @@ describe('assignmentDecider', () => {
         initiatedBy: 'user:dave',
         eventId: `assignment:${NODE}:g1`,
       });
+    });
+  });
+
+  describe('TakeBackNode (epochs)', () => {
+    const takeBack = (claimedGeneration?: number, reason = 'claimed 1000000'): TakeBackNode => ({
+      type: 'TakeBackNode',
+      data: {
+        nodeId: NODE,
+        reason,
+        initiatedBy: 'coordinator',
+        ...(claimedGeneration === undefined ? {} : { claimedGeneration }),
+      },
+    });
+    const links = [link('tcp', 1, ['tcp_recvmsg'])];
+
+    it('opens a new epoch and re-issues the links as the next generation in it', () => {
+      const state = sut
+        .given([issued(1, links), issued(2, links)])
+        .when(takeBack(1_000_000))
+        .then([
+          {
+            id: `takeback:${NODE}:e1`,
+            event: {
+              type: 'NodeTakenBack',
+              data: {
+                nodeId: NODE,
+                epoch: 1,
+                reason: 'claimed 1000000',
+                claimedGeneration: 1_000_000,
+              },
+            },
+          },
+          {
+            id: `assignment:${NODE}:g3`,
+            event: {
+              type: 'AssignmentIssued',
+              data: {
+                nodeId: NODE,
+                generation: 3,
+                links,
+                reason: 'taken back in epoch 1: claimed 1000000',
+                initiatedBy: 'coordinator',
+                epoch: 1,
+              },
+            },
+          },
+        ]);
+      expect(state).toMatchObject({ epoch: 1, generation: 3, takenBackClaim: 1_000_000 });
+      expect(assignmentMessage(state, knownSpec)).toMatchObject({ epoch: 1, generation: 3 });
+    });
+
+    it('answers the same claim once: a node that keeps claiming it makes no loop', () => {
+      const given = sut.given([issued(1, links)]);
+      const after = given.when(takeBack(77)).decision;
+      expect(after.ok && after.events.length).toBe(2);
+      const recorded = sut.given([
+        issued(1, links),
+        {
+          type: 'NodeTakenBack',
+          data: { nodeId: NODE, epoch: 1, reason: 'x', claimedGeneration: 77 },
+          id: `takeback:${NODE}:e1`,
+        },
+        {
+          type: 'AssignmentIssued',
+          data: { nodeId: NODE, generation: 2, links, reason: 'x', epoch: 1 },
+          id: `assignment:${NODE}:g2`,
+        },
+      ]);
+      recorded.when(takeBack(77)).thenNothingHappened();
+      // a new claim, or an admin's reset, is taken back again: epoch 2
+      const again = recorded.when(takeBack(78)).decision;
+      expect(again.ok && again.events.map((e) => e.id)).toEqual([
+        `takeback:${NODE}:e2`,
+        `assignment:${NODE}:g3`,
+      ]);
+      const reset = recorded.when(takeBack(undefined, 'reset by user:alice')).decision;
+      expect(reset.ok && reset.events.length).toBe(2);
+    });
+
+    it('keeps the epoch on later generations (drift repair, new policy versions)', () => {
+      const state = sut
+        .given([
+          {
+            type: 'NodeTakenBack',
+            data: { nodeId: NODE, epoch: 4, reason: 'reset' },
+            id: `takeback:${NODE}:e4`,
+          },
+          {
+            type: 'AssignmentIssued',
+            data: { nodeId: NODE, generation: 1, links, reason: 'x', epoch: 4 },
+            id: `assignment:${NODE}:g1`,
+          },
+        ])
+        .when(reissue).decision;
+      expect(state.ok && state.events[0]?.event).toMatchObject({
+        type: 'AssignmentIssued',
+        data: { generation: 2, epoch: 4 },
+      });
+    });
+
+    it('reads logs from before epochs as epoch 0 (no epoch on the wire or in the events)', () => {
+      const state = sut.given([issued(1, links)]).state;
+      expect(state.epoch).toBe(0);
+      expect(assignmentMessage(state, knownSpec)?.epoch).toBe(0);
+      const next = sut.given([issued(1, links)]).when(reissue).decision;
+      expect(next.ok && next.events[0]?.event.data).not.toHaveProperty('epoch');
     });
   });
 });
