@@ -5,27 +5,23 @@
  * the harness (test/support/fleet-processes.ts), which use them by default.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AssignmentKeyPair } from '@tramway/shared/infra';
 import {
   ASSIGNMENT_SIGNING_KEY_FILE,
   ASSIGNMENT_VERIFY_KEY_FILE,
-  assignmentKeyPairIn,
   generateAssignmentKeyPair,
 } from '@tramway/shared/infra';
 
 let pair: AssignmentKeyPair | undefined;
 let files: { dir: string; signingKey: string; verifyKey: string } | undefined;
 
-/** The test process's key pair (written to disk on first `testAssignmentKeyFiles()`). */
-export const testAssignmentKeys = (): AssignmentKeyPair => {
-  if (files !== undefined) return (pair ??= assignmentKeyPairIn(files.dir));
-  return (pair ??= generateAssignmentKeyPair());
-};
+/** The test process's key pair (the same one its key files hold). */
+export const testAssignmentKeys = (): AssignmentKeyPair => (pair ??= generateAssignmentKeyPair());
 
-/** The key files of the test process's pair (a security dir of its own). */
+/** The key files of the test process's pair (a security dir of its own, written once). */
 export const testAssignmentKeyFiles = (): {
   readonly dir: string;
   readonly signingKey: string;
@@ -33,13 +29,16 @@ export const testAssignmentKeyFiles = (): {
 } => {
   if (files === undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'tramway-assignment-keys-'));
+    const keys = testAssignmentKeys();
     files = {
       dir,
       signingKey: join(dir, ASSIGNMENT_SIGNING_KEY_FILE),
       verifyKey: join(dir, ASSIGNMENT_VERIFY_KEY_FILE),
     };
-    // the pair in memory, if any, is replaced by the one written here (first use wins)
-    pair = assignmentKeyPairIn(dir);
+    writeFileSync(files.signingKey, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+      mode: 0o600,
+    });
+    writeFileSync(files.verifyKey, keys.publicKey.export({ type: 'spki', format: 'pem' }));
   }
   return files;
 };

@@ -4,6 +4,7 @@
  * (tsx, their main.ts reading NATS_URL etc.), a policy applied and followed through the CLI's HTTP
  * client until every node converged.
  */
+import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,7 +32,13 @@ const procs: Proc[] = [];
 /** `npm run SCRIPT` in its own process group (so that stopping it stops tsx and node too). */
 const npmRun = (name: string, script: string, env: Record<string, string>): Proc => {
   const child = spawn('npm', ['run', '--silent', script], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      // the coordinator signs with the tests' key, agents check with it
+      TRAMWAY_SECURITY_DIR: testAssignmentKeyFiles().dir,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

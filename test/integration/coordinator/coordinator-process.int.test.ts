@@ -3,6 +3,7 @@
  * with the JetStream log, and real sim agents in this process on their own NATS connections.
  * Killed with SIGKILL between two waves, a new process replays the log and finishes the rollout.
  */
+import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,7 @@ const spawnCoordinator = async (): Promise<ChildProcess> => {
         TICK_MS: '50',
         DRIFT_INTERVAL_MS: '0',
         LOG_LEVEL: 'info',
+        TRAMWAY_ASSIGNMENT_SIGNING_KEY: testAssignmentKeyFiles().signingKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -28,8 +28,18 @@ export const createNodeAdmission = (deps: {
 }) => {
   const { log } = deps;
   const cache = log.deciders.admission;
-  const statusOf = (nodeId: string): NodeAdmissionStatus =>
-    cache.get(FleetStreams.admission(nodeId)).state.status;
+  /**
+   * A node with no admission decision that the log already gave assignments was admitted by the
+   * version that did (before admission existed): approved without a new event, so a log of that
+   * version replays and resumes exactly as it did. Only the coordinator issues assignments, and
+   * now only to admitted nodes, so no other node can be in that state.
+   */
+  const statusOf = (nodeId: string): NodeAdmissionStatus => {
+    const status = cache.get(FleetStreams.admission(nodeId)).state.status;
+    if (status !== 'unknown') return status;
+    const assigned = log.deciders.assignment.get(FleetStreams.assignment(nodeId)).state;
+    return assigned.generation > 0 ? 'approved' : 'unknown';
+  };
   const isAdmitted = (nodeId: string): boolean => statusOf(nodeId) === 'approved';
 
   /** Decides the admission of every registered node with none yet (a tick). */
