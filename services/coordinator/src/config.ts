@@ -19,6 +19,11 @@ const CONFIG_SCHEMA = z.object({
   /** the assignment signing key (PKCS8 PEM); default `<TRAMWAY_SECURITY_DIR>/assignment-signing.key` */
   TRAMWAY_ASSIGNMENT_SIGNING_KEY: z.string().min(1).optional(),
   TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
+  /**
+   * `auto` (default): every node is approved as it registers; `manual`: every node waits as
+   * pending for `tramway node approve` (a node registry, when wired, decides per node)
+   */
+  TRAMWAY_ADMISSION: z.enum(['auto', 'manual']).default('auto'),
 });
 
 const listIssues = (error: z.ZodError): string[] =>

@@ -52,6 +52,7 @@ const main = async (): Promise<void> => {
       tickMs: config.TICK_MS,
       driftIntervalMs: config.DRIFT_INTERVAL_MS,
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      admission: { autoApprove: () => config.TRAMWAY_ADMISSION === 'auto' },
     },
   });
   await app.start();

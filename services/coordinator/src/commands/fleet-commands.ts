@@ -72,8 +72,11 @@ export const createFleetCommands = (deps: {
 }): FleetCommands => {
   const { log, runner, liveness } = deps;
 
+  /** The nodes a plan asks and a rollout counts: registered, admitted and not stale. */
   const liveNodes = (): NodeView[] =>
-    Object.values(log.fleet().nodes).filter((n) => n.registered && !liveness.isStale(n.nodeId));
+    Object.values(log.fleet().nodes).filter(
+      (n) => n.registered && deps.admission.isAdmitted(n.nodeId) && !liveness.isStale(n.nodeId),
+    );
 
   const askPlans = async (
     policy: Policy,
