@@ -342,6 +342,34 @@ describe('tramway node module', () => {
   });
 });
 
+describe('tramway node approve / reset', () => {
+  it('lists every embedded node as approved (auto-approved credential), and approving one is a no-op', async () => {
+    const table = await run(['nodes']);
+    expect(table.out.split('\n')[0]).toMatch(/HEALTH\s+ADMISSION\s+LAST SEEN/);
+    const nodes = json<{ nodeId: string; admission: string }[]>(
+      (await run(['nodes', '--json'])).out,
+    );
+    expect(nodes.map((n) => n.admission)).toEqual(['approved', 'approved', 'approved']);
+    expect(await run(['node', 'approve', 'web-1'])).toMatchObject({
+      code: 0,
+      out: 'web-1: already approved\n',
+    });
+    const unknown = await run(['node', 'approve', 'nobody']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('node nobody has not asked to be admitted');
+  });
+
+  it('takes a node back with a new epoch; its agent adopts it', async () => {
+    const agent = fleet.agents.find((a) => a.nodeId === 'web-2')!;
+    const r = await run(['node', 'reset', 'web-2', '--reason', 'cli test', '--json']);
+    expect(r.code).toBe(0);
+    const { epoch, generation } = json<{ epoch: number; generation: number }>(r.out);
+    expect(epoch).toBe(1);
+    await waitUntil('web-2 adopted the new epoch', () => agent.observedGeneration() === generation);
+    expect(agent.assignment()).toMatchObject({ epoch: 1, generation });
+  });
+});
+
 describe('an unreachable coordinator', () => {
   it('is a clear message naming the URL, exit 69, never a stack trace', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;

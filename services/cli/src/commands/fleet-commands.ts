@@ -1,6 +1,7 @@
 import type { CliCommand } from '../cli-command.js';
 import { applyCommand } from './apply.command.js';
 import { demoCommand } from './demo.command.js';
+import { nodeApproveCommand, nodeResetCommand } from './node-admin.command.js';
 import { nodeModuleCommand } from './node-module.command.js';
 import { nodesCommand } from './nodes.command.js';
 import { planCommand } from './plan.command.js';
@@ -16,5 +17,7 @@ export const FLEET_COMMANDS: readonly CliCommand[] = [
   resumeCommand,
   nodesCommand,
   nodeModuleCommand,
+  nodeApproveCommand,
+  nodeResetCommand,
   demoCommand,
 ];

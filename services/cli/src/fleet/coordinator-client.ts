@@ -111,6 +111,8 @@ export interface NodeView {
   readonly stale: boolean;
   readonly generation: number;
   readonly observedGeneration: number;
+  /** absent from coordinators before admission existed (every node was admitted) */
+  readonly admission?: 'pending' | 'approved';
 }
 
 export interface ModuleView {
@@ -128,6 +130,18 @@ export interface CoordinatorClient {
   resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   nodes(): Promise<ApiAnswer<readonly NodeView[]>>;
   module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiAnswer<ModuleView>>;
+  /** admits a pending node (admin) */
+  approve(
+    nodeId: string,
+    reason?: string,
+  ): Promise<ApiAnswer<{ readonly nodeId: string; readonly changed: boolean }>>;
+  /** takes the node back with a new epoch */
+  reset(
+    nodeId: string,
+    reason?: string,
+  ): Promise<
+    ApiAnswer<{ readonly nodeId: string; readonly epoch: number; readonly generation: number }>
+  >;
 }
 
 export interface ClientOptions {
@@ -220,5 +234,9 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     nodes: () => call('GET', '/v1/nodes'),
     module: (nodeId, module, action) =>
       call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`),
+    approve: (nodeId, reason) =>
+      call('POST', `/v1/nodes/${seg(nodeId)}/approve`, reason === undefined ? {} : { reason }),
+    reset: (nodeId, reason) =>
+      call('POST', `/v1/nodes/${seg(nodeId)}/reset`, reason === undefined ? {} : { reason }),
   };
 };

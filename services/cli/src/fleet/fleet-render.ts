@@ -129,9 +129,10 @@ export const renderNodes = (nodes: readonly NodeView[]): string => {
     String(n.generation),
     String(n.observedGeneration),
     n.stale ? 'stale' : 'live',
+    n.admission ?? 'approved',
     n.lastSeen ?? '-',
   ]);
-  return `${table(['NODE', 'LABELS', 'PROFILE', 'PATH', 'GENERATION', 'OBSERVED', 'HEALTH', 'LAST SEEN'], rows).join('\n')}\n`;
+  return `${table(['NODE', 'LABELS', 'PROFILE', 'PATH', 'GENERATION', 'OBSERVED', 'HEALTH', 'ADMISSION', 'LAST SEEN'], rows).join('\n')}\n`;
 };
 
 /** True when every node of the status has converged and the rollout completed. */
