@@ -14,7 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyOp, buildKernel } from '@tramway/shared/kernel';
 import type { KernelOp, KernelProfile, KernelSpec, KernelState } from '@tramway/shared/kernel';
-import { createInProcessBus } from '@tramway/shared/infra';
+import {
+  createInProcessBus,
+  generateAssignmentKeyPair,
+  signAssignment,
+} from '@tramway/shared/infra';
 import { createAgent } from '../src/app.js';
 import { createSimKernel } from '../src/kernel/sim-kernel.loader.js';
 import type { AgentPolicySpec } from '../src/reconcile/agent-policy.js';
@@ -89,6 +93,8 @@ const baseline = (profile: KernelProfile, strategy: 'multi' | 'per-function'): n
   return performance.now() - t0;
 };
 
+const KEYS = generateAssignmentKeyPair();
+
 const agentRun = async (
   profile: KernelProfile,
   strategy: 'multi' | 'per-function',
@@ -96,11 +102,15 @@ const agentRun = async (
   const kernel = createSimKernel(specOf(profile));
   if (!kernel.ok) throw new Error(kernel.error.join('\n'));
   const bus = createInProcessBus();
-  bus.respond('tramway.coord.assignment', () => ({
-    nodeId: 'bench-1',
-    generation: 1,
-    policies: [{ name: 'bench', version: 1, spec: policy(strategy, '1') }],
-  }));
+  // signed as the coordinator does: the agent checks it (the cost is part of the measure)
+  bus.respond('tramway.coord.assignment', () =>
+    signAssignment(KEYS.privateKey, {
+      nodeId: 'bench-1',
+      epoch: 0,
+      generation: 1,
+      policies: [{ name: 'bench', version: 1, spec: policy(strategy, '1') }],
+    }),
+  );
   const dir = onDisk ? mkdtempSync(join(tmpdir(), 'tramway-agent-bench-')) : undefined;
   const agent = createAgent({
     nodeId: 'bench-1',
@@ -111,6 +121,7 @@ const agentRun = async (
     ids: { newId: () => 'bench' },
     store: dir === undefined ? createMemoryStateStore() : createFileStateStore(dir),
     heartbeatMs: 60_000,
+    assignmentVerifyKey: KEYS.publicKey,
   });
   const t0 = performance.now();
   const err = await agent.start();

@@ -51,6 +51,8 @@ export const createScriptedAgent = (bus: FleetBus, options: ScriptedAgentOptions
   const bootId = `boot-${nodeId}`;
   let assignment: AssignmentMessage | null = null;
   let observedGeneration = 0;
+  /** what the state replies claim instead (a node holding a generation never issued) */
+  let claimed: number | undefined;
   let links: HeldLink[] = [];
   let nextLinkId = 1;
   let seq = 0;
@@ -215,7 +217,7 @@ export const createScriptedAgent = (bus: FleetBus, options: ScriptedAgentOptions
         bus.respond(`tramway.agent.${nodeId}.state`, () => ({
           nodeId,
           bootId,
-          observedGeneration,
+          observedGeneration: claimed ?? observedGeneration,
           links: links.map((l) => ({
             linkId: l.linkId,
             policy: l.policy,
@@ -254,6 +256,10 @@ export const createScriptedAgent = (bus: FleetBus, options: ScriptedAgentOptions
         .catch(() => null)) as AssignmentMessage | null;
       if (latest) await adopt(latest);
       await heartbeat();
+    },
+    /** state replies claim `generation` from now on (undefined: the truth again) */
+    claimObserved: (generation: number | undefined): void => {
+      claimed = generation;
     },
     /** drops a link behind the coordinator's back (drift) */
     loseLink: (): void => {
