@@ -3,7 +3,7 @@
  * the example policy and converges; run again on the same data directory it replays the SQLite log
  * and the agents' pinned state, and attaches nothing twice.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
@@ -83,6 +83,20 @@ describe('tramway demo --until-converged', () => {
     ]);
     expect(first.err).toContain('tramway embedded: coordinator at http://127.0.0.1:');
     const created = (await events()).filter((e) => e.type === 'LinkCreated');
+    // the embedded coordinator signs with a key pair kept in its data dir (the private key 0600),
+    // approved its nodes as it does every node, and its agents checked every signature
+    const keyFile = dir.file('data/assignment-signing.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const key = readFileSync(keyFile, 'utf8');
+    expect(key).toContain('BEGIN PRIVATE KEY');
+    const approvals = (await events()).filter((e) => e.type === 'NodeApproved');
+    expect(approvals.map((e) => [e.metadata.actor, (e.data as { reason: string }).reason])).toEqual(
+      [
+        ['coordinator', 'auto-approved credential'],
+        ['coordinator', 'auto-approved credential'],
+        ['coordinator', 'auto-approved credential'],
+      ],
+    );
     // web-1 and web-2: one multi-link each; web-3 (no multi-link): one link per function
     expect(created).toHaveLength(1 + 1 + 6);
 
@@ -94,6 +108,9 @@ describe('tramway demo --until-converged', () => {
     expect(all.filter((e) => e.type === 'LinkCreated')).toHaveLength(created.length);
     expect(all.filter((e) => e.type === 'LinkReleased')).toEqual([]);
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    // the same key pair on the second start (the agents' held assignments still verify)
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    expect(all.filter((e) => e.type === 'NodeApproved')).toHaveLength(3);
   });
 
   it('prints the final status table without --json', async () => {
