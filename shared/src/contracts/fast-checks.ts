@@ -193,7 +193,14 @@ const desiredLink = (v: unknown): boolean => {
     all(functions, text)
   );
 };
-const ASSIGNMENT_ISSUED_KEYS = new Set(['nodeId', 'generation', 'links', 'reason', 'initiatedBy']);
+const ASSIGNMENT_ISSUED_KEYS = new Set([
+  'nodeId',
+  'generation',
+  'links',
+  'reason',
+  'initiatedBy',
+  'epoch',
+]);
 const assignmentIssuedV1: Check = (d) =>
   isRecord(d) &&
   onlyKeys(d, ASSIGNMENT_ISSUED_KEYS) &&
@@ -202,7 +209,8 @@ const assignmentIssuedV1: Check = (d) =>
   Array.isArray(d['links']) &&
   all(d['links'], desiredLink) &&
   optional(d['reason'], text) &&
-  optional(d['initiatedBy'], text);
+  optional(d['initiatedBy'], text) &&
+  optional(d['epoch'], kernelId);
 
 const ROLLOUT_STARTED_KEYS = new Set([
   'rolloutId',

@@ -218,6 +218,7 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
       ),
       reason: text,
       initiatedBy: text,
+      epoch: kernelId,
     },
     ['nodeId', 'generation', 'links'],
   ),

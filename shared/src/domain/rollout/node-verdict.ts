@@ -7,6 +7,10 @@ export type NodeStanding = 'converged' | 'pending' | 'failed' | 'stale';
 
 export const judgeNode = (input: {
   readonly generation: number | undefined;
+  /**
+   * the generation the node observed according to its facts in the log (NodeReconciled: the
+   * projection's observedGeneration), never a heartbeat's claim; 0 for a generation never issued
+   */
   readonly observedGeneration: number;
   /** highest generation at which the agent reported a failed attach for this policy */
   readonly failedGeneration: number | undefined;
