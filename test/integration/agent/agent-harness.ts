@@ -2,6 +2,7 @@
  * A sim node kernel spec, a stand-in coordinator (answers the latest assignment, collects the
  * facts and heartbeats agents publish) and agent construction, for the agent's integration tests.
  */
+import type { KeyObject } from 'node:crypto';
 import type { FleetBus } from '../../../shared/src/infra/index.js';
 import type { KernelSpec, KernelState } from '../../../shared/src/kernel/index.js';
 import type { NewEvent } from '../../../shared/src/lib/index.js';
@@ -109,6 +110,9 @@ export const simAgent = (input: {
   heartbeatMs?: number;
   /** false: a node without tracing multi-link */
   multiLink?: boolean;
+  /** the verify key (default the tests' key); null: none */
+  verifyKey?: KeyObject | null;
+  insecureUnsignedAssignments?: boolean;
 }): SimAgent => {
   const kernel = createSimKernel(
     input.spec,
@@ -126,7 +130,12 @@ export const simAgent = (input: {
     logger: input.logger ?? silentLogger,
     heartbeatMs: input.heartbeatMs ?? 50,
     requestTimeoutMs: 500,
-    assignmentVerifyKey: testAssignmentKeys().publicKey,
+    ...(input.verifyKey === null
+      ? {}
+      : { assignmentVerifyKey: input.verifyKey ?? testAssignmentKeys().publicKey }),
+    ...(input.insecureUnsignedAssignments === undefined
+      ? {}
+      : { insecureUnsignedAssignments: input.insecureUnsignedAssignments }),
     ...(input.store === undefined ? {} : { store: input.store }),
     ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
   });

@@ -61,4 +61,32 @@ describe('loadConfig', () => {
       'KERNEL',
     ]);
   });
+
+  it('finds the verify key: TRAMWAY_ASSIGNMENT_VERIFY_KEY, else in TRAMWAY_SECURITY_DIR, else none', () => {
+    expect(loadConfig({ NODE_ID: 'n' }).assignmentVerifyKeyFile).toBeUndefined();
+    expect(
+      loadConfig({ NODE_ID: 'n', TRAMWAY_SECURITY_DIR: '/etc/tramway' }).assignmentVerifyKeyFile,
+    ).toBe('/etc/tramway/assignment-signing.pub');
+    expect(
+      loadConfig({
+        NODE_ID: 'n',
+        TRAMWAY_SECURITY_DIR: '/etc/tramway',
+        TRAMWAY_ASSIGNMENT_VERIFY_KEY: '/keys/coord.pub',
+      }).assignmentVerifyKeyFile,
+    ).toBe('/keys/coord.pub');
+  });
+
+  it('runs without a verify key only when told so (flag or env), off by default', () => {
+    expect(loadConfig({ NODE_ID: 'n' }).insecureUnsignedAssignments).toBe(false);
+    expect(
+      loadConfig({ NODE_ID: 'n' }, ['--insecure-unsigned-assignments']).insecureUnsignedAssignments,
+    ).toBe(true);
+    expect(
+      loadConfig({ NODE_ID: 'n', TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'true' })
+        .insecureUnsignedAssignments,
+    ).toBe(true);
+    expect(() =>
+      loadConfig({ NODE_ID: 'n', TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'yes' }),
+    ).toThrow(/TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'true' or 'false'/);
+  });
 });
