@@ -151,8 +151,13 @@ describe('renderMetrics', () => {
         type: 'RolloutStarted',
         data: { rolloutId: 'r', policy: 'p', policyVersion: 1, waves: 1 },
       }),
+      recorded({
+        type: 'NodeAdmissionPending',
+        data: { nodeId: 'n1', reason: 'waiting for approval' },
+      }),
     ]);
     const text = renderMetrics({ fleet, staleNodes: 1, appended: 7 });
+    expect(text).toContain('tramway_nodes_pending 1\n');
     expect(text).toContain('# TYPE tramway_nodes gauge\ntramway_nodes 1\n');
     expect(text).toContain('tramway_nodes_stale 1\n');
     expect(text).toContain('tramway_links 1\n');

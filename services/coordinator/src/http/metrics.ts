@@ -40,6 +40,12 @@ export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): st
       metric('tramway_nodes_stale', 'gauge', 'Nodes whose heartbeats stopped.', [
         { value: staleNodes },
       ]),
+      metric(
+        'tramway_nodes_pending',
+        'gauge',
+        'Registered nodes waiting for approval (no assignment, not counted in rollouts).',
+        [{ value: nodes.filter((n) => n.admission === 'pending').length }],
+      ),
       metric('tramway_links', 'gauge', 'Links held across the fleet, as the log says.', [
         { value: links },
       ]),
