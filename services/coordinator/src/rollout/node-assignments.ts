@@ -60,16 +60,27 @@ export const createNodeAssignments = (deps: {
   };
 
   /**
+   * The latest signed assignment of each node, by (epoch, generation): a generation's message
+   * never changes, and the coordinator sends it again (restart, fetch, drift) more often than it
+   * issues one; one entry per node.
+   */
+  const signedByNode = new Map<string, { order: string; message: Assignment }>();
+
+  /**
    * The assignment a node is sent: its stream's state, with the specs and recorded plans, signed;
    * null for a node not admitted or never assigned.
    */
   const assignmentOf = (nodeId: string): Assignment | null => {
     if (!deps.isAdmitted(nodeId)) return null;
-    const message = assignmentMessage(
-      assignments.get(FleetStreams.assignment(nodeId)).state,
-      specOf,
-    );
-    return message === null ? null : deps.sign(message);
+    const state = assignments.get(FleetStreams.assignment(nodeId)).state;
+    const order = `${state.epoch}:${state.generation}`;
+    const cached = signedByNode.get(nodeId);
+    if (cached?.order === order) return cached.message;
+    const message = assignmentMessage(state, specOf);
+    if (message === null) return null;
+    const signed = deps.sign(message);
+    signedByNode.set(nodeId, { order, message: signed });
+    return signed;
   };
 
   const sendAssignment = async (nodeId: string): Promise<void> => {

@@ -81,11 +81,11 @@ export const signAssignment = <T extends object>(
   key: KeyObject,
   message: T,
 ): T & { signature: { alg: 'ed25519'; value: string } } => {
-  // signed as it will be read: the JSON value (undefined members gone), without a signature
-  const plain = JSON.parse(JSON.stringify(message)) as Record<string, unknown>;
-  delete plain['signature'];
-  const value = sign(null, assignmentSigningBytes(plain), key).toString('base64');
-  return { ...(plain as T), signature: { alg: ASSIGNMENT_SIGNATURE_ALG, value } };
+  // the canonical bytes are those of the JSON value it is read as (undefined members left out,
+  // an undefined array element as null), so the message is signed as it is
+  const { signature: _previous, ...unsigned } = message as T & { signature?: unknown };
+  const value = sign(null, assignmentSigningBytes(unsigned), key).toString('base64');
+  return { ...(unsigned as T), signature: { alg: ASSIGNMENT_SIGNATURE_ALG, value } };
 };
 
 export type SignatureCheck =
