@@ -227,8 +227,11 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     });
     const log = await logOnceReconciled('web-1', 3);
     const takenBack = ofType(log, 'NodeTakenBack', 'web-1');
+    // recorded as the caller who asked (the same identity that applied the policy)
+    const caller = ofType(log, 'PolicyApplied')[0]!.metadata.actor;
+    expect(caller).not.toBe('coordinator');
     expect(takenBack.map((e) => [e.data, e.metadata.actor])).toEqual([
-      [{ nodeId: 'web-1', epoch: 1, reason: 'security test' }, 'user:e2e'],
+      [{ nodeId: 'web-1', epoch: 1, reason: 'security test' }, caller],
     ]);
     expect(
       ofType(log, 'AssignmentIssued', 'web-1')
