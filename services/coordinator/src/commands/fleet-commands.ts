@@ -320,9 +320,8 @@ export const createFleetCommands = (deps: {
 
   /** An optional `{ reason }` body (a person's words for the log). */
   const reasonOf = (body: unknown): string | undefined | ApiResult => {
-    if (body === undefined || body === null) return undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
     const reason = (body as { reason?: unknown }).reason;
-    if (typeof body !== 'object' || Array.isArray(body)) return undefined;
     if (reason === undefined) return undefined;
     if (typeof reason !== 'string' || reason.length === 0 || reason.length > 500)
       return failure(400, ApiErrorCode.InvalidRequest, 'invalid reason', [
