@@ -10,7 +10,7 @@ import {
   createInProcessBus,
 } from '@tramway/shared/infra';
 import { createCoordinator } from './app.js';
-import { loadConfig } from './config.js';
+import { coordinatorNatsCredentials, loadConfig } from './config.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 
 const main = async (): Promise<void> => {
@@ -21,14 +21,19 @@ const main = async (): Promise<void> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  const credentials = coordinatorNatsCredentials(config);
+  if (config.NATS_URL !== undefined && credentials === undefined)
+    logger.warn('NATS without an identity or TLS: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.NATS_URL,
+    });
   const store: EventStore =
     config.STORE === 'jetstream'
-      ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
+      ? await JetStreamEventStore.open({ servers: config.NATS_URL!, credentials })
       : await SqliteEventStore.open({ path: config.SQLITE_PATH });
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()
-      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator' });
+      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator', credentials });
   const app = createCoordinator({
     bus,
     store,
