@@ -59,7 +59,9 @@ export const loadConfig = (
  * The coordinator's NATS identity: the seed and CA files named, else those of the security
  * directory; undefined when neither is set (a plain server: dev and bench only).
  */
-export const coordinatorNatsCredentials = (config: CoordinatorConfig): NatsCredentials | undefined => {
+export const coordinatorNatsCredentials = (
+  config: CoordinatorConfig,
+): NatsCredentials | undefined => {
   const fromDir =
     config.TRAMWAY_SECURITY_DIR === undefined
       ? {}

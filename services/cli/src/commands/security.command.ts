@@ -43,7 +43,8 @@ const takeRepeated = (args: readonly string[], name: string): [string[], string[
     const arg = args[i]!;
     if (arg === name) {
       const value = args[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+      if (value === undefined || value.startsWith('--'))
+        throw new UsageError(`${name} needs a value`);
       taken.push(...listOf(value));
       i++;
     } else if (arg.startsWith(`${name}=`)) taken.push(...listOf(arg.slice(name.length + 1)));

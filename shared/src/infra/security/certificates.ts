@@ -95,13 +95,13 @@ export const loadCertificateAuthority = async (
   keyPem: string,
 ): Promise<CertificateAuthority> => {
   const certificate = new x509.X509Certificate(certPem);
-  const privateKey = (await webcrypto.subtle.importKey(
+  const privateKey = await webcrypto.subtle.importKey(
     'pkcs8',
     x509.PemConverter.decodeFirst(keyPem),
     KEY_ALGORITHM,
     true,
     ['sign'],
-  ));
+  );
   return { certificate, privateKey, certPem, keyPem };
 };
 

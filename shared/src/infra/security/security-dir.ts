@@ -105,7 +105,11 @@ const writeRegistry = (dir: string, registry: NodeRegistry): void => {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([id, e]) => [id, { publicKey: e.publicKey, autoApprove: e.autoApprove }]),
   );
-  writeFile(join(dir, SecurityFiles.nodeRegistry), `${JSON.stringify({ nodes }, null, 2)}\n`, PUBLIC);
+  writeFile(
+    join(dir, SecurityFiles.nodeRegistry),
+    `${JSON.stringify({ nodes }, null, 2)}\n`,
+    PUBLIC,
+  );
 };
 
 const readSettings = (dir: string): NatsServerSettings => {
@@ -162,7 +166,9 @@ const OWN_ENTRIES = [
  * Creates the security directory `options.dir`. Refuses a directory that exists and is not empty
  * unless `force` (which replaces the files it writes, and nothing else).
  */
-export const initSecurityDir = async (options: InitSecurityOptions): Promise<SecurityDirSummary> => {
+export const initSecurityDir = async (
+  options: InitSecurityOptions,
+): Promise<SecurityDirSummary> => {
   const dir = isAbsolute(options.dir) ? options.dir : resolve(options.dir);
   const nodes = [...new Set(options.nodes)];
   nodes.forEach(assertNodeId);
