@@ -1,0 +1,212 @@
+/**
+ * `tramway security init|add-node|issue-client` on real files: what each writes (modes, PEM,
+ * NKeys, nodes.json), that nats-server accepts the configuration (`nats-server -c FILE -t`), that
+ * the certificates chain to the CA with the names asked for, and that a running server applies
+ * an added node on SIGHUP.
+ */
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectNatsBus, loadNodeRegistry, natsCredentialsOf } from '@tramway/shared/infra';
+import { publicKeyOfSeedFile } from '@tramway/shared/security';
+import { runTramway } from '../../support/cli-io.js';
+import type { TempDir } from '../../support/temp-dir.js';
+import { makeTempDir } from '../../support/temp-dir.js';
+import { startNatsServer } from '../../support/nats-server.js';
+
+const NATS_SERVER =
+  ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find(existsSync) ?? 'nats-server';
+
+const temps: TempDir[] = [];
+const tempDir = (): TempDir => {
+  const t = makeTempDir('tramway-sec-cli-');
+  temps.push(t);
+  return t;
+};
+afterEach(() => {
+  for (const t of temps.splice(0)) t.remove();
+});
+
+const mode = (file: string): number => statSync(file).mode & 0o777;
+
+describe('tramway security init', () => {
+  it('writes the CA, server certificate, identities, signing keys, registry and a valid nats-server.conf', async () => {
+    const root = tempDir();
+    const dir = join(root.path, 'sec');
+    const result = await runTramway([
+      'security',
+      'init',
+      '--dir',
+      dir,
+      '--nodes',
+      'web-1,web-2',
+      '--host',
+      'nats',
+      '--host=coordinator.example',
+      '--nats-store',
+      root.file('js'),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(mode(dir)).toBe(0o700);
+    for (const secret of [
+      'ca.key',
+      'server.key',
+      'coordinator.nk',
+      'nodes/web-1.nk',
+      'nodes/web-2.nk',
+      'assignment-signing.key',
+    ])
+      expect(mode(join(dir, secret)), secret).toBe(0o600);
+
+    const ca = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
+    const server = new X509Certificate(readFileSync(join(dir, 'server.crt')));
+    expect(ca.ca).toBe(true);
+    expect(server.verify(ca.publicKey)).toBe(true);
+    expect(server.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(server.checkIP('::1')).toBeDefined();
+    for (const host of ['localhost', 'nats', 'coordinator.example'])
+      expect(server.checkHost(host), host).toBe(host);
+    expect(server.checkHost('evil.example')).toBeUndefined();
+
+    const registry = loadNodeRegistry(dir);
+    expect([...registry.nodes.keys()]).toEqual(['web-1', 'web-2']);
+    expect(registry.nodes.get('web-1')).toEqual({
+      publicKey: publicKeyOfSeedFile(join(dir, 'nodes/web-1.nk')),
+      autoApprove: false,
+    });
+
+    // the assignment-signing pair: PKCS#8 private, SPKI public, Ed25519
+    const key = createPrivateKey(readFileSync(join(dir, 'assignment-signing.key')));
+    const pub = createPublicKey(readFileSync(join(dir, 'assignment-signing.pub')));
+    expect(key.asymmetricKeyType).toBe('ed25519');
+    const signature = sign(null, Buffer.from('assignment'), key);
+    expect(verify(null, Buffer.from('assignment'), pub, signature)).toBe(true);
+
+    const conf = readFileSync(join(dir, 'nats-server.conf'), 'utf8');
+    expect(conf).toContain(publicKeyOfSeedFile(join(dir, 'coordinator.nk')));
+    expect(conf).toContain(
+      'publish: { allow: ["tramway.facts.web-2", "tramway.hb.web-2", "tramway.coord.assignment.web-2"] }',
+    );
+    expect(conf).toContain('subscribe: { allow: ["tramway.agent.web-2.>", "_INBOX_web-2.>"] }');
+    expect(conf).not.toContain('max_payload');
+    const test = spawnSync(NATS_SERVER, ['-c', join(dir, 'nats-server.conf'), '-t'], {
+      encoding: 'utf8',
+    });
+    expect(test.status, test.stderr + test.stdout).toBe(0);
+  });
+
+  it('refuses an existing directory unless --force', async () => {
+    const root = tempDir();
+    writeFileSync(root.file('keep.txt'), 'mine');
+    const refused = await runTramway(['security', 'init', '--dir', root.path, '--nodes', 'a']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/exists and is not empty.*--force/);
+    expect(existsSync(root.file('ca.crt'))).toBe(false);
+    const forced = await runTramway([
+      'security',
+      'init',
+      '--dir',
+      root.path,
+      '--nodes',
+      'a',
+      '--auto-approve',
+      '--force',
+    ]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(root.file('keep.txt'), 'utf8')).toBe('mine');
+    expect(loadNodeRegistry(root.path).nodes.get('a')?.autoApprove).toBe(true);
+  });
+
+  it('refuses a node id that cannot be a subject token', async () => {
+    const root = tempDir();
+    const result = await runTramway([
+      'security',
+      'init',
+      '--dir',
+      root.file('s'),
+      '--nodes',
+      'a.b',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/node id "a.b" is not valid/);
+  });
+});
+
+describe('tramway security add-node and issue-client', () => {
+  it('adds a node that a running server accepts after SIGHUP, and refuses it twice', async () => {
+    const nats = await startNatsServer({ nodes: ['web-1'] });
+    try {
+      const dir = nats.securityDir!;
+      const asWeb9 = () =>
+        connectNatsBus(nats.url, { credentials: natsCredentialsOf(dir, { nodeId: 'web-9' }) });
+      const added = await runTramway(['security', 'add-node', 'web-9', '--dir', dir]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stdout).toMatch(/nats-server --signal reload/);
+      expect(mode(join(dir, 'nodes/web-9.nk'))).toBe(0o600);
+      expect(loadNodeRegistry(dir).nodes.get('web-9')?.autoApprove).toBe(false);
+      // not yet applied: the server still refuses the new identity
+      await expect(asWeb9()).rejects.toThrow(/authorization violation/);
+      const reloads = nats.log().split('Reloaded server configuration').length;
+      process.kill(nats.pid, 'SIGHUP');
+      await expect
+        .poll(() => nats.log().split('Reloaded server configuration').length)
+        .toBeGreaterThan(reloads);
+      const bus = await asWeb9();
+      await bus.publish('tramway.hb.web-9', { nodeId: 'web-9' });
+      await bus.flush();
+      await bus.close();
+      const twice = await runTramway(['security', 'add-node', 'web-9', '--dir', dir]);
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toMatch(/node web-9 exists/);
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  it("issues a person's client certificate: CN name, OU role, client auth, signed by the CA", async () => {
+    const root = tempDir();
+    expect((await runTramway(['security', 'init', '--dir', root.path])).code).toBe(0);
+    const issued = await runTramway([
+      'security',
+      'issue-client',
+      '--dir',
+      root.path,
+      '--name',
+      'alice',
+      '--role',
+      'operator',
+    ]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const cert = new X509Certificate(readFileSync(root.file('clients/alice.crt')));
+    expect(cert.subject.split('\n')).toEqual(expect.arrayContaining(['CN=alice', 'OU=operator']));
+    expect(cert.keyUsage).toContain('1.3.6.1.5.5.7.3.2');
+    expect(cert.verify(new X509Certificate(readFileSync(root.file('ca.crt'))).publicKey)).toBe(
+      true,
+    );
+    expect(mode(root.file('clients/alice.key'))).toBe(0o600);
+    const badRole = await runTramway([
+      'security',
+      'issue-client',
+      '--dir',
+      root.path,
+      '--name',
+      'bob',
+      '--role',
+      'root',
+    ]);
+    expect(badRole.code).toBe(2);
+    const again = await runTramway([
+      'security',
+      'issue-client',
+      '--dir',
+      root.path,
+      '--name',
+      'alice',
+      '--role',
+      'viewer',
+    ]);
+    expect(again.code).toBe(1);
+  });
+});
