@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectNatsBus, loadNodeRegistry, natsCredentialsOf } from '@tramway/shared/infra';
 import { publicKeyOfSeedFile } from '@tramway/shared/security';
@@ -131,6 +132,33 @@ describe('tramway security init', () => {
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/node id "a.b" is not valid/);
+  });
+});
+
+describe("docker-compose.yml's security step", () => {
+  it('runs an init that works and gives nats-server a configuration it accepts', async () => {
+    const compose = parse(
+      readFileSync(join(import.meta.dirname, '../../../docker-compose.yml'), 'utf8'),
+    ) as {
+      services: Record<string, { command: string[] }>;
+    };
+    const line = compose.services['security']!.command.join(' ');
+    const args = /tramway\.js (security init [^&)]*)/.exec(line)?.[1]?.trim().split(/\s+/);
+    expect(args, line).toBeDefined();
+    const root = tempDir();
+    const dir = root.file('security');
+    const argv = args!.map((a) => (a === '/security' ? dir : a));
+    const result = await runTramway(argv);
+    expect(result.code, result.stderr).toBe(0);
+    const conf = readFileSync(join(dir, 'nats-server.conf'), 'utf8');
+    expect(conf).toContain('listen: "0.0.0.0:4222"');
+    expect(new X509Certificate(readFileSync(join(dir, 'server.crt'))).checkHost('nats')).toBe(
+      'nats',
+    );
+    const test = spawnSync(NATS_SERVER, ['-c', join(dir, 'nats-server.conf'), '-t'], {
+      encoding: 'utf8',
+    });
+    expect(test.status, test.stderr + test.stdout).toBe(0);
   });
 });
 
