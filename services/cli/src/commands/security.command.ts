@@ -5,19 +5,21 @@
  */
 import { join, resolve } from 'node:path';
 import type { ClientRole } from '@tramway/shared/security';
-import {
-  CLIENT_ROLES,
-  SecurityFiles,
-  addNodes,
-  initSecurityDir,
-  issueClient,
-} from '@tramway/shared/security';
-import { isAppError } from '@tramway/shared/infra';
+import { SecurityFiles, isAppError } from '@tramway/shared/infra';
 import { positionalsOf, splitArgs } from '../cli-args.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 
-/** Where the security directory is by default (docker-compose.yml mounts it). */
+/** The roles of people on the HTTP API (as `@tramway/shared/security`'s CLIENT_ROLES). */
+const CLIENT_ROLES: readonly ClientRole[] = ['viewer', 'operator', 'admin'];
+
+/**
+ * The module that makes certificates, loaded only by these commands: the X.509 library and its
+ * Reflect polyfill stay out of every other command's start-up.
+ */
+const securityModule = () => import('@tramway/shared/security');
+
+/** Where the security directory is by default. */
 export const DEFAULT_SECURITY_DIR = '.tramway-security';
 
 const dirOf = (values: ReadonlyMap<string, string>, io: CliIo): string =>
@@ -84,6 +86,7 @@ export const securityInitCommand: CliCommand = {
     const nodes = listOf(args.values.get('--nodes'));
     const value = (name: string) => args.values.get(name);
     return refusalsAsExit1(io, 'init', async () => {
+      const { initSecurityDir } = await securityModule();
       const summary = await initSecurityDir({
         dir,
         nodes,
@@ -126,7 +129,8 @@ export const securityAddNodeCommand: CliCommand = {
     const args = splitArgs(argv, { values: ['--dir'], flags: ['--auto-approve'] });
     const [node] = positionalsOf(args, ['NODE']);
     const dir = dirOf(args.values, io);
-    return refusalsAsExit1(io, 'add-node', () => {
+    return refusalsAsExit1(io, 'add-node', async () => {
+      const { addNodes } = await securityModule();
       const added = addNodes(dir, [node!], { autoApprove: args.flags.has('--auto-approve') });
       const entry = added.get(node!)!;
       io.stdout(
@@ -136,7 +140,7 @@ export const securityAddNodeCommand: CliCommand = {
           '',
         ].join('\n'),
       );
-      return Promise.resolve(0);
+      return 0;
     });
   },
 };
@@ -155,6 +159,7 @@ export const securityIssueClientCommand: CliCommand = {
       throw new UsageError(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
     const dir = dirOf(args.values, io);
     return refusalsAsExit1(io, 'issue-client', async () => {
+      const { issueClient } = await securityModule();
       const files = await issueClient(dir, { name, role: role as ClientRole });
       io.stdout(`${files.certFile}\n${files.keyFile}\n`);
       return 0;
