@@ -10,7 +10,12 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectNatsBus, loadNodeRegistry, natsCredentialsOf } from '@tramway/shared/infra';
+import {
+  connectNats,
+  connectNatsBus,
+  loadNodeRegistry,
+  natsCredentialsOf,
+} from '@tramway/shared/infra';
 import { publicKeyOfSeedFile } from '@tramway/shared/security';
 import { runTramway } from '../../support/cli-io.js';
 import type { TempDir } from '../../support/temp-dir.js';
@@ -28,6 +33,13 @@ const tempDir = (): TempDir => {
 };
 afterEach(() => {
   for (const t of temps.splice(0)) t.remove();
+});
+
+let scratch: TempDir | undefined;
+/** one temp dir per test for loose files */
+const root = (): TempDir => (scratch ??= tempDir());
+afterEach(() => {
+  scratch = undefined;
 });
 
 const mode = (file: string): number => statSync(file).mode & 0o777;
@@ -188,6 +200,56 @@ describe('tramway security add-node and issue-client', () => {
       const twice = await runTramway(['security', 'add-node', 'web-9', '--dir', dir]);
       expect(twice.code).toBe(1);
       expect(twice.stderr).toMatch(/node web-9 exists/);
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  it('revokes a node (remove-node) and rotates a seed (add-node --rotate): the old seed is closed out at reload', async () => {
+    const nats = await startNatsServer({ nodes: ['web-1', 'web-2'] });
+    try {
+      const dir = nats.securityDir!;
+      const as = (nodeId: string) =>
+        connectNats(nats.url, {
+          credentials: natsCredentialsOf(dir, { nodeId }),
+          reconnect: false,
+        });
+      const reload = async () => {
+        const reloads = nats.log().split('Reloaded server configuration').length;
+        process.kill(nats.pid, 'SIGHUP');
+        await expect
+          .poll(() => nats.log().split('Reloaded server configuration').length)
+          .toBeGreaterThan(reloads);
+      };
+      const web1 = await as('web-1');
+      const oldWeb2Seed = readFileSync(join(dir, 'nodes/web-2.nk'), 'utf8');
+      const web2 = await as('web-2');
+
+      const removed = await runTramway(['security', 'remove-node', 'web-1', '--dir', dir]);
+      expect(removed.code, removed.stderr).toBe(0);
+      expect(existsSync(join(dir, 'nodes/web-1.nk'))).toBe(false);
+      expect(loadNodeRegistry(dir).nodes.has('web-1')).toBe(false);
+      const rotated = await runTramway(['security', 'add-node', 'web-2', '--rotate', '--dir', dir]);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'nodes/web-2.nk'), 'utf8')).not.toBe(oldWeb2Seed);
+      expect(loadNodeRegistry(dir).nodes.get('web-2')?.autoApprove).toBe(true);
+      await reload();
+
+      // the server closes the connections of the revoked and the replaced identities
+      await web1.closed();
+      await web2.closed();
+      const oldSeedFile = root().file('old-web-2.nk');
+      writeFileSync(oldSeedFile, oldWeb2Seed);
+      await expect(
+        connectNats(nats.url, {
+          credentials: { nkeySeedFile: oldSeedFile, caFile: join(dir, 'ca.crt') },
+        }),
+      ).rejects.toThrow(/authorization violation/);
+      // the new seed connects
+      await (await as('web-2')).close();
+      const gone = await runTramway(['security', 'remove-node', 'web-1', '--dir', dir]);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/node web-1 is not in/);
     } finally {
       await nats.stop();
     }

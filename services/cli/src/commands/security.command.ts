@@ -121,24 +121,49 @@ export const securityInitCommand: CliCommand = {
   },
 };
 
+const RELOAD_HINT =
+  'rendered again: apply it with `nats-server --signal reload` (or SIGHUP to the server)';
+
 export const securityAddNodeCommand: CliCommand = {
   path: ['security', 'add-node'],
-  usage: 'security add-node NODE [--auto-approve] [--dir DIR]',
-  summary: "add a node's NATS identity and render nats-server.conf again",
+  usage: 'security add-node NODE [--auto-approve] [--rotate] [--dir DIR]',
+  summary: "add a node's NATS identity (--rotate: a new seed for a known node)",
   run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--dir'], flags: ['--auto-approve'] });
+    const args = splitArgs(argv, { values: ['--dir'], flags: ['--auto-approve', '--rotate'] });
     const [node] = positionalsOf(args, ['NODE']);
     const dir = dirOf(args.values, io);
     return refusalsAsExit1(io, 'add-node', async () => {
       const { addNodes } = await securityModule();
-      const added = addNodes(dir, [node!], { autoApprove: args.flags.has('--auto-approve') });
+      const added = addNodes(dir, [node!], {
+        ...(args.flags.has('--auto-approve') ? { autoApprove: true } : {}),
+        rotate: args.flags.has('--rotate'),
+      });
       const entry = added.get(node!)!;
       io.stdout(
         [
           `${join(dir, SecurityFiles.nodeSeed(node!))}: node ${node} NKey ${entry.publicKey}${entry.autoApprove ? ' (auto-approved)' : ''}`,
-          `${join(dir, SecurityFiles.natsServerConf)} rendered again: apply it with \`nats-server --signal reload\` (or SIGHUP to the server)`,
+          `${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}`,
           '',
         ].join('\n'),
+      );
+      return 0;
+    });
+  },
+};
+
+export const securityRemoveNodeCommand: CliCommand = {
+  path: ['security', 'remove-node'],
+  usage: 'security remove-node NODE [--dir DIR]',
+  summary: "revoke a node's NATS identity (its seed and registry entry)",
+  run: async (argv, io) => {
+    const args = splitArgs(argv, { values: ['--dir'] });
+    const [node] = positionalsOf(args, ['NODE']);
+    const dir = dirOf(args.values, io);
+    return refusalsAsExit1(io, 'remove-node', async () => {
+      const { removeNode } = await securityModule();
+      removeNode(dir, node!);
+      io.stdout(
+        `node ${node} removed; ${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}: its connections are then closed\n`,
       );
       return 0;
     });
@@ -170,5 +195,6 @@ export const securityIssueClientCommand: CliCommand = {
 export const SECURITY_COMMANDS: readonly CliCommand[] = [
   securityInitCommand,
   securityAddNodeCommand,
+  securityRemoveNodeCommand,
   securityIssueClientCommand,
 ];

@@ -227,30 +227,53 @@ export const initSecurityDir = async (
 /**
  * Adds node identities to an existing directory (a seed each, nodes.json) and renders
  * nats-server.conf again; a running server applies it on `nats-server --signal reload` (SIGHUP).
- * Refuses a node that exists.
+ * Refuses a node that exists, unless `rotate`: then the node gets a new seed (the old one stops
+ * working at the reload) and keeps its auto-approval unless `autoApprove` is given.
  */
 export const addNodes = (
   dirPath: string,
   nodeIds: readonly string[],
-  { autoApprove = false }: { autoApprove?: boolean } = {},
+  { autoApprove, rotate = false }: { autoApprove?: boolean; rotate?: boolean } = {},
 ): ReadonlyMap<string, NodeRegistryEntry> => {
   const dir = resolve(dirPath);
   nodeIds.forEach(assertNodeId);
   const registry = new Map(loadNodeRegistry(dir).nodes);
-  for (const nodeId of nodeIds)
-    if (registry.has(nodeId) || existsSync(join(dir, SecurityFiles.nodeSeed(nodeId))))
+  for (const nodeId of nodeIds) {
+    const known = registry.has(nodeId) || existsSync(join(dir, SecurityFiles.nodeSeed(nodeId)));
+    if (known && !rotate)
       throw failure(SecurityErrorCode.SecurityDirExists, `node ${nodeId} exists in ${dir}`);
+    if (!known && rotate)
+      throw failure(SecurityErrorCode.SecurityDirInvalid, `node ${nodeId} is not in ${dir}`);
+  }
   const added = new Map<string, NodeRegistryEntry>();
   for (const nodeId of new Set(nodeIds)) {
     const node = newSeed();
     writeFile(join(dir, SecurityFiles.nodeSeed(nodeId)), `${node.seed}\n`, SECRET);
-    const entry = { publicKey: node.publicKey, autoApprove };
+    const entry = {
+      publicKey: node.publicKey,
+      autoApprove: autoApprove ?? registry.get(nodeId)?.autoApprove ?? false,
+    };
     registry.set(nodeId, entry);
     added.set(nodeId, entry);
   }
   writeRegistry(dir, { nodes: registry });
   writeNatsServerConf(dir);
   return added;
+};
+
+/**
+ * Revokes a node: its seed and its entry in nodes.json are removed and nats-server.conf rendered
+ * again; at the server's reload its connections are closed and it can no longer connect.
+ */
+export const removeNode = (dirPath: string, nodeId: string): void => {
+  const dir = resolve(dirPath);
+  assertNodeId(nodeId);
+  const registry = new Map(loadNodeRegistry(dir).nodes);
+  if (!registry.delete(nodeId))
+    throw failure(SecurityErrorCode.SecurityDirInvalid, `node ${nodeId} is not in ${dir}`);
+  rmSync(join(dir, SecurityFiles.nodeSeed(nodeId)), { force: true });
+  writeRegistry(dir, { nodes: registry });
+  writeNatsServerConf(dir);
 };
 
 /** Writes `clients/<name>.crt` and `.key`: a person's certificate (CN = name, OU = role). */
