@@ -359,6 +359,25 @@ describe("web-1's credential", () => {
   });
 });
 
+describe("the bus's report of the server's refusals", () => {
+  it('hands a permission violation to onServerError (the agent and coordinator log it)', async () => {
+    const errors: string[] = [];
+    const bus = await connectNatsBus(nats.url, {
+      credentials: nats.credentials({ nodeId: 'web-1' }),
+      onServerError: (error) => errors.push(error.message),
+    });
+    try {
+      await bus.publish('tramway.hb.web-2', { nodeId: 'web-2' });
+      await waitUntil('violation reported', () =>
+        errors.some((e) => e.includes('Permissions Violation for Publish to "tramway.hb.web-2"')),
+      );
+    } finally {
+      await bus.close();
+    }
+    await expectNothingChanged();
+  });
+});
+
 describe('a node speaking for another on its own subjects', () => {
   let web1: FleetBus;
   beforeAll(async () => {

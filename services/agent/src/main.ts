@@ -42,6 +42,7 @@ const main = async (): Promise<number> => {
       credentials: config.natsCredentials,
       onHandlerError: (error, message) =>
         logger.error('message handler failed', { subject: message.subject, error: String(error) }),
+      onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
     });
   } catch (error) {
     if (!isAppError(error)) throw error;

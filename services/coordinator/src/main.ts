@@ -33,7 +33,11 @@ const main = async (): Promise<void> => {
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()
-      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator', credentials });
+      : await connectNatsBus(config.NATS_URL, {
+          name: 'tramway-coordinator',
+          credentials,
+          onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+        });
   const app = createCoordinator({
     bus,
     store,

@@ -234,11 +234,22 @@ export const connectNatsBus = async (
   options: FleetBusOptions & {
     readonly name?: string;
     readonly credentials?: NatsCredentials | undefined;
+    /**
+     * errors the server reports on the connection (a permission violation: a subject this
+     * identity may not use), for the log; without it they go unseen
+     */
+    readonly onServerError?: (error: Error) => void;
   } = {},
 ): Promise<FleetBus> => {
   const nc = await connectNats(servers, {
     ...(options.name === undefined ? {} : { name: options.name }),
     credentials: options.credentials,
   });
+  const onServerError = options.onServerError;
+  if (onServerError !== undefined)
+    void (async () => {
+      for await (const status of nc.status())
+        if (status.type === 'error') onServerError(status.error);
+    })();
   return createNatsBus(nc, { ...options, closeConnection: true });
 };
