@@ -1,9 +1,10 @@
 /**
  * Issue 10, attack 2 (the phantom node) and item 5 (converged from facts), replayed against real
- * processes: a real nats-server, the coordinator process with manual admission
- * (TRAMWAY_ADMISSION=manual) and a real agent in an agent-host process. A node registered by
- * forged facts and heartbeats alone stays pending: it gets no assignment and no rollout counts
- * it. A node admitted but whose heartbeats claim a generation it never reported as a fact
+ * processes: a real nats-server with auth and TLS as deployed, the coordinator process (its
+ * admission rule the node registry, nodes.json) and a real agent in an agent-host process. Node
+ * credentials are issued without auto-approval: a node registered by facts and heartbeats alone
+ * (a phantom, with a credential of its own) stays pending: it gets no assignment and no rollout
+ * counts it. A node admitted but whose heartbeats claim a generation it never reported as a fact
  * (NodeReconciled) is not converged, and its wave does not complete.
  */
 import { join } from 'node:path';
@@ -49,7 +50,9 @@ interface PolicyStatus {
 let nats: NatsServerHandle;
 let coordinator: CoordinatorHandle;
 let host: AgentHostHandle;
-let attacker: FleetBus;
+/** a connection per phantom node, each with its own credential (issued without auto-approval) */
+const phantoms = new Map<string, FleetBus>();
+const as = (nodeId: string): FleetBus => phantoms.get(nodeId)!;
 const dir: TempDir = makeTempDir('tramway-sec-admission-');
 
 const call = (method: string, path: string, body?: unknown) =>
@@ -61,7 +64,7 @@ const statusOf = async (policy: string): Promise<PolicyStatus> =>
 /** What a forger without any credential publishes for a node that does not exist. */
 const forgedNode = async (nodeId: string, labels: Record<string, string>): Promise<void> => {
   const now = new Date().toISOString();
-  await attacker.publish(`tramway.facts.${nodeId}`, {
+  await as(nodeId).publish(`tramway.facts.${nodeId}`, {
     nodeId,
     bootId: `boot-${nodeId}`,
     events: [
@@ -83,7 +86,7 @@ const forgedNode = async (nodeId: string, labels: Record<string, string>): Promi
   });
 };
 const forgedHeartbeat = (nodeId: string, observedGeneration: number) =>
-  attacker.publish(`tramway.hb.${nodeId}`, {
+  as(nodeId).publish(`tramway.hb.${nodeId}`, {
     nodeId,
     bootId: `boot-${nodeId}`,
     observedGeneration,
@@ -92,29 +95,36 @@ const forgedHeartbeat = (nodeId: string, observedGeneration: number) =>
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  coordinator = await spawnCoordinator({
-    natsUrl: nats.url,
-    env: { TRAMWAY_ADMISSION: 'manual' },
-  });
-  host = await spawnAgentHost(dir.file('agents.json'), {
-    natsUrl: nats.url,
-    heartbeatMs: 200,
-    requestTimeoutMs: 2000,
-    kernels: { web: KERNEL },
-    agents: [
-      {
-        nodeId: 'web-1',
-        labels: { role: 'web' },
-        stateDir: join(dir.path, 'web-1'),
-        kernel: 'web',
-      },
-    ],
-  });
-  attacker = await connectNatsBus(nats.url, { name: 'attacker' });
+  // credentials issued without auto-approval (the registry says autoApprove: false)
+  await nats.addNodes(['web-1', 'evil-1', 'ghost-1'], { autoApprove: false });
+  coordinator = await spawnCoordinator({ natsUrl: nats.url, securityDir: nats.securityDir });
+  host = await spawnAgentHost(
+    dir.file('agents.json'),
+    {
+      natsUrl: nats.url,
+      heartbeatMs: 200,
+      requestTimeoutMs: 2000,
+      kernels: { web: KERNEL },
+      agents: [
+        {
+          nodeId: 'web-1',
+          labels: { role: 'web' },
+          stateDir: join(dir.path, 'web-1'),
+          kernel: 'web',
+        },
+      ],
+    },
+    { nats },
+  );
+  for (const nodeId of ['evil-1', 'ghost-1'])
+    phantoms.set(
+      nodeId,
+      await connectNatsBus(nats.url, { name: nodeId, credentials: nats.credentials({ nodeId }) }),
+    );
 }, 180_000);
 
 afterAll(async () => {
-  await attacker?.close();
+  for (const b of phantoms.values()) await b.close();
   await host?.stop();
   await coordinator?.stop();
   await nats?.stop();
@@ -128,7 +138,7 @@ describe('admission and converged-from-facts against real processes', () => {
       intervalMs: 100,
     });
     expect((await nodes()).find((n) => n.nodeId === 'web-1')?.admission).toBe('pending');
-    const log = await readLog(nats.url);
+    const log = await readLog(nats.url, nats.credentials());
     expect(ofType(log, 'NodeAdmissionPending', 'web-1').map((e) => e.metadata.actor)).toEqual([
       'coordinator',
     ]);
@@ -140,7 +150,7 @@ describe('admission and converged-from-facts against real processes', () => {
     });
     expect((await nodes()).find((n) => n.nodeId === 'web-1')?.admission).toBe('approved');
     // the approver is the caller's identity (whatever credential the harness calls with)
-    const approved = ofType(await readLog(nats.url), 'NodeApproved', 'web-1');
+    const approved = ofType(await readLog(nats.url, nats.credentials()), 'NodeApproved', 'web-1');
     expect(approved).toHaveLength(1);
     const approver = approved[0]!.metadata.actor;
     expect(approver).not.toBe('coordinator');
@@ -176,7 +186,7 @@ describe('admission and converged-from-facts against real processes', () => {
     const status = await statusOf('tcp-latency');
     expect(status.rollout?.waves.flatMap((w) => w.nodes)).toEqual(['web-1']);
     expect(status.nodes.map((n) => [n.nodeId, n.state])).toEqual([['web-1', 'converged']]);
-    const log = await readLog(nats.url);
+    const log = await readLog(nats.url, nats.credentials());
     expect(ofType(log, 'AssignmentIssued', 'evil-1')).toEqual([]);
     expect(ofType(log, 'NodeAdmissionPending', 'evil-1')).toHaveLength(1);
     expect(ofType(log, 'NodeApproved', 'evil-1')).toEqual([]);
@@ -197,13 +207,13 @@ describe('admission and converged-from-facts against real processes', () => {
     });
     expect(applied.status, JSON.stringify(applied.body)).toBe(202);
     const issued = await waitUntil('ghost-1 given generation 1', async () =>
-      ofType(await readLog(nats.url), 'AssignmentIssued', 'ghost-1').at(-1),
+      ofType(await readLog(nats.url, nats.credentials()), 'AssignmentIssued', 'ghost-1').at(-1),
     );
     const generation = dataOf<{ generation: number }>(issued).generation;
     // it claims, in heartbeats only, to have observed that generation (and more)
     for (const g of [generation, generation + 5]) await forgedHeartbeat('ghost-1', g);
     // a fact sent after the heartbeats: once it is in the log, the heartbeats were ingested
-    await attacker.publish('tramway.facts.ghost-1', {
+    await as('ghost-1').publish('tramway.facts.ghost-1', {
       nodeId: 'ghost-1',
       bootId: 'boot-ghost-1',
       events: [
@@ -218,7 +228,7 @@ describe('admission and converged-from-facts against real processes', () => {
     });
     await waitUntil(
       'the fact after the heartbeats recorded',
-      async () => ofType(await readLog(nats.url), 'ModuleLoaded', 'ghost-1').length === 1,
+      async () => ofType(await readLog(nats.url, nats.credentials()), 'ModuleLoaded', 'ghost-1').length === 1,
     );
     // web-1 reconciled and said so (NodeReconciled): converged; ghost-1 only claimed it
     await waitUntil('web-1 converged', async () =>
@@ -236,7 +246,7 @@ describe('admission and converged-from-facts against real processes', () => {
     expect(status.rollout?.state).toBe('running');
     expect(status.rollout?.waves[0]?.state).not.toBe('completed');
     expect(
-      ofType(await readLog(nats.url), 'WaveCompleted').filter(
+      ofType(await readLog(nats.url, nats.credentials()), 'WaveCompleted').filter(
         (e) => dataOf<{ rolloutId: string }>(e).rolloutId === 'recv-latency-v1',
       ),
     ).toEqual([]);

@@ -1,7 +1,9 @@
 /**
  * Issue 10, attack 1 ("Forged assignment"), replayed against real processes: a real nats-server,
- * the coordinator process (JetStream log) and real agents in an agent-host process. The attacker
- * is a plain NATS client that can publish on the agents' assign subjects. Every forged
+ * the coordinator process (JetStream log) and real agents in an agent-host process, NATS with
+ * auth and TLS as deployed. The attacker holds the coordinator's NATS identity (a stolen
+ * `coordinator.nk`: the only identity NATS lets publish on the agents' assign subjects) but not its
+ * assignment signing key. Every forged
  * assignment (unsigned, signed with another key, a real one with its generation raised, a real
  * one for another node, a replay of a real earlier one captured off the wire, a huge epoch) is
  * refused by the agent with its error code: its kernel links do not change and the log does not
@@ -90,7 +92,7 @@ const logOnceReconciled = (nodeId: string, generation: number) =>
   waitUntil(
     `${nodeId} reported NodeReconciled for generation ${generation}`,
     async () => {
-      const log = await readLog(nats.url);
+      const log = await readLog(nats.url, nats.credentials());
       return ofType(log, 'NodeReconciled', nodeId).some(
         (e) => dataOf<{ observedGeneration: number }>(e).observedGeneration === generation,
       )
@@ -103,20 +105,24 @@ const ids = (log: readonly RecordedEvent[]) => log.map((e) => e.id);
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  coordinator = await spawnCoordinator({ natsUrl: nats.url });
-  host = await spawnAgentHost(dir.file('agents.json'), {
-    natsUrl: nats.url,
-    heartbeatMs: 200,
-    requestTimeoutMs: 2000,
-    kernels: { web: KERNEL },
-    agents: NODES.map((nodeId) => ({
-      nodeId,
-      labels: { role: 'web' },
-      stateDir: join(dir.path, nodeId),
-      kernel: 'web',
-    })),
-  });
-  attacker = await connectNatsBus(nats.url, { name: 'attacker' });
+  coordinator = await spawnCoordinator({ natsUrl: nats.url, securityDir: nats.securityDir });
+  host = await spawnAgentHost(
+    dir.file('agents.json'),
+    {
+      natsUrl: nats.url,
+      heartbeatMs: 200,
+      requestTimeoutMs: 2000,
+      kernels: { web: KERNEL },
+      agents: NODES.map((nodeId) => ({
+        nodeId,
+        labels: { role: 'web' },
+        stateDir: join(dir.path, nodeId),
+        kernel: 'web',
+      })),
+    },
+    { nats },
+  );
+  attacker = await connectNatsBus(nats.url, { name: 'attacker', credentials: nats.credentials() });
   attacker.subscribe('tramway.agent.*.assign', (m) => {
     captured.push(m.payload as AssignmentWire);
   });
@@ -160,7 +166,7 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     const realG2 = captured.find((a) => a.nodeId === 'web-1' && a.generation === 2)!;
     const realWeb2 = captured.find((a) => a.nodeId === 'web-2' && a.generation === 2)!;
     expect(realG2.signature?.alg).toBe('ed25519');
-    const before = { web1: await stateOf('web-1'), log: await readLog(nats.url) };
+    const before = { web1: await stateOf('web-1'), log: await readLog(nats.url, nats.credentials()) };
     expect(before.web1.observedGeneration).toBe(2);
     expect(before.web1.links.flatMap((l) => l.connections.map((c) => c.function)).sort()).toEqual([
       'tcp_recvmsg',
@@ -215,7 +221,7 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     const after = await stateOf('web-1');
     expect(after.observedGeneration).toBe(2);
     expect(after.links).toEqual(before.web1.links);
-    expect(ids(await readLog(nats.url))).toEqual(ids(before.log));
+    expect(ids(await readLog(nats.url, nats.credentials()))).toEqual(ids(before.log));
   });
 
   it('lets the coordinator take a node back with a new epoch, after which the old epoch is refused', async () => {
@@ -254,11 +260,16 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
 
   it('takes back, once, a node that reports a generation the coordinator never issued (no repair loop)', async () => {
     // a node that ran a forged assignment before it had a verify key reports it as a fact
-    const before = await readLog(nats.url);
+    const before = await readLog(nats.url, nats.credentials());
     const issuedBefore = ofType(before, 'AssignmentIssued', 'web-2').length;
+    // (web-2's own identity: only it may publish web-2's facts)
+    const web2 = await connectNatsBus(nats.url, {
+      name: 'web-2-lying',
+      credentials: nats.credentials({ nodeId: 'web-2' }),
+    });
     const now = new Date().toISOString();
     for (let i = 0; i < 3; i++)
-      await attacker.publish('tramway.facts.web-2', {
+      await web2.publish('tramway.facts.web-2', {
         nodeId: 'web-2',
         bootId: 'boot-forged',
         events: [
@@ -271,6 +282,7 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
           },
         ],
       });
+    await web2.close();
     // the coordinator takes the node back in a new epoch; the real agent adopts it (generation 3)
     const log = await logOnceReconciled('web-2', 3);
     const takenBack = ofType(log, 'NodeTakenBack', 'web-2');
@@ -297,6 +309,6 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     };
     expect(status.rollout.state).toBe('completed');
     expect(nodeOf(takenBack[0]!)).toBe('web-2');
-    expect(ofType(await readLog(nats.url), 'NodeTakenBack', 'web-2')).toHaveLength(1);
+    expect(ofType(await readLog(nats.url, nats.credentials()), 'NodeTakenBack', 'web-2')).toHaveLength(1);
   });
 });

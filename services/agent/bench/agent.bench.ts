@@ -103,7 +103,7 @@ const agentRun = async (
   if (!kernel.ok) throw new Error(kernel.error.join('\n'));
   const bus = createInProcessBus();
   // signed as the coordinator does: the agent checks it (the cost is part of the measure)
-  bus.respond('tramway.coord.assignment', () =>
+  bus.respond('tramway.coord.assignment.*', () =>
     signAssignment(KEYS.privateKey, {
       nodeId: 'bench-1',
       epoch: 0,

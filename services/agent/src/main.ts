@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT stop it. No logic here.
  */
 import { randomUUID } from 'node:crypto';
-import { connectNatsBus, loadAssignmentVerifyKey } from '@tramway/shared/infra';
+import { connectNatsBus, isAppError, loadAssignmentVerifyKey } from '@tramway/shared/infra';
 import { createAgent } from './app.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
@@ -26,6 +26,14 @@ const main = async (): Promise<number> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  if (config.assignmentVerifyKeyFile === undefined && !config.insecureUnsignedAssignments) {
+    process.stderr.write(
+      `tramway-agent ${config.nodeId}: no assignment verify key (TRAMWAY_ASSIGNMENT_VERIFY_KEY, or assignment-signing.pub in TRAMWAY_SECURITY_DIR); ` +
+        'an agent that cannot check who sent an assignment does not start ' +
+        '(--insecure-unsigned-assignments overrides, for development only)\n',
+    );
+    return 2;
+  }
   let assignmentVerifyKey;
   try {
     assignmentVerifyKey =
@@ -41,11 +49,26 @@ const main = async (): Promise<number> => {
     logger.error('kernel unavailable', { problems: kernel.error });
     return 2;
   }
-  const bus = await connectNatsBus(config.natsUrl, {
-    name: `tramway-agent-${config.nodeId}`,
-    onHandlerError: (error, message) =>
-      logger.error('message handler failed', { subject: message.subject, error: String(error) }),
-  });
+  if (config.natsCredentials.nkeySeedFile === undefined)
+    logger.warn('NATS without an identity: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.natsUrl,
+    });
+  let bus;
+  try {
+    bus = await connectNatsBus(config.natsUrl, {
+      name: `tramway-agent-${config.nodeId}`,
+      credentials: config.natsCredentials,
+      onHandlerError: (error, message) =>
+        logger.error('message handler failed', { subject: message.subject, error: String(error) }),
+      onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+    });
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    logger.error('cannot connect to NATS', { nats: config.natsUrl, error: error.message });
+    process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+    await kernel.value.driver.close();
+    return 1;
+  }
   const agent = createAgent({
     nodeId: config.nodeId,
     labels: config.labels,

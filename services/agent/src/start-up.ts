@@ -75,7 +75,7 @@ const assignmentFetcher = (input: StartUpInput): (() => Promise<boolean>) => {
   return async () => {
     try {
       const reply = await deps.bus.request(
-        AgentSubjects.assignment(),
+        AgentSubjects.assignment(deps.nodeId),
         { nodeId: deps.nodeId },
         { timeoutMs: deps.requestTimeoutMs ?? 2000 },
       );
@@ -85,7 +85,7 @@ const assignmentFetcher = (input: StartUpInput): (() => Promise<boolean>) => {
       }
       if (reply === null) return true;
       // checked as one sent on the assign subject: signature, schema, node, order
-      input.agent.receiveAssignment(reply, AgentSubjects.assignment());
+      input.agent.receiveAssignment(reply, AgentSubjects.assignment(deps.nodeId));
       return true;
     } catch (error) {
       // said once per outage, then retried quietly with every heartbeat

@@ -13,7 +13,8 @@ import {
   createInProcessBus,
 } from '@tramway/shared/infra';
 import { createCoordinator } from './app.js';
-import { loadConfig } from './config.js';
+import { registryAdmission } from './admission/registry-admission.js';
+import { coordinatorNatsCredentials, loadConfig } from './config.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 
 const main = async (): Promise<void> => {
@@ -24,6 +25,11 @@ const main = async (): Promise<void> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  const credentials = coordinatorNatsCredentials(config);
+  if (config.NATS_URL !== undefined && credentials === undefined)
+    logger.warn('NATS without an identity or TLS: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.NATS_URL,
+    });
   const signingKeyFile = assignmentKeyFile(
     config.TRAMWAY_ASSIGNMENT_SIGNING_KEY,
     config.TRAMWAY_SECURITY_DIR,
@@ -34,12 +40,16 @@ const main = async (): Promise<void> => {
     signingKeyFile === undefined ? undefined : loadAssignmentSigningKey(signingKeyFile);
   const store: EventStore =
     config.STORE === 'jetstream'
-      ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
+      ? await JetStreamEventStore.open({ servers: config.NATS_URL!, credentials })
       : await SqliteEventStore.open({ path: config.SQLITE_PATH });
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()
-      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator' });
+      : await connectNatsBus(config.NATS_URL, {
+          name: 'tramway-coordinator',
+          credentials,
+          onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+        });
   const app = createCoordinator({
     bus,
     store,
@@ -52,7 +62,7 @@ const main = async (): Promise<void> => {
       tickMs: config.TICK_MS,
       driftIntervalMs: config.DRIFT_INTERVAL_MS,
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-      admission: { autoApprove: () => config.TRAMWAY_ADMISSION === 'auto' },
+      admission: registryAdmission(config.TRAMWAY_SECURITY_DIR, config.TRAMWAY_ADMISSION, logger),
     },
   });
   await app.start();

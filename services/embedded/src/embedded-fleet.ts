@@ -8,11 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FleetBus } from '@tramway/shared/infra';
-import {
-  SqliteEventStore,
-  assignmentKeyPairIn,
-  createInProcessBus,
-} from '@tramway/shared/infra';
+import { SqliteEventStore, assignmentKeyPairIn, createInProcessBus } from '@tramway/shared/infra';
 import type { Agent } from '@tramway/agent';
 import { createAgent, createSimKernel } from '@tramway/agent';
 import type { Coordinator } from '@tramway/coordinator';

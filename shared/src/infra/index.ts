@@ -18,3 +18,5 @@ export * from './host/index.js';
 export * from './logger.js';
 export * from './durable-file.js';
 export * from './security/assignment-keys.js';
+export * from './security/security-layout.js';
+export * from './nats/nats-connection.js';

@@ -62,7 +62,7 @@ export const assignmentOf = (
 export const signed = <T extends object>(assignment: T): T =>
   signAssignment(testAssignmentKeys().privateKey, assignment);
 
-/** Answers `tramway.coord.assignment` with `latest` (signed), records facts and heartbeats. */
+/** Answers `tramway.coord.assignment.<node>` with `latest` (signed), records facts and heartbeats. */
 export const fakeCoordinator = (bus: FleetBus) => {
   const facts: NewEvent[] = [];
   const heartbeats: { nodeId: string; observedGeneration: number }[] = [];
@@ -75,7 +75,7 @@ export const fakeCoordinator = (bus: FleetBus) => {
     bus.subscribe('tramway.hb.*', (m) => {
       heartbeats.push(m.payload as { nodeId: string; observedGeneration: number });
     }),
-    bus.respond('tramway.coord.assignment', (m) => {
+    bus.respond('tramway.coord.assignment.*', (m) => {
       const { nodeId } = m.payload as { nodeId: string };
       const assignment = latest.get(nodeId);
       return assignment === undefined ? null : signed(assignment);

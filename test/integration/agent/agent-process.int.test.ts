@@ -24,8 +24,8 @@ describe('agent process (main.ts)', () => {
   let coord: ReturnType<typeof fakeCoordinator>;
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    bus = await connectNatsBus(server.url);
+    server = await startNatsServer({ nodes: ['proc-1'] });
+    bus = await connectNatsBus(server.url, { credentials: server.credentials() });
     coord = fakeCoordinator(bus);
     dir = makeTempDir('tramway-agent-proc-');
   });
@@ -38,7 +38,10 @@ describe('agent process (main.ts)', () => {
 
   const startProcess = (
     env: Record<string, string | undefined> = {
-      TRAMWAY_SECURITY_DIR: testAssignmentKeyFiles().dir,
+      // its NATS identity from the server's security dir; the stand-in coordinator signs with
+      // the tests' key, which the agent is given explicitly (it wins over the dir's)
+      TRAMWAY_SECURITY_DIR: server.securityDir!,
+      TRAMWAY_ASSIGNMENT_VERIFY_KEY: testAssignmentKeyFiles().verifyKey,
     },
   ): { child: ChildProcess; exited: Promise<number | null> } => {
     const child = spawn(
@@ -73,7 +76,7 @@ describe('agent process (main.ts)', () => {
     });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    expect(await exited).toBe(1);
+    expect(await exited).toBe(2);
     expect(stderr).toContain('no assignment verify key');
   });
 

@@ -110,7 +110,7 @@ describe('admission', () => {
     expect(status.nodes.map((n) => n.nodeId)).toEqual(['web-1']);
     expect((await events()).filter((e) => e.streamId === 'assignment-db-1')).toEqual([]);
     expect(agents[1]!.assignsReceived).toEqual([]);
-    expect(await bus.request('tramway.coord.assignment', { nodeId: 'db-1' })).toBeNull();
+    expect(await bus.request('tramway.coord.assignment.db-1', { nodeId: 'db-1' })).toBeNull();
 
     // an admin approves it: recorded with the approver as actor; the next rollout selects it
     const approved = await coordinator.core.api.approve('db-1', { reason: 'checked' }, 'user:root');
