@@ -14,7 +14,12 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetBus, NatsCredentials } from '@tramway/shared/infra';
-import { connectNats, connectNatsBus, isAppError } from '@tramway/shared/infra';
+import {
+  ASSIGNMENT_VERIFY_KEY_FILE,
+  connectNats,
+  connectNatsBus,
+  isAppError,
+} from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { AgentHostHandle, CoordinatorHandle } from '../support/fleet-processes.js';
 import {
@@ -206,6 +211,8 @@ describe('connecting', () => {
           NATS_URL: nats.url,
           TRAMWAY_NATS_NKEY_FILE: seedFile,
           TRAMWAY_NATS_CA_FILE: nats.credentials()!.caFile!,
+          // it has the coordinator's verify key: what stops it is NATS
+          TRAMWAY_ASSIGNMENT_VERIFY_KEY: join(nats.securityDir!, ASSIGNMENT_VERIFY_KEY_FILE),
           LOG_LEVEL: 'error',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
