@@ -47,6 +47,8 @@ export interface AgentDeps {
   readonly scheduler?: SchedulerLike;
   /** timeout of the start-up assignment request; default 2000 */
   readonly requestTimeoutMs?: number;
+  /** how long a fact batch waits for the coordinator's ack before it is kept for a retry; default 10000 */
+  readonly factAckTimeoutMs?: number;
 }
 
 /** The reply to an assignment: `accepted: false` for a generation older than the node's. */

@@ -78,6 +78,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     store,
     now: () => deps.clock.now(),
     log,
+    ...(deps.factAckTimeoutMs === undefined ? {} : { ackTimeoutMs: deps.factAckTimeoutMs }),
   });
 
   const scope = () => ({ nodeId: deps.nodeId, bootId: rt.bootId });
@@ -112,11 +113,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
         attachFailures: result.attachFailures,
       }),
     };
-    const reported = outbox.sent('NodeReconciled');
-    const last = reported.at(-1)?.data as typeof data | undefined;
+    const last = outbox.last('NodeReconciled')?.data as typeof data | undefined;
     if (last !== undefined && JSON.stringify(last.policies) === JSON.stringify(data.policies))
       if (last.observedGeneration === data.observedGeneration) return [];
-    return [nodeReconciled(scope(), reported.length + 1, data)];
+    return [nodeReconciled(scope(), outbox.count('NodeReconciled') + 1, data)];
   };
 
   /** The plan of each assigned policy, re-planned where the kernel changed (NodeReplanned facts). */
@@ -131,7 +131,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       planPath: planPathFor(rt.description!),
     });
     rt.plans = decided.plans;
-    const before = outbox.sent('NodeReplanned').length;
+    const before = outbox.count('NodeReplanned');
     return decided.replanned.map((r, i) => {
       log.info('replanned', { policy: r.policy, version: r.version, reason: r.reason });
       return nodeReplanned(scope(), before + i + 1, {
@@ -281,6 +281,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     stop$.complete();
     for (const s of subscriptions.splice(0)) s.unsubscribe();
     for (const u of unsubscribes.splice(0)) u();
+    outbox.stop();
     try {
       await work;
       return undefined;

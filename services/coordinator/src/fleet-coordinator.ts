@@ -11,6 +11,7 @@
  */
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
 import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
+import type { FactAck } from '@tramway/shared/contracts';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
@@ -152,21 +153,26 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     kick,
   });
 
-  const onInbound = (subject: string, payload: unknown): Promise<void> =>
+  /** Ingests a message in arrival order; a fact batch's ack (undefined: nothing to answer). */
+  const onInbound = (subject: string, payload: unknown): Promise<FactAck | undefined> =>
     arrivals.run(async () => {
+      let ack: FactAck | undefined;
       try {
-        if (subject.startsWith('tramway.facts.')) await ingestion.ingestFacts(subject, payload);
+        if (subject.startsWith('tramway.facts.'))
+          ack = await ingestion.ingestFacts(subject, payload);
         else if (subject.startsWith('tramway.hb.')) ingestion.ingestHeartbeat(subject, payload);
-        else return;
+        else return undefined;
       } catch (error) {
         if (isAppError(error, 'InvalidMessage')) {
           logger.warn('message rejected', { subject, error: errorText(error) });
-          return;
+        } else if (!isAppError(error, 'FactBatchRefused')) {
+          logger.error('message not ingested', { subject, error: errorText(error) });
         }
-        logger.error('message not ingested', { subject, error: errorText(error) });
-        return;
+        // a fact batch sent as a request gets the error reply (its code and problems)
+        throw error;
       }
       kick();
+      return ack;
     });
 
   const start = async (): Promise<void> => {
@@ -176,8 +182,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await log.start();
     logger.info('log replayed', { nodes: Object.keys(log.fleet().nodes).length });
     unsubscribes.push(
-      deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
-      deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
+      // a batch sent as a request is answered with the ids the log holds (FactAck); one only
+      // published (older agents) is ingested the same way, unanswered
+      deps.bus.respond(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
+      deps.bus.subscribe(FleetSubjects.allHeartbeats(), async (m) => {
+        await onInbound(m.subject, m.payload).catch(() => undefined);
+      }),
       deps.bus.respond(FleetSubjects.assignment(), (m) => {
         const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
         return runner.assignmentOf(nodeId);

@@ -11,6 +11,7 @@ import type { AgentRuntime } from '../agent.types.js';
 import type { KernelDriver } from '../kernel-driver/index.js';
 import { recordingDriver } from '../kernel/agent-kernel.js';
 import type { FactOutbox } from '../facts/fact-outbox.js';
+import { EMPTY_OUTBOX } from '../facts/outbox-lines.js';
 import type { AgentStateStore } from './agent-state.store.js';
 
 export interface Recovered {
@@ -33,7 +34,7 @@ export const recover = async (input: {
   const persisted = store.load();
   rt.assignment = persisted?.assignment ?? null;
   rt.plans = persisted?.plans ?? [];
-  outbox.restore([]);
+  outbox.restore(EMPTY_OUTBOX);
   if (persisted === undefined || persisted.bootId !== rt.bootId) {
     store.resetBoot(rt.bootId);
     rt.driver = recordingDriver(driver, (op) => store.appendOp(op));
@@ -64,7 +65,7 @@ export const recover = async (input: {
   const live = new Set((await rt.driver.dump()).links.map((l) => l.id));
   rt.held = persisted.links.filter((l) => live.has(l.linkId)).map((l) => ({ ...l, fdOpen: false }));
   rt.observedGeneration = persisted.observedGeneration;
-  outbox.restore(store.readFacts(rt.bootId));
+  outbox.restore(store.readOutbox(rt.bootId));
   const known = new Set(rt.held.map((h) => h.linkId));
   return { booted: false, orphans: [...live].filter((id) => !known.has(id)) };
 };

@@ -78,12 +78,21 @@ export interface FleetLog {
     /** the envelope, or how to make it from the events decided (ids known only then) */
     envelope: Envelope | ((events: readonly Decided<E>[]) => Envelope),
   ): Promise<Decision<E>>;
-  /** appends agent facts (already validated) to their node stream, and waits for the fold */
-  appendFacts(streamId: string, events: readonly NewEvent[]): Promise<void>;
+  /**
+   * appends agent facts (already validated) to their node stream, and waits for the fold:
+   * `held`, the ids the log now holds as sent (appended or already there); `refused`, the ids
+   * taken by an event with other content (each once with why)
+   */
+  appendFacts(streamId: string, events: readonly NewEvent[]): Promise<FactsAppended>;
   /** events this process appended */
   appendedCount(): number;
   /** the error that stopped the log subscription, if any */
   fatal(): Error | undefined;
+}
+
+export interface FactsAppended {
+  readonly held: readonly string[];
+  readonly refused: readonly { readonly id: string; readonly reason: string }[];
 }
 
 /** Attempts of one command against a stream other writers keep moving. */
@@ -205,13 +214,26 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     }
   };
 
-  const appendFacts = async (streamId: string, events: readonly NewEvent[]): Promise<void> => {
+  const appendFacts = async (
+    streamId: string,
+    events: readonly NewEvent[],
+  ): Promise<FactsAppended> => {
     try {
       await folded((await append(streamId, 'any', events)).lastGlobalPosition);
+      return { held: events.map((e) => e.id), refused: [] };
     } catch (error) {
-      // A batch mixing stored and new ids (a resend that partly went through): one by one.
-      if (!isAppError(error, 'EventIdConflict') || events.length === 1) throw error;
-      for (const e of events) await appendFacts(streamId, [e]);
+      if (!isAppError(error, 'EventIdConflict')) throw error;
+      if (events.length === 1)
+        return { held: [], refused: [{ id: events[0]!.id, reason: errorText(error) }] };
+      // A batch with an id stored with other content: one by one, to tell which.
+      const held: string[] = [];
+      const refused: { id: string; reason: string }[] = [];
+      for (const e of events) {
+        const one = await appendFacts(streamId, [e]);
+        held.push(...one.held);
+        refused.push(...one.refused);
+      }
+      return { held, refused };
     }
   };
 
