@@ -32,6 +32,7 @@ import {
 } from './facts/node-facts.js';
 import { decidePlans, planPathFor } from './reconcile/agent-plans.js';
 import type { AgentAssignment } from './reconcile/agent-policy.js';
+import { intentOf } from './reconcile/agent-policy.js';
 import { reconcileOutcome } from './reconcile/reconcile-outcome.js';
 import type { PassResult } from './reconcile/reconciler.js';
 import { runPass } from './reconcile/reconciler.js';
@@ -62,6 +63,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     assignment: null,
     observedGeneration: 0,
     held: [],
+    intents: [],
     plans: [],
     policies: [],
     stopping: false,
@@ -99,6 +101,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       observedGeneration: rt.observedGeneration,
       links: rt.held,
       plans: rt.plans,
+      intents: rt.intents,
     });
   };
 
@@ -168,14 +171,20 @@ export const createAgent = (deps: AgentDeps): Agent => {
       plans: new Map(rt.plans.map((p) => [p.policy, p.plan])),
       held: rt.held,
       ...(drainModule === undefined ? {} : { drainModule }),
+      onIntents: (groups) => {
+        // durably, before the first link_create of the pass (a journal line, one fdatasync)
+        rt.intents = groups.map((g) => intentOf(g, acting.generation));
+        save();
+      },
       onHeldChanged: (h) => {
         rt.held = [...h];
         // the pin mapping is saved every few steps (and at the end of the pass); a link created
-        // but not yet saved is an orphan after a crash, released at the next start
+        // but not yet saved is matched to its intent at the next start (state/recovery.ts)
         if (++unsaved >= SAVE_EVERY_STEPS) save();
       },
     });
     rt.held = [...result.held];
+    rt.intents = [];
     rt.policies = result.policies;
     if (drainModule === undefined) rt.observedGeneration = acting.generation;
     save();

@@ -23,6 +23,11 @@ export interface AgentConfig {
   /** file-system root of the host facts (KERNEL=host); default `/` */
   readonly hostRoot: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * TEST ONLY (TRAMWAY_TEST_CRASH_AFTER): the agent SIGKILLs itself right after the kernel
+   * accepted this attach step, before saving or reporting it (the crash-recovery tests)
+   */
+  readonly testCrashAfter: 'link-created' | 'link-pinned' | undefined;
 }
 
 export class InvalidConfigError extends Error {
@@ -82,6 +87,7 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_TEST_CRASH_AFTER: z.enum(['link-created', 'link-pinned']).optional(),
 });
 
 /** Parses `env` once; throws `InvalidConfigError` listing every bad key. */
@@ -106,5 +112,6 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): A
     simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,
     logLevel: c.LOG_LEVEL,
+    testCrashAfter: c.TRAMWAY_TEST_CRASH_AFTER,
   });
 };

@@ -23,7 +23,7 @@ import {
 } from '@tramway/shared/infra';
 import type { KernelOp } from '@tramway/shared/kernel';
 import type { NewEvent } from '@tramway/shared/lib';
-import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
+import type { AgentAssignment, HeldLink, LinkIntent } from '../reconcile/agent-policy.js';
 import type { HeldPlan } from '../reconcile/agent-plans.js';
 import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
 import type { OutboxLine, OutboxRead } from '../facts/outbox-lines.js';
@@ -45,6 +45,8 @@ export interface PersistedAgentState {
   readonly links: readonly HeldLink[];
   /** the plan held for each assigned policy version (absent from state saved before plans were kept) */
   readonly plans?: readonly HeldPlan[];
+  /** links about to be created (saved before `link_create`, cleared after the pass) */
+  readonly intents?: readonly LinkIntent[];
 }
 
 export interface AgentStateStore {
