@@ -13,4 +13,13 @@ describe('loadConfig', () => {
       /HTTP_PORT: .*; STALE_AFTER_MS: .*; NATS_URL: required when STORE=jetstream/,
     );
   });
+
+  it('takes SQLITE_SYNCHRONOUS normal or full (any case), NORMAL by default, and refuses others', () => {
+    expect(loadConfig({}).SQLITE_SYNCHRONOUS).toBe('NORMAL');
+    expect(loadConfig({ SQLITE_SYNCHRONOUS: 'full' }).SQLITE_SYNCHRONOUS).toBe('FULL');
+    expect(loadConfig({ SQLITE_SYNCHRONOUS: 'NORMAL' }).SQLITE_SYNCHRONOUS).toBe('NORMAL');
+    expect(() => loadConfig({ SQLITE_SYNCHRONOUS: 'off' })).toThrow(
+      /SQLITE_SYNCHRONOUS: 'normal' or 'full'/,
+    );
+  });
 });
