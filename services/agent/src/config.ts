@@ -71,7 +71,8 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
 const SCHEMA = z.object({
   NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)'),
+    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)')
+    .refine((id) => id !== '__proto__', '__proto__ is not a node id'),
   NODE_LABELS: z.string().default('').transform(parseLabels),
   NATS_URL: z
     .string()

@@ -18,7 +18,10 @@ import { formatPath } from './fleet-event-codec.js';
 
 const nodeId = z
   .string()
-  .regex(/^[A-Za-z0-9_:@-]+$/, 'a node id: letters, digits and _:@- only (one subject token)');
+  .regex(
+    /^(?!__proto__$)[A-Za-z0-9_:@-]+$/,
+    'a node id: letters, digits and _:@- only (one subject token), not __proto__',
+  );
 const nonNegativeInt = z.int().nonnegative();
 const isoInstant = z.iso.datetime({ offset: true });
 const u64String = z.string().regex(DECIMAL_PATTERN, 'a decimal u64').refine(isU64, 'above 2^64-1');

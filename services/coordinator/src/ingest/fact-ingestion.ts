@@ -17,6 +17,7 @@ import type { Logger } from '@tramway/shared/infra';
 import { AppError, errorText } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
+import { ownEntry } from '@tramway/shared/lib';
 
 /**
  * A fact batch refused whole (the error reply of a batch sent as a request): it names every
@@ -129,7 +130,7 @@ export const createFactIngestion = (deps: {
       logger.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
     }
-    const node = log.fleet().nodes[hb.nodeId];
+    const node = ownEntry(log.fleet().nodes, hb.nodeId);
     // A heartbeat of an older boot says nothing of the current one.
     const current = !node || node.bootId === '' || node.bootId === hb.bootId;
     deps.liveness.heard(hb.nodeId, current ? hb.observedGeneration : undefined);

@@ -14,6 +14,7 @@ import type { FleetBus, Logger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetLog } from '../log/fleet-log.js';
 import { errorText } from '@tramway/shared/infra';
+import { ownEntry } from '@tramway/shared/lib';
 
 /** assignments issued or sent concurrently */
 const BATCH = 64;
@@ -85,9 +86,9 @@ export const createNodeAssignments = (deps: {
       logger.error('policy version not in the log', { policy, version, rolloutId });
       return;
     }
-    const cause = log.coordinator().rolloutCause[rolloutId];
+    const cause = ownEntry(log.coordinator().rolloutCause, rolloutId);
     await inBatches(nodeIds, async (nodeId) => {
-      if (!log.fleet().nodes[nodeId]) return;
+      if (!ownEntry(log.fleet().nodes, nodeId)) return;
       const decision = await log.execute(
         assignments,
         FleetStreams.assignment(nodeId),
