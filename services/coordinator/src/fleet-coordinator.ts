@@ -21,6 +21,7 @@ import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
+import type { RetainedCounts } from './log/fleet-log.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { createRolloutRunner } from './rollout/rollout-runner.js';
 
@@ -69,6 +70,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** what is kept outside the log (memory bounds) */
+  retained(): RetainedCounts;
   readonly api: FleetCommands;
 }
 
@@ -235,6 +238,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    retained: log.retained,
     api,
   };
 };

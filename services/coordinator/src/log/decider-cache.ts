@@ -25,6 +25,13 @@ export interface DeciderCache<S, C, E extends FleetEvent> {
   fold(event: FleetRecordedEvent): void;
   get(streamId: string): Aggregate<S>;
   all(): IterableIterator<[string, Aggregate<S>]>;
+  /**
+   * Replaces a known aggregate's state by `f(state)` at the same version: only to drop what the
+   * decider will never need again (memory), never to change a decision
+   */
+  trim(streamId: string, f: (state: S) => S): void;
+  /** how many aggregates are held */
+  size(): number;
 }
 
 /** A cache of the aggregates of `decider`, whose streams hold the events of these types. */
@@ -52,5 +59,11 @@ export const createDeciderCache = <S, C, E extends FleetEvent>(
     },
     get,
     all: () => aggregates.entries(),
+    trim: (streamId, f) => {
+      const current = aggregates.get(streamId);
+      if (current !== undefined)
+        aggregates.set(streamId, { state: f(current.state), version: current.version });
+    },
+    size: () => aggregates.size,
   };
 };

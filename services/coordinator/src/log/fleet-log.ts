@@ -31,6 +31,7 @@ import type {
   RolloutState,
 } from '@tramway/shared/domain';
 import {
+  FleetStreams,
   assignmentDecider,
   driftDecider,
   livenessDecider,
@@ -40,6 +41,7 @@ import {
 import type { FleetState } from '@tramway/shared/projections';
 import { createFleetFolder } from '@tramway/shared/projections';
 import type { NewEvent } from '@tramway/shared/lib';
+import { ownEntry } from '@tramway/shared/lib';
 import type { CoordinatorState } from '../rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from '../rollout/coordinator.state.js';
 import type { DeciderCache } from './decider-cache.js';
@@ -86,8 +88,21 @@ export interface FleetLog {
   appendFacts(streamId: string, events: readonly NewEvent[]): Promise<FactsAppended>;
   /** events this process appended */
   appendedCount(): number;
+  /** what the coordinator keeps outside the log (memory bounds; tests and bench/memory.bench.ts) */
+  retained(): RetainedCounts;
   /** the error that stopped the log subscription, if any */
   fatal(): Error | undefined;
+}
+
+export interface RetainedCounts {
+  /** policy specs held by the policies' aggregates (all versions of all policies) */
+  readonly specVersions: number;
+  /** recorded plans held by the nodes' assignment aggregates */
+  readonly plans: number;
+  /** rollouts the coordinator's fold keeps generations for */
+  readonly rolloutsTracked: number;
+  /** aggregates per decider */
+  readonly aggregates: Readonly<Record<keyof FleetDeciders, number>>;
 }
 
 export interface FactsAppended {
@@ -136,11 +151,57 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     }
   };
 
+  /**
+   * Policy versions some node's latest assignment holds (`policy@version` -> nodes), so that a
+   * policy's aggregate keeps the specs of those versions only (with the versions in force now
+   * and before the latest apply): memory stays bounded however many versions were applied.
+   */
+  const referenced = new Map<string, number>();
+  const refKey = (policy: string, version: number): string => `${policy}@${version}`;
+  const countRefs = (links: readonly { policy: string; policyVersion: number }[], by: number) => {
+    for (const l of links) {
+      const key = refKey(l.policy, l.policyVersion);
+      const n = (referenced.get(key) ?? 0) + by;
+      if (n > 0) referenced.set(key, n);
+      else referenced.delete(key);
+    }
+  };
+  const trimPolicy = (name: string): void => {
+    const current = ownEntry(coord.currentVersion, name);
+    const previous = ownEntry(coord.previousVersion, name) ?? undefined;
+    deciders.policy.trim(FleetStreams.policy(name), (state) => {
+      const kept = Object.keys(state.versions).filter(
+        (v) =>
+          Number(v) === current ||
+          Number(v) === previous ||
+          Number(v) === state.current ||
+          referenced.has(refKey(name, Number(v))),
+      );
+      if (kept.length === Object.keys(state.versions).length) return state;
+      const versions: Record<string, (typeof state.versions)[string]> = {};
+      for (const v of kept) versions[v] = state.versions[v]!;
+      return { ...state, versions };
+    });
+  };
+
   const onEvent = (recorded: FleetRecordedEvent): void => {
     if (recorded.globalPosition <= position) return;
+    const before =
+      recorded.type === 'AssignmentIssued'
+        ? deciders.assignment.get(FleetStreams.assignment(recorded.data.nodeId)).state.links
+        : undefined;
     folder.push(recorded);
     coord = evolveCoordinator(coord, recorded);
     for (const cache of caches) cache.fold(recorded);
+    if (recorded.type === 'AssignmentIssued') {
+      countRefs(before ?? [], -1);
+      countRefs(recorded.data.links, 1);
+      for (const policy of new Set(
+        [...(before ?? []), ...recorded.data.links].map((l) => l.policy),
+      ))
+        trimPolicy(policy);
+    } else if (recorded.type === 'PolicyApplied' || recorded.type === 'PolicyRemoved')
+      trimPolicy(recorded.data.name);
     fleetDirty = true;
     advanceTo(recorded.globalPosition);
   };
@@ -276,6 +337,25 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     execute,
     appendFacts,
     appendedCount: () => appended,
+    retained: () => {
+      let specVersions = 0;
+      for (const [, a] of deciders.policy.all())
+        specVersions += Object.keys(a.state.versions).length;
+      let plans = 0;
+      for (const [, a] of deciders.assignment.all()) plans += Object.keys(a.state.plans).length;
+      return {
+        specVersions,
+        plans,
+        rolloutsTracked: Object.keys(coord.rolloutGenerations).length,
+        aggregates: {
+          policy: deciders.policy.size(),
+          rollout: deciders.rollout.size(),
+          assignment: deciders.assignment.size(),
+          liveness: deciders.liveness.size(),
+          drift: deciders.drift.size(),
+        },
+      };
+    },
     fatal: () => fatal,
   };
 };

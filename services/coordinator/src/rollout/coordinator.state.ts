@@ -119,15 +119,27 @@ export const evolveCoordinator = (
       if (observedGeneration <= previous) return next;
       return { ...next, failures: setIn(state.failures, nodeId, policy, observedGeneration) };
     }
-    case 'RolloutStarted':
+    case 'RolloutStarted': {
+      // the policy's former latest rollout has ended (a new one waits for that): what is kept
+      // per rollout goes with it, so memory follows the policies, not their history
+      const former = ownEntry(state.latestRollout, event.data.policy);
+      const drop = <V>(rec: Readonly<Record<string, V>>): Readonly<Record<string, V>> => {
+        if (former === undefined || former === event.data.rolloutId || !Object.hasOwn(rec, former))
+          return rec;
+        const { [former]: _gone, ...rest } = rec;
+        return rest;
+      };
       return {
         ...next,
         latestRollout: { ...state.latestRollout, [event.data.policy]: event.data.rolloutId },
         rolloutPrevious: {
-          ...state.rolloutPrevious,
+          ...drop(state.rolloutPrevious),
           [event.data.rolloutId]: ownEntry(state.previousVersion, event.data.policy) ?? null,
         },
+        rolloutGenerations: drop(state.rolloutGenerations),
+        rolloutCause: drop(state.rolloutCause),
       };
+    }
     default:
       return next;
   }

@@ -28,6 +28,9 @@ export const inBatches = async <T>(
   }
 };
 
+/** validated specs kept by `specOf` */
+export const SPEC_CACHE_SIZE = 4;
+
 export const createNodeAssignments = (deps: {
   readonly log: FleetLog;
   readonly bus: FleetBus;
@@ -39,17 +42,27 @@ export const createNodeAssignments = (deps: {
   const { policy: policies, assignment: assignments } = log.deciders;
   const nowIso = (): string => deps.now().toISOString();
 
-  /** validated specs by `name@version` (a version's spec never changes) */
+  /**
+   * validated specs by `name@version` (a version's spec never changes), the most recently used
+   * `SPEC_CACHE_SIZE` of them: a miss validates again from the policy's aggregate, which keeps
+   * every version some node holds (fleet-log.ts)
+   */
   const specs = new Map<string, PolicySpec>();
   const specOf = (name: string, version: number): PolicySpec | undefined => {
     const key = `${name}@${version}`;
     const known = specs.get(key);
-    if (known) return known;
-    const raw = policies.get(FleetStreams.policy(name)).state.versions[String(version)];
+    if (known) {
+      specs.delete(key);
+      specs.set(key, known);
+      return known;
+    }
+    const versions = policies.get(FleetStreams.policy(name)).state.versions;
+    const raw = ownEntry(versions, String(version));
     if (raw === undefined) return undefined;
     const parsed = validatePolicySpec(raw);
     if (!parsed.ok) return undefined;
     specs.set(key, parsed.value);
+    if (specs.size > SPEC_CACHE_SIZE) specs.delete(specs.keys().next().value!);
     return parsed.value;
   };
 
