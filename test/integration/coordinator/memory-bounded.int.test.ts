@@ -112,6 +112,8 @@ describe('coordinator memory stays bounded over many policy versions', () => {
     // per node: the version it holds and the one it held before
     expect(last.plans).toBe(NODES.length * 2);
     expect(last.rolloutsTracked).toBe(1);
+    // the ended rollouts of the policy are forgotten by the rollout decider's cache
+    expect(last.aggregates.rollout).toBe(1);
     // the same from the second version on: no growth with the history
     expect(retainedAfter.slice(1).map((r) => r.specVersions)).toEqual(Array(7).fill(2));
     expect(retainedAfter.slice(1).map((r) => r.plans)).toEqual(Array(7).fill(4));

@@ -30,6 +30,11 @@ export interface DeciderCache<S, C, E extends FleetEvent> {
    * decider will never need again (memory), never to change a decision
    */
   trim(streamId: string, f: (state: S) => S): void;
+  /**
+   * Forgets an aggregate the coordinator will not decide on again (an ended rollout that is no
+   * longer its policy's latest): `get` answers the initial state for it afterwards
+   */
+  drop(streamId: string): void;
   /** how many aggregates are held */
   size(): number;
 }
@@ -63,6 +68,9 @@ export const createDeciderCache = <S, C, E extends FleetEvent>(
       const current = aggregates.get(streamId);
       if (current !== undefined)
         aggregates.set(streamId, { state: f(current.state), version: current.version });
+    },
+    drop: (streamId) => {
+      aggregates.delete(streamId);
     },
     size: () => aggregates.size,
   };

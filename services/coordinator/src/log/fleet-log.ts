@@ -184,6 +184,21 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     });
   };
 
+  /**
+   * A new rollout of a policy starts only once the former has ended: the ended rollouts of that
+   * policy are never decided on again (rollback and resume act on the latest), so their
+   * aggregates go, and a tick no longer walks the whole history.
+   */
+  const forgetEndedRollouts = (started: { policy: string; rolloutId: string }): void => {
+    for (const [streamId, { state }] of [...deciders.rollout.all()])
+      if (
+        state.policy === started.policy &&
+        state.rolloutId !== started.rolloutId &&
+        (state.status === 'completed' || state.status === 'rolled-back')
+      )
+        deciders.rollout.drop(streamId);
+  };
+
   const onEvent = (recorded: FleetRecordedEvent): void => {
     if (recorded.globalPosition <= position) return;
     const before =
@@ -202,6 +217,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
         trimPolicy(policy);
     } else if (recorded.type === 'PolicyApplied' || recorded.type === 'PolicyRemoved')
       trimPolicy(recorded.data.name);
+    else if (recorded.type === 'RolloutStarted') forgetEndedRollouts(recorded.data);
     fleetDirty = true;
     advanceTo(recorded.globalPosition);
   };
