@@ -202,6 +202,36 @@ describe('durability: agent crash and torn tails (real agent process)', () => {
     expect(opsOf().filter((o) => o === 'link_create')).toHaveLength(2);
   });
 
+  it('SIGKILL after link_pin, then a saved state without that assignment: the link is released with a reason naming its intent', async () => {
+    const first = startAgent({ TRAMWAY_TEST_CRASH_AFTER: 'link-pinned' });
+    await registered();
+    await apply();
+    expect((await first.exited).signal).toBe('SIGKILL');
+    // the saved state no longer assigns that version (as if the assignment it acted on were lost)
+    const s = createFileStateStore(stateDir());
+    const state = s.load()!;
+    expect(state.intents?.map((i) => i.id)).toEqual([expect.stringMatching(/^tcp-latency@1\//)]);
+    s.save({ ...state, assignment: null });
+
+    const second = startAgent();
+    const released = await waitUntil(
+      'LinkReleased',
+      async () => (await ofType('LinkReleased'))[0],
+      { timeoutMs: 30_000 },
+    );
+    expect((released.data as { reason: string }).reason).toMatch(
+      /^released after restart: its intent \(tcp-latency v1, generation 1\) is no longer assigned$/,
+    );
+    // then the coordinator's assignment (v1) is attached again, as a new link
+    const created = await waitUntil('LinkCreated', async () => (await ofType('LinkCreated'))[0], {
+      timeoutMs: 30_000,
+    });
+    expect((created.data as { linkId: number }).linkId).not.toBe(
+      (released.data as { linkId: number }).linkId,
+    );
+    expect(second.logs().filter((l) => l.level === 'error')).toEqual([]);
+  });
+
   it('a link in the kernel with no recorded intent is released with a LinkReleased saying why', async () => {
     const first = startAgent();
     await registered();
