@@ -10,15 +10,17 @@
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
-import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
+import { AppError, errorText, isAppError, silentLogger } from '@tramway/shared/infra';
 import type { FactAck } from '@tramway/shared/contracts';
-import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
+import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
 import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
 import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
+import type { RefusedMessages } from './ingest/refused-messages.js';
+import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.js';
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
 import type { RetainedCounts } from './log/fleet-log.js';
@@ -72,6 +74,8 @@ export interface FleetCoordinator {
   appendedCount(): number;
   /** what is kept outside the log (memory bounds) */
   retained(): RetainedCounts;
+  /** messages of agents refused since start, by reason (metrics) */
+  refusedMessages(): ReturnType<RefusedMessages['counts']>;
   readonly api: FleetCommands;
 }
 
@@ -144,7 +148,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     },
   });
   const drift = createDriftRepair({ log, bus: deps.bus, logger, now, timeoutMs, liveness, runner });
-  const ingestion = createFactIngestion({ log, logger, liveness });
+  const refused = createRefusedMessages();
+  const ingestion = createFactIngestion({ log, logger, liveness, refused });
   const api = createFleetCommands({
     log,
     bus: deps.bus,
@@ -167,6 +172,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         else return undefined;
       } catch (error) {
         if (isAppError(error, 'InvalidMessage')) {
+          refused.count(RefusedReason.Malformed);
           logger.warn('message rejected', { subject, error: errorText(error) });
         } else if (!isAppError(error, 'FactBatchRefused')) {
           logger.error('message not ingested', { subject, error: errorText(error) });
@@ -191,8 +197,20 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       deps.bus.subscribe(FleetSubjects.allHeartbeats(), async (m) => {
         await onInbound(m.subject, m.payload).catch(() => undefined);
       }),
-      deps.bus.respond(FleetSubjects.assignment(), (m) => {
+      deps.bus.respond(FleetSubjects.allAssignments(), (m) => {
         const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
+        const subjectNode = nodeIdOfSubject(m.subject);
+        if (nodeId !== subjectNode) {
+          refused.count(RefusedReason.NodeMismatch);
+          logger.warn('assignment request refused', {
+            subject: m.subject,
+            problem: `nodeId ${nodeId} does not match the subject's node`,
+          });
+          throw new AppError(`${m.subject}: a node may ask only for its own assignment`, {
+            code: 'NodeMismatch',
+            retryable: false,
+          });
+        }
         return runner.assignmentOf(nodeId);
       }),
     );
@@ -239,6 +257,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .sort(),
     appendedCount: log.appendedCount,
     retained: log.retained,
+    refusedMessages: refused.counts,
     api,
   };
 };

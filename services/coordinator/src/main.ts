@@ -10,7 +10,7 @@ import {
   createInProcessBus,
 } from '@tramway/shared/infra';
 import { createCoordinator } from './app.js';
-import { loadConfig } from './config.js';
+import { coordinatorNatsCredentials, loadConfig } from './config.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 
 const main = async (): Promise<void> => {
@@ -21,9 +21,14 @@ const main = async (): Promise<void> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  const credentials = coordinatorNatsCredentials(config);
+  if (config.NATS_URL !== undefined && credentials === undefined)
+    logger.warn('NATS without an identity or TLS: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.NATS_URL,
+    });
   const store: EventStore =
     config.STORE === 'jetstream'
-      ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
+      ? await JetStreamEventStore.open({ servers: config.NATS_URL!, credentials })
       : await SqliteEventStore.open({
           path: config.SQLITE_PATH,
           synchronous: config.SQLITE_SYNCHRONOUS,
@@ -31,7 +36,11 @@ const main = async (): Promise<void> => {
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()
-      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator' });
+      : await connectNatsBus(config.NATS_URL, {
+          name: 'tramway-coordinator',
+          credentials,
+          onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+        });
   const app = createCoordinator({
     bus,
     store,

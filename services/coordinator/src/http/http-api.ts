@@ -125,6 +125,7 @@ export const createRoutes = (coordinator: FleetCoordinator): readonly Route[] =>
           fleet: coordinator.fleet(),
           staleNodes: coordinator.staleNodes().length,
           appended: coordinator.appendedCount(),
+          refused: coordinator.refusedMessages(),
         }),
       ),
   },

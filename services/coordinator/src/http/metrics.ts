@@ -9,6 +9,8 @@ export interface MetricsInput {
   readonly staleNodes: number;
   /** events this process appended to the log */
   readonly appended: number;
+  /** messages of agents refused, by reason */
+  readonly refused?: readonly (readonly [string, number])[];
 }
 
 const ROLLOUT_STATES: readonly RolloutStatus[] = ['running', 'held', 'completed', 'rolled-back'];
@@ -30,7 +32,12 @@ const metric = (
     }),
   ].join('\n');
 
-export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): string => {
+export const renderMetrics = ({
+  fleet,
+  staleNodes,
+  appended,
+  refused = [],
+}: MetricsInput): string => {
   const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
   const links = nodes.reduce((sum, n) => sum + Object.keys(n.links).length, 0);
   const rollouts = Object.values(fleet.rollouts);
@@ -57,6 +64,12 @@ export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): st
         'counter',
         'Events this coordinator appended to the log.',
         [{ value: appended }],
+      ),
+      metric(
+        'tramway_refused_messages_total',
+        'counter',
+        'Messages of agents refused (a node speaking for another, not node facts, malformed).',
+        refused.map(([reason, value]) => ({ labels: { reason }, value })),
       ),
       metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
         { value: fleet.position },

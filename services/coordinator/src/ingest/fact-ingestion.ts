@@ -18,6 +18,8 @@ import { AppError, errorText } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { ownEntry } from '@tramway/shared/lib';
+import type { RefusedMessages } from './refused-messages.js';
+import { RefusedReason } from './refused-messages.js';
 
 /**
  * A fact batch refused whole (the error reply of a batch sent as a request): it names every
@@ -54,8 +56,11 @@ export const createFactIngestion = (deps: {
   readonly log: FleetLog;
   readonly logger: Logger;
   readonly liveness: LivenessMonitor;
+  /** counts every refused batch and heartbeat by reason */
+  readonly refused?: RefusedMessages;
 }) => {
   const { log, logger } = deps;
+  const refuse = (reason: RefusedReason): void => deps.refused?.count(reason);
 
   /**
    * Validates and appends a batch; answers which ids the log holds. Throws `InvalidMessage`
@@ -65,6 +70,7 @@ export const createFactIngestion = (deps: {
     const batch = decodeMessageOrThrow('FactBatch', payload);
     const subjectNode = nodeIdOfSubject(subject);
     const problems: string[] = [];
+    let speaksForAnother = batch.nodeId !== subjectNode;
     if (batch.nodeId !== subjectNode) {
       problems.push(
         `nodeId: ${batch.nodeId} does not match the subject's node ${subjectNode ?? '(none)'}`,
@@ -78,6 +84,7 @@ export const createFactIngestion = (deps: {
       }
       if ((e.data as { nodeId?: unknown } | null)?.nodeId !== batch.nodeId) {
         problems.push(`events[${i}].data.nodeId: must be ${batch.nodeId}`);
+        speaksForAnother = true;
         return;
       }
       // Validate through the codec of the log (an upcast to the current version included).
@@ -110,6 +117,7 @@ export const createFactIngestion = (deps: {
       }
     });
     if (problems.length > 0) {
+      refuse(speaksForAnother ? RefusedReason.NodeMismatch : RefusedReason.InvalidFacts);
       logger.warn('fact batch rejected', { subject, problems });
       throw new FactBatchRefusedError(subject, problems);
     }
@@ -127,6 +135,7 @@ export const createFactIngestion = (deps: {
   const ingestHeartbeat = (subject: string, payload: unknown): void => {
     const hb = decodeMessageOrThrow('Heartbeat', payload);
     if (hb.nodeId !== nodeIdOfSubject(subject)) {
+      refuse(RefusedReason.NodeMismatch);
       logger.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
     }
