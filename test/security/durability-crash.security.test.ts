@@ -1,6 +1,6 @@
 /**
  * Issue 10, attack 8 ("Durability"), replayed against a real agent process (services/agent/src/
- * main.ts) on a real nats-server, with a real coordinator (SQLite log) in the test process:
+ * main.ts) on a real nats-server with TLS and NKey identities, with a real coordinator (SQLite log) in the test process:
  *
  * - SIGKILL right after a link's create (TRAMWAY_TEST_CRASH_AFTER, a test-only hook): the link
  *   the kernel kept is adopted with a LinkCreated whose reason says so (its intent was recorded
@@ -46,9 +46,9 @@ describe('durability: agent crash and torn tails (real agent process)', () => {
   const running: AgentProcess[] = [];
 
   beforeEach(async () => {
-    nats = await startNatsServer();
+    nats = await startNatsServer({ nodes: [NODE] });
     dir = makeTempDir('tramway-durability-');
-    bus = await connectNatsBus(nats.url);
+    bus = await connectNatsBus(nats.url, { credentials: nats.credentials() });
     store = await SqliteEventStore.open({ path: dir.file('log.sqlite'), pollIntervalMs: 0 });
     coordinator = createCoordinator({
       bus,
@@ -83,6 +83,7 @@ describe('durability: agent crash and torn tails (real agent process)', () => {
           NODE_ID: NODE,
           NODE_LABELS: 'role=web',
           NATS_URL: nats.url,
+          TRAMWAY_SECURITY_DIR: nats.securityDir!,
           STATE_DIR: stateDir(),
           HEARTBEAT_MS: '100',
           LOG_LEVEL: 'info',

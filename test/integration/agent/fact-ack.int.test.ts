@@ -107,13 +107,13 @@ describe('fact outbox acknowledged by the coordinator', () => {
   });
 });
 
-describe('fact outbox with an older coordinator (no ack) over NATS', () => {
+describe('fact outbox with an older coordinator (no ack) over NATS (TLS, NKey identities)', () => {
   let nats: NatsServerHandle;
   let dir: TempDir;
   const closers: (() => Promise<unknown>)[] = [];
 
   beforeEach(async () => {
-    nats = await startNatsServer();
+    nats = await startNatsServer({ nodes: ['node-1'] });
     dir = makeTempDir('tramway-fact-noack-');
   });
   afterEach(async () => {
@@ -123,7 +123,7 @@ describe('fact outbox with an older coordinator (no ack) over NATS', () => {
   });
 
   it('keeps unacknowledged facts in the outbox, reconciles anyway, and sends them again', async () => {
-    const coordBus = await connectNatsBus(nats.url);
+    const coordBus = await connectNatsBus(nats.url, { credentials: nats.credentials() });
     closers.push(() => coordBus.close());
     // an older coordinator: it subscribes to the facts and never replies
     const old = fakeCoordinator(coordBus);
@@ -133,7 +133,9 @@ describe('fact outbox with an older coordinator (no ack) over NATS', () => {
       assignmentOf('node-1', 1, [{ name: 'tcp-latency', version: 1, spec: tcpPolicy() }]),
     );
     await coordBus.flush();
-    const agentBus = await connectNatsBus(nats.url);
+    const agentBus = await connectNatsBus(nats.url, {
+      credentials: nats.credentials({ nodeId: 'node-1' }),
+    });
     closers.push(() => agentBus.close());
     const records: LogRecord[] = [];
     const stateDir = dir.file('agent');
@@ -169,20 +171,22 @@ describe('fact outbox with an older coordinator (no ack) over NATS', () => {
   });
 
   it('logs a refused batch with the coordinator\u2019s reason and keeps the facts', async () => {
-    const coordBus = await connectNatsBus(nats.url);
+    const coordBus = await connectNatsBus(nats.url, { credentials: nats.credentials() });
     closers.push(() => coordBus.close());
     const latest = assignmentOf('node-1', 1, [
       { name: 'tcp-latency', version: 1, spec: tcpPolicy() },
     ]);
     const unsubscribe = [
-      coordBus.respond('tramway.coord.assignment', () => latest),
+      coordBus.respond('tramway.coord.assignment.*', () => latest),
       coordBus.respond('tramway.facts.*', (m) => {
         throw new FactBatchRefusedError(m.subject, ['events[0].type: Nope is not a node fact']);
       }),
     ];
     closers.push(async () => unsubscribe.forEach((u) => u()));
     await coordBus.flush();
-    const agentBus = await connectNatsBus(nats.url);
+    const agentBus = await connectNatsBus(nats.url, {
+      credentials: nats.credentials({ nodeId: 'node-1' }),
+    });
     closers.push(() => agentBus.close());
     const records: LogRecord[] = [];
     const { agent } = simAgent({
