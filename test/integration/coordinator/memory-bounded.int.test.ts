@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
+import { FleetSubjects } from '@tramway/shared/contracts';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../../services/agent/src/index.js';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
@@ -136,7 +137,7 @@ describe('coordinator memory stays bounded over many policy versions', () => {
     expect(replayed.specVersions).toBeLessThanOrEqual(2);
     expect(replayed.plans).toBeLessThanOrEqual(NODES.length * 3);
     for (const nodeId of NODES) {
-      const sent = await bus.request('tramway.coord.assignment', { nodeId });
+      const sent = await bus.request(FleetSubjects.assignment(nodeId), { nodeId });
       expect((sent as { policies: { version: number; spec: unknown }[] }).policies).toEqual([
         expect.objectContaining({ version: 7, spec: expect.anything() }),
       ]);
