@@ -228,7 +228,8 @@ describe('admission and converged-from-facts against real processes', () => {
     });
     await waitUntil(
       'the fact after the heartbeats recorded',
-      async () => ofType(await readLog(nats.url, nats.credentials()), 'ModuleLoaded', 'ghost-1').length === 1,
+      async () =>
+        ofType(await readLog(nats.url, nats.credentials()), 'ModuleLoaded', 'ghost-1').length === 1,
     );
     // web-1 reconciled and said so (NodeReconciled): converged; ghost-1 only claimed it
     await waitUntil('web-1 converged', async () =>

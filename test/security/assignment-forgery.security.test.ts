@@ -166,7 +166,10 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     const realG2 = captured.find((a) => a.nodeId === 'web-1' && a.generation === 2)!;
     const realWeb2 = captured.find((a) => a.nodeId === 'web-2' && a.generation === 2)!;
     expect(realG2.signature?.alg).toBe('ed25519');
-    const before = { web1: await stateOf('web-1'), log: await readLog(nats.url, nats.credentials()) };
+    const before = {
+      web1: await stateOf('web-1'),
+      log: await readLog(nats.url, nats.credentials()),
+    };
     expect(before.web1.observedGeneration).toBe(2);
     expect(before.web1.links.flatMap((l) => l.connections.map((c) => c.function)).sort()).toEqual([
       'tcp_recvmsg',
@@ -309,6 +312,8 @@ describe('a forged assignment is refused by the agent, which keeps its links, an
     };
     expect(status.rollout.state).toBe('completed');
     expect(nodeOf(takenBack[0]!)).toBe('web-2');
-    expect(ofType(await readLog(nats.url, nats.credentials()), 'NodeTakenBack', 'web-2')).toHaveLength(1);
+    expect(
+      ofType(await readLog(nats.url, nats.credentials()), 'NodeTakenBack', 'web-2'),
+    ).toHaveLength(1);
   });
 });

@@ -41,6 +41,11 @@ export interface AgentConfig {
   readonly assignmentVerifyKeyFile: string | undefined;
   /** TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS=true or `--insecure-unsigned-assignments` (dev only) */
   readonly insecureUnsignedAssignments: boolean;
+  /**
+   * TEST ONLY (TRAMWAY_TEST_CRASH_AFTER): the agent SIGKILLs itself right after the kernel
+   * accepted this attach step, before saving or reporting it (the crash-recovery tests)
+   */
+  readonly testCrashAfter: 'link-created' | 'link-pinned' | undefined;
 }
 
 export class InvalidConfigError extends Error {
@@ -84,7 +89,8 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
 const SCHEMA = z.object({
   NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)'),
+    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)')
+    .refine((id) => id !== '__proto__', '__proto__ is not a node id'),
   NODE_LABELS: z.string().default('').transform(parseLabels),
   NATS_URL: z
     .string()
@@ -100,6 +106,7 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_TEST_CRASH_AFTER: z.enum(['link-created', 'link-pinned']).optional(),
   TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
   TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
   TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
@@ -153,5 +160,6 @@ export const loadConfig = (
     insecureUnsignedAssignments:
       c.TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS === true ||
       argv.includes('--insecure-unsigned-assignments'),
+    testCrashAfter: c.TRAMWAY_TEST_CRASH_AFTER,
   });
 };

@@ -81,6 +81,20 @@ const main = async (): Promise<number> => {
     heartbeatMs: config.heartbeatMs,
     ...(assignmentVerifyKey === undefined ? {} : { assignmentVerifyKey }),
     insecureUnsignedAssignments: config.insecureUnsignedAssignments,
+    // TEST ONLY: the crash-recovery tests kill the process between a link's create and its report
+    ...(config.testCrashAfter === undefined
+      ? {}
+      : {
+          testCrashAfter: {
+            point: config.testCrashAfter,
+            crash: () => {
+              logger.warn('TRAMWAY_TEST_CRASH_AFTER: killing the agent', {
+                point: config.testCrashAfter,
+              });
+              process.kill(process.pid, 'SIGKILL');
+            },
+          },
+        }),
   });
   const startError = await agent.start();
   if (startError) {

@@ -21,6 +21,7 @@ import {
 } from '@tramway/shared/infra';
 import type { AdmissionOptions } from './admission/node-admission.js';
 import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admission.js';
+import type { FactAck } from '@tramway/shared/contracts';
 import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { FleetCommands } from './commands/fleet-commands.js';
@@ -32,6 +33,7 @@ import type { RefusedMessages } from './ingest/refused-messages.js';
 import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.js';
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
+import type { RetainedCounts } from './log/fleet-log.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { createRolloutRunner } from './rollout/rollout-runner.js';
 
@@ -91,6 +93,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** what is kept outside the log (memory bounds) */
+  retained(): RetainedCounts;
   /** messages of agents refused since start, by reason (metrics) */
   refusedMessages(): ReturnType<RefusedMessages['counts']>;
   readonly api: FleetCommands;
@@ -198,22 +202,27 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     kick,
   });
 
-  const onInbound = (subject: string, payload: unknown): Promise<void> =>
+  /** Ingests a message in arrival order; a fact batch's ack (undefined: nothing to answer). */
+  const onInbound = (subject: string, payload: unknown): Promise<FactAck | undefined> =>
     arrivals.run(async () => {
+      let ack: FactAck | undefined;
       try {
-        if (subject.startsWith('tramway.facts.')) await ingestion.ingestFacts(subject, payload);
+        if (subject.startsWith('tramway.facts.'))
+          ack = await ingestion.ingestFacts(subject, payload);
         else if (subject.startsWith('tramway.hb.')) ingestion.ingestHeartbeat(subject, payload);
-        else return;
+        else return undefined;
       } catch (error) {
         if (isAppError(error, 'InvalidMessage')) {
           refused.count(RefusedReason.Malformed);
           logger.warn('message rejected', { subject, error: errorText(error) });
-          return;
+        } else if (!isAppError(error, 'FactBatchRefused')) {
+          logger.error('message not ingested', { subject, error: errorText(error) });
         }
-        logger.error('message not ingested', { subject, error: errorText(error) });
-        return;
+        // a fact batch sent as a request gets the error reply (its code and problems)
+        throw error;
       }
       kick();
+      return ack;
     });
 
   const start = async (): Promise<void> => {
@@ -223,8 +232,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await log.start();
     logger.info('log replayed', { nodes: Object.keys(log.fleet().nodes).length });
     unsubscribes.push(
-      deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
-      deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
+      // a batch sent as a request is answered with the ids the log holds (FactAck); one only
+      // published (older agents) is ingested the same way, unanswered
+      deps.bus.respond(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
+      deps.bus.subscribe(FleetSubjects.allHeartbeats(), async (m) => {
+        await onInbound(m.subject, m.payload).catch(() => undefined);
+      }),
       deps.bus.respond(FleetSubjects.allAssignments(), (m) => {
         const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
         const subjectNode = nodeIdOfSubject(m.subject);
@@ -284,6 +297,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    retained: log.retained,
     refusedMessages: refused.counts,
     api,
   };

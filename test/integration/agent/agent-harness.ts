@@ -113,6 +113,7 @@ export const simAgent = (input: {
   /** the verify key (default the tests' key); null: none */
   verifyKey?: KeyObject | null;
   insecureUnsignedAssignments?: boolean;
+  factAckTimeoutMs?: number;
 }): SimAgent => {
   const kernel = createSimKernel(
     input.spec,
@@ -138,6 +139,7 @@ export const simAgent = (input: {
       : { insecureUnsignedAssignments: input.insecureUnsignedAssignments }),
     ...(input.store === undefined ? {} : { store: input.store }),
     ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
+    ...(input.factAckTimeoutMs === undefined ? {} : { factAckTimeoutMs: input.factAckTimeoutMs }),
   });
   return { agent, state, driver: kernel.value.driver };
 };

@@ -113,4 +113,11 @@ describe('loadConfig', () => {
       loadConfig({ NODE_ID: 'n', TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'yes' }),
     ).toThrow(/TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'true' or 'false'/);
   });
+
+  it('refuses __proto__ as a node id with a clear error (the log refuses it as a name)', () => {
+    expect(() => loadConfig({ NODE_ID: '__proto__' })).toThrow(
+      /NODE_ID: __proto__ is not a node id/,
+    );
+    expect(loadConfig({ NODE_ID: 'constructor' }).nodeId).toBe('constructor');
+  });
 });

@@ -7,6 +7,7 @@
 import { COORDINATOR_ACTOR, FleetStreams } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface LivenessMonitor {
   /** the node was heard now */
@@ -42,7 +43,7 @@ export const createLivenessMonitor = (deps: {
     },
     lastHeardMs: (nodeId) => lastSeen.get(nodeId),
     observedOf: (nodeId) => {
-      const observed = log.fleet().nodes[nodeId]?.observedGeneration ?? 0;
+      const observed = ownEntry(log.fleet().nodes, nodeId)?.observedGeneration ?? 0;
       const issued = log.deciders.assignment.get(FleetStreams.assignment(nodeId)).state.generation;
       return observed > issued ? 0 : observed;
     },

@@ -30,6 +30,7 @@ import type { JsonValue, NodeStanding, Policy } from '@tramway/shared/domain';
 import type { FleetBus, Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import { createNodeAssignments, inBatches } from './node-assignments.js';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface RunnerDeps {
   readonly log: FleetLog;
@@ -103,17 +104,17 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   const previousVersionOf = (state: RolloutState): number | null =>
     state.previousVersion !== undefined
       ? state.previousVersion
-      : (log.coordinator().rolloutPrevious[state.rolloutId] ?? null);
+      : (ownEntry(log.coordinator().rolloutPrevious, state.rolloutId) ?? null);
 
   /**
    * How a node stands in a rollout, from the log alone: its facts (NodeReconciled) say which
    * generation it observed; a node not admitted is pending whatever it says.
    */
   const standingOf = (state: RolloutState, nodeId: string): NodeStanding => {
-    const node = log.fleet().nodes[nodeId];
+    const node = ownEntry(log.fleet().nodes, nodeId);
     if (!node || !deps.isAdmitted(nodeId)) return 'pending';
     const coord = log.coordinator();
-    let generation = coord.rolloutGenerations[state.rolloutId]?.[nodeId];
+    let generation = ownEntry(ownEntry(coord.rolloutGenerations, state.rolloutId) ?? {}, nodeId);
     if (generation === undefined && node.assignment) {
       const held = node.assignment.links.find((l) => l.policy === state.policy);
       if (held?.policyVersion === state.policyVersion) generation = node.assignment.generation;
@@ -121,7 +122,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     return judgeNode({
       generation,
       observedGeneration: deps.observedOf(nodeId),
-      failedGeneration: coord.failures[nodeId]?.[state.policy],
+      failedGeneration: ownEntry(ownEntry(coord.failures, nodeId) ?? {}, state.policy),
       stale: deps.isStale(nodeId),
     });
   };
@@ -187,7 +188,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           rolloutId,
           policy: name,
           policyVersion: version,
-          previousVersion: log.coordinator().previousVersion[name] ?? null,
+          previousVersion: ownEntry(log.coordinator().previousVersion, name) ?? null,
           rollout: spec.rollout,
           nodes,
         },
@@ -214,7 +215,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     readonly actor: string;
   }): Promise<Outcome<{ version: number; rolloutId: string; unchanged: boolean }>> => {
     const name = input.policy.metadata.name;
-    const latest = log.coordinator().latestRollout[name];
+    const latest = ownEntry(log.coordinator().latestRollout, name);
     const running = latest === undefined ? undefined : rolloutOf(latest);
     const status = running?.status;
     const decision = await log.execute(
@@ -302,7 +303,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     if (policies.get(FleetStreams.policy(name)).state.lastVersion === 0) {
       return { ok: false, code: 'NotFound', message: `no policy ${name}` };
     }
-    const latest = log.coordinator().latestRollout[name];
+    const latest = ownEntry(log.coordinator().latestRollout, name);
     const state = latest === undefined ? undefined : rolloutOf(latest);
     if (!state || state.status === 'none' || state.status === 'rolled-back') {
       return { ok: false, code: 'Conflict', message: `policy ${name} has no rollout to roll back` };
@@ -380,7 +381,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     for (const [, { state }] of [...policies.all()]) {
       // a forward apply (not a rollback) whose rollout has not started
       if (state.current === null || state.current !== state.lastVersion) continue;
-      const latest = log.coordinator().latestRollout[state.name];
+      const latest = ownEntry(log.coordinator().latestRollout, state.name);
       if (latest !== undefined && rolloutOf(latest).policyVersion >= state.current) continue;
       const spec = specOf(state.name, state.current);
       if (spec) {
@@ -393,7 +394,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       }
     }
     for (const [, { state }] of [...rollouts.all()]) {
-      if (log.coordinator().latestRollout[state.policy] !== state.rolloutId) continue;
+      if (ownEntry(log.coordinator().latestRollout, state.policy) !== state.rolloutId) continue;
       const policy = policies.get(FleetStreams.policy(state.policy)).state;
       if (
         state.status !== 'rolled-back' &&
