@@ -13,6 +13,8 @@ import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/
 import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
+import type { AccessTokens } from './commands/access-tokens.js';
+import { createAccessTokens } from './commands/access-tokens.js';
 import type { FleetCommands } from './commands/fleet-commands.js';
 import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
@@ -69,6 +71,8 @@ export interface FleetCoordinator {
   /** events this process appended (metrics) */
   appendedCount(): number;
   readonly api: FleetCommands;
+  /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
+  readonly tokens: AccessTokens;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -150,7 +154,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     liveness,
     serially: decisions.run,
     kick,
+    now,
   });
+  const tokens = createAccessTokens({ log, logger, serially: decisions.run, now });
 
   const onInbound = (subject: string, payload: unknown): Promise<void> =>
     arrivals.run(async () => {
@@ -226,5 +232,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .sort(),
     appendedCount: log.appendedCount,
     api,
+    tokens,
   };
 };

@@ -22,6 +22,8 @@ export const FleetStreams = {
   assignment: (nodeId: string): string => `assignment-${part('node id', nodeId)}`,
   liveness: (nodeId: string): string => `liveness-${part('node id', nodeId)}`,
   drift: (nodeId: string): string => `drift-${part('node id', nodeId)}`,
+  accessToken: (name: string): string => `token-${part('token name', name)}`,
+  moduleRequests: (nodeId: string): string => `module-requests-${part('node id', nodeId)}`,
 } as const;
 
 /**
@@ -64,6 +66,11 @@ export const streamOf = (event: FleetEvent): string => {
     case 'AssignmentIssued':
     case 'PlanRecorded':
       return FleetStreams.assignment(event.data.nodeId);
+    case 'AccessTokenIssued':
+    case 'AccessTokenRevoked':
+      return FleetStreams.accessToken(event.data.name);
+    case 'ModuleActionRequested':
+      return FleetStreams.moduleRequests(event.data.nodeId);
     default:
       return assertNever(event, 'fleet event');
   }

@@ -63,7 +63,7 @@ beforeAll(async () => {
     SQLITE_PATH: dir.file('coordinator.sqlite'),
     TICK_MS: '100',
   });
-  client = createCoordinatorClient({ url: `http://127.0.0.1:${port}`, actor: 'user:process-test' });
+  client = createCoordinatorClient({ url: `http://127.0.0.1:${port}`, token: '' });
   await waitUntil('coordinator HTTP API', async () => (await client.nodes()).ok, {
     timeoutMs: 40_000,
     intervalMs: 200,

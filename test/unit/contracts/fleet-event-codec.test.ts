@@ -194,6 +194,18 @@ const EXAMPLES: readonly FleetEvent[] = [
     data: { nodeId: 'n1', lastSeen: '2026-11-25T10:00:00.000Z', silentMs: 15001 },
   },
   { type: 'NodeMarkedAlive', data: { nodeId: 'n1', lastSeen: '2026-11-25T10:01:00.000Z' } },
+  {
+    type: 'AccessTokenIssued',
+    data: { name: 'alice', role: 'operator', tokenHash: 'ab'.repeat(32), issuedBy: 'token:admin' },
+  },
+  {
+    type: 'AccessTokenRevoked',
+    data: { name: 'alice', revokedBy: 'token:admin', reason: 'left the team' },
+  },
+  {
+    type: 'ModuleActionRequested',
+    data: { nodeId: 'n1', module: 'nf_tables', action: 'load', ok: true },
+  },
 ];
 
 describe('decodeFleetEvent', () => {

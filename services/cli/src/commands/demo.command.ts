@@ -95,7 +95,12 @@ export const demoCommand: CliCommand = {
       );
       return FleetExit.Negative;
     }
-    const client = createCoordinatorClient({ url: embedded.url, actor: args.actor ?? 'user:demo' });
+    // the embedded coordinator's own admin token (<data-dir>/admin.token), else the caller's
+    const token = embedded.adminToken ?? args.token;
+    const client = createCoordinatorClient({
+      url: embedded.url,
+      ...(token === undefined ? {} : { token }),
+    });
     say(
       `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
     );

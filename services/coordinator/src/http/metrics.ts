@@ -4,11 +4,24 @@
  */
 import type { FleetState, RolloutStatus } from '@tramway/shared/projections';
 
+/** Why the HTTP API refused a request before running it (tramway_http_denied_total). */
+export const DENIED_REASONS = [
+  'unauthenticated',
+  'forbidden',
+  'rate_limited',
+  'bad_origin',
+  'bad_host',
+  'unsupported_media_type',
+] as const;
+export type DeniedReason = (typeof DENIED_REASONS)[number];
+
 export interface MetricsInput {
   readonly fleet: FleetState;
   readonly staleNodes: number;
   /** events this process appended to the log */
   readonly appended: number;
+  /** requests refused by reason (absent: not counted) */
+  readonly denied?: Readonly<Record<DeniedReason, number>>;
 }
 
 const ROLLOUT_STATES: readonly RolloutStatus[] = ['running', 'held', 'completed', 'rolled-back'];
@@ -30,7 +43,7 @@ const metric = (
     }),
   ].join('\n');
 
-export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): string => {
+export const renderMetrics = ({ fleet, staleNodes, appended, denied }: MetricsInput): string => {
   const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
   const links = nodes.reduce((sum, n) => sum + Object.keys(n.links).length, 0);
   const rollouts = Object.values(fleet.rollouts);
@@ -61,6 +74,16 @@ export const renderMetrics = ({ fleet, staleNodes, appended }: MetricsInput): st
       metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
         { value: fleet.position },
       ]),
+      ...(denied === undefined
+        ? []
+        : [
+            metric(
+              'tramway_http_denied_total',
+              'counter',
+              'HTTP requests refused before they ran, by reason.',
+              DENIED_REASONS.map((reason) => ({ labels: { reason }, value: denied[reason] })),
+            ),
+          ]),
     ].join('\n') + '\n'
   );
 };

@@ -10,6 +10,9 @@ import type { AppendResult, EventStore, Logger } from '@tramway/shared/infra';
 import { errorText, isAppError } from '@tramway/shared/infra';
 import { decodeFleetEvent, encodeFleetEvent } from '@tramway/shared/contracts';
 import type {
+  AccessTokenCommand,
+  AccessTokenEvent,
+  AccessTokenState,
   AssignmentCommand,
   AssignmentEvent,
   AssignmentState,
@@ -22,18 +25,23 @@ import type {
   JudgeLiveness,
   LivenessEvent,
   LivenessState,
+  ModuleRequestEvent,
+  ModuleRequestState,
   PolicyCommand,
   PolicyEvent,
   PolicyState,
   RecordDrift,
+  RecordModuleRequest,
   RolloutCommand,
   RolloutEvent,
   RolloutState,
 } from '@tramway/shared/domain';
 import {
+  accessTokenDecider,
   assignmentDecider,
   driftDecider,
   livenessDecider,
+  moduleRequestDecider,
   policyDecider,
   rolloutDecider,
 } from '@tramway/shared/domain';
@@ -47,11 +55,24 @@ import { createDeciderCache } from './decider-cache.js';
 
 /** The envelope of the events one command decides. */
 export interface Envelope {
+  /** the authenticated identity (or `coordinator`, `agent:<node>`) */
   readonly actor: string;
+  /** the person an admin acted for, as the request said (never the actor) */
+  readonly onBehalfOf?: string | undefined;
   readonly occurredAt: string;
   readonly correlationId?: string | undefined;
   readonly causationId?: string | undefined;
 }
+
+/** Who asked for a decision: the authenticated identity, and whom an admin acted for. */
+export interface Requester {
+  readonly actor: string;
+  readonly onBehalfOf?: string | undefined;
+}
+
+/** `token:admin` or `token:admin on behalf of bob`: for reasons and log lines, not the actor field. */
+export const describeRequester = (by: Requester): string =>
+  by.onBehalfOf === undefined ? by.actor : `${by.actor} on behalf of ${by.onBehalfOf}`;
 
 export interface FleetDeciders {
   readonly policy: DeciderCache<PolicyState, PolicyCommand, PolicyEvent>;
@@ -59,6 +80,8 @@ export interface FleetDeciders {
   readonly assignment: DeciderCache<AssignmentState, AssignmentCommand, AssignmentEvent>;
   readonly liveness: DeciderCache<LivenessState, JudgeLiveness, LivenessEvent>;
   readonly drift: DeciderCache<DriftState, RecordDrift, DriftFound>;
+  readonly accessToken: DeciderCache<AccessTokenState, AccessTokenCommand, AccessTokenEvent>;
+  readonly moduleRequest: DeciderCache<ModuleRequestState, RecordModuleRequest, ModuleRequestEvent>;
 }
 
 export interface FleetLog {
@@ -113,6 +136,11 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     assignment: createDeciderCache(assignmentDecider, ['PlanRecorded', 'AssignmentIssued']),
     liveness: createDeciderCache(livenessDecider, ['NodeMarkedStale', 'NodeMarkedAlive']),
     drift: createDeciderCache(driftDecider, ['DriftFound']),
+    accessToken: createDeciderCache(accessTokenDecider, [
+      'AccessTokenIssued',
+      'AccessTokenRevoked',
+    ]),
+    moduleRequest: createDeciderCache(moduleRequestDecider, ['ModuleActionRequested']),
   };
   const caches = Object.values(deciders) as DeciderCache<unknown, unknown, FleetEvent>[];
 
@@ -172,6 +200,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
               ? {}
               : { correlationId: envelope.correlationId }),
             ...(envelope.causationId === undefined ? {} : { causationId: envelope.causationId }),
+            ...(envelope.onBehalfOf === undefined ? {} : { onBehalfOf: envelope.onBehalfOf }),
           },
         });
         if (encoded.streamId !== streamId) {

@@ -27,7 +27,8 @@ import {
 } from '@tramway/shared/domain';
 import type { JsonValue, NodeStanding, Policy } from '@tramway/shared/domain';
 import type { FleetBus, Logger } from '@tramway/shared/infra';
-import type { FleetLog } from '../log/fleet-log.js';
+import type { FleetLog, Requester } from '../log/fleet-log.js';
+import { describeRequester } from '../log/fleet-log.js';
 import { createNodeAssignments, inBatches } from './node-assignments.js';
 
 export interface RunnerDeps {
@@ -50,6 +51,11 @@ export type Outcome<T> =
       readonly code: 'NotFound' | 'Conflict' | 'Invalid';
       readonly message: string;
     };
+
+const envelopeBy = (by: Requester): { actor: string; onBehalfOf?: string } =>
+  by.onBehalfOf === undefined
+    ? { actor: by.actor }
+    : { actor: by.actor, onBehalfOf: by.onBehalfOf };
 
 export const createRolloutRunner = (deps: RunnerDeps) => {
   const { log, logger } = deps;
@@ -165,7 +171,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     name: string,
     version: number,
     nodes: readonly string[],
-    actor: string,
+    by: Requester,
   ): Promise<string> => {
     const rolloutId = rolloutIdOf(name, version);
     const spec = specOf(name, version);
@@ -183,9 +189,9 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           rollout: spec.rollout,
           nodes,
         },
-        metadata: { now: nowIso(), actor },
+        metadata: { now: nowIso(), actor: describeRequester(by) },
       },
-      { actor, occurredAt: nowIso(), correlationId: rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: rolloutId },
     );
     if (decision.ok)
       await actOn(
@@ -203,7 +209,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     readonly policy: Policy;
     readonly plans: readonly NodePlan[];
     readonly unreachable: readonly string[];
-    readonly actor: string;
+    readonly by: Requester;
   }): Promise<Outcome<{ version: number; rolloutId: string; unchanged: boolean }>> => {
     const name = input.policy.metadata.name;
     const latest = log.coordinator().latestRollout[name];
@@ -223,10 +229,10 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
               ? { rolloutId: latest, status }
               : null,
         },
-        metadata: { actor: input.actor },
+        metadata: { actor: describeRequester(input.by) },
       },
       (events) => ({
-        actor: input.actor,
+        ...envelopeBy(input.by),
         occurredAt: nowIso(),
         correlationId: events
           .map(({ event }) =>
@@ -265,7 +271,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           },
         },
         {
-          actor: input.actor,
+          ...envelopeBy(input.by),
           occurredAt: nowIso(),
           correlationId: rolloutId,
           causationId: policyEventId,
@@ -276,9 +282,14 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       name,
       version,
       [...input.plans.map((p) => p.nodeId), ...input.unreachable],
-      input.actor,
+      input.by,
     );
-    logger.info('policy applied', { policy: name, version, rolloutId, actor: input.actor });
+    logger.info('policy applied', {
+      policy: name,
+      version,
+      rolloutId,
+      actor: describeRequester(input.by),
+    });
     return { ok: true, value: { version, rolloutId, unchanged: false } };
   };
 
@@ -289,7 +300,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   const rollback = async (
     name: string,
     reasonGiven: string | undefined,
-    actor: string,
+    by: Requester,
   ): Promise<Outcome<{ rolloutId: string }>> => {
     if (policies.get(FleetStreams.policy(name)).state.lastVersion === 0) {
       return { ok: false, code: 'NotFound', message: `no policy ${name}` };
@@ -300,6 +311,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       return { ok: false, code: 'Conflict', message: `policy ${name} has no rollout to roll back` };
     }
     const previous = previousVersionOf(state);
+    const actor = describeRequester(by);
     const reason =
       reasonGiven ??
       (previous !== null
@@ -319,14 +331,14 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
         },
         metadata: { actor },
       },
-      { actor, occurredAt: nowIso(), correlationId: state.rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: state.rolloutId },
     );
     if (!reverted.ok) return { ok: false, ...reverted.rejection };
     const decision = await log.execute(
       rollouts,
       FleetStreams.rollout(state.rolloutId),
       { type: 'RollbackRollout', data: { reason }, metadata: { now: nowIso(), actor } },
-      { actor, occurredAt: nowIso(), correlationId: state.rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: state.rolloutId },
     );
     if (!decision.ok) return { ok: false, ...decision.rejection };
     await actOn(
@@ -339,7 +351,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
 
   const resume = async (
     rolloutId: string,
-    actor: string,
+    by: Requester,
   ): Promise<Outcome<{ rolloutId: string }>> => {
     const state = rolloutOf(rolloutId);
     if (state.status === 'none') {
@@ -350,15 +362,19 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     const decision = await log.execute(
       rollouts,
       FleetStreams.rollout(rolloutId),
-      { type: 'ResumeRollout', data: judged(state, spec), metadata: { now: nowIso(), actor } },
-      { actor, occurredAt: nowIso(), correlationId: rolloutId },
+      {
+        type: 'ResumeRollout',
+        data: judged(state, spec),
+        metadata: { now: nowIso(), actor: describeRequester(by) },
+      },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: rolloutId },
     );
     if (!decision.ok) return { ok: false, ...decision.rejection };
     await actOn(
       state,
       decision.events.map((d) => d.event),
     );
-    logger.info('rollout resumed', { rolloutId, actor });
+    logger.info('rollout resumed', { rolloutId, actor: describeRequester(by) });
     return { ok: true, value: { rolloutId } };
   };
 
@@ -376,12 +392,9 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       if (latest !== undefined && rolloutOf(latest).policyVersion >= state.current) continue;
       const spec = specOf(state.name, state.current);
       if (spec) {
-        await startRollout(
-          state.name,
-          state.current,
-          candidatesOf(state.name, spec),
-          COORDINATOR_ACTOR,
-        );
+        await startRollout(state.name, state.current, candidatesOf(state.name, spec), {
+          actor: COORDINATOR_ACTOR,
+        });
       }
     }
     for (const [, { state }] of [...rollouts.all()]) {
