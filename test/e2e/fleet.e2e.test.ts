@@ -75,8 +75,7 @@ const dir: TempDir = makeTempDir('tramway-e2e-');
 let bus: FleetBus;
 const hosts: AgentHostHandle[] = [];
 
-const call = (method: string, path: string, body?: unknown) =>
-  api(coordinator.url, method, path, body);
+const call = (method: string, path: string, body?: unknown) => api(coordinator, method, path, body);
 
 const agentsOf = (
   scenario: string,
@@ -522,7 +521,11 @@ describe('fleet over a real nats-server', () => {
     );
     expect(atKill.rollout.state).toBe('running');
     await coordinator.stop('SIGKILL');
-    coordinator = await spawnCoordinator({ natsUrl: nats.url, port: coordinator.port });
+    coordinator = await spawnCoordinator({
+      natsUrl: nats.url,
+      port: coordinator.port,
+      dataDir: coordinator.dataDir,
+    });
     // Then the new process replays the log and the rollout completes on every node
     const s = await rolloutState('web-g', 'completed');
     expect(s.nodes.map((n) => n.state)).toEqual(Array(10).fill('converged'));

@@ -12,6 +12,7 @@ import { createMemoryLogger } from '@tramway/shared/infra';
 import type { LogRecord } from '@tramway/shared/infra';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
+import { authAs } from '../../support/api-tokens.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { createScriptedAgent } from './scripted-agent.js';
 import type { ScriptedAgent, ScriptedAgentOptions } from './scripted-agent.js';
@@ -57,7 +58,11 @@ const http = async (
 ): Promise<{ status: number; body: ReturnType<typeof JSON.parse> }> => {
   const res = await fetch(`${coordinator!.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(await authAs(coordinator!.core, 'ops')),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -126,7 +131,7 @@ describe('coordinator rollouts', () => {
       'POST',
       '/v1/policies',
       { policy: policy('tcp-latency', { rollout: { waves: [1, '50%', '100%'] } }) },
-      { 'x-tramway-actor': 'user:alice' },
+      await authAs(coordinator!.core, 'alice'),
     );
     expect(applied.status).toBe(202);
     expect(applied.body).toMatchObject({ policy: 'tcp-latency', version: 1 });
@@ -150,10 +155,10 @@ describe('coordinator rollouts', () => {
         .globalPosition;
     expect(pos('WaveCompleted', 0)).toBeLessThan(pos('WaveStarted', 1));
     expect(pos('WaveCompleted', 1)).toBeLessThan(pos('WaveStarted', 2));
-    expect(events.find((e) => e.type === 'PolicyApplied')!.metadata.actor).toBe('user:alice');
+    expect(events.find((e) => e.type === 'PolicyApplied')!.metadata.actor).toBe('token:alice');
     // (the first wave starts with the apply, by its actor; the next ones by the coordinator)
     expect(events.filter((e) => e.type === 'WaveStarted').map((e) => e.metadata.actor)).toEqual([
-      'user:alice',
+      'token:alice',
       'coordinator',
       'coordinator',
     ]);
@@ -184,9 +189,12 @@ describe('coordinator rollouts', () => {
     // When the coordinator restarts (the held wave is rehydrated from the log) and bob resumes it
     await coordinator!.stop();
     coordinator = await startCoordinator();
-    const resumed = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`, undefined, {
-      'x-tramway-actor': 'user:bob',
-    });
+    const resumed = await http(
+      'POST',
+      `/v1/rollouts/${applied.body.rolloutId}/resume`,
+      undefined,
+      await authAs(coordinator!.core, 'bob'),
+    );
     expect(resumed).toEqual({ status: 200, body: { rolloutId: applied.body.rolloutId } });
     // Then the next wave runs on the healthy nodes and the rollout completes
     const done = await waitUntil('rollout completed', async () => {
@@ -200,8 +208,8 @@ describe('coordinator rollouts', () => {
     const completed0 = (await allEvents()).find(
       (e) => e.type === 'WaveCompleted' && (e.data as { wave: number }).wave === 0,
     )!;
-    expect(completed0.metadata.actor).toBe('user:bob');
-    expect((completed0.data as { reason?: string }).reason).toMatch(/resumed by user:bob/);
+    expect(completed0.metadata.actor).toBe('token:bob');
+    expect((completed0.data as { reason?: string }).reason).toMatch(/resumed by token:bob/);
     // And resuming a rollout that is not held is a conflict
     const again = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`);
     expect(again.status).toBe(409);
@@ -228,7 +236,7 @@ describe('coordinator rollouts', () => {
       'POST',
       '/v1/policies/tcp-latency/rollback',
       { reason: 'v2 fails everywhere' },
-      { 'x-tramway-actor': 'user:carol' },
+      await authAs(coordinator!.core, 'carol'),
     );
     expect(rb.status).toBe(200);
     // Then v2's rollout is rolled back, v1 is the policy again, every node runs v1
@@ -250,7 +258,7 @@ describe('coordinator rollouts', () => {
       rolloutId: v2.body.rolloutId,
       reason: 'v2 fails everywhere',
     });
-    expect(rolledBack.metadata.actor).toBe('user:carol');
+    expect(rolledBack.metadata.actor).toBe('token:carol');
     // And every node still holds exactly its v1 link (it never lost it: make-before-break)
     for (const a of agents) {
       expect(a.links().map((l) => `${l.policy}@${l.policyVersion}`)).toEqual(['tcp-latency@1']);
@@ -557,5 +565,14 @@ describe('coordinator edges', () => {
       body: { ok: true },
     });
     expect((await http('POST', '/v1/nodes/ghost/modules/nf_tables/load')).status).toBe(404);
+    // And the log says who asked for the module (the ghost node's request never left)
+    const asked = (await allEvents()).filter((e) => e.type === 'ModuleActionRequested');
+    expect(asked.map((e) => [e.streamId, e.metadata.actor, e.data])).toEqual([
+      [
+        'module-requests-node-01',
+        'token:ops',
+        { nodeId: 'node-01', module: 'nf_tables', action: 'load', ok: true },
+      ],
+    ]);
   });
 });
