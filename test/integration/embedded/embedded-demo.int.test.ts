@@ -3,7 +3,7 @@
  * the example policy and converges; run again on the same data directory it replays the SQLite log
  * and the agents' pinned state, and attaches nothing twice.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
@@ -85,6 +85,14 @@ describe('tramway demo --until-converged', () => {
     const created = (await events()).filter((e) => e.type === 'LinkCreated');
     // web-1 and web-2: one multi-link each; web-3 (no multi-link): one link per function
     expect(created).toHaveLength(1 + 1 + 6);
+    // the first start issued an admin token: only its hash is in the log, the secret in a 0600 file
+    const token = readFileSync(dir.file('data/admin.token'), 'utf8').trim();
+    expect(statSync(dir.file('data/admin.token')).mode & 0o777).toBe(0o600);
+    const issued = (await events()).filter((e) => e.type === 'AccessTokenIssued');
+    expect(
+      issued.map((e) => [e.streamId, e.metadata.actor, (e.data as { role: string }).role]),
+    ).toEqual([['token-admin', 'coordinator', 'admin']]);
+    expect(JSON.stringify(await events())).not.toContain(token);
 
     const second = await run(argv);
     expect(second.code).toBe(0);
@@ -94,6 +102,9 @@ describe('tramway demo --until-converged', () => {
     expect(all.filter((e) => e.type === 'LinkCreated')).toHaveLength(created.length);
     expect(all.filter((e) => e.type === 'LinkReleased')).toEqual([]);
     expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    // and the second start kept the token the file holds
+    expect(readFileSync(dir.file('data/admin.token'), 'utf8').trim()).toBe(token);
+    expect(all.filter((e) => e.type.startsWith('AccessToken'))).toHaveLength(1);
   });
 
   it('prints the final status table without --json', async () => {
