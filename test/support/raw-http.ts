@@ -4,6 +4,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { PeerCertificate } from 'node:tls';
+import { checkServerIdentity } from 'node:tls';
 
 export interface RawAnswer {
   readonly status: number;
@@ -44,6 +46,9 @@ export const rawRequest = (
         ...(options.cert === undefined ? {} : { cert: options.cert }),
         ...(options.key === undefined ? {} : { key: options.key }),
         agent: false,
+        // the server's certificate is checked against the URL's host, not a forged Host header
+        checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+          checkServerIdentity(u.hostname, cert),
       },
       (res) => {
         const chunks: Buffer[] = [];
