@@ -3,7 +3,7 @@
  * scripted agents speaking the protocol (real: bus, store, HTTP, coordinator; scripted: agents).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import { SqliteEventStore, createInProcessBus, onBehalfOf } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
@@ -163,6 +163,40 @@ describe('coordinator rollouts', () => {
       'coordinator',
     ]);
     expect(events.filter((e) => e.type === 'AssignmentIssued')).toHaveLength(5);
+  });
+
+  it('records an admin acting on behalf of someone: the admin as actor, the person beside it', async () => {
+    await startAgents(nodeSpecs(1));
+    const admin = await authAs(coordinator!.core, 'root', 'admin');
+    const applied = await http(
+      'POST',
+      '/v1/policies',
+      { policy: policy('tcp-latency') },
+      {
+        ...admin,
+        'x-tramway-on-behalf-of': 'user:bob',
+      },
+    );
+    expect(applied.status).toBe(202);
+    const event = (await allEvents()).find((e) => e.type === 'PolicyApplied')!;
+    expect(event.metadata).toMatchObject({ actor: 'token:root', onBehalfOf: 'user:bob' });
+    expect((event.data as { reason: string }).reason).toBe(
+      'new policy applied by token:root on behalf of user:bob',
+    );
+    // and the audit names the person
+    expect((await onBehalfOf(store, [event.globalPosition])).get(event.globalPosition)).toBe(
+      'user:bob',
+    );
+    // an operator may not say whom it acts for
+    const refused = await http(
+      'POST',
+      '/v1/policies/tcp-latency/rollback',
+      {},
+      {
+        'x-tramway-on-behalf-of': 'user:bob',
+      },
+    );
+    expect(refused.status).toBe(403);
   });
 
   it('holds the first wave when its failures pass the gate, and resumes on request', async () => {
