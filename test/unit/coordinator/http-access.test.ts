@@ -34,6 +34,7 @@ describe('the role table', () => {
       'POST /v1/nodes/{id}/modules/{module}/load': 'operator',
       'POST /v1/nodes/{id}/modules/{module}/unload': 'operator',
       'POST /v1/nodes/{id}/approve': 'admin',
+      'POST /v1/nodes/{id}/reset': 'admin',
       'GET /v1/tokens': 'admin',
       'POST /v1/tokens': 'admin',
       'DELETE /v1/tokens/{name}': 'admin',

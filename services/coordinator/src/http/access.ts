@@ -15,7 +15,8 @@ export type RouteAccess = AccessRole | 'public';
 
 /**
  * The role of every route, by `METHOD template`. A route missing here needs admin (safe by
- * default). `POST /v1/nodes/{id}/approve` is listed before its route exists (node admission).
+ * default). `POST /v1/nodes/{id}/approve` and `/reset` are listed before their routes exist (node
+ * admission and take-back: admin).
  */
 export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze({
   'GET /openapi.json': 'public',
@@ -29,6 +30,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze(
   'POST /v1/nodes/{id}/modules/{module}/load': 'operator',
   'POST /v1/nodes/{id}/modules/{module}/unload': 'operator',
   'POST /v1/nodes/{id}/approve': 'admin',
+  'POST /v1/nodes/{id}/reset': 'admin',
   'GET /v1/tokens': 'admin',
   'POST /v1/tokens': 'admin',
   'DELETE /v1/tokens/{name}': 'admin',
