@@ -22,6 +22,8 @@ export interface EmbeddedFleetOptions {
    */
   readonly dataDir: string;
   readonly host?: string;
+  /** Host names the API answers to besides loopback and `host` (`name` or `name:port`) */
+  readonly allowedHosts?: readonly string[];
   /** 0: any free port */
   readonly port: number;
   readonly nodes: readonly EmbeddedNodeSpec[];
@@ -63,6 +65,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
       host: options.host ?? '127.0.0.1',
       port: options.port,
       adminTokenFile: join(dataDir, 'admin.token'),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
     },
     options: { staleAfterMs: 15_000, tickMs: 100, driftIntervalMs: 30_000, requestTimeoutMs: 5000 },
   });

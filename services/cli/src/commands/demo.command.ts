@@ -48,12 +48,20 @@ const waitForSignal = (): Promise<string> =>
 export const demoCommand: CliCommand = {
   path: ['demo'],
   usage:
-    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--json]',
+    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--host H] [--allowed-hosts NAMES] [--json]',
   summary: 'run the coordinator and 3 simulated nodes in this process and apply a policy',
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io, {
       flags: ['--until-converged'],
-      values: ['--file', '--fleet', '--data-dir', '--port', '--host', '--timeout-s'],
+      values: [
+        '--file',
+        '--fleet',
+        '--data-dir',
+        '--port',
+        '--host',
+        '--allowed-hosts',
+        '--timeout-s',
+      ],
     });
     positionalsOf(args, []);
     const port = intOption(args, '--port', 7070, 0, 65_535);
@@ -78,6 +86,11 @@ export const demoCommand: CliCommand = {
       embedded = await startEmbeddedFleet({
         dataDir: resolve(io.cwd, args.values.get('--data-dir') ?? '.tramway'),
         host: args.values.get('--host') ?? '127.0.0.1',
+        // names (comma-separated) the API answers to besides loopback and --host
+        allowedHosts: (args.values.get('--allowed-hosts') ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter((h) => h !== ''),
         port,
         nodes: fleet.value.nodes,
       });
