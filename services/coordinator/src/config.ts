@@ -27,6 +27,10 @@ const CONFIG_SCHEMA = z.object({
         .split(',')
         .map((h) => h.trim())
         .filter((h) => h !== ''),
+    )
+    .refine(
+      (hosts) => hosts.every((h) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h)),
+      'comma-separated host names, each `name` or `name:port` (IPv6 in brackets)',
     ),
   /** requests per second per credential, and the burst (token bucket) */
   HTTP_RATE_PER_SEC: z.coerce.number().positive().default(50),
