@@ -12,6 +12,7 @@ import {
 } from '../../../services/coordinator/src/http/access.js';
 import type { FleetCoordinator } from '../../../services/coordinator/src/fleet-coordinator.js';
 import { createRoutes } from '../../../services/coordinator/src/http/http-api.js';
+import { OPENAPI_DOCUMENT } from '../../../services/coordinator/src/http/openapi.js';
 import { createRateLimiter } from '../../../services/coordinator/src/http/rate-limit.js';
 import {
   acceptsBodyType,
@@ -57,6 +58,36 @@ describe('the role table', () => {
       mayCall(viewer, 'public'),
     ]).toEqual([true, false, true]);
     expect([mayCall(operator, 'operator'), mayCall(operator, 'admin')]).toEqual([true, false]);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('declares bearer and mTLS, and on every operation its role and the refusals it can get', () => {
+    const doc = OPENAPI_DOCUMENT as unknown as {
+      security: unknown;
+      components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
+      paths: Record<string, Record<string, { 'x-role': string; responses: object; security?: [] }>>;
+    };
+    expect(doc.components.securitySchemes).toMatchObject({
+      bearer: { type: 'http', scheme: 'bearer' },
+      mtls: { type: 'mutualTLS' },
+    });
+    expect(doc.security).toEqual([{ bearer: [] }, { mtls: [] }]);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const role = requiredRole(method.toUpperCase(), path);
+        expect(op['x-role'], `${method} ${path}`).toBe(role);
+        if (role === 'public') {
+          expect(op.security).toEqual([]);
+          continue;
+        }
+        expect(Object.keys(op.responses), `${method} ${path}`).toEqual(
+          expect.arrayContaining(['401', '403', '415', '421', '429']),
+        );
+      }
+    }
+    expect(Object.keys(doc.paths['/v1/tokens']!)).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/v1/tokens/{name}']!)).toEqual(['delete']);
   });
 });
 

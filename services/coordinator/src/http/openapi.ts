@@ -253,6 +253,7 @@ const DOCUMENT = {
             description: 'Prometheus text exposition',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          ...errors,
         },
       },
     },
