@@ -187,6 +187,12 @@ describe('coordinator rollouts', () => {
     expect((await onBehalfOf(store, [event.globalPosition])).get(event.globalPosition)).toBe(
       'user:bob',
     );
+    // and the node's assignment is initiated for that person, so the agent's facts are too
+    await waitUntil('assignment issued', async () =>
+      (await allEvents()).some((e) => e.type === 'AssignmentIssued'),
+    );
+    const assignment = (await allEvents()).find((e) => e.type === 'AssignmentIssued')!;
+    expect(assignment.data).toMatchObject({ initiatedBy: 'user:bob' });
     // an operator may not say whom it acts for
     const refused = await http(
       'POST',
