@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddedFleet } from '@tramway/embedded';
 import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
@@ -179,6 +179,9 @@ export const demoCommand: CliCommand = {
           `  npx tramway status ${policy.name} --watch`,
           '  npx tramway node module load web-2 nf_tables',
           `  npx tramway plan -f ${policy.file}`,
+          embedded.adminToken === undefined
+            ? `(the API needs a token: --token or TRAMWAY_TOKEN)`
+            : `(the CLI authenticates with the admin token in ${join(embedded.dataDir, 'admin.token')}, found from this directory)`,
           '',
         ].join('\n'),
       );
