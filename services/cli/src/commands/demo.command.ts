@@ -180,8 +180,10 @@ export const demoCommand: CliCommand = {
           '  npx tramway node module load web-2 nf_tables',
           `  npx tramway plan -f ${policy.file}`,
           embedded.adminToken === undefined
-            ? `(the API needs a token: --token or TRAMWAY_TOKEN)`
-            : `(the CLI authenticates with the admin token in ${join(embedded.dataDir, 'admin.token')}, found from this directory)`,
+            ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
+            : embedded.dataDir === resolve(io.cwd, '.tramway')
+              ? `(the CLI finds the admin token in ${join(embedded.dataDir, 'admin.token')} from this directory)`
+              : `(the admin token is in ${join(embedded.dataDir, 'admin.token')}: TRAMWAY_TOKEN=$(cat …) or --token)`,
           '',
         ].join('\n'),
       );
