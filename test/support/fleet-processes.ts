@@ -14,6 +14,7 @@ import { JetStreamEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { AgentHostConfig } from './fleet-agent-host.js';
 import { freePort } from './nats-server.js';
+import { rawRequest } from './raw-http.js';
 import { waitUntil } from './wait-until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,6 +74,8 @@ export interface CoordinatorOptions {
   readonly dataDir?: string;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
+  /** the API is HTTPS (env TRAMWAY_API_TLS_*): the CA its certificate chains to */
+  readonly caFile?: string;
 }
 
 /**
@@ -93,7 +96,8 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     DATA_DIR: dataDir,
     ...options.env,
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.caFile === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const ca = options.caFile === undefined ? undefined : readFileSync(options.caFile, 'utf8');
   const tokenFile = join(dataDir, 'admin.token');
   // waitUntil retries a condition that throws: an exit is returned, then thrown
   const ready = await waitUntil(
@@ -102,11 +106,11 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
       if (handle.child.exitCode !== null) return 'exited';
       if (!existsSync(tokenFile)) return false;
       const token = readFileSync(tokenFile, 'utf8').trim();
-      return (
-        await fetch(`${url}/v1/nodes`, { headers: { authorization: `Bearer ${token}` } }).catch(
-          () => undefined,
-        )
-      )?.ok;
+      const answer = await rawRequest(`${url}/v1/nodes`, 'GET', {
+        headers: { authorization: `Bearer ${token}` },
+        ...(ca === undefined ? {} : { ca }),
+      }).catch(() => undefined);
+      return answer?.status === 200;
     },
     { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 100 },
   ).catch(async (error: unknown) => {
