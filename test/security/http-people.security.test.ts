@@ -282,6 +282,8 @@ describe('people at the HTTP API (real coordinator process, JetStream log)', () 
       .filter((l) => l.includes('"request denied"'));
     expect(denials.length).toBeGreaterThanOrEqual(15);
     expect(denials.some((l) => l.includes('"identity":"token:vic"'))).toBe(true);
+    // an unknown or revoked token is named by a fingerprint, never by itself
+    expect(denials.some((l) => /"identity":"token sha256:[0-9a-f]{12}"/.test(l))).toBe(true);
     for (const secret of [tokens.viewer, tokens.operator, coordinator.token])
       expect(coordinator.output()).not.toContain(secret);
   });

@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
 import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
+import { hashToken } from '../commands/access-tokens.js';
 import type { Requester } from '../log/fleet-log.js';
 import type { Identity, RouteAccess } from './access.js';
 import { ON_BEHALF_OF, bearerOf, certIdentity, mayCall, requiredRole } from './access.js';
@@ -373,12 +374,17 @@ const admit = (
       headers: { 'retry-after': String(addressBudget.retryAfterS) },
     });
   }
-  const unauthenticated = (message: string) => {
+  /** `presented`: what the log line may say of the credential (never the secret) */
+  const unauthenticated = (message: string, presented?: string) => {
     guard.authFailures.take(remote, guard.now());
-    return no('unauthenticated', {
-      result: failure(401, ApiErrorCode.Unauthorized, message),
-      headers: UNAUTHENTICATED_HEADERS,
-    });
+    return no(
+      'unauthenticated',
+      {
+        result: failure(401, ApiErrorCode.Unauthorized, message),
+        headers: UNAUTHENTICATED_HEADERS,
+      },
+      presented,
+    );
   };
   let identity: Identity;
   const bearer = bearerOf(req.headers['authorization']);
@@ -389,6 +395,8 @@ const admit = (
         bearer === ''
           ? 'malformed Authorization header: expected "Bearer <token>"'
           : 'unknown or revoked token',
+        // a fingerprint to correlate attempts: 48 bits of the SHA-256, not the token
+        bearer === '' ? undefined : `token sha256:${hashToken(bearer).slice(0, 12)}`,
       );
     }
     identity = { actor: `token:${who.name}`, role: who.role, via: 'token' };
