@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as append from './eventlog/append.js';
 import * as jetstream from './eventlog/jetstream.js';
+import * as jetstreamSecurity from './eventlog/jetstream-security.js';
 import * as replay from './eventlog/replay.js';
 import * as audit from './eventlog/audit.js';
 
@@ -39,6 +40,7 @@ type Section = {
 const SECTIONS: readonly Section[] = [
   { name: 'append', run: append.run },
   { name: 'jetstream', run: jetstream.run },
+  { name: 'jetstream-security', run: jetstreamSecurity.run },
   { name: 'replay', run: replay.run },
   { name: 'audit', run: audit.run },
 ];

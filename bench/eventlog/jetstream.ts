@@ -46,7 +46,8 @@ const pipelined = async (
 
 export const run = async ({ events }: BenchOptions): Promise<BenchSection> => {
   const count = Math.max(1000, Math.floor(events / 10));
-  const server = await startNatsServer();
+  // plain: the security cost is measured separately (issue 10 bench)
+  const server = await startNatsServer({ secure: false });
   try {
     const nc = await connect({ servers: server.url, noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);

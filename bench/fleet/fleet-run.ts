@@ -99,7 +99,8 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
     return h;
   };
   try {
-    nats = await startNatsServer();
+    // plain, with one shared connection per agent host (a secured node connects as itself)
+    nats = await startNatsServer({ secure: false });
     const natsUrl = nats.url;
     const env = {
       STALE_AFTER_MS: '600000',

@@ -101,7 +101,7 @@ const hostConfig = (agents: readonly HostedAgent[]): AgentHostConfig => ({
 });
 
 const startHost = async (name: string, agents: readonly HostedAgent[]) => {
-  const host = await spawnAgentHost(dir.file(`${name}.json`), hostConfig(agents));
+  const host = await spawnAgentHost(dir.file(`${name}.json`), hostConfig(agents), { nats });
   hosts.push(host);
   return host;
 };
@@ -167,7 +167,7 @@ const logUntil = async (
     return await waitUntil(
       what,
       async () => {
-        last = await readLog(nats.url);
+        last = await readLog(nats.url, nats.credentials());
         return ok(last) ? last : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
@@ -190,8 +190,8 @@ const logUntil = async (
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  coordinator = await spawnCoordinator({ natsUrl: nats.url });
-  bus = await connectNatsBus(nats.url, { name: 'e2e-test' });
+  coordinator = await spawnCoordinator({ natsUrl: nats.url, securityDir: nats.securityDir });
+  bus = await connectNatsBus(nats.url, { name: 'e2e-test', credentials: nats.credentials() });
 });
 
 afterAll(async () => {
@@ -412,7 +412,7 @@ describe('fleet over a real nats-server', () => {
     expect(wave0).toHaveLength(2);
     // And, a while later, nothing was assigned beyond the first wave
     await new Promise((r) => setTimeout(r, 1500));
-    const events = await readLog(nats.url);
+    const events = await readLog(nats.url, nats.credentials());
     const ofRollout = (type: string) =>
       events.filter(
         (e) => e.type === type && dataOf<{ rolloutId: string }>(e).rolloutId === rolloutId,
@@ -464,7 +464,7 @@ describe('fleet over a real nats-server', () => {
     expect(after.links).toEqual(before.links);
     // And the log holds one LinkCreated, one ProgramLoaded and no release for it
     await new Promise((r) => setTimeout(r, 1000));
-    const events = await readLog(nats.url);
+    const events = await readLog(nats.url, nats.credentials());
     expect(ofType(events, 'LinkCreated', 'e-01')).toHaveLength(1);
     expect(ofType(events, 'ProgramLoaded', 'e-01')).toHaveLength(1);
     expect(ofType(events, 'LinkReleased', 'e-01')).toHaveLength(0);
@@ -523,6 +523,7 @@ describe('fleet over a real nats-server', () => {
     await coordinator.stop('SIGKILL');
     coordinator = await spawnCoordinator({
       natsUrl: nats.url,
+      securityDir: nats.securityDir,
       port: coordinator.port,
       dataDir: coordinator.dataDir,
     });

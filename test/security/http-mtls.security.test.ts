@@ -53,7 +53,8 @@ const apply = (name: string): RawOptions => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ policy: tracingPolicy(name, { targets: ['tcp_*'] }) }),
 });
-const logIds = async (): Promise<string[]> => (await readLog(nats.url)).map((e) => e.id);
+const logIds = async (): Promise<string[]> =>
+  (await readLog(nats.url, nats.credentials())).map((e) => e.id);
 
 beforeAll(async () => {
   dir = makeTempDir('tramway-sec-mtls-');
@@ -62,9 +63,10 @@ beforeAll(async () => {
     { carol: 'operator', vic: 'viewer', odd: 'superuser' },
     { mallory: 'admin' },
   );
-  nats = await startNatsServer();
+  nats = await startNatsServer({ nodes: ['web-1'] });
   coordinator = await spawnCoordinator({
     natsUrl: nats.url,
+    securityDir: nats.securityDir,
     caFile: pki.caFile,
     env: {
       TRAMWAY_API_TLS_CERT: pki.serverCert,
@@ -72,7 +74,10 @@ beforeAll(async () => {
       TRAMWAY_API_CLIENT_CA: pki.caFile,
     },
   });
-  bus = await connectNatsBus(nats.url, { name: 'web-1' });
+  bus = await connectNatsBus(nats.url, {
+    name: 'web-1',
+    credentials: nats.credentials({ nodeId: 'web-1' }),
+  });
   agent = await startSimAgent({ nodeId: 'web-1', bus, spec: SPEC, heartbeatMs: 200 });
   await waitUntil('web-1 registered', async () => {
     const r = await rawRequest(`${coordinator.url}/v1/nodes`, 'GET', as('vic'));
@@ -127,7 +132,9 @@ describe('client certificates at the HTTPS API (real coordinator process)', () =
   it('records a verified operator certificate as cert:<CN>', async () => {
     const r = await rawRequest(`${coordinator.url}/v1/policies`, 'POST', as('carol', apply('tcp')));
     expect(r.status, JSON.stringify(r.body)).toBe(202);
-    const applied = (await readLog(nats.url)).find((e) => e.type === 'PolicyApplied')!;
+    const applied = (await readLog(nats.url, nats.credentials())).find(
+      (e) => e.type === 'PolicyApplied',
+    )!;
     expect(applied.metadata.actor).toBe('cert:carol');
   });
 });

@@ -60,17 +60,20 @@ const refusedWithLogUnchanged = async (
   path: string,
   options: RawOptions,
 ): Promise<RawAnswer> => {
-  const before = ids(await readLog(nats.url));
+  const before = ids(await readLog(nats.url, nats.credentials()));
   const answer = await call(method, path, options);
   expect(answer.status, JSON.stringify(answer.body)).toBeGreaterThanOrEqual(400);
-  expect(ids(await readLog(nats.url))).toEqual(before);
+  expect(ids(await readLog(nats.url, nats.credentials()))).toEqual(before);
   return answer;
 };
 
 beforeAll(async () => {
-  nats = await startNatsServer();
-  coordinator = await spawnCoordinator({ natsUrl: nats.url });
-  bus = await connectNatsBus(nats.url, { name: 'web-1' });
+  nats = await startNatsServer({ nodes: ['web-1'] });
+  coordinator = await spawnCoordinator({ natsUrl: nats.url, securityDir: nats.securityDir });
+  bus = await connectNatsBus(nats.url, {
+    name: 'web-1',
+    credentials: nats.credentials({ nodeId: 'web-1' }),
+  });
   agent = await startSimAgent({ nodeId: 'web-1', bus, spec: SPEC, heartbeatMs: 200 });
   await waitUntil('web-1 registered', async () => {
     const r = await call('GET', '/v1/nodes', { headers: bearer(coordinator.token) });
@@ -121,7 +124,7 @@ describe('people at the HTTP API (real coordinator process, JetStream log)', () 
       body: applyBody('tcp-latency'),
     });
     expect(applied.status, JSON.stringify(applied.body)).toBe(202);
-    const events = await readLog(nats.url);
+    const events = await readLog(nats.url, nats.credentials());
     const policyApplied = events.find((e) => e.type === 'PolicyApplied')!;
     expect(policyApplied.metadata.actor).toBe('token:olga');
     expect((policyApplied.data as { reason: string }).reason).toBe(
@@ -138,7 +141,9 @@ describe('people at the HTTP API (real coordinator process, JetStream log)', () 
     });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ ok: true });
-    const asked = (await readLog(nats.url)).filter((e) => e.type === 'ModuleActionRequested');
+    const asked = (await readLog(nats.url, nats.credentials())).filter(
+      (e) => e.type === 'ModuleActionRequested',
+    );
     expect(asked.map((e) => [e.streamId, e.metadata.actor, e.data])).toEqual([
       [
         'module-requests-web-1',
@@ -228,7 +233,7 @@ describe('people at the HTTP API (real coordinator process, JetStream log)', () 
       body: JSON.stringify({ name: 'bobs-ci', role: 'viewer' }),
     });
     expect(created.status).toBe(201);
-    const issued = (await readLog(nats.url)).find(
+    const issued = (await readLog(nats.url, nats.credentials())).find(
       (e) => e.type === 'AccessTokenIssued' && (e.data as { name: string }).name === 'bobs-ci',
     )!;
     expect(issued.metadata).toMatchObject({ actor: 'token:admin', onBehalfOf: 'user:bob' });
@@ -252,7 +257,7 @@ describe('people at the HTTP API (real coordinator process, JetStream log)', () 
     });
     expect(r.status).toBe(401);
     expect(r.body.error.message).toBe('unknown or revoked token');
-    const log = JSON.stringify(await readLog(nats.url));
+    const log = JSON.stringify(await readLog(nats.url, nats.credentials()));
     for (const secret of [temp, tokens.viewer, tokens.operator, coordinator.token])
       expect(log).not.toContain(secret);
     const listed = await call('GET', '/v1/tokens', { headers: bearer(coordinator.token) });

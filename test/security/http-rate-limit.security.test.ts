@@ -23,6 +23,7 @@ beforeAll(async () => {
   nats = await startNatsServer();
   coordinator = await spawnCoordinator({
     natsUrl: nats.url,
+    securityDir: nats.securityDir,
     env: {
       // a bucket of 4 that refills once in 100 s: the 5th quick request is over
       HTTP_RATE_PER_SEC: '0.01',
@@ -49,7 +50,7 @@ describe('rate limits (real coordinator process)', () => {
     const busy = created.body.token as string;
     for (let i = 0; i < 4; i++)
       expect((await call('GET', '/v1/nodes', { headers: bearer(busy) })).status).toBe(200);
-    const before = (await readLog(nats.url)).map((e) => e.id);
+    const before = (await readLog(nats.url, nats.credentials())).map((e) => e.id);
     const over = await call('POST', '/v1/policies', {
       headers: { ...bearer(busy), 'content-type': 'application/json' },
       body: JSON.stringify({ policy: tracingPolicy('flood', { targets: ['tcp_*'] }) }),
@@ -58,7 +59,7 @@ describe('rate limits (real coordinator process)', () => {
     expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(over.body.error).toMatchObject({ code: 'TooManyRequests' });
     expect(over.body.error.message).toMatch(/token:busy is over its request rate/);
-    expect((await readLog(nats.url)).map((e) => e.id)).toEqual(before);
+    expect((await readLog(nats.url, nats.credentials())).map((e) => e.id)).toEqual(before);
     // another credential still has its own bucket
     expect((await call('GET', '/v1/nodes', { headers: bearer(coordinator.token) })).status).toBe(
       200,

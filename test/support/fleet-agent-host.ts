@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FleetBus } from '@tramway/shared/infra';
-import { connectNatsBus } from '@tramway/shared/infra';
+import { connectNatsBus, natsCredentialsOf } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../services/agent/src/index.js';
 import {
@@ -38,6 +38,11 @@ export interface AgentHostConfig {
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** one NATS connection for all agents of the host (bench) instead of one per agent (e2e) */
   readonly sharedBus?: boolean;
+  /**
+   * the server's security directory: each agent connects as its node (nodes/<id>.nk, ca.crt,
+   * inbox _INBOX_<id>); not with `sharedBus` (one connection cannot be every node)
+   */
+  readonly securityDir?: string;
   /** sim kernel specs by name (the declarations of kernel-scenarios.md) */
   readonly kernels: Readonly<Record<string, KernelSpec>>;
   readonly agents: readonly HostedAgent[];
@@ -69,6 +74,10 @@ const main = async (): Promise<number> => {
     (line) => process.stderr.write(`${line}\n`),
     () => new Date(),
   );
+  if (config.sharedBus === true && config.securityDir !== undefined) {
+    emit({ error: 'sharedBus cannot be used with securityDir: a node connects as itself' });
+    return 2;
+  }
   const t0 = performance.now();
   const buses: FleetBus[] = [];
   const agents: Agent[] = [];
@@ -91,7 +100,13 @@ const main = async (): Promise<number> => {
         if (!kernel.ok) return new Error(`${a.nodeId}: ${kernel.error.join('; ')}`);
         let bus = shared;
         if (bus === undefined) {
-          bus = await connectNatsBus(config.natsUrl, { name: `tramway-agent-${a.nodeId}` });
+          bus = await connectNatsBus(config.natsUrl, {
+            name: `tramway-agent-${a.nodeId}`,
+            credentials:
+              config.securityDir === undefined
+                ? undefined
+                : natsCredentialsOf(config.securityDir, { nodeId: a.nodeId }),
+          });
           buses.push(bus);
         }
         const agent = createAgent({

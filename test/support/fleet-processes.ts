@@ -10,9 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NatsCredentials } from '@tramway/shared/infra';
 import { JetStreamEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { AgentHostConfig } from './fleet-agent-host.js';
+import type { NatsServerHandle } from './nats-server.js';
 import { freePort } from './nats-server.js';
 import { rawRequest } from './raw-http.js';
 import { waitUntil } from './wait-until.js';
@@ -68,6 +70,8 @@ export interface CoordinatorHandle extends ChildHandle {
 
 export interface CoordinatorOptions {
   readonly natsUrl: string;
+  /** the server's security directory (TRAMWAY_SECURITY_DIR): the coordinator's NKey and CA */
+  readonly securityDir?: string | undefined;
   /** keep the same port across a restart */
   readonly port?: number;
   /** keep the same data dir (and admin token) across a restart; default a new temp dir */
@@ -94,6 +98,7 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     STALE_AFTER_MS: '60000',
     LOG_LEVEL: 'info',
     DATA_DIR: dataDir,
+    ...(options.securityDir === undefined ? {} : { TRAMWAY_SECURITY_DIR: options.securityDir }),
     ...options.env,
   });
   const url = `${options.caFile === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
@@ -129,13 +134,22 @@ export interface AgentHostHandle extends ChildHandle {
 
 /**
  * Writes `config` next to `configFile` and spawns an agent host on it; resolves once every agent
- * has started (rejects with the host's error otherwise).
+ * has started (rejects with the host's error otherwise). With a secured `nats`, its agents are
+ * given their node identities first (the server reloads) and connect with them.
  */
 export const spawnAgentHost = async (
   configFile: string,
-  config: AgentHostConfig,
-  { readyTimeoutMs = 90_000 }: { readyTimeoutMs?: number } = {},
+  hostConfig: AgentHostConfig,
+  {
+    readyTimeoutMs = 90_000,
+    nats,
+  }: { readyTimeoutMs?: number; nats?: Pick<NatsServerHandle, 'securityDir' | 'addNodes'> } = {},
 ): Promise<AgentHostHandle> => {
+  let config = hostConfig;
+  if (nats?.securityDir !== undefined) {
+    await nats.addNodes(config.agents.map((a) => a.nodeId));
+    config = { ...config, securityDir: nats.securityDir };
+  }
   writeFileSync(configFile, JSON.stringify(config));
   const handle = spawnTsx('test/support/fleet-agent-host.ts', [configFile], {});
   // waitUntil retries a condition that throws: a failure is returned, then thrown
@@ -196,9 +210,12 @@ export const api = async (
   return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
 };
 
-/** Every event of the JetStream log, in log order. */
-export const readLog = async (natsUrl: string): Promise<RecordedEvent[]> => {
-  const store = await JetStreamEventStore.open({ servers: natsUrl });
+/** Every event of the JetStream log, in log order (as `credentials`' identity when given). */
+export const readLog = async (
+  natsUrl: string,
+  credentials?: NatsCredentials,
+): Promise<RecordedEvent[]> => {
+  const store = await JetStreamEventStore.open({ servers: natsUrl, credentials });
   try {
     const events: RecordedEvent[] = [];
     for await (const e of store.readAll()) events.push(e);

@@ -96,7 +96,7 @@ const agentRun = async (
   const kernel = createSimKernel(specOf(profile));
   if (!kernel.ok) throw new Error(kernel.error.join('\n'));
   const bus = createInProcessBus();
-  bus.respond('tramway.coord.assignment', () => ({
+  bus.respond('tramway.coord.assignment.*', () => ({
     nodeId: 'bench-1',
     generation: 1,
     policies: [{ name: 'bench', version: 1, spec: policy(strategy, '1') }],

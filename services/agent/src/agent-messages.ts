@@ -12,6 +12,6 @@ export { FleetSubjects as AgentSubjects, InvalidMessageError } from '@tramway/sh
 export const decodeAssignment = (payload: unknown): AgentAssignment =>
   decodeMessageOrThrow('Assignment', payload);
 
-/** The reply of `tramway.coord.assignment`: an `Assignment` or null. */
+/** The reply of `tramway.coord.assignment.<nodeId>`: an `Assignment` or null. */
 export const decodeAssignmentReply = (payload: unknown): AgentAssignment | null =>
   decodeMessageOrThrow('AssignmentReply', payload);

@@ -4,6 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { NatsCredentials } from '@tramway/shared/infra';
+import { natsCredentialsOf, nodeInboxPrefix } from '@tramway/shared/infra';
 
 /** The bundled sim kernel spec used when SIM_KERNEL is not set. */
 export const DEFAULT_SIM_KERNEL = fileURLToPath(
@@ -14,6 +16,13 @@ export interface AgentConfig {
   readonly nodeId: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly natsUrl: string;
+  /**
+   * the node's NATS identity (seed file, CA: TLS) and its inbox prefix `_INBOX_<id>`; from
+   * TRAMWAY_SECURITY_DIR (nodes/<id>.nk, ca.crt), TRAMWAY_NATS_NKEY_FILE, TRAMWAY_NATS_CA_FILE
+   */
+  readonly natsCredentials: NatsCredentials;
+  /** the security directory, when given (assignment-signing.pub is there) */
+  readonly securityDir: string | undefined;
   readonly stateDir: string | undefined;
   readonly heartbeatMs: number;
   readonly kernel: 'sim' | 'host';
@@ -82,6 +91,9 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
+  TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
+  TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
 });
 
 /** Parses `env` once; throws `InvalidConfigError` listing every bad key. */
@@ -95,10 +107,20 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): A
       parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
     );
   const c = parsed.data;
+  const natsCredentials: NatsCredentials = Object.freeze({
+    ...(c.TRAMWAY_SECURITY_DIR === undefined
+      ? {}
+      : natsCredentialsOf(c.TRAMWAY_SECURITY_DIR, { nodeId: c.NODE_ID })),
+    ...(c.TRAMWAY_NATS_NKEY_FILE === undefined ? {} : { nkeySeedFile: c.TRAMWAY_NATS_NKEY_FILE }),
+    ...(c.TRAMWAY_NATS_CA_FILE === undefined ? {} : { caFile: c.TRAMWAY_NATS_CA_FILE }),
+    inboxPrefix: nodeInboxPrefix(c.NODE_ID),
+  });
   return Object.freeze({
     nodeId: c.NODE_ID,
     labels: Object.freeze(c.NODE_LABELS),
     natsUrl: c.NATS_URL,
+    natsCredentials,
+    securityDir: c.TRAMWAY_SECURITY_DIR,
     stateDir: c.STATE_DIR,
     heartbeatMs: c.HEARTBEAT_MS,
     kernel: c.KERNEL,

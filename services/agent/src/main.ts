@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT stop it. No logic here.
  */
 import { randomUUID } from 'node:crypto';
-import { connectNatsBus } from '@tramway/shared/infra';
+import { connectNatsBus, isAppError } from '@tramway/shared/infra';
 import { createAgent } from './app.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
@@ -31,11 +31,26 @@ const main = async (): Promise<number> => {
     logger.error('kernel unavailable', { problems: kernel.error });
     return 2;
   }
-  const bus = await connectNatsBus(config.natsUrl, {
-    name: `tramway-agent-${config.nodeId}`,
-    onHandlerError: (error, message) =>
-      logger.error('message handler failed', { subject: message.subject, error: String(error) }),
-  });
+  if (config.natsCredentials.nkeySeedFile === undefined)
+    logger.warn('NATS without an identity: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.natsUrl,
+    });
+  let bus;
+  try {
+    bus = await connectNatsBus(config.natsUrl, {
+      name: `tramway-agent-${config.nodeId}`,
+      credentials: config.natsCredentials,
+      onHandlerError: (error, message) =>
+        logger.error('message handler failed', { subject: message.subject, error: String(error) }),
+      onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+    });
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    logger.error('cannot connect to NATS', { nats: config.natsUrl, error: error.message });
+    process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+    await kernel.value.driver.close();
+    return 1;
+  }
   const agent = createAgent({
     nodeId: config.nodeId,
     labels: config.labels,

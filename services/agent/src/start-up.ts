@@ -72,7 +72,7 @@ const assignmentFetcher = (input: StartUpInput): (() => Promise<boolean>) => {
   return async () => {
     try {
       const reply = await deps.bus.request(
-        AgentSubjects.assignment(),
+        AgentSubjects.assignment(deps.nodeId),
         { nodeId: deps.nodeId },
         { timeoutMs: deps.requestTimeoutMs ?? 2000 },
       );

@@ -3,7 +3,8 @@
  * key listed, frozen.
  */
 import { z } from 'zod';
-import { AppError } from '@tramway/shared/infra';
+import type { NatsCredentials } from '@tramway/shared/infra';
+import { AppError, natsCredentialsOf } from '@tramway/shared/infra';
 
 const CONFIG_SCHEMA = z.object({
   NATS_URL: z.string().min(1).optional(),
@@ -43,6 +44,12 @@ const CONFIG_SCHEMA = z.object({
   TRAMWAY_API_TLS_KEY: z.string().min(1).optional(),
   /** CA of client certificates (CN = name, OU = role), with HTTPS */
   TRAMWAY_API_CLIENT_CA: z.string().min(1).optional(),
+  /** the security directory (`tramway security init`): coordinator.nk and ca.crt by default */
+  TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
+  /** the coordinator's NKey seed file (overrides the security directory's) */
+  TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
+  /** the CA of the NATS server's certificate: TLS on (overrides the security directory's) */
+  TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
 });
 
 const listIssues = (error: z.ZodError): string[] =>
@@ -79,4 +86,25 @@ export const loadConfig = (
   }
   if (!parsed.success || problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(parsed.data);
+};
+
+/**
+ * The coordinator's NATS identity: the seed and CA files named, else those of the security
+ * directory; undefined when neither is set (a plain server: dev and bench only).
+ */
+export const coordinatorNatsCredentials = (
+  config: CoordinatorConfig,
+): NatsCredentials | undefined => {
+  const fromDir =
+    config.TRAMWAY_SECURITY_DIR === undefined
+      ? {}
+      : natsCredentialsOf(config.TRAMWAY_SECURITY_DIR, { coordinator: true });
+  const credentials: NatsCredentials = {
+    ...fromDir,
+    ...(config.TRAMWAY_NATS_NKEY_FILE === undefined
+      ? {}
+      : { nkeySeedFile: config.TRAMWAY_NATS_NKEY_FILE }),
+    ...(config.TRAMWAY_NATS_CA_FILE === undefined ? {} : { caFile: config.TRAMWAY_NATS_CA_FILE }),
+  };
+  return Object.keys(credentials).length === 0 ? undefined : credentials;
 };

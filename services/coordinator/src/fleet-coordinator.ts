@@ -10,8 +10,8 @@
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
-import { errorText, isAppError, silentLogger } from '@tramway/shared/infra';
-import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
+import { AppError, errorText, isAppError, silentLogger } from '@tramway/shared/infra';
+import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { AccessTokens } from './commands/access-tokens.js';
 import { createAccessTokens } from './commands/access-tokens.js';
@@ -20,6 +20,8 @@ import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands
 import type { DriftReport } from './drift/drift-repair.js';
 import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
+import type { RefusedMessages } from './ingest/refused-messages.js';
+import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.js';
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
@@ -70,6 +72,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** messages of agents refused since start, by reason (metrics) */
+  refusedMessages(): ReturnType<RefusedMessages['counts']>;
   readonly api: FleetCommands;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
@@ -144,7 +148,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     },
   });
   const drift = createDriftRepair({ log, bus: deps.bus, logger, now, timeoutMs, liveness, runner });
-  const ingestion = createFactIngestion({ log, logger, liveness });
+  const refused = createRefusedMessages();
+  const ingestion = createFactIngestion({ log, logger, liveness, refused });
   const api = createFleetCommands({
     log,
     bus: deps.bus,
@@ -166,6 +171,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         else return;
       } catch (error) {
         if (isAppError(error, 'InvalidMessage')) {
+          refused.count(RefusedReason.Malformed);
           logger.warn('message rejected', { subject, error: errorText(error) });
           return;
         }
@@ -184,8 +190,20 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     unsubscribes.push(
       deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
       deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
-      deps.bus.respond(FleetSubjects.assignment(), (m) => {
+      deps.bus.respond(FleetSubjects.allAssignments(), (m) => {
         const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
+        const subjectNode = nodeIdOfSubject(m.subject);
+        if (nodeId !== subjectNode) {
+          refused.count(RefusedReason.NodeMismatch);
+          logger.warn('assignment request refused', {
+            subject: m.subject,
+            problem: `nodeId ${nodeId} does not match the subject's node`,
+          });
+          throw new AppError(`${m.subject}: a node may ask only for its own assignment`, {
+            code: 'NodeMismatch',
+            retryable: false,
+          });
+        }
         return runner.assignmentOf(nodeId);
       }),
     );
@@ -231,6 +249,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    refusedMessages: refused.counts,
     api,
     tokens,
   };

@@ -11,7 +11,7 @@ import {
 } from '@tramway/shared/infra';
 import { join } from 'node:path';
 import { createCoordinator } from './app.js';
-import { loadConfig } from './config.js';
+import { coordinatorNatsCredentials, loadConfig } from './config.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 
 const main = async (): Promise<void> => {
@@ -22,14 +22,23 @@ const main = async (): Promise<void> => {
     (line) => process.stdout.write(`${line}\n`),
     clock.now,
   );
+  const credentials = coordinatorNatsCredentials(config);
+  if (config.NATS_URL !== undefined && credentials === undefined)
+    logger.warn('NATS without an identity or TLS: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
+      nats: config.NATS_URL,
+    });
   const store: EventStore =
     config.STORE === 'jetstream'
-      ? await JetStreamEventStore.open({ servers: config.NATS_URL! })
+      ? await JetStreamEventStore.open({ servers: config.NATS_URL!, credentials })
       : await SqliteEventStore.open({ path: config.SQLITE_PATH });
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()
-      : await connectNatsBus(config.NATS_URL, { name: 'tramway-coordinator' });
+      : await connectNatsBus(config.NATS_URL, {
+          name: 'tramway-coordinator',
+          credentials,
+          onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
+        });
   const app = createCoordinator({
     bus,
     store,

@@ -113,7 +113,7 @@ export const NODE_PLAN_SCHEMA = z.object({
   }),
 }) satisfies z.ZodType<NodePlan, unknown>;
 
-/** `tramway.agent.<nodeId>.assign` request, and the reply of `tramway.coord.assignment` */
+/** `tramway.agent.<nodeId>.assign` request, and the reply of `tramway.coord.assignment.<nodeId>` */
 export const ASSIGNMENT_SCHEMA = z.object({
   nodeId,
   generation: nonNegativeInt,
@@ -190,7 +190,7 @@ export const NODE_ACTUAL_STATE_SCHEMA = z.looseObject({
   ),
 });
 
-/** `tramway.coord.assignment` request (agent start-up); the reply is an `Assignment` or null */
+/** `tramway.coord.assignment.<nodeId>` request (agent start-up); the reply is an `Assignment` or null */
 export const ASSIGNMENT_REQUEST_SCHEMA = z.object({ nodeId });
 export const ASSIGNMENT_REPLY_SCHEMA = ASSIGNMENT_SCHEMA.nullable();
 

@@ -33,15 +33,26 @@ export const FleetSubjects = {
   module: (nodeId: string): string => `tramway.agent.${token(nodeId)}.module`,
   /** coordinator -> agent, request: `{}` -> `NodeActualState` */
   state: (nodeId: string): string => `tramway.agent.${token(nodeId)}.state`,
-  /** agent -> coordinator, request: `AssignmentRequest` -> `Assignment | null` */
-  assignment: (): string => 'tramway.coord.assignment',
+  /** every request subject of one node (what that node's NATS user may subscribe to) */
+  agentRequests: (nodeId: string): string => `tramway.agent.${token(nodeId)}.>`,
+  /**
+   * agent -> coordinator, request: `AssignmentRequest` -> `Assignment | null`. One subject per
+   * node, so the server's permissions let a node ask only for its own assignment.
+   */
+  assignment: (nodeId: string): string => `tramway.coord.assignment.${token(nodeId)}`,
+  /** every node's assignment requests (the coordinator's responder) */
+  allAssignments: (): string => 'tramway.coord.assignment.*',
 } as const;
 
-/** The node id in a `tramway.facts.<id>`, `tramway.hb.<id>` or `tramway.agent.<id>.*` subject. */
+/**
+ * The node id in a `tramway.facts.<id>`, `tramway.hb.<id>`, `tramway.coord.assignment.<id>` or
+ * `tramway.agent.<id>.*` subject.
+ */
 export const nodeIdOfSubject = (subject: string): string | undefined => {
   const parts = subject.split('.');
   if (parts[0] !== 'tramway') return undefined;
   if ((parts[1] === 'facts' || parts[1] === 'hb') && parts.length === 3) return parts[2];
   if (parts[1] === 'agent' && parts.length === 4) return parts[2];
+  if (parts[1] === 'coord' && parts[2] === 'assignment' && parts.length === 4) return parts[3];
   return undefined;
 };

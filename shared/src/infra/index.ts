@@ -17,3 +17,5 @@ export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
 export * from './logger.js';
 export * from './durable-file.js';
+export * from './security/security-layout.js';
+export * from './nats/nats-connection.js';

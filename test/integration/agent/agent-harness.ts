@@ -56,7 +56,7 @@ export const assignmentOf = (
   policies: AgentAssignment['policies'],
 ): AgentAssignment => ({ nodeId, generation, policies });
 
-/** Answers `tramway.coord.assignment` with `latest`, records facts and heartbeats. */
+/** Answers `tramway.coord.assignment.<node>` with `latest`, records facts and heartbeats. */
 export const fakeCoordinator = (bus: FleetBus) => {
   const facts: NewEvent[] = [];
   const heartbeats: { nodeId: string; observedGeneration: number }[] = [];
@@ -69,7 +69,7 @@ export const fakeCoordinator = (bus: FleetBus) => {
     bus.subscribe('tramway.hb.*', (m) => {
       heartbeats.push(m.payload as { nodeId: string; observedGeneration: number });
     }),
-    bus.respond('tramway.coord.assignment', (m) => {
+    bus.respond('tramway.coord.assignment.*', (m) => {
       const { nodeId } = m.payload as { nodeId: string };
       return latest.get(nodeId) ?? null;
     }),

@@ -23,8 +23,8 @@ describe('agent process (main.ts)', () => {
   let coord: ReturnType<typeof fakeCoordinator>;
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    bus = await connectNatsBus(server.url);
+    server = await startNatsServer({ nodes: ['proc-1'] });
+    bus = await connectNatsBus(server.url, { credentials: server.credentials() });
     coord = fakeCoordinator(bus);
     dir = makeTempDir('tramway-agent-proc-');
   });
@@ -45,6 +45,7 @@ describe('agent process (main.ts)', () => {
           NODE_ID: 'proc-1',
           NODE_LABELS: 'role=web',
           NATS_URL: server.url,
+          TRAMWAY_SECURITY_DIR: server.securityDir!,
           STATE_DIR: dir.path,
           HEARTBEAT_MS: '100',
           LOG_LEVEL: 'warn',

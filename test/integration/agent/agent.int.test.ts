@@ -25,8 +25,8 @@ interface Transport {
   readonly name: string;
   setup(): Promise<void>;
   teardown(): Promise<void>;
-  /** a new bus (NATS: its own connection) */
-  bus(): Promise<FleetBus>;
+  /** a new bus (NATS: its own connection, as the coordinator or as `node`) */
+  bus(node?: { nodeId: string }): Promise<FleetBus>;
 }
 
 const inProcess = (): Transport => {
@@ -48,13 +48,13 @@ const nats = (): Transport => {
   return {
     name: 'NATS (real nats-server)',
     setup: async () => {
-      server ??= await startNatsServer();
+      server ??= await startNatsServer({ nodes: ['node-1'] });
     },
     teardown: async () => {
       await Promise.all(buses.splice(0).map((b) => b.close()));
     },
-    bus: async () => {
-      const b = await connectNatsBus(server!.url);
+    bus: async (node) => {
+      const b = await connectNatsBus(server!.url, { credentials: server!.credentials(node) });
       buses.push(b);
       return b;
     },
@@ -90,7 +90,7 @@ describe.each([inProcess(), nats()])('agent over $name', (transport) => {
   ) => {
     const sim = simAgent({
       nodeId: 'node-1',
-      bus: await transport.bus(),
+      bus: await transport.bus({ nodeId: 'node-1' }),
       spec: simSpec(profile),
       stateDir: dir.path,
       ...over,

@@ -9,7 +9,9 @@ import { testFleetBus } from './fleet-bus.contract.js';
 
 let server: NatsServerHandle;
 beforeAll(async () => {
-  server = await startNatsServer();
+  // plain server: this contract is the store's / the bus's behaviour over NATS, which credentials
+  // do not change (identities and permissions: test/security/)
+  server = await startNatsServer({ secure: false });
 });
 afterAll(async () => {
   await server.stop();

@@ -54,11 +54,12 @@ const stop = async (proc: Proc): Promise<void> => {
 };
 
 beforeAll(async () => {
-  nats = await startNatsServer();
+  nats = await startNatsServer({ nodes: ['web-1', 'web-2'] });
   dir = makeTempDir('tramway-processes-');
   const port = await freePort();
   npmRun('coordinator', 'dev:coordinator', {
     NATS_URL: nats.url,
+    TRAMWAY_SECURITY_DIR: nats.securityDir!,
     HTTP_PORT: String(port),
     SQLITE_PATH: dir.file('coordinator.sqlite'),
     TICK_MS: '100',
@@ -86,6 +87,7 @@ beforeAll(async () => {
       NODE_ID: id,
       NODE_LABELS: `role=web,node=${id}`,
       NATS_URL: nats.url,
+      TRAMWAY_SECURITY_DIR: nats.securityDir!,
       STATE_DIR: dir.file(id),
       SIM_KERNEL: `examples/fleet/kernels/${kernel}.kernel.yaml`,
       HEARTBEAT_MS: '200',

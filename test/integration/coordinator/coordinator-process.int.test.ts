@@ -56,6 +56,7 @@ const spawnCoordinator = async (): Promise<ChildProcess> => {
       env: {
         ...process.env,
         NATS_URL: nats.url,
+        TRAMWAY_SECURITY_DIR: nats.securityDir!,
         STORE: 'jetstream',
         HTTP_PORT: String(port),
         TICK_MS: '50',
@@ -96,11 +97,14 @@ const http = async (method: string, path: string, body?: unknown) => {
 };
 
 beforeAll(async () => {
-  nats = await startNatsServer();
+  nats = await startNatsServer({ nodes: ['node-1', 'node-2', 'node-3'] });
   port = await freePort();
   child = await spawnCoordinator();
   for (const nodeId of ['node-1', 'node-2', 'node-3']) {
-    const bus = await connectNatsBus(nats.url, { name: nodeId });
+    const bus = await connectNatsBus(nats.url, {
+      name: nodeId,
+      credentials: nats.credentials({ nodeId }),
+    });
     buses.push(bus);
     agents.push(await startSimAgent({ nodeId, bus, spec: SPEC, heartbeatMs: 100 }));
   }
@@ -161,7 +165,10 @@ describe('coordinator process over NATS with the JetStream log', () => {
       'converged',
     ]);
     // And the log holds one link per node, one assignment per node, no event twice
-    const store = await JetStreamEventStore.open({ servers: nats.url });
+    const store = await JetStreamEventStore.open({
+      servers: nats.url,
+      credentials: nats.credentials(),
+    });
     try {
       const events = [];
       for await (const e of store.readAll()) events.push(e);

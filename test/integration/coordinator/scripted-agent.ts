@@ -250,7 +250,7 @@ export const createScriptedAgent = (bus: FleetBus, options: ScriptedAgentOptions
         ),
       ]);
       const latest = (await bus
-        .request('tramway.coord.assignment', { nodeId })
+        .request(`tramway.coord.assignment.${nodeId}`, { nodeId })
         .catch(() => null)) as AssignmentMessage | null;
       if (latest) await adopt(latest);
       await heartbeat();

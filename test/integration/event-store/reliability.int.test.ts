@@ -24,7 +24,9 @@ const BATCH = 5;
 const dir = makeTempDir('tramway-reliability-');
 let nats: NatsServerHandle;
 beforeAll(async () => {
-  nats = await startNatsServer();
+  // plain server: this contract is the store's / the bus's behaviour over NATS, which credentials
+  // do not change (identities and permissions: test/security/)
+  nats = await startNatsServer({ secure: false });
 });
 afterAll(async () => {
   await nats?.stop();

@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       nodeId: 'node-1',
       labels: { role: 'web', zone: 'eu-1' },
       natsUrl: 'nats://127.0.0.1:4222',
+      natsCredentials: { inboxPrefix: '_INBOX_node-1' },
+      securityDir: undefined,
       stateDir: undefined,
       heartbeatMs: 250,
       kernel: 'sim',
@@ -25,6 +27,28 @@ describe('loadConfig', () => {
       logLevel: 'info',
     });
     expect(Object.isFrozen(sut)).toBe(true);
+  });
+
+  it('derives its NATS identity from the security directory, or from the files named', () => {
+    expect(
+      loadConfig({ NODE_ID: 'web-1', TRAMWAY_SECURITY_DIR: '/etc/tramway' }).natsCredentials,
+    ).toEqual({
+      nkeySeedFile: '/etc/tramway/nodes/web-1.nk',
+      caFile: '/etc/tramway/ca.crt',
+      inboxPrefix: '_INBOX_web-1',
+    });
+    expect(
+      loadConfig({
+        NODE_ID: 'web-1',
+        TRAMWAY_SECURITY_DIR: '/etc/tramway',
+        TRAMWAY_NATS_NKEY_FILE: '/run/web-1.nk',
+        TRAMWAY_NATS_CA_FILE: '/run/ca.pem',
+      }).natsCredentials,
+    ).toEqual({
+      nkeySeedFile: '/run/web-1.nk',
+      caFile: '/run/ca.pem',
+      inboxPrefix: '_INBOX_web-1',
+    });
   });
 
   it('reads SIM_MULTI_LINK as a boolean and refuses anything but true/false', () => {

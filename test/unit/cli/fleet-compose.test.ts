@@ -16,6 +16,8 @@ interface ComposeService {
   image?: string;
   build?: { context: string; dockerfile: string };
   command?: string[];
+  entrypoint?: string[];
+  user?: string;
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
@@ -47,9 +49,40 @@ describe('docker-compose.yml', () => {
       'agent-3',
       'coordinator',
       'nats',
+      'security',
     ]);
-    expect(services['nats']!.command).toContain('-js');
     expect(services['nats']!.healthcheck!.test.join(' ')).toContain('/healthz');
+  });
+
+  it('makes the security material first; nats runs its configuration (TLS, NKey users, JetStream)', () => {
+    const init = (services['security']!.command ?? []).join(' ');
+    expect(init).toMatch(/tramway\.js security init --dir \/security/);
+    for (const agent of agents) expect(init).toContain(services[agent]!.environment!['NODE_ID']!);
+    expect(init).toContain('--host nats');
+    expect(services['nats']!.depends_on!['security']).toEqual({
+      condition: 'service_completed_successfully',
+    });
+    expect(services['nats']!.command).toEqual(
+      expect.arrayContaining(['-c', '/security/nats-server.conf']),
+    );
+    for (const name of ['nats', 'coordinator'])
+      expect(services[name]!.volumes, name).toContain('security:/security:ro');
+    // an agent mounts only its own seed's volume, never the whole security directory
+    for (const agent of agents) {
+      const volume = `${agent}-security`;
+      expect(services[agent]!.volumes, agent).toContain(`${volume}:/security:ro`);
+      expect(services[agent]!.volumes!.join(' '), agent).not.toMatch(/(^| )security:/);
+      expect(compose.volumes).toHaveProperty(volume);
+      expect(services['security']!.volumes).toContain(`${volume}:/${agent}`);
+    }
+    for (const name of ['coordinator', ...agents])
+      expect(services[name]!.environment!['TRAMWAY_SECURITY_DIR'], name).toBe('/security');
+  });
+
+  it('publishes ports on 127.0.0.1 only', () => {
+    const published = Object.values(services).flatMap((s) => s.ports ?? []);
+    expect(published.length).toBeGreaterThan(0);
+    for (const port of published) expect(port).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
   });
 
   it('starts the coordinator and the agents once nats is healthy', () => {
@@ -73,7 +106,9 @@ describe('docker-compose.yml', () => {
     const config = loadCoordinatorConfig(env);
     expect(config.NATS_URL).toBe('nats://nats:4222');
     expect(config.HTTP_HOST).toBe('0.0.0.0');
-    expect(services['coordinator']!.ports).toContain(`${config.HTTP_PORT}:${config.HTTP_PORT}`);
+    expect(services['coordinator']!.ports).toContain(
+      `127.0.0.1:${config.HTTP_PORT}:${config.HTTP_PORT}`,
+    );
   });
 
   it('sets only environment keys the agents read, and their config accepts them', () => {

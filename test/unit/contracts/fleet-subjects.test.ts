@@ -10,7 +10,11 @@ describe('FleetSubjects', () => {
     expect(FleetSubjects.assign('n1')).toBe('tramway.agent.n1.assign');
     expect(FleetSubjects.module('n1')).toBe('tramway.agent.n1.module');
     expect(FleetSubjects.state('n1')).toBe('tramway.agent.n1.state');
-    expect(FleetSubjects.assignment()).toBe('tramway.coord.assignment');
+    expect(FleetSubjects.assignment('n1')).toBe('tramway.coord.assignment.n1');
+    expect(FleetSubjects.agentRequests('n1')).toBe('tramway.agent.n1.>');
+    expect(subjectMatches(FleetSubjects.allAssignments(), FleetSubjects.assignment('n1'))).toBe(
+      true,
+    );
   });
 
   it("has wildcards that cover every node's facts and heartbeats, and nothing else", () => {
@@ -34,6 +38,7 @@ describe('FleetSubjects', () => {
     expect(nodeIdOfSubject(FleetSubjects.facts('n9'))).toBe('n9');
     expect(nodeIdOfSubject(FleetSubjects.heartbeat('n9'))).toBe('n9');
     expect(nodeIdOfSubject(FleetSubjects.state('n9'))).toBe('n9');
-    expect(nodeIdOfSubject(FleetSubjects.assignment())).toBeUndefined();
+    expect(nodeIdOfSubject(FleetSubjects.assignment('n9'))).toBe('n9');
+    expect(nodeIdOfSubject('tramway.coord.assignment')).toBeUndefined();
   });
 });

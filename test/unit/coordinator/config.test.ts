@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../services/coordinator/src/config.js';
+import {
+  coordinatorNatsCredentials,
+  loadConfig,
+} from '../../../services/coordinator/src/config.js';
 
 describe('loadConfig', () => {
   it('applies defaults and coerces numbers', () => {
@@ -33,6 +36,21 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ TRAMWAY_API_CLIENT_CA: 'ca.pem' })).toThrow(
       /TRAMWAY_API_CLIENT_CA: needs/,
+    );
+  });
+
+  it('takes its NATS identity from the security directory, or from the files named', () => {
+    expect(coordinatorNatsCredentials(loadConfig({}))).toBeUndefined();
+    expect(
+      coordinatorNatsCredentials(loadConfig({ TRAMWAY_SECURITY_DIR: '/etc/tramway' })),
+    ).toEqual({ nkeySeedFile: '/etc/tramway/coordinator.nk', caFile: '/etc/tramway/ca.crt' });
+    expect(
+      coordinatorNatsCredentials(
+        loadConfig({ TRAMWAY_SECURITY_DIR: '/etc/tramway', TRAMWAY_NATS_CA_FILE: '/run/ca.pem' }),
+      ),
+    ).toEqual({ nkeySeedFile: '/etc/tramway/coordinator.nk', caFile: '/run/ca.pem' });
+    expect(coordinatorNatsCredentials(loadConfig({ TRAMWAY_NATS_NKEY_FILE: '/run/c.nk' }))).toEqual(
+      { nkeySeedFile: '/run/c.nk' },
     );
   });
 });

@@ -153,7 +153,15 @@ describe('renderMetrics', () => {
         data: { rolloutId: 'r', policy: 'p', policyVersion: 1, waves: 1 },
       }),
     ]);
-    const text = renderMetrics({ fleet, staleNodes: 1, appended: 7 });
+    const text = renderMetrics({
+      fleet,
+      staleNodes: 1,
+      appended: 7,
+      refused: [
+        ['node-mismatch', 2],
+        ['malformed', 0],
+      ],
+    });
     expect(text).toContain('# TYPE tramway_nodes gauge\ntramway_nodes 1\n');
     expect(text).toContain('tramway_nodes_stale 1\n');
     expect(text).toContain('tramway_links 1\n');
@@ -162,6 +170,9 @@ describe('renderMetrics', () => {
     );
     expect(text).toContain(
       '# TYPE tramway_events_appended_total counter\ntramway_events_appended_total 7\n',
+    );
+    expect(text).toContain(
+      '# TYPE tramway_refused_messages_total counter\ntramway_refused_messages_total{reason="node-mismatch"} 2\ntramway_refused_messages_total{reason="malformed"} 0\n',
     );
     expect(text.endsWith('\n')).toBe(true);
   });

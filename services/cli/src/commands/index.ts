@@ -5,6 +5,7 @@ import { kernelProbeCommand } from './kernel-probe.command.js';
 import { kernelResolveCommand } from './kernel-resolve.command.js';
 import { AUDIT_COMMANDS } from './audit.command.js';
 import { FLEET_COMMANDS } from './fleet-commands.js';
+import { SECURITY_COMMANDS } from './security.command.js';
 
 /** Every `tramway` sub-command. Add new commands here. */
 export const COMMANDS: readonly CliCommand[] = [
@@ -14,4 +15,5 @@ export const COMMANDS: readonly CliCommand[] = [
   kernelResolveCommand,
   ...AUDIT_COMMANDS,
   ...FLEET_COMMANDS,
+  ...SECURITY_COMMANDS,
 ];

@@ -128,6 +128,7 @@ export const createRoutes = (
         fleet: coordinator.fleet(),
         staleNodes: coordinator.staleNodes().length,
         appended: coordinator.appendedCount(),
+        refused: coordinator.refusedMessages(),
         denied: denied(),
       }),
     ),

@@ -22,6 +22,8 @@ export interface MetricsInput {
   readonly appended: number;
   /** requests refused by reason (absent: not counted) */
   readonly denied?: Readonly<Record<DeniedReason, number>>;
+  /** messages of agents refused, by reason */
+  readonly refused?: readonly (readonly [string, number])[];
 }
 
 const ROLLOUT_STATES: readonly RolloutStatus[] = ['running', 'held', 'completed', 'rolled-back'];
@@ -43,7 +45,13 @@ const metric = (
     }),
   ].join('\n');
 
-export const renderMetrics = ({ fleet, staleNodes, appended, denied }: MetricsInput): string => {
+export const renderMetrics = ({
+  fleet,
+  staleNodes,
+  appended,
+  denied,
+  refused = [],
+}: MetricsInput): string => {
   const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
   const links = nodes.reduce((sum, n) => sum + Object.keys(n.links).length, 0);
   const rollouts = Object.values(fleet.rollouts);
@@ -70,6 +78,12 @@ export const renderMetrics = ({ fleet, staleNodes, appended, denied }: MetricsIn
         'counter',
         'Events this coordinator appended to the log.',
         [{ value: appended }],
+      ),
+      metric(
+        'tramway_refused_messages_total',
+        'counter',
+        'Messages of agents refused (a node speaking for another, not node facts, malformed).',
+        refused.map(([reason, value]) => ({ labels: { reason }, value })),
       ),
       metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
         { value: fleet.position },

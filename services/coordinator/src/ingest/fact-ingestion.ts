@@ -16,6 +16,8 @@ import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import { errorText } from '@tramway/shared/infra';
+import type { RefusedMessages } from './refused-messages.js';
+import { RefusedReason } from './refused-messages.js';
 
 export const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'NodeRegistered',
@@ -36,13 +38,17 @@ export const createFactIngestion = (deps: {
   readonly log: FleetLog;
   readonly logger: Logger;
   readonly liveness: LivenessMonitor;
+  /** counts every refused batch and heartbeat by reason */
+  readonly refused?: RefusedMessages;
 }) => {
   const { log, logger } = deps;
+  const refuse = (reason: RefusedReason): void => deps.refused?.count(reason);
 
   const ingestFacts = async (subject: string, payload: unknown): Promise<void> => {
     const batch = decodeMessageOrThrow('FactBatch', payload);
     const subjectNode = nodeIdOfSubject(subject);
     const problems: string[] = [];
+    let speaksForAnother = batch.nodeId !== subjectNode;
     if (batch.nodeId !== subjectNode) {
       problems.push(
         `nodeId: ${batch.nodeId} does not match the subject's node ${subjectNode ?? '(none)'}`,
@@ -56,6 +62,7 @@ export const createFactIngestion = (deps: {
       }
       if ((e.data as { nodeId?: unknown } | null)?.nodeId !== batch.nodeId) {
         problems.push(`events[${i}].data.nodeId: must be ${batch.nodeId}`);
+        speaksForAnother = true;
         return;
       }
       // Validate through the codec of the log (an upcast to the current version included).
@@ -88,6 +95,7 @@ export const createFactIngestion = (deps: {
       }
     });
     if (problems.length > 0) {
+      refuse(speaksForAnother ? RefusedReason.NodeMismatch : RefusedReason.InvalidFacts);
       logger.warn('fact batch rejected', { subject, problems });
       return;
     }
@@ -99,6 +107,7 @@ export const createFactIngestion = (deps: {
   const ingestHeartbeat = (subject: string, payload: unknown): void => {
     const hb = decodeMessageOrThrow('Heartbeat', payload);
     if (hb.nodeId !== nodeIdOfSubject(subject)) {
+      refuse(RefusedReason.NodeMismatch);
       logger.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
     }

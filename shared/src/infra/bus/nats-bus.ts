@@ -4,7 +4,6 @@ import {
   NoRespondersError,
   RequestError,
   TimeoutError,
-  connect,
   headers,
 } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -32,6 +31,8 @@ import {
 } from './in-process-bus.js';
 import type { ResponderFailure } from './in-process-bus.js';
 import { assertConcreteSubject, assertSubjectPattern } from './subject-pattern.js';
+import { connectNats } from '../nats/nats-connection.js';
+import type { NatsCredentials } from '../security/security-layout.js';
 
 /** Reply headers of a failed responder (the NATS micro-services convention, plus retryability). */
 export const ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
@@ -223,14 +224,32 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
   };
 };
 
-/** Connects to NATS and returns a bus that owns the connection (closing the bus closes it). */
+/**
+ * Connects to NATS (as `credentials`' identity, over TLS when they name a CA) and returns a bus
+ * that owns the connection (closing the bus closes it). A refused connection rejects with an
+ * AppError naming the server and the reason.
+ */
 export const connectNatsBus = async (
   servers: string | string[],
-  options: FleetBusOptions & { readonly name?: string } = {},
+  options: FleetBusOptions & {
+    readonly name?: string;
+    readonly credentials?: NatsCredentials | undefined;
+    /**
+     * errors the server reports on the connection (a permission violation: a subject this
+     * identity may not use), for the log; without it they go unseen
+     */
+    readonly onServerError?: (error: Error) => void;
+  } = {},
 ): Promise<FleetBus> => {
-  const nc = await connect({
-    servers,
+  const nc = await connectNats(servers, {
     ...(options.name === undefined ? {} : { name: options.name }),
+    credentials: options.credentials,
   });
+  const onServerError = options.onServerError;
+  if (onServerError !== undefined)
+    void (async () => {
+      for await (const status of nc.status())
+        if (status.type === 'error') onServerError(status.error);
+    })();
   return createNatsBus(nc, { ...options, closeConnection: true });
 };

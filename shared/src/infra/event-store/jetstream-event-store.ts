@@ -21,7 +21,7 @@ import type {
   JetStreamManager,
   PubAck,
 } from '@nats-io/jetstream';
-import { connect, nanos } from '@nats-io/transport-node';
+import { nanos } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Observable } from 'rxjs';
 import type { NewEvent, RecordedEvent } from '../../lib/event-envelope.js';
@@ -34,7 +34,10 @@ import {
   EventStoreUnavailableError,
   ExpectedVersionConflictError,
   InvalidAppendError,
+  isAppError,
 } from '../errors.js';
+import { connectNats } from '../nats/nats-connection.js';
+import type { NatsCredentials } from '../security/security-layout.js';
 import { allEventStreamsSubject, eventStreamSubject } from '../nats/event-subject.js';
 import {
   MAX_EVENTS_PER_COMMIT,
@@ -61,6 +64,8 @@ import { subscriptionMayStart, validateAppend, validateReadOption } from './vali
 export interface JetStreamEventStoreOptions {
   /** server URL(s); ignored when `connection` is given */
   readonly servers?: string | readonly string[];
+  /** the identity and CA of the connection it opens (ignored when `connection` is given) */
+  readonly credentials?: NatsCredentials | undefined;
   /** an open connection to use; the store then does not close it */
   readonly connection?: NatsConnection;
   /** JetStream stream holding the log (default TRAMWAY_EVENTS), created if missing */
@@ -177,14 +182,15 @@ export class JetStreamEventStore implements EventStore {
     try {
       nc =
         options.connection ??
-        (await connect({
-          servers:
-            typeof options.servers === 'string' ? options.servers : [...(options.servers ?? [])],
+        (await connectNats(options.servers ?? [], {
           noAsyncTraces: true, // +48..70% pipelined publish throughput (eventlog-notes §0)
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
+          credentials: options.credentials,
         }));
     } catch (error) {
+      // a refused identity or TLS trust is not "unavailable": a retry will not fix it
+      if (isAppError(error) && !error.retryable) throw error;
       throw new EventStoreUnavailableError('connect', error);
     }
     try {
