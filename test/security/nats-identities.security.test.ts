@@ -69,7 +69,10 @@ const observedGeneration = async (nodeId: string): Promise<number> =>
 
 /** `tramway_refused_messages_total{reason}` of the coordinator's /metrics. */
 const refused = async (reason: string): Promise<number> => {
-  const res = await fetch(`${coordinator.url}/metrics`);
+  const res = await fetch(`${coordinator.url}/metrics`, {
+    headers: { authorization: `Bearer ${coordinator.token}` },
+  });
+  if (!res.ok) throw new Error(`/metrics: HTTP ${res.status}`);
   const text = await res.text();
   const line = text
     .split('\n')
