@@ -546,9 +546,12 @@ describe('fleet over a real nats-server', () => {
     for (const e of events) ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
     for (const a of fleetG) {
       const store = createFileStateStore(a.stateDir!);
-      const facts = store.readFacts(store.load()!.bootId);
+      const outbox = store.readOutbox(store.load()!.bootId);
+      const facts = [...outbox.events.map((f) => [f.id, f.type] as const), ...outbox.trimmed];
       expect(facts.length, a.nodeId).toBeGreaterThan(0);
-      const missing = facts.filter((f) => ids.get(f.id) !== 1).map((f) => `${f.type} ${f.id}`);
+      const missing = facts
+        .filter(([id]) => ids.get(id) !== 1)
+        .map(([id, type]) => `${type} ${id}`);
       expect(missing, a.nodeId).toEqual([]);
     }
   });

@@ -8,7 +8,7 @@ import type { FleetBus, Logger } from '@tramway/shared/infra';
 import type { SchedulerLike } from 'rxjs';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
-import type { AgentAssignment, HeldLink } from './reconcile/agent-policy.js';
+import type { AgentAssignment, HeldLink, LinkIntent } from './reconcile/agent-policy.js';
 import type { HeldPlan } from './reconcile/agent-plans.js';
 import type { PolicyStatus } from './reconcile/desired-links.js';
 import type { AgentStateStore } from './state/agent-state.store.js';
@@ -47,6 +47,18 @@ export interface AgentDeps {
   readonly scheduler?: SchedulerLike;
   /** timeout of the start-up assignment request; default 2000 */
   readonly requestTimeoutMs?: number;
+  /**
+   * TEST ONLY (TRAMWAY_TEST_CRASH_AFTER in main.ts): `crash` is called right after the kernel
+   * accepted this step of an attach (`link-created`: after link_create, before link_pin;
+   * `link-pinned`: after link_pin), before the agent saved or reported the link. The crash
+   * tests kill the process there; never set in production.
+   */
+  readonly testCrashAfter?: {
+    readonly point: 'link-created' | 'link-pinned';
+    readonly crash: () => void;
+  };
+  /** how long a fact batch waits for the coordinator's ack before it is kept for a retry; default 10000 */
+  readonly factAckTimeoutMs?: number;
 }
 
 /** The reply to an assignment: `accepted: false` for a generation older than the node's. */
@@ -98,6 +110,8 @@ export interface AgentRuntime {
   assignment: AgentAssignment | null;
   observedGeneration: number;
   held: HeldLink[];
+  /** links about to be created in the current pass (recorded before `link_create`) */
+  intents: readonly LinkIntent[];
   plans: readonly HeldPlan[];
   policies: readonly PolicyStatus[];
   stopping: boolean;

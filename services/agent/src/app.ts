@@ -32,6 +32,7 @@ import {
 } from './facts/node-facts.js';
 import { decidePlans, planPathFor } from './reconcile/agent-plans.js';
 import type { AgentAssignment } from './reconcile/agent-policy.js';
+import { intentOf } from './reconcile/agent-policy.js';
 import { reconcileOutcome } from './reconcile/reconcile-outcome.js';
 import type { PassResult } from './reconcile/reconciler.js';
 import { runPass } from './reconcile/reconciler.js';
@@ -62,6 +63,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     assignment: null,
     observedGeneration: 0,
     held: [],
+    intents: [],
     plans: [],
     policies: [],
     stopping: false,
@@ -78,6 +80,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     store,
     now: () => deps.clock.now(),
     log,
+    ...(deps.factAckTimeoutMs === undefined ? {} : { ackTimeoutMs: deps.factAckTimeoutMs }),
   });
 
   const scope = () => ({ nodeId: deps.nodeId, bootId: rt.bootId });
@@ -98,6 +101,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       observedGeneration: rt.observedGeneration,
       links: rt.held,
       plans: rt.plans,
+      intents: rt.intents,
     });
   };
 
@@ -112,11 +116,10 @@ export const createAgent = (deps: AgentDeps): Agent => {
         attachFailures: result.attachFailures,
       }),
     };
-    const reported = outbox.sent('NodeReconciled');
-    const last = reported.at(-1)?.data as typeof data | undefined;
+    const last = outbox.last('NodeReconciled')?.data as typeof data | undefined;
     if (last !== undefined && JSON.stringify(last.policies) === JSON.stringify(data.policies))
       if (last.observedGeneration === data.observedGeneration) return [];
-    return [nodeReconciled(scope(), reported.length + 1, data)];
+    return [nodeReconciled(scope(), outbox.count('NodeReconciled') + 1, data)];
   };
 
   /** The plan of each assigned policy, re-planned where the kernel changed (NodeReplanned facts). */
@@ -131,7 +134,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       planPath: planPathFor(rt.description!),
     });
     rt.plans = decided.plans;
-    const before = outbox.sent('NodeReplanned').length;
+    const before = outbox.count('NodeReplanned');
     return decided.replanned.map((r, i) => {
       log.info('replanned', { policy: r.policy, version: r.version, reason: r.reason });
       return nodeReplanned(scope(), before + i + 1, {
@@ -168,14 +171,20 @@ export const createAgent = (deps: AgentDeps): Agent => {
       plans: new Map(rt.plans.map((p) => [p.policy, p.plan])),
       held: rt.held,
       ...(drainModule === undefined ? {} : { drainModule }),
+      onIntents: (groups) => {
+        // durably, before the first link_create of the pass (a journal line, one fdatasync)
+        rt.intents = groups.map((g) => intentOf(g, acting.generation));
+        save();
+      },
       onHeldChanged: (h) => {
         rt.held = [...h];
         // the pin mapping is saved every few steps (and at the end of the pass); a link created
-        // but not yet saved is an orphan after a crash, released at the next start
+        // but not yet saved is matched to its intent at the next start (state/recovery.ts)
         if (++unsaved >= SAVE_EVERY_STEPS) save();
       },
     });
     rt.held = [...result.held];
+    rt.intents = [];
     rt.policies = result.policies;
     if (drainModule === undefined) rt.observedGeneration = acting.generation;
     save();
@@ -281,6 +290,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     stop$.complete();
     for (const s of subscriptions.splice(0)) s.unsubscribe();
     for (const u of unsubscribes.splice(0)) u();
+    outbox.stop();
     try {
       await work;
       return undefined;

@@ -32,6 +32,11 @@ export interface AgentConfig {
   /** file-system root of the host facts (KERNEL=host); default `/` */
   readonly hostRoot: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * TEST ONLY (TRAMWAY_TEST_CRASH_AFTER): the agent SIGKILLs itself right after the kernel
+   * accepted this attach step, before saving or reporting it (the crash-recovery tests)
+   */
+  readonly testCrashAfter: 'link-created' | 'link-pinned' | undefined;
 }
 
 export class InvalidConfigError extends Error {
@@ -75,7 +80,8 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
 const SCHEMA = z.object({
   NODE_ID: z
     .string()
-    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)'),
+    .regex(/^[A-Za-z0-9_:@-]+$/, 'letters, digits and _:@- only (one NATS subject token)')
+    .refine((id) => id !== '__proto__', '__proto__ is not a node id'),
   NODE_LABELS: z.string().default('').transform(parseLabels),
   NATS_URL: z
     .string()
@@ -91,6 +97,7 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_TEST_CRASH_AFTER: z.enum(['link-created', 'link-pinned']).optional(),
   TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
   TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
   TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
@@ -128,5 +135,6 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): A
     simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,
     logLevel: c.LOG_LEVEL,
+    testCrashAfter: c.TRAMWAY_TEST_CRASH_AFTER,
   });
 };

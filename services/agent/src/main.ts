@@ -61,6 +61,20 @@ const main = async (): Promise<number> => {
     ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),
     logger,
     heartbeatMs: config.heartbeatMs,
+    // TEST ONLY: the crash-recovery tests kill the process between a link's create and its report
+    ...(config.testCrashAfter === undefined
+      ? {}
+      : {
+          testCrashAfter: {
+            point: config.testCrashAfter,
+            crash: () => {
+              logger.warn('TRAMWAY_TEST_CRASH_AFTER: killing the agent', {
+                point: config.testCrashAfter,
+              });
+              process.kill(process.pid, 'SIGKILL');
+            },
+          },
+        }),
   });
   const startError = await agent.start();
   if (startError) {

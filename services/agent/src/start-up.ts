@@ -1,7 +1,7 @@
 /**
  * The agent's start (docs/fleet-protocol.md): describe the kernel, recover what the previous
  * process left (state/recovery.ts), report the node (booted, registered, profile, modules, the
- * links it still holds), release orphans, answer requests, fetch the latest assignment and
+ * links it still holds), adopt or release (with the reason) links a crash left unreported, answer requests, fetch the latest assignment and
  * reconcile, then send heartbeats (asking for the assignment again with each one until the
  * coordinator has answered).
  */
@@ -10,7 +10,7 @@ import type { Observable, Subscription } from 'rxjs';
 import type { Logger, Unsubscribe } from '@tramway/shared/infra';
 import type { KernelState } from '@tramway/shared/kernel';
 import type { Agent, AgentDeps, AgentRuntime } from './agent.types.js';
-import type { KernelDescription } from './kernel-driver/index.js';
+import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
 import { AgentSubjects, decodeAssignmentReply } from './agent-messages.js';
 import type { FactOutbox } from './facts/fact-outbox.js';
 import type { IdentifiedFact } from './facts/node-facts.js';
@@ -21,6 +21,7 @@ import {
   moduleLoaded,
   nodeBooted,
   nodeRegistered,
+  programLoaded,
 } from './facts/node-facts.js';
 import { planPathFor } from './reconcile/agent-plans.js';
 import { releaseLink } from './reconcile/reconciler.js';
@@ -65,6 +66,28 @@ export interface StartUpInput {
   readonly stop$: Observable<void>;
 }
 
+/** The reason of the LinkCreated of a link adopted after a crash. */
+export const ADOPTED_REASON = 'adopted after restart: intent recorded before create';
+
+/**
+ * TEST ONLY: `driver` calling `crash` right after the kernel accepted `point`'s operation (and
+ * the op log recorded it), before the agent saved or reported anything of it.
+ */
+const crashingAfter = (
+  driver: KernelDriver,
+  point: 'link-created' | 'link-pinned',
+  crash: () => void,
+): KernelDriver => ({
+  ...driver,
+  apply: async (op) => {
+    const outcome = await driver.apply(op);
+    const step =
+      op.op === 'link_create' ? 'link-created' : op.op === 'link_pin' ? 'link-pinned' : '';
+    if (outcome.ok && step === point) crash();
+    return outcome;
+  },
+});
+
 /** Asks the coordinator for the node's latest assignment and adopts it; false when it did not answer. */
 const assignmentFetcher = (input: StartUpInput): (() => Promise<boolean>) => {
   const { deps, log, outbox } = input;
@@ -106,9 +129,11 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
   rt.description = description;
   rt.bootId = description.bootId ?? input.store.simBootId(() => `boot-${deps.ids.newId()}`);
   rt.btfFingerprint = btfFingerprint(description, deps.driver.state());
-  const { booted, orphans } = await input.serial(() =>
+  const { booted, adopted, released } = await input.serial(() =>
     recover({ rt, driver: deps.driver, store: input.store, outbox, log }),
   );
+  if (deps.testCrashAfter !== undefined)
+    rt.driver = crashingAfter(rt.driver, deps.testCrashAfter.point, deps.testCrashAfter.crash);
   const profile = description.probedProfile === 'none' ? 'none' : description.profile;
   const attachPath =
     description.attachPath === 'none' ? 'fentry-per-function' : description.attachPath;
@@ -127,15 +152,18 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
     ...(await rt.driver.modules())
       .filter((m) => m.state === 'live')
       .map((m) => moduleLoaded(s, m.name, m.btfObjId)),
+    // a link adopted after a crash (its intent recorded before create) is reported with why
+    ...adopted.flatMap(({ link, generation }) => [
+      programLoaded(s, link.programId, link),
+      linkCreated(s, link, generation, ADOPTED_REASON),
+    ]),
     ...rt.held.map((h) => linkCreated(s, h, rt.observedGeneration)),
   ];
-  // links in the kernel that no record explains (a crash between link_create and saving the
-  // mapping): nobody will ever release them otherwise
-  for (const linkId of orphans) {
+  // links in the kernel the agent does not keep (no intent, or one no longer assigned):
+  // nobody would ever release them otherwise; the reason goes into the log
+  for (const { linkId, reason } of released) {
     await input.serial(() => releaseLink(rt.driver, { linkId, fdOpen: false }));
-    facts.push(
-      linkReleased(s, linkId, 'orphan: no policy mapping after restart', rt.observedGeneration),
-    );
+    facts.push(linkReleased(s, linkId, reason, rt.observedGeneration));
   }
   input.save();
   await outbox.resync();

@@ -10,6 +10,12 @@ const CONFIG_SCHEMA = z.object({
   NATS_URL: z.string().min(1).optional(),
   STORE: z.enum(['sqlite', 'jetstream']).default('sqlite'),
   SQLITE_PATH: z.string().min(1).default('./coordinator.sqlite'),
+  /** NORMAL (default) or FULL: what an accepted request survives (README "What an accepted (202) request guarantees") */
+  SQLITE_SYNCHRONOUS: z
+    .string()
+    .transform((v) => v.toUpperCase())
+    .pipe(z.enum(['NORMAL', 'FULL'], { message: "'normal' or 'full'" }))
+    .default('NORMAL'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   STALE_AFTER_MS: z.coerce.number().int().positive().default(15_000),

@@ -11,6 +11,7 @@
  */
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
 import { AppError, errorText, isAppError, silentLogger } from '@tramway/shared/infra';
+import type { FactAck } from '@tramway/shared/contracts';
 import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { AccessTokens } from './commands/access-tokens.js';
@@ -24,6 +25,7 @@ import type { RefusedMessages } from './ingest/refused-messages.js';
 import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.js';
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
+import type { RetainedCounts } from './log/fleet-log.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { createRolloutRunner } from './rollout/rollout-runner.js';
 
@@ -72,6 +74,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** what is kept outside the log (memory bounds) */
+  retained(): RetainedCounts;
   /** messages of agents refused since start, by reason (metrics) */
   refusedMessages(): ReturnType<RefusedMessages['counts']>;
   readonly api: FleetCommands;
@@ -163,22 +167,27 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   });
   const tokens = createAccessTokens({ log, logger, serially: decisions.run, now });
 
-  const onInbound = (subject: string, payload: unknown): Promise<void> =>
+  /** Ingests a message in arrival order; a fact batch's ack (undefined: nothing to answer). */
+  const onInbound = (subject: string, payload: unknown): Promise<FactAck | undefined> =>
     arrivals.run(async () => {
+      let ack: FactAck | undefined;
       try {
-        if (subject.startsWith('tramway.facts.')) await ingestion.ingestFacts(subject, payload);
+        if (subject.startsWith('tramway.facts.'))
+          ack = await ingestion.ingestFacts(subject, payload);
         else if (subject.startsWith('tramway.hb.')) ingestion.ingestHeartbeat(subject, payload);
-        else return;
+        else return undefined;
       } catch (error) {
         if (isAppError(error, 'InvalidMessage')) {
           refused.count(RefusedReason.Malformed);
           logger.warn('message rejected', { subject, error: errorText(error) });
-          return;
+        } else if (!isAppError(error, 'FactBatchRefused')) {
+          logger.error('message not ingested', { subject, error: errorText(error) });
         }
-        logger.error('message not ingested', { subject, error: errorText(error) });
-        return;
+        // a fact batch sent as a request gets the error reply (its code and problems)
+        throw error;
       }
       kick();
+      return ack;
     });
 
   const start = async (): Promise<void> => {
@@ -188,8 +197,12 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await log.start();
     logger.info('log replayed', { nodes: Object.keys(log.fleet().nodes).length });
     unsubscribes.push(
-      deps.bus.subscribe(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
-      deps.bus.subscribe(FleetSubjects.allHeartbeats(), (m) => onInbound(m.subject, m.payload)),
+      // a batch sent as a request is answered with the ids the log holds (FactAck); one only
+      // published (older agents) is ingested the same way, unanswered
+      deps.bus.respond(FleetSubjects.allFacts(), (m) => onInbound(m.subject, m.payload)),
+      deps.bus.subscribe(FleetSubjects.allHeartbeats(), async (m) => {
+        await onInbound(m.subject, m.payload).catch(() => undefined);
+      }),
       deps.bus.respond(FleetSubjects.allAssignments(), (m) => {
         const { nodeId } = decodeMessageOrThrow('AssignmentRequest', m.payload);
         const subjectNode = nodeIdOfSubject(m.subject);
@@ -249,6 +262,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    retained: log.retained,
     refusedMessages: refused.counts,
     api,
     tokens,

@@ -30,7 +30,10 @@ const main = async (): Promise<void> => {
   const store: EventStore =
     config.STORE === 'jetstream'
       ? await JetStreamEventStore.open({ servers: config.NATS_URL!, credentials })
-      : await SqliteEventStore.open({ path: config.SQLITE_PATH });
+      : await SqliteEventStore.open({
+          path: config.SQLITE_PATH,
+          synchronous: config.SQLITE_SYNCHRONOUS,
+        });
   const bus: FleetBus =
     config.NATS_URL === undefined
       ? createInProcessBus()

@@ -31,6 +31,11 @@ export interface EmbeddedFleetOptions {
   readonly heartbeatMs?: number;
   /** how long to wait for every node to register (default 10000 ms) */
   readonly registerTimeoutMs?: number;
+  /**
+   * the SQLite log's `synchronous` pragma: NORMAL (default: an accepted request survives a
+   * process crash) or FULL (each commit fsynced: it survives a power loss too); README
+   */
+  readonly sqliteSynchronous?: 'NORMAL' | 'FULL';
 }
 
 export interface EmbeddedFleet {
@@ -53,6 +58,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
   const store = await SqliteEventStore.open({
     path: join(dataDir, 'log.sqlite'),
     pollIntervalMs: 0,
+    synchronous: options.sqliteSynchronous ?? 'NORMAL',
   });
   const bus: FleetBus = createInProcessBus();
   const coordinator = createCoordinator({

@@ -77,6 +77,8 @@ const linkCreatedV1 = z.strictObject({
   observedGeneration: z.int().nonnegative().optional(),
 });
 const linkCreatedV2 = linkCreatedV1.extend({ connections: z.array(connectionV2).min(1) });
+/** v3: why a link is reported other than as just created (adopted after an agent restart) */
+const linkCreatedV3 = linkCreatedV2.extend({ reason: z.string().min(1).optional() });
 
 /** Schemas by event type, then by schema version. The highest version is the current one. */
 export const FLEET_EVENT_SCHEMAS = {
@@ -107,7 +109,7 @@ export const FLEET_EVENT_SCHEMAS = {
   ProgramUnloaded: {
     1: z.strictObject({ nodeId, programId: kernelId, name: z.string().min(1) }),
   },
-  LinkCreated: { 1: linkCreatedV1, 2: linkCreatedV2 },
+  LinkCreated: { 1: linkCreatedV1, 2: linkCreatedV2, 3: linkCreatedV3 },
   LinkCreateFailed: {
     1: z.strictObject({
       nodeId,

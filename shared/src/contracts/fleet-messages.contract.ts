@@ -18,7 +18,10 @@ import { formatPath } from './fleet-event-codec.js';
 
 const nodeId = z
   .string()
-  .regex(/^[A-Za-z0-9_:@-]+$/, 'a node id: letters, digits and _:@- only (one subject token)');
+  .regex(
+    /^(?!__proto__$)[A-Za-z0-9_:@-]+$/,
+    'a node id: letters, digits and _:@- only (one subject token), not __proto__',
+  );
 const nonNegativeInt = z.int().nonnegative();
 const isoInstant = z.iso.datetime({ offset: true });
 const u64String = z.string().regex(DECIMAL_PATTERN, 'a decimal u64').refine(isU64, 'above 2^64-1');
@@ -74,6 +77,20 @@ export const FACT_BATCH_SCHEMA = z.object({
   nodeId,
   bootId: z.string().min(1),
   events: z.array(NEW_EVENT_SCHEMA),
+});
+
+/**
+ * The coordinator's reply to a `FactBatch` sent as a request: `held`, the ids of the batch the
+ * log now holds (appended now or already there); `refused`, ids the log will never take as
+ * sent (the id is taken by an event with other content), each with why. The agent stops
+ * resending both.
+ */
+export const FACT_ACK_SCHEMA = z.object({
+  held: z.array(z.string().min(1)),
+  refused: z
+    .array(z.object({ id: z.string().min(1), reason: z.string() }))
+    .optional()
+    .default([]),
 });
 
 /** `tramway.hb.<nodeId>` */
@@ -195,6 +212,7 @@ export const ASSIGNMENT_REQUEST_SCHEMA = z.object({ nodeId });
 export const ASSIGNMENT_REPLY_SCHEMA = ASSIGNMENT_SCHEMA.nullable();
 
 export type FactBatch = z.output<typeof FACT_BATCH_SCHEMA>;
+export type FactAck = z.output<typeof FACT_ACK_SCHEMA>;
 export type Heartbeat = z.output<typeof HEARTBEAT_SCHEMA>;
 export type PlanRequest = z.output<typeof PLAN_REQUEST_SCHEMA>;
 export type AssignReply = z.output<typeof ASSIGN_REPLY_SCHEMA>;
@@ -207,6 +225,7 @@ export type AssignmentRequest = z.output<typeof ASSIGNMENT_REQUEST_SCHEMA>;
 /** Every message schema by its name in docs/fleet-protocol.md (the name errors report). */
 export const FLEET_MESSAGES = {
   FactBatch: FACT_BATCH_SCHEMA,
+  FactAck: FACT_ACK_SCHEMA,
   Heartbeat: HEARTBEAT_SCHEMA,
   PlanRequest: PLAN_REQUEST_SCHEMA,
   NodePlan: NODE_PLAN_SCHEMA,

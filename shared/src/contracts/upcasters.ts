@@ -19,7 +19,10 @@ const linkCreatedV1toV2: Upcaster = (data) => ({
   })),
 });
 
+/** LinkCreated v3 only adds an optional `reason`: a v2 payload is a v3 one. */
+const linkCreatedV2toV3: Upcaster = (data) => ({ ...data });
+
 /** `UPCASTERS[type][n]` lifts version n to n+1. */
 export const UPCASTERS: Partial<Record<FleetEventType, Readonly<Record<number, Upcaster>>>> = {
-  LinkCreated: { 1: linkCreatedV1toV2 },
+  LinkCreated: { 1: linkCreatedV1toV2, 2: linkCreatedV2toV3 },
 };

@@ -96,6 +96,8 @@ export type LinkCreated = Event<
     attachType: AttachType;
     connections: readonly Connection[];
     observedGeneration?: number;
+    /** why it is reported other than as just created ("adopted after restart: ...") */
+    reason?: string;
   }
 >;
 export type LinkCreateFailed = Event<

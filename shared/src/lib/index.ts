@@ -27,3 +27,4 @@ export {
 } from './kernel-vocabulary.js';
 export { isoOfEpochMs } from './iso-instant.js';
 export { MAX_NESTING_DEPTH, nestingExceeds } from './nesting-depth.js';
+export { ownEntry } from './own-entry.js';

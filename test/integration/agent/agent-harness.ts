@@ -103,6 +103,7 @@ export const simAgent = (input: {
   heartbeatMs?: number;
   /** false: a node without tracing multi-link */
   multiLink?: boolean;
+  factAckTimeoutMs?: number;
 }): SimAgent => {
   const kernel = createSimKernel(
     input.spec,
@@ -122,6 +123,7 @@ export const simAgent = (input: {
     requestTimeoutMs: 500,
     ...(input.store === undefined ? {} : { store: input.store }),
     ...(input.stateDir === undefined ? {} : { stateDir: input.stateDir }),
+    ...(input.factAckTimeoutMs === undefined ? {} : { factAckTimeoutMs: input.factAckTimeoutMs }),
   });
   return { agent, state, driver: kernel.value.driver };
 };

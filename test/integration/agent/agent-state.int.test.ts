@@ -7,6 +7,8 @@ import { DEFAULT_SIM_KERNEL } from '../../../services/agent/src/config.js';
 import {
   AgentStateCorruptError,
   createFileStateStore,
+  createMemoryStateStore,
+  OUTBOX_TRIM_AFTER,
   rebootSimNode,
   STATE_JOURNAL_LIMIT,
 } from '../../../services/agent/src/state/agent-state.store.js';
@@ -46,7 +48,7 @@ describe('createFileStateStore', () => {
     expect(again.readOps('boot-1')).toEqual([
       { op: 'link_create', prog: 1, targets: [{ name: 'f' }], cookies: [2n ** 64n - 1n] },
     ]);
-    expect(again.readFacts('boot-1').map((e) => e.id)).toEqual(['e1']);
+    expect(again.readOutbox('boot-1').events.map((e) => e.id)).toEqual(['e1']);
     expect(again.readOps('boot-2')).toEqual([]);
     rebootSimNode(dir.path);
     expect(again.simBootId(() => 'boot-2')).toBe('boot-2');
@@ -191,4 +193,51 @@ describe('loadSimKernelFile', () => {
       new RegExp(`^${file}: objects\\[0\\]\\.functions\\[0\\]`),
     );
   });
+});
+
+describe('createFileStateStore: the fact outbox trimmed once acknowledged', () => {
+  let dir: TempDir;
+  beforeEach(() => {
+    dir = makeTempDir('tramway-agent-outbox-');
+  });
+  afterEach(() => dir.remove());
+
+  const fact = (i: number, type = 'ProgramLoaded') => ({
+    id: `n/boot-1/f${i}`,
+    type,
+    schemaVersion: 1,
+    data: { pad: 'x'.repeat(200) },
+    metadata: { occurredAt: '2026-01-01T00:00:00Z', actor: 'agent:n' },
+  });
+
+  for (const [store, ofStore] of [
+    ['file', (d: TempDir) => createFileStateStore(d.path)],
+    ['memory', () => createMemoryStateStore()],
+  ] as const)
+    it(`${store}: drops the bodies of acknowledged facts (keeping their ids and the last of each type), keeps the rest`, () => {
+      const sut = ofStore(dir);
+      sut.resetBoot('boot-1');
+      const facts = [
+        ...Array.from({ length: 600 }, (_, i) => fact(i)),
+        fact(600, 'NodeReconciled'),
+      ];
+      sut.appendFacts(facts);
+      const size = store === 'file' ? readFileSync(dir.file('facts-outbox.jsonl')).length : 0;
+      // acked in several replies, as the coordinator answers batch by batch
+      for (let i = 0; i < 500; i += 100) sut.ackFacts(facts.slice(i, i + 100).map((f) => f.id));
+      sut.ackFacts([facts[600]!.id]);
+      const read = (store === 'file' ? createFileStateStore(dir.path) : sut).readOutbox('boot-1');
+      const pending = read.events.filter((e) => !read.acked.has(e.id)).map((e) => e.id);
+      expect(pending).toEqual(facts.slice(500, 600).map((f) => f.id));
+      // trimmed (once enough were acknowledged): ids and types only; every acknowledged fact
+      // is either trimmed or marked acknowledged; the last NodeReconciled is kept whole
+      expect(read.trimmed.length).toBeGreaterThanOrEqual(OUTBOX_TRIM_AFTER);
+      expect(read.trimmed.length + read.events.filter((e) => read.acked.has(e.id)).length).toBe(
+        501,
+      );
+      expect(read.trimmed[0]).toEqual([facts[0]!.id, 'ProgramLoaded']);
+      expect(read.events.find((e) => e.type === 'NodeReconciled')?.id).toBe(facts[600]!.id);
+      if (store === 'file')
+        expect(readFileSync(dir.file('facts-outbox.jsonl')).length).toBeLessThan(size / 2);
+    });
 });

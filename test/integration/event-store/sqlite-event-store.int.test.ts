@@ -38,6 +38,20 @@ describe(SqliteEventStore.name, () => {
     await db.destroy();
   });
 
+  it('runs synchronous=NORMAL by default and synchronous=FULL when asked (SQLITE_SYNCHRONOUS)', async () => {
+    const normal = await SqliteEventStore.open({ path: dir.file('sync-normal.sqlite') });
+    const full = await SqliteEventStore.open({
+      path: dir.file('sync-full.sqlite'),
+      synchronous: 'FULL',
+    });
+    expect(normal.synchronous).toBe('NORMAL');
+    expect(full.synchronous).toBe('FULL');
+    await full.append('a', 0, someEvents(2));
+    expect((await full.readStream('a')).length).toBe(2);
+    await normal.close();
+    await full.close();
+  });
+
   it('keeps every event across close and reopen, and migrating again is a no-op', async () => {
     const path = dir.file('reopen.sqlite');
     const first = await SqliteEventStore.open({ path });

@@ -83,4 +83,11 @@ describe('loadConfig', () => {
       'KERNEL',
     ]);
   });
+
+  it('refuses __proto__ as a node id with a clear error (the log refuses it as a name)', () => {
+    expect(() => loadConfig({ NODE_ID: '__proto__' })).toThrow(
+      /NODE_ID: __proto__ is not a node id/,
+    );
+    expect(loadConfig({ NODE_ID: 'constructor' }).nodeId).toBe('constructor');
+  });
 });

@@ -221,7 +221,7 @@ describe('decodeFleetEvent', () => {
     expect(result).toEqual({ ok: true, value: { ...rec, type: event.type, data: event.data } });
   });
 
-  it('lifts LinkCreated v1 (no cookies) to v2 with cookie "0" on every connection', () => {
+  it('lifts LinkCreated v1 (no cookies) to the current version with cookie "0" on every connection', () => {
     const v1Data = {
       ...linkCreated.data,
       connections: [
@@ -230,7 +230,7 @@ describe('decodeFleetEvent', () => {
       ],
     };
     const result = decodeFleetEvent(recorded({ schemaVersion: 1, data: v1Data }));
-    expect(result.ok && result.value.schemaVersion).toBe(2);
+    expect(result.ok && result.value.schemaVersion).toBe(3);
     expect(
       result.ok && result.value.type === 'LinkCreated' && result.value.data.connections,
     ).toEqual([
@@ -265,7 +265,7 @@ describe('decodeFleetEvent', () => {
     expect(() =>
       decodeFleetEventOrThrow(recorded({ data: bad, globalPosition: 42, id: 'ev-42' })),
     ).toThrow(
-      /^LinkCreated v2 \(id ev-42, position 42, stream node-node-17\): data\.connections\[1\]\.btfId: Invalid input: expected number, received string$/,
+      /^LinkCreated v3 \(id ev-42, position 42, stream node-node-17\): data\.connections\[1\]\.btfId: Invalid input: expected number, received string$/,
     );
   });
 
@@ -291,7 +291,7 @@ describe('decodeFleetEvent', () => {
 
   it.each([
     [{ type: 'LinkTeleported' }, 'type', 'unknown event type "LinkTeleported"'],
-    [{ schemaVersion: 3 }, 'schemaVersion', 'version 3 is newer than the known 2'],
+    [{ schemaVersion: 4 }, 'schemaVersion', 'version 4 is newer than the known 3'],
     [{ streamId: 'node-other' }, 'streamId', 'a LinkCreated belongs to stream node-node-17'],
     [{ metadata: { occurredAt: 'yesterday', actor: 'x' } }, 'metadata.occurredAt', undefined],
     [{ metadata: { occurredAt: '2026-11-24T14:00:00Z', actor: '' } }, 'metadata.actor', undefined],
@@ -323,7 +323,21 @@ describe('encodeFleetEvent', () => {
       metadata: { occurredAt: '2026-11-24T14:00:00Z', actor: 'agent:node-17' },
     });
     expect(sut.streamId).toBe('node-node-17');
-    expect(sut.event).toMatchObject({ id: 'x1', type: 'LinkCreated', schemaVersion: 2 });
+    expect(sut.event).toMatchObject({ id: 'x1', type: 'LinkCreated', schemaVersion: 3 });
+  });
+
+  it('LinkCreated v3 carries an optional reason (a link adopted after a restart); v2 lifts unchanged', () => {
+    const adopted = {
+      ...linkCreated.data,
+      reason: 'adopted after restart: intent recorded before create',
+    };
+    const v3 = decodeFleetEvent(recorded({ schemaVersion: 3, data: adopted }));
+    expect(v3.ok && v3.value.data).toEqual(adopted);
+    const v2 = decodeFleetEvent(recorded({ schemaVersion: 2, data: linkCreated.data }));
+    expect(v2.ok && v2.value).toMatchObject({ schemaVersion: 3, data: linkCreated.data });
+    // v2 never had a reason: refused there, as any unknown field
+    const v2WithReason = decodeFleetEvent(recorded({ schemaVersion: 2, data: adopted }));
+    expect(v2WithReason.ok ? '' : v2WithReason.error.path).toBe('data.reason');
   });
 
   it('refuses data that does not match its schema, naming the field', () => {

@@ -39,6 +39,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes SQLITE_SYNCHRONOUS normal or full (any case), NORMAL by default, and refuses others', () => {
+    expect(loadConfig({}).SQLITE_SYNCHRONOUS).toBe('NORMAL');
+    expect(loadConfig({ SQLITE_SYNCHRONOUS: 'full' }).SQLITE_SYNCHRONOUS).toBe('FULL');
+    expect(loadConfig({ SQLITE_SYNCHRONOUS: 'NORMAL' }).SQLITE_SYNCHRONOUS).toBe('NORMAL');
+    expect(() => loadConfig({ SQLITE_SYNCHRONOUS: 'off' })).toThrow(
+      /SQLITE_SYNCHRONOUS: 'normal' or 'full'/,
+    );
+  });
+
   it('takes its NATS identity from the security directory, or from the files named', () => {
     expect(coordinatorNatsCredentials(loadConfig({}))).toBeUndefined();
     expect(

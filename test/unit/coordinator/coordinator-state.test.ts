@@ -69,7 +69,7 @@ describe('evolveCoordinator', () => {
     expect(state.rolloutGenerations).toEqual({ r1: { n1: 4 } });
   });
 
-  it("keeps the version each rollout replaces, each policy's latest rollout, and each rollout's generations", () => {
+  it("keeps the version each rollout replaces, each policy's latest rollout, and each rollout's generations, for the policy's latest rollout only (bounded memory)", () => {
     const state = fold([
       recorded({ type: 'PolicyApplied', data: { name: 'p', version: 1, spec: { a: 1 } } }),
       recorded({
@@ -93,8 +93,21 @@ describe('evolveCoordinator', () => {
         data: { rolloutId: 'r3', policy: 'p', policyVersion: 3, waves: 1 },
       }),
     ]);
-    expect(state.rolloutGenerations).toEqual({ r2: { n1: 4 } });
-    expect(state.rolloutPrevious).toEqual({ r1: null, r2: 1, r3: null });
+    // r1 and r2 ended before r3 started: what was kept for them is gone
+    expect(state.rolloutGenerations).toEqual({});
+    expect(state.rolloutPrevious).toEqual({ r3: null });
+    const before = fold([
+      recorded({ type: 'PolicyApplied', data: { name: 'p', version: 2, spec: { a: 2 } } }),
+      recorded({
+        type: 'RolloutStarted',
+        data: { rolloutId: 'r2', policy: 'p', policyVersion: 2, waves: 1 },
+      }),
+      recorded(
+        { type: 'AssignmentIssued', data: { nodeId: 'n1', generation: 4, links: [] } },
+        { correlationId: 'r2' },
+      ),
+    ]);
+    expect(before.rolloutGenerations).toEqual({ r2: { n1: 4 } });
     expect(state.currentVersion).toEqual({ p: 3 });
     expect(state.latestRollout).toEqual({ p: 'r3' });
     expect(state.events).toBe(9);

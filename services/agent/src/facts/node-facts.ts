@@ -77,7 +77,7 @@ export const moduleUnloaded = (s: FactScope, module: string, btfObjId: number): 
 export const programLoaded = (
   s: FactScope,
   programId: number,
-  group: LinkGroup,
+  group: Pick<LinkGroup, 'program' | 'attachType'>,
 ): IdentifiedFact => ({
   id: idOf(s, 'prog', programId, 'loaded'),
   event: {
@@ -92,7 +92,13 @@ export const programUnloaded = (s: FactScope, programId: number, name: string): 
 });
 
 /** One coarse event per link with every connection (STYLE.md §4: a multi attach is all-or-nothing). */
-export const linkCreated = (s: FactScope, link: HeldLink, generation: number): IdentifiedFact => ({
+export const linkCreated = (
+  s: FactScope,
+  link: HeldLink,
+  generation: number,
+  /** why it is reported other than as just created (adopted after a restart) */
+  reason?: string,
+): IdentifiedFact => ({
   id: idOf(s, 'link', link.linkId, 'created'),
   event: {
     type: 'LinkCreated',
@@ -105,6 +111,7 @@ export const linkCreated = (s: FactScope, link: HeldLink, generation: number): I
       attachType: link.attachType,
       connections: link.connections,
       observedGeneration: generation,
+      ...(reason === undefined ? {} : { reason }),
     },
   },
 });

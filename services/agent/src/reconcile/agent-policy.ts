@@ -75,6 +75,41 @@ export interface LinkGroup {
   readonly targets: readonly LinkTarget[];
 }
 
+/**
+ * A link the agent is about to create, recorded durably before `link_create` (README "What
+ * survives a crash"): a link found in the kernel after a crash is matched to its intent by
+ * program and connections, and reported (adopted or released with the reason), never silently.
+ */
+export interface LinkIntent {
+  /** `<policy>@<version>/<groupKey>` */
+  readonly id: string;
+  readonly policy: string;
+  readonly policyVersion: number;
+  /** the generation the pass acted for */
+  readonly generation: number;
+  readonly program: string;
+  readonly attachType: AttachType;
+  readonly groupKey: string;
+  readonly targets: HeldLink['targets'];
+}
+
+/** The intent of attaching `group` for `generation`. */
+export const intentOf = (group: LinkGroup, generation: number): LinkIntent => ({
+  id: `${group.policy}@${group.policyVersion}/${group.key}`,
+  policy: group.policy,
+  policyVersion: group.policyVersion,
+  generation,
+  program: group.program,
+  attachType: group.attachType,
+  groupKey: group.key,
+  targets: group.targets.map((t) => ({
+    object: t.object,
+    function: t.function,
+    btfId: t.btfId,
+    cookie: t.cookie.toString(),
+  })),
+});
+
 /** A link this agent created and holds (pinned) for a policy. */
 export interface HeldLink {
   readonly linkId: number;

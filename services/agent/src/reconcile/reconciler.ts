@@ -50,6 +50,11 @@ export interface PassInput {
   readonly drainModule?: string;
   /** called after each kernel step with the links held at that point (persist the pin mapping) */
   readonly onHeldChanged?: (held: readonly HeldLink[]) => void;
+  /**
+   * called with the groups about to be attached, before the first link_create: the caller
+   * records the intents durably (a link a crash leaves behind is then explained)
+   */
+  readonly onIntents?: (groups: readonly LinkGroup[]) => void;
 }
 
 /** The target a link_create refusal names (the kernel's failed target index), else the first. */
@@ -88,6 +93,8 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
   const failed = new Set<string>();
   const attachFailures: AttachFailure[] = [];
   const changed = (): void => input.onHeldChanged?.(held);
+  const attaching = steps.flatMap((s) => (s.kind === 'attach' ? [s.group] : []));
+  if (attaching.length > 0) input.onIntents?.(attaching);
 
   for (const step of steps) {
     if (step.kind !== 'attach') continue;

@@ -23,9 +23,18 @@ import {
 } from '@tramway/shared/infra';
 import type { KernelOp } from '@tramway/shared/kernel';
 import type { NewEvent } from '@tramway/shared/lib';
-import type { AgentAssignment, HeldLink } from '../reconcile/agent-policy.js';
+import type { AgentAssignment, HeldLink, LinkIntent } from '../reconcile/agent-policy.js';
 import type { HeldPlan } from '../reconcile/agent-plans.js';
 import { decodeKernelOp, encodeKernelOp } from '../kernel/kernel-op.codec.js';
+import type { OutboxLine, OutboxRead } from '../facts/outbox-lines.js';
+import {
+  EMPTY_OUTBOX,
+  compactOutbox,
+  decodeOutboxLine,
+  encodeOutboxLine,
+  foldOutbox,
+  trimmable,
+} from '../facts/outbox-lines.js';
 import type { StateJournalEntry } from './state-journal.js';
 import { applyEntry, diffState } from './state-journal.js';
 
@@ -36,6 +45,8 @@ export interface PersistedAgentState {
   readonly links: readonly HeldLink[];
   /** the plan held for each assigned policy version (absent from state saved before plans were kept) */
   readonly plans?: readonly HeldPlan[];
+  /** links about to be created (saved before `link_create`, cleared after the pass) */
+  readonly intents?: readonly LinkIntent[];
 }
 
 export interface AgentStateStore {
@@ -46,9 +57,15 @@ export interface AgentStateStore {
   /** starts a new op log and fact outbox for `bootId`, dropping the previous boot's */
   resetBoot(bootId: string): void;
   appendOp(op: KernelOp): void;
-  /** the facts of `bootId` as first published (re-published on a resync) */
-  readFacts(bootId: string): readonly NewEvent[];
+  /**
+   * The fact outbox of `bootId` (empty for another boot): the facts kept whole as first
+   * published, which of them the coordinator acknowledged, and the ids of those trimmed.
+   */
+  readOutbox(bootId: string): OutboxRead;
+  /** new facts, durably, before they are published */
   appendFacts(events: readonly NewEvent[]): void;
+  /** facts the coordinator's log holds: no longer resent; their bodies are trimmed now and then */
+  ackFacts(ids: readonly string[]): void;
   /** the sim node's boot id, created on first use (a "reboot" replaces it) */
   simBootId(create: () => string): string;
 }
@@ -57,7 +74,8 @@ export interface AgentStateStore {
 export const createMemoryStateStore = (): AgentStateStore => {
   let state: PersistedAgentState | undefined;
   let ops: { bootId: string; ops: KernelOp[] } = { bootId: '', ops: [] };
-  let facts: { bootId: string; events: NewEvent[] } = { bootId: '', events: [] };
+  let facts: { bootId: string; lines: OutboxLine[] } = { bootId: '', lines: [] };
+  let acks = 0;
   let bootId: string | undefined;
   return {
     load: () => state,
@@ -67,14 +85,25 @@ export const createMemoryStateStore = (): AgentStateStore => {
     readOps: (b) => (ops.bootId === b ? [...ops.ops] : []),
     resetBoot: (b) => {
       ops = { bootId: b, ops: [] };
-      facts = { bootId: b, events: [] };
+      facts = { bootId: b, lines: [] };
     },
     appendOp: (op) => {
       ops.ops.push(op);
     },
-    readFacts: (b) => (facts.bootId === b ? [...facts.events] : []),
+    readOutbox: (b) => (facts.bootId === b ? foldOutbox(facts.lines) : EMPTY_OUTBOX),
     appendFacts: (events) => {
-      facts.events.push(...events);
+      facts.lines.push(...events.map((event) => ({ event })));
+    },
+    ackFacts: (ids) => {
+      if (ids.length === 0) return;
+      facts.lines.push({ acked: [...ids] });
+      acks += ids.length;
+      if (acks < OUTBOX_TRIM_AFTER) return;
+      const read = foldOutbox(facts.lines);
+      acks = trimmable(read);
+      if (!shouldCompact(read)) return;
+      facts.lines = compactOutbox(read);
+      acks = 0;
     },
     simBootId: (create) => (bootId ??= create()),
   };
@@ -85,6 +114,12 @@ const OPS_FILE = 'sim-kernel.ops.jsonl';
 const BOOT_FILE = 'sim-boot-id';
 const FACTS_FILE = 'facts-outbox.jsonl';
 const JOURNAL_FILE = 'agent-state.journal.jsonl';
+/** acknowledged facts kept whole after which the outbox is compacted (and more than half of it) */
+export const OUTBOX_TRIM_AFTER = 256;
+const shouldCompact = (read: OutboxRead): boolean => {
+  const done = trimmable(read);
+  return done >= OUTBOX_TRIM_AFTER && done * 2 >= read.events.length;
+};
 /** journal entries after which a save rewrites the snapshot instead */
 export const STATE_JOURNAL_LIMIT = 256;
 
@@ -123,6 +158,9 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
     syncFile(opsFile);
     opsPending = false;
   };
+  /** the boot of the outbox file (known once read or reset) and the acks since it was compacted */
+  let outboxBoot: string | undefined;
+  let acksSinceCompaction = 0;
   /** the state as last saved or loaded, the journal's last entry number and entry count */
   let last: PersistedAgentState | undefined;
   let seq = 0;
@@ -218,18 +256,41 @@ export const createFileStateStore = (dir: string, log: Logger = silentLogger): A
       writeFileDurably(opsFile, `${JSON.stringify({ bootId })}\n`);
       writeFileDurably(factsFile, `${JSON.stringify({ bootId })}\n`);
       opsPending = false;
+      outboxBoot = bootId;
+      acksSinceCompaction = 0;
     },
     // the page cache holds it until the next facts or save flush it (one fsync per batch)
     appendOp: (op) => {
       appendFileSync(opsFile, `${encodeKernelOp(op)}\n`);
       opsPending = true;
     },
-    readFacts: (bootId) => readLog(factsFile, bootId, (line) => JSON.parse(line) as NewEvent),
+    readOutbox: (bootId) => {
+      const read = foldOutbox(readLog(factsFile, bootId, decodeOutboxLine));
+      outboxBoot = bootId;
+      acksSinceCompaction = trimmable(read);
+      return read;
+    },
     // on disk, with the ops that led to them, before the outbox publishes them
     appendFacts: (events) => {
       if (events.length === 0) return;
       flushOps();
-      appendFileDurably(factsFile, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+      appendFileDurably(
+        factsFile,
+        events.map((event) => `${encodeOutboxLine({ event })}\n`).join(''),
+      );
+    },
+    // an ack lost in a crash costs a resend (the log holds each id once), never a fact
+    ackFacts: (ids) => {
+      if (ids.length === 0) return;
+      appendFileDurably(factsFile, `${encodeOutboxLine({ acked: ids })}\n`);
+      acksSinceCompaction += ids.length;
+      if (acksSinceCompaction < OUTBOX_TRIM_AFTER || outboxBoot === undefined) return;
+      const read = foldOutbox(readLog(factsFile, outboxBoot, decodeOutboxLine));
+      acksSinceCompaction = trimmable(read);
+      if (!shouldCompact(read)) return;
+      const lines = compactOutbox(read).map((l) => `${encodeOutboxLine(l)}\n`);
+      writeFileDurably(factsFile, `${JSON.stringify({ bootId: outboxBoot })}\n${lines.join('')}`);
+      acksSinceCompaction = 0;
     },
     simBootId: (create) => {
       if (existsSync(bootFile)) {

@@ -5,7 +5,7 @@
  * Entries are numbered; the snapshot records the last number it includes, so replaying a
  * journal that a crash left behind a newer snapshot applies nothing twice.
  */
-import type { HeldLink } from '../reconcile/agent-policy.js';
+import type { HeldLink, LinkIntent } from '../reconcile/agent-policy.js';
 import type { HeldPlan } from '../reconcile/agent-plans.js';
 import type { PersistedAgentState } from './agent-state.store.js';
 
@@ -16,6 +16,7 @@ export interface StateJournalEntry {
   readonly observedGeneration?: number;
   readonly links?: { readonly put: readonly HeldLink[]; readonly drop: readonly number[] };
   readonly plans?: { readonly put: readonly HeldPlan[]; readonly drop: readonly string[] };
+  readonly intents?: { readonly put: readonly LinkIntent[]; readonly drop: readonly string[] };
 }
 
 const planKey = (p: HeldPlan): string => `${p.policy}@${p.version}`;
@@ -41,6 +42,7 @@ export const diffState = (
 ): StateJournalEntry | undefined => {
   const links = changes(before.links, after.links, (l) => l.linkId);
   const plans = changes(before.plans ?? [], after.plans ?? [], planKey);
+  const intents = changes(before.intents ?? [], after.intents ?? [], (i) => i.id);
   const entry: StateJournalEntry = {
     seq,
     ...(after.bootId === before.bootId ? {} : { bootId: after.bootId }),
@@ -50,6 +52,7 @@ export const diffState = (
       : { observedGeneration: after.observedGeneration }),
     ...(links === undefined ? {} : { links }),
     ...(plans === undefined ? {} : { plans }),
+    ...(intents === undefined ? {} : { intents }),
   };
   return Object.keys(entry).length === 1 ? undefined : entry;
 };
@@ -72,10 +75,15 @@ const apply = <T, K>(
 export const applyEntry = (
   state: PersistedAgentState,
   entry: StateJournalEntry,
-): PersistedAgentState => ({
-  bootId: entry.bootId ?? state.bootId,
-  assignment: entry.assignment === undefined ? state.assignment : entry.assignment,
-  observedGeneration: entry.observedGeneration ?? state.observedGeneration,
-  links: apply(state.links, entry.links, (l) => l.linkId),
-  plans: apply(state.plans ?? [], entry.plans, planKey),
-});
+): PersistedAgentState => {
+  const intents = apply(state.intents ?? [], entry.intents, (i) => i.id);
+  return {
+    bootId: entry.bootId ?? state.bootId,
+    assignment: entry.assignment === undefined ? state.assignment : entry.assignment,
+    observedGeneration: entry.observedGeneration ?? state.observedGeneration,
+    links: apply(state.links, entry.links, (l) => l.linkId),
+    plans: apply(state.plans ?? [], entry.plans, planKey),
+    // none outside a pass: left out, as state saved before intents were recorded
+    ...(intents.length === 0 ? {} : { intents }),
+  };
+};

@@ -48,7 +48,7 @@ const waitForSignal = (): Promise<string> =>
 export const demoCommand: CliCommand = {
   path: ['demo'],
   usage:
-    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--host H] [--allowed-hosts NAMES] [--json]',
+    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--host H] [--allowed-hosts NAMES] [--sqlite-synchronous normal|full] [--json]',
   summary: 'run the coordinator and 3 simulated nodes in this process and apply a policy',
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io, {
@@ -61,12 +61,23 @@ export const demoCommand: CliCommand = {
         '--host',
         '--allowed-hosts',
         '--timeout-s',
+        '--sqlite-synchronous',
       ],
     });
     positionalsOf(args, []);
     const port = intOption(args, '--port', 7070, 0, 65_535);
     const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
     const untilConverged = args.flags.has('--until-converged');
+    // what an accepted (202) request survives: README "What an accepted (202) request guarantees"
+    const synchronous = (
+      args.values.get('--sqlite-synchronous') ??
+      io.env['TRAMWAY_SQLITE_SYNCHRONOUS'] ??
+      'normal'
+    ).toUpperCase();
+    if (synchronous !== 'NORMAL' && synchronous !== 'FULL')
+      throw new UsageError(
+        `--sqlite-synchronous '${synchronous.toLowerCase()}' is not normal or full`,
+      );
     const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
     const fleet = loadFleetFile(fleetFile);
     if (!fleet.ok) {
@@ -93,6 +104,7 @@ export const demoCommand: CliCommand = {
           .filter((h) => h !== ''),
         port,
         nodes: fleet.value.nodes,
+        sqliteSynchronous: synchronous,
       });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -18,6 +18,7 @@ import type { FleetLog, Requester } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
 import { errorText } from '@tramway/shared/infra';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface FleetCommands {
   plan(body: unknown): Promise<ApiResult>;
@@ -216,10 +217,10 @@ export const createFleetCommands = (deps: {
     });
 
   const status = (name: string): ApiResult => {
-    const policy = log.fleet().policies[name];
+    const policy = ownEntry(log.fleet().policies, name);
     if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
-    const rolloutId = log.coordinator().latestRollout[name];
-    const rollout = rolloutId === undefined ? undefined : log.fleet().rollouts[rolloutId];
+    const rolloutId = ownEntry(log.coordinator().latestRollout, name);
+    const rollout = rolloutId === undefined ? undefined : ownEntry(log.fleet().rollouts, rolloutId);
     const state = rolloutId === undefined ? undefined : runner.rolloutOf(rolloutId);
     const standing = (nodeId: string) => (state ? runner.standingOf(state, nodeId) : 'pending');
     const waves = rollout
@@ -238,7 +239,7 @@ export const createFleetCommands = (deps: {
       : [];
     const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
     const nodes = nodeIds.map((nodeId) => {
-      const node = log.fleet().nodes[nodeId];
+      const node = ownEntry(log.fleet().nodes, nodeId);
       const attached = Object.values(node?.links ?? {})
         .filter((l) => l.policy === name)
         .reduce((sum, l) => sum + l.connections.length, 0);
@@ -292,7 +293,7 @@ export const createFleetCommands = (deps: {
     action: 'load' | 'unload',
     by: Requester,
   ): Promise<ApiResult> => {
-    if (!log.fleet().nodes[nodeId]?.registered)
+    if (!ownEntry(log.fleet().nodes, nodeId)?.registered)
       return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
     if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
       return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [

@@ -13,6 +13,7 @@ import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { RolloutRunner } from '../rollout/rollout-runner.js';
 import { errorText } from '@tramway/shared/infra';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface DriftReport {
   readonly nodeId: string;
@@ -38,7 +39,7 @@ export const createDriftRepair = (deps: {
     );
 
   const checkNode = async (nodeId: string): Promise<DriftReport | undefined> => {
-    const node = log.fleet().nodes[nodeId];
+    const node = ownEntry(log.fleet().nodes, nodeId);
     const assignment = node?.assignment;
     if (!node || !assignment) return undefined;
     let actual: NodeActualState;
@@ -54,7 +55,7 @@ export const createDriftRepair = (deps: {
       return undefined;
     }
     const failed = new Set(
-      Object.entries(log.coordinator().failures[nodeId] ?? {})
+      Object.entries(ownEntry(log.coordinator().failures, nodeId) ?? {})
         .filter(([, g]) => g >= assignment.generation)
         .map(([p]) => p),
     );

@@ -12,12 +12,30 @@ import {
   encodeFleetEvent,
   nodeIdOfSubject,
 } from '@tramway/shared/contracts';
+import type { FactAck } from '@tramway/shared/contracts';
 import type { Logger } from '@tramway/shared/infra';
+import { AppError, errorText } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
-import { errorText } from '@tramway/shared/infra';
+import { ownEntry } from '@tramway/shared/lib';
 import type { RefusedMessages } from './refused-messages.js';
 import { RefusedReason } from './refused-messages.js';
+
+/**
+ * A fact batch refused whole (the error reply of a batch sent as a request): it names every
+ * problem. Not retryable: the same batch is refused again.
+ */
+export class FactBatchRefusedError extends AppError {
+  override readonly name = 'FactBatchRefusedError';
+  readonly problems: readonly string[];
+  constructor(subject: string, problems: readonly string[]) {
+    super(`fact batch on ${subject} refused: ${problems.join('; ')}`, {
+      code: 'FactBatchRefused',
+      retryable: false,
+    });
+    this.problems = problems;
+  }
+}
 
 export const NODE_FACT_TYPES: ReadonlySet<string> = new Set<NodeFact['type']>([
   'NodeRegistered',
@@ -44,7 +62,11 @@ export const createFactIngestion = (deps: {
   const { log, logger } = deps;
   const refuse = (reason: RefusedReason): void => deps.refused?.count(reason);
 
-  const ingestFacts = async (subject: string, payload: unknown): Promise<void> => {
+  /**
+   * Validates and appends a batch; answers which ids the log holds. Throws `InvalidMessage`
+   * (not a FactBatch) or `FactBatchRefusedError` (every problem named); nothing is appended then.
+   */
+  const ingestFacts = async (subject: string, payload: unknown): Promise<FactAck> => {
     const batch = decodeMessageOrThrow('FactBatch', payload);
     const subjectNode = nodeIdOfSubject(subject);
     const problems: string[] = [];
@@ -97,11 +119,17 @@ export const createFactIngestion = (deps: {
     if (problems.length > 0) {
       refuse(speaksForAnother ? RefusedReason.NodeMismatch : RefusedReason.InvalidFacts);
       logger.warn('fact batch rejected', { subject, problems });
-      return;
+      throw new FactBatchRefusedError(subject, problems);
     }
     deps.liveness.heard(batch.nodeId);
-    if (encoded.length === 0) return;
-    await log.appendFacts(FleetStreams.node(batch.nodeId), encoded);
+    if (encoded.length === 0) return { held: [], refused: [] };
+    const appended = await log.appendFacts(FleetStreams.node(batch.nodeId), encoded);
+    if (appended.refused.length > 0)
+      logger.error('facts refused: their ids are stored with other content', {
+        subject,
+        refused: appended.refused,
+      });
+    return { held: [...appended.held], refused: [...appended.refused] };
   };
 
   const ingestHeartbeat = (subject: string, payload: unknown): void => {
@@ -111,7 +139,7 @@ export const createFactIngestion = (deps: {
       logger.warn('heartbeat rejected', { subject, problem: `nodeId ${hb.nodeId} does not match` });
       return;
     }
-    const node = log.fleet().nodes[hb.nodeId];
+    const node = ownEntry(log.fleet().nodes, hb.nodeId);
     // A heartbeat of an older boot says nothing of the current one.
     const current = !node || node.bootId === '' || node.bootId === hb.bootId;
     deps.liveness.heard(hb.nodeId, current ? hb.observedGeneration : undefined);

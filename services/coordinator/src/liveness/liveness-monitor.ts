@@ -6,6 +6,7 @@
 import { COORDINATOR_ACTOR, FleetStreams } from '@tramway/shared/domain';
 import type { Logger } from '@tramway/shared/infra';
 import type { FleetLog } from '../log/fleet-log.js';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface LivenessMonitor {
   /** the node was heard now; `observedGeneration` when a heartbeat of its current boot says it */
@@ -40,7 +41,7 @@ export const createLivenessMonitor = (deps: {
     lastHeardMs: (nodeId) => lastSeen.get(nodeId),
     observedOf: (nodeId) =>
       Math.max(
-        log.fleet().nodes[nodeId]?.observedGeneration ?? 0,
+        ownEntry(log.fleet().nodes, nodeId)?.observedGeneration ?? 0,
         heartbeatGeneration.get(nodeId) ?? 0,
       ),
     isStale,

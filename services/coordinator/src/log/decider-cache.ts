@@ -25,6 +25,18 @@ export interface DeciderCache<S, C, E extends FleetEvent> {
   fold(event: FleetRecordedEvent): void;
   get(streamId: string): Aggregate<S>;
   all(): IterableIterator<[string, Aggregate<S>]>;
+  /**
+   * Replaces a known aggregate's state by `f(state)` at the same version: only to drop what the
+   * decider will never need again (memory), never to change a decision
+   */
+  trim(streamId: string, f: (state: S) => S): void;
+  /**
+   * Forgets an aggregate the coordinator will not decide on again (an ended rollout that is no
+   * longer its policy's latest): `get` answers the initial state for it afterwards
+   */
+  drop(streamId: string): void;
+  /** how many aggregates are held */
+  size(): number;
 }
 
 /** A cache of the aggregates of `decider`, whose streams hold the events of these types. */
@@ -52,5 +64,14 @@ export const createDeciderCache = <S, C, E extends FleetEvent>(
     },
     get,
     all: () => aggregates.entries(),
+    trim: (streamId, f) => {
+      const current = aggregates.get(streamId);
+      if (current !== undefined)
+        aggregates.set(streamId, { state: f(current.state), version: current.version });
+    },
+    drop: (streamId) => {
+      aggregates.delete(streamId);
+    },
+    size: () => aggregates.size,
   };
 };

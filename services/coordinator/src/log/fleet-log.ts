@@ -38,6 +38,7 @@ import type {
 } from '@tramway/shared/domain';
 import {
   accessTokenDecider,
+  FleetStreams,
   assignmentDecider,
   driftDecider,
   livenessDecider,
@@ -48,6 +49,7 @@ import {
 import type { FleetState } from '@tramway/shared/projections';
 import { createFleetFolder } from '@tramway/shared/projections';
 import type { NewEvent } from '@tramway/shared/lib';
+import { ownEntry } from '@tramway/shared/lib';
 import type { CoordinatorState } from '../rollout/coordinator.state.js';
 import { evolveCoordinator, initialCoordinatorState } from '../rollout/coordinator.state.js';
 import type { DeciderCache } from './decider-cache.js';
@@ -101,12 +103,34 @@ export interface FleetLog {
     /** the envelope, or how to make it from the events decided (ids known only then) */
     envelope: Envelope | ((events: readonly Decided<E>[]) => Envelope),
   ): Promise<Decision<E>>;
-  /** appends agent facts (already validated) to their node stream, and waits for the fold */
-  appendFacts(streamId: string, events: readonly NewEvent[]): Promise<void>;
+  /**
+   * appends agent facts (already validated) to their node stream, and waits for the fold:
+   * `held`, the ids the log now holds as sent (appended or already there); `refused`, the ids
+   * taken by an event with other content (each once with why)
+   */
+  appendFacts(streamId: string, events: readonly NewEvent[]): Promise<FactsAppended>;
   /** events this process appended */
   appendedCount(): number;
+  /** what the coordinator keeps outside the log (memory bounds; tests and bench/memory.bench.ts) */
+  retained(): RetainedCounts;
   /** the error that stopped the log subscription, if any */
   fatal(): Error | undefined;
+}
+
+export interface RetainedCounts {
+  /** policy specs held by the policies' aggregates (all versions of all policies) */
+  readonly specVersions: number;
+  /** recorded plans held by the nodes' assignment aggregates */
+  readonly plans: number;
+  /** rollouts the coordinator's fold keeps generations for */
+  readonly rolloutsTracked: number;
+  /** aggregates per decider */
+  readonly aggregates: Readonly<Record<keyof FleetDeciders, number>>;
+}
+
+export interface FactsAppended {
+  readonly held: readonly string[];
+  readonly refused: readonly { readonly id: string; readonly reason: string }[];
 }
 
 /** Attempts of one command against a stream other writers keep moving. */
@@ -155,11 +179,73 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     }
   };
 
+  /**
+   * Policy versions some node's latest assignment holds (`policy@version` -> nodes), so that a
+   * policy's aggregate keeps the specs of those versions only (with the versions in force now
+   * and before the latest apply): memory stays bounded however many versions were applied.
+   */
+  const referenced = new Map<string, number>();
+  const refKey = (policy: string, version: number): string => `${policy}@${version}`;
+  const countRefs = (links: readonly { policy: string; policyVersion: number }[], by: number) => {
+    for (const l of links) {
+      const key = refKey(l.policy, l.policyVersion);
+      const n = (referenced.get(key) ?? 0) + by;
+      if (n > 0) referenced.set(key, n);
+      else referenced.delete(key);
+    }
+  };
+  const trimPolicy = (name: string): void => {
+    const current = ownEntry(coord.currentVersion, name);
+    const previous = ownEntry(coord.previousVersion, name) ?? undefined;
+    deciders.policy.trim(FleetStreams.policy(name), (state) => {
+      const kept = Object.keys(state.versions).filter(
+        (v) =>
+          Number(v) === current ||
+          Number(v) === previous ||
+          Number(v) === state.current ||
+          referenced.has(refKey(name, Number(v))),
+      );
+      if (kept.length === Object.keys(state.versions).length) return state;
+      const versions: Record<string, (typeof state.versions)[string]> = {};
+      for (const v of kept) versions[v] = state.versions[v]!;
+      return { ...state, versions };
+    });
+  };
+
+  /**
+   * A new rollout of a policy starts only once the former has ended: the ended rollouts of that
+   * policy are never decided on again (rollback and resume act on the latest), so their
+   * aggregates go, and a tick no longer walks the whole history.
+   */
+  const forgetEndedRollouts = (started: { policy: string; rolloutId: string }): void => {
+    for (const [streamId, { state }] of [...deciders.rollout.all()])
+      if (
+        state.policy === started.policy &&
+        state.rolloutId !== started.rolloutId &&
+        (state.status === 'completed' || state.status === 'rolled-back')
+      )
+        deciders.rollout.drop(streamId);
+  };
+
   const onEvent = (recorded: FleetRecordedEvent): void => {
     if (recorded.globalPosition <= position) return;
+    const before =
+      recorded.type === 'AssignmentIssued'
+        ? deciders.assignment.get(FleetStreams.assignment(recorded.data.nodeId)).state.links
+        : undefined;
     folder.push(recorded);
     coord = evolveCoordinator(coord, recorded);
     for (const cache of caches) cache.fold(recorded);
+    if (recorded.type === 'AssignmentIssued') {
+      countRefs(before ?? [], -1);
+      countRefs(recorded.data.links, 1);
+      for (const policy of new Set(
+        [...(before ?? []), ...recorded.data.links].map((l) => l.policy),
+      ))
+        trimPolicy(policy);
+    } else if (recorded.type === 'PolicyApplied' || recorded.type === 'PolicyRemoved')
+      trimPolicy(recorded.data.name);
+    else if (recorded.type === 'RolloutStarted') forgetEndedRollouts(recorded.data);
     fleetDirty = true;
     advanceTo(recorded.globalPosition);
   };
@@ -234,13 +320,26 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     }
   };
 
-  const appendFacts = async (streamId: string, events: readonly NewEvent[]): Promise<void> => {
+  const appendFacts = async (
+    streamId: string,
+    events: readonly NewEvent[],
+  ): Promise<FactsAppended> => {
     try {
       await folded((await append(streamId, 'any', events)).lastGlobalPosition);
+      return { held: events.map((e) => e.id), refused: [] };
     } catch (error) {
-      // A batch mixing stored and new ids (a resend that partly went through): one by one.
-      if (!isAppError(error, 'EventIdConflict') || events.length === 1) throw error;
-      for (const e of events) await appendFacts(streamId, [e]);
+      if (!isAppError(error, 'EventIdConflict')) throw error;
+      if (events.length === 1)
+        return { held: [], refused: [{ id: events[0]!.id, reason: errorText(error) }] };
+      // A batch with an id stored with other content: one by one, to tell which.
+      const held: string[] = [];
+      const refused: { id: string; reason: string }[] = [];
+      for (const e of events) {
+        const one = await appendFacts(streamId, [e]);
+        held.push(...one.held);
+        refused.push(...one.refused);
+      }
+      return { held, refused };
     }
   };
 
@@ -283,6 +382,27 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     execute,
     appendFacts,
     appendedCount: () => appended,
+    retained: () => {
+      let specVersions = 0;
+      for (const [, a] of deciders.policy.all())
+        specVersions += Object.keys(a.state.versions).length;
+      let plans = 0;
+      for (const [, a] of deciders.assignment.all()) plans += Object.keys(a.state.plans).length;
+      return {
+        specVersions,
+        plans,
+        rolloutsTracked: Object.keys(coord.rolloutGenerations).length,
+        aggregates: {
+          policy: deciders.policy.size(),
+          rollout: deciders.rollout.size(),
+          assignment: deciders.assignment.size(),
+          liveness: deciders.liveness.size(),
+          drift: deciders.drift.size(),
+          accessToken: deciders.accessToken.size(),
+          moduleRequest: deciders.moduleRequest.size(),
+        },
+      };
+    },
     fatal: () => fatal,
   };
 };

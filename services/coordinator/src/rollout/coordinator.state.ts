@@ -7,6 +7,7 @@
  * (shared/src/domain/*\/*.decider.ts). A pure fold (STYLE.md §1.2).
  */
 import type { FleetRecordedEvent } from '@tramway/shared/domain';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface CoordinatorState {
   readonly position: number;
@@ -53,7 +54,10 @@ const setIn = <V>(
   a: string,
   b: string,
   value: V,
-): Record<string, Readonly<Record<string, V>>> => ({ ...outer, [a]: { ...outer[a], [b]: value } });
+): Record<string, Readonly<Record<string, V>>> => ({
+  ...outer,
+  [a]: { ...ownEntry(outer, a), [b]: value },
+});
 
 /**
  * A policy decision recorded for a rollout (its correlation id) becomes the rollout's cause: the
@@ -80,7 +84,7 @@ export const evolveCoordinator = (
   switch (event.type) {
     case 'PolicyApplied': {
       const { name, version } = event.data;
-      const current = state.currentVersion[name];
+      const current = ownEntry(state.currentVersion, name);
       return {
         ...next,
         rolloutCause: causeOf(state, event),
@@ -116,19 +120,31 @@ export const evolveCoordinator = (
     case 'LinkCreateFailed': {
       const { policy, observedGeneration, nodeId } = event.data;
       if (policy === undefined || observedGeneration === undefined) return next;
-      const previous = state.failures[nodeId]?.[policy] ?? -1;
+      const previous = ownEntry(ownEntry(state.failures, nodeId) ?? {}, policy) ?? -1;
       if (observedGeneration <= previous) return next;
       return { ...next, failures: setIn(state.failures, nodeId, policy, observedGeneration) };
     }
-    case 'RolloutStarted':
+    case 'RolloutStarted': {
+      // the policy's former latest rollout has ended (a new one waits for that): what is kept
+      // per rollout goes with it, so memory follows the policies, not their history
+      const former = ownEntry(state.latestRollout, event.data.policy);
+      const drop = <V>(rec: Readonly<Record<string, V>>): Readonly<Record<string, V>> => {
+        if (former === undefined || former === event.data.rolloutId || !Object.hasOwn(rec, former))
+          return rec;
+        const { [former]: _gone, ...rest } = rec;
+        return rest;
+      };
       return {
         ...next,
         latestRollout: { ...state.latestRollout, [event.data.policy]: event.data.rolloutId },
         rolloutPrevious: {
-          ...state.rolloutPrevious,
-          [event.data.rolloutId]: state.previousVersion[event.data.policy] ?? null,
+          ...drop(state.rolloutPrevious),
+          [event.data.rolloutId]: ownEntry(state.previousVersion, event.data.policy) ?? null,
         },
+        rolloutGenerations: drop(state.rolloutGenerations),
+        rolloutCause: drop(state.rolloutCause),
       };
+    }
     default:
       return next;
   }

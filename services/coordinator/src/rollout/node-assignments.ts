@@ -14,6 +14,7 @@ import type { FleetBus, Logger } from '@tramway/shared/infra';
 import { FleetSubjects, decodeMessageOrThrow } from '@tramway/shared/contracts';
 import type { FleetLog } from '../log/fleet-log.js';
 import { errorText } from '@tramway/shared/infra';
+import { ownEntry } from '@tramway/shared/lib';
 
 /** assignments issued or sent concurrently */
 const BATCH = 64;
@@ -27,6 +28,9 @@ export const inBatches = async <T>(
   }
 };
 
+/** validated specs kept by `specOf` */
+export const SPEC_CACHE_SIZE = 4;
+
 export const createNodeAssignments = (deps: {
   readonly log: FleetLog;
   readonly bus: FleetBus;
@@ -38,17 +42,27 @@ export const createNodeAssignments = (deps: {
   const { policy: policies, assignment: assignments } = log.deciders;
   const nowIso = (): string => deps.now().toISOString();
 
-  /** validated specs by `name@version` (a version's spec never changes) */
+  /**
+   * validated specs by `name@version` (a version's spec never changes), the most recently used
+   * `SPEC_CACHE_SIZE` of them: a miss validates again from the policy's aggregate, which keeps
+   * every version some node holds (fleet-log.ts)
+   */
   const specs = new Map<string, PolicySpec>();
   const specOf = (name: string, version: number): PolicySpec | undefined => {
     const key = `${name}@${version}`;
     const known = specs.get(key);
-    if (known) return known;
-    const raw = policies.get(FleetStreams.policy(name)).state.versions[String(version)];
+    if (known) {
+      specs.delete(key);
+      specs.set(key, known);
+      return known;
+    }
+    const versions = policies.get(FleetStreams.policy(name)).state.versions;
+    const raw = ownEntry(versions, String(version));
     if (raw === undefined) return undefined;
     const parsed = validatePolicySpec(raw);
     if (!parsed.ok) return undefined;
     specs.set(key, parsed.value);
+    if (specs.size > SPEC_CACHE_SIZE) specs.delete(specs.keys().next().value!);
     return parsed.value;
   };
 
@@ -85,9 +99,9 @@ export const createNodeAssignments = (deps: {
       logger.error('policy version not in the log', { policy, version, rolloutId });
       return;
     }
-    const cause = log.coordinator().rolloutCause[rolloutId];
+    const cause = ownEntry(log.coordinator().rolloutCause, rolloutId);
     await inBatches(nodeIds, async (nodeId) => {
-      if (!log.fleet().nodes[nodeId]) return;
+      if (!ownEntry(log.fleet().nodes, nodeId)) return;
       const decision = await log.execute(
         assignments,
         FleetStreams.assignment(nodeId),

@@ -30,6 +30,7 @@ import type { FleetBus, Logger } from '@tramway/shared/infra';
 import type { FleetLog, Requester } from '../log/fleet-log.js';
 import { describeRequester } from '../log/fleet-log.js';
 import { createNodeAssignments, inBatches } from './node-assignments.js';
+import { ownEntry } from '@tramway/shared/lib';
 
 export interface RunnerDeps {
   readonly log: FleetLog;
@@ -104,14 +105,14 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   const previousVersionOf = (state: RolloutState): number | null =>
     state.previousVersion !== undefined
       ? state.previousVersion
-      : (log.coordinator().rolloutPrevious[state.rolloutId] ?? null);
+      : (ownEntry(log.coordinator().rolloutPrevious, state.rolloutId) ?? null);
 
   /** How a node stands in a rollout, from the log (and its heartbeats). */
   const standingOf = (state: RolloutState, nodeId: string): NodeStanding => {
-    const node = log.fleet().nodes[nodeId];
+    const node = ownEntry(log.fleet().nodes, nodeId);
     if (!node) return 'pending';
     const coord = log.coordinator();
-    let generation = coord.rolloutGenerations[state.rolloutId]?.[nodeId];
+    let generation = ownEntry(ownEntry(coord.rolloutGenerations, state.rolloutId) ?? {}, nodeId);
     if (generation === undefined && node.assignment) {
       const held = node.assignment.links.find((l) => l.policy === state.policy);
       if (held?.policyVersion === state.policyVersion) generation = node.assignment.generation;
@@ -119,7 +120,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     return judgeNode({
       generation,
       observedGeneration: deps.observedOf(nodeId),
-      failedGeneration: coord.failures[nodeId]?.[state.policy],
+      failedGeneration: ownEntry(ownEntry(coord.failures, nodeId) ?? {}, state.policy),
       stale: deps.isStale(nodeId),
     });
   };
@@ -185,7 +186,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           rolloutId,
           policy: name,
           policyVersion: version,
-          previousVersion: log.coordinator().previousVersion[name] ?? null,
+          previousVersion: ownEntry(log.coordinator().previousVersion, name) ?? null,
           rollout: spec.rollout,
           nodes,
         },
@@ -212,7 +213,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     readonly by: Requester;
   }): Promise<Outcome<{ version: number; rolloutId: string; unchanged: boolean }>> => {
     const name = input.policy.metadata.name;
-    const latest = log.coordinator().latestRollout[name];
+    const latest = ownEntry(log.coordinator().latestRollout, name);
     const running = latest === undefined ? undefined : rolloutOf(latest);
     const status = running?.status;
     const decision = await log.execute(
@@ -305,7 +306,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     if (policies.get(FleetStreams.policy(name)).state.lastVersion === 0) {
       return { ok: false, code: 'NotFound', message: `no policy ${name}` };
     }
-    const latest = log.coordinator().latestRollout[name];
+    const latest = ownEntry(log.coordinator().latestRollout, name);
     const state = latest === undefined ? undefined : rolloutOf(latest);
     if (!state || state.status === 'none' || state.status === 'rolled-back') {
       return { ok: false, code: 'Conflict', message: `policy ${name} has no rollout to roll back` };
@@ -388,7 +389,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     for (const [, { state }] of [...policies.all()]) {
       // a forward apply (not a rollback) whose rollout has not started
       if (state.current === null || state.current !== state.lastVersion) continue;
-      const latest = log.coordinator().latestRollout[state.name];
+      const latest = ownEntry(log.coordinator().latestRollout, state.name);
       if (latest !== undefined && rolloutOf(latest).policyVersion >= state.current) continue;
       const spec = specOf(state.name, state.current);
       if (spec) {
@@ -398,7 +399,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       }
     }
     for (const [, { state }] of [...rollouts.all()]) {
-      if (log.coordinator().latestRollout[state.policy] !== state.rolloutId) continue;
+      if (ownEntry(log.coordinator().latestRollout, state.policy) !== state.rolloutId) continue;
       const policy = policies.get(FleetStreams.policy(state.policy)).state;
       if (
         state.status !== 'rolled-back' &&

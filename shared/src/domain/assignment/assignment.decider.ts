@@ -24,7 +24,10 @@ export interface AssignmentState {
   /** 0: never assigned */
   readonly generation: number;
   readonly links: readonly DesiredLink[];
-  /** the plan recorded for each `policy@version` */
+  /**
+   * the plan recorded for each `policy@version` still of use: the versions the node holds and
+   * held before its latest generation, and the newest recorded of each policy (`keptPlans`)
+   */
   readonly plans: Readonly<Record<string, RecordedPlan>>;
   /** who and what the latest generation was issued for */
   readonly cause: AssignmentCause | undefined;
@@ -80,7 +83,10 @@ export const recordedPlanOf = (
   state: AssignmentState,
   policy: string,
   version: number,
-): RecordedPlan | undefined => state.plans[planKey(policy, version)];
+): RecordedPlan | undefined => {
+  const key = planKey(policy, version);
+  return Object.hasOwn(state.plans, key) ? state.plans[key] : undefined;
+};
 
 /**
  * The link a node is asked to hold for one policy version: the functions its plan found
@@ -196,6 +202,37 @@ export const decideAssignment = (
   }
 };
 
+/**
+ * The plans worth keeping (memory stays bounded however many versions a policy had): those of
+ * the versions in `links` and `before` (the links the node held until now: a rollback goes back
+ * to them), and the newest recorded version of each policy (a rollout on its way to the node).
+ * An older version's plan is in the log, never needed again by an assignment.
+ */
+const keptPlans = (
+  plans: Readonly<Record<string, RecordedPlan>>,
+  links: readonly DesiredLink[],
+  before: readonly DesiredLink[],
+): Record<string, RecordedPlan> => {
+  const keep = new Set([...links, ...before].map((l) => planKey(l.policy, l.policyVersion)));
+  const newest = new Map<string, number>();
+  for (const key of Object.keys(plans)) {
+    const at = key.lastIndexOf('@');
+    const policy = key.slice(0, at);
+    newest.set(policy, Math.max(newest.get(policy) ?? 0, Number(key.slice(at + 1))));
+  }
+  for (const [policy, version] of newest) keep.add(planKey(policy, version));
+  const out: Record<string, RecordedPlan> = {};
+  for (const key of Object.keys(plans))
+    if (keep.has(key))
+      Object.defineProperty(out, key, {
+        value: plans[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  return out;
+};
+
 export const evolveAssignment = (
   state: AssignmentState,
   event: FleetRecordedEvent,
@@ -205,10 +242,14 @@ export const evolveAssignment = (
       return {
         ...state,
         nodeId: event.data.nodeId,
-        plans: {
-          ...state.plans,
-          [planKey(event.data.policy, event.data.policyVersion)]: event.data.plan,
-        },
+        plans: keptPlans(
+          {
+            ...state.plans,
+            [planKey(event.data.policy, event.data.policyVersion)]: event.data.plan,
+          },
+          state.links,
+          [],
+        ),
       };
     case 'AssignmentIssued': {
       const correlationId = event.metadata.correlationId;
@@ -217,6 +258,7 @@ export const evolveAssignment = (
         nodeId: event.data.nodeId,
         generation: event.data.generation,
         links: event.data.links,
+        plans: keptPlans(state.plans, event.data.links, state.links),
         cause: {
           initiatedBy: event.data.initiatedBy ?? event.metadata.actor,
           ...(correlationId === undefined ? {} : { correlationId }),

@@ -189,6 +189,12 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
+  /** the connection's `synchronous` pragma as SQLite reports it (NORMAL or FULL, `openDatabase`) */
+  get synchronous(): string {
+    const level = this.#sqlite.pragma('synchronous', { simple: true }) as number;
+    return ['OFF', 'NORMAL', 'FULL', 'EXTRA'][level] ?? String(level);
+  }
+
   /**
    * Opens the store at `options.path` and applies pending migrations. Rejects with
    * `MigrationFailedError` (naming the migration) if the schema cannot be brought up to date.
