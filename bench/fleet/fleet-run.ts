@@ -140,7 +140,15 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
       }),
     );
     for (const h of started) if (h) hosts.push(h);
-    const base = coordinator.url;
+    // the current coordinator (a restart keeps its data dir, so its admin token)
+    const base = {
+      get url() {
+        return coordinator!.url;
+      },
+      get token() {
+        return coordinator!.token;
+      },
+    };
     await waitUntil(
       `${o.nodes} nodes registered`,
       async () => ((await api(base, 'GET', '/v1/nodes')).body as unknown[]).length === o.nodes,
@@ -200,6 +208,7 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
         natsUrl,
         env,
         port: coordinator.port,
+        dataDir: coordinator.dataDir,
         readyTimeoutMs: remaining(o.deadline),
       }),
     );

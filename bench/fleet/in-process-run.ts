@@ -44,7 +44,7 @@ export const runInProcess = async (o: {
   });
   try {
     const t = performance.now();
-    const applied = await api(fleet.url, 'POST', '/v1/policies', {
+    const applied = await api({ url: fleet.url, token: fleet.adminToken }, 'POST', '/v1/policies', {
       policy: tracingPolicy('bench-policy', {
         targets: ['bench_fn_*'],
         nodeSelector: { matchLabels: { tier: 'bench' } },
@@ -55,7 +55,11 @@ export const runInProcess = async (o: {
     const done = await waitUntil(
       `${o.nodes} in-process nodes converged`,
       async () => {
-        const s = await api(fleet.url, 'GET', '/v1/policies/bench-policy/status');
+        const s = await api(
+          { url: fleet.url, token: fleet.adminToken },
+          'GET',
+          '/v1/policies/bench-policy/status',
+        );
         const body = s.body as { rollout?: { state: string }; nodes?: { state: string }[] };
         const states = new Map<string, number>();
         for (const n of body.nodes ?? []) states.set(n.state, (states.get(n.state) ?? 0) + 1);

@@ -75,8 +75,7 @@ const dir: TempDir = makeTempDir('tramway-e2e-');
 let bus: FleetBus;
 const hosts: AgentHostHandle[] = [];
 
-const call = (method: string, path: string, body?: unknown) =>
-  api(coordinator.url, method, path, body);
+const call = (method: string, path: string, body?: unknown) => api(coordinator, method, path, body);
 
 const agentsOf = (
   scenario: string,
@@ -526,6 +525,7 @@ describe('fleet over a real nats-server', () => {
       natsUrl: nats.url,
       securityDir: nats.securityDir,
       port: coordinator.port,
+      dataDir: coordinator.dataDir,
     });
     // Then the new process replays the log and the rollout completes on every node
     const s = await rolloutState('web-g', 'completed');

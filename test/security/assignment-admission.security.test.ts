@@ -55,8 +55,7 @@ const phantoms = new Map<string, FleetBus>();
 const as = (nodeId: string): FleetBus => phantoms.get(nodeId)!;
 const dir: TempDir = makeTempDir('tramway-sec-admission-');
 
-const call = (method: string, path: string, body?: unknown) =>
-  api(coordinator.url, method, path, body);
+const call = (method: string, path: string, body?: unknown) => api(coordinator, method, path, body);
 const nodes = async (): Promise<NodeRow[]> => (await call('GET', '/v1/nodes')).body as NodeRow[];
 const statusOf = async (policy: string): Promise<PolicyStatus> =>
   (await call('GET', `/v1/policies/${policy}/status`)).body as PolicyStatus;

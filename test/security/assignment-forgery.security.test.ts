@@ -69,8 +69,7 @@ const dir: TempDir = makeTempDir('tramway-sec-assign-');
 /** every assignment seen on the wire, as sent (the attacker listens) */
 const captured: AssignmentWire[] = [];
 
-const call = (method: string, path: string, body?: unknown) =>
-  api(coordinator.url, method, path, body);
+const call = (method: string, path: string, body?: unknown) => api(coordinator, method, path, body);
 const stateOf = async (nodeId: string): Promise<HeldLinks> =>
   (await attacker.request(`tramway.agent.${nodeId}.state`, {}, { timeoutMs: 5000 })) as HeldLinks;
 const forge = (nodeId: string, payload: unknown) =>

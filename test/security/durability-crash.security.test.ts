@@ -32,6 +32,7 @@ import { startNatsServer } from '../support/nats-server.js';
 import type { TempDir } from '../support/temp-dir.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { waitUntil } from '../support/wait-until.js';
+import { authAs } from '../support/api-tokens.js';
 
 const NODE = 'crash-1';
 const ADOPTED = 'adopted after restart: intent recorded before create';
@@ -133,7 +134,10 @@ describe('durability: agent crash and torn tails (real agent process)', () => {
   const apply = async (): Promise<void> => {
     const res = await fetch(`${coordinator.url}/v1/policies`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(await authAs(coordinator.core, 'ops')),
+      },
       body: JSON.stringify({
         policy: {
           apiVersion: 'tramway.dev/v1alpha1',

@@ -63,7 +63,7 @@ interface NodeView {
   labels: Record<string, string>;
 }
 const nodes = async (): Promise<NodeView[]> =>
-  (await api(coordinator.url, 'GET', '/v1/nodes')).body as NodeView[];
+  (await api(coordinator, 'GET', '/v1/nodes')).body as NodeView[];
 
 const observedGeneration = async (nodeId: string): Promise<number> =>
   (
@@ -74,7 +74,10 @@ const observedGeneration = async (nodeId: string): Promise<number> =>
 
 /** `tramway_refused_messages_total{reason}` of the coordinator's /metrics. */
 const refused = async (reason: string): Promise<number> => {
-  const res = await fetch(`${coordinator.url}/metrics`);
+  const res = await fetch(`${coordinator.url}/metrics`, {
+    headers: { authorization: `Bearer ${coordinator.token}` },
+  });
+  if (!res.ok) throw new Error(`/metrics: HTTP ${res.status}`);
   const text = await res.text();
   const line = text
     .split('\n')
@@ -137,14 +140,14 @@ beforeAll(async () => {
     },
     { nats },
   );
-  const applied = await api(coordinator.url, 'POST', '/v1/policies', {
+  const applied = await api(coordinator, 'POST', '/v1/policies', {
     policy: tracingPolicy('tcp-latency', { targets: ['tcp_*'] }),
   });
   expect(applied.status, JSON.stringify(applied.body)).toBe(202);
   await waitUntil(
     'tcp-latency converged on web-1 and web-2',
     async () => {
-      const s = await api(coordinator.url, 'GET', '/v1/policies/tcp-latency/status');
+      const s = await api(coordinator, 'GET', '/v1/policies/tcp-latency/status');
       return s.body?.rollout?.state === 'completed';
     },
     { timeoutMs: 60_000, intervalMs: 100 },

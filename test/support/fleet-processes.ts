@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsCredentials } from '@tramway/shared/infra';
@@ -16,6 +17,7 @@ import type { AgentHostConfig } from './fleet-agent-host.js';
 import { testAssignmentKeyFiles } from './assignment-keys.js';
 import type { NatsServerHandle } from './nats-server.js';
 import { freePort } from './nats-server.js';
+import { rawRequest } from './raw-http.js';
 import { waitUntil } from './wait-until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -61,6 +63,10 @@ const spawnTsx = (script: string, args: readonly string[], env: Record<string, s
 export interface CoordinatorHandle extends ChildHandle {
   readonly port: number;
   readonly url: string;
+  /** its data dir (DATA_DIR): `admin.token` lives there */
+  readonly dataDir: string;
+  /** the admin token the coordinator wrote to `<dataDir>/admin.token` */
+  readonly token: string;
 }
 
 export interface CoordinatorOptions {
@@ -69,13 +75,21 @@ export interface CoordinatorOptions {
   readonly securityDir?: string | undefined;
   /** keep the same port across a restart */
   readonly port?: number;
+  /** keep the same data dir (and admin token) across a restart; default a new temp dir */
+  readonly dataDir?: string;
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
+  /** the API is HTTPS (env TRAMWAY_API_TLS_*): the CA its certificate chains to */
+  readonly caFile?: string;
 }
 
-/** Spawns the coordinator (JetStream log on `natsUrl`) and waits until its API answers. */
+/**
+ * Spawns the coordinator (JetStream log on `natsUrl`, DATA_DIR `dataDir`) and waits until its
+ * API answers to the admin token it writes to `<dataDir>/admin.token`.
+ */
 export const spawnCoordinator = async (options: CoordinatorOptions): Promise<CoordinatorHandle> => {
   const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tramway-coordinator-'));
   const handle = spawnTsx('services/coordinator/src/main.ts', [], {
     NATS_URL: options.natsUrl,
     STORE: 'jetstream',
@@ -84,6 +98,7 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     DRIFT_INTERVAL_MS: '0',
     STALE_AFTER_MS: '60000',
     LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
     ...(options.securityDir === undefined ? {} : { TRAMWAY_SECURITY_DIR: options.securityDir }),
     // the security dir's own signing key (as deployed) when there is one, else the tests' key
     ...(options.securityDir === undefined
@@ -91,13 +106,21 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
       : {}),
     ...options.env,
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.caFile === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const ca = options.caFile === undefined ? undefined : readFileSync(options.caFile, 'utf8');
+  const tokenFile = join(dataDir, 'admin.token');
   // waitUntil retries a condition that throws: an exit is returned, then thrown
   const ready = await waitUntil(
     'coordinator serving',
     async () => {
       if (handle.child.exitCode !== null) return 'exited';
-      return (await fetch(`${url}/v1/nodes`).catch(() => undefined))?.ok;
+      if (!existsSync(tokenFile)) return false;
+      const token = readFileSync(tokenFile, 'utf8').trim();
+      const answer = await rawRequest(`${url}/v1/nodes`, 'GET', {
+        headers: { authorization: `Bearer ${token}` },
+        ...(ca === undefined ? {} : { ca }),
+      }).catch(() => undefined);
+      return answer?.status === 200;
     },
     { timeoutMs: options.readyTimeoutMs ?? 60_000, intervalMs: 100 },
   ).catch(async (error: unknown) => {
@@ -105,7 +128,7 @@ export const spawnCoordinator = async (options: CoordinatorOptions): Promise<Coo
     throw error;
   });
   if (ready === 'exited') throw new Error(`coordinator exited: ${handle.output()}`);
-  return { ...handle, port, url };
+  return { ...handle, port, url, dataDir, token: readFileSync(tokenFile, 'utf8').trim() };
 };
 
 export interface AgentHostHandle extends ChildHandle {
@@ -176,16 +199,25 @@ export interface HttpReply {
   readonly body: any;
 }
 
-/** A JSON call on the coordinator's API as `user:e2e`. */
+/** Where an API call goes, and with which bearer token (none: unauthenticated). */
+export interface ApiTarget {
+  readonly url: string;
+  readonly token?: string | undefined;
+}
+
+/** A JSON call on the coordinator's API with the target's token. */
 export const api = async (
-  baseUrl: string,
+  target: ApiTarget,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<HttpReply> => {
-  const res = await fetch(`${baseUrl}${path}`, {
+  const res = await fetch(`${target.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', 'x-tramway-actor': 'user:e2e' },
+    headers: {
+      'content-type': 'application/json',
+      ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();

@@ -22,6 +22,11 @@ export interface Coordinator {
   stop(): Promise<Error | undefined>;
   /** base URL of the HTTP API ('' before start or without HTTP) */
   readonly url: string;
+  /**
+   * the admin token `http.adminTokenFile` holds (issued at start when no admin existed);
+   * undefined without a file, or when other admins exist and the file holds none
+   */
+  adminToken(): string | undefined;
   readonly core: FleetCoordinator;
 }
 
@@ -29,13 +34,18 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
   const logger = deps.logger ?? silentLogger;
   const core = createFleetCoordinator(deps);
   let http: HttpApi | undefined;
+  let adminToken: string | undefined;
   return {
     core,
     get url() {
       return http?.url ?? '';
     },
+    adminToken: () => adminToken,
     start: async () => {
       await core.start();
+      if (deps.http?.adminTokenFile !== undefined) {
+        adminToken = await core.tokens.bootstrap(deps.http.adminTokenFile);
+      }
       if (deps.http) http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
     },
     stop: async () => {

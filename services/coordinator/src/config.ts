@@ -23,6 +23,33 @@ const CONFIG_SCHEMA = z.object({
   DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** where the coordinator keeps its own files: `admin.token` (docs/security.md) */
+  DATA_DIR: z.string().min(1).default('.tramway'),
+  /** Host names the API answers to besides loopback and HTTP_HOST, comma-separated */
+  HTTP_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== ''),
+    )
+    .refine(
+      (hosts) => hosts.every((h) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h)),
+      'comma-separated host names, each `name` or `name:port` (IPv6 in brackets)',
+    ),
+  /** requests per second per credential, and the burst (token bucket) */
+  HTTP_RATE_PER_SEC: z.coerce.number().positive().default(50),
+  HTTP_RATE_BURST: z.coerce.number().int().positive().default(100),
+  /** failed authentications per second per remote address, and the burst */
+  HTTP_AUTH_FAILURES_PER_SEC: z.coerce.number().positive().default(1),
+  HTTP_AUTH_FAILURES_BURST: z.coerce.number().int().positive().default(20),
+  /** HTTPS: server certificate and key (PEM files); both or neither */
+  TRAMWAY_API_TLS_CERT: z.string().min(1).optional(),
+  TRAMWAY_API_TLS_KEY: z.string().min(1).optional(),
+  /** CA of client certificates (CN = name, OU = role), with HTTPS */
+  TRAMWAY_API_CLIENT_CA: z.string().min(1).optional(),
   /** the security directory (`tramway security init`): coordinator.nk and ca.crt by default */
   TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
   /** the coordinator's NKey seed file (overrides the security directory's) */
@@ -64,6 +91,12 @@ export const loadConfig = (
   const problems = parsed.success ? [] : listIssues(parsed.error);
   if (env['STORE'] === 'jetstream' && (env['NATS_URL'] ?? '') === '') {
     problems.push('NATS_URL: required when STORE=jetstream');
+  }
+  if ((env['TRAMWAY_API_TLS_CERT'] === undefined) !== (env['TRAMWAY_API_TLS_KEY'] === undefined)) {
+    problems.push('TRAMWAY_API_TLS_CERT, TRAMWAY_API_TLS_KEY: give both or neither');
+  }
+  if (env['TRAMWAY_API_CLIENT_CA'] !== undefined && env['TRAMWAY_API_TLS_CERT'] === undefined) {
+    problems.push('TRAMWAY_API_CLIENT_CA: needs TRAMWAY_API_TLS_CERT and TRAMWAY_API_TLS_KEY');
   }
   if (!parsed.success || problems.length > 0) throw new InvalidConfigError(problems);
   return Object.freeze(parsed.data);

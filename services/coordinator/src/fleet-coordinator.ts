@@ -24,6 +24,8 @@ import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admiss
 import type { FactAck } from '@tramway/shared/contracts';
 import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
+import type { AccessTokens } from './commands/access-tokens.js';
+import { createAccessTokens } from './commands/access-tokens.js';
 import type { FleetCommands } from './commands/fleet-commands.js';
 import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
@@ -98,6 +100,8 @@ export interface FleetCoordinator {
   /** messages of agents refused since start, by reason (metrics) */
   refusedMessages(): ReturnType<RefusedMessages['counts']>;
   readonly api: FleetCommands;
+  /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
+  readonly tokens: AccessTokens;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -200,7 +204,9 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     admission,
     serially: decisions.run,
     kick,
+    now,
   });
+  const tokens = createAccessTokens({ log, logger, serially: decisions.run, now });
 
   /** Ingests a message in arrival order; a fact batch's ack (undefined: nothing to answer). */
   const onInbound = (subject: string, payload: unknown): Promise<FactAck | undefined> =>
@@ -300,5 +306,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     retained: log.retained,
     refusedMessages: refused.counts,
     api,
+    tokens,
   };
 };

@@ -12,6 +12,7 @@ import {
   connectNatsBus,
   createInProcessBus,
 } from '@tramway/shared/infra';
+import { join } from 'node:path';
 import { createCoordinator } from './app.js';
 import { registryAdmission } from './admission/registry-admission.js';
 import { coordinatorNatsCredentials, loadConfig } from './config.js';
@@ -59,7 +60,30 @@ const main = async (): Promise<void> => {
     clock,
     logger,
     ...(assignmentSigningKey === undefined ? {} : { assignmentSigningKey }),
-    http: { host: config.HTTP_HOST, port: config.HTTP_PORT },
+    http: {
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      allowedHosts: config.HTTP_ALLOWED_HOSTS,
+      limits: {
+        rate: { perSecond: config.HTTP_RATE_PER_SEC, burst: config.HTTP_RATE_BURST },
+        authFailures: {
+          perSecond: config.HTTP_AUTH_FAILURES_PER_SEC,
+          burst: config.HTTP_AUTH_FAILURES_BURST,
+        },
+      },
+      adminTokenFile: join(config.DATA_DIR, 'admin.token'),
+      ...(config.TRAMWAY_API_TLS_CERT === undefined || config.TRAMWAY_API_TLS_KEY === undefined
+        ? {}
+        : {
+            tls: {
+              certFile: config.TRAMWAY_API_TLS_CERT,
+              keyFile: config.TRAMWAY_API_TLS_KEY,
+              ...(config.TRAMWAY_API_CLIENT_CA === undefined
+                ? {}
+                : { clientCaFile: config.TRAMWAY_API_CLIENT_CA }),
+            },
+          }),
+    },
     options: {
       staleAfterMs: config.STALE_AFTER_MS,
       tickMs: config.TICK_MS,
@@ -69,7 +93,11 @@ const main = async (): Promise<void> => {
     },
   });
   await app.start();
-  logger.info('coordinator serving', { url: app.url, store: config.STORE });
+  logger.info('coordinator serving', {
+    url: app.url,
+    store: config.STORE,
+    adminTokenFile: app.adminToken() === undefined ? null : join(config.DATA_DIR, 'admin.token'),
+  });
   const shutdown = (): void => {
     void (async () => {
       const appError = await app.stop();

@@ -16,9 +16,14 @@ import { createCoordinator } from '@tramway/coordinator';
 import type { EmbeddedNodeSpec } from './fleet-file.js';
 
 export interface EmbeddedFleetOptions {
-  /** log (`log.sqlite`) and per-node agent state (`nodes/<id>/`) live here; created if missing */
+  /**
+   * log (`log.sqlite`), per-node agent state (`nodes/<id>/`) and the admin token (`admin.token`)
+   * live here; created if missing
+   */
   readonly dataDir: string;
   readonly host?: string;
+  /** Host names the API answers to besides loopback and `host` (`name` or `name:port`) */
+  readonly allowedHosts?: readonly string[];
   /** 0: any free port */
   readonly port: number;
   readonly nodes: readonly EmbeddedNodeSpec[];
@@ -39,6 +44,8 @@ export interface EmbeddedFleet {
   readonly coordinator: Coordinator;
   readonly agents: readonly Agent[];
   readonly dataDir: string;
+  /** the admin token in `<dataDir>/admin.token` (undefined when other admins exist) */
+  readonly adminToken: string | undefined;
   /** stops the agents (their pinned links stay), the coordinator, the bus and the log */
   stop(): Promise<Error | undefined>;
 }
@@ -62,7 +69,14 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     store,
     clock,
     assignmentSigningKey: keys.privateKey,
-    http: { host: options.host ?? '127.0.0.1', port: options.port },
+    // the first start issues an admin token into <data-dir>/admin.token (0600), where the CLI
+    // looks by default (docs/security.md, "First start")
+    http: {
+      host: options.host ?? '127.0.0.1',
+      port: options.port,
+      adminTokenFile: join(dataDir, 'admin.token'),
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+    },
     options: { staleAfterMs: 15_000, tickMs: 100, driftIntervalMs: 30_000, requestTimeoutMs: 5000 },
   });
   const agents: Agent[] = [];
@@ -106,5 +120,12 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     await closeAll();
     throw error;
   }
-  return { url: coordinator.url, coordinator, agents, dataDir, stop: closeAll };
+  return {
+    url: coordinator.url,
+    coordinator,
+    agents,
+    dataDir,
+    adminToken: coordinator.adminToken(),
+    stop: closeAll,
+  };
 };

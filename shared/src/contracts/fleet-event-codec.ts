@@ -131,7 +131,13 @@ const isIsoDateTime = (v: string): boolean => {
   );
 };
 
-const METADATA_KEYS = new Set(['occurredAt', 'actor', 'correlationId', 'causationId']);
+const METADATA_KEYS = new Set([
+  'occurredAt',
+  'actor',
+  'correlationId',
+  'causationId',
+  'onBehalfOf',
+]);
 
 const typeName = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
@@ -189,7 +195,8 @@ const checkMetadata = (raw: Record<string, unknown>, m: Record<string, unknown>)
   checkInstant('metadata.occurredAt', m['occurredAt']) ??
   checkText('metadata.actor', m['actor']) ??
   checkOptionalText('metadata.correlationId', m['correlationId']) ??
-  checkOptionalText('metadata.causationId', m['causationId']);
+  checkOptionalText('metadata.causationId', m['causationId']) ??
+  checkOptionalText('metadata.onBehalfOf', m['onBehalfOf']);
 
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ATTACH_PATHS, ATTACH_TYPES, MULTI_LINK_PROFILES } from '../lib/kernel-vocabulary.js';
 import type { FleetEventType } from '../domain/fleet.events.js';
 import { PLAN_PATHS, TARGET_STATUSES } from '../domain/plan/node-plan.types.js';
+import { ACCESS_ROLES, TOKEN_HASH, TOKEN_NAME } from '../domain/access/access-role.js';
 
 const U64_MAX = 18_446_744_073_709_551_615n;
 
@@ -271,6 +272,31 @@ export const FLEET_EVENT_SCHEMAS = {
   NodeMarkedAlive: {
     1: z.strictObject({ nodeId, lastSeen: z.iso.datetime({ offset: true }) }),
   },
+  AccessTokenIssued: {
+    1: z.strictObject({
+      name: z.string().regex(TOKEN_NAME, 'token name: 1-64 letters, digits and ._@-'),
+      role: z.enum(ACCESS_ROLES),
+      tokenHash: z.string().regex(TOKEN_HASH, 'a SHA-256 in lowercase hex'),
+      issuedBy: z.string().min(1),
+    }),
+  },
+  ModuleActionRequested: {
+    1: z.strictObject({
+      nodeId,
+      module: name,
+      action: z.enum(['load', 'unload']),
+      ok: z.boolean(),
+      errno: z.string().min(1).optional(),
+      reason: z.string().min(1).optional(),
+    }),
+  },
+  AccessTokenRevoked: {
+    1: z.strictObject({
+      name: z.string().regex(TOKEN_NAME, 'token name: 1-64 letters, digits and ._@-'),
+      revokedBy: z.string().min(1),
+      reason: z.string().min(1),
+    }),
+  },
 } as const satisfies Record<FleetEventType, Record<number, z.ZodType>>;
 
 /** The envelope around `data`, as `RecordedEvent` in lib/event-envelope.ts. */
@@ -287,6 +313,7 @@ export const RECORDED_ENVELOPE_SCHEMA = z.object({
     actor: z.string().min(1),
     correlationId: z.string().min(1).optional(),
     causationId: z.string().min(1).optional(),
+    onBehalfOf: z.string().min(1).optional(),
   }),
 });
 

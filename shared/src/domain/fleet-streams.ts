@@ -23,6 +23,8 @@ export const FleetStreams = {
   liveness: (nodeId: string): string => `liveness-${part('node id', nodeId)}`,
   drift: (nodeId: string): string => `drift-${part('node id', nodeId)}`,
   admission: (nodeId: string): string => `admission-${part('node id', nodeId)}`,
+  accessToken: (name: string): string => `token-${part('token name', name)}`,
+  moduleRequests: (nodeId: string): string => `module-requests-${part('node id', nodeId)}`,
 } as const;
 
 /**
@@ -69,6 +71,11 @@ export const streamOf = (event: FleetEvent): string => {
     case 'NodeAdmissionPending':
     case 'NodeApproved':
       return FleetStreams.admission(event.data.nodeId);
+    case 'AccessTokenIssued':
+    case 'AccessTokenRevoked':
+      return FleetStreams.accessToken(event.data.name);
+    case 'ModuleActionRequested':
+      return FleetStreams.moduleRequests(event.data.nodeId);
     default:
       return assertNever(event, 'fleet event');
   }

@@ -7,6 +7,7 @@
 import type { RecordedEvent } from '../lib/event-envelope.js';
 import type { AttachPath, AttachType, MultiLinkProfile } from '../lib/kernel-vocabulary.js';
 import type { RecordedPlan } from './plan/node-plan.types.js';
+import type { AccessRole } from './access/access-role.js';
 
 /** `Readonly<{ type; data }>` (STYLE.md §4). */
 export type Event<Type extends string, Data> = Readonly<{ type: Type; data: Readonly<Data> }>;
@@ -263,6 +264,37 @@ export type NodeMarkedStale = Event<
 /** A node marked stale was heard again. */
 export type NodeMarkedAlive = Event<'NodeMarkedAlive', { nodeId: string; lastSeen: string }>;
 
+/**
+ * A person's API token was issued (docs/security.md, "People"): its name, role and the SHA-256
+ * (hex) of the secret, which is shown once and never stored. `issuedBy` is the issuer's identity.
+ */
+export type AccessTokenIssued = Event<
+  'AccessTokenIssued',
+  { name: string; role: AccessRole; tokenHash: string; issuedBy: string }
+>;
+/** The token named `name` no longer authenticates anyone. */
+export type AccessTokenRevoked = Event<
+  'AccessTokenRevoked',
+  { name: string; revokedBy: string; reason: string }
+>;
+
+/**
+ * A person asked a node, through the coordinator, to load or unload a kernel module; the actor
+ * is the requester, `ok`/`errno`/`reason` the agent's answer (`ok: false` with a reason when the
+ * agent did not answer).
+ */
+export type ModuleActionRequested = Event<
+  'ModuleActionRequested',
+  {
+    nodeId: string;
+    module: string;
+    action: 'load' | 'unload';
+    ok: boolean;
+    errno?: string;
+    reason?: string;
+  }
+>;
+
 export type NodeFact =
   | NodeRegistered
   | NodeBooted
@@ -293,7 +325,10 @@ export type CoordinatorDecision =
   | NodeApproved
   | DriftFound
   | NodeMarkedStale
-  | NodeMarkedAlive;
+  | NodeMarkedAlive
+  | AccessTokenIssued
+  | AccessTokenRevoked
+  | ModuleActionRequested;
 
 /**
  * Every event of the fleet log. Heartbeats are deliberately not events: they change no state,

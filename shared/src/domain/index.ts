@@ -34,6 +34,9 @@ export type {
   NodeTakenBack,
   NodeAdmissionPending,
   NodeApproved,
+  AccessTokenIssued,
+  AccessTokenRevoked,
+  ModuleActionRequested,
   NodeFact,
   CoordinatorDecision,
   FleetEvent,
@@ -173,3 +176,35 @@ export {
   initialDriftState,
 } from './drift/drift.decider.js';
 export type { ActualLink, DriftState, RecordDrift } from './drift/drift.decider.js';
+export {
+  ACCESS_ROLES,
+  TOKEN_HASH,
+  TOKEN_NAME,
+  isAccessRole,
+  roleAllows,
+} from './access/access-role.js';
+export type { AccessRole } from './access/access-role.js';
+export {
+  accessTokenDecider,
+  decideAccessToken,
+  evolveAccessToken,
+  initialAccessTokenState,
+} from './access/access-token.decider.js';
+export type {
+  AccessTokenCommand,
+  AccessTokenEvent,
+  AccessTokenState,
+  IssueAccessToken,
+  RevokeAccessToken,
+} from './access/access-token.decider.js';
+export {
+  decideModuleRequest,
+  evolveModuleRequest,
+  initialModuleRequestState,
+  moduleRequestDecider,
+} from './module/module-request.decider.js';
+export type {
+  ModuleRequestEvent,
+  ModuleRequestState,
+  RecordModuleRequest,
+} from './module/module-request.decider.js';

@@ -6,6 +6,7 @@
  * line in the middle, reporting where.
  */
 import {
+  fchmodSync,
   closeSync,
   existsSync,
   fdatasyncSync,
@@ -33,11 +34,19 @@ const fsyncDir = (dir: string): void => {
   }
 };
 
-/** Writes `data` to `file` so that a crash leaves the old content or the new, never a part. */
-export const writeFileDurably = (file: string, data: string | Uint8Array): void => {
+/**
+ * Writes `data` to `file` so that a crash leaves the old content or the new, never a part.
+ * `mode` (e.g. 0o600 for a secret) is set on the temp file before any byte is written.
+ */
+export const writeFileDurably = (
+  file: string,
+  data: string | Uint8Array,
+  options: { readonly mode?: number } = {},
+): void => {
   const tmp = tempOf(file);
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', options.mode ?? 0o666);
   try {
+    if (options.mode !== undefined) fchmodSync(fd, options.mode);
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);
   } finally {

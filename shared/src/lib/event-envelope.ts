@@ -11,6 +11,11 @@ export interface EventMetadata {
   readonly actor: string;
   readonly correlationId?: string;
   readonly causationId?: string;
+  /**
+   * the person an admin acted for (`x-tramway-on-behalf-of`); `actor` stays the authenticated
+   * identity (docs/security.md, "On behalf of")
+   */
+  readonly onBehalfOf?: string;
 }
 
 /** An event about to be appended. `id` is the idempotency key. */

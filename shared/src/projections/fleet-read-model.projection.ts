@@ -395,6 +395,34 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
           `node approved by ${event.metadata.actor}: ${event.data.reason}`,
         ),
       ];
+    case 'ModuleActionRequested': {
+      const d = event.data;
+      return [
+        eventRow(
+          event,
+          { nodeId: d.nodeId },
+          `module ${d.module} ${d.action} asked by ${event.metadata.actor}: ${
+            d.ok ? 'done' : `refused (${d.errno ?? d.reason ?? 'failed'})`
+          }`,
+        ),
+      ];
+    }
+    case 'AccessTokenIssued':
+      return [
+        eventRow(
+          event,
+          {},
+          `token ${event.data.name} issued (${event.data.role}) by ${event.data.issuedBy}`,
+        ),
+      ];
+    case 'AccessTokenRevoked':
+      return [
+        eventRow(
+          event,
+          {},
+          `token ${event.data.name} revoked by ${event.data.revokedBy}: ${event.data.reason}`,
+        ),
+      ];
     case 'AssignmentIssued': {
       const d = event.data;
       return [

@@ -549,6 +549,12 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
     case 'NodeTakenBack':
       // the new epoch's assignment follows as AssignmentIssued; recorded for audit
       return;
+    case 'AccessTokenIssued':
+    case 'AccessTokenRevoked':
+    case 'ModuleActionRequested':
+      // People's credentials and requests: recorded for audit (the agent's own facts say what
+      // the kernel did); they change nothing of the fleet's state.
+      return;
     case 'NodeMarkedStale':
     case 'NodeMarkedAlive':
       // Liveness is the coordinator's live view (heartbeats are not events); these decisions

@@ -3,7 +3,7 @@
  * kernels (the embedded fleet of examples/fleet: V24, V26 with nf_tables not loaded, no multi-link),
  * over real HTTP: --json and table output, exit statuses, and the error cases.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../services/cli/src/cli-command.js';
 import { main } from '../../../services/cli/src/main.js';
@@ -65,7 +65,8 @@ beforeAll(async () => {
   const nodes = loadFleetFile(DEFAULT_FLEET_FILE);
   if (!nodes.ok) throw new Error(nodes.error.join('\n'));
   fleet = await startEmbeddedFleet({
-    dataDir: dir.file('data'),
+    // where `npm start` keeps it: the CLI finds the admin token in ./.tramway/admin.token
+    dataDir: dir.file('.tramway'),
     port: 0,
     nodes: nodes.value.nodes,
   });
@@ -204,7 +205,7 @@ describe('tramway apply, status, rollback', () => {
 
   it('applies, watches the rollout to completion, then rolls a second version back', async () => {
     const v1 = writePolicy('roll-v1.yaml', policyYaml('roll', ['tcp_sendmsg']));
-    const applied = await run(['apply', '-f', v1, '--json', '--actor', 'user:test']);
+    const applied = await run(['apply', '-f', v1, '--json']);
     expect(applied.code).toBe(0);
     expect(json<{ policy: string; version: number }>(applied.out)).toMatchObject({
       policy: 'roll',
@@ -367,6 +368,82 @@ describe('tramway node approve / reset', () => {
     expect(epoch).toBe(1);
     await waitUntil('web-2 adopted the new epoch', () => agent.observedGeneration() === generation);
     expect(agent.assignment()).toMatchObject({ epoch: 1, generation });
+  });
+});
+
+describe('credentials and tramway token', () => {
+  /** tramway with cwd `cwd` (default: where no .tramway/admin.token is) */
+  const runIn = async (cwd: string, argv: readonly string[], env: Record<string, string> = {}) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, {
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      cwd,
+      env: { TRAMWAY_URL: fleet.url, TRAMWAY_TTY: '0', ...env },
+    });
+    return { code, out: out.join(''), err: err.join('') };
+  };
+
+  it('finds the admin token in ./.tramway/admin.token (mode 0600) with no flag or variable', async () => {
+    expect(statSync(dir.file('.tramway/admin.token')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(dir.file('.tramway/admin.token'), 'utf8').trim()).toBe(fleet.adminToken);
+    expect((await run(['nodes', '--json'])).code).toBe(0);
+    // elsewhere there is no token: a 401 that says where one comes from, exit 1
+    const elsewhere = makeTempDir('tramway-no-token-');
+    try {
+      const r = await runIn(elsewhere.path, ['nodes']);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('no credential');
+      expect(r.err).toContain('.tramway/admin.token');
+    } finally {
+      elsewhere.remove();
+    }
+  });
+
+  it('creates a viewer token shown once, lists it without its secret, and revokes it', async () => {
+    const created = await run(['token', 'create', '--name', 'vera', '--role', 'viewer', '--json']);
+    expect(created.code).toBe(0);
+    const issued = json<{ name: string; role: string; actor: string; token: string }>(created.out);
+    expect(issued).toMatchObject({ name: 'vera', role: 'viewer', actor: 'token:vera' });
+    expect(issued.token).toMatch(/^tw_[A-Za-z0-9_-]{43}$/);
+    const asVera = { TRAMWAY_TOKEN: issued.token };
+    const elsewhere = makeTempDir('tramway-vera-');
+    try {
+      // a viewer reads, but may not apply: 403 naming the role it needs
+      expect((await runIn(elsewhere.path, ['nodes'], asVera)).code).toBe(0);
+      const file = writePolicy('vera.yaml', policyYaml('vera', ['tcp_sendmsg']));
+      const refused = await runIn(dir.path, ['apply', '-f', file, '--token', issued.token]);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain('token:vera (viewer) may not POST /v1/policies');
+      expect(refused.err).toContain('operator');
+      const listed = await run(['token', 'list', '--json']);
+      expect(listed.out).not.toContain(issued.token);
+      expect(listed.out).not.toMatch(/[0-9a-f]{64}/);
+      expect(json<{ name: string; role: string; state: string }[]>(listed.out)).toContainEqual(
+        expect.objectContaining({ name: 'vera', role: 'viewer', state: 'active' }),
+      );
+      const table = await run(['token', 'list']);
+      expect(table.out).toMatch(/^vera\s+viewer\s+active\s+token:admin/m);
+      // the same name twice is a conflict
+      const again = await run(['token', 'create', '--name', 'vera', '--role', 'admin']);
+      expect(again.code).toBe(1);
+      expect(again.err).toContain('revoke it first');
+      const revoked = await run(['token', 'revoke', 'vera', '--reason', 'left']);
+      expect(revoked.code).toBe(0);
+      expect(revoked.out).toBe('token vera revoked\n');
+      const after = await runIn(elsewhere.path, ['nodes'], asVera);
+      expect(after.code).toBe(1);
+      expect(after.err).toContain('unknown or revoked token');
+    } finally {
+      elsewhere.remove();
+    }
+  });
+
+  it('refuses bad token arguments as usage errors', async () => {
+    expect((await run(['token', 'create', '--name', 'x'])).code).toBe(2);
+    expect((await run(['token', 'create', '--name', 'x', '--role', 'root'])).code).toBe(2);
+    expect((await run(['token', 'revoke'])).code).toBe(2);
   });
 });
 

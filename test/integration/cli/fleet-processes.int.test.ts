@@ -7,7 +7,7 @@
 import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorClient } from '../../../services/cli/src/fleet/coordinator-client.js';
 import { createCoordinatorClient } from '../../../services/cli/src/fleet/coordinator-client.js';
@@ -70,8 +70,18 @@ beforeAll(async () => {
     HTTP_PORT: String(port),
     SQLITE_PATH: dir.file('coordinator.sqlite'),
     TICK_MS: '100',
+    DATA_DIR: dir.file('coordinator'),
   });
-  client = createCoordinatorClient({ url: `http://127.0.0.1:${port}`, actor: 'user:process-test' });
+  // the coordinator's first start writes its admin token into DATA_DIR
+  const token = await waitUntil(
+    'admin token written',
+    () =>
+      existsSync(dir.file('coordinator/admin.token'))
+        ? readFileSync(dir.file('coordinator/admin.token'), 'utf8').trim()
+        : undefined,
+    { timeoutMs: 40_000, intervalMs: 200 },
+  );
+  client = createCoordinatorClient({ url: `http://127.0.0.1:${port}`, token });
   await waitUntil('coordinator HTTP API', async () => (await client.nodes()).ok, {
     timeoutMs: 40_000,
     intervalMs: 200,

@@ -101,7 +101,9 @@ describe('admission', () => {
   });
 
   it('gives a pending node nothing and counts it in no rollout, until it is approved', async () => {
-    expect((await coordinator.core.api.apply(policy('tcp'), 'user:alice')).status).toBe(202);
+    expect((await coordinator.core.api.apply(policy('tcp'), { actor: 'user:alice' })).status).toBe(
+      202,
+    );
     await waitUntil('rollout completed', () => {
       const s = coordinator.core.api.status('tcp').body as { rollout: { state: string } };
       return s.rollout.state === 'completed';
@@ -122,7 +124,9 @@ describe('admission', () => {
       'user:root',
       { nodeId: 'db-1', reason: 'checked' },
     ]);
-    expect((await coordinator.core.api.apply(policy('tcp2'), 'user:alice')).status).toBe(202);
+    expect((await coordinator.core.api.apply(policy('tcp2'), { actor: 'user:alice' })).status).toBe(
+      202,
+    );
     await waitUntil('db-1 converged on tcp2', () => {
       const s = coordinator.core.api.status('tcp2').body as {
         nodes: { nodeId: string; state: string }[];

@@ -14,6 +14,7 @@ import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { main as cli } from '../../../services/cli/src/main.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
+import { authAs } from '../../support/api-tokens.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { startSimAgent } from '../../support/sim-agent.js';
 
@@ -66,12 +67,13 @@ const startAgent = async (nodeId: string): Promise<Agent> => {
   return agent;
 };
 
-const http = async (method: string, path: string, body?: unknown, actor?: string) => {
+/** A call as the holder of token `who` (an operator; default `ops`). */
+const http = async (method: string, path: string, body?: unknown, who = 'ops') => {
   const res = await fetch(`${coordinator.url}${path}`, {
     method,
     headers: {
       'content-type': 'application/json',
-      ...(actor === undefined ? {} : { 'x-tramway-actor': actor }),
+      ...(await authAs(coordinator.core, who)),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -244,14 +246,14 @@ describe('coordinator with real sim agents', () => {
 
   it('who did it: each link connected or released names its agent and the person it acted for', async () => {
     // Given alice applies v1, bob applies v2 (make-before-break replaces v1), carol rolls back
-    await http('POST', '/v1/policies', { policy: policy(['tcp_*']) }, 'user:alice');
+    await http('POST', '/v1/policies', { policy: policy(['tcp_*']) }, 'alice');
     await completed();
     const v2 = policy(['tcp_*', 'udp_*']);
-    const applied = await http('POST', '/v1/policies', { policy: v2 }, 'user:bob');
+    const applied = await http('POST', '/v1/policies', { policy: v2 }, 'bob');
     expect(applied.status).toBe(202);
     await completed();
     expect(
-      (await http('POST', '/v1/policies/tcp-latency/rollback', { reason: 'noisy' }, 'user:carol'))
+      (await http('POST', '/v1/policies/tcp-latency/rollback', { reason: 'noisy' }, 'carol'))
         .status,
     ).toBe(200);
     await waitUntil('rolled back on every node', async () => {
@@ -280,7 +282,7 @@ describe('coordinator with real sim agents', () => {
     const initiators = created.map(
       (e) => (issued.get(e.metadata.causationId!)!.data as { initiatedBy: string }).initiatedBy,
     );
-    expect(new Set(initiators)).toEqual(new Set(['user:alice', 'user:bob', 'user:carol']));
+    expect(new Set(initiators)).toEqual(new Set(['token:alice', 'token:bob', 'token:carol']));
 
     // And `tramway audit function` shows the agent and the person, in the table and --json
     const run = async (...argv: string[]) => {
@@ -312,12 +314,12 @@ describe('coordinator with real sim agents', () => {
       onBehalfOf: string | null;
     }[];
     expect(entries.map((e) => [e.action, e.actor, e.onBehalfOf])).toEqual([
-      ['connected', 'agent:node-a', 'user:bob'],
-      ['disconnected', 'agent:node-a', 'user:carol'],
+      ['connected', 'agent:node-a', 'token:bob'],
+      ['disconnected', 'agent:node-a', 'token:carol'],
     ]);
     const table = await run('audit', 'function', 'udp_sendmsg', '--node', 'node-a', ...rm);
-    expect(table.stdout).toMatch(/connected .*agent:node-a for user:bob/);
-    expect(table.stdout).toMatch(/disconnected .*agent:node-a for user:carol/);
+    expect(table.stdout).toMatch(/connected .*agent:node-a for token:bob/);
+    expect(table.stdout).toMatch(/disconnected .*agent:node-a for token:carol/);
     const program = await run('audit', 'program', 'tcp_lat', '--node', 'node-b', ...rm, '--json');
     const rows = JSON.parse(program.stdout) as {
       type: string;
@@ -325,20 +327,20 @@ describe('coordinator with real sim agents', () => {
       onBehalfOf: string | null;
     }[];
     expect(rows.filter((r) => r.type === 'LinkCreated').map((r) => r.onBehalfOf)).toEqual([
-      'user:alice',
-      'user:bob',
-      'user:carol',
+      'token:alice',
+      'token:bob',
+      'token:carol',
     ]);
     const policyRows = JSON.parse(
       (await run('audit', 'policy', 'tcp-latency', ...rm, '--json')).stdout,
     ) as { type: string; actor: string; onBehalfOf: string | null }[];
     expect(policyRows.find((r) => r.type === 'PolicyApplied')).toMatchObject({
-      actor: 'user:alice',
+      actor: 'token:alice',
       onBehalfOf: null,
     });
     expect(
       new Set(policyRows.filter((r) => r.type === 'LinkCreated').map((r) => r.onBehalfOf)),
-    ).toEqual(new Set(['user:alice', 'user:bob', 'user:carol']));
+    ).toEqual(new Set(['token:alice', 'token:bob', 'token:carol']));
   });
 
   it('restarts between waves, replays, and converges with no link attached twice', async () => {

@@ -6,6 +6,7 @@
 import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamEventStore, connectNatsBus } from '@tramway/shared/infra';
@@ -15,6 +16,8 @@ import type { Agent } from '../../../services/agent/src/index.js';
 import { startSimAgent } from '../../support/sim-agent.js';
 import { freePort, startNatsServer } from '../../support/nats-server.js';
 import type { NatsServerHandle } from '../../support/nats-server.js';
+import { makeTempDir } from '../../support/temp-dir.js';
+import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -39,6 +42,11 @@ let child: ChildProcess | undefined;
 const buses: FleetBus[] = [];
 const agents: Agent[] = [];
 let output = '';
+const dataDir: TempDir = makeTempDir('tramway-coordinator-process-');
+/** the admin token the coordinator wrote into its DATA_DIR (the same across restarts) */
+const auth = (): { authorization: string } => ({
+  authorization: `Bearer ${readFileSync(dataDir.file('admin.token'), 'utf8').trim()}`,
+});
 
 const spawnCoordinator = async (): Promise<ChildProcess> => {
   const proc = spawn(
@@ -56,6 +64,7 @@ const spawnCoordinator = async (): Promise<ChildProcess> => {
         DRIFT_INTERVAL_MS: '0',
         LOG_LEVEL: 'info',
         TRAMWAY_ASSIGNMENT_SIGNING_KEY: testAssignmentKeyFiles().signingKey,
+        DATA_DIR: dataDir.path,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -64,7 +73,10 @@ const spawnCoordinator = async (): Promise<ChildProcess> => {
   proc.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   await waitUntil(
     'coordinator serving',
-    async () => (await fetch(`http://127.0.0.1:${port}/v1/nodes`).catch(() => undefined))?.ok,
+    async () =>
+      existsSync(dataDir.file('admin.token')) &&
+      (await fetch(`http://127.0.0.1:${port}/v1/nodes`, { headers: auth() }).catch(() => undefined))
+        ?.ok,
     { timeoutMs: 30_000, intervalMs: 100 },
   );
   return proc;
@@ -80,7 +92,7 @@ const killed = (proc: ChildProcess, signal: NodeJS.Signals): Promise<void> =>
 const http = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', 'x-tramway-actor': 'user:ops' },
+    headers: { 'content-type': 'application/json', ...auth() },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };
@@ -105,6 +117,7 @@ afterAll(async () => {
   for (const b of buses) await b.close();
   if (child) await killed(child, 'SIGTERM');
   await nats?.stop();
+  dataDir.remove();
 });
 
 describe('coordinator process over NATS with the JetStream log', () => {
@@ -164,7 +177,7 @@ describe('coordinator process over NATS with the JetStream log', () => {
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
       expect(events.filter((e) => e.type === 'AssignmentIssued')).toHaveLength(3);
       expect(events.filter((e) => e.type === 'LinkCreated')).toHaveLength(3);
-      expect(events.find((e) => e.type === 'PolicyApplied')?.metadata.actor).toBe('user:ops');
+      expect(events.find((e) => e.type === 'PolicyApplied')?.metadata.actor).toBe('token:admin');
     } finally {
       await store.close();
     }

@@ -3,7 +3,7 @@
  * scripted agents speaking the protocol (real: bus, store, HTTP, coordinator; scripted: agents).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import { SqliteEventStore, createInProcessBus, onBehalfOf } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
@@ -13,6 +13,7 @@ import { createMemoryLogger } from '@tramway/shared/infra';
 import type { LogRecord } from '@tramway/shared/infra';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
+import { authAs } from '../../support/api-tokens.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { createScriptedAgent } from './scripted-agent.js';
 import type { ScriptedAgent, ScriptedAgentOptions } from './scripted-agent.js';
@@ -59,7 +60,11 @@ const http = async (
 ): Promise<{ status: number; body: ReturnType<typeof JSON.parse> }> => {
   const res = await fetch(`${coordinator!.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(await authAs(coordinator!.core, 'ops')),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -128,7 +133,7 @@ describe('coordinator rollouts', () => {
       'POST',
       '/v1/policies',
       { policy: policy('tcp-latency', { rollout: { waves: [1, '50%', '100%'] } }) },
-      { 'x-tramway-actor': 'user:alice' },
+      await authAs(coordinator!.core, 'alice'),
     );
     expect(applied.status).toBe(202);
     expect(applied.body).toMatchObject({ policy: 'tcp-latency', version: 1 });
@@ -152,14 +157,54 @@ describe('coordinator rollouts', () => {
         .globalPosition;
     expect(pos('WaveCompleted', 0)).toBeLessThan(pos('WaveStarted', 1));
     expect(pos('WaveCompleted', 1)).toBeLessThan(pos('WaveStarted', 2));
-    expect(events.find((e) => e.type === 'PolicyApplied')!.metadata.actor).toBe('user:alice');
+    expect(events.find((e) => e.type === 'PolicyApplied')!.metadata.actor).toBe('token:alice');
     // (the first wave starts with the apply, by its actor; the next ones by the coordinator)
     expect(events.filter((e) => e.type === 'WaveStarted').map((e) => e.metadata.actor)).toEqual([
-      'user:alice',
+      'token:alice',
       'coordinator',
       'coordinator',
     ]);
     expect(events.filter((e) => e.type === 'AssignmentIssued')).toHaveLength(5);
+  });
+
+  it('records an admin acting on behalf of someone: the admin as actor, the person beside it', async () => {
+    await startAgents(nodeSpecs(1));
+    const admin = await authAs(coordinator!.core, 'root', 'admin');
+    const applied = await http(
+      'POST',
+      '/v1/policies',
+      { policy: policy('tcp-latency') },
+      {
+        ...admin,
+        'x-tramway-on-behalf-of': 'user:bob',
+      },
+    );
+    expect(applied.status).toBe(202);
+    const event = (await allEvents()).find((e) => e.type === 'PolicyApplied')!;
+    expect(event.metadata).toMatchObject({ actor: 'token:root', onBehalfOf: 'user:bob' });
+    expect((event.data as { reason: string }).reason).toBe(
+      'new policy applied by token:root on behalf of user:bob',
+    );
+    // and the audit names the person
+    expect((await onBehalfOf(store, [event.globalPosition])).get(event.globalPosition)).toBe(
+      'user:bob',
+    );
+    // and the node's assignment is initiated for that person, so the agent's facts are too
+    await waitUntil('assignment issued', async () =>
+      (await allEvents()).some((e) => e.type === 'AssignmentIssued'),
+    );
+    const assignment = (await allEvents()).find((e) => e.type === 'AssignmentIssued')!;
+    expect(assignment.data).toMatchObject({ initiatedBy: 'user:bob' });
+    // an operator may not say whom it acts for
+    const refused = await http(
+      'POST',
+      '/v1/policies/tcp-latency/rollback',
+      {},
+      {
+        'x-tramway-on-behalf-of': 'user:bob',
+      },
+    );
+    expect(refused.status).toBe(403);
   });
 
   it('holds the first wave when its failures pass the gate, and resumes on request', async () => {
@@ -186,9 +231,12 @@ describe('coordinator rollouts', () => {
     // When the coordinator restarts (the held wave is rehydrated from the log) and bob resumes it
     await coordinator!.stop();
     coordinator = await startCoordinator();
-    const resumed = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`, undefined, {
-      'x-tramway-actor': 'user:bob',
-    });
+    const resumed = await http(
+      'POST',
+      `/v1/rollouts/${applied.body.rolloutId}/resume`,
+      undefined,
+      await authAs(coordinator!.core, 'bob'),
+    );
     expect(resumed).toEqual({ status: 200, body: { rolloutId: applied.body.rolloutId } });
     // Then the next wave runs on the healthy nodes and the rollout completes
     const done = await waitUntil('rollout completed', async () => {
@@ -202,8 +250,8 @@ describe('coordinator rollouts', () => {
     const completed0 = (await allEvents()).find(
       (e) => e.type === 'WaveCompleted' && (e.data as { wave: number }).wave === 0,
     )!;
-    expect(completed0.metadata.actor).toBe('user:bob');
-    expect((completed0.data as { reason?: string }).reason).toMatch(/resumed by user:bob/);
+    expect(completed0.metadata.actor).toBe('token:bob');
+    expect((completed0.data as { reason?: string }).reason).toMatch(/resumed by token:bob/);
     // And resuming a rollout that is not held is a conflict
     const again = await http('POST', `/v1/rollouts/${applied.body.rolloutId}/resume`);
     expect(again.status).toBe(409);
@@ -230,7 +278,7 @@ describe('coordinator rollouts', () => {
       'POST',
       '/v1/policies/tcp-latency/rollback',
       { reason: 'v2 fails everywhere' },
-      { 'x-tramway-actor': 'user:carol' },
+      await authAs(coordinator!.core, 'carol'),
     );
     expect(rb.status).toBe(200);
     // Then v2's rollout is rolled back, v1 is the policy again, every node runs v1
@@ -252,7 +300,7 @@ describe('coordinator rollouts', () => {
       rolloutId: v2.body.rolloutId,
       reason: 'v2 fails everywhere',
     });
-    expect(rolledBack.metadata.actor).toBe('user:carol');
+    expect(rolledBack.metadata.actor).toBe('token:carol');
     // And every node still holds exactly its v1 link (it never lost it: make-before-break)
     for (const a of agents) {
       expect(a.links().map((l) => `${l.policy}@${l.policyVersion}`)).toEqual(['tcp-latency@1']);
@@ -559,5 +607,14 @@ describe('coordinator edges', () => {
       body: { ok: true },
     });
     expect((await http('POST', '/v1/nodes/ghost/modules/nf_tables/load')).status).toBe(404);
+    // And the log says who asked for the module (the ghost node's request never left)
+    const asked = (await allEvents()).filter((e) => e.type === 'ModuleActionRequested');
+    expect(asked.map((e) => [e.streamId, e.metadata.actor, e.data])).toEqual([
+      [
+        'module-requests-node-01',
+        'token:ops',
+        { nodeId: 'node-01', module: 'nf_tables', action: 'load', ok: true },
+      ],
+    ]);
   });
 });

@@ -25,7 +25,7 @@ describe('drift repair after a restart', () => {
           spec: { program: { name: 'tcp_lat', attach: 'fentry' }, targets: [{ pattern: 'tcp_*' }] },
         },
       },
-      'user:alice',
+      { actor: 'user:alice' },
     );
     expect(applied.status).toBe(202);
     await waitUntil(

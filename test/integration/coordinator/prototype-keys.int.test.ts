@@ -15,6 +15,7 @@ import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { startSimAgent } from '../../support/sim-agent.js';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
+import { authAs } from '../../support/api-tokens.js';
 
 const SPEC: KernelSpec = {
   profile: 'v26',
@@ -42,7 +43,10 @@ let agents: Agent[];
 const http = async (method: string, path: string, body?: unknown) => {
   const res = await fetch(`${coordinator.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(await authAs(coordinator.core, 'ops')),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };

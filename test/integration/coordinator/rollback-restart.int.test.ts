@@ -29,13 +29,16 @@ describe('rollback after a restart', () => {
   it('finishes a rollback a stopped coordinator began', async () => {
     // Given tcp v1 then v2 converged on node-01
     expect(
-      (await fx.coordinator.core.api.apply(policy(['tcp_sendmsg']), 'user:alice')).status,
+      (await fx.coordinator.core.api.apply(policy(['tcp_sendmsg']), { actor: 'user:alice' }))
+        .status,
     ).toBe(202);
     await waitUntil(
       'v1',
       () => fx.coordinator.core.fleet().rollouts['tcp-v1']?.status === 'completed',
     );
-    expect((await fx.coordinator.core.api.apply(policy(['tcp_*']), 'user:alice')).status).toBe(202);
+    expect(
+      (await fx.coordinator.core.api.apply(policy(['tcp_*']), { actor: 'user:alice' })).status,
+    ).toBe(202);
     await waitUntil(
       'v2',
       () => fx.coordinator.core.fleet().rollouts['tcp-v2']?.status === 'completed',
@@ -85,10 +88,14 @@ describe('rollback after a restart', () => {
     });
     await waitUntil('v1 again', () => fx.agent.observedGeneration() === generation + 1);
     // And a blank reason is refused before anything is decided
-    const blank = await fx.coordinator.core.api.rollback('tcp', { reason: ' ' }, 'user:bob');
+    const blank = await fx.coordinator.core.api.rollback(
+      'tcp',
+      { reason: ' ' },
+      { actor: 'user:bob' },
+    );
     expect(blank).toMatchObject({ status: 400, body: { error: { code: 'InvalidRequest' } } });
     // And a second rollback finds nothing left to roll back
-    const again = await fx.coordinator.core.api.rollback('tcp', {}, 'user:bob');
+    const again = await fx.coordinator.core.api.rollback('tcp', {}, { actor: 'user:bob' });
     expect(again.status).toBe(409);
   });
 });

@@ -28,7 +28,7 @@ describe('a node holding a generation the coordinator never issued', () => {
           spec: { program: { name: 'tcp_lat', attach: 'fentry' }, targets: [{ pattern: 'tcp_*' }] },
         },
       },
-      'user:alice',
+      { actor: 'user:alice' },
     );
     expect(applied.status).toBe(202);
     await waitUntil(

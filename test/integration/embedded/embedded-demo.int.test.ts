@@ -99,6 +99,14 @@ describe('tramway demo --until-converged', () => {
     );
     // web-1 and web-2: one multi-link each; web-3 (no multi-link): one link per function
     expect(created).toHaveLength(1 + 1 + 6);
+    // the first start issued an admin token: only its hash is in the log, the secret in a 0600 file
+    const token = readFileSync(dir.file('data/admin.token'), 'utf8').trim();
+    expect(statSync(dir.file('data/admin.token')).mode & 0o777).toBe(0o600);
+    const issued = (await events()).filter((e) => e.type === 'AccessTokenIssued');
+    expect(
+      issued.map((e) => [e.streamId, e.metadata.actor, (e.data as { role: string }).role]),
+    ).toEqual([['token-admin', 'coordinator', 'admin']]);
+    expect(JSON.stringify(await events())).not.toContain(token);
 
     const second = await run(argv);
     expect(second.code).toBe(0);
@@ -111,6 +119,9 @@ describe('tramway demo --until-converged', () => {
     // the same key pair on the second start (the agents' held assignments still verify)
     expect(readFileSync(keyFile, 'utf8')).toBe(key);
     expect(all.filter((e) => e.type === 'NodeApproved')).toHaveLength(3);
+    // and the second start kept the token the file holds
+    expect(readFileSync(dir.file('data/admin.token'), 'utf8').trim()).toBe(token);
+    expect(all.filter((e) => e.type.startsWith('AccessToken'))).toHaveLength(1);
   });
 
   it('prints the final status table without --json', async () => {

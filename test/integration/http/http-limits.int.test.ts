@@ -13,6 +13,7 @@ import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import type { HttpLimits } from '../../../services/coordinator/src/http/http-api.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
+import { authAs } from '../../support/api-tokens.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { createScriptedAgent } from '../coordinator/scripted-agent.js';
 import type { ScriptedAgent } from '../coordinator/scripted-agent.js';
@@ -22,6 +23,7 @@ let store: SqliteEventStore;
 let bus: FleetBus;
 let coordinator: Coordinator;
 let agents: ScriptedAgent[];
+let auth: { authorization: string };
 
 const start = async (
   limits: Partial<HttpLimits> = {},
@@ -35,6 +37,7 @@ const start = async (
     options: { tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 5000, ...options },
   });
   await coordinator.start();
+  auth = await authAs(coordinator.core, 'ops');
 };
 
 const startAgent = async (nodeId: string): Promise<void> => {
@@ -58,21 +61,25 @@ const send = (
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): Promise<Answer> =>
   new Promise((resolve, reject) => {
-    const req = request(`${coordinator.url}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      `${coordinator.url}${path}`,
+      { method, headers: { ...auth, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -165,7 +172,7 @@ describe('coordinator HTTP limits', () => {
       socket.on('close', () => resolve(received));
     });
     socket.write(
-      'POST /v1/plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"pol',
+      `POST /v1/plan HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${auth.authorization}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"pol`,
     );
     const received = await closed;
     expect(received).toMatch(/^HTTP\/1\.1 408/);

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir } from '../../support/temp-dir.js';
 import { UsageError } from '../../../services/cli/src/cli-command.js';
 import type { PlanView, StatusView } from '../../../services/cli/src/fleet/coordinator-client.js';
 import {
@@ -116,22 +119,45 @@ describe('fleet rendering', () => {
 });
 
 describe('parseFleetArgs', () => {
-  it('takes --url over TRAMWAY_URL over the default, and the actor from --actor or TRAMWAY_ACTOR', () => {
-    const env = { TRAMWAY_URL: 'http://env:1', TRAMWAY_ACTOR: 'user:env' };
+  it('takes --url over TRAMWAY_URL over the default, and --on-behalf-of over TRAMWAY_ON_BEHALF_OF', () => {
+    const env = { TRAMWAY_URL: 'http://env:1', TRAMWAY_ON_BEHALF_OF: 'user:env' };
     expect(parseFleetArgs([], captureIo().io)).toMatchObject({
       url: DEFAULT_COORDINATOR_URL,
-      actor: undefined,
+      onBehalfOf: undefined,
     });
     expect(parseFleetArgs([], captureIo({ env }).io)).toMatchObject({
       url: 'http://env:1',
-      actor: 'user:env',
+      onBehalfOf: 'user:env',
     });
     expect(
-      parseFleetArgs(['--url=http://flag:2', '--actor', 'ci'], captureIo({ env }).io),
+      parseFleetArgs(['--url=http://flag:2', '--on-behalf-of', 'ci'], captureIo({ env }).io),
     ).toMatchObject({
       url: 'http://flag:2',
-      actor: 'ci',
+      onBehalfOf: 'ci',
     });
+  });
+
+  it('takes the token from --token, else TRAMWAY_TOKEN, else ./.tramway/admin.token, else none', () => {
+    const dir = makeTempDir('tramway-cli-token-');
+    try {
+      expect(parseFleetArgs([], captureIo({ cwd: dir.path }).io).token).toBeUndefined();
+      mkdirSync(join(dir.path, '.tramway'));
+      writeFileSync(join(dir.path, '.tramway', 'admin.token'), 'tw_file\n');
+      expect(parseFleetArgs([], captureIo({ cwd: dir.path }).io)).toMatchObject({
+        token: 'tw_file',
+        tokenSource: join(dir.path, '.tramway', 'admin.token'),
+      });
+      const env = { TRAMWAY_TOKEN: 'tw_env' };
+      expect(parseFleetArgs([], captureIo({ cwd: dir.path, env }).io)).toMatchObject({
+        token: 'tw_env',
+        tokenSource: 'TRAMWAY_TOKEN',
+      });
+      expect(
+        parseFleetArgs(['--token', 'tw_flag'], captureIo({ cwd: dir.path, env }).io),
+      ).toMatchObject({ token: 'tw_flag', tokenSource: '--token' });
+    } finally {
+      dir.remove();
+    }
   });
 
   it('reads -f as --file, flags and positionals', () => {
@@ -145,7 +171,9 @@ describe('parseFleetArgs', () => {
     [['--nope'], "unknown option '--nope'"],
     [['--url'], '--url needs a value'],
     [['--url', 'ftp://x'], "coordinator URL 'ftp://x' is not an http:// or https:// URL"],
-    [['--actor', 'a b'], "actor 'a b' must be 1-128 letters"],
+    [['--on-behalf-of', 'a b'], "--on-behalf-of 'a b' must be 1-128 letters"],
+    [['--actor', 'x'], "unknown option '--actor'"],
+    [['--cert', 'c.pem'], '--cert and --key'],
     [['--url', 'http://a', '--url', 'http://b'], '--url given twice'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseFleetArgs(argv, captureIo().io)).toThrow(UsageError);
@@ -165,18 +193,22 @@ describe('createCoordinatorClient', () => {
       return Promise.resolve(new Response(body, { status }));
     };
 
-  it('sends the actor header and JSON body, and encodes path segments', async () => {
+  it('sends the bearer token, on-behalf-of and JSON body, and encodes path segments', async () => {
     const seen: { url?: string; init?: RequestInit }[] = [];
     const sut = createCoordinatorClient({
       url: 'http://c:1/',
-      actor: 'user:me',
+      token: 'tw_secret',
+      onBehalfOf: 'user:me',
       fetch: answering(200, '{"rolloutId":"r"}', seen),
     });
     const r = await sut.rollback('a/b', 'why');
     expect(r).toEqual({ ok: true, status: 200, body: { rolloutId: 'r' } });
     expect(seen[0]!.url).toBe('http://c:1/v1/policies/a%2Fb/rollback');
     expect(seen[0]!.init!.method).toBe('POST');
-    expect((seen[0]!.init!.headers as Record<string, string>)['x-tramway-actor']).toBe('user:me');
+    const headers = seen[0]!.init!.headers as Record<string, string>;
+    expect(headers['authorization']).toBe('Bearer tw_secret');
+    expect(headers['x-tramway-on-behalf-of']).toBe('user:me');
+    expect(headers['x-tramway-actor']).toBeUndefined();
     expect(seen[0]!.init!.body).toBe('{"reason":"why"}');
   });
 

@@ -205,6 +205,18 @@ const EXAMPLES: readonly FleetEvent[] = [
   },
   { type: 'NodeAdmissionPending', data: { nodeId: 'n1', reason: 'waiting for approval' } },
   { type: 'NodeApproved', data: { nodeId: 'n1', reason: 'auto-approved credential' } },
+  {
+    type: 'AccessTokenIssued',
+    data: { name: 'alice', role: 'operator', tokenHash: 'ab'.repeat(32), issuedBy: 'token:admin' },
+  },
+  {
+    type: 'AccessTokenRevoked',
+    data: { name: 'alice', revokedBy: 'token:admin', reason: 'left the team' },
+  },
+  {
+    type: 'ModuleActionRequested',
+    data: { nodeId: 'n1', module: 'nf_tables', action: 'load', ok: true },
+  },
 ];
 
 describe('decodeFleetEvent', () => {

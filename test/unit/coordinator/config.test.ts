@@ -17,6 +17,28 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the API access settings: data dir, allowed hosts, rates, TLS files in pairs', () => {
+    expect(loadConfig({})).toMatchObject({
+      DATA_DIR: '.tramway',
+      HTTP_ALLOWED_HOSTS: [],
+      HTTP_RATE_PER_SEC: 50,
+      HTTP_RATE_BURST: 100,
+      HTTP_AUTH_FAILURES_PER_SEC: 1,
+      HTTP_AUTH_FAILURES_BURST: 20,
+    });
+    expect(
+      loadConfig({ HTTP_ALLOWED_HOSTS: 'tramway.example, ops.example:8443,[::1]:7070' })
+        .HTTP_ALLOWED_HOSTS,
+    ).toEqual(['tramway.example', 'ops.example:8443', '[::1]:7070']);
+    expect(() => loadConfig({ HTTP_ALLOWED_HOSTS: 'http://x/' })).toThrow(/HTTP_ALLOWED_HOSTS/);
+    expect(() => loadConfig({ TRAMWAY_API_TLS_CERT: 'c.pem' })).toThrow(
+      /TRAMWAY_API_TLS_CERT, TRAMWAY_API_TLS_KEY: give both or neither/,
+    );
+    expect(() => loadConfig({ TRAMWAY_API_CLIENT_CA: 'ca.pem' })).toThrow(
+      /TRAMWAY_API_CLIENT_CA: needs/,
+    );
+  });
+
   it('takes SQLITE_SYNCHRONOUS normal or full (any case), NORMAL by default, and refuses others', () => {
     expect(loadConfig({}).SQLITE_SYNCHRONOUS).toBe('NORMAL');
     expect(loadConfig({ SQLITE_SYNCHRONOUS: 'full' }).SQLITE_SYNCHRONOUS).toBe('FULL');

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddedFleet } from '@tramway/embedded';
 import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
@@ -48,7 +48,7 @@ const waitForSignal = (): Promise<string> =>
 export const demoCommand: CliCommand = {
   path: ['demo'],
   usage:
-    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--sqlite-synchronous normal|full] [--json]',
+    'demo [--until-converged] [--timeout-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--host H] [--allowed-hosts NAMES] [--sqlite-synchronous normal|full] [--json]',
   summary: 'run the coordinator and 3 simulated nodes in this process and apply a policy',
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io, {
@@ -59,6 +59,7 @@ export const demoCommand: CliCommand = {
         '--data-dir',
         '--port',
         '--host',
+        '--allowed-hosts',
         '--timeout-s',
         '--sqlite-synchronous',
       ],
@@ -96,6 +97,11 @@ export const demoCommand: CliCommand = {
       embedded = await startEmbeddedFleet({
         dataDir: resolve(io.cwd, args.values.get('--data-dir') ?? '.tramway'),
         host: args.values.get('--host') ?? '127.0.0.1',
+        // names (comma-separated) the API answers to besides loopback and --host
+        allowedHosts: (args.values.get('--allowed-hosts') ?? '')
+          .split(',')
+          .map((h) => h.trim())
+          .filter((h) => h !== ''),
         port,
         nodes: fleet.value.nodes,
         sqliteSynchronous: synchronous,
@@ -114,7 +120,12 @@ export const demoCommand: CliCommand = {
       );
       return FleetExit.Negative;
     }
-    const client = createCoordinatorClient({ url: embedded.url, actor: args.actor ?? 'user:demo' });
+    // the embedded coordinator's own admin token (<data-dir>/admin.token), else the caller's
+    const token = embedded.adminToken ?? args.token;
+    const client = createCoordinatorClient({
+      url: embedded.url,
+      ...(token === undefined ? {} : { token }),
+    });
     say(
       `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
     );
@@ -180,6 +191,11 @@ export const demoCommand: CliCommand = {
           `  npx tramway status ${policy.name} --watch`,
           '  npx tramway node module load web-2 nf_tables',
           `  npx tramway plan -f ${policy.file}`,
+          embedded.adminToken === undefined
+            ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
+            : embedded.dataDir === resolve(io.cwd, '.tramway')
+              ? `(the CLI finds the admin token in ${join(embedded.dataDir, 'admin.token')} from this directory)`
+              : `(the admin token is in ${join(embedded.dataDir, 'admin.token')}: TRAMWAY_TOKEN=$(cat …) or --token)`,
           '',
         ].join('\n'),
       );

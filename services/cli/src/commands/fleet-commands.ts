@@ -7,6 +7,7 @@ import { nodesCommand } from './nodes.command.js';
 import { planCommand } from './plan.command.js';
 import { resumeCommand, rollbackCommand } from './rollback.command.js';
 import { statusCommand } from './status.command.js';
+import { TOKEN_COMMANDS } from './token.command.js';
 
 /** The fleet commands (issue 5 item 4): clients of the coordinator HTTP API, and the embedded demo. */
 export const FLEET_COMMANDS: readonly CliCommand[] = [
@@ -20,4 +21,5 @@ export const FLEET_COMMANDS: readonly CliCommand[] = [
   nodeApproveCommand,
   nodeResetCommand,
   demoCommand,
+  ...TOKEN_COMMANDS,
 ];

@@ -4,6 +4,8 @@
  * `unreachable` (nothing answered at the URL), `http` (an error document), `protocol` (not JSON).
  */
 import type { PlanCounts } from '@tramway/shared/domain';
+import type { ClientTls } from './tls-fetch.js';
+import { createTlsFetch } from './tls-fetch.js';
 
 /** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
@@ -121,8 +123,30 @@ export interface ModuleView {
   readonly reason?: string;
 }
 
+export interface TokenView {
+  readonly name: string;
+  readonly role: 'viewer' | 'operator' | 'admin' | null;
+  readonly state: 'active' | 'revoked';
+  readonly issuedBy: string | null;
+  readonly issuedAt: string | null;
+  readonly revokedBy?: string;
+  readonly revokedAt?: string;
+  readonly reason?: string;
+}
+
+export interface IssuedTokenView {
+  readonly name: string;
+  readonly role: string;
+  readonly actor: string;
+  /** the secret, shown this once */
+  readonly token: string;
+}
+
 export interface CoordinatorClient {
   readonly url: string;
+  tokens(): Promise<ApiAnswer<readonly TokenView[]>>;
+  createToken(name: string, role: string): Promise<ApiAnswer<IssuedTokenView>>;
+  revokeToken(name: string, reason?: string): Promise<ApiAnswer<{ readonly name: string }>>;
   plan(policy: string): Promise<ApiAnswer<PlanView>>;
   apply(policy: string): Promise<ApiAnswer<AppliedView>>;
   status(policy: string): Promise<ApiAnswer<StatusView>>;
@@ -146,8 +170,12 @@ export interface CoordinatorClient {
 
 export interface ClientOptions {
   readonly url: string;
-  /** sent as `x-tramway-actor` (the coordinator records it with each decision) */
-  readonly actor?: string;
+  /** bearer token (`Authorization: Bearer`): the coordinator records its name as the actor */
+  readonly token?: string;
+  /** sent as `x-tramway-on-behalf-of` (admins only): recorded beside the actor */
+  readonly onBehalfOf?: string;
+  /** CA and client certificate for an https:// URL */
+  readonly tls?: ClientTls;
   /** per request; default 15000 ms (a plan asks every node) */
   readonly timeoutMs?: number;
   /** injectable for tests; default the global fetch */
@@ -170,11 +198,18 @@ const isApiError = (value: unknown): value is { error: ApiError } => {
 /** A client bound to one coordinator URL (trailing slashes ignored). */
 export const createCoordinatorClient = (options: ClientOptions): CoordinatorClient => {
   const base = options.url.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
+  const tls = options.tls;
+  const doFetch =
+    options.fetch ??
+    (base.startsWith('https:') &&
+    tls !== undefined &&
+    (tls.caFile !== undefined || tls.certFile !== undefined)
+      ? createTlsFetch(tls)
+      : fetch);
   const timeoutMs = options.timeoutMs ?? 15_000;
 
   const call = async <T>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
   ): Promise<ApiAnswer<T>> => {
@@ -186,7 +221,10 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
         headers: {
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(options.actor === undefined ? {} : { 'x-tramway-actor': options.actor }),
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+          ...(options.onBehalfOf === undefined
+            ? {}
+            : { 'x-tramway-on-behalf-of': options.onBehalfOf }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
@@ -225,6 +263,10 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
   const seg = encodeURIComponent;
   return {
     url: base,
+    tokens: () => call('GET', '/v1/tokens'),
+    createToken: (name, role) => call('POST', '/v1/tokens', { name, role }),
+    revokeToken: (name, reason) =>
+      call('DELETE', `/v1/tokens/${seg(name)}`, reason === undefined ? undefined : { reason }),
     plan: (policy) => call('POST', '/v1/plan', { policy }),
     apply: (policy) => call('POST', '/v1/policies', { policy }),
     status: (policy) => call('GET', `/v1/policies/${seg(policy)}/status`),

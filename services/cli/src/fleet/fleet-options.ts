@@ -1,8 +1,11 @@
 /**
- * What every fleet command shares: `--url` / TRAMWAY_URL, `--actor` / TRAMWAY_ACTOR, `--json`,
+ * What every fleet command shares: `--url` / TRAMWAY_URL, the credential (`--token` /
+ * TRAMWAY_TOKEN / `./.tramway/admin.token`; `--ca-file`, `--cert`, `--key` for https), an
+ * admin's `--on-behalf-of`, `--json`,
  * reading a policy file (checked locally first, so a bad file is exit 2 even with no coordinator),
  * and turning a failed API answer into a message and an exit status.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parsePolicy } from '@tramway/shared/contracts';
@@ -12,6 +15,7 @@ import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { ApiAnswer, CoordinatorClient } from './coordinator-client.js';
 import { DEFAULT_COORDINATOR_URL, createCoordinatorClient } from './coordinator-client.js';
+import type { ClientTls } from './tls-fetch.js';
 
 /** Exit statuses of the fleet commands (sysexits.h EX_UNAVAILABLE for a coordinator that is not there). */
 export const FleetExit = {
@@ -28,15 +32,35 @@ export type FleetExit = (typeof FleetExit)[keyof typeof FleetExit];
 export interface FleetArgs extends SplitArgs {
   readonly json: boolean;
   readonly url: string;
-  readonly actor: string | undefined;
+  /** the bearer token: --token, else TRAMWAY_TOKEN, else ./.tramway/admin.token */
+  readonly token: string | undefined;
+  /** where the token came from (for messages; never the token) */
+  readonly tokenSource: string | undefined;
+  readonly onBehalfOf: string | undefined;
+  readonly tls: ClientTls;
 }
+
+/** Where `npm start` (the embedded mode) writes its admin token, relative to the working directory. */
+export const DEFAULT_TOKEN_FILE = '.tramway/admin.token';
 
 const SHORT: Readonly<Record<string, string>> = { '-f': '--file' };
 const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
+/** The token of a file (first line, trimmed); undefined when there is none. */
+const tokenOfFile = (file: string): string | undefined => {
+  if (!existsSync(file)) return undefined;
+  try {
+    const text = readFileSync(file, 'utf8').split('\n')[0]!.trim();
+    return text === '' ? undefined : text;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * Splits options (`--x V`, `--x=V`, `-f V`) and positionals (`splitArgs`); `--url`, `--actor` and
- * `--json` are always known. An unknown option, a missing value or a bad URL/actor is a UsageError.
+ * Splits options (`--x V`, `--x=V`, `-f V`) and positionals (`splitArgs`); `--url`, the
+ * credential options, `--on-behalf-of` and `--json` are always known. An unknown option, a
+ * missing value or a bad URL/name is a UsageError.
  */
 export const parseFleetArgs = (
   args: readonly string[],
@@ -44,17 +68,60 @@ export const parseFleetArgs = (
   spec: { readonly values?: readonly string[]; readonly flags?: readonly string[] } = {},
 ): FleetArgs => {
   const { positionals, values, flags } = splitArgs(args, {
-    values: ['--url', '--actor', ...(spec.values ?? [])],
+    values: [
+      '--url',
+      '--token',
+      '--ca-file',
+      '--cert',
+      '--key',
+      '--on-behalf-of',
+      ...(spec.values ?? []),
+    ],
     flags: ['--json', ...(spec.flags ?? [])],
     short: SHORT,
   });
   const url = values.get('--url') ?? nonEmpty(io.env['TRAMWAY_URL']) ?? DEFAULT_COORDINATOR_URL;
   if (!/^https?:\/\/[^\s/]+/.test(url))
     throw new UsageError(`coordinator URL '${url}' is not an http:// or https:// URL`);
-  const actor = values.get('--actor') ?? nonEmpty(io.env['TRAMWAY_ACTOR']);
-  if (actor !== undefined && !ACTOR.test(actor))
-    throw new UsageError(`actor '${actor}' must be 1-128 letters, digits or ._:@/-`);
-  return { positionals, values, flags, json: flags.has('--json'), url, actor };
+  const onBehalfOf = values.get('--on-behalf-of') ?? nonEmpty(io.env['TRAMWAY_ON_BEHALF_OF']);
+  if (onBehalfOf !== undefined && !ACTOR.test(onBehalfOf))
+    throw new UsageError(`--on-behalf-of '${onBehalfOf}' must be 1-128 letters, digits or ._:@/-`);
+  const flagToken = values.get('--token');
+  const envToken = nonEmpty(io.env['TRAMWAY_TOKEN']);
+  const file = resolve(io.cwd, DEFAULT_TOKEN_FILE);
+  const fileToken = (flagToken ?? envToken) ? undefined : tokenOfFile(file);
+  const token = flagToken ?? envToken ?? fileToken;
+  const tokenSource =
+    flagToken !== undefined
+      ? '--token'
+      : envToken !== undefined
+        ? 'TRAMWAY_TOKEN'
+        : fileToken !== undefined
+          ? file
+          : undefined;
+  const opt = (flag: string, env: string): string | undefined =>
+    values.get(flag) ?? nonEmpty(io.env[env]);
+  const caFile = opt('--ca-file', 'TRAMWAY_CA_FILE');
+  const certFile = opt('--cert', 'TRAMWAY_CLIENT_CERT');
+  const keyFile = opt('--key', 'TRAMWAY_CLIENT_KEY');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError('--cert and --key (TRAMWAY_CLIENT_CERT, TRAMWAY_CLIENT_KEY) go together');
+  const tls: ClientTls = {
+    ...(caFile === undefined ? {} : { caFile: resolve(io.cwd, caFile) }),
+    ...(certFile === undefined ? {} : { certFile: resolve(io.cwd, certFile) }),
+    ...(keyFile === undefined ? {} : { keyFile: resolve(io.cwd, keyFile) }),
+  };
+  return {
+    positionals,
+    values,
+    flags,
+    json: flags.has('--json'),
+    url,
+    token,
+    tokenSource,
+    onBehalfOf,
+    tls,
+  };
 };
 
 const nonEmpty = (v: string | undefined): string | undefined =>
@@ -63,7 +130,9 @@ const nonEmpty = (v: string | undefined): string | undefined =>
 export const clientOf = (args: FleetArgs): CoordinatorClient =>
   createCoordinatorClient({
     url: args.url,
-    ...(args.actor === undefined ? {} : { actor: args.actor }),
+    ...(args.token === undefined ? {} : { token: args.token }),
+    ...(args.onBehalfOf === undefined ? {} : { onBehalfOf: args.onBehalfOf }),
+    tls: args.tls,
   });
 
 /**
@@ -188,7 +257,11 @@ export const reportFailure = (
       return FleetExit.Unavailable;
     case 'http': {
       const { code, message, details } = answer.error;
-      writeError(io, args, command, code, message, details);
+      const hint =
+        answer.status === 401
+          ? ` (pass --token or set TRAMWAY_TOKEN; 'npm start' writes an admin token to ${DEFAULT_TOKEN_FILE})`
+          : '';
+      writeError(io, args, command, code, `${message}${hint}`, details);
       return code === 'InvalidPolicy' || code === 'InvalidRequest'
         ? FleetExit.Usage
         : FleetExit.Negative;

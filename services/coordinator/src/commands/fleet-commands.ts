@@ -14,7 +14,7 @@ import {
 import type { FleetBus } from '@tramway/shared/infra';
 import type { ApiResult } from '../http/api-result.js';
 import { ApiErrorCode, failure, success } from '../http/api-result.js';
-import type { FleetLog } from '../log/fleet-log.js';
+import type { FleetLog, Requester } from '../log/fleet-log.js';
 import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { NodeAdmission } from '../admission/node-admission.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
@@ -23,16 +23,22 @@ import { ownEntry } from '@tramway/shared/lib';
 
 export interface FleetCommands {
   plan(body: unknown): Promise<ApiResult>;
-  apply(body: unknown, actor: string): Promise<ApiResult>;
+  apply(body: unknown, by: Requester): Promise<ApiResult>;
   status(name: string): ApiResult;
-  rollback(name: string, body: unknown, actor: string): Promise<ApiResult>;
-  resume(rolloutId: string, actor: string): Promise<ApiResult>;
+  rollback(name: string, body: unknown, by: Requester): Promise<ApiResult>;
+  resume(rolloutId: string, by: Requester): Promise<ApiResult>;
   nodes(): ApiResult;
   /** admits a pending node (the actor is the approver) */
   approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
   /** takes the node back with a new epoch (its next assignment wins over what it holds) */
   reset(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
-  module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiResult>;
+  /** forwards the request to the node's agent and records who asked and what it answered */
+  module(
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+    by: Requester,
+  ): Promise<ApiResult>;
 }
 
 const STATUS_OF: Record<'NotFound' | 'Conflict' | 'Invalid', number> = {
@@ -70,6 +76,7 @@ export const createFleetCommands = (deps: {
   readonly serially: <T>(work: () => Promise<T>) => Promise<T>;
   /** asks for a tick (rollouts advance, staleness) */
   readonly kick: () => void;
+  readonly now: () => Date;
 }): FleetCommands => {
   const { log, runner, liveness } = deps;
 
@@ -175,7 +182,7 @@ export const createFleetCommands = (deps: {
     });
   };
 
-  const apply = (body: unknown, actor: string): Promise<ApiResult> =>
+  const apply = (body: unknown, by: Requester): Promise<ApiResult> =>
     deps.serially(async () => {
       const p = await planFor(body);
       if (!p.ok) return p.result;
@@ -192,7 +199,7 @@ export const createFleetCommands = (deps: {
         policy: p.policy,
         plans: p.plans,
         unreachable: p.unreachable.map((u) => u.nodeId),
-        actor,
+        by,
       });
       if (outcome.ok && !outcome.value.unchanged) deps.kick();
       return answer(outcome, (v) =>
@@ -200,7 +207,7 @@ export const createFleetCommands = (deps: {
       );
     });
 
-  const rollback = (name: string, body: unknown, actor: string): Promise<ApiResult> =>
+  const rollback = (name: string, body: unknown, by: Requester): Promise<ApiResult> =>
     deps.serially(async () => {
       const reason = (body as { reason?: unknown } | null)?.reason;
       if (reason !== undefined && (typeof reason !== 'string' || reason.trim() === '')) {
@@ -208,12 +215,12 @@ export const createFleetCommands = (deps: {
           'reason: expected a non-empty string',
         ]);
       }
-      return answer(await runner.rollback(name, reason, actor), (v) => success(v));
+      return answer(await runner.rollback(name, reason, by), (v) => success(v));
     });
 
-  const resume = (rolloutId: string, actor: string): Promise<ApiResult> =>
+  const resume = (rolloutId: string, by: Requester): Promise<ApiResult> =>
     deps.serially(async () => {
-      const outcome = await runner.resume(rolloutId, actor);
+      const outcome = await runner.resume(rolloutId, by);
       if (outcome.ok) deps.kick();
       return answer(outcome, (v) => success(v));
     });
@@ -296,6 +303,7 @@ export const createFleetCommands = (deps: {
     nodeId: string,
     module: string,
     action: 'load' | 'unload',
+    by: Requester,
   ): Promise<ApiResult> => {
     if (!ownEntry(log.fleet().nodes, nodeId)?.registered)
       return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
@@ -304,6 +312,8 @@ export const createFleetCommands = (deps: {
         `module: ${JSON.stringify(module)} is not a module name`,
       ]);
     }
+    let result: ApiResult;
+    let outcome: { ok: boolean; errno?: string; reason?: string };
     try {
       const reply = decodeMessageOrThrow(
         'ModuleReply',
@@ -313,10 +323,33 @@ export const createFleetCommands = (deps: {
           { timeoutMs: deps.timeoutMs },
         ),
       );
-      return success(reply);
+      result = success(reply);
+      outcome = reply;
     } catch (error) {
-      return failure(503, ApiErrorCode.AgentUnavailable, `node ${nodeId}: ${errorText(error)}`);
+      const reason = `node ${nodeId}: ${errorText(error)}`;
+      result = failure(503, ApiErrorCode.AgentUnavailable, reason);
+      outcome = { ok: false, reason };
     }
+    // who asked is a fact of the log (the agent's ModuleLoaded/Unloaded say what the kernel did)
+    await deps.serially(() =>
+      log.execute(
+        log.deciders.moduleRequest,
+        FleetStreams.moduleRequests(nodeId),
+        {
+          type: 'RecordModuleRequest',
+          data: {
+            nodeId,
+            module,
+            action,
+            ok: outcome.ok,
+            ...(outcome.errno === undefined ? {} : { errno: outcome.errno }),
+            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+          },
+        },
+        { actor: by.actor, onBehalfOf: by.onBehalfOf, occurredAt: deps.now().toISOString() },
+      ),
+    );
+    return result;
   };
 
   /** An optional `{ reason }` body (a person's words for the log). */

@@ -14,6 +14,11 @@ export const ApiErrorCode = {
   Conflict: 'Conflict',
   AgentUnavailable: 'AgentUnavailable',
   Internal: 'Internal',
+  Unauthorized: 'Unauthorized',
+  Forbidden: 'Forbidden',
+  UnsupportedMediaType: 'UnsupportedMediaType',
+  MisdirectedRequest: 'MisdirectedRequest',
+  TooManyRequests: 'TooManyRequests',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 

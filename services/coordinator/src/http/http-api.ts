@@ -1,21 +1,31 @@
 /**
  * The coordinator's HTTP API over node:http (docs/fleet-protocol.md, "Coordinator HTTP API"):
  * JSON in and out, bodies validated at the edge, errors as `{ error: { code, message, details? } }`,
- * never a stack trace. The actor of a decision comes from the `x-tramway-actor` header.
+ * never a stack trace. Every route but the OpenAPI document needs a credential (a bearer token
+ * or, over HTTPS, a client certificate) whose role allows it (access.ts); the actor of a
+ * decision is that credential's identity (docs/security.md, "People").
  */
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
-
-/** The actor of a request that names none. */
-export const DEFAULT_ACTOR = 'user:anonymous';
 import type { Logger } from '@tramway/shared/infra';
 import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
+import { hashToken } from '../commands/access-tokens.js';
+import type { Requester } from '../log/fleet-log.js';
+import type { Identity, RouteAccess } from './access.js';
+import { ON_BEHALF_OF, bearerOf, certIdentity, mayCall, requiredRole } from './access.js';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, failure, success } from './api-result.js';
-import { renderMetrics } from './metrics.js';
+import type { DeniedReason } from './metrics.js';
+import { DENIED_REASONS, renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import type { RateLimit } from './rate-limit.js';
+import { createRateLimiter } from './rate-limit.js';
+import { acceptsBodyType, allowedHostSet, hostAllowed, originAllowed } from './request-hygiene.js';
 
 /** Largest request body accepted (a policy is a few KiB). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -32,6 +42,10 @@ export interface HttpLimits {
   readonly keepAliveTimeoutMs: number;
   /** open connections at once; more are closed on accept */
   readonly maxConnections: number;
+  /** requests per credential (token bucket); over it, 429 with Retry-After */
+  readonly rate: RateLimit;
+  /** failed authentications per remote address; over it, every request from it is a 429 */
+  readonly authFailures: RateLimit;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -40,8 +54,9 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 256,
+  rate: { perSecond: 50, burst: 100 },
+  authFailures: { perSecond: 1, burst: 20 },
 };
-const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
 export interface RouteRequest {
   readonly method: string;
@@ -51,96 +66,85 @@ export interface RouteRequest {
   readonly body: unknown;
 }
 
-type Handler = (req: RouteRequest, params: readonly string[]) => Promise<ApiResult> | ApiResult;
+/** Who is asking: the authenticated identity, and whom an admin says it acts for. */
+export interface Caller {
+  readonly identity: Identity;
+  readonly by: Requester;
+}
 
-interface Route {
-  readonly method: 'GET' | 'POST';
+type Handler = (
+  req: RouteRequest,
+  params: readonly string[],
+  caller: Caller,
+) => Promise<ApiResult> | ApiResult;
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** the path as in OPENAPI_DOCUMENT, `{x}` for a parameter */
   readonly template: string;
+  /** who may call it (access.ts ROUTE_ROLES) */
+  readonly access: RouteAccess;
   readonly handler: Handler;
 }
 
-const actorOf = (req: RouteRequest): string | ApiResult => {
-  const raw = req.headers['x-tramway-actor'];
-  if (raw === undefined) return DEFAULT_ACTOR;
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || !ACTOR.test(value)) {
-    return failure(400, ApiErrorCode.InvalidRequest, 'invalid x-tramway-actor header', [
-      'headers.x-tramway-actor: 1-128 chars of letters, digits and ._:@/-',
-    ]);
-  }
-  return value;
-};
+const route = (method: Route['method'], template: string, handler: Handler): Route => ({
+  method,
+  template,
+  access: requiredRole(method, template),
+  handler,
+});
 
-const withActor =
-  (
-    run: (req: RouteRequest, params: readonly string[], actor: string) => Promise<ApiResult>,
-  ): Handler =>
-  (req, params) => {
-    const actor = actorOf(req);
-    return typeof actor === 'string' ? run(req, params, actor) : actor;
-  };
+/** Counts of refused requests by reason, for /metrics. */
+export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
 
-export const createRoutes = (coordinator: FleetCoordinator): readonly Route[] => [
-  { method: 'POST', template: '/v1/plan', handler: (req) => coordinator.api.plan(req.body) },
-  {
-    method: 'POST',
-    template: '/v1/policies',
-    handler: withActor((req, _p, actor) => coordinator.api.apply(req.body, actor)),
-  },
-  {
-    method: 'GET',
-    template: '/v1/policies/{name}/status',
-    handler: (_req, [name]) => coordinator.api.status(name!),
-  },
-  {
-    method: 'POST',
-    template: '/v1/policies/{name}/rollback',
-    handler: withActor((req, [name], actor) =>
-      coordinator.api.rollback(name!, req.body ?? {}, actor),
+export const createRoutes = (
+  coordinator: FleetCoordinator,
+  denied: () => DeniedCounts = () => zeroDenied(),
+): readonly Route[] => [
+  route('POST', '/v1/plan', (req) => coordinator.api.plan(req.body)),
+  route('POST', '/v1/policies', (req, _p, { by }) => coordinator.api.apply(req.body, by)),
+  route('GET', '/v1/policies/{name}/status', (_req, [name]) => coordinator.api.status(name!)),
+  route('POST', '/v1/policies/{name}/rollback', (req, [name], { by }) =>
+    coordinator.api.rollback(name!, req.body ?? {}, by),
+  ),
+  route('POST', '/v1/rollouts/{id}/resume', (_req, [id], { by }) =>
+    coordinator.api.resume(id!, by),
+  ),
+  route('GET', '/v1/nodes', () => coordinator.api.nodes()),
+  route('POST', '/v1/nodes/{id}/modules/{module}/load', (_req, [id, module], { by }) =>
+    coordinator.api.module(id!, module!, 'load', by),
+  ),
+  route('POST', '/v1/nodes/{id}/modules/{module}/unload', (_req, [id, module], { by }) =>
+    coordinator.api.module(id!, module!, 'unload', by),
+  ),
+  route('GET', '/v1/tokens', () => coordinator.tokens.list()),
+  route('POST', '/v1/tokens', (req, _p, { by }) => coordinator.tokens.issue(req.body, by)),
+  route('DELETE', '/v1/tokens/{name}', (req, [name], { by }) =>
+    coordinator.tokens.revoke(name!, req.body, by),
+  ),
+  route('GET', '/metrics', () =>
+    success(
+      renderMetrics({
+        fleet: coordinator.fleet(),
+        staleNodes: coordinator.staleNodes().length,
+        appended: coordinator.appendedCount(),
+        refused: coordinator.refusedMessages(),
+        denied: denied(),
+      }),
     ),
-  },
-  {
-    method: 'POST',
-    template: '/v1/rollouts/{id}/resume',
-    handler: withActor((_req, [id], actor) => coordinator.api.resume(id!, actor)),
-  },
-  { method: 'GET', template: '/v1/nodes', handler: () => coordinator.api.nodes() },
-  {
-    method: 'POST',
-    template: '/v1/nodes/{id}/approve',
-    handler: withActor((req, [id], actor) => coordinator.api.approve(id!, req.body, actor)),
-  },
-  {
-    method: 'POST',
-    template: '/v1/nodes/{id}/reset',
-    handler: withActor((req, [id], actor) => coordinator.api.reset(id!, req.body, actor)),
-  },
-  {
-    method: 'POST',
-    template: '/v1/nodes/{id}/modules/{module}/load',
-    handler: (_req, [id, module]) => coordinator.api.module(id!, module!, 'load'),
-  },
-  {
-    method: 'POST',
-    template: '/v1/nodes/{id}/modules/{module}/unload',
-    handler: (_req, [id, module]) => coordinator.api.module(id!, module!, 'unload'),
-  },
-  {
-    method: 'GET',
-    template: '/metrics',
-    handler: () =>
-      success(
-        renderMetrics({
-          fleet: coordinator.fleet(),
-          staleNodes: coordinator.staleNodes().length,
-          appended: coordinator.appendedCount(),
-          refused: coordinator.refusedMessages(),
-        }),
-      ),
-  },
-  { method: 'GET', template: '/openapi.json', handler: () => success(OPENAPI_DOCUMENT) },
+  ),
+  // node admission and take-back (admin): the caller is recorded as the approver
+  route('POST', '/v1/nodes/{id}/approve', (req, [id], { by }) =>
+    coordinator.api.approve(id!, req.body, by.actor),
+  ),
+  route('POST', '/v1/nodes/{id}/reset', (req, [id], { by }) =>
+    coordinator.api.reset(id!, req.body, by.actor),
+  ),
+  route('GET', '/openapi.json', () => success(OPENAPI_DOCUMENT)),
 ];
+
+const zeroDenied = (): DeniedCounts =>
+  Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;
 
 const matchTemplate = (template: string, path: string): string[] | undefined => {
   const t = template.split('/');
@@ -161,19 +165,41 @@ const matchTemplate = (template: string, path: string): string[] | undefined => 
   return params;
 };
 
-/** Finds the route of a request and runs it; 404 / 405 otherwise. */
-export const dispatch = async (routes: readonly Route[], req: RouteRequest): Promise<ApiResult> => {
+type Found =
+  | { readonly ok: true; readonly route: Route; readonly params: readonly string[] }
+  | { readonly ok: false; readonly result: ApiResult };
+
+/** The route of `method path`, or the 404 (no such path, or not with this method). */
+export const findRoute = (routes: readonly Route[], method: string, path: string): Found => {
   const matching = routes
-    .map((r) => ({ r, params: matchTemplate(r.template, req.path) }))
+    .map((r) => ({ r, params: matchTemplate(r.template, path) }))
     .filter((m) => m.params !== undefined);
-  if (matching.length === 0) return failure(404, ApiErrorCode.NotFound, `no route ${req.path}`);
-  const hit = matching.find((m) => m.r.method === req.method);
+  if (matching.length === 0)
+    return { ok: false, result: failure(404, ApiErrorCode.NotFound, `no route ${path}`) };
+  const hit = matching.find((m) => m.r.method === method);
   if (!hit) {
-    return failure(404, ApiErrorCode.NotFound, `${req.method} ${req.path}: method not allowed`, {
-      allowed: matching.map((m) => m.r.method),
-    });
+    return {
+      ok: false,
+      result: failure(404, ApiErrorCode.NotFound, `${method} ${path}: method not allowed`, {
+        allowed: matching.map((m) => m.r.method),
+      }),
+    };
   }
-  return hit.r.handler(req, hit.params!);
+  return { ok: true, route: hit.r, params: hit.params! };
+};
+
+/** Finds the route of a request and runs it as `caller`; 404 / 405 otherwise. */
+export const dispatch = async (
+  routes: readonly Route[],
+  req: RouteRequest,
+  caller: Caller = {
+    identity: { actor: 'test', role: 'admin', via: 'token' },
+    by: { actor: 'test' },
+  },
+): Promise<ApiResult> => {
+  const found = findRoute(routes, req.method, req.path);
+  if (!found.ok) return found.result;
+  return found.route.handler(req, found.params, caller);
 };
 
 /** The body's text, or `undefined` once it is over `limit` bytes (the rest is not kept). */
@@ -206,78 +232,330 @@ const tooLarge = (limit: number): ApiResult =>
     `body: at most ${limit} bytes`,
   ]);
 
-const send = (res: ServerResponse, result: ApiResult, close = false): void => {
+/** An answer plus headers of its own, and whether the connection closes after it. */
+interface Reply {
+  readonly result: ApiResult;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** the body was not read: close after answering, so its rest is not taken as a request */
+  readonly close?: boolean;
+}
+
+const send = (res: ServerResponse, reply: Reply): void => {
+  const { result } = reply;
   const text = typeof result.body === 'string';
   const payload = text ? (result.body as string) : JSON.stringify(result.body);
   res.writeHead(result.status, {
     'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json',
     'content-length': Buffer.byteLength(payload),
-    ...(close ? { connection: 'close' } : {}),
+    ...reply.headers,
+    ...(reply.close ? { connection: 'close' } : {}),
   });
   res.end(payload);
 };
 
-/**
- * Answers a request whose body is over the limit without reading the rest: `Connection: close`,
- * the 413, then the rest of the body is discarded (not buffered) until it ends or the request
- * timeout, so the client reads the answer instead of a reset.
- */
-const refuseBody = (req: IncomingMessage, res: ServerResponse, limit: number): void => {
-  req.resume();
-  send(res, tooLarge(limit), true);
+/** Whether the request says it carries a body (a length over 0, or chunked). */
+const hasBody = (req: IncomingMessage): boolean =>
+  Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 };
 
-/** `undefined`: the body was over the limit (the caller answers 413 and closes). */
+/** Everything the request guard needs that lives as long as the server. */
+interface Guard {
+  readonly scheme: 'http' | 'https';
+  allowedHosts(): ReadonlySet<string>;
+  readonly rate: ReturnType<typeof createRateLimiter>;
+  readonly authFailures: ReturnType<typeof createRateLimiter>;
+  readonly denied: Record<DeniedReason, number>;
+  readonly now: () => number;
+}
+
+/** A refused request: counted, logged (never with a secret), answered. */
+const deny = (
+  guard: Guard,
+  log: Logger,
+  req: IncomingMessage,
+  reason: DeniedReason,
+  reply: Reply,
+  who?: string,
+): Reply => {
+  guard.denied[reason] += 1;
+  log.warn('request denied', {
+    reason,
+    status: reply.result.status,
+    method: req.method,
+    path: new URL(req.url ?? '/', 'http://x').pathname,
+    remote: req.socket.remoteAddress,
+    ...(who === undefined ? {} : { identity: who }),
+  });
+  return { ...reply, close: reply.close ?? hasBody(req) };
+};
+
+const UNAUTHENTICATED_HEADERS = { 'www-authenticate': 'Bearer realm="tramway"' };
+
+/** The verified client certificate's identity, if the connection has one. */
+const certificateOf = (req: IncomingMessage): Identity | { problem: string } | undefined => {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  return certIdentity(cert.subject ?? {});
+};
+
+/**
+ * Host, body type and Origin, the per-address limit of failed authentications, the credential,
+ * the route and its role, `x-tramway-on-behalf-of`, and the per-credential rate: every check
+ * that reads only the headers, before the body is read. Answers the route and its caller, or the
+ * refusal.
+ */
+const admit = (
+  routes: readonly Route[],
+  req: IncomingMessage,
+  coordinator: FleetCoordinator,
+  guard: Guard,
+  log: Logger,
+):
+  | { ok: true; route: Route; params: readonly string[]; caller: Caller }
+  | { ok: false; reply: Reply } => {
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const no = (reason: DeniedReason, reply: Reply, who?: string) =>
+    ({ ok: false, reply: deny(guard, log, req, reason, reply, who) }) as const;
+
+  const host = header(req, 'host');
+  if (!hostAllowed(host, guard.scheme, guard.allowedHosts())) {
+    return no('bad_host', {
+      result: failure(
+        421,
+        ApiErrorCode.MisdirectedRequest,
+        `Host ${JSON.stringify(host ?? '')} is not a name of this coordinator (allowed: ${[
+          ...guard.allowedHosts(),
+        ].join(', ')}; add names with HTTP_ALLOWED_HOSTS)`,
+      ),
+    });
+  }
+  if (hasBody(req) && !acceptsBodyType(header(req, 'content-type'))) {
+    return no('unsupported_media_type', {
+      result: failure(
+        415,
+        ApiErrorCode.UnsupportedMediaType,
+        `a body must be application/json or application/yaml, not ${JSON.stringify(
+          header(req, 'content-type') ?? '(none)',
+        )}`,
+      ),
+    });
+  }
+  const origin = header(req, 'origin');
+  if (origin !== undefined && !originAllowed(origin, guard.scheme, guard.allowedHosts())) {
+    return no('bad_origin', {
+      result: failure(
+        403,
+        ApiErrorCode.Forbidden,
+        `cross-origin request from ${JSON.stringify(origin)} refused: the API serves no other site`,
+      ),
+    });
+  }
+
+  const found = findRoute(routes, method, path);
+  const access = found.ok ? found.route.access : 'viewer';
+  const anonymous: Caller = {
+    identity: { actor: 'anonymous', role: 'viewer', via: 'token' },
+    by: { actor: 'anonymous' },
+  };
+  if (access === 'public') {
+    return found.ok
+      ? { ok: true, route: found.route, params: found.params, caller: anonymous }
+      : { ok: false, reply: { result: found.result } };
+  }
+
+  const remote = req.socket.remoteAddress ?? 'unknown';
+  const addressBudget = guard.authFailures.allows(remote, guard.now());
+  if (!addressBudget.ok) {
+    return no('rate_limited', {
+      result: failure(
+        429,
+        ApiErrorCode.TooManyRequests,
+        `too many failed authentications from ${remote}: retry in ${addressBudget.retryAfterS} s`,
+      ),
+      headers: { 'retry-after': String(addressBudget.retryAfterS) },
+    });
+  }
+  /** `presented`: what the log line may say of the credential (never the secret) */
+  const unauthenticated = (message: string, presented?: string) => {
+    guard.authFailures.take(remote, guard.now());
+    return no(
+      'unauthenticated',
+      {
+        result: failure(401, ApiErrorCode.Unauthorized, message),
+        headers: UNAUTHENTICATED_HEADERS,
+      },
+      presented,
+    );
+  };
+  let identity: Identity;
+  const bearer = bearerOf(req.headers['authorization']);
+  if (bearer !== undefined) {
+    const who = bearer === '' ? undefined : coordinator.tokens.authenticate(bearer);
+    if (who === undefined) {
+      return unauthenticated(
+        bearer === ''
+          ? 'malformed Authorization header: expected "Bearer <token>"'
+          : 'unknown or revoked token',
+        // a fingerprint to correlate attempts: 48 bits of the SHA-256, not the token
+        bearer === '' ? undefined : `token sha256:${hashToken(bearer).slice(0, 12)}`,
+      );
+    }
+    identity = { actor: `token:${who.name}`, role: who.role, via: 'token' };
+  } else {
+    const cert = certificateOf(req);
+    if (cert === undefined) {
+      return unauthenticated(
+        'no credential: send "Authorization: Bearer <token>" (tramway token create; the first admin token is <data-dir>/admin.token)' +
+          (guard.scheme === 'https' ? ' or a client certificate' : ''),
+      );
+    }
+    if ('problem' in cert) return unauthenticated(cert.problem);
+    identity = cert;
+  }
+
+  if (!found.ok) return { ok: false, reply: { result: found.result } };
+  if (!mayCall(identity, access)) {
+    return no(
+      'forbidden',
+      {
+        result: failure(
+          403,
+          ApiErrorCode.Forbidden,
+          `${identity.actor} (${identity.role}) may not ${method} ${found.route.template}: it needs the ${access} role`,
+          { needed: access, role: identity.role },
+        ),
+      },
+      identity.actor,
+    );
+  }
+  const onBehalfOf = header(req, 'x-tramway-on-behalf-of');
+  if (onBehalfOf !== undefined) {
+    if (identity.role !== 'admin') {
+      return no(
+        'forbidden',
+        {
+          result: failure(
+            403,
+            ApiErrorCode.Forbidden,
+            `${identity.actor} (${identity.role}) may not act on behalf of someone: only an admin may send x-tramway-on-behalf-of`,
+            { needed: 'admin', role: identity.role },
+          ),
+        },
+        identity.actor,
+      );
+    }
+    if (!ON_BEHALF_OF.test(onBehalfOf)) {
+      return {
+        ok: false,
+        reply: {
+          result: failure(400, ApiErrorCode.InvalidRequest, 'invalid x-tramway-on-behalf-of', [
+            'headers.x-tramway-on-behalf-of: 1-128 letters, digits and ._:@/-',
+          ]),
+          close: hasBody(req),
+        },
+      };
+    }
+  }
+  const budget = guard.rate.take(identity.actor, guard.now());
+  if (!budget.ok) {
+    return no(
+      'rate_limited',
+      {
+        result: failure(
+          429,
+          ApiErrorCode.TooManyRequests,
+          `${identity.actor} is over its request rate: retry in ${budget.retryAfterS} s`,
+        ),
+        headers: { 'retry-after': String(budget.retryAfterS) },
+      },
+      identity.actor,
+    );
+  }
+  return {
+    ok: true,
+    route: found.route,
+    params: found.params,
+    caller: {
+      identity,
+      by:
+        onBehalfOf === undefined
+          ? { actor: identity.actor }
+          : { actor: identity.actor, onBehalfOf },
+    },
+  };
+};
+
+/** Admits, reads and parses the body, runs the route. */
 const handle = async (
   routes: readonly Route[],
   req: IncomingMessage,
+  coordinator: FleetCoordinator,
+  guard: Guard,
   log: Logger,
   limits: HttpLimits,
-): Promise<ApiResult | undefined> => {
+): Promise<Reply> => {
+  const admitted = admit(routes, req, coordinator, guard, log);
+  if (!admitted.ok) return admitted.reply;
   const url = new URL(req.url ?? '/', 'http://localhost');
   let raw: string | undefined;
   try {
     raw = await readBody(req, limits.maxBodyBytes);
   } catch (error) {
-    return failure(
-      400,
-      ApiErrorCode.InvalidRequest,
-      error instanceof Error ? error.message : 'unreadable body',
-    );
+    return {
+      result: failure(
+        400,
+        ApiErrorCode.InvalidRequest,
+        error instanceof Error ? error.message : 'unreadable body',
+      ),
+    };
   }
-  if (raw === undefined) return undefined;
+  if (raw === undefined) return { result: tooLarge(limits.maxBodyBytes), close: true };
   let body: unknown;
   if (raw.trim() !== '') {
     const type = req.headers['content-type'] ?? 'application/json';
     if (/yaml/i.test(type)) {
       body = { policy: raw };
     } else if (nestingExceeds(raw)) {
-      return failure(400, ApiErrorCode.InvalidRequest, 'the body is nested too deeply', [
-        `body: at most ${MAX_NESTING_DEPTH} levels of [ and {`,
-      ]);
+      return {
+        result: failure(400, ApiErrorCode.InvalidRequest, 'the body is nested too deeply', [
+          `body: at most ${MAX_NESTING_DEPTH} levels of [ and {`,
+        ]),
+      };
     } else {
       try {
         body = JSON.parse(raw) as unknown;
       } catch (error) {
-        return failure(400, ApiErrorCode.InvalidRequest, 'the body is not valid JSON', [
-          `body: ${error instanceof Error ? error.message : String(error)}`,
-        ]);
+        return {
+          result: failure(400, ApiErrorCode.InvalidRequest, 'the body is not valid JSON', [
+            `body: ${error instanceof Error ? error.message : String(error)}`,
+          ]),
+        };
       }
     }
   }
   try {
-    return await dispatch(routes, {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      headers: req.headers,
-      body,
-    });
+    return {
+      result: await admitted.route.handler(
+        { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body },
+        admitted.params,
+        admitted.caller,
+      ),
+    };
   } catch (error) {
     log.error('request failed', {
       path: url.pathname,
       error: error instanceof Error ? error.message : String(error),
     });
-    return failure(500, ApiErrorCode.Internal, 'internal error; see the coordinator log');
+    return {
+      result: failure(500, ApiErrorCode.Internal, 'internal error; see the coordinator log'),
+    };
   }
 };
 
@@ -286,11 +564,28 @@ export interface HttpApi {
   close(): Promise<Error | undefined>;
 }
 
+/** HTTPS for the API: PEM files; with `clientCaFile`, client certificates it signed are a credential. */
+export interface HttpTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA of client certificates (CN = name, OU = role); none: bearer tokens only */
+  readonly clientCaFile?: string;
+}
+
 export interface HttpAddress {
   readonly host: string;
   readonly port: number;
   /** each missing one is `DEFAULT_HTTP_LIMITS`' */
   readonly limits?: Partial<HttpLimits>;
+  /** Host names (`name` or `name:port`) answered besides loopback and the listen host */
+  readonly allowedHosts?: readonly string[];
+  /** serve HTTPS (and accept client certificates) instead of HTTP */
+  readonly tls?: HttpTls;
+  /**
+   * where the admin token lives: issued there on first start (0600) when no admin exists
+   * (access-tokens.ts `bootstrap`); none: no bootstrap
+   */
+  readonly adminTokenFile?: string;
 }
 
 /** Listens on host:port (port 0: any free port) and serves the routes. */
@@ -299,40 +594,67 @@ export const listenHttpApi = (
   address: HttpAddress,
   log: Logger,
 ): Promise<HttpApi> => {
-  const routes = createRoutes(coordinator);
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...address.limits };
-  const server: Server = createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // how often node:http checks the two timeouts above (its default, 30 s, would let a
-      // short request timeout run for up to 30 s more)
-      connectionsCheckingInterval: Math.max(
-        10,
-        Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
-      ),
-    },
-    (req, res) => {
-      handle(routes, req, log, limits).then(
-        (result) =>
-          result === undefined ? refuseBody(req, res, limits.maxBodyBytes) : send(res, result),
-        (error: unknown) => {
-          log.error('response failed', { error: String(error) });
-          send(res, failure(500, ApiErrorCode.Internal, 'internal error'));
+  let allowed: ReadonlySet<string> = new Set();
+  const guard: Guard = {
+    scheme: address.tls ? 'https' : 'http',
+    allowedHosts: () => allowed,
+    rate: createRateLimiter(limits.rate),
+    authFailures: createRateLimiter(limits.authFailures),
+    denied: { ...zeroDenied() },
+    now: () => Date.now(),
+  };
+  const routes = createRoutes(coordinator, () => ({ ...guard.denied }));
+  const options = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // how often node:http checks the two timeouts above (its default, 30 s, would let a
+    // short request timeout run for up to 30 s more)
+    connectionsCheckingInterval: Math.max(
+      10,
+      Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+    ),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(routes, req, coordinator, guard, log, limits).then(
+      (reply) => {
+        if (reply.close) req.resume();
+        send(res, reply);
+      },
+      (error: unknown) => {
+        log.error('response failed', { error: String(error) });
+        send(res, { result: failure(500, ApiErrorCode.Internal, 'internal error') });
+      },
+    );
+  };
+  const tls = address.tls;
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          ...options,
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+          ...(tls.clientCaFile === undefined
+            ? {}
+            : { ca: readFileSync(tls.clientCaFile), requestCert: true }),
+          // a connection without a certificate may still carry a bearer token
+          rejectUnauthorized: false,
+          minVersion: 'TLSv1.2',
         },
-      );
-    },
-  );
+        onRequest,
+      )
+    : createServer(options, onRequest);
   server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
       server.off('error', reject);
       const { port } = server.address() as AddressInfo;
+      allowed = allowedHostSet(address.host, port, address.allowedHosts ?? []);
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${guard.scheme}://${host}:${port}`,
         close: () =>
           new Promise((done) => {
             server.close((error) => done(error ?? undefined));

@@ -4,11 +4,24 @@
  */
 import type { FleetState, RolloutStatus } from '@tramway/shared/projections';
 
+/** Why the HTTP API refused a request before running it (tramway_http_denied_total). */
+export const DENIED_REASONS = [
+  'unauthenticated',
+  'forbidden',
+  'rate_limited',
+  'bad_origin',
+  'bad_host',
+  'unsupported_media_type',
+] as const;
+export type DeniedReason = (typeof DENIED_REASONS)[number];
+
 export interface MetricsInput {
   readonly fleet: FleetState;
   readonly staleNodes: number;
   /** events this process appended to the log */
   readonly appended: number;
+  /** requests refused by reason (absent: not counted) */
+  readonly denied?: Readonly<Record<DeniedReason, number>>;
   /** messages of agents refused, by reason */
   readonly refused?: readonly (readonly [string, number])[];
 }
@@ -36,6 +49,7 @@ export const renderMetrics = ({
   fleet,
   staleNodes,
   appended,
+  denied,
   refused = [],
 }: MetricsInput): string => {
   const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
@@ -80,6 +94,16 @@ export const renderMetrics = ({
       metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
         { value: fleet.position },
       ]),
+      ...(denied === undefined
+        ? []
+        : [
+            metric(
+              'tramway_http_denied_total',
+              'counter',
+              'HTTP requests refused before they ran, by reason.',
+              DENIED_REASONS.map((reason) => ({ labels: { reason }, value: denied[reason] })),
+            ),
+          ]),
     ].join('\n') + '\n'
   );
 };

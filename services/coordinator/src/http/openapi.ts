@@ -4,6 +4,8 @@
  * route the router serves is documented and every documented route is served.
  */
 
+import { requiredRole } from './access.js';
+
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown): { content: { 'application/json': { schema: unknown } } } => ({
   content: { 'application/json': { schema } },
@@ -16,14 +18,42 @@ const errors = {
     description: 'the body is over the size limit (PayloadTooLarge)',
     ...json(ref('Error')),
   },
+  '401': {
+    description:
+      'no credential, or an unknown or revoked one (Unauthorized; WWW-Authenticate: Bearer)',
+    ...json(ref('Error')),
+  },
+  '403': {
+    description:
+      "the credential's role is too low (the message names the role needed), a non-admin sent x-tramway-on-behalf-of, or a cross-origin request (Forbidden)",
+    ...json(ref('Error')),
+  },
+  '415': {
+    description: 'a body that is not application/json or application/yaml (UnsupportedMediaType)',
+    ...json(ref('Error')),
+  },
+  '421': {
+    description: 'a Host header that does not name this coordinator (MisdirectedRequest)',
+    ...json(ref('Error')),
+  },
+  '429': {
+    description:
+      'over the rate of the credential, or too many failed authentications from the address (TooManyRequests; Retry-After)',
+    ...json(ref('Error')),
+  },
   '500': { description: 'internal error', ...json(ref('Error')) },
 };
 const actorHeader = {
-  name: 'x-tramway-actor',
+  name: 'x-tramway-on-behalf-of',
   in: 'header',
   required: false,
-  description: 'who asks (recorded as the actor of the decision); default user:anonymous',
-  schema: { type: 'string' },
+  description:
+    "admins only: the person the request is made for, recorded as the events' metadata.onBehalfOf; the actor stays the credential's identity (token:<name> or cert:<CN>)",
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:@/-]{1,128}$' },
+};
+const tokenName = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$',
 };
 const pathParam = (name: string): unknown => ({
   name,
@@ -52,14 +82,15 @@ const waveSize = {
   ],
 };
 
-export const OPENAPI_DOCUMENT = {
+const DOCUMENT = {
   openapi: '3.1.0',
   info: {
     title: 'Tramway coordinator',
     version: '1.0.0',
     description:
-      'Policies, plans, rollouts and nodes of a Tramway fleet (docs/fleet-protocol.md). Errors are { error: { code, message, details? } }.',
+      'Policies, plans, rollouts and nodes of a Tramway fleet (docs/fleet-protocol.md). Errors are { error: { code, message, details? } }. Every operation but this document needs a credential: a bearer token, or over HTTPS a client certificate (CN = name, OU = role); x-role on each operation is the role it needs (docs/security.md).',
   },
+  security: [{ bearer: [] }, { mtls: [] }],
   paths: {
     '/v1/plan': {
       post: {
@@ -205,6 +236,66 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/tokens': {
+      get: {
+        operationId: 'listTokens',
+        summary: 'API tokens: names, roles, states (never a secret or a hash)',
+        responses: {
+          '200': { description: 'tokens', ...json({ type: 'array', items: ref('Token') }) },
+          ...errors,
+        },
+      },
+      post: {
+        operationId: 'createToken',
+        summary: 'Issue a token; the answer is the only time the secret is shown',
+        parameters: [actorHeader],
+        requestBody: {
+          required: true,
+          ...json({
+            type: 'object',
+            required: ['name', 'role'],
+            properties: { name: tokenName, role: { enum: ['viewer', 'operator', 'admin'] } },
+          }),
+        },
+        responses: {
+          '201': {
+            description: 'issued',
+            ...json({
+              type: 'object',
+              required: ['name', 'role', 'actor', 'token'],
+              properties: {
+                name: { type: 'string' },
+                role: { type: 'string' },
+                actor: { type: 'string', description: 'token:<name>, the actor it acts as' },
+                token: { type: 'string', description: 'the secret: store it now' },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/tokens/{name}': {
+      delete: {
+        operationId: 'revokeToken',
+        summary: 'Revoke a token: it authenticates no one from now on',
+        parameters: [pathParam('name'), actorHeader],
+        requestBody: {
+          required: false,
+          ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
+        },
+        responses: {
+          '200': {
+            description: 'revoked (or already)',
+            ...json({
+              type: 'object',
+              properties: { name: { type: 'string' }, state: { const: 'revoked' } },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
     '/metrics': {
       get: {
         operationId: 'metrics',
@@ -213,18 +304,47 @@ export const OPENAPI_DOCUMENT = {
             description: 'Prometheus text exposition',
             content: { 'text/plain': { schema: { type: 'string' } } },
           },
+          ...errors,
         },
       },
     },
     '/openapi.json': {
       get: {
         operationId: 'openapi',
+        security: [],
         responses: { '200': { description: 'this document', ...json({ type: 'object' }) } },
       },
     },
   },
   components: {
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'a token from POST /v1/tokens (tramway token create); the first admin token is <data-dir>/admin.token',
+      },
+      mtls: {
+        type: 'mutualTLS',
+        description:
+          'over HTTPS with TRAMWAY_API_CLIENT_CA: a client certificate that CA signed; CN is the name (actor cert:<CN>), OU the role',
+      },
+    },
     schemas: {
+      Token: {
+        type: 'object',
+        required: ['name', 'role', 'state'],
+        properties: {
+          name: { type: 'string' },
+          role: { enum: ['viewer', 'operator', 'admin', null] },
+          state: { enum: ['active', 'revoked'] },
+          issuedBy: { type: ['string', 'null'] },
+          issuedAt: { type: ['string', 'null'] },
+          revokedBy: { type: 'string' },
+          revokedAt: { type: 'string' },
+          reason: { type: 'string' },
+        },
+      },
       Error: {
         type: 'object',
         required: ['error'],
@@ -452,3 +572,21 @@ export const OPENAPI_DOCUMENT = {
     },
   },
 } as const;
+
+/** Each operation with `x-role`: the role it needs (access.ts ROUTE_ROLES), `public` for none. */
+const withRoles = <D extends { readonly paths: Readonly<Record<string, object>> }>(doc: D): D => ({
+  ...doc,
+  paths: Object.fromEntries(
+    Object.entries(doc.paths).map(([path, ops]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(ops).map(([method, op]) => [
+          method,
+          { ...(op as object), 'x-role': requiredRole(method.toUpperCase(), path) },
+        ]),
+      ),
+    ]),
+  ),
+});
+
+export const OPENAPI_DOCUMENT = withRoles(DOCUMENT);

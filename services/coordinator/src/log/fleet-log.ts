@@ -13,6 +13,9 @@ import type {
   AdmissionCommand,
   AdmissionEvent,
   AdmissionState,
+  AccessTokenCommand,
+  AccessTokenEvent,
+  AccessTokenState,
   AssignmentCommand,
   AssignmentEvent,
   AssignmentState,
@@ -25,20 +28,25 @@ import type {
   JudgeLiveness,
   LivenessEvent,
   LivenessState,
+  ModuleRequestEvent,
+  ModuleRequestState,
   PolicyCommand,
   PolicyEvent,
   PolicyState,
   RecordDrift,
+  RecordModuleRequest,
   RolloutCommand,
   RolloutEvent,
   RolloutState,
 } from '@tramway/shared/domain';
 import {
+  accessTokenDecider,
   FleetStreams,
   admissionDecider,
   assignmentDecider,
   driftDecider,
   livenessDecider,
+  moduleRequestDecider,
   policyDecider,
   rolloutDecider,
 } from '@tramway/shared/domain';
@@ -53,11 +61,24 @@ import { createDeciderCache } from './decider-cache.js';
 
 /** The envelope of the events one command decides. */
 export interface Envelope {
+  /** the authenticated identity (or `coordinator`, `agent:<node>`) */
   readonly actor: string;
+  /** the person an admin acted for, as the request said (never the actor) */
+  readonly onBehalfOf?: string | undefined;
   readonly occurredAt: string;
   readonly correlationId?: string | undefined;
   readonly causationId?: string | undefined;
 }
+
+/** Who asked for a decision: the authenticated identity, and whom an admin acted for. */
+export interface Requester {
+  readonly actor: string;
+  readonly onBehalfOf?: string | undefined;
+}
+
+/** `token:admin` or `token:admin on behalf of bob`: for reasons and log lines, not the actor field. */
+export const describeRequester = (by: Requester): string =>
+  by.onBehalfOf === undefined ? by.actor : `${by.actor} on behalf of ${by.onBehalfOf}`;
 
 export interface FleetDeciders {
   readonly policy: DeciderCache<PolicyState, PolicyCommand, PolicyEvent>;
@@ -66,6 +87,8 @@ export interface FleetDeciders {
   readonly liveness: DeciderCache<LivenessState, JudgeLiveness, LivenessEvent>;
   readonly drift: DeciderCache<DriftState, RecordDrift, DriftFound>;
   readonly admission: DeciderCache<AdmissionState, AdmissionCommand, AdmissionEvent>;
+  readonly accessToken: DeciderCache<AccessTokenState, AccessTokenCommand, AccessTokenEvent>;
+  readonly moduleRequest: DeciderCache<ModuleRequestState, RecordModuleRequest, ModuleRequestEvent>;
 }
 
 export interface FleetLog {
@@ -147,6 +170,11 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     liveness: createDeciderCache(livenessDecider, ['NodeMarkedStale', 'NodeMarkedAlive']),
     drift: createDeciderCache(driftDecider, ['DriftFound']),
     admission: createDeciderCache(admissionDecider, ['NodeAdmissionPending', 'NodeApproved']),
+    accessToken: createDeciderCache(accessTokenDecider, [
+      'AccessTokenIssued',
+      'AccessTokenRevoked',
+    ]),
+    moduleRequest: createDeciderCache(moduleRequestDecider, ['ModuleActionRequested']),
   };
   const caches = Object.values(deciders) as DeciderCache<unknown, unknown, FleetEvent>[];
 
@@ -268,6 +296,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
               ? {}
               : { correlationId: envelope.correlationId }),
             ...(envelope.causationId === undefined ? {} : { causationId: envelope.causationId }),
+            ...(envelope.onBehalfOf === undefined ? {} : { onBehalfOf: envelope.onBehalfOf }),
           },
         });
         if (encoded.streamId !== streamId) {
@@ -380,6 +409,8 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
           liveness: deciders.liveness.size(),
           drift: deciders.drift.size(),
           admission: deciders.admission.size(),
+          accessToken: deciders.accessToken.size(),
+          moduleRequest: deciders.moduleRequest.size(),
         },
       };
     },

@@ -59,14 +59,19 @@ const setIn = <V>(
   [a]: { ...ownEntry(outer, a), [b]: value },
 });
 
-/** A policy decision recorded for a rollout (its correlation id) becomes the rollout's cause. */
+/**
+ * A policy decision recorded for a rollout (its correlation id) becomes the rollout's cause: the
+ * person it was for (`metadata.onBehalfOf`), else its actor.
+ */
 const causeOf = (
   state: CoordinatorState,
   event: FleetRecordedEvent,
 ): CoordinatorState['rolloutCause'] => {
   const rolloutId = event.metadata.correlationId;
   if (rolloutId === undefined) return state.rolloutCause;
-  return { ...state.rolloutCause, [rolloutId]: { actor: event.metadata.actor, eventId: event.id } };
+  // an admin acting for someone (x-tramway-on-behalf-of) initiates on that person's behalf
+  const actor = event.metadata.onBehalfOf ?? event.metadata.actor;
+  return { ...state.rolloutCause, [rolloutId]: { actor, eventId: event.id } };
 };
 
 /** One step of the fold; events at or before `state.position` are ignored (re-delivery). */

@@ -28,7 +28,8 @@ import {
 } from '@tramway/shared/domain';
 import type { JsonValue, NodeStanding, Policy } from '@tramway/shared/domain';
 import type { FleetBus, Logger } from '@tramway/shared/infra';
-import type { FleetLog } from '../log/fleet-log.js';
+import type { FleetLog, Requester } from '../log/fleet-log.js';
+import { describeRequester } from '../log/fleet-log.js';
 import { createNodeAssignments, inBatches } from './node-assignments.js';
 import { ownEntry } from '@tramway/shared/lib';
 
@@ -56,6 +57,11 @@ export type Outcome<T> =
       readonly code: 'NotFound' | 'Conflict' | 'Invalid';
       readonly message: string;
     };
+
+const envelopeBy = (by: Requester): { actor: string; onBehalfOf?: string } =>
+  by.onBehalfOf === undefined
+    ? { actor: by.actor }
+    : { actor: by.actor, onBehalfOf: by.onBehalfOf };
 
 export const createRolloutRunner = (deps: RunnerDeps) => {
   const { log, logger } = deps;
@@ -174,7 +180,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     name: string,
     version: number,
     nodes: readonly string[],
-    actor: string,
+    by: Requester,
   ): Promise<string> => {
     const rolloutId = rolloutIdOf(name, version);
     const spec = specOf(name, version);
@@ -192,9 +198,9 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           rollout: spec.rollout,
           nodes,
         },
-        metadata: { now: nowIso(), actor },
+        metadata: { now: nowIso(), actor: describeRequester(by) },
       },
-      { actor, occurredAt: nowIso(), correlationId: rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: rolloutId },
     );
     if (decision.ok)
       await actOn(
@@ -212,7 +218,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     readonly policy: Policy;
     readonly plans: readonly NodePlan[];
     readonly unreachable: readonly string[];
-    readonly actor: string;
+    readonly by: Requester;
   }): Promise<Outcome<{ version: number; rolloutId: string; unchanged: boolean }>> => {
     const name = input.policy.metadata.name;
     const latest = ownEntry(log.coordinator().latestRollout, name);
@@ -232,10 +238,10 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
               ? { rolloutId: latest, status }
               : null,
         },
-        metadata: { actor: input.actor },
+        metadata: { actor: describeRequester(input.by) },
       },
       (events) => ({
-        actor: input.actor,
+        ...envelopeBy(input.by),
         occurredAt: nowIso(),
         correlationId: events
           .map(({ event }) =>
@@ -274,7 +280,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
           },
         },
         {
-          actor: input.actor,
+          ...envelopeBy(input.by),
           occurredAt: nowIso(),
           correlationId: rolloutId,
           causationId: policyEventId,
@@ -285,9 +291,14 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       name,
       version,
       [...input.plans.map((p) => p.nodeId), ...input.unreachable],
-      input.actor,
+      input.by,
     );
-    logger.info('policy applied', { policy: name, version, rolloutId, actor: input.actor });
+    logger.info('policy applied', {
+      policy: name,
+      version,
+      rolloutId,
+      actor: describeRequester(input.by),
+    });
     return { ok: true, value: { version, rolloutId, unchanged: false } };
   };
 
@@ -298,7 +309,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   const rollback = async (
     name: string,
     reasonGiven: string | undefined,
-    actor: string,
+    by: Requester,
   ): Promise<Outcome<{ rolloutId: string }>> => {
     if (policies.get(FleetStreams.policy(name)).state.lastVersion === 0) {
       return { ok: false, code: 'NotFound', message: `no policy ${name}` };
@@ -309,6 +320,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       return { ok: false, code: 'Conflict', message: `policy ${name} has no rollout to roll back` };
     }
     const previous = previousVersionOf(state);
+    const actor = describeRequester(by);
     const reason =
       reasonGiven ??
       (previous !== null
@@ -328,14 +340,14 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
         },
         metadata: { actor },
       },
-      { actor, occurredAt: nowIso(), correlationId: state.rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: state.rolloutId },
     );
     if (!reverted.ok) return { ok: false, ...reverted.rejection };
     const decision = await log.execute(
       rollouts,
       FleetStreams.rollout(state.rolloutId),
       { type: 'RollbackRollout', data: { reason }, metadata: { now: nowIso(), actor } },
-      { actor, occurredAt: nowIso(), correlationId: state.rolloutId },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: state.rolloutId },
     );
     if (!decision.ok) return { ok: false, ...decision.rejection };
     await actOn(
@@ -348,7 +360,7 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
 
   const resume = async (
     rolloutId: string,
-    actor: string,
+    by: Requester,
   ): Promise<Outcome<{ rolloutId: string }>> => {
     const state = rolloutOf(rolloutId);
     if (state.status === 'none') {
@@ -359,15 +371,19 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
     const decision = await log.execute(
       rollouts,
       FleetStreams.rollout(rolloutId),
-      { type: 'ResumeRollout', data: judged(state, spec), metadata: { now: nowIso(), actor } },
-      { actor, occurredAt: nowIso(), correlationId: rolloutId },
+      {
+        type: 'ResumeRollout',
+        data: judged(state, spec),
+        metadata: { now: nowIso(), actor: describeRequester(by) },
+      },
+      { ...envelopeBy(by), occurredAt: nowIso(), correlationId: rolloutId },
     );
     if (!decision.ok) return { ok: false, ...decision.rejection };
     await actOn(
       state,
       decision.events.map((d) => d.event),
     );
-    logger.info('rollout resumed', { rolloutId, actor });
+    logger.info('rollout resumed', { rolloutId, actor: describeRequester(by) });
     return { ok: true, value: { rolloutId } };
   };
 
@@ -385,12 +401,9 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
       if (latest !== undefined && rolloutOf(latest).policyVersion >= state.current) continue;
       const spec = specOf(state.name, state.current);
       if (spec) {
-        await startRollout(
-          state.name,
-          state.current,
-          candidatesOf(state.name, spec),
-          COORDINATOR_ACTOR,
-        );
+        await startRollout(state.name, state.current, candidatesOf(state.name, spec), {
+          actor: COORDINATOR_ACTOR,
+        });
       }
     }
     for (const [, { state }] of [...rollouts.all()]) {

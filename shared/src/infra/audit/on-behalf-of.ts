@@ -1,5 +1,6 @@
 /**
- * On whose behalf an agent acted (docs/fleet-protocol.md, "Who did it"): an agent's fact carries
+ * On whose behalf an event was recorded (docs/fleet-protocol.md, "Who did it"): a decision an
+ * admin took for someone carries it as `metadata.onBehalfOf`; an agent's fact carries
  * the id of the AssignmentIssued it carried out as its `causationId`; that assignment names the
  * person or decision it was issued for (`initiatedBy`, else its own actor). Reads the envelopes
  * from the log: the read model keeps no metadata beyond the actor.
@@ -48,6 +49,12 @@ export const onBehalfOf = async (
   const out = new Map<number, string | null>();
   for (const position of new Set(positions)) {
     const event = await eventAt(store, position);
+    // a decision an admin took for someone (x-tramway-on-behalf-of) names them itself
+    const named = event?.metadata.onBehalfOf;
+    if (named !== undefined) {
+      out.set(position, named);
+      continue;
+    }
     const causationId = event?.metadata.causationId;
     const nodeId = (event?.data as { nodeId?: unknown } | undefined)?.nodeId;
     out.set(
