@@ -151,7 +151,9 @@ export const runFleet = async (o: FleetRunOptions): Promise<FleetRunResult> => {
     };
     await waitUntil(
       `${o.nodes} nodes registered`,
-      async () => ((await api(base, 'GET', '/v1/nodes')).body as unknown[]).length === o.nodes,
+      async () =>
+        ((await api(base, 'GET', '/v1/nodes?limit=1000')).body as { items: unknown[] }).items
+          .length === o.nodes,
       { timeoutMs: remaining(o.deadline), intervalMs: 200 },
     );
     const agentsStartMs = performance.now() - t;

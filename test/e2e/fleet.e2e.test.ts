@@ -110,7 +110,8 @@ const registered = (nodeIds: readonly string[]) =>
   waitUntil(
     `${nodeIds.length} nodes registered`,
     async () => {
-      const nodes = (await call('GET', '/v1/nodes')).body as { nodeId: string }[];
+      const nodes = ((await call('GET', '/v1/nodes')).body as { items: { nodeId: string }[] })
+        .items;
       const known = new Set(nodes.map((n) => n.nodeId));
       return nodeIds.every((id) => known.has(id));
     },

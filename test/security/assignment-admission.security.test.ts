@@ -56,7 +56,8 @@ const as = (nodeId: string): FleetBus => phantoms.get(nodeId)!;
 const dir: TempDir = makeTempDir('tramway-sec-admission-');
 
 const call = (method: string, path: string, body?: unknown) => api(coordinator, method, path, body);
-const nodes = async (): Promise<NodeRow[]> => (await call('GET', '/v1/nodes')).body as NodeRow[];
+const nodes = async (): Promise<NodeRow[]> =>
+  ((await call('GET', '/v1/nodes')).body as { items: NodeRow[] }).items;
 const statusOf = async (policy: string): Promise<PolicyStatus> =>
   (await call('GET', `/v1/policies/${policy}/status`)).body as PolicyStatus;
 

@@ -128,7 +128,8 @@ beforeAll(async () => {
   await attacker.flush();
   await waitUntil(
     'both nodes registered',
-    async () => ((await call('GET', '/v1/nodes')).body as unknown[]).length === NODES.length,
+    async () =>
+      ((await call('GET', '/v1/nodes')).body as { items: unknown[] }).items.length === NODES.length,
     { timeoutMs: 60_000, intervalMs: 100 },
   );
   // v1, then v2: the attacker captures both real assignments of web-1 off the wire

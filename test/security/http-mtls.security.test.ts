@@ -104,14 +104,14 @@ describe('client certificates at the HTTPS API (real coordinator process)', () =
     expect(foreign.status).toBe(401);
     const odd = await rawRequest(`${coordinator.url}/v1/policies`, 'POST', as('odd', apply('o')));
     expect(odd.status).toBe(401);
-    expect(odd.body.error.message).toMatch(/OU must be a role/);
+    expect(odd.body.detail).toMatch(/OU must be a role/);
     const viewer = await rawRequest(
       `${coordinator.url}/v1/policies`,
       'POST',
       as('vic', apply('v')),
     );
     expect(viewer.status).toBe(403);
-    expect(viewer.body.error.message).toMatch(/^cert:vic \(viewer\) may not POST/);
+    expect(viewer.body.detail).toMatch(/^cert:vic \(viewer\) may not POST/);
     expect(await logIds()).toEqual(before);
   });
 

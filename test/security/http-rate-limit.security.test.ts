@@ -57,8 +57,8 @@ describe('rate limits (real coordinator process)', () => {
     });
     expect(over.status).toBe(429);
     expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(over.body.error).toMatchObject({ code: 'TooManyRequests' });
-    expect(over.body.error.message).toMatch(/token:busy is over its request rate/);
+    expect(over.body).toMatchObject({ code: 'TooManyRequests' });
+    expect(over.body.detail).toMatch(/token:busy is over its request rate/);
     expect((await readLog(nats.url, nats.credentials())).map((e) => e.id)).toEqual(before);
     // another credential still has its own bucket
     expect((await call('GET', '/v1/nodes', { headers: bearer(coordinator.token) })).status).toBe(
@@ -73,7 +73,7 @@ describe('rate limits (real coordinator process)', () => {
       );
     const blocked = await call('GET', '/v1/nodes', { headers: bearer('tw_guess-again') });
     expect(blocked.status).toBe(429);
-    expect(blocked.body.error.message).toMatch(/too many failed authentications from/);
+    expect(blocked.body.detail).toMatch(/too many failed authentications from/);
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     const good = await call('GET', '/v1/nodes', { headers: bearer(coordinator.token) });
     expect(good.status).toBe(429);

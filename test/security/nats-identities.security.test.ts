@@ -63,7 +63,7 @@ interface NodeView {
   labels: Record<string, string>;
 }
 const nodes = async (): Promise<NodeView[]> =>
-  (await api(coordinator, 'GET', '/v1/nodes')).body as NodeView[];
+  ((await api(coordinator, 'GET', '/v1/nodes')).body as { items: NodeView[] }).items;
 
 const observedGeneration = async (nodeId: string): Promise<number> =>
   (

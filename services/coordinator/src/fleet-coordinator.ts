@@ -99,6 +99,11 @@ export interface FleetCoordinator {
   retained(): RetainedCounts;
   /** messages of agents refused since start, by reason (metrics) */
   refusedMessages(): ReturnType<RefusedMessages['counts']>;
+  /**
+   * why the coordinator cannot serve yet (or any more): not started, log not replayed, stopping,
+   * or the log failed; undefined when it is ready (`GET /readyz`)
+   */
+  notReady(): string | undefined;
   readonly api: FleetCommands;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
@@ -130,6 +135,8 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   const unsubscribes: Unsubscribe[] = [];
   const timers: ReturnType<typeof setInterval>[] = [];
   let started = false;
+  /** start() finished: the log is replayed and the bus answered */
+  let ready = false;
   let stopping = false;
 
   const log = createFleetLog(deps.store, logger);
@@ -278,6 +285,14 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       );
     }
     kick();
+    ready = true;
+  };
+
+  const notReady = (): string | undefined => {
+    if (log.fatal() !== undefined) return 'the event log failed';
+    if (stopping) return 'stopping';
+    if (!ready) return 'starting: the log is not replayed yet';
+    return undefined;
   };
 
   const stop = async (): Promise<Error | undefined> => {
@@ -294,6 +309,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   return {
     start,
     stop,
+    notReady,
     fleet: log.fleet,
     state: log.coordinator,
     tick: () => decisions.run(step),

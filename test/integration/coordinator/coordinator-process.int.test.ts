@@ -124,7 +124,7 @@ describe('coordinator process over NATS with the JetStream log', () => {
   it('survives SIGKILL between waves and converges with no link attached twice', async () => {
     await waitUntil(
       '3 nodes registered',
-      async () => (await http('GET', '/v1/nodes')).body.length === 3,
+      async () => (await http('GET', '/v1/nodes')).body.items.length === 3,
       {
         timeoutMs: 20_000,
       },

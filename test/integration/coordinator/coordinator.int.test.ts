@@ -371,12 +371,18 @@ describe('coordinator drift, staleness and restart', () => {
     clockOffsetMs = 11_000;
     await agents[0]!.heartbeat();
     await waitUntil('beat seen', async () => {
-      const nodes = (await http('GET', '/v1/nodes')).body as { nodeId: string; lastSeen: string }[];
+      const nodes = (await http('GET', '/v1/nodes')).body.items as {
+        nodeId: string;
+        lastSeen: string;
+      }[];
       return Date.parse(nodes[0]!.lastSeen) > Date.now() + 5000;
     });
     await coordinator!.core.tick();
     // Then node-02 is stale, node-01 is not, and the metrics say so
-    const nodes = (await http('GET', '/v1/nodes')).body as { nodeId: string; stale: boolean }[];
+    const nodes = (await http('GET', '/v1/nodes')).body.items as {
+      nodeId: string;
+      stale: boolean;
+    }[];
     expect(nodes.map((n) => [n.nodeId, n.stale])).toEqual([
       ['node-01', false],
       ['node-02', true],
@@ -559,8 +565,8 @@ describe('coordinator edges', () => {
       },
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.error.code).toBe('InvalidPolicy');
-    expect(bad.body.error.details).toEqual(
+    expect(bad.body.code).toBe('InvalidPolicy');
+    expect(bad.body.errors).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^policy\.metadata\.name: /),
         expect.stringMatching(/^policy\.spec\.program\.attach: /),
@@ -572,9 +578,9 @@ describe('coordinator edges', () => {
       policy: policy('p1', { nodeSelector: { matchLabels: { tier: 'db' } } }),
     });
     expect(unknownLabel.status).toBe(400);
-    expect(unknownLabel.body.error).toMatchObject({
+    expect(unknownLabel.body).toMatchObject({
       code: 'PlanRefused',
-      details: expect.arrayContaining([
+      errors: expect.arrayContaining([
         'nodeSelector.matchLabels.tier: no registered node has the label "tier"',
       ]),
     });

@@ -95,9 +95,11 @@ describe('prototype keys as names', () => {
       agents.push(await startSimAgent({ nodeId, bus, spec: SPEC, heartbeatMs: 50 }));
     const listed = await waitUntil('every node listed', async () => {
       const r = await http('GET', '/v1/nodes');
-      return r.status === 200 && (r.body as unknown[]).length === NODES.length ? r : undefined;
+      return r.status === 200 && (r.body.items as unknown[]).length === NODES.length
+        ? r
+        : undefined;
     });
-    expect((listed.body as { nodeId: string }[]).map((n) => n.nodeId).sort()).toEqual(
+    expect((listed.body.items as { nodeId: string }[]).map((n) => n.nodeId).sort()).toEqual(
       [...NODES].sort(),
     );
     const applied = await http('POST', '/v1/policies', policy('constructor'));

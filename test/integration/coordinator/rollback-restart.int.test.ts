@@ -93,7 +93,7 @@ describe('rollback after a restart', () => {
       { reason: ' ' },
       { actor: 'user:bob' },
     );
-    expect(blank).toMatchObject({ status: 400, body: { error: { code: 'InvalidRequest' } } });
+    expect(blank).toMatchObject({ status: 400, body: { code: 'InvalidRequest' } });
     // And a second rollback finds nothing left to roll back
     const again = await fx.coordinator.core.api.rollback('tcp', {}, { actor: 'user:bob' });
     expect(again.status).toBe(409);

@@ -116,8 +116,8 @@ describe('coordinator HTTP limits', () => {
     const declared = await send('POST', '/v1/plan', big);
     expect(declared.status).toBe(413);
     expect(declared.headers.connection).toBe('close');
-    expect(declared.body.error).toMatchObject({ code: 'PayloadTooLarge' });
-    expect(declared.body.error.message).toContain(String(64 * 1024));
+    expect(declared.body).toMatchObject({ code: 'PayloadTooLarge' });
+    expect(declared.body.detail).toContain(String(64 * 1024));
     // chunked: no content-length, the cap is found while reading
     const chunked = await send('POST', '/v1/plan', big, {
       'content-type': 'application/json',
@@ -131,8 +131,8 @@ describe('coordinator HTTP limits', () => {
     await start();
     const answer = await send('POST', '/v1/plan', `{"policy":${'['.repeat(200_000)}}`);
     expect(answer.status).toBe(400);
-    expect(answer.body.error.code).toBe('InvalidRequest');
-    expect(JSON.stringify(answer.body.error)).toContain('64 levels');
+    expect(answer.body.code).toBe('InvalidRequest');
+    expect(JSON.stringify(answer.body)).toContain('64 levels');
   });
 
   it('answers a YAML alias bomb, and deep YAML nesting, with a 400', async () => {
@@ -148,16 +148,16 @@ describe('coordinator HTTP limits', () => {
     for (const text of [bomb, `a: ${'['.repeat(200_000)}`]) {
       const asYaml = await send('POST', '/v1/plan', text, { 'content-type': 'application/yaml' });
       expect(asYaml.status).toBe(400);
-      expect(asYaml.body.error.code).toBe('InvalidPolicy');
+      expect(asYaml.body.code).toBe('InvalidPolicy');
       const inJson = await send('POST', '/v1/plan', JSON.stringify({ policy: text }));
       expect(inJson.status).toBe(400);
-      expect(inJson.body.error).toEqual(asYaml.body.error);
+      expect(inJson.body).toEqual(asYaml.body);
     }
-    const { details } = (
+    const { errors: details } = (
       await send('POST', '/v1/plan', bomb, {
         'content-type': 'application/yaml',
       })
-    ).body.error as { details: string[] };
+    ).body as { errors: string[] };
     expect(details.join('\n')).toMatch(/alias expansions .* limit of 100/);
   });
 
@@ -209,8 +209,8 @@ describe('coordinator HTTP limits', () => {
     for (const path of ['/v1/plan', '/v1/policies']) {
       const answer = await send('POST', path, body);
       expect(answer.status).toBe(400);
-      expect(answer.body.error.code).toBe('PlanTooLarge');
-      expect(answer.body.error.message).toMatch(/4 entries .* over the limit of 2/);
+      expect(answer.body.code).toBe('PlanTooLarge');
+      expect(answer.body.detail).toMatch(/4 entries .* over the limit of 2/);
     }
     const one = await send('POST', '/v1/plan', JSON.stringify({ policy: policy(['tcp_send*']) }));
     expect(one.status).toBe(200);

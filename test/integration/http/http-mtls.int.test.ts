@@ -114,7 +114,7 @@ describe('the HTTP API over HTTPS with client certificates', () => {
       as('vic', { headers: json, body: policyBody('v') }),
     );
     expect(r.status).toBe(403);
-    expect(r.body.error.message).toBe(
+    expect(r.body.detail).toBe(
       'cert:vic (viewer) may not POST /v1/policies: it needs the operator role',
     );
   });
@@ -129,10 +129,10 @@ describe('the HTTP API over HTTPS with client certificates', () => {
     expect(foreign.status).toBe(401);
     const odd = await call('GET', '/v1/nodes', as('odd'));
     expect(odd.status).toBe(401);
-    expect(odd.body.error.message).toMatch(/OU must be a role/);
+    expect(odd.body.detail).toMatch(/OU must be a role/);
     const none = await call('GET', '/v1/nodes', as(undefined));
     expect(none.status).toBe(401);
-    expect(none.body.error.message).toMatch(/or a client certificate/);
+    expect(none.body.detail).toMatch(/or a client certificate/);
     expect((await allEvents()).length).toBe(before);
   });
 

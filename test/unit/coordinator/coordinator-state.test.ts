@@ -208,12 +208,18 @@ describe('HTTP routes', () => {
     expect(served).toEqual(documented);
   });
 
-  it('answers 404 naming the path for an unknown route or method', async () => {
+  it('answers a 404 problem for an unknown route, a 405 with Allow for a wrong method', async () => {
     expect(
       await dispatch(routes, { method: 'GET', path: '/v2/x', headers: {}, body: undefined }),
     ).toEqual({
       status: 404,
-      body: { error: { code: 'NotFound', message: 'no route /v2/x' } },
+      body: {
+        type: 'https://tramway.dev/problems/not-found',
+        title: 'Not found',
+        status: 404,
+        detail: 'no route /v2/x',
+        code: 'NotFound',
+      },
     });
     const wrongMethod = await dispatch(routes, {
       method: 'DELETE',
@@ -221,12 +227,16 @@ describe('HTTP routes', () => {
       headers: {},
       body: undefined,
     });
-    expect(wrongMethod.status).toBe(404);
+    expect(wrongMethod).toMatchObject({
+      status: 405,
+      headers: { allow: 'GET' },
+      body: { code: 'MethodNotAllowed', details: { allowed: ['GET'] } },
+    });
   });
 
-  it('gives every route a role, and only the OpenAPI document none', () => {
+  it('gives every route a role, and only the OpenAPI document and the probes none', () => {
     const open = routes.filter((r) => r.access === 'public').map((r) => r.template);
-    expect(open).toEqual(['/openapi.json']);
+    expect(open).toEqual(['/openapi.json', '/healthz', '/readyz']);
     expect(routes.every((r) => r.access === requiredRole(r.method, r.template))).toBe(true);
   });
 });

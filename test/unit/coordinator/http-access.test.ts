@@ -25,8 +25,12 @@ describe('the role table', () => {
   it('names the role each verb needs: reads viewer, fleet operations operator, people and admission admin', () => {
     expect(ROUTE_ROLES).toEqual({
       'GET /openapi.json': 'public',
+      'GET /healthz': 'public',
+      'GET /readyz': 'public',
       'GET /metrics': 'viewer',
       'GET /v1/nodes': 'viewer',
+      'GET /v1/policies': 'viewer',
+      'GET /v1/policies/{name}': 'viewer',
       'GET /v1/policies/{name}/status': 'viewer',
       'POST /v1/plan': 'operator',
       'POST /v1/policies': 'operator',

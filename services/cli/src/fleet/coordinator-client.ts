@@ -1,7 +1,9 @@
 /**
  * The CLI's client of the coordinator HTTP API (docs/fleet-protocol.md, "Coordinator HTTP API").
  * Every call resolves (never rejects) to the parsed JSON answer or to why there is none:
- * `unreachable` (nothing answered at the URL), `http` (an error document), `protocol` (not JSON).
+ * `unreachable` (nothing answered at the URL), `http` (an error document: an RFC 9457 problem,
+ * read as its `code`, `detail` and `errors`/`details`), `protocol` (not JSON). Lists are paged
+ * (`{ items, nextCursor }`): the client follows the cursors and answers every item.
  */
 import type { PlanCounts } from '@tramway/shared/domain';
 import type { ClientTls } from './tls-fetch.js';
@@ -190,10 +192,55 @@ const causeText = (error: unknown): string => {
   return error instanceof Error ? error.message : String(error);
 };
 
-const isApiError = (value: unknown): value is { error: ApiError } => {
-  const e = (value as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-  return typeof e?.code === 'string' && typeof e.message === 'string';
+/**
+ * The error an answer carries: an RFC 9457 problem (`code`, `detail`, `errors` or `details`), or
+ * the `{ error: { code, message, details? } }` of coordinators before it; undefined for neither.
+ */
+export const apiErrorOf = (value: unknown): ApiError | undefined => {
+  const p = value as {
+    code?: unknown;
+    detail?: unknown;
+    title?: unknown;
+    errors?: unknown;
+    details?: unknown;
+    error?: { code?: unknown; message?: unknown; details?: unknown };
+  } | null;
+  if (p === null || typeof p !== 'object') return undefined;
+  if (typeof p.code === 'string' && (typeof p.detail === 'string' || typeof p.title === 'string')) {
+    const details = p.errors ?? p.details;
+    return {
+      code: p.code,
+      message: typeof p.detail === 'string' ? p.detail : (p.title as string),
+      ...(details === undefined ? {} : { details }),
+    };
+  }
+  const e = p.error;
+  if (typeof e?.code === 'string' && typeof e.message === 'string')
+    return {
+      code: e.code,
+      message: e.message,
+      ...(e.details === undefined ? {} : { details: e.details }),
+    };
+  return undefined;
 };
+
+/** A page of a list endpoint. */
+interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+const isPage = (value: unknown): value is Page<unknown> =>
+  typeof value === 'object' &&
+  value !== null &&
+  Array.isArray((value as Page<unknown>).items) &&
+  ((value as Page<unknown>).nextCursor === null ||
+    typeof (value as Page<unknown>).nextCursor === 'string');
+
+/** Pages asked of one list before giving up (a cursor that never ends is a broken server). */
+const MAX_PAGES = 10_000;
+/** Items asked per page (the coordinator's largest page). */
+const PAGE_LIMIT = 1000;
 
 /** A client bound to one coordinator URL (trailing slashes ignored). */
 export const createCoordinatorClient = (options: ClientOptions): CoordinatorClient => {
@@ -219,7 +266,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
       res = await doFetch(url, {
         method,
         headers: {
-          accept: 'application/json',
+          accept: 'application/json, application/problem+json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
           ...(options.onBehalfOf === undefined
@@ -250,8 +297,8 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
       };
     }
     if (res.ok) return { ok: true, status: res.status, body: parsed as T };
-    if (isApiError(parsed))
-      return { ok: false, kind: 'http', url, status: res.status, error: parsed.error };
+    const error = apiErrorOf(parsed);
+    if (error !== undefined) return { ok: false, kind: 'http', url, status: res.status, error };
     return {
       ok: false,
       kind: 'protocol',
@@ -260,10 +307,39 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     };
   };
 
+  /** Every item of a paged list, following `nextCursor` (a plain array is taken as it is). */
+  const all = async <T>(path: string): Promise<ApiAnswer<readonly T[]>> => {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < MAX_PAGES; pages++) {
+      const query: string =
+        `?limit=${PAGE_LIMIT}` + (cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`);
+      const page: ApiAnswer<unknown> = await call<unknown>('GET', `${path}${query}`);
+      if (!page.ok) return page;
+      if (Array.isArray(page.body)) return { ...page, body: page.body as T[] };
+      if (!isPage(page.body))
+        return {
+          ok: false,
+          kind: 'protocol',
+          url: `${base}${path}`,
+          message: `the answer is not a list page ({ items, nextCursor }); is ${base} a Tramway coordinator?`,
+        };
+      items.push(...(page.body.items as T[]));
+      cursor = page.body.nextCursor;
+      if (cursor === null) return { ok: true, status: page.status, body: items };
+    }
+    return {
+      ok: false,
+      kind: 'protocol',
+      url: `${base}${path}`,
+      message: `more than ${MAX_PAGES} pages: the coordinator's cursor does not end`,
+    };
+  };
+
   const seg = encodeURIComponent;
   return {
     url: base,
-    tokens: () => call('GET', '/v1/tokens'),
+    tokens: () => all<TokenView>('/v1/tokens'),
     createToken: (name, role) => call('POST', '/v1/tokens', { name, role }),
     revokeToken: (name, reason) =>
       call('DELETE', `/v1/tokens/${seg(name)}`, reason === undefined ? undefined : { reason }),
@@ -273,7 +349,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     rollback: (policy, reason) =>
       call('POST', `/v1/policies/${seg(policy)}/rollback`, reason === undefined ? {} : { reason }),
     resume: (rolloutId) => call('POST', `/v1/rollouts/${seg(rolloutId)}/resume`, {}),
-    nodes: () => call('GET', '/v1/nodes'),
+    nodes: () => all<NodeView>('/v1/nodes'),
     module: (nodeId, module, action) =>
       call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`),
     approve: (nodeId, reason) =>

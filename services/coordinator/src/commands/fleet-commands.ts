@@ -28,6 +28,10 @@ export interface FleetCommands {
   rollback(name: string, body: unknown, by: Requester): Promise<ApiResult>;
   resume(rolloutId: string, by: Requester): Promise<ApiResult>;
   nodes(): ApiResult;
+  /** the policies in force: name, version, when and by whom applied (no spec) */
+  policies(): ApiResult;
+  /** one policy in force, with its spec; 404 when there is none */
+  policy(name: string): ApiResult;
   /** admits a pending node (the actor is the approver) */
   approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
   /** takes the node back with a new epoch (its next assignment wins over what it holds) */
@@ -299,6 +303,31 @@ export const createFleetCommands = (deps: {
         }),
     );
 
+  const policies = (): ApiResult =>
+    success(
+      Object.values(log.fleet().policies)
+        .map((p) => ({
+          name: p.name,
+          version: p.version,
+          appliedAt: p.appliedAt,
+          appliedBy: p.appliedBy,
+        }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    );
+
+  const policy = (name: string): ApiResult => {
+    const p = ownEntry(log.fleet().policies, name);
+    return p === undefined
+      ? failure(404, ApiErrorCode.NotFound, `no policy ${name}`)
+      : success({
+          name: p.name,
+          version: p.version,
+          appliedAt: p.appliedAt,
+          appliedBy: p.appliedBy,
+          spec: p.spec,
+        });
+  };
+
   const moduleAction = async (
     nodeId: string,
     module: string,
@@ -404,6 +433,8 @@ export const createFleetCommands = (deps: {
     rollback,
     resume,
     nodes,
+    policies,
+    policy,
     approve,
     reset,
     module: moduleAction,

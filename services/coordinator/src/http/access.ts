@@ -3,7 +3,7 @@
  * request's credential gives. Pure: the HTTP shell passes the headers and the verified client
  * certificate's subject in.
  *
- * - `public`: only the OpenAPI document (it reveals nothing of the fleet).
+ * - `public`: the OpenAPI document, `/healthz` and `/readyz` (they reveal nothing of the fleet).
  * - viewer: every read (nodes, status, metrics, tokens are admin's).
  * - operator: plan, apply, rollback, resume, module load/unload.
  * - admin: tokens, node approval, and everything else.
@@ -20,8 +20,12 @@ export type RouteAccess = AccessRole | 'public';
  */
 export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze({
   'GET /openapi.json': 'public',
+  'GET /healthz': 'public',
+  'GET /readyz': 'public',
   'GET /metrics': 'viewer',
   'GET /v1/nodes': 'viewer',
+  'GET /v1/policies': 'viewer',
+  'GET /v1/policies/{name}': 'viewer',
   'GET /v1/policies/{name}/status': 'viewer',
   'POST /v1/plan': 'operator',
   'POST /v1/policies': 'operator',

@@ -1,7 +1,9 @@
 /**
  * The coordinator's HTTP API over node:http (docs/fleet-protocol.md, "Coordinator HTTP API"):
- * JSON in and out, bodies validated at the edge, errors as `{ error: { code, message, details? } }`,
- * never a stack trace. Every route but the OpenAPI document needs a credential (a bearer token
+ * JSON in and out, bodies validated at the edge, errors as RFC 9457 problem details
+ * (`application/problem+json`, api-result.ts), never a stack trace. A known path asked with
+ * another method is a 405 with `Allow`. Every route but the OpenAPI document, `/healthz` and
+ * `/readyz` needs a credential (a bearer token
  * or, over HTTPS, a client certificate) whose role allows it (access.ts); the actor of a
  * decision is that credential's identity (docs/security.md, "People").
  */
@@ -19,10 +21,11 @@ import type { Requester } from '../log/fleet-log.js';
 import type { Identity, RouteAccess } from './access.js';
 import { ON_BEHALF_OF, bearerOf, certIdentity, mayCall, requiredRole } from './access.js';
 import type { ApiResult } from './api-result.js';
-import { ApiErrorCode, failure, success } from './api-result.js';
+import { ApiErrorCode, PROBLEM_CONTENT_TYPE, failure, isProblem, success } from './api-result.js';
 import type { DeniedReason } from './metrics.js';
 import { DENIED_REASONS, renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
 import { createRateLimiter } from './rate-limit.js';
 import { acceptsBodyType, allowedHostSet, hostAllowed, originAllowed } from './request-hygiene.js';
@@ -64,6 +67,8 @@ export interface RouteRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** the parsed JSON body (undefined when empty) */
   readonly body: unknown;
+  /** the query string (`limit` and `cursor` of the list endpoints) */
+  readonly query?: URLSearchParams;
 }
 
 /** Who is asking: the authenticated identity, and whom an admin says it acts for. */
@@ -102,7 +107,11 @@ export const createRoutes = (
   denied: () => DeniedCounts = () => zeroDenied(),
 ): readonly Route[] => [
   route('POST', '/v1/plan', (req) => coordinator.api.plan(req.body)),
+  route('GET', '/v1/policies', (req) =>
+    paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
+  ),
   route('POST', '/v1/policies', (req, _p, { by }) => coordinator.api.apply(req.body, by)),
+  route('GET', '/v1/policies/{name}', (_req, [name]) => coordinator.api.policy(name!)),
   route('GET', '/v1/policies/{name}/status', (_req, [name]) => coordinator.api.status(name!)),
   route('POST', '/v1/policies/{name}/rollback', (req, [name], { by }) =>
     coordinator.api.rollback(name!, req.body ?? {}, by),
@@ -110,14 +119,18 @@ export const createRoutes = (
   route('POST', '/v1/rollouts/{id}/resume', (_req, [id], { by }) =>
     coordinator.api.resume(id!, by),
   ),
-  route('GET', '/v1/nodes', () => coordinator.api.nodes()),
+  route('GET', '/v1/nodes', (req) =>
+    paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
+  ),
   route('POST', '/v1/nodes/{id}/modules/{module}/load', (_req, [id, module], { by }) =>
     coordinator.api.module(id!, module!, 'load', by),
   ),
   route('POST', '/v1/nodes/{id}/modules/{module}/unload', (_req, [id, module], { by }) =>
     coordinator.api.module(id!, module!, 'unload', by),
   ),
-  route('GET', '/v1/tokens', () => coordinator.tokens.list()),
+  route('GET', '/v1/tokens', (req) =>
+    paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
+  ),
   route('POST', '/v1/tokens', (req, _p, { by }) => coordinator.tokens.issue(req.body, by)),
   route('DELETE', '/v1/tokens/{name}', (req, [name], { by }) =>
     coordinator.tokens.revoke(name!, req.body, by),
@@ -141,7 +154,18 @@ export const createRoutes = (
     coordinator.api.reset(id!, req.body, by.actor),
   ),
   route('GET', '/openapi.json', () => success(OPENAPI_DOCUMENT)),
+  // liveness: the process serves HTTP; readiness: the log is replayed and the bus answered.
+  // Public, and they say nothing of the fleet.
+  route('GET', '/healthz', () => success({ status: 'ok' })),
+  route('GET', '/readyz', () => {
+    const why = coordinator.notReady();
+    return why === undefined
+      ? success({ status: 'ready' })
+      : failure(503, ApiErrorCode.NotReady, `not ready: ${why}`);
+  }),
 ];
+
+const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
 
 const zeroDenied = (): DeniedCounts =>
   Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;
@@ -169,7 +193,7 @@ type Found =
   | { readonly ok: true; readonly route: Route; readonly params: readonly string[] }
   | { readonly ok: false; readonly result: ApiResult };
 
-/** The route of `method path`, or the 404 (no such path, or not with this method). */
+/** The route of `method path`, or the 404 (no such path) or 405 (not with this method, `Allow`). */
 export const findRoute = (routes: readonly Route[], method: string, path: string): Found => {
   const matching = routes
     .map((r) => ({ r, params: matchTemplate(r.template, path) }))
@@ -178,11 +202,16 @@ export const findRoute = (routes: readonly Route[], method: string, path: string
     return { ok: false, result: failure(404, ApiErrorCode.NotFound, `no route ${path}`) };
   const hit = matching.find((m) => m.r.method === method);
   if (!hit) {
+    const allowed = [...new Set(matching.map((m) => m.r.method))];
     return {
       ok: false,
-      result: failure(404, ApiErrorCode.NotFound, `${method} ${path}: method not allowed`, {
-        allowed: matching.map((m) => m.r.method),
-      }),
+      result: failure(
+        405,
+        ApiErrorCode.MethodNotAllowed,
+        `${method} ${path}: method not allowed (allowed: ${allowed.join(', ')})`,
+        { allowed },
+        { allow: allowed.join(', ') },
+      ),
     };
   }
   return { ok: true, route: hit.r, params: hit.params! };
@@ -240,17 +269,34 @@ interface Reply {
   readonly close?: boolean;
 }
 
-const send = (res: ServerResponse, reply: Reply): void => {
+/** Writes the reply; a problem gets `instance` (the request path) and its own content type. */
+const send = (res: ServerResponse, reply: Reply, path: string): void => {
   const { result } = reply;
   const text = typeof result.body === 'string';
-  const payload = text ? (result.body as string) : JSON.stringify(result.body);
+  const problem = !text && result.status >= 400 && isProblem(result.body);
+  const body = problem ? { ...(result.body as object), instance: path } : result.body;
+  const payload = text ? (result.body as string) : JSON.stringify(body);
   res.writeHead(result.status, {
-    'content-type': text ? 'text/plain; version=0.0.4; charset=utf-8' : 'application/json',
+    'content-type': text
+      ? 'text/plain; version=0.0.4; charset=utf-8'
+      : problem
+        ? PROBLEM_CONTENT_TYPE
+        : 'application/json',
     'content-length': Buffer.byteLength(payload),
+    ...result.headers,
     ...reply.headers,
     ...(reply.close ? { connection: 'close' } : {}),
   });
   res.end(payload);
+};
+
+/** The request's path (no query), or `/` when it cannot be parsed. */
+const pathOf = (req: IncomingMessage): string => {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return '/';
+  }
 };
 
 /** Whether the request says it carries a body (a length over 0, or chunked). */
@@ -543,7 +589,13 @@ const handle = async (
   try {
     return {
       result: await admitted.route.handler(
-        { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body },
+        {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          headers: req.headers,
+          body,
+          query: url.searchParams,
+        },
         admitted.params,
         admitted.caller,
       ),
@@ -617,14 +669,15 @@ export const listenHttpApi = (
     ),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = pathOf(req);
     handle(routes, req, coordinator, guard, log, limits).then(
       (reply) => {
         if (reply.close) req.resume();
-        send(res, reply);
+        send(res, reply, path);
       },
       (error: unknown) => {
         log.error('response failed', { error: String(error) });
-        send(res, { result: failure(500, ApiErrorCode.Internal, 'internal error') });
+        send(res, { result: failure(500, ApiErrorCode.Internal, 'internal error') }, path);
       },
     );
   };

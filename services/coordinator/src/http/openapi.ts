@@ -10,38 +10,48 @@ const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/$
 const json = (schema: unknown): { content: { 'application/json': { schema: unknown } } } => ({
   content: { 'application/json': { schema } },
 });
+/** An error answer: an RFC 9457 problem (`application/problem+json`). */
+const problem = (
+  schema: unknown,
+): { content: { 'application/problem+json': { schema: unknown } } } => ({
+  content: { 'application/problem+json': { schema } },
+});
 const errors = {
-  '400': { description: 'invalid request: every problem listed', ...json(ref('Error')) },
-  '404': { description: 'not found', ...json(ref('Error')) },
-  '409': { description: 'conflict with the current state', ...json(ref('Error')) },
+  '400': { description: 'invalid request: every problem listed', ...problem(ref('Problem')) },
+  '404': { description: 'not found', ...problem(ref('Problem')) },
+  '405': {
+    description: 'the path exists but not with this method (MethodNotAllowed; Allow)',
+    ...problem(ref('Problem')),
+  },
+  '409': { description: 'conflict with the current state', ...problem(ref('Problem')) },
   '413': {
     description: 'the body is over the size limit (PayloadTooLarge)',
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
   '401': {
     description:
       'no credential, or an unknown or revoked one (Unauthorized; WWW-Authenticate: Bearer)',
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
   '403': {
     description:
       "the credential's role is too low (the message names the role needed), a non-admin sent x-tramway-on-behalf-of, or a cross-origin request (Forbidden)",
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
   '415': {
     description: 'a body that is not application/json or application/yaml (UnsupportedMediaType)',
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
   '421': {
     description: 'a Host header that does not name this coordinator (MisdirectedRequest)',
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
   '429': {
     description:
       'over the rate of the credential, or too many failed authentications from the address (TooManyRequests; Retry-After)',
-    ...json(ref('Error')),
+    ...problem(ref('Problem')),
   },
-  '500': { description: 'internal error', ...json(ref('Error')) },
+  '500': { description: 'internal error', ...problem(ref('Problem')) },
 };
 const actorHeader = {
   name: 'x-tramway-on-behalf-of',
@@ -75,6 +85,32 @@ const policyBody = {
   }),
 };
 
+const pageParams = [
+  {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    description: 'items per page (a bad one is a 400)',
+    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  },
+  {
+    name: 'cursor',
+    in: 'query',
+    required: false,
+    description: 'the nextCursor of the page before (opaque; an invalid one is a 400)',
+    schema: { type: 'string' },
+  },
+];
+/** A page of a list: `items` in key order, `nextCursor` null on the last page. */
+const page = (item: unknown): unknown => ({
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: { type: 'array', items: item },
+    nextCursor: { type: ['string', 'null'] },
+  },
+});
+
 const waveSize = {
   oneOf: [
     { type: 'integer', minimum: 1 },
@@ -88,7 +124,7 @@ const DOCUMENT = {
     title: 'Tramway coordinator',
     version: '1.0.0',
     description:
-      'Policies, plans, rollouts and nodes of a Tramway fleet (docs/fleet-protocol.md). Errors are { error: { code, message, details? } }. Every operation but this document needs a credential: a bearer token, or over HTTPS a client certificate (CN = name, OU = role); x-role on each operation is the role it needs (docs/security.md).',
+      'Policies, plans, rollouts and nodes of a Tramway fleet (docs/fleet-protocol.md). Errors are RFC 9457 problem details (application/problem+json: type https://tramway.dev/problems/<code in kebab case>, title, status, detail, instance, code, and errors or details). Lists are paged: ?limit= (1-1000, default 100) and ?cursor= (the nextCursor of the page before) answer { items, nextCursor }. Every operation but this document, /healthz and /readyz needs a credential: a bearer token, or over HTTPS a client certificate (CN = name, OU = role); x-role on each operation is the role it needs (docs/security.md).',
   },
   security: [{ bearer: [] }, { mtls: [] }],
   paths: {
@@ -104,6 +140,18 @@ const DOCUMENT = {
       },
     },
     '/v1/policies': {
+      get: {
+        operationId: 'listPolicies',
+        summary: 'The policies in force: name, version, when and by whom applied',
+        parameters: pageParams,
+        responses: {
+          '200': {
+            description: 'a page of policies, by name',
+            ...json(page(ref('PolicySummary'))),
+          },
+          ...errors,
+        },
+      },
       post: {
         operationId: 'applyPolicy',
         summary: 'Apply a policy: a new version and its rollout',
@@ -120,6 +168,25 @@ const DOCUMENT = {
                 version: { type: 'integer' },
                 rolloutId: { type: 'string' },
               },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/policies/{name}': {
+      get: {
+        operationId: 'getPolicy',
+        summary: 'One policy in force, with its spec',
+        parameters: [pathParam('name')],
+        responses: {
+          '200': {
+            description: 'the policy',
+            ...json({
+              allOf: [
+                ref('PolicySummary'),
+                { type: 'object', required: ['spec'], properties: { spec: { type: 'object' } } },
+              ],
             }),
           },
           ...errors,
@@ -157,8 +224,9 @@ const DOCUMENT = {
     '/v1/nodes': {
       get: {
         operationId: 'listNodes',
+        parameters: pageParams,
         responses: {
-          '200': { description: 'nodes', ...json({ type: 'array', items: ref('Node') }) },
+          '200': { description: 'a page of nodes, by id', ...json(page(ref('Node'))) },
           ...errors,
         },
       },
@@ -220,7 +288,7 @@ const DOCUMENT = {
         parameters: [pathParam('id'), pathParam('module')],
         responses: {
           '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
-          '503': { description: 'the node did not answer', ...json(ref('Error')) },
+          '503': { description: 'the node did not answer', ...problem(ref('Problem')) },
           ...errors,
         },
       },
@@ -231,7 +299,7 @@ const DOCUMENT = {
         parameters: [pathParam('id'), pathParam('module')],
         responses: {
           '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
-          '503': { description: 'the node did not answer', ...json(ref('Error')) },
+          '503': { description: 'the node did not answer', ...problem(ref('Problem')) },
           ...errors,
         },
       },
@@ -240,8 +308,9 @@ const DOCUMENT = {
       get: {
         operationId: 'listTokens',
         summary: 'API tokens: names, roles, states (never a secret or a hash)',
+        parameters: pageParams,
         responses: {
-          '200': { description: 'tokens', ...json({ type: 'array', items: ref('Token') }) },
+          '200': { description: 'a page of tokens, by name', ...json(page(ref('Token'))) },
           ...errors,
         },
       },
@@ -308,6 +377,36 @@ const DOCUMENT = {
         },
       },
     },
+    '/healthz': {
+      get: {
+        operationId: 'healthz',
+        summary: 'Liveness: the process serves HTTP (says nothing of the fleet)',
+        security: [],
+        responses: {
+          '200': {
+            description: 'alive',
+            ...json({ type: 'object', properties: { status: { const: 'ok' } } }),
+          },
+        },
+      },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readyz',
+        summary: 'Readiness: the log is replayed and the bus answered (says nothing of the fleet)',
+        security: [],
+        responses: {
+          '200': {
+            description: 'ready',
+            ...json({ type: 'object', properties: { status: { const: 'ready' } } }),
+          },
+          '503': {
+            description: 'starting, stopping, or the log failed (NotReady)',
+            ...problem(ref('Problem')),
+          },
+        },
+      },
+    },
     '/openapi.json': {
       get: {
         operationId: 'openapi',
@@ -345,19 +444,33 @@ const DOCUMENT = {
           reason: { type: 'string' },
         },
       },
-      Error: {
+      Problem: {
         type: 'object',
-        required: ['error'],
+        description: 'RFC 9457 problem details',
+        required: ['type', 'title', 'status', 'detail', 'code'],
         properties: {
-          error: {
-            type: 'object',
-            required: ['code', 'message'],
-            properties: {
-              code: { type: 'string' },
-              message: { type: 'string' },
-              details: {},
-            },
+          type: {
+            type: 'string',
+            format: 'uri',
+            description: 'https://tramway.dev/problems/<code in kebab case>',
           },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string', description: 'what went wrong, for a person' },
+          instance: { type: 'string', description: 'the request path' },
+          code: { type: 'string', description: 'ApiErrorCode: InvalidRequest, NotFound, ...' },
+          errors: { type: 'array', items: { type: 'string' }, description: 'every problem found' },
+          details: { description: 'other facts of the error (e.g. allowed, needed, role)' },
+        },
+      },
+      PolicySummary: {
+        type: 'object',
+        required: ['name', 'version', 'appliedAt', 'appliedBy'],
+        properties: {
+          name: { type: 'string' },
+          version: { type: 'integer' },
+          appliedAt: { type: 'string', format: 'date-time' },
+          appliedBy: { type: 'string' },
         },
       },
       TracingPolicy: {
