@@ -81,7 +81,7 @@ beforeAll(async () => {
   agent = await startSimAgent({ nodeId: 'web-1', bus, spec: SPEC, heartbeatMs: 200 });
   await waitUntil('web-1 registered', async () => {
     const r = await rawRequest(`${coordinator.url}/v1/nodes`, 'GET', as('vic'));
-    return r.status === 200 && (r.body as unknown[]).length === 1;
+    return r.status === 200 && (r.body as { items: unknown[] }).items.length === 1;
   });
 });
 

@@ -77,7 +77,7 @@ beforeAll(async () => {
   agent = await startSimAgent({ nodeId: 'web-1', bus, spec: SPEC, heartbeatMs: 200 });
   await waitUntil('web-1 registered', async () => {
     const r = await call('GET', '/v1/nodes', { headers: bearer(coordinator.token) });
-    return r.status === 200 && (r.body as unknown[]).length === 1;
+    return r.status === 200 && (r.body as { items: unknown[] }).items.length === 1;
   });
   for (const role of ['viewer', 'operator'] as const) {
     const created = await call('POST', '/v1/tokens', {
