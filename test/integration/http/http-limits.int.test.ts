@@ -176,6 +176,12 @@ describe('coordinator HTTP limits', () => {
     );
     const received = await closed;
     expect(received).toMatch(/^HTTP\/1\.1 408/);
+    expect(received).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      type: 'https://tramway.dev/problems/request-timeout',
+      status: 408,
+      code: 'RequestTimeout',
+    });
     expect((await send('GET', '/v1/nodes')).status).toBe(200);
   });
 

@@ -22,6 +22,8 @@ export const ApiErrorCode = {
   Conflict: 'Conflict',
   AgentUnavailable: 'AgentUnavailable',
   NotReady: 'NotReady',
+  RequestTimeout: 'RequestTimeout',
+  HeadersTooLarge: 'HeadersTooLarge',
   Internal: 'Internal',
   Unauthorized: 'Unauthorized',
   Forbidden: 'Forbidden',

@@ -9,9 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
@@ -699,6 +700,24 @@ export const listenHttpApi = (
       )
     : createServer(options, onRequest);
   server.maxConnections = limits.maxConnections;
+  // what node:http refuses itself (a request too slow, unparsable headers) is a problem too
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, ApiErrorCode.RequestTimeout, 'the request was not received in time']
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, ApiErrorCode.HeadersTooLarge, 'the request headers are too large']
+          : [400, ApiErrorCode.InvalidRequest, 'malformed HTTP request'];
+    const payload = JSON.stringify(failure(status, code, message).body);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`,
+    );
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
