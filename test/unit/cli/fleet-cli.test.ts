@@ -237,6 +237,66 @@ describe('createCoordinatorClient', () => {
     }).nodes();
     expect(html).toMatchObject({ ok: false, kind: 'protocol' });
   });
+
+  it('reads an RFC 9457 problem as its code, detail and errors (and the older error document)', async () => {
+    const problem = JSON.stringify({
+      type: 'https://tramway.dev/problems/invalid-policy',
+      title: 'Invalid policy',
+      status: 400,
+      detail: 'the policy is invalid',
+      instance: '/v1/policies',
+      code: 'InvalidPolicy',
+      errors: ['spec.targets: at least one target'],
+    });
+    expect(
+      await createCoordinatorClient({ url: 'http://c:1', fetch: answering(400, problem) }).apply(
+        'x',
+      ),
+    ).toEqual({
+      ok: false,
+      kind: 'http',
+      url: 'http://c:1/v1/policies',
+      status: 400,
+      error: {
+        code: 'InvalidPolicy',
+        message: 'the policy is invalid',
+        details: ['spec.targets: at least one target'],
+      },
+    });
+    const legacy = await createCoordinatorClient({
+      url: 'http://c:1',
+      fetch: answering(404, '{"error":{"code":"NotFound","message":"no policy x"}}'),
+    }).status('x');
+    expect(legacy).toMatchObject({ error: { code: 'NotFound', message: 'no policy x' } });
+  });
+
+  it('follows nextCursor until the last page and answers every item', async () => {
+    const seen: { url?: string }[] = [];
+    const pages: Record<string, string> = {
+      '': '{"items":[{"name":"a"},{"name":"b"}],"nextCursor":"Yg"}',
+      Yg: '{"items":[{"name":"c"}],"nextCursor":"Yw"}',
+      Yw: '{"items":[],"nextCursor":null}',
+    };
+    const paged: typeof fetch = (input) => {
+      const url = new URL(String(input));
+      seen.push({ url: String(input) });
+      return Promise.resolve(
+        new Response(pages[url.searchParams.get('cursor') ?? '']!, { status: 200 }),
+      );
+    };
+    const r = await createCoordinatorClient({ url: 'http://c:1', fetch: paged }).tokens();
+    expect(r.ok && r.body.map((t) => t.name)).toEqual(['a', 'b', 'c']);
+    expect(seen.map((s) => s.url)).toEqual([
+      'http://c:1/v1/tokens?limit=1000',
+      'http://c:1/v1/tokens?limit=1000&cursor=Yg',
+      'http://c:1/v1/tokens?limit=1000&cursor=Yw',
+    ]);
+    const broken = await createCoordinatorClient({
+      url: 'http://c:1',
+      fetch: answering(200, '{"items":"no"}'),
+    }).nodes();
+    expect(broken).toMatchObject({ ok: false, kind: 'protocol' });
+  });
 });
 
 describe('reportFailure', () => {
