@@ -36,7 +36,6 @@ COPY services services
 COPY migrations migrations
 COPY examples examples
 RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded
-RUN mkdir -p /var/lib/tramway/agent && chown -R node:node /var/lib/tramway
 
 FROM base AS prod-deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
