@@ -8,7 +8,7 @@ import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet
  */
 export const applyCommand: CliCommand = {
   path: ['apply'],
-  usage: 'apply -f POLICY [--json] [--url URL] [--actor WHO]',
+  usage: 'apply -f POLICY [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
   summary: 'apply a policy: plan it, then roll it out wave by wave',
   run: async (argv, io) => {
     const input = await parsePolicyArgs(argv, io, 'apply');

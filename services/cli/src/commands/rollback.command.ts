@@ -9,7 +9,7 @@ import { answerWith, clientOf, parseFleetArgs } from '../fleet/fleet-options.js'
  */
 export const rollbackCommand: CliCommand = {
   path: ['rollback'],
-  usage: 'rollback POLICY [--reason TEXT] [--json] [--url URL] [--actor WHO]',
+  usage: 'rollback POLICY [--reason TEXT] [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
   summary: 'roll a policy back to its previous version',
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io, { values: ['--reason'] });
@@ -28,7 +28,7 @@ export const rollbackCommand: CliCommand = {
 /** `tramway resume ROLLOUT`: accepts a held wave's failures and lets the rollout go on. */
 export const resumeCommand: CliCommand = {
   path: ['resume'],
-  usage: 'resume ROLLOUT [--json] [--url URL] [--actor WHO]',
+  usage: 'resume ROLLOUT [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
   summary: 'resume a rollout held by its failure gate',
   run: async (argv, io) => {
     const args = parseFleetArgs(argv, io);
