@@ -1,5 +1,5 @@
 /**
- * docker-compose.yml and the service Dockerfiles, checked without a Docker engine: the services
+ * docker-compose.yml and the root Dockerfile, checked without a Docker engine: the services
  * and their dependencies, and that every environment key is one the service's config really reads
  * (the service's own loadConfig accepts the whole environment, and each key is in its schema).
  */
@@ -9,12 +9,14 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadConfig as loadAgentConfig } from '../../../services/agent/src/config.js';
 import { loadConfig as loadCoordinatorConfig } from '../../../services/coordinator/src/config.js';
+import { requiredRole } from '../../../services/coordinator/src/http/access.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 
 interface ComposeService {
   image?: string;
-  build?: { context: string; dockerfile: string };
+  build?: { context: string; dockerfile?: string; target?: string };
+  init?: boolean;
   command?: string[];
   entrypoint?: string[];
   user?: string;
@@ -29,6 +31,7 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as
   volumes: Record<string, unknown>;
 };
 const services = compose.services;
+const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const agents = Object.keys(services).filter((n) => n.startsWith('agent-'));
 
 /** Keys of the zod schema in a service's config.ts (`  KEY: z.`). */
@@ -127,23 +130,88 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('builds each service from its Dockerfile, which installs every workspace and runs its main.ts', () => {
+  it('builds the coordinator and the agents from the root Dockerfile, one target each', () => {
+    const targets = new Set([...DOCKERFILE.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]!));
+    for (const name of ['coordinator', ...agents]) {
+      const build = services[name]!.build!;
+      expect(build.context).toBe('.');
+      expect(build.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
+      const target = name === 'coordinator' ? 'coordinator' : 'agent';
+      expect(build.target).toBe(target);
+      expect(targets).toContain(target);
+    }
+    // the CLI (security init) runs from the build stage, which has tsx and the sources
+    expect(services['security']!.build!.target).toBe('build');
+    expect(targets).toContain('build');
+  });
+
+  it('has every service run under an init, and every long-running one a healthcheck', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.init, name).toBe(true);
+      // the security step runs once to completion: the others wait for that, not for health
+      if (name === 'security') continue;
+      expect(service.healthcheck?.test[0], name).toMatch(/^CMD(-SHELL)?$/);
+    }
+    // the coordinator is checked on a route that needs no token; the agents wait for it
+    const check = services['coordinator']!.healthcheck!.test.join(' ');
+    const path = /http:\/\/127\.0\.0\.1:(\d+)(\/\S+?)'/.exec(check);
+    expect(path, check).not.toBeNull();
+    expect(path![1]).toBe(services['coordinator']!.environment!['HTTP_PORT']);
+    expect(requiredRole('GET', path![2]!)).toBe('public');
+    for (const agent of agents) {
+      expect(services[agent]!.depends_on!['coordinator']).toEqual({ condition: 'service_healthy' });
+      // an established connection (state 01) to the NATS port, 4222 = 0x107E
+      const nats = new URL(services[agent]!.environment!['NATS_URL']!);
+      const hex = Number(nats.port).toString(16).toUpperCase();
+      expect(services[agent]!.healthcheck!.test.join(' '), agent).toContain(`:${hex} 01 `);
+    }
+  });
+});
+
+describe('Dockerfile', () => {
+  const stage = (name: string): string => {
+    const from = DOCKERFILE.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm'));
+    expect(from, name).toBeGreaterThanOrEqual(0);
+    const next = DOCKERFILE.slice(from + 1).search(/^FROM /m);
+    return next < 0 ? DOCKERFILE.slice(from) : DOCKERFILE.slice(from, from + 1 + next);
+  };
+
+  it('installs every workspace from its manifest, and builds the JS with tsc -b', () => {
     const workspaces = [
       'shared',
       ...readdirSync(join(ROOT, 'services')).map((s) => `services/${s}`),
     ].filter((w) => existsSync(join(ROOT, w, 'package.json')));
-    for (const name of ['coordinator', ...agents]) {
-      const build = services[name]!.build!;
-      expect(build.context).toBe('.');
-      const dockerfile = readFileSync(join(ROOT, build.dockerfile), 'utf8');
-      expect(dockerfile).toMatch(/^FROM node:20/m);
-      expect(dockerfile).toMatch(/^RUN npm ci/m);
-      for (const w of workspaces)
-        expect(dockerfile, `${build.dockerfile}: ${w}`).toContain(`COPY ${w}/package.json`);
-      const service = name === 'coordinator' ? 'coordinator' : 'agent';
-      expect(build.dockerfile).toBe(`services/${service}/Dockerfile`);
-      expect(dockerfile).toContain(`"services/${service}/src/main.ts"`);
+    for (const w of workspaces) expect(DOCKERFILE, w).toContain(`COPY ${w}/package.json`);
+    expect(stage('build')).toMatch(/^RUN npm ci\b/m);
+    expect(stage('build')).toMatch(/^RUN npx tsc -b /m);
+    expect(stage('prod-deps')).toMatch(/^RUN npm ci --omit=dev\b/m);
+  });
+
+  it('runs node:24-slim with production dependencies only, under tini', () => {
+    const runtime = stage('runtime');
+    expect(runtime).toMatch(/^FROM node:24-slim AS runtime$/m);
+    expect(runtime).toContain('COPY --from=prod-deps /app ./');
+    expect(runtime).not.toMatch(/^RUN npm ci(?! --omit=dev)/m);
+    expect(runtime).toMatch(/apt-get install .*\btini\b/);
+    expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
+    expect(runtime).toMatch(/^USER node$/m);
+    // what the built JS reads relative to itself at run time is in the image
+    for (const dir of ['migrations', 'examples', 'services/agent/sim-kernels'])
+      expect(runtime, dir).toMatch(new RegExp(`^COPY ${dir} ${dir}$`, 'm'));
+  });
+
+  it('gives each service target node on its built main.js, whose source exists', () => {
+    for (const service of ['coordinator', 'agent']) {
+      const target = stage(service);
+      expect(target).toMatch(new RegExp(`^FROM runtime AS ${service}$`, 'm'));
+      expect(target).toContain(`CMD ["node", "services/${service}/dist/main.js"]`);
+      expect(DOCKERFILE).toContain(
+        `COPY --from=build /app/services/${service}/dist services/${service}/dist`,
+      );
       expect(existsSync(join(ROOT, `services/${service}/src/main.ts`))).toBe(true);
+      // tsc's rootDir src / outDir dist: dist/main.js is what src/main.ts compiles to
+      const tsconfig = readFileSync(join(ROOT, `services/${service}/tsconfig.json`), 'utf8');
+      expect(tsconfig).toMatch(/"rootDir": "src", "outDir": "dist"/);
     }
   });
 });

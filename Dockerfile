@@ -1,0 +1,73 @@
+# syntax=docker/dockerfile:1
+# One image definition for the coordinator and the agent (issue 11, packaging). Build from the
+# repository root, choosing the service by target:
+#   docker build --target coordinator -t tramway-coordinator .
+#   docker build --target agent -t tramway-agent .
+#   docker build --target build -t tramway-build .   # full dev install + sources: runs the CLI
+#
+# Stages: `build` (every dependency, `tsc -b` emits dist/*.js for shared and the services),
+# `prod-deps` (`npm ci --omit=dev`, better-sqlite3 compiled here where the compilers are), then a
+# runtime on node:24-slim with only production dependencies and the built JS, run by `node` (no
+# tsx, no TypeScript at run time) under tini as PID 1 so SIGTERM reaches node and stops it cleanly.
+#
+# The CLI (`tramway security init`, used by the compose file's `security` step) still runs its
+# TypeScript sources through tsx (services/cli/bin/tramway.js), a devDependency: it runs from the
+# `build` stage, not from the runtime images, until the CLI has a build of its own.
+
+FROM node:24-slim AS base
+WORKDIR /app
+# python3, make and g++: node-gyp, should better-sqlite3 have no prebuilt binary for this platform
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+# manifests first so that the npm ci layers are cached while only sources change
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY services/cli/package.json services/cli/
+COPY services/agent/package.json services/agent/
+COPY services/coordinator/package.json services/coordinator/
+COPY services/embedded/package.json services/embedded/
+
+FROM base AS build
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY shared shared
+COPY services services
+COPY migrations migrations
+COPY examples examples
+RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded
+
+FROM base AS prod-deps
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-slim AS runtime
+# tini as PID 1: forwards SIGTERM/SIGINT to node and reaps children. TINI_SUBREAPER lets it also
+# run under an outer init (compose `init: true`, `docker run --init`) without complaint.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini \
+  && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production TINI_SUBREAPER=1
+WORKDIR /app
+# production node_modules (workspace links included) and the manifests they were installed from
+COPY --from=prod-deps /app ./
+# the built JS, beside what it reads at run time relative to itself: the SQL migrations, the
+# agent's bundled sim kernels and the example fleet's kernels
+COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/services/agent/dist services/agent/dist
+COPY --from=build /app/services/coordinator/dist services/coordinator/dist
+COPY --from=build /app/services/embedded/dist services/embedded/dist
+COPY services/agent/sim-kernels services/agent/sim-kernels
+COPY migrations migrations
+COPY examples examples
+# the state volume (SQLite log / agent pins) must be writable by the unprivileged user
+RUN mkdir -p /var/lib/tramway/agent && chown -R node:node /var/lib/tramway
+USER node
+ENTRYPOINT ["/usr/bin/tini", "--"]
+
+FROM runtime AS agent
+CMD ["node", "services/agent/dist/main.js"]
+
+# last, so that a plain `docker build .` gives the coordinator
+FROM runtime AS coordinator
+EXPOSE 7070
+CMD ["node", "services/coordinator/dist/main.js"]
