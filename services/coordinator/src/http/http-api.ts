@@ -113,6 +113,9 @@ export const createRoutes = (
   ),
   route('POST', '/v1/policies', (req, _p, { by }) => coordinator.api.apply(req.body, by)),
   route('GET', '/v1/policies/{name}', (_req, [name]) => coordinator.api.policy(name!)),
+  route('DELETE', '/v1/policies/{name}', (req, [name], { by }) =>
+    coordinator.api.deletePolicy(name!, req.body, by),
+  ),
   route('GET', '/v1/policies/{name}/status', (_req, [name]) => coordinator.api.status(name!)),
   route('POST', '/v1/policies/{name}/rollback', (req, [name], { by }) =>
     coordinator.api.rollback(name!, req.body ?? {}, by),

@@ -142,7 +142,8 @@ const DOCUMENT = {
     '/v1/policies': {
       get: {
         operationId: 'listPolicies',
-        summary: 'The policies in force: name, version, when and by whom applied',
+        summary:
+          'The policies in force or being deleted: name, version, state, when and by whom applied, latest rollout',
         parameters: pageParams,
         responses: {
           '200': {
@@ -158,18 +159,12 @@ const DOCUMENT = {
         parameters: [actorHeader],
         requestBody: policyBody,
         responses: {
-          '202': {
-            description: 'rollout started',
-            ...json({
-              type: 'object',
-              required: ['policy', 'version', 'rolloutId'],
-              properties: {
-                policy: { type: 'string' },
-                version: { type: 'integer' },
-                rolloutId: { type: 'string' },
-              },
-            }),
+          '200': {
+            description:
+              'unchanged: the spec is the one in force; no version recorded, no rollout started',
+            ...json(ref('Applied')),
           },
+          '202': { description: 'a new version: its rollout started', ...json(ref('Applied')) },
           ...errors,
         },
       },
@@ -177,7 +172,7 @@ const DOCUMENT = {
     '/v1/policies/{name}': {
       get: {
         operationId: 'getPolicy',
-        summary: 'One policy in force, with its spec',
+        summary: 'One policy in force (or being deleted): its spec, its latest changes and rollout',
         parameters: [pathParam('name')],
         responses: {
           '200': {
@@ -185,8 +180,74 @@ const DOCUMENT = {
             ...json({
               allOf: [
                 ref('PolicySummary'),
-                { type: 'object', required: ['spec'], properties: { spec: { type: 'object' } } },
+                {
+                  type: 'object',
+                  required: ['spec', 'latestVersion', 'history'],
+                  properties: {
+                    spec: { type: 'object' },
+                    latestVersion: {
+                      type: 'integer',
+                      description: 'the highest version ever recorded',
+                    },
+                    deleting: {
+                      type: 'object',
+                      properties: {
+                        at: { type: 'string', format: 'date-time' },
+                        by: { type: 'string' },
+                        rolloutId: { type: ['string', 'null'] },
+                      },
+                    },
+                    history: {
+                      type: 'array',
+                      description: 'the latest changes, newest first (at most 20)',
+                      items: {
+                        type: 'object',
+                        required: ['change', 'version', 'at', 'by'],
+                        properties: {
+                          change: { enum: ['applied', 'removed', 'deleted'] },
+                          version: { type: 'integer' },
+                          at: { type: 'string', format: 'date-time' },
+                          by: { type: 'string' },
+                          reason: { type: 'string' },
+                        },
+                      },
+                    },
+                  },
+                },
               ],
+            }),
+          },
+          ...errors,
+        },
+      },
+      delete: {
+        operationId: 'deletePolicy',
+        summary:
+          'Delete a policy: PolicyDeleted, then every node holding it releases it (a release rollout)',
+        description:
+          'The policy is listed as `deleting` until every node has released it, then no longer listed; the log keeps it. Applying the name again records the next version. Deleting a policy being deleted answers its release rollout again.',
+        parameters: [pathParam('name'), actorHeader],
+        requestBody: {
+          required: false,
+          ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
+        },
+        responses: {
+          '202': {
+            description: 'deleted: its nodes are releasing it',
+            ...json({
+              type: 'object',
+              required: ['policy', 'version', 'state', 'rolloutId', 'nodes'],
+              properties: {
+                policy: { type: 'string' },
+                version: { type: 'integer', description: 'the version deleted' },
+                state: { const: 'deleting' },
+                rolloutId: { type: 'string', description: 'the release rollout' },
+                nodes: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'the nodes releasing it',
+                },
+              },
             }),
           },
           ...errors,
@@ -209,7 +270,23 @@ const DOCUMENT = {
           ...json({ type: 'object', properties: { reason: { type: 'string' } } }),
         },
         responses: {
-          '200': { description: 'rollback rollout started', ...json(ref('RolloutRef')) },
+          '200': {
+            description:
+              'the rollback rollout started (it gives the nodes the previous version back, or releases the policy when there was none)',
+            ...json({
+              type: 'object',
+              required: ['rolloutId', 'rolledBack', 'fromVersion', 'toVersion'],
+              properties: {
+                rolloutId: { type: 'string', description: 'the rollback rollout' },
+                rolledBack: { type: 'string', description: 'the rollout rolled back' },
+                fromVersion: { type: 'integer' },
+                toVersion: {
+                  type: ['integer', 'null'],
+                  description: 'null: the policy is removed',
+                },
+              },
+            }),
+          },
           ...errors,
         },
       },
@@ -465,12 +542,48 @@ const DOCUMENT = {
       },
       PolicySummary: {
         type: 'object',
-        required: ['name', 'version', 'appliedAt', 'appliedBy'],
+        required: ['name', 'version', 'state', 'appliedAt', 'appliedBy', 'rollout'],
         properties: {
           name: { type: 'string' },
           version: { type: 'integer' },
+          state: {
+            enum: ['active', 'deleting'],
+            description: 'deleting: deleted, and some node has not released it yet',
+          },
           appliedAt: { type: 'string', format: 'date-time' },
           appliedBy: { type: 'string' },
+          rollout: {
+            oneOf: [
+              { type: 'null' },
+              {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  kind: { enum: ['apply', 'rollback', 'release'] },
+                  version: { type: 'integer' },
+                  state: { enum: ['running', 'held', 'completed', 'rolled-back'] },
+                },
+              },
+            ],
+          },
+        },
+      },
+      Applied: {
+        type: 'object',
+        required: ['policy', 'version', 'rolloutId', 'unchanged'],
+        properties: {
+          policy: { type: 'string' },
+          version: { type: 'integer' },
+          rolloutId: { type: 'string' },
+          unchanged: { type: 'boolean' },
+        },
+      },
+      FunctionList: {
+        type: 'object',
+        required: ['count', 'names'],
+        properties: {
+          count: { type: 'integer' },
+          names: { type: 'array', items: { type: 'string' }, description: 'the first 50, sorted' },
         },
       },
       TracingPolicy: {
@@ -585,7 +698,34 @@ const DOCUMENT = {
         required: ['policy', 'version', 'nodes'],
         properties: {
           policy: { type: 'string' },
-          version: { type: 'integer' },
+          version: {
+            type: 'integer',
+            description: 'the version apply would record (the one in force when unchanged)',
+          },
+          unchanged: { type: 'boolean', description: 'the spec is the one in force' },
+          current: {
+            oneOf: [
+              { type: 'null' },
+              { type: 'object', properties: { version: { type: 'integer' } } },
+            ],
+            description: 'the version in force (null: a new policy)',
+          },
+          diff: {
+            type: 'array',
+            description:
+              'per node, the functions the plan would attach against those it holds now for the policy',
+            items: {
+              type: 'object',
+              required: ['nodeId', 'selected', 'added', 'removed', 'unchanged'],
+              properties: {
+                nodeId: { type: 'string' },
+                selected: { type: 'boolean' },
+                added: ref('FunctionList'),
+                removed: ref('FunctionList'),
+                unchanged: ref('FunctionList'),
+              },
+            },
+          },
           nodes: { type: 'array', items: ref('NodePlan') },
           unreachable: {
             type: 'array',
@@ -605,7 +745,8 @@ const DOCUMENT = {
         required: ['policy', 'version', 'rollout', 'nodes'],
         properties: {
           policy: { type: 'string' },
-          version: { type: 'integer' },
+          version: { type: ['integer', 'null'], description: 'null: no version in force' },
+          state: { enum: ['active', 'deleting', 'deleted', 'removed'] },
           rollout: {
             oneOf: [
               { type: 'null' },
@@ -614,6 +755,16 @@ const DOCUMENT = {
                 properties: {
                   id: { type: 'string' },
                   state: { enum: ['running', 'held', 'completed', 'rolled-back'] },
+                  kind: {
+                    enum: ['apply', 'rollback', 'release'],
+                    description:
+                      'apply and rollback give the nodes `version`; release takes the policy away',
+                  },
+                  version: { type: 'integer' },
+                  fromVersion: { type: ['integer', 'null'] },
+                  rollsBack: { type: 'string', description: 'the rollout a rollback undoes' },
+                  startedAt: { type: 'string', format: 'date-time' },
+                  startedBy: { type: 'string' },
                   waves: {
                     type: 'array',
                     items: {
