@@ -4,6 +4,11 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Asks a person a yes/no question (a destructive command's confirmation); absent when nobody
+   * can answer (stdin is not a terminal): such commands then need `--yes`.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 /**

@@ -2,11 +2,24 @@ import type { CliCommand, CliIo } from './cli-command.js';
 import { UsageError } from './cli-command.js';
 import { COMMANDS } from './commands/index.js';
 
+/** A y/N question on the terminal (stderr, so that stdout stays the command's answer). */
+const askOnTerminal = async (question: string): Promise<boolean> => {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^(y|yes)$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+};
+
 const processIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   env: process.env,
+  ...(process.stdin.isTTY === true ? { confirm: askOnTerminal } : {}),
 });
 
 const helpText = (commands: readonly CliCommand[]): string =>

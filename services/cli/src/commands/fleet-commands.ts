@@ -5,6 +5,7 @@ import { nodeApproveCommand, nodeResetCommand } from './node-admin.command.js';
 import { nodeModuleCommand } from './node-module.command.js';
 import { nodesCommand } from './nodes.command.js';
 import { planCommand } from './plan.command.js';
+import { POLICY_COMMANDS } from './policy.command.js';
 import { resumeCommand, rollbackCommand } from './rollback.command.js';
 import { statusCommand } from './status.command.js';
 import { TOKEN_COMMANDS } from './token.command.js';
@@ -16,6 +17,7 @@ export const FLEET_COMMANDS: readonly CliCommand[] = [
   statusCommand,
   rollbackCommand,
   resumeCommand,
+  ...POLICY_COMMANDS,
   nodesCommand,
   nodeModuleCommand,
   nodeApproveCommand,
