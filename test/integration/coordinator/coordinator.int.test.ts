@@ -342,7 +342,15 @@ describe('coordinator rollouts', () => {
         reason: expect.stringMatching(/removed/),
       }),
     ]);
-    expect((await http('GET', '/v1/policies/other/status')).status).toBe(404);
+    // its status shows the rollout that took it away (a release, undoing other-v1)
+    const gone = await http('GET', '/v1/policies/other/status');
+    expect(gone.status).toBe(200);
+    expect(gone.body).toMatchObject({
+      version: null,
+      state: 'removed',
+      rollout: { id: 'other-v1-rollback', kind: 'release', version: 1, rollsBack: 'other-v1' },
+    });
+    expect((await http('GET', '/v1/policies/other')).status).toBe(404);
   });
 });
 
