@@ -346,6 +346,31 @@ describe('tramway policy', () => {
     const event = (await allEvents()).find((e) => e.type === 'PolicyDeleted')!;
     expect(event.data).toEqual({ name: 'del', version: 1, reason: 'not needed' });
     expect(event.metadata.actor).toBe('token:admin');
+    // the audit at an earlier time still shows it, in force; at the deletion, deleting
+    const db = join(fleet.dataDir, 'log.sqlite');
+    const before = await run([
+      'audit',
+      'state',
+      '--position',
+      String(event.globalPosition - 1),
+      '--db',
+      db,
+    ]);
+    expect(before.code, before.err).toBe(0);
+    expect(before.out).toMatch(/^del\s+1\s+active\s+/m);
+    const at = await run([
+      'audit',
+      'state',
+      '--position',
+      String(event.globalPosition),
+      '--db',
+      db,
+    ]);
+    expect(at.out).toMatch(/^del\s+1\s+deleting \(by token:admin\)\s+/m);
+    const now = await run(['audit', 'state', '--position', '999999', '--db', db]);
+    expect(now.code, now.err).toBe(0);
+    expect(now.out).toMatch(/^fleet at position \d+/);
+    expect(now.out).not.toMatch(/^del\s/m);
 
     // deleting again, or an unknown policy: 404
     const again = await run(['policy', 'delete', 'del', '--yes', '--json']);
