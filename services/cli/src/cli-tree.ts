@@ -157,8 +157,19 @@ const KERNEL: CommandSpec = {
   ],
 };
 
-const audit = (name: keyof typeof import('./commands/audit.command.js')) => async () =>
-  (await import('./commands/audit.command.js'))[name] as CommandRun;
+const audit =
+  (
+    name:
+      | 'runAudit'
+      | 'runAuditActor'
+      | 'runAuditFunction'
+      | 'runAuditProgram'
+      | 'runAuditPolicy'
+      | 'runAuditState'
+      | 'runAuditRebuild',
+  ) =>
+  async (): Promise<CommandRun> =>
+    (await import('./commands/audit.command.js'))[name];
 
 const AUDIT: CommandSpec = {
   name: 'audit',
