@@ -137,6 +137,8 @@ const configure = (command: CommandType, io: CliIo): CommandType => {
       })
       // wrap descriptions even beside a long term (`module [options] <action> <node> <module>`)
       .configureHelp({ minWidthToWrap: 24 })
+      // a group's options (`audit --db`) only before its subcommand: `audit state --db F` is state's
+      .enablePositionalOptions()
       .showHelpAfterError(`(run '${pathOf(command).join(' ')} --help' for usage and examples)`)
       .exitOverride()
   );
