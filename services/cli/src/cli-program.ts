@@ -162,6 +162,9 @@ const addCommand = (
     for (const option of CONNECTION) command.addOption(optionOf(option, 'Connection:'));
   command.addHelpText('after', examplesOf(spec));
   configure(command, io);
+  command.helpOption('-h, --help', 'show this help');
+  if (spec.subcommands !== undefined)
+    command.helpCommand('help [command]', 'show help on a subcommand');
   const load = spec.load;
   if (load !== undefined)
     command.action(async () => {
