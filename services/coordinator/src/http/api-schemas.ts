@@ -64,7 +64,7 @@ export const PAGE_QUERY = z.object({
     .meta({ description: 'items per page' }),
   cursor: z
     .string({ error: CURSOR_PROBLEM })
-    .regex(/^[A-Za-z0-9_-]{1,1400}$/, { error: CURSOR_PROBLEM })
+    .regex(/^[A-Za-z0-9_-]{1,1400}$/, { error: CURSOR_PROBLEM, abort: true })
     .refine(isIssuedCursor, { error: CURSOR_PROBLEM })
     .optional()
     .meta({ description: 'the nextCursor of the page before (opaque)' }),

@@ -104,9 +104,13 @@ export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
 
 /** The problems of a zod refusal, `path: message`, each path under `prefix`. */
 const problemsOf = (error: z.ZodError, prefix: string): string[] =>
-  error.issues.map((issue) => {
-    const path = formatPath([...(prefix === '' ? [] : [prefix]), ...issue.path]);
-    return `${path === '' ? 'body' : path}: ${issue.message}`;
+  error.issues.flatMap((issue) => {
+    const at = (...more: PropertyKey[]): string =>
+      formatPath([...(prefix === '' ? [] : [prefix]), ...issue.path, ...more]) || 'body';
+    // one line per unknown key, at its own path (as the policy's problems)
+    return issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${at(key)}: unknown field`)
+      : [`${at()}: ${issue.message}`];
   });
 
 /** The query as its schema takes it: an integer parameter's decimal digits as a number. */
