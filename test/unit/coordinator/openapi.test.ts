@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { FleetCoordinator } from '../../../services/coordinator/src/fleet-coordinator.js';
 import { requiredRole } from '../../../services/coordinator/src/http/access.js';
 import { ApiErrorCode } from '../../../services/coordinator/src/http/api-result.js';
@@ -21,30 +21,12 @@ import {
 } from '../../../services/coordinator/src/http/http-api.js';
 import { OPENAPI_DOCUMENT } from '../../../services/coordinator/src/http/openapi.js';
 import { TRACING_POLICY_SCHEMA } from '../../../shared/src/contracts/policy.contract.js';
+import { documentOperation, documentValidator } from '../../support/openapi-schema.js';
 
 type Json = Record<string, unknown>;
 
-/** `schema` as a standalone JSON Schema: the document's components as its `$defs`. */
-const standalone = (schema: unknown): Json => {
-  const text = JSON.stringify(schema).replaceAll('"#/components/schemas/', '"#/$defs/');
-  const defs = JSON.parse(
-    JSON.stringify(OPENAPI_DOCUMENT.components.schemas).replaceAll(
-      '"#/components/schemas/',
-      '"#/$defs/',
-    ),
-  ) as Json;
-  return { ...(JSON.parse(text) as Json), $defs: defs };
-};
-
-/** A validator of the document's JSON Schema `schema` (zod's JSON Schema reader, not its source). */
-const validatorOf = (schema: unknown) =>
-  z.fromJSONSchema(standalone(schema) as Parameters<typeof z.fromJSONSchema>[0]);
-
-const operation = (method: string, path: string): Json => {
-  const op = OPENAPI_DOCUMENT.paths[path]?.[method];
-  if (op === undefined) throw new Error(`no ${method} ${path} in the document`);
-  return op;
-};
+const validatorOf = documentValidator;
+const operation = documentOperation;
 
 const example = parse(
   readFileSync(new URL('../../../examples/policies/tcp-latency.yaml', import.meta.url), 'utf8'),
