@@ -302,6 +302,13 @@ describe('every error the OpenAPI document lists', () => {
         ),
       'applyPolicy PlanRefused': () =>
         post('/v1/policies', policy('mars', { nodeSelector: { matchLabels: { zone: 'mars' } } })),
+      'applyPolicy Conflict': async () => {
+        // a first wave of one node, then a pause: the rollout is still under way
+        const waves = { rollout: { waves: [1, '100%'], pauseSeconds: 600 } };
+        const first = await post('/v1/policies', policy('slow', waves));
+        expect(first.status, JSON.stringify(first.body)).toBe(202);
+        return post('/v1/policies', policy('slow', { ...waves, strategy: 'multi' }));
+      },
       'rollbackPolicy Conflict': () => post('/v1/policies/alpha/rollback'),
       'resumeRollout Conflict': (op) => post(at(op, { id: rolloutId })),
       'loadModule InvalidRequest': (op) => post(at(op, { id: 'node-01', module: 'a%20b' })),

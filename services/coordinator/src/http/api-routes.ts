@@ -121,6 +121,10 @@ export const API_ROUTES = [
         description: `${policyErrors['400']!.description}, or a plan refused (PlanRefused: the reasons)`,
         codes: ['InvalidRequest', 'InvalidPolicy', 'PlanTooLarge', 'PlanRefused'],
       },
+      '409': {
+        description: 'a rollout of the policy is running, paused or held',
+        codes: ['Conflict'],
+      },
     },
   },
   {
