@@ -1,10 +1,10 @@
 /**
  * `tramway policy list | get | describe | delete`: the policies the coordinator holds
- * (`GET /v1/policies`, `GET /v1/policies/{name}`, `DELETE /v1/policies/{name}`). Each command
- * parses its arguments, then calls one `run…` function that holds its logic.
+ * (`GET /v1/policies`, `GET /v1/policies/{name}`, `DELETE /v1/policies/{name}`). Each `run…`
+ * takes the parsed command line; the logic after parsing is in the functions it calls.
  */
 import { stringify as toYaml } from 'yaml';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
 import type { PolicyDetailView } from '../fleet/coordinator-client.js';
@@ -21,10 +21,8 @@ import {
 import { renderDescribe, renderPolicies } from '../fleet/fleet-render.js';
 import { followRollout, followTimings } from '../fleet/follow-rollout.js';
 
-const COMMON = '[--url URL] [--token T]';
-
 /** `tramway policy list`: every policy in force or being deleted. */
-export const runPolicyList = (args: FleetArgs, io: CliIo): Promise<FleetExit> =>
+export const listPolicies = (args: FleetArgs, io: CliIo): Promise<FleetExit> =>
   answerWith(io, args, 'policy list', clientOf(args).policies(), renderPolicies);
 
 /**
@@ -38,18 +36,13 @@ export const policyDocument = (p: PolicyDetailView) => ({
   spec: p.spec,
 });
 
-/** `tramway policy get NAME [-o yaml|json]`: the spec in force, ready to apply again. */
-export const runPolicyGet = async (
-  args: FleetArgs,
-  io: CliIo,
-  name: string,
-  format: 'yaml' | 'json',
-): Promise<FleetExit> => {
+/** `tramway policy get NAME`: the spec in force, ready to apply again (YAML; -o json: JSON). */
+export const getPolicy = async (args: FleetArgs, io: CliIo, name: string): Promise<FleetExit> => {
   const answer = await clientOf(args).policy(name);
   if (!answer.ok) return reportFailure(io, args, 'policy get', answer);
   const doc = policyDocument(answer.body);
   io.stdout(
-    format === 'json' || args.json
+    args.output === 'json'
       ? `${JSON.stringify(doc, null, 2)}\n`
       : `# ${name} v${answer.body.version}, applied ${answer.body.appliedAt} by ${answer.body.appliedBy}\n${toYaml(doc)}`,
   );
@@ -57,7 +50,7 @@ export const runPolicyGet = async (
 };
 
 /** `tramway policy describe NAME`: versions, latest rollout and its state, nodes per state, changes. */
-export const runPolicyDescribe = async (
+export const describePolicy = async (
   args: FleetArgs,
   io: CliIo,
   name: string,
@@ -74,9 +67,9 @@ export const runPolicyDescribe = async (
 
 /**
  * `tramway policy delete NAME`: asks for confirmation (a terminal, or `--yes`), deletes, then
- * (unless `--no-wait` or `--json`) follows the release until every node has released it.
+ * (unless `--no-wait` or a structured output) follows the release until every node released it.
  */
-export const runPolicyDelete = async (
+export const deletePolicy = async (
   args: FleetArgs,
   io: CliIo,
   name: string,
@@ -129,65 +122,32 @@ export const runPolicyDelete = async (
   });
 };
 
-export const policyListCommand: CliCommand = {
-  path: ['policy', 'list'],
-  usage: `policy list [--json] ${COMMON}`,
-  summary: 'the policies in force or being deleted, with their latest rollout',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io);
-    positionalsOf(args, []);
-    return runPolicyList(args, io);
-  },
+export const runPolicyList: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  positionalsOf(args, []);
+  return listPolicies(args, io);
 };
 
-export const policyGetCommand: CliCommand = {
-  path: ['policy', 'get'],
-  usage: `policy get NAME [-o yaml|json] [--json] ${COMMON}`,
-  summary: 'the policy in force as a document that applies again (YAML, or JSON)',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { values: ['-o', '--output'] });
-    const [name] = positionalsOf(args, ['NAME']);
-    const format = args.values.get('-o') ?? args.values.get('--output') ?? 'yaml';
-    if (format !== 'yaml' && format !== 'json')
-      throw new UsageError(`-o '${format}' is not a format: yaml or json`);
-    return runPolicyGet(args, io, name!, format);
-  },
+export const runPolicyGet: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [name] = positionalsOf(args, ['NAME']);
+  return getPolicy(args, io, name!);
 };
 
-export const policyDescribeCommand: CliCommand = {
-  path: ['policy', 'describe'],
-  usage: `policy describe NAME [--json] ${COMMON}`,
-  summary: 'versions, the latest rollout and its state, nodes per state, recent changes',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io);
-    const [name] = positionalsOf(args, ['NAME']);
-    return runPolicyDescribe(args, io, name!);
-  },
+export const runPolicyDescribe: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [name] = positionalsOf(args, ['NAME']);
+  return describePolicy(args, io, name!);
 };
 
-export const policyDeleteCommand: CliCommand = {
-  path: ['policy', 'delete'],
-  usage: `policy delete NAME [--yes] [--reason TEXT] [--no-wait] [--timeout-s N] [--json] ${COMMON}`,
-  summary: 'delete a policy (asks first; --yes) and wait until every node released it',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, {
-      values: ['--reason', '--interval-ms', '--timeout-s'],
-      flags: ['--yes', '--no-wait'],
-    });
-    const [name] = positionalsOf(args, ['NAME']);
-    const timings = followTimings(args);
-    if (typeof timings === 'string') throw new UsageError(timings);
-    return runPolicyDelete(args, io, name!, {
-      yes: args.flags.has('--yes'),
-      wait: !args.flags.has('--no-wait'),
-      ...timings,
-    });
-  },
+export const runPolicyDelete: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [name] = positionalsOf(args, ['NAME']);
+  const timings = followTimings(args);
+  if (typeof timings === 'string') throw new UsageError(timings);
+  return deletePolicy(args, io, name!, {
+    yes: args.flags.has('--yes'),
+    wait: !args.flags.has('--no-wait'),
+    ...timings,
+  });
 };
-
-export const POLICY_COMMANDS: readonly CliCommand[] = [
-  policyListCommand,
-  policyGetCommand,
-  policyDescribeCommand,
-  policyDeleteCommand,
-];

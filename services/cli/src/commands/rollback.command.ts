@@ -1,4 +1,4 @@
-import type { CliCommand, CliIo } from '../cli-command.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
 import type { RollbackView } from '../fleet/coordinator-client.js';
@@ -27,10 +27,10 @@ export const rollbackStarted = (name: string, v: RollbackView): string => {
 };
 
 /**
- * The rollback of POLICY once parsed: asks the coordinator, then (unless `--no-wait` or
- * `--json`) follows the rollback's own rollout until every node it reached is back.
+ * The rollback of POLICY once parsed: asks the coordinator, then (unless `--no-wait` or a
+ * structured output) follows the rollback's own rollout until every node it reached is back.
  */
-export const runRollback = async (
+export const rollBack = async (
   args: FleetArgs,
   io: CliIo,
   name: string,
@@ -68,40 +68,26 @@ export const runRollback = async (
  * (`POST /v1/policies/:name/rollback`): the version it replaced is in force again, and a rollout
  * of its own gives every node it reached that version back (make-before-break), or releases the
  * policy when it had no previous version. Waits and prints that rollout's progress until every
- * node is back (exit 0), unless `--no-wait` or `--json`. Exit 1 when there is no such policy,
- * nothing newer to roll back to (the message names the versions), or the wait times out.
+ * node is back (exit 0), unless `--no-wait` or `-o json|yaml`. Exit 1 when there is no such
+ * policy, nothing newer to roll back to (the message names the versions), or the wait times out.
  */
-export const rollbackCommand: CliCommand = {
-  path: ['rollback'],
-  usage:
-    'rollback POLICY [--reason TEXT] [--no-wait] [--timeout-s N] [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
-  summary: 'roll a policy back to its previous version and wait until its nodes are back',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, {
-      values: ['--reason', '--interval-ms', '--timeout-s'],
-      flags: ['--no-wait'],
-    });
-    const [name] = positionalsOf(args, ['POLICY']);
-    const timings = followTimings(args);
-    if (typeof timings === 'string') throw new UsageError(timings);
-    return runRollback(args, io, name!, { wait: !args.flags.has('--no-wait'), ...timings });
-  },
+export const runRollback: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [name] = positionalsOf(args, ['POLICY']);
+  const timings = followTimings(args);
+  if (typeof timings === 'string') throw new UsageError(timings);
+  return rollBack(args, io, name!, { wait: !args.flags.has('--no-wait'), ...timings });
 };
 
 /** `tramway resume ROLLOUT`: accepts a held wave's failures and lets the rollout go on. */
-export const resumeCommand: CliCommand = {
-  path: ['resume'],
-  usage: 'resume ROLLOUT [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
-  summary: 'resume a rollout held by its failure gate',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io);
-    const [id] = positionalsOf(args, ['ROLLOUT']);
-    return answerWith(
-      io,
-      args,
-      'resume',
-      clientOf(args).resume(id!),
-      ({ rolloutId }) => `resumed rollout ${rolloutId}\n`,
-    );
-  },
+export const runResume: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [id] = positionalsOf(args, ['ROLLOUT']);
+  return answerWith(
+    io,
+    args,
+    'resume',
+    clientOf(args).resume(id!),
+    ({ rolloutId }) => `resumed rollout ${rolloutId}\n`,
+  );
 };

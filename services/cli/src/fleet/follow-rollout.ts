@@ -24,7 +24,7 @@ export interface FollowOptions {
 export const followRollout = async (
   client: CoordinatorClient,
   io: CliIo,
-  args: Pick<FleetArgs, 'json'>,
+  args: Pick<FleetArgs, 'json' | 'output'>,
   options: FollowOptions,
 ): Promise<FleetExit> => {
   const deadline = Date.now() + options.timeoutS * 1000;

@@ -544,7 +544,15 @@ export const createRolloutRunner = (deps: RunnerDeps) => {
   ): Promise<Outcome<{ rolloutId: string }>> => {
     const state = rolloutOf(rolloutId);
     if (state.status === 'none') {
-      return { ok: false, code: 'NotFound', message: `no rollout ${rolloutId}` };
+      // an ended rollout that a later one of its policy replaced is no longer decided on
+      const ended = ownEntry(log.fleet().rollouts, rolloutId);
+      return ended
+        ? {
+            ok: false,
+            code: 'Conflict',
+            message: `rollout ${rolloutId} is ${ended.status}: only a held or paused rollout resumes`,
+          }
+        : { ok: false, code: 'NotFound', message: `no rollout ${rolloutId}` };
     }
     const rollout = rolloutSpecOf(state);
     if (!rollout)
