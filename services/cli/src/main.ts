@@ -4,6 +4,7 @@ import { COMMANDS } from './commands/index.js';
 
 const processIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(text),
+  stdoutBytes: (bytes) => process.stdout.write(bytes),
   stderr: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   env: process.env,

@@ -1,12 +1,7 @@
-import type { BtfFunctionInfo } from '@tramway/shared/btf';
-import { describeFunction, formatFuncSignature, listFuncs } from '@tramway/shared/btf';
+import { formatFuncSignature, listFuncs, writeFunctionsJson } from '@tramway/shared/btf';
 import type { CliCommand } from '../cli-command.js';
 import { positionalsOf, splitArgs } from '../cli-args.js';
 import { loadBtfSources } from './kernel-functions.options.js';
-
-/** One JSON object per line inside the array: valid JSON that greps well. */
-const toJsonLines = (items: readonly BtfFunctionInfo[]): string =>
-  items.length === 0 ? '[]\n' : `[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]\n`;
 
 /**
  * `tramway kernel functions [--btf FILE [--base FILE]] [--root DIR] [--json]`: every FUNC of the
@@ -22,18 +17,20 @@ export const kernelFunctionsCommand: CliCommand = {
   run: async (args, io) => {
     const parsed = splitArgs(args, { flags: ['--json'], values: ['--btf', '--base', '--root'] });
     positionalsOf(parsed, []);
-    const sources = await loadBtfSources(io, parsed, { kallsyms: false });
+    const sources = await loadBtfSources(io, parsed, { kallsyms: false, btfOnly: true });
     if (!sources) return 2;
     // with --base, list the split object's own functions; the base is context only
     const listed =
       parsed.values.has('--btf') && parsed.values.has('--base')
         ? sources.spaces.slice(1)
         : sources.spaces;
+    // one JSON object per line inside the array: valid JSON that greps well
     if (parsed.flags.has('--json')) {
-      const all = listed.flatMap((space) =>
-        listFuncs(space).map(({ id, func }) => describeFunction(space, id, func)),
+      const decoder = new TextDecoder();
+      writeFunctionsJson(
+        listed,
+        io.stdoutBytes ?? ((bytes) => io.stdout(decoder.decode(bytes, { stream: true }))),
       );
-      io.stdout(toJsonLines(all));
     } else {
       const lines: string[] = [];
       for (const space of listed)
