@@ -13,7 +13,16 @@
 //   node services/cli/build.mjs --prepare  the root `prepare` script: skips, saying why, where a
 //                                          build cannot happen (an `npm ci --omit=dev` without
 //                                          esbuild, or a Docker layer with manifests only)
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +36,38 @@ const ENTRIES = ['src/main.ts', 'src/closed-pipe.ts'];
  * command chunks that need them load them), and a bundle with one external installs anywhere.
  */
 export const EXTERNAL = ['better-sqlite3'];
+
+/**
+ * Files the code reads beside itself (`new URL('../x', import.meta.url)`): the SQL migrations,
+ * the agent's default sim kernel, the example fleet (whose files refer to each other). They are
+ * copied to bundle/assets/ under their repository path, and each such URL in the sources is
+ * rewritten to point there: every output file is in bundle/chunks/, one level below.
+ */
+const ASSETS = ['migrations', 'examples', 'services/agent/sim-kernels'];
+const ASSET_URL = /new URL\(\s*(['"])([^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
+
+const assetsPlugin = {
+  name: 'tramway-assets',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.split(sep).includes('node_modules')) return undefined;
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const errors = [];
+      const contents = source.replace(ASSET_URL, (whole, quote, rel) => {
+        const target = relative(ROOT, resolve(dirname(args.path), rel))
+          .split(sep)
+          .join('/');
+        if (!ASSETS.some((a) => target === a || target.startsWith(`${a}/`))) {
+          errors.push({ text: `${rel} (${target}) is not under an ASSETS folder of build.mjs` });
+          return whole;
+        }
+        return `new URL(${quote}../assets/${target}${quote}, import.meta.url)`;
+      });
+      return { contents, loader: 'ts', errors };
+    });
+  },
+};
 
 const prepare = process.argv.includes('--prepare');
 
@@ -65,16 +106,16 @@ const result = await esbuild.build({
     js: "import { createRequire as __tramwayCreateRequire } from 'node:module'; const require = __tramwayCreateRequire(import.meta.url);",
   },
   chunkNames: 'chunks/[name]-[hash]',
-  entryNames: '[name]',
+  entryNames: 'chunks/[name]',
+  plugins: [assetsPlugin],
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'linked',
-  minifySyntax: process.env.TRAMWAY_BUILD_MINIFY !== "0",
-  minifyWhitespace: process.env.TRAMWAY_BUILD_MINIFY !== "0",
+  minifySyntax: process.env.TRAMWAY_BUILD_MINIFY !== '0',
+  minifyWhitespace: process.env.TRAMWAY_BUILD_MINIFY !== '0',
   keepNames: true,
   metafile: true,
   logLevel: 'warning',
-  define: { 'process.env.TRAMWAY_CLI_VERSION': JSON.stringify(cliPackage.version) },
 });
 
 /**
@@ -92,6 +133,14 @@ for (const input of Object.keys(result.metafile.inputs)) {
   }
   const depth = parts[nm + 1]?.startsWith('@') ? 3 : 2;
   inputs.add(parts.slice(0, nm + depth).join(sep) + sep + 'package.json');
+}
+for (const asset of ASSETS) {
+  const from = join(ROOT, asset);
+  cpSync(from, join(OUT_DIR, 'assets', asset), { recursive: true });
+  for (const f of readdirSync(from, { recursive: true })) {
+    const abs = join(from, String(f));
+    if (statSync(abs).isFile()) inputs.add(abs);
+  }
 }
 inputs.add(join(CLI_DIR, 'package.json'));
 inputs.add(fileURLToPath(import.meta.url));

@@ -20,6 +20,18 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.exit(0);
 }
 
+function exists(url) {
+  try {
+    statSync(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// no sources beside the bin: an installed package (npm pack), where the bundle is all there is
+const hasSources = exists(new URL('src/main.ts', here));
+
 /** Why the bundle cannot be used, or undefined when it can. */
 const bundleProblem = () => {
   if (process.env.TRAMWAY_CLI_SOURCE === '1') return 'TRAMWAY_CLI_SOURCE=1';
@@ -29,8 +41,7 @@ const bundleProblem = () => {
   } catch {
     return 'no bundle (npm run build:cli makes it)';
   }
-  // no sources beside the bin: an installed package, where the bundle is all there is
-  if (!exists(new URL('src/main.ts', here))) return undefined;
+  if (!hasSources) return undefined;
   for (const [file, mtimeMs, size] of manifest.files) {
     let s;
     try {
@@ -43,16 +54,13 @@ const bundleProblem = () => {
   return undefined;
 };
 
-function exists(url) {
-  try {
-    statSync(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const problem = bundleProblem();
+if (problem !== undefined && !hasSources) {
+  process.stderr.write(
+    `tramway: cannot start: ${problem}, and no sources to run instead; reinstall the package\n`,
+  );
+  process.exit(70);
+}
 if (debug)
   process.stderr.write(
     problem === undefined
@@ -63,8 +71,8 @@ if (debug)
 let main;
 let exitOnClosedPipe;
 if (problem === undefined) {
-  ({ exitOnClosedPipe } = await import('../bundle/closed-pipe.js'));
-  ({ main } = await import('../bundle/main.js'));
+  ({ exitOnClosedPipe } = await import('../bundle/chunks/closed-pipe.js'));
+  ({ main } = await import('../bundle/chunks/main.js'));
 } else {
   const { register } = await import('node:module');
   const { register: registerTsx } = await import('tsx/esm/api');
