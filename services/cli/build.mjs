@@ -19,6 +19,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -89,11 +90,14 @@ try {
 
 const cliPackage = JSON.parse(readFileSync(join(CLI_DIR, 'package.json'), 'utf8'));
 
-rmSync(OUT_DIR, { recursive: true, force: true });
+// built beside, then swapped in: a bin starting meanwhile sees the old bundle or none (and runs
+// the sources), never a half-written one; two builds at once do not mix their files
+const BUILD_DIR = join(CLI_DIR, `.bundle-${process.pid}`);
+rmSync(BUILD_DIR, { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: ROOT,
   entryPoints: ENTRIES.map((e) => join(CLI_DIR, e)),
-  outdir: OUT_DIR,
+  outdir: BUILD_DIR,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -136,7 +140,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
 }
 for (const asset of ASSETS) {
   const from = join(ROOT, asset);
-  cpSync(from, join(OUT_DIR, 'assets', asset), { recursive: true });
+  cpSync(from, join(BUILD_DIR, 'assets', asset), { recursive: true });
   for (const f of readdirSync(from, { recursive: true })) {
     const abs = join(from, String(f));
     if (statSync(abs).isFile()) inputs.add(abs);
@@ -151,11 +155,21 @@ const files = [...inputs]
     const s = statSync(f);
     return [relative(CLI_DIR, f), s.mtimeMs, s.size];
   });
-mkdirSync(OUT_DIR, { recursive: true });
+mkdirSync(BUILD_DIR, { recursive: true });
 writeFileSync(
-  join(OUT_DIR, 'manifest.json'),
+  join(BUILD_DIR, 'manifest.json'),
   `${JSON.stringify({ version: cliPackage.version, external: EXTERNAL, files })}\n`,
 );
+for (let attempt = 0; ; attempt++) {
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  try {
+    renameSync(BUILD_DIR, OUT_DIR);
+    break;
+  } catch (error) {
+    // another build renamed its output in between: replace it (same sources, same bundle)
+    if (attempt >= 5) throw error;
+  }
+}
 if (!prepare || process.env.TRAMWAY_DEBUG)
   process.stderr.write(
     `tramway CLI built: ${relative(ROOT, OUT_DIR)}/ (${Object.keys(result.metafile.outputs).length} files, ${files.length} inputs tracked)\n`,
