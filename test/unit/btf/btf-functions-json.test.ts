@@ -14,7 +14,7 @@ import {
   parseBtf,
   writeFunctionsJson,
 } from '@tramway/shared/btf';
-import type { BtfType } from '@tramway/shared/lib';
+import type { BtfType } from '@tramway/shared/kernel';
 import {
   SMALL_VMLINUX_TYPES,
   smallModule,
