@@ -18,6 +18,7 @@ const askOnTerminal = async (question: string): Promise<boolean> => {
 
 const processIo = (): CliIo => ({
   stdout: (text) => process.stdout.write(text),
+  stdoutBytes: (bytes) => process.stdout.write(bytes),
   stderr: (text) => process.stderr.write(text),
   cwd: process.cwd(),
   env: process.env,

@@ -6,8 +6,8 @@
  * (`{ items, nextCursor }`): the client follows the cursors and answers every item.
  */
 import type { PlanCounts } from '@tramway/shared/domain';
-import type { ClientTls } from './tls-fetch.js';
-import { createTlsFetch } from './tls-fetch.js';
+import type { ClientTls, HttpAnswer, HttpFetch } from './tls-fetch.js';
+import { createNodeFetch } from './tls-fetch.js';
 
 /** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
@@ -269,8 +269,8 @@ export interface ClientOptions {
   readonly tls?: ClientTls;
   /** per request; default 15000 ms (a plan asks every node) */
   readonly timeoutMs?: number;
-  /** injectable for tests; default the global fetch */
-  readonly fetch?: typeof fetch;
+  /** injectable for tests (the global `fetch` fits); default node:http / node:https */
+  readonly fetch?: HttpFetch;
 }
 
 const causeText = (error: unknown): string => {
@@ -335,13 +335,7 @@ const PAGE_LIMIT = 1000;
 export const createCoordinatorClient = (options: ClientOptions): CoordinatorClient => {
   const base = options.url.replace(/\/+$/, '');
   const tls = options.tls;
-  const doFetch =
-    options.fetch ??
-    (base.startsWith('https:') &&
-    tls !== undefined &&
-    (tls.caFile !== undefined || tls.certFile !== undefined)
-      ? createTlsFetch(tls)
-      : fetch);
+  const doFetch = options.fetch ?? createNodeFetch(base.startsWith('https:') ? (tls ?? {}) : {});
   const timeoutMs = options.timeoutMs ?? 15_000;
 
   const call = async <T>(
@@ -350,7 +344,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     body?: unknown,
   ): Promise<ApiAnswer<T>> => {
     const url = `${base}${path}`;
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await doFetch(url, {
         method,
