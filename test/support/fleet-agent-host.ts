@@ -71,7 +71,7 @@ const main = async (): Promise<number> => {
     specs.set(name, spec.value);
   }
   // warnings and errors of every agent on stderr (the parent keeps them for failure messages)
-  const logger = createPinoLogger({
+  const logger = await createPinoLogger({
     level: config.logLevel ?? 'warn',
     format: 'json',
     destination: 2,

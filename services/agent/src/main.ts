@@ -24,7 +24,7 @@ const main = async (): Promise<number> => {
     config = loadConfig(process.env, process.argv.slice(2));
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      createServiceLogger('info', bootLogFormat(process.env['TRAMWAY_LOG_FORMAT'])).fatal(
+      (await createServiceLogger('info', bootLogFormat(process.env['TRAMWAY_LOG_FORMAT']))).fatal(
         `invalid agent configuration: ${error.problems.join('; ')}`,
         { service: 'agent', problems: error.problems },
       );
@@ -32,7 +32,7 @@ const main = async (): Promise<number> => {
     }
     throw error;
   }
-  const root: RootLogger = createServiceLogger(config.logLevel, config.logFormat);
+  const root: RootLogger = await createServiceLogger(config.logLevel, config.logFormat);
   // the process's own lines; the agent binds `service` and `nodeId` in its own child of `root`
   const logger = root.child({ service: 'agent', nodeId: config.nodeId });
   const fatal = (msg: string, meta: LogMeta = {}): void =>

@@ -41,7 +41,10 @@ const main = async (): Promise<void> => {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof InvalidConfigError)) throw error;
-    const boot = createServiceLogger('info', bootLogFormat(process.env['TRAMWAY_LOG_FORMAT']));
+    const boot = await createServiceLogger(
+      'info',
+      bootLogFormat(process.env['TRAMWAY_LOG_FORMAT']),
+    );
     return exitFatal(
       boot,
       error.message,
@@ -49,7 +52,7 @@ const main = async (): Promise<void> => {
       ServiceExit.BadConfig,
     );
   }
-  const root = createServiceLogger(config.LOG_LEVEL, config.TRAMWAY_LOG_FORMAT);
+  const root = await createServiceLogger(config.LOG_LEVEL, config.TRAMWAY_LOG_FORMAT);
   // what the start opened, closed (newest first) when a later step fails
   const opened: (() => Promise<unknown>)[] = [];
   const failStart = async (

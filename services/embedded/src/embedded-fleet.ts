@@ -84,7 +84,11 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
   const logger: RootLogger | undefined =
     file === undefined
       ? undefined
-      : createPinoLogger({ level: options.logLevel ?? 'info', format: 'json', destination: file });
+      : await createPinoLogger({
+          level: options.logLevel ?? 'info',
+          format: 'json',
+          destination: file,
+        });
   logger?.info('embedded fleet starting', {
     service: 'embedded',
     dataDir,

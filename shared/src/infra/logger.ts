@@ -5,14 +5,12 @@
  * `createPinoLogger` is the services' implementation: pino, writing synchronously (no transport,
  * no worker thread: a line is written when the call returns, so a fatal line before
  * `process.exit` is never lost). JSON lines by default, human-readable (pino-pretty, one line per
- * record) when asked or when the output is a terminal. pino and pino-pretty are loaded on first
- * use: the CLI imports this module and most of its commands never log.
+ * record) when asked or when the output is a terminal. pino and pino-pretty are imported on first
+ * use (hence async): the CLI imports this module and most of its commands never log, and its
+ * bundle (services/cli/build.mjs) puts them in chunks of their own.
  */
-import { createRequire } from 'node:module';
 import { isatty } from 'node:tty';
-import type * as PinoModule from 'pino';
 import type { Logger as PinoInstance } from 'pino';
-import type * as PinoPrettyModule from 'pino-pretty';
 
 export type LogMeta = Readonly<Record<string, unknown>>;
 
@@ -80,8 +78,6 @@ export interface RootLogger extends Logger {
   flush(): void;
 }
 
-const requireCjs = createRequire(import.meta.url);
-
 const adapt = (p: PinoInstance): Logger => ({
   debug: (msg, meta) => p.debug(meta ?? {}, msg),
   info: (msg, meta) => p.info(meta ?? {}, msg),
@@ -90,20 +86,17 @@ const adapt = (p: PinoInstance): Logger => ({
   child: (meta) => adapt(p.child(meta)),
 });
 
-/** Writes to a file descriptor, synchronously (sonic-boom retries a full pipe). */
-const fdSink = (fd: number): LogSink => {
-  const { destination } = requireCjs('pino') as typeof PinoModule;
-  return destination({ fd, sync: true });
-};
-
-export const createPinoLogger = (options: PinoLoggerOptions): RootLogger => {
-  const { pino, stdTimeFunctions } = requireCjs('pino') as typeof PinoModule;
+export const createPinoLogger = async (options: PinoLoggerOptions): Promise<RootLogger> => {
+  // the CommonJS module.exports (the pino function with its helpers attached)
+  const { default: pino } = await import('pino');
   const dest = options.destination ?? 1;
-  const sink = typeof dest === 'number' ? fdSink(dest) : dest;
+  // a file descriptor: written synchronously (sonic-boom retries a full pipe)
+  const sink: LogSink =
+    typeof dest === 'number' ? pino.destination({ fd: dest, sync: true }) : dest;
   let out: LogSink = sink;
   if (options.format === 'pretty') {
-    const { prettyFactory } = requireCjs('pino-pretty') as typeof PinoPrettyModule;
-    const prettify = prettyFactory({
+    const { default: pinoPretty } = await import('pino-pretty');
+    const prettify = pinoPretty.prettyFactory({
       colorize: options.colorize ?? (typeof dest === 'number' && isatty(dest)),
       singleLine: true,
       translateTime: 'SYS:HH:MM:ss.l',
@@ -116,7 +109,7 @@ export const createPinoLogger = (options: PinoLoggerOptions): RootLogger => {
       level: options.level,
       base: { ...options.base },
       messageKey: 'msg',
-      timestamp: stdTimeFunctions.isoTime,
+      timestamp: pino.stdTimeFunctions.isoTime,
       // the level as its name (`"level":"info"`), as the lines always were
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },

@@ -24,7 +24,7 @@ export const ServiceExit = {
 export const createServiceLogger = (
   level: LogLevel,
   format: LogFormat | 'auto' | undefined,
-): RootLogger => createPinoLogger({ level, format: resolveLogFormat(format, isatty(1)) });
+): Promise<RootLogger> => createPinoLogger({ level, format: resolveLogFormat(format, isatty(1)) });
 
 /** TRAMWAY_LOG_FORMAT read before the configuration is known to be valid (a bad one: auto). */
 export const bootLogFormat = (value: string | undefined): LogFormat | 'auto' =>

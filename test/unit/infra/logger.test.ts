@@ -13,7 +13,7 @@ const parsed = (sink: { lines: string[] }): Record<string, unknown>[] =>
   sink.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('resolveLogFormat', () => {
-  it('is pretty on a terminal and JSON elsewhere unless forced', () => {
+  it('is pretty on a terminal and JSON elsewhere unless forced', async () => {
     expect(resolveLogFormat(undefined, true)).toBe('pretty');
     expect(resolveLogFormat('auto', true)).toBe('pretty');
     expect(resolveLogFormat(undefined, false)).toBe('json');
@@ -24,9 +24,9 @@ describe('resolveLogFormat', () => {
 });
 
 describe('createPinoLogger, JSON', () => {
-  it('writes one JSON object per line with time, level name, msg, base and meta', () => {
+  it('writes one JSON object per line with time, level name, msg, base and meta', async () => {
     const sink = lines();
-    const log = createPinoLogger({
+    const log = await createPinoLogger({
       level: 'info',
       format: 'json',
       destination: sink,
@@ -45,9 +45,9 @@ describe('createPinoLogger, JSON', () => {
     expect(new Date(String(line!['time'])).toISOString()).toBe(line!['time']);
   });
 
-  it('drops the levels under the one asked; fatal is always written', () => {
+  it('drops the levels under the one asked; fatal is always written', async () => {
     const sink = lines();
-    const log = createPinoLogger({ level: 'warn', format: 'json', destination: sink });
+    const log = await createPinoLogger({ level: 'warn', format: 'json', destination: sink });
     log.debug('d');
     log.info('i');
     log.warn('w');
@@ -59,13 +59,13 @@ describe('createPinoLogger, JSON', () => {
       ['fatal', 'f'],
     ]);
     const all = lines();
-    createPinoLogger({ level: 'debug', format: 'json', destination: all }).debug('d');
+    (await createPinoLogger({ level: 'debug', format: 'json', destination: all })).debug('d');
     expect(parsed(all)[0]).toMatchObject({ level: 'debug', msg: 'd' });
   });
 
-  it('gives a child its bindings on every line, nested children adding to them', () => {
+  it('gives a child its bindings on every line, nested children adding to them', async () => {
     const sink = lines();
-    const log = createPinoLogger({ level: 'info', format: 'json', destination: sink });
+    const log = await createPinoLogger({ level: 'info', format: 'json', destination: sink });
     const http = log.child({ part: 'http' });
     http.child({ requestId: 'r-1' }).info('request', { status: 200 });
     http.info('other');
@@ -77,9 +77,9 @@ describe('createPinoLogger, JSON', () => {
     expect(c).not.toHaveProperty('part');
   });
 
-  it('never writes tokens, authorization headers or key material', () => {
+  it('never writes tokens, authorization headers or key material', async () => {
     const sink = lines();
-    const log = createPinoLogger({ level: 'info', format: 'json', destination: sink });
+    const log = await createPinoLogger({ level: 'info', format: 'json', destination: sink });
     const secret = 'tw_0123456789abcdef';
     log.info('a', { token: secret, authorization: `Bearer ${secret}`, password: secret });
     log.child({ token: secret }).warn('b');
@@ -100,9 +100,9 @@ describe('createPinoLogger, JSON', () => {
 });
 
 describe('createPinoLogger, pretty', () => {
-  it('writes one readable line per record, without colours when asked', () => {
+  it('writes one readable line per record, without colours when asked', async () => {
     const sink = lines();
-    const log = createPinoLogger({
+    const log = await createPinoLogger({
       level: 'info',
       format: 'pretty',
       destination: sink,
@@ -124,7 +124,7 @@ describe('openLogFile', () => {
   const dir = makeTempDir('tramway-log-file-');
   afterAll(() => dir.remove());
 
-  it('appends lines and, over its limit, keeps the previous file as .1', () => {
+  it('appends lines and, over its limit, keeps the previous file as .1', async () => {
     const path = dir.file('logs/tramway.log');
     const file = openLogFile(path, 1024);
     const line = `${'x'.repeat(99)}\n`; // 100 bytes
@@ -143,7 +143,7 @@ describe('openLogFile', () => {
     expect(readFileSync(path, 'utf8')).not.toContain('after close');
   });
 
-  it('continues an existing file, counting what it holds', () => {
+  it('continues an existing file, counting what it holds', async () => {
     const path = dir.file('again.log');
     const first = openLogFile(path, 1024);
     for (let i = 0; i < 9; i++) first.write(`${'y'.repeat(99)}\n`);
@@ -156,13 +156,13 @@ describe('openLogFile', () => {
     second.close();
   });
 
-  it('refuses a limit too small to hold lines', () => {
+  it('refuses a limit too small to hold lines', async () => {
     expect(() => openLogFile(dir.file('x.log'), 10)).toThrow(/log file limit 10/);
   });
 
-  it('feeds a pino logger: JSON lines in the file', () => {
+  it('feeds a pino logger: JSON lines in the file', async () => {
     const file = openLogFile(dir.file('pino.log'));
-    const log = createPinoLogger({ level: 'info', format: 'json', destination: file });
+    const log = await createPinoLogger({ level: 'info', format: 'json', destination: file });
     log.child({ service: 'agent', nodeId: 'web-1' }).info('agent started');
     file.close();
     const [line] = readFileSync(file.path, 'utf8').trim().split('\n');
