@@ -67,6 +67,9 @@ export default tseslint.config(
       '**/dist/**',
       '.tmp/**',
       'services/cli/bin/**',
+      // the CLI's esbuild output (services/cli/build.mjs), git-ignored
+      'services/cli/bundle/**',
+      'services/cli/.bundle-*/**',
       // broken on purpose; linted explicitly by the fence tests
       'test/fixtures/lint/**',
     ],
