@@ -10,6 +10,7 @@
 // bundle is still what the sources say; when it is not, the bin runs the sources through tsx.
 //
 //   node services/cli/build.mjs            build (npm run build:cli)
+//   node services/cli/build.mjs --if-stale only when an input changed since the last build
 //   node services/cli/build.mjs --prepare  the root `prepare` script: skips, saying why, where a
 //                                          build cannot happen (an `npm ci --omit=dev` without
 //                                          esbuild, or a Docker layer with manifests only)
@@ -71,6 +72,22 @@ const assetsPlugin = {
 };
 
 const prepare = process.argv.includes('--prepare');
+
+/** The bin's own test (bin/tramway.js): every input still has its recorded mtime and size. */
+const isFresh = () => {
+  try {
+    const { files } = JSON.parse(readFileSync(join(OUT_DIR, 'manifest.json'), 'utf8'));
+    return files.every(([file, mtimeMs, size]) => {
+      const s = statSync(resolve(CLI_DIR, file));
+      return s.mtimeMs === mtimeMs && s.size === size;
+    });
+  } catch {
+    return false;
+  }
+};
+// --if-stale (pack.mjs, tests): leave a fresh bundle alone, so that bins running it meanwhile are
+// not disturbed by the swap
+if (process.argv.includes('--if-stale') && isFresh()) process.exit(0);
 
 const skip = (reason) => {
   process.stderr.write(`tramway CLI build skipped: ${reason}\n`);

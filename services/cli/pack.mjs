@@ -21,7 +21,7 @@ const outAt = argv.indexOf('--out');
 if (outAt >= 0 && argv[outAt + 1] === undefined) throw new Error('--out needs a directory');
 const OUT = resolve(outAt >= 0 ? argv[outAt + 1] : process.cwd());
 
-execFileSync(process.execPath, [join(CLI_DIR, 'build.mjs')], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(CLI_DIR, 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
 
 const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const root = json(join(ROOT, 'package.json'));
