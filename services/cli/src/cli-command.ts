@@ -17,6 +17,11 @@ export interface CliIo {
    * stdout is a pipe or a file (tables are never cut).
    */
   readonly columns?: number;
+  /**
+   * Asks a person a yes/no question (a destructive command's confirmation); absent when nobody
+   * can answer (stdin is not a terminal): such commands then need `--yes`.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 /**
