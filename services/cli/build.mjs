@@ -38,6 +38,12 @@ const ENTRIES = ['src/main.ts', 'src/closed-pipe.ts'];
  * command chunks that need them load them), and a bundle with one external installs anywhere.
  */
 export const EXTERNAL = ['better-sqlite3'];
+/**
+ * Loaded at run time by `createRequire(import.meta.url)` (shared/src/infra/logger.ts), which a
+ * bundler does not follow: found in node_modules beside the bundle, so dependencies of the
+ * packed CLI like the externals.
+ */
+const REQUIRED_AT_RUN_TIME = ['pino', 'pino-pretty'];
 
 /**
  * Files the code reads beside itself (`new URL('../x', import.meta.url)`): the SQL migrations,
@@ -175,7 +181,7 @@ const files = [...inputs]
 mkdirSync(BUILD_DIR, { recursive: true });
 writeFileSync(
   join(BUILD_DIR, 'manifest.json'),
-  `${JSON.stringify({ version: cliPackage.version, external: EXTERNAL, files })}\n`,
+  `${JSON.stringify({ version: cliPackage.version, external: [...EXTERNAL, ...REQUIRED_AT_RUN_TIME], files })}\n`,
 );
 for (let attempt = 0; ; attempt++) {
   rmSync(OUT_DIR, { recursive: true, force: true });
