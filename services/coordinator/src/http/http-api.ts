@@ -114,29 +114,46 @@ const problemsOf = (error: z.ZodError, prefix: string): string[] =>
       : [`${at()}: ${issue.message}`];
   });
 
-/** The query as its schema takes it: an integer parameter's decimal digits as a number. */
-const queryInput = (schema: z.ZodObject, query: URLSearchParams): Record<string, unknown> => {
+/**
+ * The query as its schema takes it: the value of an integer parameter written in decimal digits
+ * as a number (`integers`: their names, worked out once per route), the others as text.
+ */
+const queryInput = (
+  schema: z.ZodObject,
+  integers: ReadonlySet<string>,
+  query: URLSearchParams,
+): Record<string, unknown> => {
   const input: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(schema.shape)) {
+  for (const name of Object.keys(schema.shape)) {
     const text = query.get(name);
     if (text === null) continue;
-    const integer = (z.toJSONSchema(field as z.ZodType, { io: 'input' }) as { type?: unknown })
-      .type;
-    input[name] = integer === 'integer' && /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
+    input[name] = integers.has(name) && /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
   }
   return input;
 };
+
+/** The names of a query schema's integer parameters. */
+const integerParams = (schema: z.ZodObject | undefined): ReadonlySet<string> =>
+  new Set(
+    Object.entries(schema?.shape ?? {})
+      .filter(
+        ([, field]) =>
+          (z.toJSONSchema(field as z.ZodType, { io: 'input' }) as { type?: unknown }).type ===
+          'integer',
+      )
+      .map(([name]) => name),
+  );
 
 /**
  * Runs `handler` once the query and the body are what the route's schemas say (a 400 listing
  * every problem otherwise). A body member the route delegates (the policy) is left to the
  * handler when present: it answers with its own code and the domain's messages.
  */
-const validated =
-  (spec: ApiRoute, handler: Handler): Handler =>
-  (req, params, caller) => {
+const validated = (spec: ApiRoute, handler: Handler): Handler => {
+  const integers = integerParams(spec.query);
+  return (req, params, caller) => {
     if (spec.query) {
-      const parsed = spec.query.safeParse(queryInput(spec.query, queryOf(req)));
+      const parsed = spec.query.safeParse(queryInput(spec.query, integers, queryOf(req)));
       if (!parsed.success)
         return failure(
           400,
@@ -168,6 +185,7 @@ const validated =
     }
     return handler(req, params, caller);
   };
+};
 
 export const createRoutes = (
   coordinator: FleetCoordinator,
