@@ -30,6 +30,11 @@ import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
 import { createRateLimiter } from './rate-limit.js';
 import { acceptsBodyType, allowedHostSet, hostAllowed, originAllowed } from './request-hygiene.js';
+import { createConsoleRoutes } from './console-api.js';
+import { createConsoleFiles } from './console-static.js';
+import type { EventStreams } from './event-stream.js';
+import { createEventStreams } from './event-stream.js';
+import { silentLogger } from '@tramway/shared/infra';
 
 /** Largest request body accepted (a policy is a few KiB). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -91,6 +96,11 @@ export interface Route {
   /** who may call it (access.ts ROUTE_ROLES) */
   readonly access: RouteAccess;
   readonly handler: Handler;
+  /**
+   * a long-lived answer written to the response itself (Server-Sent Events): called once the
+   * request is admitted, instead of `handler`
+   */
+  readonly stream?: (req: IncomingMessage, res: ServerResponse, caller: Caller) => void;
 }
 
 const route = (method: Route['method'], template: string, handler: Handler): Route => ({
@@ -106,7 +116,20 @@ export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
 export const createRoutes = (
   coordinator: FleetCoordinator,
   denied: () => DeniedCounts = () => zeroDenied(),
+  streams: EventStreams = createEventStreams(coordinator.history, silentLogger),
 ): readonly Route[] => [
+  ...createConsoleRoutes(coordinator),
+  {
+    ...route(
+      'GET',
+      '/v1/events/stream',
+      (_req, _p, { identity }) =>
+        // reached only through dispatch(): over HTTP the stream answers (or this refusal)
+        streams.refuse(identity.actor) ??
+        failure(406, ApiErrorCode.InvalidRequest, 'the event stream is served over HTTP only'),
+    ),
+    stream: (req, res, { identity }) => streams.open(req, res, identity.actor),
+  },
   route('POST', '/v1/plan', (req) => coordinator.api.plan(req.body)),
   route('GET', '/v1/policies', (req) =>
     paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
@@ -268,6 +291,8 @@ interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
   /** the body was not read: close after answering, so its rest is not taken as a request */
   readonly close?: boolean;
+  /** the route answers by writing to the response itself (an event stream) */
+  readonly stream?: (res: ServerResponse) => void;
 }
 
 /** Writes the reply; a problem gets `instance` (the request path) and its own content type. */
@@ -550,6 +575,20 @@ const handle = async (
 ): Promise<Reply> => {
   const admitted = admit(routes, req, coordinator, guard, log);
   if (!admitted.ok) return admitted.reply;
+  const stream = admitted.route.stream;
+  if (stream !== undefined) {
+    // a refusal (too many streams) is an ordinary answer; otherwise the stream writes itself
+    const refused = await admitted.route.handler(
+      { method: req.method ?? 'GET', path: pathOf(req), headers: req.headers, body: undefined },
+      admitted.params,
+      admitted.caller,
+    );
+    if (refused.status === 429) return { result: refused, close: hasBody(req) };
+    return {
+      result: refused,
+      stream: (res) => stream(req, res, admitted.caller),
+    };
+  }
   const url = new URL(req.url ?? '/', 'http://localhost');
   let raw: string | undefined;
   try {
@@ -634,6 +673,8 @@ export interface HttpAddress {
   readonly allowedHosts?: readonly string[];
   /** serve HTTPS (and accept client certificates) instead of HTTP */
   readonly tls?: HttpTls;
+  /** the built console served at /ui (default services/console/dist) */
+  readonly consoleDir?: string;
   /**
    * where the admin token lives: issued there on first start (0600) when no admin exists
    * (access-tokens.ts `bootstrap`); none: no bootstrap
@@ -657,7 +698,9 @@ export const listenHttpApi = (
     denied: { ...zeroDenied() },
     now: () => Date.now(),
   };
-  const routes = createRoutes(coordinator, () => ({ ...guard.denied }));
+  const streams = createEventStreams(coordinator.history, log);
+  const routes = createRoutes(coordinator, () => ({ ...guard.denied }), streams);
+  const consoleFiles = createConsoleFiles(address.consoleDir);
   const options = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -671,9 +714,37 @@ export const listenHttpApi = (
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = pathOf(req);
+    if (path === '/ui' || path.startsWith('/ui/')) {
+      // the console's static files: no credential (they hold no fleet data), but the Host
+      // check still applies (a rebinding DNS name must not read even the page)
+      if (!hostAllowed(header(req, 'host'), guard.scheme, guard.allowedHosts())) {
+        send(
+          res,
+          {
+            result: failure(
+              421,
+              ApiErrorCode.MisdirectedRequest,
+              'Host is not a name of this coordinator',
+            ),
+            close: true,
+          },
+          path,
+        );
+        return;
+      }
+      const answer = consoleFiles(req.method ?? 'GET', path);
+      req.resume();
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      return;
+    }
     handle(routes, req, coordinator, guard, log, limits).then(
       (reply) => {
         if (reply.close) req.resume();
+        if (reply.stream !== undefined) {
+          reply.stream(res);
+          return;
+        }
         send(res, reply, path);
       },
       (error: unknown) => {
@@ -729,6 +800,7 @@ export const listenHttpApi = (
         url: `${guard.scheme}://${host}:${port}`,
         close: () =>
           new Promise((done) => {
+            streams.closeAll();
             server.close((error) => done(error ?? undefined));
             server.closeAllConnections();
           }),
