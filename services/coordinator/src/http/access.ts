@@ -28,6 +28,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze(
   'GET /v1/policies/{name}': 'viewer',
   'GET /v1/policies/{name}/status': 'viewer',
   'GET /v1/events/stream': 'viewer',
+  'GET /v1/console/whoami': 'viewer',
   'GET /v1/console/fleet': 'viewer',
   'GET /v1/console/nodes/{id}': 'viewer',
   'GET /v1/console/functions/{name}': 'viewer',

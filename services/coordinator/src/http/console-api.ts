@@ -154,6 +154,15 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
   const q = (req: RouteRequest): Query => req.query ?? new URLSearchParams();
 
   return [
+    // who the console signed in as: it shows the operator's buttons only to those who may use them
+    route('/v1/console/whoami', (_req, _p, { identity, by }) =>
+      success({
+        actor: identity.actor,
+        role: identity.role,
+        via: identity.via,
+        onBehalfOf: by.onBehalfOf ?? null,
+      }),
+    ),
     route('/v1/console/fleet', async (req) => {
       const query = q(req);
       const labels = labelParam(query);

@@ -90,8 +90,8 @@ export const createEventStreams = (
 
   const start = async (req: IncomingMessage, res: ServerResponse, actor: string): Promise<void> => {
     perActor.set(actor, (perActor.get(actor) ?? 0) + 1);
-    let subscription: Subscription | undefined;
-    let timer: ReturnType<typeof setInterval> | undefined;
+    /** set once the stream runs; `close` may come first */
+    const running: { subscription?: Subscription; timer?: ReturnType<typeof setInterval> } = {};
     let closed = false;
     const close = (): void => {
       if (closed) return;
@@ -100,8 +100,8 @@ export const createEventStreams = (
       const n = (perActor.get(actor) ?? 1) - 1;
       if (n > 0) perActor.set(actor, n);
       else perActor.delete(actor);
-      subscription?.unsubscribe();
-      if (timer) clearInterval(timer);
+      running.subscription?.unsubscribe();
+      if (running.timer) clearInterval(running.timer);
       if (!res.destroyed) res.destroy();
     };
     open.add(close);
@@ -139,8 +139,8 @@ export const createEventStreams = (
       write(`event: reset\ndata: ${JSON.stringify({ head })}\n\n`);
       after = head;
     }
-    timer = setInterval(() => write(': keep-alive\n\n'), limits.keepAliveMs);
-    subscription = store.subscribe(after).subscribe({
+    running.timer = setInterval(() => write(': keep-alive\n\n'), limits.keepAliveMs);
+    running.subscription = store.subscribe(after).subscribe({
       next: (recorded) => {
         if (!isFleetEventType(recorded.type)) return;
         const decoded = decodeFleetEvent(recorded);
