@@ -6,7 +6,17 @@
  */
 import { html, nothing } from 'lit-html';
 import type { TemplateResult } from 'lit-html';
-import { styleMap } from 'lit-html/directives/style-map.js';
+import { ref } from 'lit-html/directives/ref.js';
+
+/**
+ * Sets inline styles through the CSSOM (allowed by the CSP's `style-src 'self'`, unlike a `style`
+ * attribute, which lit-html's styleMap writes on first render).
+ */
+const cssom = (styles: Readonly<Record<string, string>>) =>
+  ref((el) => {
+    if (el instanceof HTMLElement)
+      for (const [k, v] of Object.entries(styles)) el.style.setProperty(k, v);
+  });
 import { apiFetch, q } from './api.js';
 import { fetchFleet, renderFleetGrid } from './fleet-view.js';
 import type { ConsoleEvent, EventsPage, FleetPage } from './types.js';
@@ -218,12 +228,8 @@ export const createTimelineView = (ctx: ViewContext): View => {
         ctx.rerender();
       }}
     >
-      <div class="spacer" style=${styleMap({ height: `${w.spacer}px` })}>
-        <ol
-          class="rows"
-          start=${w.first + 1}
-          style=${styleMap({ transform: `translateY(${w.offset}px)` })}
-        >
+      <div class="spacer" ${cssom({ height: `${w.spacer}px` })}>
+        <ol class="rows" start=${w.first + 1} ${cssom({ transform: `translateY(${w.offset}px)` })}>
           ${Array.from({ length: Math.max(0, last - w.first) }, (_, i) => row(w.first + i))}
         </ol>
       </div>

@@ -45,6 +45,14 @@ const waitForSignal = (): Promise<string> =>
  * exits 0 when every targeted node converged, 1 after --timeout-s; otherwise it keeps serving the
  * API until Ctrl-C (what `npm start` runs).
  */
+/**
+ * The console's address; with the admin token, a sign-in link: the token rides in the fragment
+ * (`#token=`), which the browser never sends to the server, so it reaches no request log; the page
+ * moves it into the tab's sessionStorage and takes it out of the address bar.
+ */
+export const consoleLink = (url: string, token: string | undefined): string =>
+  token === undefined ? `${url}/ui/` : `${url}/ui/#token=${encodeURIComponent(token)}`;
+
 export const demoCommand: CliCommand = {
   path: ['demo'],
   usage:
@@ -127,7 +135,7 @@ export const demoCommand: CliCommand = {
       ...(token === undefined ? {} : { token }),
     });
     say(
-      `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
+      `tramway embedded: coordinator at ${embedded.url}, console at ${embedded.url}/ui/, log and node state in ${embedded.dataDir}\n`,
     );
     const nodes = await client.nodes();
     if (nodes.ok) say(renderNodes(nodes.body));
@@ -186,7 +194,12 @@ export const demoCommand: CliCommand = {
       say(
         [
           '',
-          `serving the API at ${embedded.url} until Ctrl-C. Try, in another terminal:`,
+          `serving the API at ${embedded.url} until Ctrl-C.`,
+          `open the console: ${consoleLink(embedded.url, embedded.adminToken)}`,
+          embedded.adminToken === undefined
+            ? ''
+            : '  (a sign-in link: it holds the admin token, kept in that browser tab only; do not share it)',
+          'Try, in another terminal:',
           '  npx tramway nodes',
           `  npx tramway status ${policy.name} --watch`,
           '  npx tramway node module load web-2 nf_tables',

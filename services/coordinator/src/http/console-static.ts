@@ -95,11 +95,26 @@ const load = (dir: string): Map<string, StaticFile> | undefined => {
 };
 
 /**
- * The answer to `GET|HEAD path` under `/ui`, from the files of `dir` (read on first use; a
- * console not built yet is a 503 that says how to build it, looked for again on the next request).
+ * The answer to `GET|HEAD path` under `/ui`, from the files of `dir` (read on first use, and
+ * again when index.html changes; a console not built yet is a 503 that says how to build it).
  */
 export const createConsoleFiles = (dir: string = DEFAULT_CONSOLE_DIR) => {
   let files: Map<string, StaticFile> | undefined;
+  /** index.html's mtime when the files were read: a rebuild (npm run build) is picked up */
+  let builtAt = 0;
+  const current = (): Map<string, StaticFile> | undefined => {
+    let mtime = 0;
+    try {
+      mtime = statSync(join(dir, 'index.html')).mtimeMs;
+    } catch {
+      mtime = 0;
+    }
+    if (files === undefined || mtime !== builtAt) {
+      files = mtime === 0 ? undefined : load(dir);
+      builtAt = mtime;
+    }
+    return files;
+  };
   return (method: string, path: string): StaticAnswer => {
     if (method !== 'GET' && method !== 'HEAD')
       return {
@@ -109,7 +124,7 @@ export const createConsoleFiles = (dir: string = DEFAULT_CONSOLE_DIR) => {
       };
     if (path === '/ui')
       return { status: 308, headers: { ...SECURITY_HEADERS, location: '/ui/' }, body: '' };
-    files ??= load(dir);
+    const files = current();
     if (files === undefined)
       return {
         status: 503,
