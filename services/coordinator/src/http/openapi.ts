@@ -85,6 +85,31 @@ const policyBody = {
   }),
 };
 
+/** `?at=`: the fleet as it stood at that log position (absent, or at or past the head: live). */
+const atParam = {
+  name: 'at',
+  in: 'query',
+  required: false,
+  description: 'a log position: the answer is the fleet as it stood there (time travel)',
+  schema: { type: 'integer', minimum: 0 },
+};
+const labelParam = {
+  name: 'label',
+  in: 'query',
+  required: false,
+  description: 'key=value or key, comma-separated: nodes with every one',
+  schema: { type: 'string', maxLength: 1000 },
+};
+/** Where a console answer stands in the log. */
+const atPosition = {
+  type: 'object',
+  properties: {
+    position: { type: 'integer' },
+    head: { type: 'integer' },
+    live: { type: 'boolean' },
+  },
+} as const;
+
 const pageParams = [
   {
     name: 'limit',
@@ -360,6 +385,168 @@ const DOCUMENT = {
               type: 'object',
               properties: { name: { type: 'string' }, state: { const: 'revoked' } },
             }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/whoami': {
+      get: {
+        operationId: 'consoleWhoAmI',
+        description:
+          'The identity and role of the credential (the console shows operator buttons by it).',
+        responses: {
+          '200': {
+            description: 'the caller',
+            ...json({
+              type: 'object',
+              properties: {
+                actor: { type: 'string' },
+                role: { enum: ['viewer', 'operator', 'admin'] },
+                via: { enum: ['token', 'cert'] },
+                onBehalfOf: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/fleet': {
+      get: {
+        operationId: 'consoleFleet',
+        description:
+          'The fleet grid: a page of registered nodes (by id) with one cell per policy (attached, pending, rejected, trampoline-full, none), at the live position or at `at` (time travel).',
+        parameters: [atParam, labelParam, ...pageParams],
+        responses: {
+          '200': {
+            description: 'the grid page',
+            ...json({
+              ...atPosition,
+              properties: {
+                ...atPosition.properties,
+                recordedAt: { type: ['string', 'null'] },
+                total: { type: 'integer' },
+                policies: { type: 'array', items: { type: 'object' } },
+                items: { type: 'array', items: ref('ConsoleFleetRow') },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/nodes/{id}': {
+      get: {
+        operationId: 'consoleNode',
+        description:
+          "A node's links, trampoline occupancy against the budget (38), modules, pending and rejected targets, generations and drift, at the live position or at `at`.",
+        parameters: [pathParam('id'), atParam],
+        responses: {
+          '200': { description: 'the node', ...json({ type: 'object' }) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/functions/{name}': {
+      get: {
+        operationId: 'consoleFunction',
+        description:
+          'Which nodes and programs trace a kernel function (a page, by node and link), at the live position or at `at`; its history is `/v1/console/events?function=`.',
+        parameters: [pathParam('name'), atParam, ...pageParams],
+        responses: {
+          '200': { description: 'the links on the function', ...json({ type: 'object' }) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/rollouts': {
+      get: {
+        operationId: 'consoleRollouts',
+        description:
+          'The newest 50 rollouts with their waves (progress, held reason, failure ratio), the failure gate and, live, the pause before the next wave.',
+        parameters: [atParam],
+        responses: {
+          '200': { description: 'the rollouts', ...json({ type: 'object' }) },
+          ...errors,
+        },
+      },
+    },
+    '/v1/console/events': {
+      get: {
+        operationId: 'consoleEvents',
+        description:
+          'The log as a timeline: events after `after`, filtered, at most `limit`; one call reads at most 50,000 events of the log, so `nextAfter` (where the next call starts) may come with fewer items than asked.',
+        parameters: [
+          {
+            name: 'after',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 0, default: 0 },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+          },
+          ...['type', 'node', 'policy', 'actor'].map((name) => ({
+            name,
+            in: 'query',
+            required: false,
+            description: 'comma-separated names (up to 50): events matching one of them',
+            schema: { type: 'string' },
+          })),
+          {
+            name: 'function',
+            in: 'query',
+            required: false,
+            description: 'events that name this kernel function',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'a page of events in log order',
+            ...json({
+              type: 'object',
+              required: ['items', 'head', 'scanned', 'nextAfter'],
+              properties: {
+                items: { type: 'array', items: ref('ConsoleEvent') },
+                head: { type: 'integer' },
+                scanned: { type: 'integer' },
+                nextAfter: { type: ['integer', 'null'] },
+              },
+            }),
+          },
+          ...errors,
+        },
+      },
+    },
+    '/v1/events/stream': {
+      get: {
+        operationId: 'eventStream',
+        description:
+          'The log live as Server-Sent Events: `id` = log position, `event` = type, `data` = a ConsoleEvent. Resumes after `Last-Event-ID` (or `?after=`); further back than 10,000 events it sends `event: reset` and goes on from the head. At most 4 streams per credential and 64 in all (429); a client whose unsent output passes 1 MiB is dropped.',
+        parameters: [
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
+          },
+          {
+            name: 'after',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 0 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'the stream',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
           ...errors,
         },
@@ -671,6 +858,49 @@ const DOCUMENT = {
           stale: { type: 'boolean' },
           generation: { type: 'integer' },
           observedGeneration: { type: 'integer' },
+        },
+      },
+      ConsoleFleetRow: {
+        type: 'object',
+        properties: {
+          nodeId: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } },
+          profile: { type: 'string' },
+          attachPath: { type: ['string', 'null'] },
+          kernelRelease: { type: 'string' },
+          health: { enum: ['healthy', 'stale', 'drift', 'unapproved', 'unknown'] },
+          lastSeen: { type: ['string', 'null'] },
+          generation: { type: 'integer' },
+          observedGeneration: { type: ['integer', 'null'] },
+          busiestTrampoline: { type: 'integer' },
+          cells: {
+            type: 'object',
+            additionalProperties: {
+              type: 'object',
+              properties: {
+                state: { enum: ['attached', 'pending', 'rejected', 'trampoline-full', 'none'] },
+                attached: { type: 'integer' },
+                pending: { type: 'integer' },
+                rejected: { type: 'integer' },
+              },
+            },
+          },
+        },
+      },
+      ConsoleEvent: {
+        type: 'object',
+        properties: {
+          position: { type: 'integer' },
+          type: { type: 'string' },
+          occurredAt: { type: 'string' },
+          recordedAt: { type: 'string' },
+          actor: { type: 'string' },
+          streamId: { type: 'string' },
+          nodeId: { type: ['string', 'null'] },
+          policy: { type: ['string', 'null'] },
+          rolloutId: { type: ['string', 'null'] },
+          function: { type: ['string', 'null'] },
+          summary: { type: 'string' },
         },
       },
       ModuleOutcome: {
