@@ -117,7 +117,11 @@ export const createRolloutView = (ctx: ViewContext): View => {
         ${r.maxFailureRatio === null ? nothing : html`Failure gate: at most ${r.maxFailureRatio * 100}% of a wave may fail.`}
         ${r.pauseSeconds ? html`Pause between waves: ${r.pauseSeconds} s.` : nothing}
       </p>
-      ${r.reason !== null ? html`<p class="reason">${r.reason}</p>` : nothing}
+      ${
+        r.reason !== null && !r.waves.some((w) => w.reason === r.reason)
+          ? html`<p class="reason">${r.reason}</p>`
+          : nothing
+      }
       ${
         left !== undefined
           ? html`<p class="pause" role="timer" aria-live="off">Next wave in ${left} s</p>`
