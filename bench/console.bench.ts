@@ -84,6 +84,10 @@ const measure = async (args: Args, nodes: number, deadline: number): Promise<Siz
   const dir = mkdtempSync(join(tmpdir(), `tramway-console-bench-${nodes}-`));
   const remaining = (): number => Math.max(1, Math.round(deadline - performance.now()));
   const ids = Array.from({ length: nodes }, (_, i) => `node-${String(i).padStart(4, '0')}`);
+  const progress = (text: string): void => {
+    process.stderr.write(`bench:console: ${nodes} nodes: ${text}\n`);
+  };
+  progress('starting the embedded fleet');
   const fleet = await startEmbeddedFleet({
     dataDir: dir,
     port: 0,
@@ -97,6 +101,7 @@ const measure = async (args: Args, nodes: number, deadline: number): Promise<Siz
       kernelFile: '(bench kernel)',
     })),
   });
+  progress('registered; applying the policy');
   const browser = await launchChromium();
   try {
     const target = { url: fleet.url, token: fleet.adminToken };
@@ -105,6 +110,8 @@ const measure = async (args: Args, nodes: number, deadline: number): Promise<Siz
       policy: tracingPolicy('bench-policy', {
         targets: ['bench_fn_*'],
         nodeSelector: { matchLabels: { tier: 'bench' } },
+        // one wave: the scene is set fast; the rollout is not what is measured
+        rollout: { waves: ['100%'], maxFailureRatio: 1, pauseSeconds: 0 },
       }),
     });
     if (applied.status !== 202) throw new Error(`apply refused: ${JSON.stringify(applied.body)}`);
@@ -118,6 +125,7 @@ const measure = async (args: Args, nodes: number, deadline: number): Promise<Siz
       { timeoutMs: remaining(), intervalMs: 200 },
     );
     const convergeMs = performance.now() - t0;
+    progress(`converged in ${Math.round(convergeMs)} ms; measuring`);
 
     const apiMs: number[] = [];
     let apiBytes = 0;

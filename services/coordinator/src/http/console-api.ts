@@ -12,10 +12,9 @@ import type { EventStore } from '@tramway/shared/infra';
 import { fleetStateAt } from '@tramway/shared/infra';
 import { ownEntry } from '@tramway/shared/lib';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
-import { requiredRole } from './access.js';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, failure, success } from './api-result.js';
-import type { Route, RouteRequest } from './http-api.js';
+import type { Caller, RouteRequest } from './http-api.js';
 import type { ConsoleEvent, NodeLiveness } from './console-views.js';
 import {
   describeEvent,
@@ -123,7 +122,14 @@ export const readTimeline = async (
 const mentions = (data: unknown, fn: string): boolean =>
   JSON.stringify(data).includes(JSON.stringify(fn));
 
-export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Route[] => {
+type ConsoleHandler = (
+  req: RouteRequest,
+  params: readonly string[],
+  caller: Caller,
+) => Promise<ApiResult> | ApiResult;
+
+/** The console's operations of the route table (api-routes.ts), by operationId. */
+export const createConsoleHandlers = (coordinator: FleetCoordinator) => {
   const travel = createTimeTravel(coordinator.history);
   const liveness = (): ((nodeId: string) => NodeLiveness | undefined) => {
     const listed = coordinator.api.nodes();
@@ -145,17 +151,13 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
       return { ok: true, value: { state: live, live: true, head } };
     return { ok: true, value: { state: await travel(at.value), live: false, head } };
   };
-  const route = (template: string, handler: Route['handler']): Route => ({
-    method: 'GET',
-    template,
-    access: requiredRole('GET', template),
-    handler,
-  });
   const q = (req: RouteRequest): Query => req.query ?? new URLSearchParams();
+  /** a handler, typed */
+  const h = (f: ConsoleHandler): ConsoleHandler => f;
 
-  return [
+  return {
     // who the console signed in as: it shows the operator's buttons only to those who may use them
-    route('/v1/console/whoami', (_req, _p, { identity, by }) =>
+    consoleWhoAmI: h((_req, _p, { identity, by }) =>
       success({
         actor: identity.actor,
         role: identity.role,
@@ -163,7 +165,7 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         onBehalfOf: by.onBehalfOf ?? null,
       }),
     ),
-    route('/v1/console/fleet', async (req) => {
+    consoleFleet: h(async (req) => {
       const query = q(req);
       const labels = labelParam(query);
       if (!labels.ok) return labels.result;
@@ -187,7 +189,7 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         ...(page.body as object),
       });
     }),
-    route('/v1/console/nodes/{id}', async (req, [id]) => {
+    consoleNode: h(async (req, [id]) => {
       const at = await stateAt(q(req));
       if (!at.ok) return at.result;
       const { state, live, head } = at.value;
@@ -202,7 +204,7 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         ...nodeDetail(node, state),
       });
     }),
-    route('/v1/console/functions/{name}', async (req, [name]) => {
+    consoleFunction: h(async (req, [name]) => {
       if (!NAME.test(name!))
         return failure(400, ApiErrorCode.InvalidRequest, 'invalid function name', [
           'path.name: 1-253 letters, digits and ._:@/-',
@@ -225,7 +227,7 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         ...(page.body as object),
       });
     }),
-    route('/v1/console/rollouts', async (req) => {
+    consoleRollouts: h(async (req) => {
       const at = await stateAt(q(req));
       if (!at.ok) return at.result;
       const { state, live, head } = at.value;
@@ -238,7 +240,7 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         }));
       return success({ position: state.position, head, live, items });
     }),
-    route('/v1/console/events', async (req) => {
+    consoleEvents: h(async (req) => {
       const query = q(req);
       const after = positionParam(query, 'after');
       if (!after.ok) return after.result;
@@ -287,5 +289,5 @@ export const createConsoleRoutes = (coordinator: FleetCoordinator): readonly Rou
         nextAfter: last >= head ? null : last,
       });
     }),
-  ];
+  };
 };
