@@ -27,6 +27,7 @@ COPY services/cli/package.json services/cli/
 COPY services/agent/package.json services/agent/
 COPY services/coordinator/package.json services/coordinator/
 COPY services/embedded/package.json services/embedded/
+COPY services/console/package.json services/console/
 
 FROM base AS build
 RUN npm ci --no-audit --no-fund
@@ -36,6 +37,9 @@ COPY services services
 COPY migrations migrations
 COPY examples examples
 RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded
+# the console the coordinator serves at /ui (services/console/dist; npm ci's prepare skipped it:
+# its sources were not copied yet)
+RUN npm run build:console
 
 FROM base AS prod-deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -56,6 +60,7 @@ COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/services/agent/dist services/agent/dist
 COPY --from=build /app/services/coordinator/dist services/coordinator/dist
 COPY --from=build /app/services/embedded/dist services/embedded/dist
+COPY --from=build /app/services/console/dist services/console/dist
 COPY services/agent/sim-kernels services/agent/sim-kernels
 COPY migrations migrations
 COPY examples examples
