@@ -117,6 +117,16 @@ export default tseslint.config(
     },
   },
   {
+    // the console runs in a browser: its own program (DOM types, no Node)
+    files: ['services/console/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./services/console/tsconfig.json'],
+        tsconfigRootDir: ROOT,
+      },
+    },
+  },
+  {
     files: [`${SHARED_SRC}/**/*.ts`],
     rules: {
       'import-x/no-restricted-paths': [

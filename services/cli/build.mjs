@@ -51,7 +51,10 @@ const REQUIRED_AT_RUN_TIME = ['pino', 'pino-pretty'];
  * copied to bundle/assets/ under their repository path, and each such URL in the sources is
  * rewritten to point there: every output file is in bundle/chunks/, one level below.
  */
-const ASSETS = ['migrations', 'examples', 'services/agent/sim-kernels'];
+// the console (services/console/dist, built by `npm run build:console` before this) is copied when
+// built; a bundle made without it serves /ui as a 503 that says how to build it
+const ASSETS = ['migrations', 'examples', 'services/agent/sim-kernels', 'services/console/dist'];
+const OPTIONAL_ASSETS = new Set(['services/console/dist']);
 const ASSET_URL = /new URL\(\s*(['"])([^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
 const assetsPlugin = {
@@ -163,6 +166,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
 }
 for (const asset of ASSETS) {
   const from = join(ROOT, asset);
+  if (OPTIONAL_ASSETS.has(asset) && !existsSync(from)) continue;
   cpSync(from, join(BUILD_DIR, 'assets', asset), { recursive: true });
   for (const f of readdirSync(from, { recursive: true })) {
     const abs = join(from, String(f));
