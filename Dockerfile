@@ -29,6 +29,7 @@ COPY services/cli/package.json services/cli/
 COPY services/agent/package.json services/agent/
 COPY services/coordinator/package.json services/coordinator/
 COPY services/embedded/package.json services/embedded/
+COPY services/console/package.json services/console/
 
 FROM base AS build
 RUN npm ci --no-audit --no-fund
@@ -37,6 +38,9 @@ COPY shared shared
 COPY services services
 COPY migrations migrations
 COPY examples examples
+# the console the coordinator serves at /ui (services/console/dist), before the CLI bundle that
+# carries it (npm ci's prepare skipped both: the sources were not copied yet)
+RUN npm run build:console
 RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded \
   && node services/cli/build.mjs
 
@@ -59,6 +63,7 @@ COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/services/agent/dist services/agent/dist
 COPY --from=build /app/services/coordinator/dist services/coordinator/dist
 COPY --from=build /app/services/embedded/dist services/embedded/dist
+COPY --from=build /app/services/console/dist services/console/dist
 COPY --from=build /app/services/cli/bin services/cli/bin
 COPY --from=build /app/services/cli/bundle services/cli/bundle
 COPY services/agent/sim-kernels services/agent/sim-kernels

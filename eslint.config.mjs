@@ -67,7 +67,7 @@ export default tseslint.config(
       '**/dist/**',
       '.tmp/**',
       'services/cli/bin/**',
-      // the CLI bundle (build.mjs, also run by `npm ci`'s prepare): generated, gitignored
+      // the CLI's esbuild output (services/cli/build.mjs), git-ignored
       'services/cli/bundle/**',
       'services/cli/.bundle-*/**',
       // broken on purpose; linted explicitly by the fence tests
@@ -114,6 +114,16 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  {
+    // the console runs in a browser: its own program (DOM types, no Node)
+    files: ['services/console/**/*.ts'],
+    languageOptions: {
+      parserOptions: {
+        project: ['./services/console/tsconfig.json'],
+        tsconfigRootDir: ROOT,
+      },
     },
   },
   {

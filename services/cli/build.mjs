@@ -10,6 +10,7 @@
 // bundle is still what the sources say; when it is not, the bin runs the sources through tsx.
 //
 //   node services/cli/build.mjs            build (npm run build:cli)
+//   node services/cli/build.mjs --if-stale only when an input changed since the last build
 //   node services/cli/build.mjs --prepare  the root `prepare` script: skips, saying why, where a
 //                                          build cannot happen (an `npm ci --omit=dev` without
 //                                          esbuild, or a Docker layer with manifests only)
@@ -37,6 +38,12 @@ const ENTRIES = ['src/main.ts', 'src/closed-pipe.ts'];
  * command chunks that need them load them), and a bundle with one external installs anywhere.
  */
 export const EXTERNAL = ['better-sqlite3'];
+/**
+ * Loaded at run time by `createRequire(import.meta.url)` (shared/src/infra/logger.ts), which a
+ * bundler does not follow: found in node_modules beside the bundle, so dependencies of the
+ * packed CLI like the externals.
+ */
+const REQUIRED_AT_RUN_TIME = ['pino', 'pino-pretty'];
 
 /**
  * Files the code reads beside itself (`new URL('../x', import.meta.url)`): the SQL migrations,
@@ -44,7 +51,10 @@ export const EXTERNAL = ['better-sqlite3'];
  * copied to bundle/assets/ under their repository path, and each such URL in the sources is
  * rewritten to point there: every output file is in bundle/chunks/, one level below.
  */
-const ASSETS = ['migrations', 'examples', 'services/agent/sim-kernels'];
+// the console (services/console/dist, built by `npm run build:console` before this) is copied when
+// built; a bundle made without it serves /ui as a 503 that says how to build it
+const ASSETS = ['migrations', 'examples', 'services/agent/sim-kernels', 'services/console/dist'];
+const OPTIONAL_ASSETS = new Set(['services/console/dist']);
 const ASSET_URL = /new URL\(\s*(['"])([^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
 const assetsPlugin = {
@@ -71,6 +81,22 @@ const assetsPlugin = {
 };
 
 const prepare = process.argv.includes('--prepare');
+
+/** The bin's own test (bin/tramway.js): every input still has its recorded mtime and size. */
+const isFresh = () => {
+  try {
+    const { files } = JSON.parse(readFileSync(join(OUT_DIR, 'manifest.json'), 'utf8'));
+    return files.every(([file, mtimeMs, size]) => {
+      const s = statSync(resolve(CLI_DIR, file));
+      return s.mtimeMs === mtimeMs && s.size === size;
+    });
+  } catch {
+    return false;
+  }
+};
+// --if-stale (pack.mjs, tests): leave a fresh bundle alone, so that bins running it meanwhile are
+// not disturbed by the swap
+if (process.argv.includes('--if-stale') && isFresh()) process.exit(0);
 
 const skip = (reason) => {
   process.stderr.write(`tramway CLI build skipped: ${reason}\n`);
@@ -140,6 +166,7 @@ for (const input of Object.keys(result.metafile.inputs)) {
 }
 for (const asset of ASSETS) {
   const from = join(ROOT, asset);
+  if (OPTIONAL_ASSETS.has(asset) && !existsSync(from)) continue;
   cpSync(from, join(BUILD_DIR, 'assets', asset), { recursive: true });
   for (const f of readdirSync(from, { recursive: true })) {
     const abs = join(from, String(f));
@@ -158,7 +185,7 @@ const files = [...inputs]
 mkdirSync(BUILD_DIR, { recursive: true });
 writeFileSync(
   join(BUILD_DIR, 'manifest.json'),
-  `${JSON.stringify({ version: cliPackage.version, external: EXTERNAL, files })}\n`,
+  `${JSON.stringify({ version: cliPackage.version, external: [...EXTERNAL, ...REQUIRED_AT_RUN_TIME], files })}\n`,
 );
 for (let attempt = 0; ; attempt++) {
   rmSync(OUT_DIR, { recursive: true, force: true });

@@ -6,8 +6,8 @@
 // and the coordinator) are private and unpublished, so they are not dependencies of the tarball:
 // the bundle (build.mjs) already contains them. The tarball's package.json is written here, in a
 // staging folder, with the bundle's externals as its only dependencies (better-sqlite3, a native
-// addon that npm installs, prebuilt or compiled, for the target machine), in the version range
-// the repository uses. Prints the tarball's path.
+// addon that npm installs, prebuilt or compiled, for the target machine; pino and pino-pretty,
+// required at run time), in the version range the repository uses. Prints the tarball's path.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,17 +21,19 @@ const outAt = argv.indexOf('--out');
 if (outAt >= 0 && argv[outAt + 1] === undefined) throw new Error('--out needs a directory');
 const OUT = resolve(outAt >= 0 ? argv[outAt + 1] : process.cwd());
 
-execFileSync(process.execPath, [join(CLI_DIR, 'build.mjs')], { stdio: 'inherit' });
+execFileSync(process.execPath, [join(CLI_DIR, 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
 
 const json = (file) => JSON.parse(readFileSync(file, 'utf8'));
 const root = json(join(ROOT, 'package.json'));
 const cli = json(join(CLI_DIR, 'package.json'));
 const manifest = json(join(CLI_DIR, 'bundle', 'manifest.json'));
+// the range the repository installs each with: the root's, or the workspace package declaring it
+const declared = [root, json(join(ROOT, 'shared/package.json')), cli];
 const dependencies = Object.fromEntries(
   manifest.external.map((name) => {
-    const range = root.dependencies?.[name];
+    const range = declared.map((p) => p.dependencies?.[name]).find((r) => r !== undefined);
     if (range === undefined)
-      throw new Error(`external ${name} is not a dependency of the root package.json`);
+      throw new Error(`external ${name} is not a dependency of the root or shared package.json`);
     return [name, range];
   }),
 );

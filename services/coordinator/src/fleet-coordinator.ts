@@ -11,6 +11,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
+import { pauseEndsAt } from '@tramway/shared/domain';
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
 import {
   AppError,
@@ -105,6 +106,13 @@ export interface FleetCoordinator {
    */
   notReady(): string | undefined;
   readonly api: FleetCommands;
+  /** the log itself, for the read endpoints that page it or rebuild a past state (console) */
+  readonly history: EventStore;
+  /**
+   * the rollout's live standing the projection does not keep: paused (and until when) or not
+   * (undefined: no such rollout is tracked any more)
+   */
+  rolloutPhase(rolloutId: string): { status: string; pauseEndsAt: string | null } | undefined;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
 }
@@ -322,6 +330,17 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     retained: log.retained,
     refusedMessages: refused.counts,
     api,
+    history: deps.store,
+    rolloutPhase: (rolloutId) => {
+      const state = runner.rolloutOf(rolloutId);
+      if (state.status === 'none') return undefined;
+      const spec = runner.specOf(state.policy, state.policyVersion);
+      const endsAt = spec ? pauseEndsAt(state, spec.rollout) : undefined;
+      return {
+        status: state.status,
+        pauseEndsAt: endsAt === undefined ? null : new Date(endsAt).toISOString(),
+      };
+    },
     tokens,
   };
 };

@@ -85,14 +85,18 @@ const run = (args: string[], cwd = app) =>
   });
 
 describe('the packed CLI, installed outside the repository', () => {
-  it('holds the bundle and no sources, and depends on better-sqlite3 only', () => {
+  it('holds the bundle and no sources, and depends on better-sqlite3 and pino only', () => {
     const installed = join(app, 'node_modules/@tramway/cli');
     expect(existsSync(join(installed, 'bundle/manifest.json'))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
-    expect(Object.keys(manifest.dependencies)).toEqual(['better-sqlite3']);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual([
+      'better-sqlite3',
+      'pino',
+      'pino-pretty',
+    ]);
     // no workspace package was installed beside it: they are inside the bundle
     expect(readdirSync(join(app, 'node_modules/@tramway'))).toEqual(['cli']);
   });

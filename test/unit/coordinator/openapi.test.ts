@@ -105,6 +105,29 @@ describe('the route table, the router and the document', () => {
     }
   });
 
+  it('answers no list as a bare array: every list is a page with limit and cursor', () => {
+    let lists = 0;
+    for (const r of API_ROUTES) {
+      const op = operation(r.method.toLowerCase(), r.path);
+      for (const [status, answer] of Object.entries(op['responses'] as Record<string, Json>)) {
+        if (!status.startsWith('2')) continue;
+        const schema = ((answer['content'] as Record<string, Json> | undefined)?.[
+          'application/json'
+        ]?.['schema'] ?? {}) as Json;
+        expect(schema['type'], `${r.method} ${r.path}`).not.toBe('array');
+        const props = (schema['properties'] ?? {}) as Json;
+        if (!('items' in props)) continue;
+        lists += 1;
+        expect(Object.keys(props).sort(), `${r.method} ${r.path}`).toEqual(['items', 'nextCursor']);
+        const names = ((op['parameters'] ?? []) as Json[])
+          .filter((p) => p['in'] === 'query')
+          .map((p) => p['name']);
+        expect(names, `${r.method} ${r.path}`).toEqual(['limit', 'cursor']);
+      }
+    }
+    expect(lists).toBeGreaterThanOrEqual(3);
+  });
+
   it('refuses a query or a body its schema refuses with a 400 listing every problem, before the handler', async () => {
     const ask = (method: string, path: string, body?: unknown, query = '') =>
       dispatch(routes, {

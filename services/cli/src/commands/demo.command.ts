@@ -45,6 +45,14 @@ const waitForSignal = (): Promise<string> =>
   });
 
 /**
+ * The console's address; with the admin token, a sign-in link: the token rides in the fragment
+ * (`#token=`), which the browser never sends to the server, so it reaches no request log; the page
+ * moves it into the tab's sessionStorage and takes it out of the address bar.
+ */
+export const consoleLink = (url: string, token: string | undefined): string =>
+  token === undefined ? `${url}/ui/` : `${url}/ui/#token=${encodeURIComponent(token)}`;
+
+/**
  * `tramway demo`: the embedded one-process fleet (coordinator + the simulated nodes of
  * examples/fleet/fleet.yaml, in-process bus, SQLite log in --data-dir), applies the example policy
  * through the HTTP API and shows its rollout. With --until-converged it prints the final status and
@@ -121,7 +129,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
     ...(token === undefined ? {} : { token }),
   });
   say(
-    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n` +
+    `tramway embedded: coordinator at ${embedded.url}, console at ${embedded.url}/ui/, log and node state in ${embedded.dataDir}\n` +
       (embedded.logFile === undefined ? '' : `logs (JSON lines) in ${embedded.logFile}\n`),
   );
   const nodes = await client.nodes();
@@ -181,7 +189,12 @@ export const runDemo: CommandRun = async (parsed, io) => {
     say(
       [
         '',
-        `serving the API at ${embedded.url} until Ctrl-C. Try, in another terminal:`,
+        `serving the API at ${embedded.url} until Ctrl-C.`,
+        `open the console: ${consoleLink(embedded.url, embedded.adminToken)}`,
+        embedded.adminToken === undefined
+          ? ''
+          : '  (a sign-in link: it holds the admin token, kept in that browser tab only; do not share it)',
+        'Try, in another terminal:',
         '  npx tramway nodes',
         `  npx tramway status ${policy.name} --watch`,
         '  npx tramway node module load web-2 nf_tables',

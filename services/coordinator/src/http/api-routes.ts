@@ -33,11 +33,29 @@ import {
   TOKEN_REVOKED,
   page,
 } from './api-schemas.js';
+import {
+  CONSOLE_AT_QUERY,
+  CONSOLE_EVENTS,
+  CONSOLE_EVENTS_QUERY,
+  CONSOLE_FLEET,
+  CONSOLE_FLEET_QUERY,
+  CONSOLE_FUNCTION,
+  CONSOLE_NODE,
+  CONSOLE_PAGE_AT_QUERY,
+  CONSOLE_ROLLOUTS,
+  CONSOLE_WHOAMI,
+  EVENT_STREAM_QUERY,
+} from './console-schemas.js';
 
 /** A success answer: JSON of `schema`, or text (the Prometheus exposition). */
 export type ApiAnswerSpec =
   | { readonly description: string; readonly schema: z.ZodType }
-  | { readonly description: string; readonly text: true };
+  | {
+      readonly description: string;
+      readonly text: true;
+      /** default `text/plain` */
+      readonly mediaType?: string;
+    };
 
 /** Errors particular to a route, by status: what causes them and the `code`s they carry. */
 export type RouteErrors = Readonly<
@@ -320,6 +338,72 @@ export const API_ROUTES = [
       '400': { description: 'an invalid node id', codes: ['InvalidRequest'] },
       ...notFound('node'),
       '409': { description: 'the node is not admitted', codes: ['Conflict'] },
+    },
+  },
+  {
+    operationId: 'consoleWhoAmI',
+    method: 'GET',
+    path: '/v1/console/whoami',
+    summary: "The credential's identity and role (the console shows operator buttons by it)",
+    responses: { '200': { description: 'the caller', schema: CONSOLE_WHOAMI } },
+  },
+  {
+    operationId: 'consoleFleet',
+    method: 'GET',
+    path: '/v1/console/fleet',
+    summary: 'The fleet grid: nodes x policies, live or at a past position',
+    description:
+      'A page of registered nodes (by id), one cell per policy: attached, pending, rejected, trampoline-full or none; with `at`, the fleet as it stood at that log position.',
+    query: CONSOLE_FLEET_QUERY,
+    responses: { '200': { description: 'a page of the grid', schema: CONSOLE_FLEET } },
+  },
+  {
+    operationId: 'consoleNode',
+    method: 'GET',
+    path: '/v1/console/nodes/{id}',
+    summary: "A node's links, trampoline occupancy, modules, pending targets and drift",
+    params: { id: 'the node id' },
+    query: CONSOLE_AT_QUERY,
+    responses: { '200': { description: 'the node', schema: CONSOLE_NODE } },
+    errors: notFound('node'),
+  },
+  {
+    operationId: 'consoleFunction',
+    method: 'GET',
+    path: '/v1/console/functions/{name}',
+    summary: 'Which nodes and programs trace a kernel function',
+    params: { name: 'the kernel function' },
+    query: CONSOLE_PAGE_AT_QUERY,
+    responses: { '200': { description: 'a page of links', schema: CONSOLE_FUNCTION } },
+  },
+  {
+    operationId: 'consoleRollouts',
+    method: 'GET',
+    path: '/v1/console/rollouts',
+    summary: 'The newest 50 rollouts with their waves, gate and pause',
+    query: CONSOLE_AT_QUERY,
+    responses: { '200': { description: 'the rollouts', schema: CONSOLE_ROLLOUTS } },
+  },
+  {
+    operationId: 'consoleEvents',
+    method: 'GET',
+    path: '/v1/console/events',
+    summary: 'The log as a timeline, filtered, page by page',
+    description:
+      'Events after `after` in log order, at most `limit`; one call reads at most 50,000 events of the log, so `nextAfter` (where the next call starts) may come with fewer items than asked.',
+    query: CONSOLE_EVENTS_QUERY,
+    responses: { '200': { description: 'a page of events', schema: CONSOLE_EVENTS } },
+  },
+  {
+    operationId: 'eventStream',
+    method: 'GET',
+    path: '/v1/events/stream',
+    summary: 'The log live, as Server-Sent Events',
+    description:
+      'Each event: `id` = its log position, `event` = its type, `data` = the timeline event (JSON). Resumes after `Last-Event-ID` (or `after`); further back than 10,000 events it sends `event: reset` and goes on from the head. At most 4 streams per credential and 64 in all (429); a client whose unsent output passes 1 MiB is dropped.',
+    query: EVENT_STREAM_QUERY,
+    responses: {
+      '200': { description: 'the stream', text: true, mediaType: 'text/event-stream' },
     },
   },
   {

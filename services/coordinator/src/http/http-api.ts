@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
+import { silentLogger } from '@tramway/shared/infra';
 import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
 import { formatPath } from '@tramway/shared/contracts';
 import { z } from 'zod';
@@ -35,6 +36,10 @@ import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
 import { createRateLimiter } from './rate-limit.js';
 import { acceptsBodyType, allowedHostSet, hostAllowed, originAllowed } from './request-hygiene.js';
+import { createConsoleHandlers } from './console-api.js';
+import { createConsoleFiles } from './console-static.js';
+import type { EventStreams } from './event-stream.js';
+import { createEventStreams } from './event-stream.js';
 
 /** Largest request body accepted (a policy is a few KiB). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -98,6 +103,11 @@ export interface Route {
   /** its entry of the route table: schemas, answers, errors */
   readonly spec: ApiRoute;
   readonly handler: Handler;
+  /**
+   * a long-lived answer written to the response itself (Server-Sent Events): called once the
+   * request is admitted and its (empty) body read, instead of `handler`
+   */
+  readonly stream?: (req: IncomingMessage, res: ServerResponse, caller: Caller) => void;
 }
 
 /** Counts of refused requests by reason, for /metrics. */
@@ -114,29 +124,46 @@ const problemsOf = (error: z.ZodError, prefix: string): string[] =>
       : [`${at()}: ${issue.message}`];
   });
 
-/** The query as its schema takes it: an integer parameter's decimal digits as a number. */
-const queryInput = (schema: z.ZodObject, query: URLSearchParams): Record<string, unknown> => {
+/**
+ * The query as its schema takes it: the value of an integer parameter written in decimal digits
+ * as a number (`integers`: their names, worked out once per route), the others as text.
+ */
+const queryInput = (
+  schema: z.ZodObject,
+  integers: ReadonlySet<string>,
+  query: URLSearchParams,
+): Record<string, unknown> => {
   const input: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(schema.shape)) {
+  for (const name of Object.keys(schema.shape)) {
     const text = query.get(name);
     if (text === null) continue;
-    const integer = (z.toJSONSchema(field as z.ZodType, { io: 'input' }) as { type?: unknown })
-      .type;
-    input[name] = integer === 'integer' && /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
+    input[name] = integers.has(name) && /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
   }
   return input;
 };
+
+/** The names of a query schema's integer parameters. */
+const integerParams = (schema: z.ZodObject | undefined): ReadonlySet<string> =>
+  new Set(
+    Object.entries(schema?.shape ?? {})
+      .filter(
+        ([, field]) =>
+          (z.toJSONSchema(field as z.ZodType, { io: 'input' }) as { type?: unknown }).type ===
+          'integer',
+      )
+      .map(([name]) => name),
+  );
 
 /**
  * Runs `handler` once the query and the body are what the route's schemas say (a 400 listing
  * every problem otherwise). A body member the route delegates (the policy) is left to the
  * handler when present: it answers with its own code and the domain's messages.
  */
-const validated =
-  (spec: ApiRoute, handler: Handler): Handler =>
-  (req, params, caller) => {
+const validated = (spec: ApiRoute, handler: Handler): Handler => {
+  const integers = integerParams(spec.query);
+  return (req, params, caller) => {
     if (spec.query) {
-      const parsed = spec.query.safeParse(queryInput(spec.query, queryOf(req)));
+      const parsed = spec.query.safeParse(queryInput(spec.query, integers, queryOf(req)));
       if (!parsed.success)
         return failure(
           400,
@@ -168,11 +195,14 @@ const validated =
     }
     return handler(req, params, caller);
   };
+};
 
 export const createRoutes = (
   coordinator: FleetCoordinator,
   denied: () => DeniedCounts = () => zeroDenied(),
+  streams: EventStreams = createEventStreams(coordinator.history, silentLogger),
 ): readonly Route[] => {
+  const console = createConsoleHandlers(coordinator);
   // one handler per operation of the route table, no more, no fewer (the type says so)
   const handlers: Readonly<Record<OperationId, Handler>> = {
     planPolicy: (req) => coordinator.api.plan(req.body),
@@ -210,6 +240,11 @@ export const createRoutes = (
     // liveness: the process serves HTTP; readiness: the log is replayed and the bus answered.
     // Public, and they say nothing of the fleet.
     healthz: () => success({ status: 'ok' }),
+    ...console,
+    // the stream's admission: a refusal (too many streams), or a 200 after which, over HTTP, the
+    // stream writes itself (through dispatch() the 200 is all there is)
+    eventStream: (_req, _p, { identity }) =>
+      streams.refuse(identity.actor) ?? success({ stream: 'text/event-stream' }),
     readyz: () => {
       const why = coordinator.notReady();
       return why === undefined
@@ -223,6 +258,12 @@ export const createRoutes = (
     access: requiredRole(spec.method, spec.path),
     spec,
     handler: validated(spec, handlers[spec.operationId]),
+    ...(spec.operationId === 'eventStream'
+      ? {
+          stream: (req: IncomingMessage, res: ServerResponse, { identity }: Caller) =>
+            streams.open(req, res, identity.actor),
+        }
+      : {}),
   }));
 };
 
@@ -328,6 +369,8 @@ interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
   /** the body was not read: close after answering, so its rest is not taken as a request */
   readonly close?: boolean;
+  /** the route answers by writing to the response itself (an event stream) */
+  readonly stream?: (res: ServerResponse) => void;
   /** who asked, once authenticated (the request log line says it; never the credential) */
   readonly identity?: Identity;
 }
@@ -713,6 +756,29 @@ const run = async (
       }
     }
   }
+  const stream = admitted.route.stream;
+  if (stream !== undefined) {
+    if (body !== undefined)
+      return {
+        result: failure(400, ApiErrorCode.InvalidRequest, 'the event stream takes no body', [
+          'body: none',
+        ]),
+      };
+    // a refusal (too many streams, a bad query) is an ordinary answer; else the stream writes itself
+    const refused = await admitted.route.handler(
+      {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        headers: req.headers,
+        body,
+        query: url.searchParams,
+      },
+      admitted.params,
+      admitted.caller,
+    );
+    if (refused.status !== 200) return { result: refused };
+    return { result: refused, stream: (res) => stream(req, res, admitted.caller) };
+  }
   try {
     return {
       result: await admitted.route.handler(
@@ -760,6 +826,8 @@ export interface HttpAddress {
   readonly allowedHosts?: readonly string[];
   /** serve HTTPS (and accept client certificates) instead of HTTP */
   readonly tls?: HttpTls;
+  /** the built console served at /ui (default services/console/dist) */
+  readonly consoleDir?: string;
   /**
    * where the admin token lives: issued there on first start (0600) when no admin exists
    * (access-tokens.ts `bootstrap`); none: no bootstrap
@@ -783,7 +851,9 @@ export const listenHttpApi = (
     denied: { ...zeroDenied() },
     now: () => Date.now(),
   };
-  const routes = createRoutes(coordinator, () => ({ ...guard.denied }));
+  const streams = createEventStreams(coordinator.history, log);
+  const routes = createRoutes(coordinator, () => ({ ...guard.denied }), streams);
+  const consoleFiles = createConsoleFiles(address.consoleDir);
   const options = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -798,12 +868,41 @@ export const listenHttpApi = (
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const startedAt = performance.now();
     const path = pathOf(req);
+    if (path === '/ui' || path.startsWith('/ui/')) {
+      // the console's static files: no credential (they hold no fleet data), but the Host
+      // check still applies (a rebinding DNS name must not read even the page)
+      if (!hostAllowed(header(req, 'host'), guard.scheme, guard.allowedHosts())) {
+        send(
+          res,
+          {
+            result: failure(
+              421,
+              ApiErrorCode.MisdirectedRequest,
+              'Host is not a name of this coordinator',
+            ),
+            close: true,
+          },
+          path,
+        );
+        return;
+      }
+      const answer = consoleFiles(req.method ?? 'GET', path);
+      req.resume();
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      return;
+    }
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     const reqLog = log.child({ requestId });
     handle(routes, req, coordinator, guard, reqLog, limits).then(
       (reply) => {
         if (reply.close) req.resume();
+        if (reply.stream !== undefined) {
+          reqLog.info('event stream opened', { path });
+          reply.stream(res);
+          return;
+        }
         send(res, reply, path);
         logRequest(reqLog, routes, req, path, reply, startedAt);
       },
@@ -862,6 +961,7 @@ export const listenHttpApi = (
         url: `${guard.scheme}://${host}:${port}`,
         close: () =>
           new Promise((done) => {
+            streams.closeAll();
             server.close((error) => done(error ?? undefined));
             server.closeAllConnections();
           }),

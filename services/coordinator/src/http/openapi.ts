@@ -213,7 +213,7 @@ const operationOf = (route: ApiRoute): Json => {
       'text' in answer
         ? {
             description: answer.description,
-            content: { 'text/plain': { schema: { type: 'string' } } },
+            content: { [answer.mediaType ?? 'text/plain']: { schema: { type: 'string' } } },
           }
         : {
             description: answer.description,

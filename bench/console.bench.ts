@@ -1,0 +1,228 @@
+/**
+ * Console benchmark (issue 13, "Large fleets stay usable"): `npm run bench:console -- [--nodes
+ * 1000] [--baseline 10] [--runs 5] [--functions 8] [--max-s 600] [--json]`.
+ *
+ * For each fleet size, the embedded fleet (services/embedded: coordinator with its HTTP API,
+ * simulated agents, SQLite log, in this process) with a policy converged on every node; then
+ * Debian's Chromium (playwright-core) opens the console's sign-in link in a fresh tab `--runs`
+ * times and times the first view: from the navigation to the fleet grid showing every node's row
+ * (the last node's cell in the DOM). Also timed: the API answer alone (`GET /v1/console/fleet`,
+ * every page). The baseline is the same measurement on a `--baseline`-node fleet in the same run;
+ * the ratios say what the fleet's size costs. Prints medians and the worst run.
+ *
+ * The issue's target: 1,000 nodes render their first view in < 1 s on this machine (2 cores).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { consoleLink } from '../services/cli/src/commands/demo.command.js';
+import { startEmbeddedFleet } from '../services/embedded/src/index.js';
+import { api, tracingPolicy } from '../test/support/fleet-processes.js';
+import { chromiumMissing, launchChromium } from '../test/support/browser.js';
+import { waitUntil } from '../test/support/wait-until.js';
+import { benchKernel } from './fleet/fleet-run.js';
+
+interface Args {
+  readonly nodes: readonly number[];
+  readonly baseline: number;
+  readonly runs: number;
+  readonly functions: number;
+  readonly maxS: number;
+  readonly json: boolean;
+}
+
+const USAGE =
+  'usage: bench:console [--nodes 1000] [--baseline 10] [--runs 5] [--functions 8] [--max-s 600] [--json]';
+
+const positiveInt = (flag: string, text: string | undefined): number => {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new Error(`${flag} needs a positive integer, got ${String(text)}\n${USAGE}`);
+  return n;
+};
+
+const parseArgs = (argv: readonly string[]): Args => {
+  let nodes = [1000];
+  let baseline = 10;
+  let runs = 5;
+  let functions = 8;
+  let maxS = 600;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') json = true;
+    else if (a === '--nodes')
+      nodes = (argv[++i] ?? '').split(',').map((x) => positiveInt('--nodes', x));
+    else if (a === '--baseline') baseline = positiveInt('--baseline', argv[++i]);
+    else if (a === '--runs') runs = positiveInt('--runs', argv[++i]);
+    else if (a === '--functions') functions = positiveInt('--functions', argv[++i]);
+    else if (a === '--max-s') maxS = positiveInt('--max-s', argv[++i]);
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  return { nodes, baseline, runs, functions, maxS, json };
+};
+
+interface SizeResult {
+  readonly nodes: number;
+  /** time until every node has the policy's plan (setting the scene, not the figure) */
+  readonly convergeMs: number;
+  /** navigation to every row of the grid in the DOM, per run */
+  readonly firstViewMs: readonly number[];
+  /** GET /v1/console/fleet, every page, per run */
+  readonly apiMs: readonly number[];
+  /** bytes of the fleet answer (all pages) */
+  readonly apiBytes: number;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+};
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+const measure = async (args: Args, nodes: number, deadline: number): Promise<SizeResult> => {
+  const dir = mkdtempSync(join(tmpdir(), `tramway-console-bench-${nodes}-`));
+  const remaining = (): number => Math.max(1, Math.round(deadline - performance.now()));
+  const ids = Array.from({ length: nodes }, (_, i) => `node-${String(i).padStart(4, '0')}`);
+  const progress = (text: string): void => {
+    process.stderr.write(`bench:console: ${nodes} nodes: ${text}\n`);
+  };
+  progress('starting the embedded fleet');
+  const fleet = await startEmbeddedFleet({
+    dataDir: dir,
+    port: 0,
+    heartbeatMs: 5000,
+    registerTimeoutMs: remaining(),
+    nodes: ids.map((id, i) => ({
+      id,
+      labels: { tier: 'bench', zone: `z${i % 4}`, rack: `r${i % 25}` },
+      kernel: benchKernel(args.functions),
+      multiLink: true,
+      kernelFile: '(bench kernel)',
+    })),
+  });
+  progress('registered; applying the policy');
+  const browser = await launchChromium();
+  try {
+    const target = { url: fleet.url, token: fleet.adminToken };
+    const t0 = performance.now();
+    const applied = await api(target, 'POST', '/v1/policies', {
+      policy: tracingPolicy('bench-policy', {
+        targets: ['bench_fn_*'],
+        nodeSelector: { matchLabels: { tier: 'bench' } },
+        // one wave: the scene is set fast; the rollout is not what is measured
+        rollout: { waves: ['100%'], maxFailureRatio: 1, pauseSeconds: 0 },
+      }),
+    });
+    if (applied.status !== 202) throw new Error(`apply refused: ${JSON.stringify(applied.body)}`);
+    // every node has its plan: the grid has a cell per node (pending or attached); waiting for
+    // the whole rollout is not needed to measure the page, and takes minutes on a loaded machine
+    await waitUntil(
+      `${nodes} nodes planned`,
+      async () => {
+        const s = await api(target, 'GET', '/v1/console/fleet?limit=1000');
+        const body = s.body as { items?: { cells: Record<string, { state: string }> }[] };
+        const planned = (body.items ?? []).filter(
+          (r) => (r.cells['bench-policy']?.state ?? 'none') !== 'none',
+        ).length;
+        return planned >= Math.min(nodes, 1000);
+      },
+      { timeoutMs: remaining(), intervalMs: 500 },
+    );
+    const convergeMs = performance.now() - t0;
+    progress(`every node planned in ${Math.round(convergeMs)} ms; measuring`);
+
+    const apiMs: number[] = [];
+    let apiBytes = 0;
+    for (let r = 0; r < args.runs; r++) {
+      const t = performance.now();
+      let cursor: string | null = null;
+      let bytes = 0;
+      do {
+        const res: Response = await fetch(
+          `${fleet.url}/v1/console/fleet?limit=1000${cursor === null ? '' : `&cursor=${cursor}`}`,
+          { headers: { authorization: `Bearer ${fleet.adminToken}` } },
+        );
+        const text = await res.text();
+        bytes += text.length;
+        cursor = (JSON.parse(text) as { nextCursor: string | null }).nextCursor;
+      } while (cursor !== null);
+      apiMs.push(performance.now() - t);
+      apiBytes = bytes;
+    }
+
+    const firstViewMs: number[] = [];
+    const last = ids[ids.length - 1]!;
+    for (let r = 0; r < args.runs; r++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(consoleLink(fleet.url, fleet.adminToken));
+      await page
+        .locator(`#fleet-grid [data-node="${last}"][data-policy="bench-policy"]`)
+        .waitFor({ timeout: remaining() });
+      // the page's own clock: milliseconds since its navigation started
+      firstViewMs.push((await page.evaluate('performance.now()')) as number);
+      const rows = await page.locator('#fleet-grid tbody tr').count();
+      if (rows !== nodes) throw new Error(`the grid shows ${rows} rows, not ${nodes}`);
+      await context.close();
+    }
+    return { nodes, convergeMs, firstViewMs, apiMs, apiBytes };
+  } finally {
+    await browser.close();
+    await fleet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+const main = async (): Promise<void> => {
+  const args = parseArgs(process.argv.slice(2));
+  const missing = chromiumMissing();
+  if (missing !== undefined) {
+    console.error(`bench:console: ${missing}`);
+    process.exitCode = 2;
+    return;
+  }
+  const deadline = performance.now() + args.maxS * 1000;
+  const baseline = await measure(args, args.baseline, deadline);
+  const sizes: SizeResult[] = [];
+  for (const n of args.nodes) sizes.push(await measure(args, n, deadline));
+  const summary = (r: SizeResult) => ({
+    nodes: r.nodes,
+    firstViewMedianMs: round(median(r.firstViewMs)),
+    firstViewWorstMs: round(Math.max(...r.firstViewMs)),
+    apiMedianMs: round(median(r.apiMs)),
+    apiBytes: r.apiBytes,
+    convergeMs: Math.round(r.convergeMs),
+  });
+  const base = summary(baseline);
+  const results = sizes.map((r) => {
+    const s = summary(r);
+    return {
+      ...s,
+      firstViewRatio: round(s.firstViewMedianMs / base.firstViewMedianMs),
+      apiRatio: round(s.apiMedianMs / base.apiMedianMs),
+      underOneSecond: s.firstViewWorstMs < 1000,
+    };
+  });
+  if (args.json) {
+    console.log(JSON.stringify({ runs: args.runs, baseline: base, results }, null, 2));
+    return;
+  }
+  console.log(`console first view (${args.runs} runs each; baseline ${base.nodes} nodes)`);
+  console.log(
+    `  baseline ${base.nodes} nodes: first view ${base.firstViewMedianMs} ms (worst ${base.firstViewWorstMs}), API ${base.apiMedianMs} ms`,
+  );
+  for (const r of results)
+    console.log(
+      `  ${r.nodes} nodes: first view ${r.firstViewMedianMs} ms (worst ${r.firstViewWorstMs}, x${r.firstViewRatio} the baseline), API ${r.apiMedianMs} ms for ${Math.round(r.apiBytes / 1024)} KiB (x${r.apiRatio}); under 1 s: ${r.underOneSecond ? 'yes' : 'NO'}`,
+    );
+};
+
+main().catch((error: unknown) => {
+  console.error(
+    error instanceof Error
+      ? `${error.message}${error.cause === undefined ? '' : ` (${String(error.cause)})`}`
+      : String(error),
+  );
+  process.exitCode = 1;
+});
