@@ -85,7 +85,7 @@ const splitArgsOf = (command: CommandType, spec: CommandSpec): SplitArgs => {
   for (const option of command.options) {
     const value = opts[option.attributeName()];
     const long = option.long ?? option.flags;
-    // `--no-wait` is stored by commander as wait: false (true by default): a flag when given
+    // a negatable flag (`--no-wait`) is given when its value is false (commander's default: true)
     if (option.negate) {
       if (value === false) flags.add(long);
     } else if (value === true) flags.add(long);
