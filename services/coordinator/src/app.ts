@@ -46,7 +46,11 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (deps.http?.adminTokenFile !== undefined) {
         adminToken = await core.tokens.bootstrap(deps.http.adminTokenFile);
       }
-      if (deps.http) http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
+      if (deps.http) {
+        // a process serving /metrics also says how the process itself does (process_*, nodejs_*)
+        core.metrics.collectProcessMetrics();
+        http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
+      }
     },
     stop: async () => {
       const httpError = await http?.close();

@@ -23,8 +23,8 @@ import type { Identity, RouteAccess } from './access.js';
 import { ON_BEHALF_OF, bearerOf, certIdentity, mayCall, requiredRole } from './access.js';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, PROBLEM_CONTENT_TYPE, failure, isProblem, success } from './api-result.js';
-import type { DeniedReason } from './metrics.js';
-import { DENIED_REASONS, renderMetrics } from './metrics.js';
+import type { DeniedReason, HttpMetrics } from './metrics.js';
+import { UNMATCHED_ROUTE, httpMetricsOn } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
@@ -100,13 +100,7 @@ const route = (method: Route['method'], template: string, handler: Handler): Rou
   handler,
 });
 
-/** Counts of refused requests by reason, for /metrics. */
-export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
-
-export const createRoutes = (
-  coordinator: FleetCoordinator,
-  denied: () => DeniedCounts = () => zeroDenied(),
-): readonly Route[] => [
+export const createRoutes = (coordinator: FleetCoordinator): readonly Route[] => [
   route('POST', '/v1/plan', (req) => coordinator.api.plan(req.body)),
   route('GET', '/v1/policies', (req) =>
     paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
@@ -136,17 +130,8 @@ export const createRoutes = (
   route('DELETE', '/v1/tokens/{name}', (req, [name], { by }) =>
     coordinator.tokens.revoke(name!, req.body, by),
   ),
-  route('GET', '/metrics', () =>
-    success(
-      renderMetrics({
-        fleet: coordinator.fleet(),
-        staleNodes: coordinator.staleNodes().length,
-        appended: coordinator.appendedCount(),
-        refused: coordinator.refusedMessages(),
-        denied: denied(),
-      }),
-    ),
-  ),
+  // the Prometheus text exposition of the coordinator's registry (docs/metrics.md)
+  route('GET', '/metrics', async () => success(await coordinator.metrics.render())),
   // node admission and take-back (admin): the caller is recorded as the approver
   route('POST', '/v1/nodes/{id}/approve', (req, [id], { by }) =>
     coordinator.api.approve(id!, req.body, by.actor),
@@ -167,9 +152,6 @@ export const createRoutes = (
 ];
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
-
-const zeroDenied = (): DeniedCounts =>
-  Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;
 
 const matchTemplate = (template: string, path: string): string[] | undefined => {
   const t = template.split('/');
@@ -193,6 +175,10 @@ const matchTemplate = (template: string, path: string): string[] | undefined => 
 type Found =
   | { readonly ok: true; readonly route: Route; readonly params: readonly string[] }
   | { readonly ok: false; readonly result: ApiResult };
+
+/** The template of the route `path` matches, whatever the method (the metrics' `route` label). */
+export const routeTemplateOf = (routes: readonly Route[], path: string): string =>
+  routes.find((r) => matchTemplate(r.template, path) !== undefined)?.template ?? UNMATCHED_ROUTE;
 
 /** The route of `method path`, or the 404 (no such path) or 405 (not with this method, `Allow`). */
 export const findRoute = (routes: readonly Route[], method: string, path: string): Found => {
@@ -315,7 +301,7 @@ interface Guard {
   allowedHosts(): ReadonlySet<string>;
   readonly rate: ReturnType<typeof createRateLimiter>;
   readonly authFailures: ReturnType<typeof createRateLimiter>;
-  readonly denied: Record<DeniedReason, number>;
+  readonly metrics: HttpMetrics;
   readonly now: () => number;
 }
 
@@ -328,7 +314,7 @@ const deny = (
   reply: Reply,
   who?: string,
 ): Reply => {
-  guard.denied[reason] += 1;
+  guard.metrics.denied(reason);
   log.warn('request denied', {
     reason,
     status: reply.result.status,
@@ -649,15 +635,18 @@ export const listenHttpApi = (
 ): Promise<HttpApi> => {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...address.limits };
   let allowed: ReadonlySet<string> = new Set();
+  const routes = createRoutes(coordinator);
   const guard: Guard = {
     scheme: address.tls ? 'https' : 'http',
     allowedHosts: () => allowed,
     rate: createRateLimiter(limits.rate),
     authFailures: createRateLimiter(limits.authFailures),
-    denied: { ...zeroDenied() },
+    metrics: httpMetricsOn(
+      coordinator.metrics.registry,
+      routes.map((r) => r.template),
+    ),
     now: () => Date.now(),
   };
-  const routes = createRoutes(coordinator, () => ({ ...guard.denied }));
   const options = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -670,7 +659,16 @@ export const listenHttpApi = (
     ),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
     const path = pathOf(req);
+    res.once('finish', () =>
+      guard.metrics.request(
+        req.method ?? 'GET',
+        routeTemplateOf(routes, path),
+        res.statusCode,
+        (performance.now() - started) / 1000,
+      ),
+    );
     handle(routes, req, coordinator, guard, log, limits).then(
       (reply) => {
         if (reply.close) req.resume();
