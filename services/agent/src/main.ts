@@ -8,6 +8,7 @@ import { createAgent } from './app.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
 import { openNodeKernel } from './kernel/node-kernel.factory.js';
+import { listenMetrics } from './metrics/metrics-server.js';
 
 const main = async (): Promise<number> => {
   let config;
@@ -96,9 +97,29 @@ const main = async (): Promise<number> => {
           },
         }),
   });
+  // bound before the agent starts: an address in use stops the process at once
+  let metricsServer;
+  if (config.metricsListen !== undefined) {
+    agent.metrics.collectProcessMetrics();
+    try {
+      metricsServer = await listenMetrics(
+        config.metricsListen,
+        agent.metrics.render,
+        agent.metrics.contentType,
+      );
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+      await bus.close();
+      await kernel.value.driver.close();
+      return 1;
+    }
+    logger.info('metrics served', { url: `${metricsServer.url}/metrics` });
+  }
   const startError = await agent.start();
   if (startError) {
     process.stderr.write(`agent did not start: ${startError.message}\n`);
+    await metricsServer?.close();
     await bus.close();
     return 1;
   }
@@ -107,6 +128,7 @@ const main = async (): Promise<number> => {
     process.once('SIGINT', resolve);
   });
   const stopError = await agent.stop();
+  await metricsServer?.close();
   await bus.close();
   await kernel.value.driver.close();
   return stopError ? 1 : 0;
