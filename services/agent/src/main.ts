@@ -4,10 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connectNatsBus, isAppError, loadAssignmentVerifyKey } from '@tramway/shared/infra';
+import type { Agent } from './app.js';
 import { createAgent } from './app.js';
 import { createJsonLogger } from '@tramway/shared/infra';
 import { InvalidConfigError, loadConfig } from './config.js';
 import { openNodeKernel } from './kernel/node-kernel.factory.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { listenMetrics } from './metrics/metrics-server.js';
 
 const main = async (): Promise<number> => {
@@ -50,6 +52,22 @@ const main = async (): Promise<number> => {
     logger.error('kernel unavailable', { problems: kernel.error });
     return 2;
   }
+  // bound first: an address in use stops the process at once (503 until the agent exists)
+  let agent: Agent | undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsListen !== undefined) {
+    try {
+      metricsServer = await listenMetrics(config.metricsListen, async () =>
+        agent?.metrics.render(),
+      );
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+      await kernel.value.driver.close();
+      return 1;
+    }
+    logger.info('metrics served', { url: `${metricsServer.url}/metrics` });
+  }
   if (config.natsCredentials.nkeySeedFile === undefined)
     logger.warn('NATS without an identity: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
       nats: config.natsUrl,
@@ -67,10 +85,11 @@ const main = async (): Promise<number> => {
     if (!isAppError(error)) throw error;
     logger.error('cannot connect to NATS', { nats: config.natsUrl, error: error.message });
     process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+    await metricsServer?.close();
     await kernel.value.driver.close();
     return 1;
   }
-  const agent = createAgent({
+  agent = createAgent({
     nodeId: config.nodeId,
     labels: config.labels,
     bus,
@@ -97,25 +116,7 @@ const main = async (): Promise<number> => {
           },
         }),
   });
-  // bound before the agent starts: an address in use stops the process at once
-  let metricsServer;
-  if (config.metricsListen !== undefined) {
-    agent.metrics.collectProcessMetrics();
-    try {
-      metricsServer = await listenMetrics(
-        config.metricsListen,
-        agent.metrics.render,
-        agent.metrics.contentType,
-      );
-    } catch (error) {
-      if (!isAppError(error)) throw error;
-      process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
-      await bus.close();
-      await kernel.value.driver.close();
-      return 1;
-    }
-    logger.info('metrics served', { url: `${metricsServer.url}/metrics` });
-  }
+  if (metricsServer !== undefined) agent.metrics.collectProcessMetrics();
   const startError = await agent.start();
   if (startError) {
     process.stderr.write(`agent did not start: ${startError.message}\n`);

@@ -8,6 +8,7 @@ import type { Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '@tramway/shared/infra';
+import { Registry } from 'prom-client';
 
 export interface MetricsListen {
   readonly host: string;
@@ -39,14 +40,14 @@ const answer = (
 };
 
 /**
- * Serves `render()` on `GET /metrics` (HEAD too); another path is a 404, another method a 405
+ * Serves `render()` on `GET /metrics` (HEAD too; a 503 while it yields undefined: the agent
+ * is not built yet); another path is a 404, another method a 405
  * with `Allow`. Rejects with an `AppError` (`MetricsListenFailed`, the OS's reason) when the
  * address cannot be bound.
  */
 export const listenMetrics = (
   listen: MetricsListen,
-  render: () => Promise<string>,
-  contentType: string,
+  render: () => Promise<string | undefined>,
 ): Promise<MetricsServer> => {
   const server: Server = createServer(
     {
@@ -71,8 +72,9 @@ export const listenMetrics = (
         });
       render().then(
         (text) => {
+          if (text === undefined) return answer(res, 503, 'the agent is starting\n');
           res.writeHead(200, {
-            'content-type': contentType,
+            'content-type': Registry.PROMETHEUS_CONTENT_TYPE,
             'content-length': Buffer.byteLength(text),
           });
           res.end(req.method === 'HEAD' ? undefined : text);
