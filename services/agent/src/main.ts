@@ -53,7 +53,7 @@ const main = async (): Promise<number> => {
     return 2;
   }
   // bound first: an address in use stops the process at once (503 until the agent exists)
-  let agent: Agent | undefined;
+  let agent: Agent | undefined = undefined;
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen !== undefined) {
     try {
