@@ -94,12 +94,6 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
   return labels;
 };
 
-const PORT = z.coerce
-  .number({ message: 'a port number' })
-  .int('a port number')
-  .min(0, 'a port from 0 (any free port) to 65535')
-  .max(65535, 'a port from 0 (any free port) to 65535');
-
 /** `host:port` or `[v6]:port` -> its parts; the problem names what is wrong. */
 const parseListen = (
   text: string,
@@ -143,7 +137,12 @@ const SCHEMA = z.object({
   TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
   TRAMWAY_ASSIGNMENT_VERIFY_KEY: z.string().min(1).optional(),
   TRAMWAY_METRICS_LISTEN: z.string().transform(parseListen).optional(),
-  METRICS_PORT: PORT.optional(),
+  METRICS_PORT: z.coerce
+    .number({ message: 'a port number' })
+    .int('a port number')
+    .min(0, 'a port from 0 (any free port) to 65535')
+    .max(65535, 'a port from 0 (any free port) to 65535')
+    .optional(),
   TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: z
     .enum(['true', 'false'], { message: "'true' or 'false'" })
     .transform((v) => v === 'true')
