@@ -92,8 +92,20 @@ export const topN = <T>(
   score: (entry: T) => number,
   key: (entry: T) => string,
 ): T[] => {
-  const sorted = [...entries].sort(
-    (a, b) => score(b) - score(a) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0),
-  );
-  return sorted.slice(0, Math.max(0, n));
+  if (n <= 0) return [];
+  /** a before b: higher score, then smaller key */
+  const before = (a: { s: number; e: T }, b: { s: number; e: T }): boolean =>
+    a.s !== b.s ? a.s > b.s : key(a.e) < key(b.e);
+  // a selection kept sorted, at most n long: O(entries x n), no sort of every entry (a scrape
+  // walks every trampoline of the fleet for the 10 fullest)
+  const kept: { s: number; e: T }[] = [];
+  for (const e of entries) {
+    const item = { s: score(e), e };
+    if (kept.length === n && !before(item, kept[n - 1]!)) continue;
+    let i = kept.length;
+    while (i > 0 && before(item, kept[i - 1]!)) i--;
+    kept.splice(i, 0, item);
+    if (kept.length > n) kept.pop();
+  }
+  return kept.map((k) => k.e);
 };

@@ -89,4 +89,26 @@ describe('metric label values', () => {
       ),
     ).toEqual([]);
   });
+
+  it('agrees with a full sort for any entries', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ k: fc.string({ maxLength: 3 }), v: fc.integer({ min: 0, max: 5 }) })),
+        fc.integer({ min: 0, max: 8 }),
+        (entries, n) => {
+          const sorted = [...entries]
+            .sort((a, b) => b.v - a.v || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+            .slice(0, n);
+          expect(
+            topN(
+              entries,
+              n,
+              (e) => e.v,
+              (e) => e.k,
+            ).map((e) => [e.v, e.k]),
+          ).toEqual(sorted.map((e) => [e.v, e.k]));
+        },
+      ),
+    );
+  });
 });
