@@ -14,9 +14,13 @@ import {
 import type { SplitArgs } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
+import type { OutputFormat } from '../output-format.js';
+import { formatDocument, tableStyle } from '../output.js';
 import { parseCount, required } from './audit-args.js';
 
-export const COMMON = ['--db', '--read-model', '--limit'] as const;
+/** The width to fit tables to (the terminal's, unless -o wide or not a terminal). */
+export const widthOf = (io: CliIo, args: Pick<SplitArgs, 'output'>): number | undefined =>
+  tableStyle(io, args.output).width;
 
 export const limitOf = (args: SplitArgs): number => {
   const text = args.values.get('--limit');
@@ -100,8 +104,9 @@ export const withAudit = async (
   }
 };
 
-export const json = (io: CliIo, value: unknown): void =>
-  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+/** `value` as a document in `format` (json or yaml). */
+export const json = (io: CliIo, format: OutputFormat, value: unknown): void =>
+  io.stdout(formatDocument(format, value));
 
 /** `agent:web-1 for user:alice`: the actor, and the person or decision it acted for */
 export const actorText = (e: {

@@ -7,11 +7,12 @@
 import type { PlanAudit, PlanAuditVersion } from '@tramway/shared/infra';
 import { planHistory } from '@tramway/shared/infra';
 import type { RecordedPlan } from '@tramway/shared/domain';
-import { positionalsOf, splitArgs } from '../cli-args.js';
-import type { CliCommand } from '../cli-command.js';
+import { positionalsOf } from '../cli-args.js';
+import { isStructured } from '../output-format.js';
+import type { CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { parseCount, parseInstant, required } from './audit-args.js';
-import { json, withAudit } from './audit-context.js';
+import { json, widthOf, withAudit } from './audit-context.js';
 import { renderTable } from './audit-table.js';
 
 const countsOf = (plan: RecordedPlan): string => {
@@ -20,7 +21,7 @@ const countsOf = (plan: RecordedPlan): string => {
   return `${plan.path}: ${n('attach')} attach, ${n('pending')} pending, ${refused} refused`;
 };
 
-const historyTable = (v: PlanAuditVersion): string =>
+const historyTable = (v: PlanAuditVersion, width?: number): string =>
   renderTable(
     ['POSITION', 'AT', 'WHAT', 'BY', 'DETAIL'],
     [
@@ -51,9 +52,10 @@ const historyTable = (v: PlanAuditVersion): string =>
     ]
       .sort((a, b) => a.position - b.position)
       .map((e) => e.row),
+    width,
   );
 
-const functionTable = (plan: RecordedPlan): string =>
+const functionTable = (plan: RecordedPlan, width?: number): string =>
   renderTable(
     ['FUNCTION', 'MODULE', 'STATUS', 'TRAMPOLINE', 'COOKIE', 'DETAIL'],
     plan.targets.map((t) => [
@@ -64,19 +66,20 @@ const functionTable = (plan: RecordedPlan): string =>
       t.cookie,
       t.errno === undefined ? (t.reason ?? null) : `${t.errno}: ${t.reason ?? ''}`,
     ]),
+    width,
   );
 
-const render = (audit: PlanAudit): string =>
+const render = (audit: PlanAudit, width?: number): string =>
   [
     `node ${audit.nodeId} at position ${audit.position}\n`,
     ...audit.versions.map((v) => {
       const last = v.plans.at(-1);
       const unmatched = last?.plan.unmatched ?? [];
       return [
-        `${v.policy} v${v.policyVersion}\n${historyTable(v)}`,
+        `${v.policy} v${v.policyVersion}\n${historyTable(v, width)}`,
         last === undefined
           ? 'no plan in the log for this version\n'
-          : `functions of the plan at position ${last.position} (${last.source}):\n${functionTable(last.plan)}`,
+          : `functions of the plan at position ${last.position} (${last.source}):\n${functionTable(last.plan, width)}`,
         ...(unmatched.length === 0
           ? []
           : [`unmatched: ${unmatched.map((u) => `${u.pattern} (${u.reason})`).join(', ')}\n`]),
@@ -84,42 +87,32 @@ const render = (audit: PlanAudit): string =>
     }),
   ].join('\n');
 
-export const auditPlanCommand: CliCommand = {
-  path: ['audit', 'plan'],
-  usage:
-    'audit plan --node <id> [--policy <name>] [--at T | --position N] --db FILE [--read-model FILE] [--json]',
-  summary: 'which functions a node was told to trace, and when (plans, assignments, re-plans)',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, {
-      values: ['--db', '--read-model', '--node', '--policy', '--at', '--position'],
-      flags: ['--json'],
+export const runAuditPlan: CommandRun = async (args, io) => {
+  positionalsOf(args, []);
+  const nodeId = required(args, '--node');
+  const policy = args.values.get('--policy');
+  const at = args.values.get('--at');
+  const position = args.values.get('--position');
+  if (at !== undefined && position !== undefined)
+    throw new UsageError('give at most one of --at and --position');
+  const target =
+    at !== undefined
+      ? { at: parseInstant('--at', at) }
+      : position !== undefined
+        ? { position: parseCount('--position', position, 0) }
+        : undefined;
+  return withAudit(io, args, async ({ readModel, store }) => {
+    const audit = await planHistory(readModel, store, {
+      nodeId,
+      ...(policy === undefined ? {} : { policy }),
+      ...(target === undefined ? {} : { target }),
     });
-    positionalsOf(args, []);
-    const nodeId = required(args, '--node');
-    const policy = args.values.get('--policy');
-    const at = args.values.get('--at');
-    const position = args.values.get('--position');
-    if (at !== undefined && position !== undefined)
-      throw new UsageError('give at most one of --at and --position');
-    const target =
-      at !== undefined
-        ? { at: parseInstant('--at', at) }
-        : position !== undefined
-          ? { position: parseCount('--position', position, 0) }
-          : undefined;
-    return withAudit(io, args, async ({ readModel, store }) => {
-      const audit = await planHistory(readModel, store, {
-        nodeId,
-        ...(policy === undefined ? {} : { policy }),
-        ...(target === undefined ? {} : { target }),
-      });
-      if (args.flags.has('--json')) json(io, audit);
-      else if (audit.versions.length === 0)
-        io.stdout(
-          `node ${nodeId} was told to trace nothing${policy === undefined ? '' : ` for ${policy}`} up to position ${audit.position}\n`,
-        );
-      else io.stdout(render(audit));
-      return 0;
-    });
-  },
+    if (isStructured(args.output)) json(io, args.output, audit);
+    else if (audit.versions.length === 0)
+      io.stdout(
+        `node ${nodeId} was told to trace nothing${policy === undefined ? '' : ` for ${policy}`} up to position ${audit.position}\n`,
+      );
+    else io.stdout(render(audit, widthOf(io, args)));
+    return 0;
+  });
 };

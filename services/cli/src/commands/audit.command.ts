@@ -8,19 +8,20 @@ import {
   programHistory,
   withOnBehalfOf,
 } from '@tramway/shared/infra';
-import { positionalsOf, splitArgs } from '../cli-args.js';
+import { positionalsOf } from '../cli-args.js';
 import type { SplitArgs } from '../cli-args.js';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
-import { COMMON, actorText, json, limitOf, noteLimit, withAudit } from './audit-context.js';
-import { auditPlanCommand } from './audit-plan.command.js';
+import { actorText, json, limitOf, noteLimit, widthOf, withAudit } from './audit-context.js';
+import { isStructured } from '../output-format.js';
 import { renderTable } from './audit-table.js';
 
-const eventTable = (events: readonly AuditEvent[]): string =>
+const eventTable = (events: readonly AuditEvent[], width?: number): string =>
   renderTable(
     ['POSITION', 'OCCURRED', 'TYPE', 'ACTOR', 'NODE', 'SUMMARY'],
     events.map((e) => [e.position, e.occurredAt, e.type, actorText(e), e.nodeId, e.summary]),
+    width,
   );
 
 const printEvents = (
@@ -30,14 +31,15 @@ const printEvents = (
   empty: string,
 ) => {
   noteLimit(io, events.length, limitOf(args));
-  if (args.flags.has('--json')) json(io, events);
+  if (isStructured(args.output)) json(io, args.output, events);
   else if (events.length === 0) io.stdout(`${empty}\n`);
-  else io.stdout(eventTable(events));
+  else io.stdout(eventTable(events, widthOf(io, args)));
   return 0;
 };
 
 const functionTable = (
   entries: readonly (FunctionHistoryEntry & { readonly onBehalfOf: string | null })[],
+  width?: number,
 ): string =>
   renderTable(
     [
@@ -64,82 +66,61 @@ const functionTable = (
       actorText(e),
       e.detail,
     ]),
+    width,
   );
 
-export const auditFunctionCommand: CliCommand = {
-  path: ['audit', 'function'],
-  usage: 'audit function <name> --node <id> [--limit N] --db FILE [--json]',
-  summary: 'who connected what to a kernel function on a node, and when',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
-    const fn = onePositional(args, 'function name');
-    const nodeId = required(args, '--node');
-    const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel, store }) => {
-      const entries = await withOnBehalfOf(
+export const runAuditFunction: CommandRun = async (args, io) => {
+  const fn = onePositional(args, 'function name');
+  const nodeId = required(args, '--node');
+  const limit = limitOf(args);
+  return withAudit(io, args, async ({ readModel, store }) => {
+    const entries = await withOnBehalfOf(
+      store,
+      await functionHistory(readModel, { nodeId, function: fn, limit }),
+    );
+    noteLimit(io, entries.length, limit);
+    if (isStructured(args.output)) json(io, args.output, entries);
+    else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
+    else io.stdout(functionTable(entries, widthOf(io, args)));
+    return 0;
+  });
+};
+
+export const runAuditProgram: CommandRun = async (args, io) => {
+  const name = onePositional(args, 'program name');
+  const nodeId = args.values.get('--node');
+  const limit = limitOf(args);
+  return withAudit(io, args, async ({ readModel, store }) =>
+    printEvents(
+      io,
+      args,
+      await withOnBehalfOf(
         store,
-        await functionHistory(readModel, { nodeId, function: fn, limit }),
-      );
-      noteLimit(io, entries.length, limit);
-      if (args.flags.has('--json')) json(io, entries);
-      else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
-      else io.stdout(functionTable(entries));
-      return 0;
-    });
-  },
+        await programHistory(readModel, {
+          name,
+          limit,
+          ...(nodeId === undefined ? {} : { nodeId }),
+        }),
+      ),
+      `no history for program ${name}`,
+    ),
+  );
 };
 
-export const auditProgramCommand: CliCommand = {
-  path: ['audit', 'program'],
-  usage: 'audit program <name> [--node <id>] [--limit N] --db FILE [--json]',
-  summary: 'history of a BPF program: loads, links, releases, failures',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
-    const name = onePositional(args, 'program name');
-    const nodeId = args.values.get('--node');
-    const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel, store }) =>
-      printEvents(
-        io,
-        args,
-        await withOnBehalfOf(
-          store,
-          await programHistory(readModel, {
-            name,
-            limit,
-            ...(nodeId === undefined ? {} : { nodeId }),
-          }),
-        ),
-        `no history for program ${name}`,
-      ),
-    );
-  },
-};
-
-export const auditPolicyCommand: CliCommand = {
-  path: ['audit', 'policy'],
-  usage: 'audit policy <name> [--limit N] --db FILE [--json]',
-  summary: 'history of a policy: applied, removed, rollouts, waves, links',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON], flags: ['--json'] });
-    const name = onePositional(args, 'policy name');
-    return withAudit(io, args, async ({ readModel, store }) =>
-      printEvents(
-        io,
-        args,
-        await withOnBehalfOf(store, await policyHistory(readModel, { name })),
-        `no history for policy ${name}`,
-      ),
-    );
-  },
+export const runAuditPolicy: CommandRun = async (args, io) => {
+  const name = onePositional(args, 'policy name');
+  return withAudit(io, args, async ({ readModel, store }) =>
+    printEvents(
+      io,
+      args,
+      await withOnBehalfOf(store, await policyHistory(readModel, { name })),
+      `no history for policy ${name}`,
+    ),
+  );
 };
 
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
-const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
-  const args = splitArgs(argv, {
-    values: [...COMMON, '--since', '--until', ...(positional ? [] : ['--actor'])],
-    flags: ['--json'],
-  });
+const runActor = async (args: SplitArgs, io: CliIo, positional: boolean) => {
   let actor: string;
   if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
   else {
@@ -169,21 +150,13 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
   );
 };
 
-export const auditActorCommand: CliCommand = {
-  path: ['audit', 'actor'],
-  usage: 'audit actor <actor> [--since T] [--until T] [--limit N] --db FILE [--json]',
-  summary: 'everything an actor did in a time range (occurredAt, inclusive)',
-  run: (argv, io) => runActor(argv, io, true),
-};
+/** `tramway audit actor A`: everything an actor did in a time range (occurredAt, inclusive). */
+export const runAuditActor: CommandRun = (args, io) => runActor(args, io, true);
 
-export const auditCommand: CliCommand = {
-  path: ['audit'],
-  usage: 'audit --actor <actor> [--since T] [--until T] --db FILE [--json]',
-  summary: 'same as `audit actor`',
-  run: (argv, io) => runActor(argv, io, false),
-};
+/** `tramway audit --actor A`: the same as `audit actor A`. */
+export const runAudit: CommandRun = (args, io) => runActor(args, io, false);
 
-const nodeSummary = (state: FleetState): string =>
+const nodeSummary = (state: FleetState, width?: number): string =>
   renderTable(
     [
       'NODE',
@@ -207,9 +180,10 @@ const nodeSummary = (state: FleetState): string =>
       Object.values(n.trampolines).reduce((s, t) => s + t.connections, 0),
       n.assignment?.generation ?? null,
     ]),
+    width,
   );
 
-const nodeDetail = (node: NodeView): string =>
+const nodeDetail = (node: NodeView, width?: number): string =>
   [
     renderTable(
       ['LINK', 'PROGRAM', 'POLICY', 'ATTACH TYPE', 'CREATED', 'BY', 'FUNCTIONS'],
@@ -222,116 +196,94 @@ const nodeDetail = (node: NodeView): string =>
         l.createdBy,
         l.connections.map((c) => c.function).join(','),
       ]),
+      width,
     ),
     renderTable(
       ['TRAMPOLINE', 'FUNCTION', 'CONNECTIONS'],
       Object.entries(node.trampolines).map(([k, t]) => [k, t.function, t.connections]),
+      width,
     ),
   ].join('\n');
 
-export const auditStateCommand: CliCommand = {
-  path: ['audit', 'state'],
-  usage: 'audit state (--at T | --position N) [--node <id>] --db FILE [--json]',
-  summary: 'the fleet (or one node) as it stood at a past instant or log position',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, {
-      values: ['--db', '--read-model', '--at', '--position', '--node'],
-      flags: ['--json'],
-    });
-    positionalsOf(args, []);
-    const at = args.values.get('--at');
-    const position = args.values.get('--position');
-    if ((at === undefined) === (position === undefined)) {
-      throw new UsageError('give exactly one of --at and --position');
+export const runAuditState: CommandRun = async (args, io) => {
+  positionalsOf(args, []);
+  const at = args.values.get('--at');
+  const position = args.values.get('--position');
+  if ((at === undefined) === (position === undefined)) {
+    throw new UsageError('give exactly one of --at and --position');
+  }
+  const target =
+    at === undefined
+      ? { position: parseCount('--position', position ?? '', 0) }
+      : { at: parseInstant('--at', at) };
+  const nodeId = args.values.get('--node');
+  return withAudit(io, args, async ({ store, readModel }) => {
+    // snapshots cached in the read model make the next look at the past start near it
+    const { state } = await fleetStateAt(store, target, { snapshots: readModel });
+    const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
+    if (nodeId !== undefined) {
+      const node = state.nodes[nodeId];
+      if (!node) {
+        io.stderr(`node ${nodeId} is not known at ${where}\n`);
+        return 1;
+      }
+      if (isStructured(args.output))
+        json(io, args.output, { position: state.position, recordedAt: state.recordedAt, node });
+      else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(node, widthOf(io, args))}`);
+      return 0;
     }
-    const target =
-      at === undefined
-        ? { position: parseCount('--position', position ?? '', 0) }
-        : { at: parseInstant('--at', at) };
-    const nodeId = args.values.get('--node');
-    return withAudit(io, args, async ({ store, readModel }) => {
-      // snapshots cached in the read model make the next look at the past start near it
-      const { state } = await fleetStateAt(store, target, { snapshots: readModel });
-      const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
-      if (nodeId !== undefined) {
-        const node = state.nodes[nodeId];
-        if (!node) {
-          io.stderr(`node ${nodeId} is not known at ${where}\n`);
-          return 1;
-        }
-        if (args.flags.has('--json'))
-          json(io, { position: state.position, recordedAt: state.recordedAt, node });
-        else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(node)}`);
-        return 0;
-      }
-      if (args.flags.has('--json')) {
-        json(io, state);
-        return 0;
-      }
-      io.stdout(`fleet at ${where}\n\n${nodeSummary(state)}`);
-      const policies = Object.values(state.policies);
-      if (policies.length > 0) {
+    if (isStructured(args.output)) {
+      json(io, args.output, state);
+      return 0;
+    }
+    io.stdout(`fleet at ${where}\n\n${nodeSummary(state, widthOf(io, args))}`);
+    const policies = Object.values(state.policies);
+    if (policies.length > 0) {
+      io.stdout(
+        `\n${renderTable(
+          ['POLICY', 'VERSION', 'APPLIED', 'BY'],
+          policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
+          widthOf(io, args),
+        )}`,
+      );
+    }
+    const rollouts = Object.values(state.rollouts);
+    if (rollouts.length > 0) {
+      io.stdout(
+        `\n${renderTable(
+          ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
+          rollouts.map((r) => [
+            r.rolloutId,
+            `${r.policy}@${r.policyVersion}`,
+            r.status,
+            r.currentWave,
+            r.reason,
+          ]),
+          widthOf(io, args),
+        )}`,
+      );
+    }
+    return 0;
+  });
+};
+
+export const runAuditRebuild: CommandRun = async (args, io) => {
+  positionalsOf(args, []);
+  return withAudit(
+    io,
+    args,
+    async ({ store, readModel }) => {
+      const started = process.hrtime.bigint();
+      const result = await readModel.rebuild(store);
+      const millis = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+      if (isStructured(args.output)) json(io, args.output, { ...result, millis });
+      else {
         io.stdout(
-          `\n${renderTable(
-            ['POLICY', 'VERSION', 'APPLIED', 'BY'],
-            policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
-          )}`,
-        );
-      }
-      const rollouts = Object.values(state.rollouts);
-      if (rollouts.length > 0) {
-        io.stdout(
-          `\n${renderTable(
-            ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
-            rollouts.map((r) => [
-              r.rolloutId,
-              `${r.policy}@${r.policyVersion}`,
-              r.status,
-              r.currentWave,
-              r.reason,
-            ]),
-          )}`,
+          `read model rebuilt: ${result.applied} fleet events applied, ${result.skipped} others passed over, checkpoint ${result.position} (${millis} ms)\n`,
         );
       }
       return 0;
-    });
-  },
+    },
+    false,
+  );
 };
-
-export const auditRebuildCommand: CliCommand = {
-  path: ['audit', 'rebuild'],
-  usage: 'audit rebuild --db FILE [--read-model FILE] [--json]',
-  summary: 'rebuild the audit read model from position 0 of the log',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
-    positionalsOf(args, []);
-    return withAudit(
-      io,
-      args,
-      async ({ store, readModel }) => {
-        const started = process.hrtime.bigint();
-        const result = await readModel.rebuild(store);
-        const millis = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-        if (args.flags.has('--json')) json(io, { ...result, millis });
-        else {
-          io.stdout(
-            `read model rebuilt: ${result.applied} fleet events applied, ${result.skipped} others passed over, checkpoint ${result.position} (${millis} ms)\n`,
-          );
-        }
-        return 0;
-      },
-      false,
-    );
-  },
-};
-
-export const AUDIT_COMMANDS: readonly CliCommand[] = [
-  auditRebuildCommand,
-  auditCommand,
-  auditActorCommand,
-  auditFunctionCommand,
-  auditProgramCommand,
-  auditPolicyCommand,
-  auditStateCommand,
-  auditPlanCommand,
-];
