@@ -85,7 +85,10 @@ const splitArgsOf = (command: CommandType, spec: CommandSpec): SplitArgs => {
   for (const option of command.options) {
     const value = opts[option.attributeName()];
     const long = option.long ?? option.flags;
-    if (value === true) flags.add(long);
+    // a negatable flag (`--no-wait`) is given when its value is false (commander's default: true)
+    if (option.negate) {
+      if (value === false) flags.add(long);
+    } else if (value === true) flags.add(long);
     else if (Array.isArray(value)) lists.set(long, value as string[]);
     else if (typeof value === 'string') values.set(long, value);
   }

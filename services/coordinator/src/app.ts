@@ -16,7 +16,10 @@ export interface CoordinatorDeps extends FleetCoordinatorDeps {
 }
 
 export interface Coordinator {
-  /** replays the log, subscribes to the fleet, resumes running rollouts, then serves HTTP */
+  /**
+   * replays the log, subscribes to the fleet, resumes running rollouts, then serves HTTP; when
+   * the HTTP API cannot listen, stops the core again and throws the listen error
+   */
   start(): Promise<void>;
   /** stops serving and waits for the work in progress; resolves with the first error met */
   stop(): Promise<Error | undefined>;
@@ -49,7 +52,17 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (deps.http) {
         // a process serving /metrics also says how the process itself does (process_*, nodejs_*)
         core.metrics.collectProcessMetrics();
-        http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
+        try {
+          http = await listenHttpApi(
+            core,
+            deps.http,
+            logger.child({ service: 'coordinator', part: 'http' }),
+          );
+        } catch (error) {
+          // a port taken: nothing keeps running (timers, subscriptions) once start has failed
+          await core.stop();
+          throw error;
+        }
       }
     },
     stop: async () => {

@@ -1,4 +1,6 @@
 import { join, resolve } from 'node:path';
+import type { LogLevel } from '@tramway/shared/infra';
+import { LOG_LEVELS } from '@tramway/shared/infra';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddedFleet } from '@tramway/embedded';
 import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
@@ -25,6 +27,9 @@ const intOption = (
     throw new UsageError(`${name} '${raw}' is not an integer in ${min}..${max}`);
   return Number(raw);
 };
+
+const isLogLevel = (value: string): value is LogLevel =>
+  (LOG_LEVELS as readonly string[]).includes(value);
 
 const waitForSignal = (): Promise<string> =>
   new Promise((done) => {
@@ -62,6 +67,10 @@ export const runDemo: CommandRun = async (parsed, io) => {
     throw new UsageError(
       `--sqlite-synchronous '${synchronous.toLowerCase()}' is not normal or full`,
     );
+  // the level of <data-dir>/tramway.log, the coordinator's and the agents' log
+  const logLevel = io.env['TRAMWAY_LOG_LEVEL'] ?? 'info';
+  if (!isLogLevel(logLevel))
+    throw new UsageError(`TRAMWAY_LOG_LEVEL '${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
   const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
   const fleet = loadFleetFile(fleetFile);
   if (!fleet.ok) {
@@ -89,6 +98,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
       port,
       nodes: fleet.value.nodes,
       sqliteSynchronous: synchronous,
+      logLevel,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -111,7 +121,8 @@ export const runDemo: CommandRun = async (parsed, io) => {
     ...(token === undefined ? {} : { token }),
   });
   say(
-    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
+    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n` +
+      (embedded.logFile === undefined ? '' : `logs (JSON lines) in ${embedded.logFile}\n`),
   );
   const nodes = await client.nodes();
   if (nodes.ok) say(renderNodes(nodes.body));
@@ -175,6 +186,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
         `  npx tramway status ${policy.name} --watch`,
         '  npx tramway node module load web-2 nf_tables',
         `  npx tramway plan -f ${policy.file}`,
+        ...(embedded.logFile === undefined ? [] : [`  tail -f ${embedded.logFile}`]),
         embedded.adminToken === undefined
           ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
           : embedded.dataDir === resolve(io.cwd, '.tramway')

@@ -166,7 +166,7 @@ export const createFleetLog = (
   const waiters: { position: number; resolve: () => void }[] = [];
 
   const deciders: FleetDeciders = {
-    policy: createDeciderCache(policyDecider, ['PolicyApplied', 'PolicyRemoved']),
+    policy: createDeciderCache(policyDecider, ['PolicyApplied', 'PolicyRemoved', 'PolicyDeleted']),
     rollout: createDeciderCache(rolloutDecider, [
       'RolloutStarted',
       'WaveStarted',
@@ -266,7 +266,11 @@ export const createFleetLog = (
         [...(before ?? []), ...recorded.data.links].map((l) => l.policy),
       ))
         trimPolicy(policy);
-    } else if (recorded.type === 'PolicyApplied' || recorded.type === 'PolicyRemoved')
+    } else if (
+      recorded.type === 'PolicyApplied' ||
+      recorded.type === 'PolicyRemoved' ||
+      recorded.type === 'PolicyDeleted'
+    )
       trimPolicy(recorded.data.name);
     else if (recorded.type === 'RolloutStarted') forgetEndedRollouts(recorded.data);
     fleetDirty = true;
