@@ -139,7 +139,7 @@ beforeAll(async () => {
       if (agent.child.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
       return (await api('GET', '/v1/nodes')).body.items?.length === 1;
     },
-    { timeoutMs: 30_000 },
+    { timeoutMs: 60_000 },
   );
 }, 90_000);
 

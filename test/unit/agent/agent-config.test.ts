@@ -161,11 +161,13 @@ describe('loadConfig', () => {
       return [];
     };
     expect(problems({ METRICS_PORT: '70000' })).toEqual([
-      'METRICS_PORT: a port from 0 (any free port) to 65535',
+      expect.stringMatching(/^METRICS_PORT.*: a port from 0 \(any free port\) to 65535$/),
     ]);
-    expect(problems({ METRICS_PORT: 'http' })[0]).toMatch(/^METRICS_PORT: /);
+    expect(problems({ METRICS_PORT: 'http' })[0]).toMatch(/^METRICS_PORT.*: a port number$/);
     expect(problems({ TRAMWAY_METRICS_LISTEN: '9464' })).toEqual([
-      "TRAMWAY_METRICS_LISTEN: '9464' is not host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)",
+      expect.stringMatching(
+        /^TRAMWAY_METRICS_LISTEN.*: '9464' is not host:port \(e\.g\. 127\.0\.0\.1:9464, \[::1\]:9464, 0\.0\.0\.0:9464\)$/,
+      ),
     ]);
     expect(problems({ TRAMWAY_METRICS_LISTEN: 'localhost:99999' })).toHaveLength(1);
     expect(problems({ METRICS_PORT: '1', TRAMWAY_METRICS_LISTEN: '127.0.0.1:2' })).toEqual([
