@@ -305,6 +305,6 @@ describe('metrics of a real coordinator and agent', () => {
     }
     const bad = spawnAgent({ TRAMWAY_METRICS_LISTEN: 'nowhere', NODE_ID: 'metrics-3' });
     expect(await bad.exited).toBe(2);
-    expect(bad.output()).toContain("TRAMWAY_METRICS_LISTEN: 'nowhere' is not host:port");
+    expect(bad.output()).toContain("'nowhere' is not host:port");
   });
 });
