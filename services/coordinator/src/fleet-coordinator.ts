@@ -37,6 +37,8 @@ import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
 import type { RetainedCounts } from './log/fleet-log.js';
+import type { CoordinatorMetrics, MetricsBounds } from './metrics/coordinator-metrics.js';
+import { createCoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { createRolloutRunner } from './rollout/rollout-runner.js';
 
@@ -66,6 +68,8 @@ export interface CoordinatorOptions {
    * `POST /v1/nodes/{node}/approve`
    */
   readonly admission?: AdmissionOptions;
+  /** how many series the per-node and per-policy labels may take (docs/metrics.md) */
+  readonly metricsBounds?: MetricsBounds;
 }
 
 export interface FleetCoordinatorDeps {
@@ -96,6 +100,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** the Prometheus registry of this coordinator and its series (`GET /metrics`) */
+  readonly metrics: CoordinatorMetrics;
   /** what is kept outside the log (memory bounds) */
   retained(): RetainedCounts;
   /** messages of agents refused since start, by reason (metrics) */
@@ -147,7 +153,18 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   let ready = false;
   let stopping = false;
 
-  const log = createFleetLog(deps.store, logger);
+  // the gauges read the parts below when scraped, never before start
+  const metrics = createCoordinatorMetrics(
+    {
+      fleet: () => log.fleet(),
+      isStale: (nodeId) => liveness.isStale(nodeId),
+      lastHeardMs: (nodeId) => liveness.lastHeardMs(nodeId),
+      refused: () => refused.counts(),
+      nowMs: () => now().getTime(),
+    },
+    options.metricsBounds,
+  );
+  const log = createFleetLog(deps.store, logger, metrics.logObserver);
   const liveness = createLivenessMonitor({
     log,
     logger,
@@ -327,6 +344,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    metrics,
     retained: log.retained,
     refusedMessages: refused.counts,
     api,

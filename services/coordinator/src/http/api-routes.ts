@@ -307,6 +307,8 @@ export const API_ROUTES = [
     method: 'GET',
     path: '/metrics',
     summary: 'Prometheus metrics of the coordinator',
+    description:
+      'Text exposition format 0.0.4: the fleet, rollouts, policies, trampolines, the log, the HTTP API and the process (every series, its labels and their bounds: docs/metrics.md).',
     responses: { '200': { description: 'Prometheus text exposition', text: true } },
   },
   {
