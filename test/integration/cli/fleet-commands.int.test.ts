@@ -236,7 +236,7 @@ describe('tramway apply, status, rollback', () => {
     expect(table.out).toMatch(
       /wave 1\s+\[#{20}\]\s+2\/2 converged\s+0 failed\s+completed\s+web-2,web-3/,
     );
-    expect(table.out).toMatch(/web-3\s+converged\s+\d+\s+\d+\s+1\s+0\s+0/);
+    expect(table.out).toMatch(/web-3\s+1\s+converged\s+\d+\s+\d+\s+1\s+0\s+0/);
 
     const again = await run(['apply', '-f', v1]);
     expect(again.code).toBe(0);
@@ -272,16 +272,31 @@ describe('tramway apply, status, rollback', () => {
     expect(rolledBack.nodes.map((n) => n.state)).toEqual(['converged', 'converged', 'converged']);
   });
 
-  it('redraws the status in place on a terminal while a paused rollout runs', async () => {
+  it('shows every wave from the start and counts down a pause, redrawn in place on a terminal', async () => {
     const file = writePolicy(
       'paused.yaml',
       policyYaml('paused', ['tcp_close']).replace(
         "waves: [1, '100%'] }",
-        "waves: [1, '100%'], pauseSeconds: 1 }",
+        "waves: [1, '100%'], pauseSeconds: 3 }",
       ),
     );
     expect((await run(['apply', '-f', file])).code).toBe(0);
-    await statusWhen('paused', () => true);
+    // during the pause the status names the wave not started, its nodes, and when it starts
+    const during = await statusWhen('paused', (s) => s.rollout?.state === 'running');
+    const doc = json<{
+      now: string;
+      rollout: {
+        waveCount: number;
+        waves: { index: number; state: string; nodes: string[] }[];
+        pause: { afterWave: number; nextWave: number; seconds: number; endsAt: string } | null;
+      };
+    }>(JSON.stringify(during));
+    expect(doc.rollout.waveCount).toBe(2);
+    expect(doc.rollout.waves.map((w) => [w.index, w.nodes])).toEqual([
+      [0, ['web-1']],
+      [1, ['web-2', 'web-3']],
+    ]);
+    expect(doc.rollout.waves[1]!.state).toMatch(/^(pending|running)$/);
     const r = await run(
       ['status', 'paused', '--watch', '--interval-ms', '50', '--timeout-s', '20'],
       {
@@ -294,6 +309,12 @@ describe('tramway apply, status, rollback', () => {
     expect(redraws.length).toBeGreaterThan(0);
     const first = r.out.slice(0, redraws[0]!.index);
     expect(Number(redraws[0]![1])).toBe(first.split('\n').length - 1);
+    // the pause counted down, second by second, with the wave to come and its nodes listed
+    const countdown = [...r.out.matchAll(/wave 1 starts in (\d+)s/g)].map((m) => Number(m[1]));
+    expect(countdown.length).toBeGreaterThan(1);
+    expect(new Set(countdown).size).toBeGreaterThan(1);
+    expect(countdown.every((n) => n >= 0 && n <= 3)).toBe(true);
+    expect(r.out).toMatch(/wave 1\s+\[-{20}\]\s+0\/2 converged\s+0 failed\s+pending\s+web-2,web-3/);
     expect(r.out.slice(redraws.at(-1)!.index)).toMatch(/rollout paused-v1\s+completed/);
   });
 

@@ -78,22 +78,49 @@ export interface AppliedView {
 export type RolloutState = 'running' | 'held' | 'completed' | 'rolled-back';
 export type NodeState = 'converged' | 'pending' | 'failed' | 'stale';
 
+export type WaveState = 'pending' | 'running' | 'held' | 'completed';
+
+export interface WaveStatusView {
+  readonly index: number;
+  /** the nodes of the wave; for a pending wave those the split fixed at start */
+  readonly nodes: readonly string[];
+  readonly state: WaveState | string;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** why the wave is held (or was resumed despite the gate) */
+  readonly reason?: string;
+  readonly completedAt?: string;
+}
+
+/** The pause between two waves: the next one starts at `endsAt`. */
+export interface PauseView {
+  readonly afterWave: number;
+  readonly nextWave: number;
+  readonly seconds: number;
+  readonly endsAt: string;
+}
+
 export interface StatusView {
   readonly policy: string;
   readonly version: number;
+  /** the coordinator's clock when it answered (absent from older coordinators) */
+  readonly now?: string;
   readonly rollout: {
     readonly id: string;
     readonly state: RolloutState;
-    readonly waves: readonly {
-      readonly index: number;
-      readonly nodes: readonly string[];
-      readonly state: string;
-      readonly succeeded: number;
-      readonly failed: number;
-    }[];
+    readonly waveCount?: number;
+    readonly currentWave?: number | null;
+    readonly startedAt?: string;
+    readonly paused?: boolean;
+    readonly pause?: PauseView | null;
+    readonly nextWaveAt?: string | null;
+    /** the hold or rollback reason */
+    readonly reason?: string | null;
+    readonly waves: readonly WaveStatusView[];
   } | null;
   readonly nodes: readonly {
     readonly nodeId: string;
+    readonly wave?: number | null;
     readonly generation: number;
     readonly observedGeneration: number;
     readonly state: NodeState;
@@ -150,7 +177,8 @@ export interface CoordinatorClient {
   createToken(name: string, role: string): Promise<ApiAnswer<IssuedTokenView>>;
   revokeToken(name: string, reason?: string): Promise<ApiAnswer<{ readonly name: string }>>;
   plan(policy: string): Promise<ApiAnswer<PlanView>>;
-  apply(policy: string): Promise<ApiAnswer<AppliedView>>;
+  /** the policy as YAML text or as a parsed object */
+  apply(policy: string | object): Promise<ApiAnswer<AppliedView>>;
   status(policy: string): Promise<ApiAnswer<StatusView>>;
   rollback(policy: string, reason?: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;

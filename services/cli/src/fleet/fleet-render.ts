@@ -68,13 +68,55 @@ export const renderPlan = (plan: PlanView): string => {
   return `${out.join('\n')}\n`;
 };
 
-/** `tramway status POLICY`: the rollout, one progress bar per wave, then one row per node. */
-export const renderStatus = (status: StatusView): string => {
+/** `12s`, `2m05s`, `1h02m`: a countdown that reads at a glance (0 and below: `0s`). */
+export const durationText = (ms: number): string => {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+};
+
+/**
+ * What the rollout is waiting for, in one line, or undefined when it waits for nothing: the
+ * pause before the next wave (a countdown from `nowMs`, the coordinator's clock as the caller
+ * estimates it), a hold (its reason), a rollback (its reason).
+ */
+export const waitingText = (status: StatusView, nowMs: number): string | undefined => {
+  const r = status.rollout;
+  if (!r) return undefined;
+  if (r.state === 'running' && r.pause) {
+    const left = Date.parse(r.pause.endsAt) - nowMs;
+    return left > 0
+      ? `paused after wave ${r.pause.afterWave}: wave ${r.pause.nextWave} starts in ${durationText(left)}`
+      : `paused after wave ${r.pause.afterWave}: wave ${r.pause.nextWave} starts now`;
+  }
+  if (r.state === 'held')
+    return `held${r.reason ? `: ${r.reason}` : ''} (tramway resume ${r.id} to go on, or tramway rollback ${status.policy})`;
+  if (r.state === 'rolled-back') return `rolled back${r.reason ? `: ${r.reason}` : ''}`;
+  return undefined;
+};
+
+/** The coordinator's clock at the time of `status`, else the caller's. */
+const statusTime = (status: StatusView): number => {
+  const at = status.now === undefined ? Number.NaN : Date.parse(status.now);
+  return Number.isNaN(at) ? Date.now() : at;
+};
+
+/**
+ * `tramway status POLICY`: the rollout, one progress bar per wave (every wave from the start:
+ * those not started yet are `pending`, with their nodes), what it waits for, then one row per
+ * node. `nowMs` is the coordinator's clock as the caller estimates it (the countdown); by default
+ * the `now` of the answer.
+ */
+export const renderStatus = (status: StatusView, nowMs: number = statusTime(status)): string => {
   const out: string[] = [];
   const rollout = status.rollout;
   out.push(
     `policy ${status.policy} v${status.version}  ${rollout ? `rollout ${rollout.id}  ${rollout.state}` : 'no rollout'}`,
   );
+  const waiting = waitingText(status, nowMs);
+  if (waiting !== undefined) out.push(waiting);
   if (rollout) {
     const rows = rollout.waves.map((w) => [
       `wave ${w.index}`,
@@ -82,7 +124,7 @@ export const renderStatus = (status: StatusView): string => {
       `${w.succeeded}/${w.nodes.length} converged`,
       `${w.failed} failed`,
       w.state,
-      w.nodes.join(','),
+      w.nodes.join(',') || '-',
     ]);
     out.push(...table(['WAVE', 'PROGRESS', 'CONVERGED', 'FAILED', 'STATE', 'NODES'], rows));
   }
@@ -90,6 +132,7 @@ export const renderStatus = (status: StatusView): string => {
     out.push('');
     const rows = status.nodes.map((n) => [
       n.nodeId,
+      n.wave === undefined || n.wave === null ? '-' : String(n.wave),
       n.state,
       String(n.generation),
       String(n.observedGeneration),
@@ -99,7 +142,7 @@ export const renderStatus = (status: StatusView): string => {
     ]);
     out.push(
       ...table(
-        ['NODE', 'STATE', 'GENERATION', 'OBSERVED', 'ATTACHED', 'PENDING', 'REJECTED'],
+        ['NODE', 'WAVE', 'STATE', 'GENERATION', 'OBSERVED', 'ATTACHED', 'PENDING', 'REJECTED'],
         rows,
       ),
     );
@@ -107,13 +150,17 @@ export const renderStatus = (status: StatusView): string => {
   return `${out.join('\n')}\n`;
 };
 
-/** One line per change while watching without a terminal: the rollout and wave states. */
-export const statusLine = (status: StatusView): string => {
+/**
+ * One line per change while watching without a terminal: the rollout and wave states, and what
+ * it waits for (the countdown as of `nowMs`).
+ */
+export const statusLine = (status: StatusView, nowMs: number = statusTime(status)): string => {
   const r = status.rollout;
   if (!r) return `${status.policy} v${status.version}: no rollout`;
   const waves = r.waves.map((w) => `wave ${w.index} ${w.state} ${w.succeeded}/${w.nodes.length}`);
   const converged = status.nodes.filter((n) => n.state === 'converged').length;
-  return `${status.policy} v${status.version} ${r.state}: ${waves.join(', ')}; nodes converged ${converged}/${status.nodes.length}`;
+  const waiting = waitingText(status, nowMs);
+  return `${status.policy} v${status.version} ${r.state}: ${waves.join(', ')}; ${waiting === undefined ? '' : `${waiting}; `}nodes converged ${converged}/${status.nodes.length}`;
 };
 
 /** `tramway nodes`. */

@@ -4,7 +4,7 @@
  * run one at a time through `serially`.
  */
 import type { NodePlan, Policy } from '@tramway/shared/domain';
-import { FleetStreams, refusePlan, selectNodes } from '@tramway/shared/domain';
+import { FleetStreams, pauseEndsAt, refusePlan, selectNodes } from '@tramway/shared/domain';
 import type { NodeView } from '@tramway/shared/projections';
 import {
   FleetSubjects,
@@ -229,6 +229,12 @@ export const createFleetCommands = (deps: {
       return answer(outcome, (v) => success(v));
     });
 
+  /**
+   * A policy's rollout as `tramway status --watch` shows it: every wave from the start (those not
+   * started yet as `pending`, with the nodes the split fixed for them), the current wave, a pause
+   * between waves with when it ends (`nextWaveAt`), the hold or rollback reason, and the
+   * coordinator's clock (`now`) so that a countdown does not depend on the caller's.
+   */
   const status = (name: string): ApiResult => {
     const policy = ownEntry(log.fleet().policies, name);
     if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
@@ -236,7 +242,7 @@ export const createFleetCommands = (deps: {
     const rollout = rolloutId === undefined ? undefined : ownEntry(log.fleet().rollouts, rolloutId);
     const state = rolloutId === undefined ? undefined : runner.rolloutOf(rolloutId);
     const standing = (nodeId: string) => (state ? runner.standingOf(state, nodeId) : 'pending');
-    const waves = rollout
+    const started = rollout
       ? Object.values(rollout.waves)
           .sort((a, b) => a.wave - b.wave)
           .map((w) => {
@@ -244,13 +250,44 @@ export const createFleetCommands = (deps: {
             return {
               index: w.wave,
               nodes: w.nodes,
-              state: w.status,
+              state: w.status as 'running' | 'held' | 'completed' | 'pending',
               succeeded: w.succeeded ?? verdicts.filter((v) => v === 'converged').length,
               failed: w.failed ?? verdicts.filter((v) => v === 'failed').length,
+              ...(w.reason === null ? {} : { reason: w.reason }),
+              ...(state?.waves.find((s) => s.index === w.wave)?.completedAt === undefined
+                ? {}
+                : { completedAt: state.waves.find((s) => s.index === w.wave)!.completedAt! }),
             };
           })
       : [];
-    const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
+    // the waves not started yet, with the nodes fixed for them at start (none known for a
+    // rollout recorded before the split was)
+    const pending = [];
+    if (rollout) {
+      for (let index = 0; index < rollout.waveCount; index++) {
+        if (started.some((w) => w.index === index)) continue;
+        pending.push({
+          index,
+          nodes: [...(state?.plannedWaves?.[index] ?? [])],
+          state: 'pending' as const,
+          succeeded: 0,
+          failed: 0,
+        });
+      }
+    }
+    const waves = [...started, ...pending].sort((a, b) => a.index - b.index);
+    const spec = state ? runner.specOf(state.policy, state.policyVersion) : undefined;
+    const endsAt = state && spec ? pauseEndsAt(state, spec.rollout) : undefined;
+    const pause =
+      endsAt === undefined || !state || !spec
+        ? null
+        : {
+            afterWave: state.current,
+            nextWave: state.current + 1,
+            seconds: spec.rollout.pauseSeconds,
+            endsAt: new Date(endsAt).toISOString(),
+          };
+    const nodeIds = waves.flatMap((w) => w.nodes);
     const nodes = nodeIds.map((nodeId) => {
       const node = ownEntry(log.fleet().nodes, nodeId);
       const attached = Object.values(node?.links ?? {})
@@ -261,6 +298,7 @@ export const createFleetCommands = (deps: {
       const outcome = node?.reconciled?.[name];
       return {
         nodeId,
+        wave: waves.find((w) => w.nodes.includes(nodeId))?.index ?? null,
         generation: node?.assignment?.generation ?? 0,
         observedGeneration: node ? liveness.observedOf(nodeId) : 0,
         state: standing(nodeId),
@@ -274,7 +312,21 @@ export const createFleetCommands = (deps: {
     return success({
       policy: name,
       version: policy.version,
-      rollout: rollout ? { id: rollout.rolloutId, state: rollout.status, waves } : null,
+      now: deps.now().toISOString(),
+      rollout: rollout
+        ? {
+            id: rollout.rolloutId,
+            state: rollout.status,
+            waveCount: rollout.waveCount,
+            currentWave: rollout.currentWave,
+            startedAt: rollout.startedAt,
+            paused: pause !== null,
+            pause,
+            nextWaveAt: pause?.endsAt ?? null,
+            reason: rollout.reason,
+            waves,
+          }
+        : null,
       nodes,
     });
   };
