@@ -242,7 +242,7 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
   it.each([
     [
       ['audit', 'state', '--at', 'tuesday', '--db', 'x'],
-      /--at 'tuesday' is not an ISO 8601 instant/,
+      /--at 'tuesday' is not a time: give an RFC 3339 time/,
     ],
     [['audit', 'state', '--position', '-3', '--db', 'x'], /--position '-3' is not an integer >= 0/],
     [['audit', 'state', '--db', 'x'], /give exactly one of --at and --position/],
