@@ -335,7 +335,7 @@ describe('tramway apply, status, rollback', () => {
 });
 
 describe('tramway node module', () => {
-  it('loads a module on a node, whose pending targets then attach', async () => {
+  it('loads a module on a node, waits for its report and shows what attached; unload shows what was released', async () => {
     const file = writePolicy('nft.yaml', policyYaml('nft', ['nf_tables:nft_do_chain*']));
     expect((await run(['apply', '-f', file])).code).toBe(0);
     await waitUntil('nft rollout completed', async () => {
@@ -344,15 +344,45 @@ describe('tramway node module', () => {
     });
     const loaded = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--json']);
     expect(loaded.code).toBe(0);
-    expect(json(loaded.out)).toEqual({ ok: true });
-    await waitUntil('nft functions attached on web-2', async () => {
-      const s = json<{ nodes: { nodeId: string; functions: { attached: number } }[] }>(
-        (await run(['status', 'nft', '--json'])).out,
-      );
-      return s.nodes.find((n) => n.nodeId === 'web-2')?.functions.attached === 2;
-    });
+    const effect = json<{
+      ok: boolean;
+      waited: string;
+      effect: {
+        moduleLoaded: boolean;
+        attached: { policy: string; functions: string[] }[];
+        failed: unknown[];
+      };
+    }>(loaded.out);
+    expect(effect).toMatchObject({ ok: true, waited: 'reported' });
+    expect(effect.effect.moduleLoaded).toBe(true);
+    // the command answered only once the log held the attach: no waiting needed here
+    const nft = effect.effect.attached.find((a) => a.policy === 'nft');
+    expect(nft?.functions).toHaveLength(2);
+    expect(nft?.functions.every((f) => f.startsWith('nf_tables:nft_do_chain'))).toBe(true);
+    expect(effect.effect.failed).toEqual([]);
+    const s = json<{ nodes: { nodeId: string; functions: { attached: number } }[] }>(
+      (await run(['status', 'nft', '--json'])).out,
+    );
+    expect(s.nodes.find((n) => n.nodeId === 'web-2')?.functions.attached).toBe(2);
+
     const unloaded = await run(['node', 'module', 'unload', 'web-2', 'nf_tables']);
-    expect([unloaded.code, unloaded.out]).toEqual([0, 'web-2: nf_tables drained and unloaded\n']);
+    expect(unloaded.code).toBe(0);
+    expect(unloaded.out).toMatch(
+      /^web-2: nf_tables drained and unloaded\nreleased on web-2 \(\d+ function\(s\)\):\n/,
+    );
+    expect(unloaded.out).toMatch(/^  nft: nf_tables:nft_do_chain\S*, nf_tables:nft_do_chain/m);
+    expect(unloaded.out).toMatch(
+      /^still pending \(module not loaded\):\n(  \S+: nf_tables:\S+\n)+/m,
+    );
+
+    // --no-wait keeps the former answer: the agent's reply alone
+    const quick = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--no-wait']);
+    expect([quick.code, quick.out]).toEqual([0, 'web-2: nf_tables loaded\n']);
+    const bad = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--timeout-s', '99']);
+    expect([bad.code, bad.err]).toEqual([
+      2,
+      expect.stringContaining("--timeout-s '99' is not an integer in 1..25"),
+    ]);
   });
 
   it('exits 1 for an unknown node and 2 for a bad action', async () => {

@@ -146,10 +146,38 @@ export interface NodeView {
   readonly admission?: 'pending' | 'approved';
 }
 
+export interface FunctionsOfPolicyView {
+  readonly policy: string | null;
+  readonly functions: readonly string[];
+}
+
+/** What a module load or unload did on the node (asked with a wait). */
+export interface ModuleEffectView {
+  readonly module: string;
+  readonly action: 'load' | 'unload';
+  readonly moduleLoaded: boolean;
+  readonly attached: readonly FunctionsOfPolicyView[];
+  readonly released: readonly FunctionsOfPolicyView[];
+  readonly failed: readonly {
+    readonly policy: string;
+    readonly function: string;
+    readonly errno: number;
+    readonly reason: string;
+  }[];
+  readonly pending: readonly {
+    readonly policy: string;
+    readonly function: string;
+    readonly module: string;
+  }[];
+}
+
 export interface ModuleView {
   readonly ok: boolean;
   readonly errno?: string;
   readonly reason?: string;
+  /** with a wait: whether the log caught up with the agent's report in time */
+  readonly waited?: 'reported' | 'timeout';
+  readonly effect?: ModuleEffectView;
 }
 
 export interface TokenView {
@@ -183,7 +211,13 @@ export interface CoordinatorClient {
   rollback(policy: string, reason?: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   nodes(): Promise<ApiAnswer<readonly NodeView[]>>;
-  module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiAnswer<ModuleView>>;
+  /** `waitMs`: wait that long at most for the agent's report of the effect */
+  module(
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+    waitMs?: number,
+  ): Promise<ApiAnswer<ModuleView>>;
   /** admits a pending node (admin) */
   approve(
     nodeId: string,
@@ -287,6 +321,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
+    callTimeoutMs: number = timeoutMs,
   ): Promise<ApiAnswer<T>> => {
     const url = `${base}${path}`;
     let res: Response;
@@ -302,7 +337,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
             : { 'x-tramway-on-behalf-of': options.onBehalfOf }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (error) {
       return { ok: false, kind: 'unreachable', url: base, message: causeText(error) };
@@ -378,8 +413,16 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
       call('POST', `/v1/policies/${seg(policy)}/rollback`, reason === undefined ? {} : { reason }),
     resume: (rolloutId) => call('POST', `/v1/rollouts/${seg(rolloutId)}/resume`, {}),
     nodes: () => all<NodeView>('/v1/nodes'),
-    module: (nodeId, module, action) =>
-      call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`),
+    module: (nodeId, module, action, waitMs) =>
+      waitMs === undefined
+        ? call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`)
+        : call(
+            'POST',
+            `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}?wait=${waitMs}`,
+            undefined,
+            // the agent's answer, then the wait
+            timeoutMs + waitMs,
+          ),
     approve: (nodeId, reason) =>
       call('POST', `/v1/nodes/${seg(nodeId)}/approve`, reason === undefined ? {} : { reason }),
     reset: (nodeId, reason) =>

@@ -2,7 +2,13 @@
  * Text forms of the fleet answers (plan, status, nodes): plain aligned tables, no colour, so they
  * read the same in a terminal, a log and a test. Pure: strings in, strings out.
  */
-import type { NodeView, PlanView, StatusView } from './coordinator-client.js';
+import type {
+  FunctionsOfPolicyView,
+  ModuleEffectView,
+  NodeView,
+  PlanView,
+  StatusView,
+} from './coordinator-client.js';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export const table = (
@@ -187,3 +193,44 @@ export const isConverged = (status: StatusView): boolean =>
   status.rollout?.state === 'completed' &&
   status.nodes.length > 0 &&
   status.nodes.every((n) => n.state === 'converged');
+
+const byPolicy = (entries: readonly FunctionsOfPolicyView[]): string[] =>
+  entries.map((e) => `  ${e.policy ?? '(no policy)'}: ${e.functions.join(', ')}`);
+
+/**
+ * `tramway node module load|unload`: what the module's coming or going changed on the node, per
+ * policy: functions attached (or released), refused with the kernel's errno, still pending.
+ */
+export const renderModuleEffect = (nodeId: string, effect: ModuleEffectView): string => {
+  const out: string[] = [];
+  const count = (list: readonly FunctionsOfPolicyView[]) =>
+    list.reduce((n, e) => n + e.functions.length, 0);
+  if (effect.action === 'load') {
+    out.push(
+      effect.attached.length === 0
+        ? `nothing attached on ${nodeId}: no policy waited for ${effect.module}'s functions`
+        : `attached on ${nodeId} (${count(effect.attached)} function(s) of ${effect.module} appeared):`,
+      ...byPolicy(effect.attached),
+    );
+    if (effect.released.length > 0)
+      out.push(`released on ${nodeId} (replaced links):`, ...byPolicy(effect.released));
+  } else {
+    out.push(
+      effect.released.length === 0
+        ? `nothing released on ${nodeId}: no link used ${effect.module}`
+        : `released on ${nodeId} (${count(effect.released)} function(s)):`,
+      ...byPolicy(effect.released),
+    );
+  }
+  if (effect.failed.length > 0)
+    out.push(
+      'failed:',
+      ...effect.failed.map((f) => `  ${f.policy}: ${f.function}: errno ${f.errno}: ${f.reason}`),
+    );
+  if (effect.pending.length > 0)
+    out.push(
+      'still pending (module not loaded):',
+      ...effect.pending.map((p) => `  ${p.policy}: ${p.module}:${p.function}`),
+    );
+  return `${out.join('\n')}\n`;
+};

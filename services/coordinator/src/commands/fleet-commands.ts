@@ -19,6 +19,9 @@ import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { NodeAdmission } from '../admission/node-admission.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
 import { errorText } from '@tramway/shared/infra';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModuleEffect } from './module-effect.js';
+import { moduleEffect, reported } from './module-effect.js';
 import { ownEntry } from '@tramway/shared/lib';
 
 export interface FleetCommands {
@@ -36,12 +39,17 @@ export interface FleetCommands {
   approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
   /** takes the node back with a new epoch (its next assignment wins over what it holds) */
   reset(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
-  /** forwards the request to the node's agent and records who asked and what it answered */
+  /**
+   * forwards the request to the node's agent and records who asked and what it answered; with
+   * `waitMs`, then waits (at most that long) until the log holds what the agent reported of it,
+   * and answers its `effect` (module-effect.ts)
+   */
   module(
     nodeId: string,
     module: string,
     action: 'load' | 'unload',
     by: Requester,
+    waitMs?: number,
   ): Promise<ApiResult>;
 }
 
@@ -385,9 +393,10 @@ export const createFleetCommands = (deps: {
     module: string,
     action: 'load' | 'unload',
     by: Requester,
+    waitMs?: number,
   ): Promise<ApiResult> => {
-    if (!ownEntry(log.fleet().nodes, nodeId)?.registered)
-      return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
+    const before = ownEntry(log.fleet().nodes, nodeId);
+    if (!before?.registered) return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
     if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
       return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [
         `module: ${JSON.stringify(module)} is not a module name`,
@@ -430,7 +439,60 @@ export const createFleetCommands = (deps: {
         { actor: by.actor, onBehalfOf: by.onBehalfOf, occurredAt: deps.now().toISOString() },
       ),
     );
-    return result;
+    if (waitMs === undefined || !outcome.ok) return result;
+    return success({
+      ...(result.body as object),
+      ...(await effectOf(nodeId, module, action, before, waitMs)),
+    });
+  };
+
+  /**
+   * Waits until the log holds what the agent reports after a module request (the links it holds
+   * now, the module's state), and a moment more while the node's facts keep coming (its reconcile
+   * outcome follows its links), then the effect: what attached, was released, failed, waits.
+   */
+  const effectOf = async (
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+    before: NodeView,
+    waitMs: number,
+  ): Promise<{ waited: 'reported' | 'timeout'; effect: ModuleEffect }> => {
+    const deadline = Date.now() + waitMs;
+    const node = () => ownEntry(log.fleet().nodes, nodeId);
+    let held: { links: readonly { linkId: number }[] } | undefined;
+    try {
+      held = decodeMessageOrThrow(
+        'NodeActualState',
+        await deps.bus.request(
+          FleetSubjects.state(nodeId),
+          {},
+          { timeoutMs: Math.min(deps.timeoutMs, waitMs) },
+        ),
+      );
+    } catch {
+      held = undefined; // an agent that does not answer: wait on the module's state alone
+    }
+    const caughtUp = (): boolean => {
+      const n = node();
+      return held
+        ? reported(module, action, n, held)
+        : n !== undefined && Object.hasOwn(n.modules, module) === (action === 'load');
+    };
+    while (!caughtUp() && Date.now() < deadline) await sleep(25);
+    const done = caughtUp();
+    // settle: the reconcile outcome (NodeReconciled) comes right after the links
+    let last = node();
+    for (let quiet = 0; done && quiet < 4 && Date.now() < deadline;) {
+      await sleep(25);
+      const now = node();
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
+    return {
+      waited: done ? 'reported' : 'timeout',
+      effect: moduleEffect(module, action, before, node()),
+    };
   };
 
   /** An optional `{ reason }` body (a person's words for the log). */

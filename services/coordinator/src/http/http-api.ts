@@ -123,11 +123,11 @@ export const createRoutes = (
   route('GET', '/v1/nodes', (req) =>
     paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
   ),
-  route('POST', '/v1/nodes/{id}/modules/{module}/load', (_req, [id, module], { by }) =>
-    coordinator.api.module(id!, module!, 'load', by),
+  route('POST', '/v1/nodes/{id}/modules/{module}/load', (req, [id, module], { by }) =>
+    withWait(req, (waitMs) => coordinator.api.module(id!, module!, 'load', by, waitMs)),
   ),
-  route('POST', '/v1/nodes/{id}/modules/{module}/unload', (_req, [id, module], { by }) =>
-    coordinator.api.module(id!, module!, 'unload', by),
+  route('POST', '/v1/nodes/{id}/modules/{module}/unload', (req, [id, module], { by }) =>
+    withWait(req, (waitMs) => coordinator.api.module(id!, module!, 'unload', by, waitMs)),
   ),
   route('GET', '/v1/tokens', (req) =>
     paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
@@ -167,6 +167,24 @@ export const createRoutes = (
 ];
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
+
+/** Longest `?wait=` of a module request: the HTTP request timeout is 30 s by default. */
+export const MAX_MODULE_WAIT_MS = 25_000;
+
+/** `?wait=MS` (1 to MAX_MODULE_WAIT_MS): how long a module request waits for its effect. */
+const withWait = (
+  req: RouteRequest,
+  then: (waitMs: number | undefined) => Promise<ApiResult>,
+): Promise<ApiResult> | ApiResult => {
+  const text = queryOf(req).get('wait');
+  if (text === null) return then(undefined);
+  const ms = /^[0-9]{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= 1 && ms <= MAX_MODULE_WAIT_MS))
+    return failure(400, ApiErrorCode.InvalidRequest, 'invalid wait', [
+      `query.wait: milliseconds from 1 to ${MAX_MODULE_WAIT_MS}`,
+    ]);
+  return then(ms);
+};
 
 const zeroDenied = (): DeniedCounts =>
   Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;
