@@ -12,7 +12,7 @@ const link = (linkId: number, policy: string | null, fns: readonly string[]) => 
   programId: 1,
   programName: 'lat',
   policy,
-  attachType: 'fentry' as const,
+  attachType: 'BPF_TRACE_FENTRY_MULTI' as const,
   connections: fns.map((f) => {
     const [module, fn] = f.includes(':') ? f.split(':') : [undefined, f];
     return { function: fn!, ...(module ? { module } : {}), objId: 1, btfId: 2, cookie: '0' };
