@@ -79,10 +79,7 @@ describe('moduleEffect', () => {
   });
 
   it('on unload lists what was released and what waits again', () => {
-    const e = moduleEffect('nf_tables', 'unload', after, {
-      ...before,
-      reconciled: before.reconciled,
-    });
+    const e = moduleEffect('nf_tables', 'unload', after, before);
     expect(e.released).toEqual([{ policy: 'tcp', functions: ['nf_tables:nft_do_chain'] }]);
     expect(e.moduleLoaded).toBe(false);
     expect(renderModuleEffect('web-2', e)).toContain(
