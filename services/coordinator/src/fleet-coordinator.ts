@@ -9,6 +9,8 @@
  * Decisions run one at a time (`serially`); ingestion of facts and heartbeats runs in arrival
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
+import type { AuditApi } from './audit/audit-api.js';
+import { createAuditApi } from './audit/audit-api.js';
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
 import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
@@ -78,6 +80,11 @@ export interface FleetCoordinatorDeps {
    * assignments go unsigned and agents that hold a verify key refuse them
    */
   readonly assignmentSigningKey?: KeyObject;
+  /**
+   * the SQLite file of the audit read model (`GET /v1/audit/...`; the log's own file when it is
+   * SQLite); without it the audit endpoints answer 503
+   */
+  readonly auditReadModelPath?: string;
 }
 
 export interface FleetCoordinator {
@@ -107,6 +114,8 @@ export interface FleetCoordinator {
   readonly api: FleetCommands;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
+  /** the audit over HTTP; undefined without a read model file */
+  readonly audit: AuditApi | undefined;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -295,6 +304,15 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     return undefined;
   };
 
+  const audit =
+    deps.auditReadModelPath === undefined
+      ? undefined
+      : createAuditApi({
+          store: deps.store,
+          readModelPath: deps.auditReadModelPath,
+          logger: logger.child({ part: 'audit' }),
+        });
+
   const stop = async (): Promise<Error | undefined> => {
     if (stopping) return undefined;
     stopping = true;
@@ -303,6 +321,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await arrivals.drained();
     await decisions.drained();
     log.stop();
+    await audit?.close();
     return log.fatal();
   };
 
@@ -323,5 +342,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     refusedMessages: refused.counts,
     api,
     tokens,
+    audit,
   };
 };

@@ -59,6 +59,11 @@ const main = async (): Promise<void> => {
     store,
     clock,
     logger,
+    auditReadModelPath:
+      config.AUDIT_READ_MODEL ??
+      (config.STORE === 'sqlite'
+        ? config.SQLITE_PATH
+        : join(config.DATA_DIR, 'audit-read-model.sqlite')),
     ...(assignmentSigningKey === undefined ? {} : { assignmentSigningKey }),
     http: {
       host: config.HTTP_HOST,

@@ -14,6 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { AuditApi } from '../audit/audit-api.js';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
 import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
@@ -154,6 +155,18 @@ export const createRoutes = (
   route('POST', '/v1/nodes/{id}/reset', (req, [id], { by }) =>
     coordinator.api.reset(id!, req.body, by.actor),
   ),
+  // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
+  route('GET', '/v1/audit/range', () => withAudit(coordinator, (a) => a.range())),
+  route('GET', '/v1/audit/state', (req) => withAudit(coordinator, (a) => a.state(queryOf(req)))),
+  route('GET', '/v1/audit/history', (req) =>
+    withAudit(coordinator, (a) => a.history(queryOf(req))),
+  ),
+  route('GET', '/v1/audit/functions/{name}', (req, [name]) =>
+    withAudit(coordinator, (a) => a.functionHistory(name!, queryOf(req))),
+  ),
+  route('GET', '/v1/audit/plans/{node}', (req, [node]) =>
+    withAudit(coordinator, (a) => a.plans(node!, queryOf(req))),
+  ),
   route('GET', '/openapi.json', () => success(OPENAPI_DOCUMENT)),
   // liveness: the process serves HTTP; readiness: the log is replayed and the bus answered.
   // Public, and they say nothing of the fleet.
@@ -167,6 +180,19 @@ export const createRoutes = (
 ];
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
+
+/** The audit's answer, or a 503 when this coordinator keeps no audit read model. */
+const withAudit = (
+  coordinator: FleetCoordinator,
+  then: (audit: AuditApi) => Promise<ApiResult>,
+): Promise<ApiResult> | ApiResult =>
+  coordinator.audit === undefined
+    ? failure(
+        503,
+        ApiErrorCode.NotReady,
+        'this coordinator keeps no audit read model (set AUDIT_READ_MODEL to a SQLite file)',
+      )
+    : then(coordinator.audit);
 
 /** Longest `?wait=` of a module request: the HTTP request timeout is 30 s by default. */
 export const MAX_MODULE_WAIT_MS = 25_000;

@@ -111,6 +111,37 @@ const page = (item: unknown): unknown => ({
   },
 });
 
+const waitParam = {
+  name: 'wait',
+  in: 'query',
+  required: false,
+  description:
+    'milliseconds (1-25000) to wait, after the agent answered, until the log holds what it reported; the answer then carries the effect',
+  schema: { type: 'integer', minimum: 1, maximum: 25000 },
+};
+const query = (name: string, description: string, schema: unknown = { type: 'string' }) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const instant = { type: 'string', format: 'date-time' };
+const maxParam = query(
+  'max',
+  'the newest entries to list (default 1000), paged by limit and cursor',
+  { type: 'integer', minimum: 0, maximum: 100000, default: 1000 },
+);
+const outOfRange = {
+  description:
+    'the time or position is outside the log (OutOfRange), or the node is not known at it (NotFound); details.range gives the first and last events of the log, details.firstSeen where the node first appears',
+  ...problem(ref('Problem')),
+};
+const auditUnavailable = {
+  description: 'this coordinator keeps no audit read model (NotReady)',
+  ...problem(ref('Problem')),
+};
+
 const waveSize = {
   oneOf: [
     { type: 'integer', minimum: 1 },
@@ -285,7 +316,7 @@ const DOCUMENT = {
     '/v1/nodes/{id}/modules/{module}/load': {
       post: {
         operationId: 'loadModule',
-        parameters: [pathParam('id'), pathParam('module')],
+        parameters: [pathParam('id'), pathParam('module'), waitParam],
         responses: {
           '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
           '503': { description: 'the node did not answer', ...problem(ref('Problem')) },
@@ -296,7 +327,7 @@ const DOCUMENT = {
     '/v1/nodes/{id}/modules/{module}/unload': {
       post: {
         operationId: 'unloadModule',
-        parameters: [pathParam('id'), pathParam('module')],
+        parameters: [pathParam('id'), pathParam('module'), waitParam],
         responses: {
           '200': { description: 'outcome', ...json(ref('ModuleOutcome')) },
           '503': { description: 'the node did not answer', ...problem(ref('Problem')) },
@@ -404,6 +435,109 @@ const DOCUMENT = {
             description: 'starting, stopping, or the log failed (NotReady)',
             ...problem(ref('Problem')),
           },
+        },
+      },
+    },
+    '/v1/audit/range': {
+      get: {
+        operationId: 'auditRange',
+        responses: {
+          '200': {
+            description: 'the first and last fleet events of the log',
+            ...json(ref('LogRange')),
+          },
+          '503': auditUnavailable,
+          ...errors,
+        },
+      },
+    },
+    '/v1/audit/state': {
+      get: {
+        operationId: 'auditState',
+        parameters: [
+          query('at', 'an RFC 3339 instant (exactly one of at and position)', instant),
+          query('position', 'a global position of the log', { type: 'integer', minimum: 0 }),
+          query('node', 'one node only'),
+        ],
+        responses: {
+          '200': {
+            description: 'the fleet (state) or the node (node) as it stood then',
+            ...json({
+              type: 'object',
+              required: ['position', 'recordedAt'],
+              properties: {
+                position: { type: 'integer' },
+                recordedAt: { type: ['string', 'null'] },
+                state: { type: 'object' },
+                node: { type: 'object' },
+              },
+            }),
+          },
+          '503': auditUnavailable,
+          ...errors,
+          '404': outOfRange,
+        },
+      },
+    },
+    '/v1/audit/history': {
+      get: {
+        operationId: 'auditHistory',
+        parameters: [
+          query('actor', 'what an actor did (exactly one of actor, policy, program)'),
+          query('policy', 'the history of a policy'),
+          query('program', 'the history of a BPF program'),
+          query('node', 'events of this node only'),
+          query('type', 'events of this type only (e.g. LinkCreated)'),
+          query('since', 'with actor: occurredAt at or after', instant),
+          query('until', 'with actor: occurredAt at or before', instant),
+          maxParam,
+          ...pageParams,
+        ],
+        responses: {
+          '200': {
+            description: 'a page of events, in log order',
+            ...json(page(ref('AuditEvent'))),
+          },
+          '503': auditUnavailable,
+          ...errors,
+        },
+      },
+    },
+    '/v1/audit/functions/{name}': {
+      get: {
+        operationId: 'auditFunction',
+        parameters: [
+          pathParam('name'),
+          { ...query('node', 'the node (required)'), required: true },
+          maxParam,
+          ...pageParams,
+        ],
+        responses: {
+          '200': {
+            description: 'a page of what connected to and disconnected from the function',
+            ...json(page({ type: 'object' })),
+          },
+          '503': auditUnavailable,
+          ...errors,
+        },
+      },
+    },
+    '/v1/audit/plans/{node}': {
+      get: {
+        operationId: 'auditPlans',
+        parameters: [
+          pathParam('node'),
+          query('policy', 'one policy only'),
+          query('at', 'up to an RFC 3339 instant', instant),
+          query('position', 'up to a global position', { type: 'integer', minimum: 0 }),
+        ],
+        responses: {
+          '200': {
+            description: 'the plans and assignments of the node, per policy version',
+            ...json({ type: 'object' }),
+          },
+          '503': auditUnavailable,
+          ...errors,
         },
       },
     },
@@ -606,6 +740,7 @@ const DOCUMENT = {
         properties: {
           policy: { type: 'string' },
           version: { type: 'integer' },
+          now: { type: 'string', description: "the coordinator's clock when it answered" },
           rollout: {
             oneOf: [
               { type: 'null' },
@@ -614,6 +749,27 @@ const DOCUMENT = {
                 properties: {
                   id: { type: 'string' },
                   state: { enum: ['running', 'held', 'completed', 'rolled-back'] },
+                  waveCount: { type: 'integer' },
+                  currentWave: { type: ['integer', 'null'] },
+                  startedAt: { type: 'string' },
+                  paused: { type: 'boolean' },
+                  pause: {
+                    description: 'the pause between two waves: the next starts at endsAt',
+                    oneOf: [
+                      { type: 'null' },
+                      {
+                        type: 'object',
+                        properties: {
+                          afterWave: { type: 'integer' },
+                          nextWave: { type: 'integer' },
+                          seconds: { type: 'number' },
+                          endsAt: { type: 'string' },
+                        },
+                      },
+                    ],
+                  },
+                  nextWaveAt: { type: ['string', 'null'] },
+                  reason: { type: ['string', 'null'], description: 'the hold or rollback reason' },
                   waves: {
                     type: 'array',
                     items: {
@@ -621,9 +777,11 @@ const DOCUMENT = {
                       properties: {
                         index: { type: 'integer' },
                         nodes: { type: 'array', items: { type: 'string' } },
-                        state: { enum: ['running', 'held', 'completed'] },
+                        state: { enum: ['pending', 'running', 'held', 'completed'] },
                         succeeded: { type: 'integer' },
                         failed: { type: 'integer' },
+                        reason: { type: 'string' },
+                        completedAt: { type: 'string' },
                       },
                     },
                   },
@@ -637,6 +795,7 @@ const DOCUMENT = {
               type: 'object',
               properties: {
                 nodeId: { type: 'string' },
+                wave: { type: ['integer', 'null'] },
                 generation: { type: 'integer' },
                 observedGeneration: { type: 'integer' },
                 state: { enum: ['converged', 'pending', 'failed', 'stale'] },
@@ -680,6 +839,54 @@ const DOCUMENT = {
           ok: { type: 'boolean' },
           errno: { type: 'string' },
           reason: { type: 'string' },
+          waited: { enum: ['reported', 'timeout'] },
+          effect: {
+            type: 'object',
+            properties: {
+              module: { type: 'string' },
+              action: { enum: ['load', 'unload'] },
+              moduleLoaded: { type: 'boolean' },
+              attached: { type: 'array', items: ref('FunctionsOfPolicy') },
+              released: { type: 'array', items: ref('FunctionsOfPolicy') },
+              failed: { type: 'array', items: { type: 'object' } },
+              pending: { type: 'array', items: { type: 'object' } },
+            },
+          },
+        },
+      },
+      FunctionsOfPolicy: {
+        type: 'object',
+        properties: {
+          policy: { type: ['string', 'null'] },
+          functions: { type: 'array', items: { type: 'string' } },
+        },
+      },
+      LogPoint: {
+        type: 'object',
+        required: ['position', 'recordedAt'],
+        properties: { position: { type: 'integer' }, recordedAt: { type: 'string' } },
+      },
+      LogRange: {
+        type: 'object',
+        required: ['first', 'last', 'events'],
+        properties: {
+          first: { oneOf: [{ type: 'null' }, ref('LogPoint')] },
+          last: { oneOf: [{ type: 'null' }, ref('LogPoint')] },
+          events: { type: 'integer' },
+        },
+      },
+      AuditEvent: {
+        type: 'object',
+        properties: {
+          position: { type: 'integer' },
+          type: { type: 'string' },
+          occurredAt: { type: 'string' },
+          recordedAt: { type: 'string' },
+          actor: { type: 'string' },
+          onBehalfOf: { type: ['string', 'null'] },
+          streamId: { type: 'string' },
+          nodeId: { type: ['string', 'null'] },
+          summary: { type: 'string' },
         },
       },
     },
