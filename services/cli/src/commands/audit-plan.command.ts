@@ -7,11 +7,12 @@
 import type { PlanAudit, PlanAuditVersion } from '@tramway/shared/infra';
 import { planHistory } from '@tramway/shared/infra';
 import type { RecordedPlan } from '@tramway/shared/domain';
-import { positionalsOf, splitArgs } from '../cli-args.js';
+import { positionalsOf } from '../cli-args.js';
+import { reportFailure } from '../fleet/fleet-options.js';
 import type { CliCommand } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { parseCount, parseInstant, required } from './audit-args.js';
-import { json, withAudit } from './audit-context.js';
+import { auditSourceOf, json, parseAuditArgs, withAudit } from './audit-context.js';
 import { renderTable } from './audit-table.js';
 
 const countsOf = (plan: RecordedPlan): string => {
@@ -87,12 +88,11 @@ const render = (audit: PlanAudit): string =>
 export const auditPlanCommand: CliCommand = {
   path: ['audit', 'plan'],
   usage:
-    'audit plan --node <id> [--policy <name>] [--at T | --position N] --db FILE [--read-model FILE] [--json]',
+    'audit plan --node <id> [--policy <name>] [--at T | --position N] [--db FILE [--read-model FILE] | --url URL] [--json]',
   summary: 'which functions a node was told to trace, and when (plans, assignments, re-plans)',
   run: async (argv, io) => {
-    const args = splitArgs(argv, {
+    const args = parseAuditArgs(argv, io, {
       values: ['--db', '--read-model', '--node', '--policy', '--at', '--position'],
-      flags: ['--json'],
     });
     positionalsOf(args, []);
     const nodeId = required(args, '--node');
@@ -107,12 +107,7 @@ export const auditPlanCommand: CliCommand = {
         : position !== undefined
           ? { position: parseCount('--position', position, 0) }
           : undefined;
-    return withAudit(io, args, async ({ readModel, store }) => {
-      const audit = await planHistory(readModel, store, {
-        nodeId,
-        ...(policy === undefined ? {} : { policy }),
-        ...(target === undefined ? {} : { target }),
-      });
+    const show = (audit: PlanAudit): number => {
       if (args.flags.has('--json')) json(io, audit);
       else if (audit.versions.length === 0)
         io.stdout(
@@ -120,6 +115,28 @@ export const auditPlanCommand: CliCommand = {
         );
       else io.stdout(render(audit));
       return 0;
-    });
+    };
+    const source = await auditSourceOf(io, args);
+    if (source.kind === 'api') {
+      const answer = await source.client.auditPlans(nodeId, {
+        policy,
+        ...(target === undefined
+          ? {}
+          : 'at' in target
+            ? { at: target.at }
+            : { position: String(target.position) }),
+      });
+      if (!answer.ok) return reportFailure(io, args, 'audit plan', answer);
+      return show(answer.body as PlanAudit);
+    }
+    return withAudit(io, source.args, async ({ readModel, store }) =>
+      show(
+        await planHistory(readModel, store, {
+          nodeId,
+          ...(policy === undefined ? {} : { policy }),
+          ...(target === undefined ? {} : { target }),
+        }),
+      ),
+    );
   },
 };

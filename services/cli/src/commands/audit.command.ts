@@ -2,7 +2,7 @@ import type { FleetState, NodeView } from '@tramway/shared/projections';
 import type { AuditEvent, FunctionHistoryEntry } from '@tramway/shared/infra';
 import {
   actorActivity,
-  fleetStateAt,
+  auditStateAt,
   functionHistory,
   policyHistory,
   programHistory,
@@ -10,10 +10,21 @@ import {
 } from '@tramway/shared/infra';
 import { positionalsOf, splitArgs } from '../cli-args.js';
 import type { SplitArgs } from '../cli-args.js';
+import type { ApiAnswer } from '../fleet/coordinator-client.js';
+import { reportFailure } from '../fleet/fleet-options.js';
 import type { CliCommand, CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
-import { COMMON, actorText, json, limitOf, noteLimit, withAudit } from './audit-context.js';
+import {
+  COMMON,
+  actorText,
+  auditSourceOf,
+  json,
+  limitOf,
+  noteLimit,
+  parseAuditArgs,
+  withAudit,
+} from './audit-context.js';
 import { auditPlanCommand } from './audit-plan.command.js';
 import { renderTable } from './audit-table.js';
 
@@ -36,9 +47,23 @@ const printEvents = (
   return 0;
 };
 
-const functionTable = (
-  entries: readonly (FunctionHistoryEntry & { readonly onBehalfOf: string | null })[],
-): string =>
+/** The body of an API answer, or the exit status of its failure (reported). */
+const bodyOr = async <T>(
+  io: CliIo,
+  args: SplitArgs & { readonly json: boolean },
+  command: string,
+  request: Promise<ApiAnswer<unknown>>,
+): Promise<
+  { readonly ok: true; readonly body: T } | { readonly ok: false; readonly code: number }
+> => {
+  const answer = await request;
+  if (!answer.ok) return { ok: false, code: reportFailure(io, args, command, answer) };
+  return { ok: true, body: answer.body as T };
+};
+
+type FunctionEntry = FunctionHistoryEntry & { readonly onBehalfOf: string | null };
+
+const functionTable = (entries: readonly FunctionEntry[]): string =>
   renderTable(
     [
       'POSITION',
@@ -68,37 +93,62 @@ const functionTable = (
 
 export const auditFunctionCommand: CliCommand = {
   path: ['audit', 'function'],
-  usage: 'audit function <name> --node <id> [--limit N] --db FILE [--json]',
+  usage: 'audit function <name> --node <id> [--limit N] [--db FILE | --url URL] [--json]',
   summary: 'who connected what to a kernel function on a node, and when',
   run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const args = parseAuditArgs(argv, io, { values: [...COMMON, '--node'] });
     const fn = onePositional(args, 'function name');
     const nodeId = required(args, '--node');
     const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel, store }) => {
-      const entries = await withOnBehalfOf(
-        store,
-        await functionHistory(readModel, { nodeId, function: fn, limit }),
-      );
+    const show = (entries: readonly FunctionEntry[]): number => {
       noteLimit(io, entries.length, limit);
       if (args.flags.has('--json')) json(io, entries);
       else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
       else io.stdout(functionTable(entries));
       return 0;
-    });
+    };
+    const source = await auditSourceOf(io, args);
+    if (source.kind === 'api') {
+      const r = await bodyOr<FunctionEntry[]>(
+        io,
+        args,
+        'audit function',
+        source.client.auditFunction(fn, { node: nodeId, max: String(limit) }),
+      );
+      return r.ok ? show(r.body) : r.code;
+    }
+    return withAudit(io, source.args, async ({ readModel, store }) =>
+      show(
+        await withOnBehalfOf(
+          store,
+          await functionHistory(readModel, { nodeId, function: fn, limit }),
+        ),
+      ),
+    );
   },
 };
 
 export const auditProgramCommand: CliCommand = {
   path: ['audit', 'program'],
-  usage: 'audit program <name> [--node <id>] [--limit N] --db FILE [--json]',
+  usage: 'audit program <name> [--node <id>] [--limit N] [--db FILE | --url URL] [--json]',
   summary: 'history of a BPF program: loads, links, releases, failures',
   run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON, '--node'], flags: ['--json'] });
+    const args = parseAuditArgs(argv, io, { values: [...COMMON, '--node'] });
     const name = onePositional(args, 'program name');
     const nodeId = args.values.get('--node');
     const limit = limitOf(args);
-    return withAudit(io, args, async ({ readModel, store }) =>
+    const empty = `no history for program ${name}`;
+    const source = await auditSourceOf(io, args);
+    if (source.kind === 'api') {
+      const r = await bodyOr<AuditEvent[]>(
+        io,
+        args,
+        'audit program',
+        source.client.auditHistory({ program: name, node: nodeId, max: String(limit) }),
+      );
+      return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+    }
+    return withAudit(io, source.args, async ({ readModel, store }) =>
       printEvents(
         io,
         args,
@@ -110,7 +160,7 @@ export const auditProgramCommand: CliCommand = {
             ...(nodeId === undefined ? {} : { nodeId }),
           }),
         ),
-        `no history for program ${name}`,
+        empty,
       ),
     );
   },
@@ -118,17 +168,29 @@ export const auditProgramCommand: CliCommand = {
 
 export const auditPolicyCommand: CliCommand = {
   path: ['audit', 'policy'],
-  usage: 'audit policy <name> [--limit N] --db FILE [--json]',
+  usage: 'audit policy <name> [--limit N] [--db FILE | --url URL] [--json]',
   summary: 'history of a policy: applied, removed, rollouts, waves, links',
   run: async (argv, io) => {
-    const args = splitArgs(argv, { values: [...COMMON], flags: ['--json'] });
+    const args = parseAuditArgs(argv, io, { values: [...COMMON] });
     const name = onePositional(args, 'policy name');
-    return withAudit(io, args, async ({ readModel, store }) =>
+    const limit = limitOf(args);
+    const empty = `no history for policy ${name}`;
+    const source = await auditSourceOf(io, args);
+    if (source.kind === 'api') {
+      const r = await bodyOr<AuditEvent[]>(
+        io,
+        args,
+        'audit policy',
+        source.client.auditHistory({ policy: name, max: String(limit) }),
+      );
+      return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+    }
+    return withAudit(io, source.args, async ({ readModel, store }) =>
       printEvents(
         io,
         args,
-        await withOnBehalfOf(store, await policyHistory(readModel, { name })),
-        `no history for policy ${name}`,
+        await withOnBehalfOf(store, await policyHistory(readModel, { name, limit })),
+        empty,
       ),
     );
   },
@@ -136,9 +198,8 @@ export const auditPolicyCommand: CliCommand = {
 
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
 const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
-  const args = splitArgs(argv, {
+  const args = parseAuditArgs(argv, io, {
     values: [...COMMON, '--since', '--until', ...(positional ? [] : ['--actor'])],
-    flags: ['--json'],
   });
   let actor: string;
   if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
@@ -154,7 +215,18 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
     throw new UsageError(`--since ${sinceIso} is after --until ${untilIso}`);
   }
   const limit = limitOf(args);
-  return withAudit(io, args, async ({ readModel }) =>
+  const empty = `${actor} did nothing in that range`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit actor',
+      source.client.auditHistory({ actor, since: sinceIso, until: untilIso, max: String(limit) }),
+    );
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel }) =>
     printEvents(
       io,
       args,
@@ -164,21 +236,22 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
         ...(sinceIso === undefined ? {} : { since: sinceIso }),
         ...(untilIso === undefined ? {} : { until: untilIso }),
       }),
-      `${actor} did nothing in that range`,
+      empty,
     ),
   );
 };
 
 export const auditActorCommand: CliCommand = {
   path: ['audit', 'actor'],
-  usage: 'audit actor <actor> [--since T] [--until T] [--limit N] --db FILE [--json]',
+  usage:
+    'audit actor <actor> [--since T] [--until T] [--limit N] [--db FILE | --url URL] [--json]   (T: RFC 3339, now, or 90s/30m/1h/2d ago)',
   summary: 'everything an actor did in a time range (occurredAt, inclusive)',
   run: (argv, io) => runActor(argv, io, true),
 };
 
 export const auditCommand: CliCommand = {
   path: ['audit'],
-  usage: 'audit --actor <actor> [--since T] [--until T] --db FILE [--json]',
+  usage: 'audit --actor <actor> [--since T] [--until T] [--db FILE | --url URL] [--json]',
   summary: 'same as `audit actor`',
   run: (argv, io) => runActor(argv, io, false),
 };
@@ -229,14 +302,63 @@ const nodeDetail = (node: NodeView): string =>
     ),
   ].join('\n');
 
+interface StateAnswer {
+  readonly position: number;
+  readonly recordedAt: string | null;
+  readonly state?: FleetState;
+  readonly node?: NodeView;
+}
+
+const showState = (io: CliIo, args: SplitArgs, nodeId: string | undefined, a: StateAnswer) => {
+  const where = `position ${a.position}${a.recordedAt ? ` (recorded ${a.recordedAt})` : ''}`;
+  if (nodeId !== undefined && a.node !== undefined) {
+    if (args.flags.has('--json'))
+      json(io, { position: a.position, recordedAt: a.recordedAt, node: a.node });
+    else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(a.node)}`);
+    return 0;
+  }
+  const state = a.state;
+  if (state === undefined) return 1;
+  if (args.flags.has('--json')) {
+    json(io, state);
+    return 0;
+  }
+  io.stdout(`fleet at ${where}\n\n${nodeSummary(state)}`);
+  const policies = Object.values(state.policies);
+  if (policies.length > 0) {
+    io.stdout(
+      `\n${renderTable(
+        ['POLICY', 'VERSION', 'APPLIED', 'BY'],
+        policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
+      )}`,
+    );
+  }
+  const rollouts = Object.values(state.rollouts);
+  if (rollouts.length > 0) {
+    io.stdout(
+      `\n${renderTable(
+        ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
+        rollouts.map((r) => [
+          r.rolloutId,
+          `${r.policy}@${r.policyVersion}`,
+          r.status,
+          r.currentWave,
+          r.reason,
+        ]),
+      )}`,
+    );
+  }
+  return 0;
+};
+
 export const auditStateCommand: CliCommand = {
   path: ['audit', 'state'],
-  usage: 'audit state (--at T | --position N) [--node <id>] --db FILE [--json]',
+  usage:
+    'audit state (--at T | --position N) [--node <id>] [--db FILE | --url URL] [--json]   (T: RFC 3339, now, or 90s/30m/1h/2d ago)',
   summary: 'the fleet (or one node) as it stood at a past instant or log position',
   run: async (argv, io) => {
-    const args = splitArgs(argv, {
+    const args = parseAuditArgs(argv, io, {
       values: ['--db', '--read-model', '--at', '--position', '--node'],
-      flags: ['--json'],
     });
     positionalsOf(args, []);
     const at = args.values.get('--at');
@@ -249,51 +371,28 @@ export const auditStateCommand: CliCommand = {
         ? { position: parseCount('--position', position ?? '', 0) }
         : { at: parseInstant('--at', at) };
     const nodeId = args.values.get('--node');
-    return withAudit(io, args, async ({ store, readModel }) => {
-      // snapshots cached in the read model make the next look at the past start near it
-      const { state } = await fleetStateAt(store, target, { snapshots: readModel });
-      const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
-      if (nodeId !== undefined) {
-        const node = state.nodes[nodeId];
-        if (!node) {
-          io.stderr(`node ${nodeId} is not known at ${where}\n`);
-          return 1;
-        }
+    const source = await auditSourceOf(io, args);
+    if (source.kind === 'api') {
+      const r = await bodyOr<StateAnswer>(
+        io,
+        args,
+        'audit state',
+        source.client.auditState({
+          ...('at' in target ? { at: target.at } : { position: String(target.position) }),
+          node: nodeId,
+        }),
+      );
+      return r.ok ? showState(io, args, nodeId, r.body) : r.code;
+    }
+    return withAudit(io, source.args, async ({ store, readModel }) => {
+      const answer = await auditStateAt(store, readModel, target, nodeId);
+      if (!answer.ok) {
+        io.stderr(`tramway audit state: ${answer.message}\n`);
         if (args.flags.has('--json'))
-          json(io, { position: state.position, recordedAt: state.recordedAt, node });
-        else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(node)}`);
-        return 0;
+          json(io, { error: { code: answer.code, message: answer.message, range: answer.range } });
+        return 1;
       }
-      if (args.flags.has('--json')) {
-        json(io, state);
-        return 0;
-      }
-      io.stdout(`fleet at ${where}\n\n${nodeSummary(state)}`);
-      const policies = Object.values(state.policies);
-      if (policies.length > 0) {
-        io.stdout(
-          `\n${renderTable(
-            ['POLICY', 'VERSION', 'APPLIED', 'BY'],
-            policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
-          )}`,
-        );
-      }
-      const rollouts = Object.values(state.rollouts);
-      if (rollouts.length > 0) {
-        io.stdout(
-          `\n${renderTable(
-            ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
-            rollouts.map((r) => [
-              r.rolloutId,
-              `${r.policy}@${r.policyVersion}`,
-              r.status,
-              r.currentWave,
-              r.reason,
-            ]),
-          )}`,
-        );
-      }
-      return 0;
+      return showState(io, args, nodeId, answer);
     });
   },
 };
@@ -301,7 +400,7 @@ export const auditStateCommand: CliCommand = {
 export const auditRebuildCommand: CliCommand = {
   path: ['audit', 'rebuild'],
   usage: 'audit rebuild --db FILE [--read-model FILE] [--json]',
-  summary: 'rebuild the audit read model from position 0 of the log',
+  summary: 'rebuild the audit read model of a local log file from position 0',
   run: async (argv, io) => {
     const args = splitArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
     positionalsOf(args, []);

@@ -218,6 +218,23 @@ export interface CoordinatorClient {
     action: 'load' | 'unload',
     waitMs?: number,
   ): Promise<ApiAnswer<ModuleView>>;
+  /** the first and last fleet events of the coordinator's log */
+  auditRange(): Promise<ApiAnswer<unknown>>;
+  /** GET /v1/audit/state with `at` or `position`, and `node` */
+  auditState(query: Readonly<Record<string, string | undefined>>): Promise<ApiAnswer<unknown>>;
+  /** every page of GET /v1/audit/history */
+  auditHistory(
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<readonly unknown[]>>;
+  /** every page of GET /v1/audit/functions/{name} */
+  auditFunction(
+    name: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<readonly unknown[]>>;
+  auditPlans(
+    nodeId: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<unknown>>;
   /** admits a pending node (admin) */
   approve(
     nodeId: string,
@@ -376,7 +393,8 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     let cursor: string | null = null;
     for (let pages = 0; pages < MAX_PAGES; pages++) {
       const query: string =
-        `?limit=${PAGE_LIMIT}` + (cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`);
+        `${path.includes('?') ? '&' : '?'}limit=${PAGE_LIMIT}` +
+        (cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`);
       const page: ApiAnswer<unknown> = await call<unknown>('GET', `${path}${query}`);
       if (!page.ok) return page;
       if (Array.isArray(page.body)) return { ...page, body: page.body as T[] };
@@ -400,7 +418,19 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
   };
 
   const seg = encodeURIComponent;
+  /** `?a=1&b=2` of the defined entries ('' for none) */
+  const qs = (query: Readonly<Record<string, string | undefined>>): string => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) p.set(k, v);
+    const text = p.toString();
+    return text === '' ? '' : `?${text}`;
+  };
   return {
+    auditRange: () => call('GET', '/v1/audit/range'),
+    auditState: (query) => call('GET', `/v1/audit/state${qs(query)}`),
+    auditHistory: (query) => all('/v1/audit/history' + qs(query)),
+    auditFunction: (name, query) => all(`/v1/audit/functions/${seg(name)}${qs(query)}`),
+    auditPlans: (nodeId, query) => call('GET', `/v1/audit/plans/${seg(nodeId)}${qs(query)}`),
     url: base,
     tokens: () => all<TokenView>('/v1/tokens'),
     createToken: (name, role) => call('POST', '/v1/tokens', { name, role }),
