@@ -90,9 +90,6 @@ export const rangeText = (range: LogRange): string =>
     ? 'the log holds no fleet event yet'
     : `the log covers ${range.first.recordedAt} (position ${range.first.position}) to ${range.last.recordedAt} (position ${range.last.position})`;
 
-const targetText = (target: TimeTarget): string =>
-  'at' in target ? target.at : `position ${target.position}`;
-
 /**
  * Why `target` lies outside `range`, or undefined when it is inside. A time after the last event
  * is inside (the log as it stands now); a position past the last one is not (it has not happened).
@@ -131,11 +128,15 @@ export const auditStateAt = async (
   const node = Object.hasOwn(state.nodes, nodeId) ? state.nodes[nodeId] : undefined;
   if (node) return { ...base, node };
   const firstSeen = await nodeFirstSeen(rm, nodeId);
-  const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
+  const recorded = state.recordedAt ? `recorded ${state.recordedAt}` : 'before any event';
+  const where =
+    'at' in target
+      ? `${target.at} (position ${state.position}, ${recorded})`
+      : `position ${target.position} (${recorded})`;
   return {
     ok: false,
     code: 'NotKnown',
-    message: `node ${nodeId} is not known at ${targetText(target)}, ${where}: ${
+    message: `node ${nodeId} is not known at ${where}: ${
       firstSeen === null
         ? 'it never appears in the log'
         : `it first appears at ${firstSeen.recordedAt} (position ${firstSeen.position})`
