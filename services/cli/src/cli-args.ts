@@ -1,54 +1,44 @@
 /**
- * Argument and file helpers shared by every `tramway` command family (kernel, scenario, fleet,
- * audit): splitting argv, positional counts and the one-line reason a file could not be read.
+ * The parsed arguments every `tramway` command receives (commander parses the command line in
+ * cli-program.ts), positional counts, and the one-line reason a file could not be read.
  */
+import type { OutputFormat } from './output-format.js';
 import { UsageError } from './cli-command.js';
 
-/** What a command accepts: value options, flags, and short spellings of either (`-f` → `--file`). */
-export interface ArgSpec {
-  readonly values?: readonly string[];
-  readonly flags?: readonly string[];
-  readonly short?: Readonly<Record<string, string>>;
-}
-
+/**
+ * A parsed command line: options keyed by their long spelling (`-f p.yaml` is `--file`), so
+ * messages name the option as the user knows it.
+ */
 export interface SplitArgs {
   readonly positionals: readonly string[];
+  /** value options given once (the last one wins when repeated) */
   readonly values: ReadonlyMap<string, string>;
+  /** flags given */
   readonly flags: ReadonlySet<string>;
+  /** repeatable options (`--host A --host B`), every value in order */
+  readonly lists: ReadonlyMap<string, readonly string[]>;
+  /** `-o table|json|yaml|wide` (`--json` is `-o json`); table for commands without -o */
+  readonly output: OutputFormat;
 }
 
-/**
- * Splits `--flag`, `--option VALUE` / `--option=VALUE` (and `short` spellings, `-f VALUE`) from
- * positionals. A command with short spellings takes every other `-x` as an (unknown) option;
- * without, a word with a single dash is a positional, and `-` always is. An unknown option, a
- * missing value (an empty one, or the next word being an option) or an option given twice is a
- * UsageError naming the option as typed.
- */
-export const splitArgs = (args: readonly string[], spec: ArgSpec): SplitArgs => {
-  const valueNames = spec.values ?? [];
-  const flagNames = spec.flags ?? [];
-  const positionals: string[] = [];
-  const values = new Map<string, string>();
-  const flags = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i] ?? '';
-    const arg = spec.short?.[raw] ?? raw;
-    if (!arg.startsWith(spec.short === undefined ? '--' : '-') || arg === '-') {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if (flagNames.includes(name) && eq < 0) flags.add(name);
-    else if (valueNames.includes(name)) {
-      const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--')))
-        throw new UsageError(`${eq < 0 ? raw : name} needs a value`);
-      if (values.has(name)) throw new UsageError(`${name} given twice`);
-      values.set(name, value);
-    } else throw new UsageError(`unknown option '${raw}'`);
-  }
-  return { positionals, values, flags };
+/** Parsed arguments from plain parts (tests, and commands that call each other). */
+export const parsedArgs = (
+  parts: {
+    readonly positionals?: readonly string[];
+    readonly values?: Readonly<Record<string, string>>;
+    readonly flags?: readonly string[];
+    readonly lists?: Readonly<Record<string, readonly string[]>>;
+    readonly output?: OutputFormat;
+  } = {},
+): SplitArgs => {
+  const output = parts.output ?? (parts.flags?.includes('--json') ? 'json' : 'table');
+  return {
+    positionals: parts.positionals ?? [],
+    values: new Map(Object.entries(parts.values ?? {})),
+    flags: new Set([...(parts.flags ?? []), ...(output === 'json' ? ['--json'] : [])]),
+    lists: new Map(Object.entries(parts.lists ?? {})),
+    output,
+  };
 };
 
 /**

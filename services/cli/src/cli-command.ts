@@ -1,23 +1,42 @@
+import type { Command } from 'commander';
+import type { SplitArgs } from './cli-args.js';
+
 /** Where a command writes; injected so tests can run commands in-process. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The terminal's width when stdout is a terminal (tables are fitted to it); undefined when
+   * stdout is a pipe or a file (tables are never cut).
+   */
+  readonly columns?: number;
 }
 
 /**
- * One `tramway` sub-command, such as `kernel run`. `run` returns the exit status:
- * 0 success, 1 the command ran but its outcome was negative, 2 bad usage or bad input.
+ * What runs once `tramway` parsed a command line (the parsing is commander's, in cli-program.ts;
+ * the command tree in cli-tree.ts names each option); `root` is the parsed program (for
+ * `completion`). Returns the exit status: see `ExitCode`.
  */
-export interface CliCommand {
-  readonly path: readonly string[];
-  readonly usage: string;
-  readonly summary: string;
-  run(args: readonly string[], io: CliIo): Promise<number>;
-}
+export type CommandRun = (args: SplitArgs, io: CliIo, root: Command) => Promise<number>;
 
-/** Thrown by argument parsing; the dispatcher prints it with the command's usage and exits 2. */
+/** The exit statuses of every `tramway` command (documented in `tramway --help` and the README). */
+export const ExitCode = {
+  /** success */
+  Ok: 0,
+  /** the command ran but its outcome was negative (refused, held, not converged, not found) */
+  Negative: 1,
+  /** bad usage or bad input: unknown option, missing argument, invalid value or file */
+  Usage: 2,
+  /** nothing answered at the coordinator URL (sysexits.h EX_UNAVAILABLE) */
+  Unavailable: 69,
+  /** an internal error: a bug, reported with its message (sysexits.h EX_SOFTWARE) */
+  Internal: 70,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Thrown by argument checks; the dispatcher prints it with the command's usage and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

@@ -16,7 +16,7 @@ export {
 } from './fleet-event-codec.js';
 export { FleetSubjects, isSubjectSafeNodeId, nodeIdOfSubject } from './fleet-subjects.js';
 export * from './fleet-messages.contract.js';
-export { parsePolicy, parsePolicyOrProblems } from './policy.contract.js';
+export { TRACING_POLICY_SCHEMA, parsePolicy, parsePolicyOrProblems } from './policy.contract.js';
 export type {
   KernelSpecDeclarations,
   KernelSpecDocument,

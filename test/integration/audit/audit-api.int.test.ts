@@ -26,6 +26,14 @@ let dir: TempDir;
 let fleet: EmbeddedFleet;
 let viewer: string;
 
+const NO_ARGS = {
+  positionals: [],
+  values: new Map<string, string>(),
+  flags: new Set<string>(),
+  lists: new Map<string, readonly string[]>(),
+  output: 'table' as const,
+};
+
 const POLICY = [
   'apiVersion: tramway.dev/v1alpha1',
   'kind: TracingPolicy',
@@ -283,13 +291,13 @@ describe('tramway audit through the API', () => {
     });
     const served: string[] = [];
     const up = await auditSourceOf(io(served), {
-      ...parseFleetArgs([], io(served)),
+      ...parseFleetArgs(NO_ARGS, io(served)),
       url: fleet.url,
     });
     expect([up.kind, served]).toEqual(['api', []]);
     const dead = `http://127.0.0.1:${await freePort()}`;
     const said: string[] = [];
-    const down = await auditSourceOf(io(said), { ...parseFleetArgs([], io(said)), url: dead });
+    const down = await auditSourceOf(io(said), { ...parseFleetArgs(NO_ARGS, io(said)), url: dead });
     expect(down.kind).toBe('local');
     expect(said).toEqual([
       `tramway audit: no coordinator at ${dead} (ECONNREFUSED); reading the local log .tramway/log.sqlite\n`,

@@ -247,7 +247,7 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
     [['audit', 'state', '--position', '-3', '--db', 'x'], /--position '-3' is not an integer >= 0/],
     [['audit', 'state', '--db', 'x'], /give exactly one of --at and --position/],
     [['audit', 'function', 'tcp_sendmsg', '--db', 'x'], /--node is required/],
-    [['audit', 'function', '--node', 'n', '--db', 'x'], /missing function name/],
+    [['audit', 'function', '--node', 'n', '--db', 'x'], /missing required argument 'name'/],
     [
       ['audit', 'function', 'f', '--node', 'n', '--db', 'missing.sqlite'],
       /--db '.*missing\.sqlite': no such file/,
@@ -268,7 +268,7 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
       /--since .* is after --until/,
     ],
     [['audit', '--actor', 'a', '--limit', '0', '--db', 'x'], /--limit '0' is not an integer >= 1/],
-    [['audit', 'program', 'p', '--db'], /--db needs a value/],
+    [['audit', 'program', 'p', '--db'], /option '--db <FILE>' argument missing/],
   ])('%j', async (argv, message) => {
     const { code, stderr, stdout } = await run(...argv);
     expect(code).toBe(2);

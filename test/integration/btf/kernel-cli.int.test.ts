@@ -229,7 +229,7 @@ describe('tramway kernel resolve', () => {
   it.each([
     [['tcp_*'], '--attach is required'],
     [['tcp_*', '--attach', 'kprobe'], "--attach 'kprobe'"],
-    [['--attach', 'fentry'], 'needs at least one PATTERN'],
+    [['--attach', 'fentry'], "missing required argument 'pattern'"],
     [['tcp_[', '--attach', 'fentry'], "unclosed '['"],
     [['tcp_*', '--attach', 'fentry', '--reads', '0,x'], "--reads: 'x'"],
   ])('rejects bad usage %j with exit 2', async (argv, message) => {

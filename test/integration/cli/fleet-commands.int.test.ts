@@ -5,6 +5,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { CliIo } from '../../../services/cli/src/cli-command.js';
 import { main } from '../../../services/cli/src/main.js';
 import type { EmbeddedFleet } from '../../../services/embedded/src/index.js';
@@ -21,7 +22,7 @@ import { waitUntil } from '../../support/wait-until.js';
 let dir: TempDir;
 let fleet: EmbeddedFleet;
 
-const run = async (argv: readonly string[], env: Record<string, string> = {}) => {
+const run = async (argv: readonly string[], env: Record<string, string> = {}, columns?: number) => {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = {
@@ -29,6 +30,7 @@ const run = async (argv: readonly string[], env: Record<string, string> = {}) =>
     stderr: (t) => err.push(t),
     cwd: dir.path,
     env: { TRAMWAY_URL: fleet.url, TRAMWAY_TTY: '0', ...env },
+    ...(columns === undefined ? {} : { columns }),
   };
   const code = await main(argv, io);
   return { code, out: out.join(''), err: err.join('') };
@@ -102,6 +104,45 @@ describe('tramway nodes', () => {
       ['web-2', 'role=web,zone=b,kernel=v26', 'v26', 'tracing-multi'],
       ['web-3', 'role=web,zone=c,kernel=no-multi-link', 'none', 'fentry-per-function'],
     ]);
+  });
+});
+
+describe('tramway nodes -o', () => {
+  it('prints the same document as yaml as with --json and -o json', async () => {
+    const asJson = await run(['nodes', '--json']);
+    const asO = await run(['nodes', '-o', 'json']);
+    const asYaml = await run(['nodes', '-o', 'yaml']);
+    expect([asJson.code, asO.code, asYaml.code]).toEqual([0, 0, 0]);
+    // lastSeen moves between calls: compare the rest
+    const steady = (nodes: { lastSeen?: unknown; stale?: unknown }[]) =>
+      nodes.map(({ lastSeen: _l, stale: _s, ...rest }) => rest);
+    expect(steady(JSON.parse(asO.out))).toEqual(steady(JSON.parse(asJson.out)));
+    expect(asYaml.out).toMatch(/^- nodeId: web-1\n/);
+    expect(steady(parseYaml(asYaml.out))).toEqual(steady(JSON.parse(asJson.out)));
+  });
+
+  it('-o wide adds the boot id of each node', async () => {
+    const wide = await run(['nodes', '-o', 'wide']);
+    const nodes = json<{ bootId: string }[]>((await run(['nodes', '--json'])).out);
+    const lines = wide.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/LAST SEEN\s+BOOT ID$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).at(-1))).toEqual(nodes.map((n) => n.bootId));
+  });
+
+  it('fits the table to a terminal, and -o wide never cuts it', async () => {
+    const fitted = await run(['nodes'], {}, 90);
+    const lines = fitted.out.trimEnd().split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(90);
+    expect(lines[1]).toContain('…');
+    const wide = await run(['nodes', '-o', 'wide'], {}, 90);
+    expect(wide.out).not.toContain('…');
+    expect(Math.max(...wide.out.split('\n').map((l) => l.length))).toBeGreaterThan(90);
+  });
+
+  it('gives an error as a yaml document too with -o yaml', async () => {
+    const r = await run(['status', 'no-such-policy', '-o', 'yaml']);
+    expect(r.code).toBe(1);
+    expect(parseYaml(r.out)).toMatchObject({ error: { code: 'NotFound' } });
   });
 });
 

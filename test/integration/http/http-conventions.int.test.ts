@@ -1,7 +1,9 @@
 /**
  * The coordinator HTTP API's conventions (docs/fleet-protocol.md, "Coordinator HTTP API"): every
  * error an RFC 9457 problem (`application/problem+json`), 405 with `Allow` for a wrong method,
- * the public `/healthz` and `/readyz` probes, and cursor pagination of the lists. A real
+ * the public `/healthz` and `/readyz` probes, and cursor pagination of the lists. Every error the
+ * generated OpenAPI document lists, for every operation, is provoked and checked against the
+ * document's own problem schema (the list comes from the document, not from this file). A real
  * coordinator HTTP server on a free loopback port, an in-process bus, a real SQLite log and
  * scripted agents; raw node:http requests.
  */
@@ -12,8 +14,15 @@ import type { FleetBus } from '@tramway/shared/infra';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { createFleetCoordinator } from '../../../services/coordinator/src/fleet-coordinator.js';
+import type { CoordinatorOptions } from '../../../services/coordinator/src/fleet-coordinator.js';
 import type { HttpLimits } from '../../../services/coordinator/src/http/http-api.js';
 import { createRoutes, dispatch } from '../../../services/coordinator/src/http/http-api.js';
+import { OPENAPI_DOCUMENT } from '../../../services/coordinator/src/http/openapi.js';
+import {
+  documentValidator,
+  documentedAnswers,
+  documentedCodes,
+} from '../../support/openapi-schema.js';
 import { createCoordinatorClient } from '../../../services/cli/src/fleet/coordinator-client.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
@@ -28,13 +37,16 @@ let bus: FleetBus;
 let coordinator: Coordinator | undefined;
 let agents: ScriptedAgent[];
 
-const start = async (limits: Partial<HttpLimits> = {}): Promise<Coordinator> => {
+const start = async (
+  limits: Partial<HttpLimits> = {},
+  options: Partial<CoordinatorOptions> = {},
+): Promise<Coordinator> => {
   coordinator = createCoordinator({
     bus,
     store,
     clock: { now: () => new Date() },
     http: { host: '127.0.0.1', port: 0, limits },
-    options: { tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 5000 },
+    options: { tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 5000, ...options },
   });
   await coordinator.start();
   return coordinator;
@@ -59,9 +71,20 @@ const send = (
   path: string,
   headers: Record<string, string> = {},
   body?: string,
+  /** the loopback address to send from (the limit of failed authentications is per address) */
+  localAddress?: string,
 ): Promise<Answer> =>
   new Promise((resolve, reject) => {
-    const req = request(`${c.url}${path}`, { method, headers }, (res) => {
+    const options = {
+      method,
+      // a length, so that a GET's body is sent as one (node:http would send it unframed)
+      headers:
+        body === undefined
+          ? headers
+          : { 'content-length': String(Buffer.byteLength(body)), ...headers },
+      ...(localAddress === undefined ? {} : { localAddress }),
+    };
+    const req = request(`${c.url}${path}`, options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (b: Buffer) => chunks.push(b));
       res.on('end', () => {
@@ -82,24 +105,15 @@ const send = (
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-const KEBAB: Record<string, string> = {
-  InvalidRequest: 'invalid-request',
-  Unauthorized: 'unauthorized',
-  Forbidden: 'forbidden',
-  NotFound: 'not-found',
-  MethodNotAllowed: 'method-not-allowed',
-  PayloadTooLarge: 'payload-too-large',
-  UnsupportedMediaType: 'unsupported-media-type',
-  MisdirectedRequest: 'misdirected-request',
-  TooManyRequests: 'too-many-requests',
-};
+/** `PlanTooLarge` → `plan-too-large`, as problem types are named (docs/fleet-protocol.md). */
+const kebab = (code: string): string => code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
 /** The answer is an RFC 9457 problem of `status` and `code` about `path`. */
 const expectProblem = (a: Answer, status: number, code: string, path: string): void => {
   expect(a.status, JSON.stringify(a.body)).toBe(status);
   expect(a.headers['content-type']).toBe('application/problem+json');
   expect(a.body).toMatchObject({
-    type: `https://tramway.dev/problems/${KEBAB[code]}`,
+    type: `https://tramway.dev/problems/${kebab(code)}`,
     title: expect.any(String),
     status,
     detail: expect.any(String),
@@ -208,6 +222,163 @@ describe('coordinator HTTP errors are RFC 9457 problems', () => {
         details: { needed: 'admin', role: 'viewer' },
       },
     });
+  });
+});
+
+describe('every error the OpenAPI document lists', () => {
+  /**
+   * How to provoke each error: by code for the refusals every route shares, by
+   * `operationId code` for a route's own. The list of what to provoke is the generated
+   * document's, so an error documented without a way to provoke it here fails this test.
+   */
+  it('is answered by each operation as the application/problem+json it documents', async () => {
+    const c = await start(
+      { maxBodyBytes: 1024, authFailures: { perSecond: 0.001, burst: 1 } },
+      {
+        requestTimeoutMs: 500,
+        maxPlanEntries: 3,
+        admission: { autoApprove: (nodeId) => nodeId !== 'node-pending' },
+      },
+    );
+    const admin = bearer(await tokenFor(c.core, 'root', 'admin'));
+    const json = { 'content-type': 'application/json' };
+    for (const id of ['node-01', 'node-gone', 'node-pending']) await startAgent(c, id);
+    agents.find((a) => a.nodeId === 'node-gone')!.stop();
+    const policy = (name: string, spec: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        policy: {
+          apiVersion: 'tramway.dev/v1alpha1',
+          kind: 'TracingPolicy',
+          metadata: { name },
+          spec: {
+            program: { name: 'p', attach: 'fentry' },
+            targets: [{ pattern: 'tcp_sendmsg' }],
+            nodeSelector: { matchLabels: { role: 'web' } },
+            ...spec,
+          },
+        },
+      });
+    // a policy applied and rolled back: a second rollback has nothing to roll back
+    const applied = await send(c, 'POST', '/v1/policies', { ...admin, ...json }, policy('alpha'));
+    expect(applied.status, JSON.stringify(applied.body)).toBe(202);
+    const rolloutId = applied.body.rolloutId as string;
+    expect((await send(c, 'POST', '/v1/policies/alpha/rollback', admin)).status).toBe(200);
+    // an address whose one allowed failed authentication is spent
+    const spent = '127.0.0.3';
+    expect((await send(c, 'GET', '/v1/nodes', bearer('tw_wrong'), undefined, spent)).status).toBe(
+      401,
+    );
+    let fresh = 10;
+
+    type Op = { readonly method: string; readonly path: string; readonly operationId: string };
+    const at = (op: Op, values: Record<string, string> = {}) =>
+      op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => values[name] ?? 'absent');
+    const shared: Record<string, (op: Op) => Promise<Answer>> = {
+      InvalidRequest: (op) => send(c, op.method, at(op), { ...admin, ...json }, '{'),
+      Forbidden: (op) => send(c, op.method, at(op), { ...admin, origin: 'https://evil.example' }),
+      PayloadTooLarge: (op) =>
+        send(c, op.method, at(op), { ...admin, ...json }, `"${'x'.repeat(2048)}"`),
+      UnsupportedMediaType: (op) =>
+        send(c, op.method, at(op), { ...admin, 'content-type': 'text/plain' }, 'a=1'),
+      MisdirectedRequest: (op) => send(c, op.method, at(op), { ...admin, host: 'evil.example' }),
+      // each from an address of its own, whose one failed authentication is this one
+      Unauthorized: (op) => send(c, op.method, at(op), {}, undefined, `127.0.1.${fresh++}`),
+      TooManyRequests: (op) => send(c, op.method, at(op), admin, undefined, spent),
+    };
+    const post = (path: string, body?: string) =>
+      send(c, 'POST', path, { ...admin, ...json }, body);
+    const own: Record<string, (op: Op) => Promise<Answer>> = {
+      'planPolicy InvalidPolicy': () => post('/v1/plan', '{"policy":{"kind":"x"}}'),
+      'planPolicy PlanTooLarge': () =>
+        post(
+          '/v1/plan',
+          policy('big', { targets: ['a', 'b', 'c', 'd'].map((p) => ({ pattern: p })) }),
+        ),
+      'applyPolicy InvalidPolicy': () => post('/v1/policies', '{"policy":"kind: ["}'),
+      'applyPolicy PlanTooLarge': () =>
+        post(
+          '/v1/policies',
+          policy('big', { targets: ['a', 'b', 'c', 'd'].map((p) => ({ pattern: p })) }),
+        ),
+      'applyPolicy PlanRefused': () =>
+        post('/v1/policies', policy('mars', { nodeSelector: { matchLabels: { zone: 'mars' } } })),
+      'applyPolicy Conflict': async () => {
+        // a first wave of one node, then a pause: the rollout is still under way
+        const waves = { rollout: { waves: [1, '100%'], pauseSeconds: 600 } };
+        const first = await post('/v1/policies', policy('slow', waves));
+        expect(first.status, JSON.stringify(first.body)).toBe(202);
+        return post('/v1/policies', policy('slow', { ...waves, strategy: 'multi' }));
+      },
+      'rollbackPolicy Conflict': () => post('/v1/policies/alpha/rollback'),
+      'resumeRollout Conflict': (op) => post(at(op, { id: rolloutId })),
+      'loadModule InvalidRequest': (op) => post(at(op, { id: 'node-01', module: 'a%20b' })),
+      'unloadModule InvalidRequest': (op) => post(at(op, { id: 'node-01', module: 'a%20b' })),
+      'loadModule AgentUnavailable': (op) => post(at(op, { id: 'node-gone', module: 'nf_tables' })),
+      'unloadModule AgentUnavailable': (op) =>
+        post(at(op, { id: 'node-gone', module: 'nf_tables' })),
+      'approveNode InvalidRequest': (op) => post(at(op, { id: 'a%20b' })),
+      'resetNode InvalidRequest': (op) => post(at(op, { id: 'a%20b' })),
+      'resetNode Conflict': (op) => post(at(op, { id: 'node-pending' })),
+      'createToken Conflict': () => post('/v1/tokens', '{"name":"root","role":"admin"}'),
+      // the one answer a started coordinator cannot give over HTTP: asked of a router whose
+      // coordinator has not replayed its log yet
+      'readyz NotReady': async () => {
+        const core = createFleetCoordinator({ bus, store, clock: { now: () => new Date() } });
+        const r = await dispatch(createRoutes(core), {
+          method: 'GET',
+          path: '/readyz',
+          headers: {},
+          body: undefined,
+        });
+        return {
+          status: r.status,
+          headers: { 'content-type': 'application/problem+json' },
+          body: { ...(r.body as object), instance: '/readyz' },
+        };
+      },
+    };
+    const used = new Set<string>();
+    let asked = 0;
+    for (const [path, ops] of Object.entries(OPENAPI_DOCUMENT.paths)) {
+      for (const [method, operation] of Object.entries(ops)) {
+        const op: Op = {
+          method: method.toUpperCase(),
+          path,
+          operationId: operation['operationId'] as string,
+        };
+        for (const answer of documentedAnswers(method, path)) {
+          if (answer.status.startsWith('2') || answer.status === 'default') continue;
+          const problem = documentValidator(answer.content['application/problem+json']!.schema);
+          for (const code of documentedCodes(answer)) {
+            const key = `${op.operationId} ${code}`;
+            const recipe =
+              own[key] ??
+              (code === 'NotFound'
+                ? (o: Op) => send(c, o.method, at(o), admin) // every parameter names nothing
+                : shared[code]);
+            expect(recipe, `no way to provoke ${key} (${answer.status})`).toBeDefined();
+            if (own[key]) used.add(key);
+            const a = await recipe!(op);
+            const where = `${op.method} ${path}: ${code}`;
+            expect(a.status, `${where}: ${JSON.stringify(a.body)}`).toBe(Number(answer.status));
+            const instance = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+            expect(String(a.body.instance), `${where}: ${JSON.stringify(a.body)}`).toMatch(
+              instance,
+            );
+            expectProblem(a, Number(answer.status), code, a.body.instance as string);
+            expect(problem.safeParse(a.body).error?.issues ?? [], where).toEqual([]);
+            for (const name of Object.keys(answer.headers))
+              expect(a.headers[name.toLowerCase()], `${where}: ${name}`).toBeDefined();
+            asked += 1;
+          }
+        }
+      }
+    }
+    // every particular recipe matches a documented error (none is left over from a removed one)
+    expect([...used].sort()).toEqual(Object.keys(own).sort());
+    // at least the five refusals every route shares, for each operation
+    const operations = Object.values(OPENAPI_DOCUMENT.paths).flatMap((ops) => Object.keys(ops));
+    expect(asked).toBeGreaterThanOrEqual(5 * operations.length);
   });
 });
 

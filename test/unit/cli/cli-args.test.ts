@@ -1,46 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { fileReadProblem, positionalsOf, splitArgs } from '../../../services/cli/src/cli-args.js';
-import { UsageError } from '../../../services/cli/src/cli-command.js';
+import { fileReadProblem, parsedArgs, positionalsOf } from '../../../services/cli/src/cli-args.js';
 
-describe('splitArgs (every tramway command family splits argv with it)', () => {
-  const spec = { values: ['--db', '--file'], flags: ['--json'] };
-
-  it('separates flags, `--x V` / `--x=V` values and positionals, in any order', () => {
-    const sut = splitArgs(['p', '--db', 'a.sqlite', '--json', '--file=x.yaml', 'q'], spec);
-    expect(sut.positionals).toEqual(['p', 'q']);
-    expect([...sut.values]).toEqual([
-      ['--db', 'a.sqlite'],
-      ['--file', 'x.yaml'],
+describe('parsedArgs (the parsed command line, as commands receive it)', () => {
+  it('keys options by long name and turns --json into -o json', () => {
+    const sut = parsedArgs({ positionals: ['p'], values: { '--db': 'a' }, flags: ['--json'] });
+    expect([sut.positionals, [...sut.values], sut.output]).toEqual([
+      ['p'],
+      [['--db', 'a']],
+      'json',
     ]);
-    expect([...sut.flags]).toEqual(['--json']);
-  });
-
-  it('without short spellings a single-dash word is a positional; with them it is an option', () => {
-    expect(splitArgs(['-x', '-'], spec).positionals).toEqual(['-x', '-']);
-    const short = { ...spec, short: { '-f': '--file' } };
-    expect(splitArgs(['-f', 'p.yaml', '-'], short)).toMatchObject({
-      positionals: ['-'],
-      values: new Map([['--file', 'p.yaml']]),
-    });
-    expect(() => splitArgs(['-x'], short)).toThrow("unknown option '-x'");
-  });
-
-  it.each([
-    [['--nope'], "unknown option '--nope'"],
-    [['--json=1'], "unknown option '--json=1'"],
-    [['--db'], '--db needs a value'],
-    [['--db='], '--db needs a value'],
-    [['--db', '--json'], '--db needs a value'],
-    [['--db', 'a', '--db=b'], '--db given twice'],
-  ])('refuses %j: %s', (argv, message) => {
-    expect(() => splitArgs(argv, spec)).toThrow(UsageError);
-    expect(() => splitArgs(argv, spec)).toThrow(message);
-  });
-
-  it('names a missing value by the short spelling that was typed', () => {
-    expect(() => splitArgs(['-f'], { values: ['--file'], short: { '-f': '--file' } })).toThrow(
-      '-f needs a value',
-    );
+    expect(parsedArgs({ output: 'json' }).flags.has('--json')).toBe(true);
+    expect(parsedArgs().output).toBe('table');
   });
 });
 

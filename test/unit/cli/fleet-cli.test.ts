@@ -18,9 +18,10 @@ import {
   progressBar,
   renderPlan,
   statusLine,
-  table,
 } from '../../../services/cli/src/fleet/fleet-render.js';
-import { captureIo } from '../../support/cli-io.js';
+import { parsedArgs } from '../../../services/cli/src/cli-args.js';
+import { tableLines as table } from '../../../services/cli/src/output.js';
+import { captureIo, runTramway } from '../../support/cli-io.js';
 
 const status = (state: string, nodes: string[]): StatusView =>
   ({
@@ -121,16 +122,19 @@ describe('fleet rendering', () => {
 describe('parseFleetArgs', () => {
   it('takes --url over TRAMWAY_URL over the default, and --on-behalf-of over TRAMWAY_ON_BEHALF_OF', () => {
     const env = { TRAMWAY_URL: 'http://env:1', TRAMWAY_ON_BEHALF_OF: 'user:env' };
-    expect(parseFleetArgs([], captureIo().io)).toMatchObject({
+    expect(parseFleetArgs(parsedArgs(), captureIo().io)).toMatchObject({
       url: DEFAULT_COORDINATOR_URL,
       onBehalfOf: undefined,
     });
-    expect(parseFleetArgs([], captureIo({ env }).io)).toMatchObject({
+    expect(parseFleetArgs(parsedArgs(), captureIo({ env }).io)).toMatchObject({
       url: 'http://env:1',
       onBehalfOf: 'user:env',
     });
     expect(
-      parseFleetArgs(['--url=http://flag:2', '--on-behalf-of', 'ci'], captureIo({ env }).io),
+      parseFleetArgs(
+        parsedArgs({ values: { '--url': 'http://flag:2', '--on-behalf-of': 'ci' } }),
+        captureIo({ env }).io,
+      ),
     ).toMatchObject({
       url: 'http://flag:2',
       onBehalfOf: 'ci',
@@ -140,44 +144,74 @@ describe('parseFleetArgs', () => {
   it('takes the token from --token, else TRAMWAY_TOKEN, else ./.tramway/admin.token, else none', () => {
     const dir = makeTempDir('tramway-cli-token-');
     try {
-      expect(parseFleetArgs([], captureIo({ cwd: dir.path }).io).token).toBeUndefined();
+      expect(parseFleetArgs(parsedArgs(), captureIo({ cwd: dir.path }).io).token).toBeUndefined();
       mkdirSync(join(dir.path, '.tramway'));
       writeFileSync(join(dir.path, '.tramway', 'admin.token'), 'tw_file\n');
-      expect(parseFleetArgs([], captureIo({ cwd: dir.path }).io)).toMatchObject({
+      expect(parseFleetArgs(parsedArgs(), captureIo({ cwd: dir.path }).io)).toMatchObject({
         token: 'tw_file',
         tokenSource: join(dir.path, '.tramway', 'admin.token'),
       });
       const env = { TRAMWAY_TOKEN: 'tw_env' };
-      expect(parseFleetArgs([], captureIo({ cwd: dir.path, env }).io)).toMatchObject({
+      expect(parseFleetArgs(parsedArgs(), captureIo({ cwd: dir.path, env }).io)).toMatchObject({
         token: 'tw_env',
         tokenSource: 'TRAMWAY_TOKEN',
       });
       expect(
-        parseFleetArgs(['--token', 'tw_flag'], captureIo({ cwd: dir.path, env }).io),
+        parseFleetArgs(
+          parsedArgs({ values: { '--token': 'tw_flag' } }),
+          captureIo({ cwd: dir.path, env }).io,
+        ),
       ).toMatchObject({ token: 'tw_flag', tokenSource: '--token' });
     } finally {
       dir.remove();
     }
   });
 
-  it('reads -f as --file, flags and positionals', () => {
-    const sut = parseFleetArgs(['x', '-f', 'p.yaml', '--json'], captureIo().io, {
-      values: ['--file'],
-    });
+  it('keeps positionals and options, and calls -o json and -o yaml structured (errors as documents)', () => {
+    const sut = parseFleetArgs(
+      parsedArgs({ positionals: ['x'], values: { '--file': 'p.yaml' }, output: 'yaml' }),
+      captureIo().io,
+    );
     expect([sut.positionals, sut.values.get('--file'), sut.json]).toEqual([['x'], 'p.yaml', true]);
+    expect(parseFleetArgs(parsedArgs({ output: 'wide' }), captureIo().io).json).toBe(false);
   });
 
   it.each([
-    [['--nope'], "unknown option '--nope'"],
-    [['--url'], '--url needs a value'],
-    [['--url', 'ftp://x'], "coordinator URL 'ftp://x' is not an http:// or https:// URL"],
-    [['--on-behalf-of', 'a b'], "--on-behalf-of 'a b' must be 1-128 letters"],
-    [['--actor', 'x'], "unknown option '--actor'"],
-    [['--cert', 'c.pem'], '--cert and --key'],
-    [['--url', 'http://a', '--url', 'http://b'], '--url given twice'],
-  ])('refuses %j: %s', (argv, message) => {
-    expect(() => parseFleetArgs(argv, captureIo().io)).toThrow(UsageError);
-    expect(() => parseFleetArgs(argv, captureIo().io)).toThrow(message);
+    [{ '--url': 'ftp://x' }, "coordinator URL 'ftp://x' is not an http:// or https:// URL"],
+    [{ '--on-behalf-of': 'a b' }, "--on-behalf-of 'a b' must be 1-128 letters"],
+    [{ '--cert': 'c.pem' }, '--cert and --key'],
+  ])('refuses %j: %s', (values, message) => {
+    expect(() => parseFleetArgs(parsedArgs({ values }), captureIo().io)).toThrow(UsageError);
+    expect(() => parseFleetArgs(parsedArgs({ values }), captureIo().io)).toThrow(message);
+  });
+
+  it.each([
+    [['nodes', '--nope'], "tramway nodes: unknown option '--nope'"],
+    [['nodes', '--url'], "tramway nodes: option '--url <URL>' argument missing"],
+    [
+      ['nodes', '--url='],
+      "tramway nodes: option '--url <URL>' argument '' is invalid. --url needs a value",
+    ],
+    [['status', '--actor', 'x'], "tramway status: unknown option '--actor'"],
+    [
+      ['nodes', '-o', 'xml'],
+      "tramway nodes: option '-o, --output <FORMAT>' argument 'xml' is invalid. Allowed choices are table, json, yaml, wide.",
+    ],
+    [
+      ['nodes', '--json', '-o', 'yaml'],
+      'tramway nodes: --json is -o json: it cannot go with -o yaml',
+    ],
+    [['rollback'], "tramway rollback: missing required argument 'policy'"],
+    [
+      ['rollback', 'a', 'b'],
+      "tramway rollback: too many arguments for 'rollback'. Expected 1 argument but got 2.",
+    ],
+  ])('exits 2 for %j, naming what is wrong: %s', async (argv, message) => {
+    const sut = await runTramway(argv, { env: { TRAMWAY_URL: 'http://127.0.0.1:9' } });
+    expect(sut.code).toBe(2);
+    expect(sut.stderr.split('\n')[0]).toBe(message);
+    expect(sut.stderr).toContain(`(run 'tramway ${argv[0]!} --help' for usage and examples)`);
+    expect(sut.stdout).toBe('');
   });
 });
 
@@ -303,7 +337,7 @@ describe('reportFailure', () => {
   it('exits 69 when unreachable, 2 for an invalid policy, 1 for other refusals; errors as JSON with --json', () => {
     const sut = captureIo();
     expect(
-      reportFailure(sut.io, { json: false }, 'nodes', {
+      reportFailure(sut.io, { output: 'table' }, 'nodes', {
         ok: false,
         kind: 'unreachable',
         url: 'http://c:1',
@@ -313,7 +347,7 @@ describe('reportFailure', () => {
     expect(sut.err()).toContain('cannot reach the coordinator at http://c:1 (ECONNREFUSED)');
     const invalid = captureIo();
     expect(
-      reportFailure(invalid.io, { json: true }, 'apply', {
+      reportFailure(invalid.io, { output: 'json' }, 'apply', {
         ok: false,
         kind: 'http',
         url: 'u',
@@ -334,7 +368,7 @@ describe('reportFailure', () => {
       },
     });
     expect(
-      reportFailure(captureIo().io, { json: false }, 'apply', {
+      reportFailure(captureIo().io, { output: 'table' }, 'apply', {
         ok: false,
         kind: 'http',
         url: 'u',

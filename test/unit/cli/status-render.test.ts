@@ -12,6 +12,7 @@ import {
 } from '../../../services/cli/src/fleet/fleet-render.js';
 
 const NOW = '2026-12-02T10:00:00.000Z';
+const PLAIN = { wide: false };
 const at = (offsetS: number): number => Date.parse(NOW) + offsetS * 1000;
 
 const node = (nodeId: string, wave: number, state: 'converged' | 'pending') => ({
@@ -63,7 +64,7 @@ describe('durationText', () => {
 
 describe('renderStatus during a pause', () => {
   it('lists every wave from the start, pending ones with their nodes, and counts down on the given clock', () => {
-    const text = renderStatus(paused, at(0));
+    const text = renderStatus(paused, PLAIN, at(0));
     expect(text.split('\n').slice(0, 2)).toEqual([
       'policy tcp-latency v1  rollout tcp-latency-v1  running',
       'paused after wave 0: wave 1 starts in 12s',
@@ -75,8 +76,8 @@ describe('renderStatus during a pause', () => {
     );
     expect(text).toMatch(/web-4\s+2\s+pending\s+0\s+0\s+0/);
     // 5 s later on the coordinator's clock, the countdown says 7 s; past the end, "now"
-    expect(renderStatus(paused, at(5))).toContain('wave 1 starts in 7s');
-    expect(renderStatus(paused, at(13))).toContain('wave 1 starts now');
+    expect(renderStatus(paused, PLAIN, at(5))).toContain('wave 1 starts in 7s');
+    expect(renderStatus(paused, PLAIN, at(13))).toContain('wave 1 starts now');
   });
 
   it('counts down from the answer`s own clock by default, and says so on the one-line form', () => {
@@ -103,7 +104,7 @@ describe('waitingText', () => {
     expect(waitingText(back, at(0))).toBe('rolled back: noisy');
     const running: StatusView = { ...paused, rollout: { ...paused.rollout!, pause: null } };
     expect(waitingText(running, at(0))).toBeUndefined();
-    expect(renderStatus(running, at(0)).split('\n')[1]).toMatch(/^WAVE\s+PROGRESS/);
+    expect(renderStatus(running, PLAIN, at(0)).split('\n')[1]).toMatch(/^WAVE\s+PROGRESS/);
   });
 
   it('reads an older coordinator`s answer (no pause, no now, no wave per node)', () => {

@@ -1,4 +1,4 @@
-import type { CliCommand } from '../cli-command.js';
+import type { CommandRun } from '../cli-command.js';
 import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet-options.js';
 
 /**
@@ -6,21 +6,16 @@ import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet
  * (`POST /v1/policies`). Exit 0 when the rollout started (or the same spec is already applied),
  * 1 when refused at plan time or a rollout of it is still running, 2 for an invalid policy.
  */
-export const applyCommand: CliCommand = {
-  path: ['apply'],
-  usage: 'apply -f POLICY [--json] [--url URL] [--token T] [--on-behalf-of WHO]',
-  summary: 'apply a policy: plan it, then roll it out wave by wave',
-  run: async (argv, io) => {
-    const input = await parsePolicyArgs(argv, io, 'apply');
-    if (!input) return FleetExit.Usage;
-    const { args, policy } = input;
-    return answerWith(
-      io,
-      args,
-      'apply',
-      clientOf(args).apply(policy.text),
-      ({ policy: name, version, rolloutId }) =>
-        `applied ${name} v${version}: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
-    );
-  },
+export const runApply: CommandRun = async (parsed, io) => {
+  const input = await parsePolicyArgs(parsed, io, 'apply');
+  if (!input) return FleetExit.Usage;
+  const { args, policy } = input;
+  return answerWith(
+    io,
+    args,
+    'apply',
+    clientOf(args).apply(policy.text),
+    ({ policy: name, version, rolloutId }) =>
+      `applied ${name} v${version}: rollout ${rolloutId}\nfollow it with: tramway status ${name} --watch\n`,
+  );
 };

@@ -16,26 +16,16 @@ import {
 import type { SplitArgs } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
+import type { OutputFormat } from '../output-format.js';
+import { formatDocument, tableStyle } from '../output.js';
+import { parseCount, required } from './audit-args.js';
 import type { CoordinatorClient } from '../fleet/coordinator-client.js';
 import { createCoordinatorClient } from '../fleet/coordinator-client.js';
 import type { FleetArgs } from '../fleet/fleet-options.js';
-import { clientOf, parseFleetArgs } from '../fleet/fleet-options.js';
-import { parseCount, required } from './audit-args.js';
-
-export const COMMON = ['--db', '--read-model', '--limit'] as const;
+import { clientOf } from '../fleet/fleet-options.js';
 
 /** The log the embedded demo (`npm start`) writes, relative to the working directory. */
 export const DEFAULT_LOCAL_LOG = '.tramway/log.sqlite';
-
-/**
- * The options of an audit command: its own, plus the coordinator's (`--url`, `--token`, TLS,
- * `--json`) for the API. Bad ones are UsageErrors.
- */
-export const parseAuditArgs = (
-  argv: readonly string[],
-  io: CliIo,
-  spec: { readonly values?: readonly string[]; readonly flags?: readonly string[] },
-): FleetArgs => parseFleetArgs(argv, io, spec);
 
 export type AuditSource =
   | { readonly kind: 'local'; readonly args: SplitArgs }
@@ -66,6 +56,10 @@ export const auditSourceOf = async (io: CliIo, args: FleetArgs): Promise<AuditSo
     args: { ...args, values: new Map([...args.values, ['--db', local]]) },
   };
 };
+
+/** The width to fit tables to (the terminal's, unless -o wide or not a terminal). */
+export const widthOf = (io: CliIo, args: Pick<SplitArgs, 'output'>): number | undefined =>
+  tableStyle(io, args.output).width;
 
 export const limitOf = (args: SplitArgs): number => {
   const text = args.values.get('--limit');
@@ -149,8 +143,9 @@ export const withAudit = async (
   }
 };
 
-export const json = (io: CliIo, value: unknown): void =>
-  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+/** `value` as a document in `format` (json or yaml). */
+export const json = (io: CliIo, format: OutputFormat, value: unknown): void =>
+  io.stdout(formatDocument(format, value));
 
 /** `agent:web-1 for user:alice`: the actor, and the person or decision it acted for */
 export const actorText = (e: {

@@ -8,11 +8,12 @@ import type { PlanAudit, PlanAuditVersion } from '@tramway/shared/infra';
 import { planHistory } from '@tramway/shared/infra';
 import type { RecordedPlan } from '@tramway/shared/domain';
 import { positionalsOf } from '../cli-args.js';
-import { reportFailure } from '../fleet/fleet-options.js';
-import type { CliCommand } from '../cli-command.js';
+import { isStructured } from '../output-format.js';
+import type { CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { parseCount, parseInstant, required } from './audit-args.js';
-import { auditSourceOf, json, parseAuditArgs, withAudit } from './audit-context.js';
+import { auditSourceOf, json, widthOf, withAudit } from './audit-context.js';
+import { parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
 import { renderTable } from './audit-table.js';
 
 const countsOf = (plan: RecordedPlan): string => {
@@ -21,7 +22,7 @@ const countsOf = (plan: RecordedPlan): string => {
   return `${plan.path}: ${n('attach')} attach, ${n('pending')} pending, ${refused} refused`;
 };
 
-const historyTable = (v: PlanAuditVersion): string =>
+const historyTable = (v: PlanAuditVersion, width?: number): string =>
   renderTable(
     ['POSITION', 'AT', 'WHAT', 'BY', 'DETAIL'],
     [
@@ -52,9 +53,10 @@ const historyTable = (v: PlanAuditVersion): string =>
     ]
       .sort((a, b) => a.position - b.position)
       .map((e) => e.row),
+    width,
   );
 
-const functionTable = (plan: RecordedPlan): string =>
+const functionTable = (plan: RecordedPlan, width?: number): string =>
   renderTable(
     ['FUNCTION', 'MODULE', 'STATUS', 'TRAMPOLINE', 'COOKIE', 'DETAIL'],
     plan.targets.map((t) => [
@@ -65,19 +67,20 @@ const functionTable = (plan: RecordedPlan): string =>
       t.cookie,
       t.errno === undefined ? (t.reason ?? null) : `${t.errno}: ${t.reason ?? ''}`,
     ]),
+    width,
   );
 
-const render = (audit: PlanAudit): string =>
+const render = (audit: PlanAudit, width?: number): string =>
   [
     `node ${audit.nodeId} at position ${audit.position}\n`,
     ...audit.versions.map((v) => {
       const last = v.plans.at(-1);
       const unmatched = last?.plan.unmatched ?? [];
       return [
-        `${v.policy} v${v.policyVersion}\n${historyTable(v)}`,
+        `${v.policy} v${v.policyVersion}\n${historyTable(v, width)}`,
         last === undefined
           ? 'no plan in the log for this version\n'
-          : `functions of the plan at position ${last.position} (${last.source}):\n${functionTable(last.plan)}`,
+          : `functions of the plan at position ${last.position} (${last.source}):\n${functionTable(last.plan, width)}`,
         ...(unmatched.length === 0
           ? []
           : [`unmatched: ${unmatched.map((u) => `${u.pattern} (${u.reason})`).join(', ')}\n`]),
@@ -85,58 +88,50 @@ const render = (audit: PlanAudit): string =>
     }),
   ].join('\n');
 
-export const auditPlanCommand: CliCommand = {
-  path: ['audit', 'plan'],
-  usage:
-    'audit plan --node <id> [--policy <name>] [--at T | --position N] [--db FILE [--read-model FILE] | --url URL] [--json]',
-  summary: 'which functions a node was told to trace, and when (plans, assignments, re-plans)',
-  run: async (argv, io) => {
-    const args = parseAuditArgs(argv, io, {
-      values: ['--db', '--read-model', '--node', '--policy', '--at', '--position'],
+export const runAuditPlan: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  positionalsOf(args, []);
+  const nodeId = required(args, '--node');
+  const policy = args.values.get('--policy');
+  const at = args.values.get('--at');
+  const position = args.values.get('--position');
+  if (at !== undefined && position !== undefined)
+    throw new UsageError('give at most one of --at and --position');
+  const target =
+    at !== undefined
+      ? { at: parseInstant('--at', at) }
+      : position !== undefined
+        ? { position: parseCount('--position', position, 0) }
+        : undefined;
+  const show = (audit: PlanAudit): number => {
+    if (isStructured(args.output)) json(io, args.output, audit);
+    else if (audit.versions.length === 0)
+      io.stdout(
+        `node ${nodeId} was told to trace nothing${policy === undefined ? '' : ` for ${policy}`} up to position ${audit.position}\n`,
+      );
+    else io.stdout(render(audit, widthOf(io, args)));
+    return 0;
+  };
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const answer = await source.client.auditPlans(nodeId, {
+      policy,
+      ...(target === undefined
+        ? {}
+        : 'at' in target
+          ? { at: target.at }
+          : { position: String(target.position) }),
     });
-    positionalsOf(args, []);
-    const nodeId = required(args, '--node');
-    const policy = args.values.get('--policy');
-    const at = args.values.get('--at');
-    const position = args.values.get('--position');
-    if (at !== undefined && position !== undefined)
-      throw new UsageError('give at most one of --at and --position');
-    const target =
-      at !== undefined
-        ? { at: parseInstant('--at', at) }
-        : position !== undefined
-          ? { position: parseCount('--position', position, 0) }
-          : undefined;
-    const show = (audit: PlanAudit): number => {
-      if (args.flags.has('--json')) json(io, audit);
-      else if (audit.versions.length === 0)
-        io.stdout(
-          `node ${nodeId} was told to trace nothing${policy === undefined ? '' : ` for ${policy}`} up to position ${audit.position}\n`,
-        );
-      else io.stdout(render(audit));
-      return 0;
-    };
-    const source = await auditSourceOf(io, args);
-    if (source.kind === 'api') {
-      const answer = await source.client.auditPlans(nodeId, {
-        policy,
-        ...(target === undefined
-          ? {}
-          : 'at' in target
-            ? { at: target.at }
-            : { position: String(target.position) }),
-      });
-      if (!answer.ok) return reportFailure(io, args, 'audit plan', answer);
-      return show(answer.body as PlanAudit);
-    }
-    return withAudit(io, source.args, async ({ readModel, store }) =>
-      show(
-        await planHistory(readModel, store, {
-          nodeId,
-          ...(policy === undefined ? {} : { policy }),
-          ...(target === undefined ? {} : { target }),
-        }),
-      ),
-    );
-  },
+    if (!answer.ok) return reportFailure(io, args, 'audit plan', answer);
+    return show(answer.body as PlanAudit);
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    show(
+      await planHistory(readModel, store, {
+        nodeId,
+        ...(policy === undefined ? {} : { policy }),
+        ...(target === undefined ? {} : { target }),
+      }),
+    ),
+  );
 };

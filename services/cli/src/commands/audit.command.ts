@@ -8,30 +8,31 @@ import {
   programHistory,
   withOnBehalfOf,
 } from '@tramway/shared/infra';
-import { positionalsOf, splitArgs } from '../cli-args.js';
+import { positionalsOf } from '../cli-args.js';
 import type { SplitArgs } from '../cli-args.js';
-import type { ApiAnswer } from '../fleet/coordinator-client.js';
-import { reportFailure } from '../fleet/fleet-options.js';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
 import {
-  COMMON,
   actorText,
   auditSourceOf,
   json,
   limitOf,
   noteLimit,
-  parseAuditArgs,
+  widthOf,
   withAudit,
 } from './audit-context.js';
-import { auditPlanCommand } from './audit-plan.command.js';
+import type { ApiAnswer } from '../fleet/coordinator-client.js';
+import type { FleetArgs } from '../fleet/fleet-options.js';
+import { parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
+import { isStructured } from '../output-format.js';
 import { renderTable } from './audit-table.js';
 
-const eventTable = (events: readonly AuditEvent[]): string =>
+const eventTable = (events: readonly AuditEvent[], width?: number): string =>
   renderTable(
     ['POSITION', 'OCCURRED', 'TYPE', 'ACTOR', 'NODE', 'SUMMARY'],
     events.map((e) => [e.position, e.occurredAt, e.type, actorText(e), e.nodeId, e.summary]),
+    width,
   );
 
 const printEvents = (
@@ -41,16 +42,16 @@ const printEvents = (
   empty: string,
 ) => {
   noteLimit(io, events.length, limitOf(args));
-  if (args.flags.has('--json')) json(io, events);
+  if (isStructured(args.output)) json(io, args.output, events);
   else if (events.length === 0) io.stdout(`${empty}\n`);
-  else io.stdout(eventTable(events));
+  else io.stdout(eventTable(events, widthOf(io, args)));
   return 0;
 };
 
 /** The body of an API answer, or the exit status of its failure (reported). */
 const bodyOr = async <T>(
   io: CliIo,
-  args: SplitArgs & { readonly json: boolean },
+  args: FleetArgs,
   command: string,
   request: Promise<ApiAnswer<unknown>>,
 ): Promise<
@@ -63,7 +64,7 @@ const bodyOr = async <T>(
 
 type FunctionEntry = FunctionHistoryEntry & { readonly onBehalfOf: string | null };
 
-const functionTable = (entries: readonly FunctionEntry[]): string =>
+const functionTable = (entries: readonly FunctionEntry[], width?: number): string =>
   renderTable(
     [
       'POSITION',
@@ -89,118 +90,102 @@ const functionTable = (entries: readonly FunctionEntry[]): string =>
       actorText(e),
       e.detail,
     ]),
+    width,
   );
 
-export const auditFunctionCommand: CliCommand = {
-  path: ['audit', 'function'],
-  usage: 'audit function <name> --node <id> [--limit N] [--db FILE | --url URL] [--json]',
-  summary: 'who connected what to a kernel function on a node, and when',
-  run: async (argv, io) => {
-    const args = parseAuditArgs(argv, io, { values: [...COMMON, '--node'] });
-    const fn = onePositional(args, 'function name');
-    const nodeId = required(args, '--node');
-    const limit = limitOf(args);
-    const show = (entries: readonly FunctionEntry[]): number => {
-      noteLimit(io, entries.length, limit);
-      if (args.flags.has('--json')) json(io, entries);
-      else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
-      else io.stdout(functionTable(entries));
-      return 0;
-    };
-    const source = await auditSourceOf(io, args);
-    if (source.kind === 'api') {
-      const r = await bodyOr<FunctionEntry[]>(
-        io,
-        args,
-        'audit function',
-        source.client.auditFunction(fn, { node: nodeId, max: String(limit) }),
-      );
-      return r.ok ? show(r.body) : r.code;
-    }
-    return withAudit(io, source.args, async ({ readModel, store }) =>
-      show(
-        await withOnBehalfOf(
-          store,
-          await functionHistory(readModel, { nodeId, function: fn, limit }),
-        ),
-      ),
+export const runAuditFunction: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const fn = onePositional(args, 'function name');
+  const nodeId = required(args, '--node');
+  const limit = limitOf(args);
+  const show = (entries: readonly FunctionEntry[]): number => {
+    noteLimit(io, entries.length, limit);
+    if (isStructured(args.output)) json(io, args.output, entries);
+    else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
+    else io.stdout(functionTable(entries, widthOf(io, args)));
+    return 0;
+  };
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<FunctionEntry[]>(
+      io,
+      args,
+      'audit function',
+      source.client.auditFunction(fn, { node: nodeId, max: String(limit) }),
     );
-  },
+    return r.ok ? show(r.body) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    show(
+      await withOnBehalfOf(
+        store,
+        await functionHistory(readModel, { nodeId, function: fn, limit }),
+      ),
+    ),
+  );
 };
 
-export const auditProgramCommand: CliCommand = {
-  path: ['audit', 'program'],
-  usage: 'audit program <name> [--node <id>] [--limit N] [--db FILE | --url URL] [--json]',
-  summary: 'history of a BPF program: loads, links, releases, failures',
-  run: async (argv, io) => {
-    const args = parseAuditArgs(argv, io, { values: [...COMMON, '--node'] });
-    const name = onePositional(args, 'program name');
-    const nodeId = args.values.get('--node');
-    const limit = limitOf(args);
-    const empty = `no history for program ${name}`;
-    const source = await auditSourceOf(io, args);
-    if (source.kind === 'api') {
-      const r = await bodyOr<AuditEvent[]>(
-        io,
-        args,
-        'audit program',
-        source.client.auditHistory({ program: name, node: nodeId, max: String(limit) }),
-      );
-      return r.ok ? printEvents(io, args, r.body, empty) : r.code;
-    }
-    return withAudit(io, source.args, async ({ readModel, store }) =>
-      printEvents(
-        io,
-        args,
-        await withOnBehalfOf(
-          store,
-          await programHistory(readModel, {
-            name,
-            limit,
-            ...(nodeId === undefined ? {} : { nodeId }),
-          }),
-        ),
-        empty,
-      ),
+export const runAuditProgram: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const name = onePositional(args, 'program name');
+  const nodeId = args.values.get('--node');
+  const limit = limitOf(args);
+  const empty = `no history for program ${name}`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit program',
+      source.client.auditHistory({ program: name, node: nodeId, max: String(limit) }),
     );
-  },
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    printEvents(
+      io,
+      args,
+      await withOnBehalfOf(
+        store,
+        await programHistory(readModel, {
+          name,
+          limit,
+          ...(nodeId === undefined ? {} : { nodeId }),
+        }),
+      ),
+      empty,
+    ),
+  );
 };
 
-export const auditPolicyCommand: CliCommand = {
-  path: ['audit', 'policy'],
-  usage: 'audit policy <name> [--limit N] [--db FILE | --url URL] [--json]',
-  summary: 'history of a policy: applied, removed, rollouts, waves, links',
-  run: async (argv, io) => {
-    const args = parseAuditArgs(argv, io, { values: [...COMMON] });
-    const name = onePositional(args, 'policy name');
-    const limit = limitOf(args);
-    const empty = `no history for policy ${name}`;
-    const source = await auditSourceOf(io, args);
-    if (source.kind === 'api') {
-      const r = await bodyOr<AuditEvent[]>(
-        io,
-        args,
-        'audit policy',
-        source.client.auditHistory({ policy: name, max: String(limit) }),
-      );
-      return r.ok ? printEvents(io, args, r.body, empty) : r.code;
-    }
-    return withAudit(io, source.args, async ({ readModel, store }) =>
-      printEvents(
-        io,
-        args,
-        await withOnBehalfOf(store, await policyHistory(readModel, { name, limit })),
-        empty,
-      ),
+export const runAuditPolicy: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const name = onePositional(args, 'policy name');
+  const limit = limitOf(args);
+  const empty = `no history for policy ${name}`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit policy',
+      source.client.auditHistory({ policy: name, max: String(limit) }),
     );
-  },
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    printEvents(
+      io,
+      args,
+      await withOnBehalfOf(store, await policyHistory(readModel, { name, limit })),
+      empty,
+    ),
+  );
 };
 
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
-const runActor = async (argv: readonly string[], io: CliIo, positional: boolean) => {
-  const args = parseAuditArgs(argv, io, {
-    values: [...COMMON, '--since', '--until', ...(positional ? [] : ['--actor'])],
-  });
+const runActor = async (parsed: SplitArgs, io: CliIo, positional: boolean) => {
+  const args = parseFleetArgs(parsed, io);
   let actor: string;
   if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
   else {
@@ -241,22 +226,13 @@ const runActor = async (argv: readonly string[], io: CliIo, positional: boolean)
   );
 };
 
-export const auditActorCommand: CliCommand = {
-  path: ['audit', 'actor'],
-  usage:
-    'audit actor <actor> [--since T] [--until T] [--limit N] [--db FILE | --url URL] [--json]   (T: RFC 3339, now, or 90s/30m/1h/2d ago)',
-  summary: 'everything an actor did in a time range (occurredAt, inclusive)',
-  run: (argv, io) => runActor(argv, io, true),
-};
+/** `tramway audit actor A`: everything an actor did in a time range (occurredAt, inclusive). */
+export const runAuditActor: CommandRun = (args, io) => runActor(args, io, true);
 
-export const auditCommand: CliCommand = {
-  path: ['audit'],
-  usage: 'audit --actor <actor> [--since T] [--until T] [--db FILE | --url URL] [--json]',
-  summary: 'same as `audit actor`',
-  run: (argv, io) => runActor(argv, io, false),
-};
+/** `tramway audit --actor A`: the same as `audit actor A`. */
+export const runAudit: CommandRun = (args, io) => runActor(args, io, false);
 
-const nodeSummary = (state: FleetState): string =>
+const nodeSummary = (state: FleetState, width?: number): string =>
   renderTable(
     [
       'NODE',
@@ -280,9 +256,10 @@ const nodeSummary = (state: FleetState): string =>
       Object.values(n.trampolines).reduce((s, t) => s + t.connections, 0),
       n.assignment?.generation ?? null,
     ]),
+    width,
   );
 
-const nodeDetail = (node: NodeView): string =>
+const nodeDetail = (node: NodeView, width?: number): string =>
   [
     renderTable(
       ['LINK', 'PROGRAM', 'POLICY', 'ATTACH TYPE', 'CREATED', 'BY', 'FUNCTIONS'],
@@ -295,10 +272,12 @@ const nodeDetail = (node: NodeView): string =>
         l.createdBy,
         l.connections.map((c) => c.function).join(','),
       ]),
+      width,
     ),
     renderTable(
       ['TRAMPOLINE', 'FUNCTION', 'CONNECTIONS'],
       Object.entries(node.trampolines).map(([k, t]) => [k, t.function, t.connections]),
+      width,
     ),
   ].join('\n');
 
@@ -312,24 +291,25 @@ interface StateAnswer {
 const showState = (io: CliIo, args: SplitArgs, nodeId: string | undefined, a: StateAnswer) => {
   const where = `position ${a.position}${a.recordedAt ? ` (recorded ${a.recordedAt})` : ''}`;
   if (nodeId !== undefined && a.node !== undefined) {
-    if (args.flags.has('--json'))
-      json(io, { position: a.position, recordedAt: a.recordedAt, node: a.node });
-    else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(a.node)}`);
+    if (isStructured(args.output))
+      json(io, args.output, { position: a.position, recordedAt: a.recordedAt, node: a.node });
+    else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(a.node, widthOf(io, args))}`);
     return 0;
   }
   const state = a.state;
   if (state === undefined) return 1;
-  if (args.flags.has('--json')) {
-    json(io, state);
+  if (isStructured(args.output)) {
+    json(io, args.output, state);
     return 0;
   }
-  io.stdout(`fleet at ${where}\n\n${nodeSummary(state)}`);
+  io.stdout(`fleet at ${where}\n\n${nodeSummary(state, widthOf(io, args))}`);
   const policies = Object.values(state.policies);
   if (policies.length > 0) {
     io.stdout(
       `\n${renderTable(
         ['POLICY', 'VERSION', 'APPLIED', 'BY'],
         policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
+        widthOf(io, args),
       )}`,
     );
   }
@@ -345,92 +325,75 @@ const showState = (io: CliIo, args: SplitArgs, nodeId: string | undefined, a: St
           r.currentWave,
           r.reason,
         ]),
+        widthOf(io, args),
       )}`,
     );
   }
   return 0;
 };
 
-export const auditStateCommand: CliCommand = {
-  path: ['audit', 'state'],
-  usage:
-    'audit state (--at T | --position N) [--node <id>] [--db FILE | --url URL] [--json]   (T: RFC 3339, now, or 90s/30m/1h/2d ago)',
-  summary: 'the fleet (or one node) as it stood at a past instant or log position',
-  run: async (argv, io) => {
-    const args = parseAuditArgs(argv, io, {
-      values: ['--db', '--read-model', '--at', '--position', '--node'],
-    });
-    positionalsOf(args, []);
-    const at = args.values.get('--at');
-    const position = args.values.get('--position');
-    if ((at === undefined) === (position === undefined)) {
-      throw new UsageError('give exactly one of --at and --position');
-    }
-    const target =
-      at === undefined
-        ? { position: parseCount('--position', position ?? '', 0) }
-        : { at: parseInstant('--at', at) };
-    const nodeId = args.values.get('--node');
-    const source = await auditSourceOf(io, args);
-    if (source.kind === 'api') {
-      const r = await bodyOr<StateAnswer>(
-        io,
-        args,
-        'audit state',
-        source.client.auditState({
-          ...('at' in target ? { at: target.at } : { position: String(target.position) }),
-          node: nodeId,
-        }),
-      );
-      return r.ok ? showState(io, args, nodeId, r.body) : r.code;
-    }
-    return withAudit(io, source.args, async ({ store, readModel }) => {
-      const answer = await auditStateAt(store, readModel, target, nodeId);
-      if (!answer.ok) {
-        io.stderr(`tramway audit state: ${answer.message}\n`);
-        if (args.flags.has('--json'))
-          json(io, { error: { code: answer.code, message: answer.message, range: answer.range } });
-        return 1;
-      }
-      return showState(io, args, nodeId, answer);
-    });
-  },
-};
-
-export const auditRebuildCommand: CliCommand = {
-  path: ['audit', 'rebuild'],
-  usage: 'audit rebuild --db FILE [--read-model FILE] [--json]',
-  summary: 'rebuild the audit read model of a local log file from position 0',
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--db', '--read-model'], flags: ['--json'] });
-    positionalsOf(args, []);
-    return withAudit(
+/**
+ * `tramway audit state (--at T | --position N) [--node ID]`: the fleet or one node as it stood
+ * then, from the coordinator's API or a local log (--db); a point outside the log is exit 1 with
+ * the range the log covers.
+ */
+export const runAuditState: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  positionalsOf(args, []);
+  const at = args.values.get('--at');
+  const position = args.values.get('--position');
+  if ((at === undefined) === (position === undefined)) {
+    throw new UsageError('give exactly one of --at and --position');
+  }
+  const target =
+    at === undefined
+      ? { position: parseCount('--position', position ?? '', 0) }
+      : { at: parseInstant('--at', at) };
+  const nodeId = args.values.get('--node');
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<StateAnswer>(
       io,
       args,
-      async ({ store, readModel }) => {
-        const started = process.hrtime.bigint();
-        const result = await readModel.rebuild(store);
-        const millis = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-        if (args.flags.has('--json')) json(io, { ...result, millis });
-        else {
-          io.stdout(
-            `read model rebuilt: ${result.applied} fleet events applied, ${result.skipped} others passed over, checkpoint ${result.position} (${millis} ms)\n`,
-          );
-        }
-        return 0;
-      },
-      false,
+      'audit state',
+      source.client.auditState({
+        ...('at' in target ? { at: target.at } : { position: String(target.position) }),
+        node: nodeId,
+      }),
     );
-  },
+    return r.ok ? showState(io, args, nodeId, r.body) : r.code;
+  }
+  return withAudit(io, source.args, async ({ store, readModel }) => {
+    const answer = await auditStateAt(store, readModel, target, nodeId);
+    if (!answer.ok) {
+      io.stderr(`tramway audit state: ${answer.message}\n`);
+      if (isStructured(args.output))
+        json(io, args.output, {
+          error: { code: answer.code, message: answer.message, range: answer.range },
+        });
+      return 1;
+    }
+    return showState(io, args, nodeId, answer);
+  });
 };
 
-export const AUDIT_COMMANDS: readonly CliCommand[] = [
-  auditRebuildCommand,
-  auditCommand,
-  auditActorCommand,
-  auditFunctionCommand,
-  auditProgramCommand,
-  auditPolicyCommand,
-  auditStateCommand,
-  auditPlanCommand,
-];
+export const runAuditRebuild: CommandRun = async (args, io) => {
+  positionalsOf(args, []);
+  return withAudit(
+    io,
+    args,
+    async ({ store, readModel }) => {
+      const started = process.hrtime.bigint();
+      const result = await readModel.rebuild(store);
+      const millis = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+      if (isStructured(args.output)) json(io, args.output, { ...result, millis });
+      else {
+        io.stdout(
+          `read model rebuilt: ${result.applied} fleet events applied, ${result.skipped} others passed over, checkpoint ${result.position} (${millis} ms)\n`,
+        );
+      }
+      return 0;
+    },
+    false,
+  );
+};

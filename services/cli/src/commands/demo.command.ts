@@ -4,13 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddedFleet } from '@tramway/embedded';
 import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
 import { positionalsOf } from '../cli-args.js';
-import type { CliCommand } from '../cli-command.js';
+import type { CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { StatusView } from '../fleet/coordinator-client.js';
 import { createCoordinatorClient } from '../fleet/coordinator-client.js';
 import type { FleetArgs } from '../fleet/fleet-options.js';
 import { FleetExit, parseFleetArgs, readPolicyFile, writeError } from '../fleet/fleet-options.js';
 import { isConverged, renderNodes, renderStatus, statusLine } from '../fleet/fleet-render.js';
+import { formatDocument } from '../output.js';
 
 const intOption = (
   args: FleetArgs,
@@ -63,183 +64,164 @@ export const withPause = (text: string, pauseS: number | undefined): string | ob
  * at once how to watch the rollout from another terminal (the example policy pauses between
  * waves, so there is something to watch), follows it, and keeps serving the API until Ctrl-C.
  */
-export const demoCommand: CliCommand = {
-  path: ['demo'],
-  usage:
-    'demo [--until-converged] [--timeout-s N] [--pause-s N] [--fleet FILE] [-f POLICY] [--data-dir DIR] [--port N] [--host H] [--allowed-hosts NAMES] [--sqlite-synchronous normal|full] [--json]',
-  summary: 'run the coordinator and 3 simulated nodes in this process and apply a policy',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, {
-      flags: ['--until-converged'],
-      values: [
-        '--file',
-        '--fleet',
-        '--data-dir',
-        '--port',
-        '--host',
-        '--allowed-hosts',
-        '--timeout-s',
-        '--pause-s',
-        '--sqlite-synchronous',
-      ],
-    });
-    positionalsOf(args, []);
-    const port = intOption(args, '--port', 7070, 0, 65_535);
-    const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
-    const untilConverged = args.flags.has('--until-converged');
-    // the pause between waves: the policy's, else none for a smoke run (--until-converged)
-    const pauseS = args.values.has('--pause-s')
-      ? intOption(args, '--pause-s', 0, 0, 3600)
-      : untilConverged
-        ? 0
-        : undefined;
-    // what an accepted (202) request survives: README "What an accepted (202) request guarantees"
-    const synchronous = (
-      args.values.get('--sqlite-synchronous') ??
-      io.env['TRAMWAY_SQLITE_SYNCHRONOUS'] ??
-      'normal'
-    ).toUpperCase();
-    if (synchronous !== 'NORMAL' && synchronous !== 'FULL')
-      throw new UsageError(
-        `--sqlite-synchronous '${synchronous.toLowerCase()}' is not normal or full`,
-      );
-    const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
-    const fleet = loadFleetFile(fleetFile);
-    if (!fleet.ok) {
-      writeError(io, args, 'demo', 'InvalidFleet', `${fleetFile}: invalid fleet`, fleet.error);
-      return FleetExit.Usage;
-    }
-    const policyArgs: FleetArgs = args.values.has('--file')
-      ? args
-      : { ...args, values: new Map([...args.values, ['--file', fleet.value.policy]]) };
-    const policy = await readPolicyFile(policyArgs, io, 'demo');
-    if (!policy) return FleetExit.Usage;
-    // progress goes to stderr with --json so that stdout is one JSON document
-    const say = (text: string): void => (args.json ? io.stderr : io.stdout)(text);
+export const runDemo: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  positionalsOf(args, []);
+  const port = intOption(args, '--port', 7070, 0, 65_535);
+  const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
+  const untilConverged = args.flags.has('--until-converged');
+  // the pause between waves: the policy's, else none for a smoke run (--until-converged)
+  const pauseS = args.values.has('--pause-s')
+    ? intOption(args, '--pause-s', 0, 0, 3600)
+    : untilConverged
+      ? 0
+      : undefined;
+  // what an accepted (202) request survives: README "What an accepted (202) request guarantees"
+  const synchronous = (
+    args.values.get('--sqlite-synchronous') ??
+    io.env['TRAMWAY_SQLITE_SYNCHRONOUS'] ??
+    'normal'
+  ).toUpperCase();
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL')
+    throw new UsageError(
+      `--sqlite-synchronous '${synchronous.toLowerCase()}' is not normal or full`,
+    );
+  const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
+  const fleet = loadFleetFile(fleetFile);
+  if (!fleet.ok) {
+    writeError(io, args, 'demo', 'InvalidFleet', `${fleetFile}: invalid fleet`, fleet.error);
+    return FleetExit.Usage;
+  }
+  const policyArgs: FleetArgs = args.values.has('--file')
+    ? args
+    : { ...args, values: new Map([...args.values, ['--file', fleet.value.policy]]) };
+  const policy = await readPolicyFile(policyArgs, io, 'demo');
+  if (!policy) return FleetExit.Usage;
+  // progress goes to stderr with --json so that stdout is one JSON document
+  const say = (text: string): void => (args.json ? io.stderr : io.stdout)(text);
 
-    let embedded: EmbeddedFleet;
-    try {
-      embedded = await startEmbeddedFleet({
-        dataDir: resolve(io.cwd, args.values.get('--data-dir') ?? '.tramway'),
-        host: args.values.get('--host') ?? '127.0.0.1',
-        // names (comma-separated) the API answers to besides loopback and --host
-        allowedHosts: (args.values.get('--allowed-hosts') ?? '')
-          .split(',')
-          .map((h) => h.trim())
-          .filter((h) => h !== ''),
-        port,
-        nodes: fleet.value.nodes,
-        sqliteSynchronous: synchronous,
-      });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
+  let embedded: EmbeddedFleet;
+  try {
+    embedded = await startEmbeddedFleet({
+      dataDir: resolve(io.cwd, args.values.get('--data-dir') ?? '.tramway'),
+      host: args.values.get('--host') ?? '127.0.0.1',
+      // names (comma-separated) the API answers to besides loopback and --host
+      allowedHosts: (args.values.get('--allowed-hosts') ?? '')
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== ''),
+      port,
+      nodes: fleet.value.nodes,
+      sqliteSynchronous: synchronous,
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
+    writeError(
+      io,
+      args,
+      'demo',
+      'StartFailed',
+      busy
+        ? `port ${port} is already in use (another 'npm start'?); pass --port N or stop the other one`
+        : `the embedded fleet did not start: ${message}`,
+    );
+    return FleetExit.Negative;
+  }
+  // the embedded coordinator's own admin token (<data-dir>/admin.token), else the caller's
+  const token = embedded.adminToken ?? args.token;
+  const client = createCoordinatorClient({
+    url: embedded.url,
+    ...(token === undefined ? {} : { token }),
+  });
+  say(
+    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
+  );
+  const nodes = await client.nodes();
+  if (nodes.ok) say(renderNodes(nodes.body));
+
+  const code = await (async (): Promise<number> => {
+    const applied = await client.apply(withPause(policy.text, pauseS));
+    if (applied.ok)
+      say(
+        `applied ${policy.file}: ${applied.body.policy} v${applied.body.version}, rollout ${applied.body.rolloutId}\n`,
+      );
+    else if (applied.kind === 'http' && applied.error.code === 'Conflict')
+      say(`${applied.error.message}: following it\n`);
+    else {
       writeError(
         io,
         args,
         'demo',
-        'StartFailed',
-        busy
-          ? `port ${port} is already in use (another 'npm start'?); pass --port N or stop the other one`
-          : `the embedded fleet did not start: ${message}`,
+        applied.kind === 'http' ? applied.error.code : applied.kind,
+        applied.kind === 'http' ? applied.error.message : applied.message,
+        applied.kind === 'http' ? applied.error.details : undefined,
       );
       return FleetExit.Negative;
     }
-    // the embedded coordinator's own admin token (<data-dir>/admin.token), else the caller's
-    const token = embedded.adminToken ?? args.token;
-    const client = createCoordinatorClient({
-      url: embedded.url,
-      ...(token === undefined ? {} : { token }),
-    });
-    say(
-      `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
-    );
-    const nodes = await client.nodes();
-    if (nodes.ok) say(renderNodes(nodes.body));
-
-    const code = await (async (): Promise<number> => {
-      const applied = await client.apply(withPause(policy.text, pauseS));
-      if (applied.ok)
-        say(
-          `applied ${policy.file}: ${applied.body.policy} v${applied.body.version}, rollout ${applied.body.rolloutId}\n`,
-        );
-      else if (applied.kind === 'http' && applied.error.code === 'Conflict')
-        say(`${applied.error.message}: following it\n`);
-      else {
-        writeError(
-          io,
-          args,
-          'demo',
-          applied.kind === 'http' ? applied.error.code : applied.kind,
-          applied.kind === 'http' ? applied.error.message : applied.message,
-          applied.kind === 'http' ? applied.error.details : undefined,
-        );
-        return FleetExit.Negative;
-      }
-      if (!untilConverged)
-        say(
-          [
-            '',
-            `serving the API at ${embedded.url} until Ctrl-C. Watch the rollout wave by wave, in another terminal:`,
-            `  npx tramway status ${policy.name} --watch`,
-            'and try:',
-            '  npx tramway nodes',
-            '  npx tramway node module load web-2 nf_tables',
-            `  npx tramway plan -f ${policy.file}`,
-            '  npx tramway audit policy ' + policy.name,
-            embedded.adminToken === undefined
-              ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
-              : embedded.dataDir === resolve(io.cwd, '.tramway')
-                ? `(the CLI finds the admin token in ${join(embedded.dataDir, 'admin.token')} from this directory)`
-                : `(the admin token is in ${join(embedded.dataDir, 'admin.token')}: TRAMWAY_TOKEN=$(cat …) or --token)`,
-            '',
-          ].join('\n'),
-        );
-      const deadline = Date.now() + timeoutS * 1000;
-      let last: StatusView | undefined;
-      let lastKey = '';
-      for (;;) {
-        const s = await client.status(policy.name);
-        if (s.ok) {
-          last = s.body;
-          // a line per change of the rollout, not per tick of its countdown
-          const key = JSON.stringify({ ...last, now: undefined });
-          if (key !== lastKey) say(`${statusLine(last)}\n`);
-          lastKey = key;
-          if (
-            isConverged(last) ||
-            last.rollout?.state === 'held' ||
-            last.rollout?.state === 'rolled-back'
-          )
-            break;
-        }
-        if (Date.now() > deadline) break;
-        await sleep(100);
-      }
-      const converged = last !== undefined && isConverged(last);
-      if (untilConverged) {
-        if (args.json)
-          io.stdout(
-            `${JSON.stringify({ url: embedded.url, converged, status: last ?? null }, null, 2)}\n`,
-          );
-        else if (last) io.stdout(renderStatus(last));
-        if (!converged)
-          io.stderr(`tramway demo: not every targeted node converged within ${timeoutS} s\n`);
-        return converged ? FleetExit.Ok : FleetExit.Negative;
-      }
-      if (last) say(renderStatus(last));
-      say(`\nserving the API at ${embedded.url} until Ctrl-C\n`);
-      const signal = await waitForSignal();
+    if (!untilConverged)
       say(
-        `\n${signal}: stopping (pinned links stay; 'npm start' again resumes from ${embedded.dataDir})\n`,
+        [
+          '',
+          `serving the API at ${embedded.url} until Ctrl-C. Watch the rollout wave by wave, in another terminal:`,
+          `  npx tramway status ${policy.name} --watch`,
+          'and try:',
+          '  npx tramway nodes',
+          '  npx tramway node module load web-2 nf_tables',
+          `  npx tramway plan -f ${policy.file}`,
+          `  npx tramway audit policy ${policy.name}`,
+          embedded.adminToken === undefined
+            ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
+            : embedded.dataDir === resolve(io.cwd, '.tramway')
+              ? `(the CLI finds the admin token in ${join(embedded.dataDir, 'admin.token')} from this directory)`
+              : `(the admin token is in ${join(embedded.dataDir, 'admin.token')}: TRAMWAY_TOKEN=$(cat …) or --token)`,
+          '',
+        ].join('\n'),
       );
-      return FleetExit.Ok;
-    })();
-    const stopError = await embedded.stop();
-    if (stopError) {
-      io.stderr(`tramway demo: stopped with an error: ${stopError.message}\n`);
-      return code === 0 ? FleetExit.Negative : code;
+    const deadline = Date.now() + timeoutS * 1000;
+    let last: StatusView | undefined;
+    let lastKey = '';
+    for (;;) {
+      const s = await client.status(policy.name);
+      if (s.ok) {
+        last = s.body;
+        // a line per change of the rollout, not per tick of its countdown
+        const key = JSON.stringify({ ...last, now: undefined });
+        if (key !== lastKey) say(`${statusLine(last)}\n`);
+        lastKey = key;
+        if (
+          isConverged(last) ||
+          last.rollout?.state === 'held' ||
+          last.rollout?.state === 'rolled-back'
+        )
+          break;
+      }
+      if (Date.now() > deadline) break;
+      await sleep(100);
     }
-    return code;
-  },
+    const converged = last !== undefined && isConverged(last);
+    if (untilConverged) {
+      if (args.json)
+        io.stdout(
+          formatDocument(args.output, { url: embedded.url, converged, status: last ?? null }),
+        );
+      else if (last) io.stdout(renderStatus(last));
+      if (!converged)
+        io.stderr(`tramway demo: not every targeted node converged within ${timeoutS} s\n`);
+      return converged ? FleetExit.Ok : FleetExit.Negative;
+    }
+    if (last) say(renderStatus(last));
+    say(`\nserving the API at ${embedded.url} until Ctrl-C\n`);
+    const signal = await waitForSignal();
+    say(
+      `\n${signal}: stopping (pinned links stay; 'npm start' again resumes from ${embedded.dataDir})\n`,
+    );
+    return FleetExit.Ok;
+  })();
+  const stopError = await embedded.stop();
+  if (stopError) {
+    io.stderr(`tramway demo: stopped with an error: ${stopError.message}\n`);
+    return code === 0 ? FleetExit.Negative : code;
+  }
+  return code;
 };

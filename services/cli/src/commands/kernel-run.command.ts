@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileReadProblem, splitArgs } from '../cli-args.js';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import { fileReadProblem } from '../cli-args.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { formatFileProblem, parseScenario } from '../scenario/scenario-parser.js';
 import { runScenario, toJson } from '../scenario/scenario-runner.js';
@@ -48,17 +48,11 @@ const runFile = async (
  * `FILE: WHERE: MESSAGE`. Exit 0 when every expect held, 1 when one did not, 2 when any file
  * is malformed (the other files are still run).
  */
-export const kernelRunCommand: CliCommand = {
-  path: ['kernel', 'run'],
-  usage: 'kernel run [--compact] FILE...',
-  summary: 'run kernel scenario files against the kernel model',
-  run: async (args, io) => {
-    const { positionals: files, flags } = splitArgs(args, { flags: ['--compact'] });
-    if (files.length === 0) throw new UsageError('needs at least one scenario file');
-    const indent = flags.has('--compact') ? undefined : 2;
-    const outcomes: FileOutcome[] = [];
-    for (const file of files) outcomes.push(await runFile(file, io, indent));
-    if (outcomes.includes('malformed')) return 2;
-    return outcomes.includes('expectation-failed') ? 1 : 0;
-  },
+export const runKernelRun: CommandRun = async ({ positionals: files, flags }, io) => {
+  if (files.length === 0) throw new UsageError('needs at least one scenario file');
+  const indent = flags.has('--compact') ? undefined : 2;
+  const outcomes: FileOutcome[] = [];
+  for (const file of files) outcomes.push(await runFile(file, io, indent));
+  if (outcomes.includes('malformed')) return 2;
+  return outcomes.includes('expectation-failed') ? 1 : 0;
 };

@@ -1,24 +1,21 @@
-import type { CliCommand } from '../cli-command.js';
+import type { CommandRun } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
 import type { ApiAnswer, CoordinatorClient } from '../fleet/coordinator-client.js';
 import { answerWith, clientOf, parseFleetArgs } from '../fleet/fleet-options.js';
 
 /** An admin verb on one node: `tramway node <verb> NODE [--reason TEXT]`. */
-const nodeAdminCommand = <T>(spec: {
-  readonly verb: string;
-  readonly summary: string;
-  readonly call: (
-    client: CoordinatorClient,
-    node: string,
-    reason?: string,
-  ) => Promise<ApiAnswer<T>>;
-  readonly render: (node: string, answer: T) => string;
-}): CliCommand => ({
-  path: ['node', spec.verb],
-  usage: `node ${spec.verb} NODE [--reason TEXT] [--json] [--url URL] [--token T] [--on-behalf-of WHO]`,
-  summary: spec.summary,
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { values: ['--reason'] });
+const nodeAdminCommand =
+  <T>(spec: {
+    readonly verb: string;
+    readonly call: (
+      client: CoordinatorClient,
+      node: string,
+      reason?: string,
+    ) => Promise<ApiAnswer<T>>;
+    readonly render: (node: string, answer: T) => string;
+  }): CommandRun =>
+  async (parsed, io) => {
+    const args = parseFleetArgs(parsed, io);
     const [node] = positionalsOf(args, ['NODE']);
     return answerWith(
       io,
@@ -27,17 +24,15 @@ const nodeAdminCommand = <T>(spec: {
       spec.call(clientOf(args), node!, args.values.get('--reason')),
       (answer) => spec.render(node!, answer),
     );
-  },
-});
+  };
 
 /**
  * `tramway node approve NODE [--reason TEXT]`: admits a node that waits as pending
  * (`POST /v1/nodes/:node/approve`, admin); the actor is recorded as the approver. From then on it
  * is given assignments and counts in rollouts. Exit 1 when no such node asked to be admitted.
  */
-export const nodeApproveCommand = nodeAdminCommand({
+export const runNodeApprove = nodeAdminCommand({
   verb: 'approve',
-  summary: 'admit a pending node (it then gets assignments and counts in rollouts)',
   call: (client, node, reason) => client.approve(node, reason),
   render: (node, { changed }) => `${node}: ${changed ? 'approved' : 'already approved'}\n`,
 });
@@ -47,9 +42,8 @@ export const nodeApproveCommand = nodeAdminCommand({
  * (`POST /v1/nodes/:node/reset`): its next assignment wins over whatever (epoch, generation) it
  * holds, and the log records who and why.
  */
-export const nodeResetCommand = nodeAdminCommand({
+export const runNodeReset = nodeAdminCommand({
   verb: 'reset',
-  summary: 'take a node back with a new epoch (its next assignment wins over what it holds)',
   call: (client, node, reason) => client.reset(node, reason),
   render: (node, { epoch, generation }) =>
     `${node}: taken back in epoch ${epoch} (generation ${generation})\n`,

@@ -1,8 +1,14 @@
-import type { CliCommand } from '../cli-command.js';
+import type { CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
 import type { ModuleView } from '../fleet/coordinator-client.js';
-import { FleetExit, clientOf, parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
+import {
+  FleetExit,
+  clientOf,
+  parseFleetArgs,
+  reportFailure,
+  writeAnswer,
+} from '../fleet/fleet-options.js';
 import { renderModuleEffect } from '../fleet/fleet-render.js';
 
 /** Longest --timeout-s: the coordinator waits 25 s at most (MAX_MODULE_WAIT_MS). */
@@ -31,31 +37,26 @@ export const moduleWaitMs = (
  * agent did it. Exit 1 when the node refuses (its errno and reason) or the report did not come
  * in time.
  */
-export const nodeModuleCommand: CliCommand = {
-  path: ['node', 'module'],
-  usage: 'node module load|unload NODE MODULE [--timeout-s N | --no-wait] [--json] [--url URL]',
-  summary: 'load or (drain and) unload a module on a simulated node, and show what it changed',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, { flags: ['--no-wait'], values: ['--timeout-s'] });
-    const [action, node, module] = positionalsOf(args, ['load|unload', 'NODE', 'MODULE']);
-    if (action !== 'load' && action !== 'unload')
-      throw new UsageError(`'${action}' is not load or unload`);
-    const waitMs = moduleWaitMs(args.flags, args.values.get('--timeout-s'));
-    const answer = await clientOf(args).module(node!, module!, action, waitMs);
-    if (!answer.ok) return reportFailure(io, args, `node module ${action}`, answer);
-    const r: ModuleView = answer.body;
-    if (args.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
-    else if (r.ok) {
-      io.stdout(`${node}: ${module} ${action === 'load' ? 'loaded' : 'drained and unloaded'}\n`);
-      if (r.effect) io.stdout(renderModuleEffect(node!, r.effect));
-    } else
-      io.stderr(
-        `tramway node module ${action}: ${node}: ${module}: ${r.errno ?? 'refused'}: ${r.reason ?? ''}\n`,
-      );
-    if (r.ok && r.waited === 'timeout')
-      io.stderr(
-        `tramway node module ${action}: ${node} did not report the effect within ${(waitMs ?? 0) / 1000} s (shown as far as reported); raise --timeout-s\n`,
-      );
-    return r.ok && r.waited !== 'timeout' ? FleetExit.Ok : FleetExit.Negative;
-  },
+export const runNodeModule: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [action, node, module] = positionalsOf(args, ['load|unload', 'NODE', 'MODULE']);
+  if (action !== 'load' && action !== 'unload')
+    throw new UsageError(`'${action}' is not load or unload`);
+  const waitMs = moduleWaitMs(args.flags, args.values.get('--timeout-s'));
+  const answer = await clientOf(args).module(node!, module!, action, waitMs);
+  if (!answer.ok) return reportFailure(io, args, `node module ${action}`, answer);
+  const r: ModuleView = answer.body;
+  if (args.json) writeAnswer(io, args, r, () => '');
+  else if (r.ok) {
+    io.stdout(`${node}: ${module} ${action === 'load' ? 'loaded' : 'drained and unloaded'}\n`);
+    if (r.effect) io.stdout(renderModuleEffect(node!, r.effect));
+  } else
+    io.stderr(
+      `tramway node module ${action}: ${node}: ${module}: ${r.errno ?? 'refused'}: ${r.reason ?? ''}\n`,
+    );
+  if (r.ok && r.waited === 'timeout')
+    io.stderr(
+      `tramway node module ${action}: ${node} did not report the effect within ${(waitMs ?? 0) / 1000} s (shown as far as reported); raise --timeout-s\n`,
+    );
+  return r.ok && r.waited !== 'timeout' ? FleetExit.Ok : FleetExit.Negative;
 };

@@ -1,4 +1,4 @@
-import type { CliCommand } from '../cli-command.js';
+import type { CommandRun } from '../cli-command.js';
 import { FleetExit, answerWith, clientOf, parsePolicyArgs } from '../fleet/fleet-options.js';
 import { renderPlan } from '../fleet/fleet-render.js';
 
@@ -7,16 +7,11 @@ import { renderPlan } from '../fleet/fleet-render.js';
  * functions, the attach path, what would fail and why, and each trampoline's headroom; then the
  * refusals with their reasons. Exit 0 when the policy would be applied, 1 when it is refused.
  */
-export const planCommand: CliCommand = {
-  path: ['plan'],
-  usage: 'plan -f POLICY [--json] [--url URL]',
-  summary: 'dry-run a policy: per node functions, path, failures, headroom',
-  run: async (argv, io) => {
-    const input = await parsePolicyArgs(argv, io, 'plan');
-    if (!input) return FleetExit.Usage;
-    const { args, policy } = input;
-    return answerWith(io, args, 'plan', clientOf(args).plan(policy.text), renderPlan, (plan) =>
-      plan.refused ? FleetExit.Negative : FleetExit.Ok,
-    );
-  },
+export const runPlan: CommandRun = async (parsed, io) => {
+  const input = await parsePolicyArgs(parsed, io, 'plan');
+  if (!input) return FleetExit.Usage;
+  const { args, policy } = input;
+  return answerWith(io, args, 'plan', clientOf(args).plan(policy.text), renderPlan, (plan) =>
+    plan.refused ? FleetExit.Negative : FleetExit.Ok,
+  );
 };

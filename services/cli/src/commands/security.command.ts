@@ -6,8 +6,8 @@
 import { join, resolve } from 'node:path';
 import type { ClientRole } from '@tramway/shared/security';
 import { SecurityFiles, isAppError } from '@tramway/shared/infra';
-import { positionalsOf, splitArgs } from '../cli-args.js';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import { positionalsOf } from '../cli-args.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 
 /** The roles of people on the HTTP API (as `@tramway/shared/security`'s CLIENT_ROLES). */
@@ -37,24 +37,6 @@ const listOf = (text: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-/** Takes every `--host NAME` / `--host=NAME` out of `args` (the option may be repeated). */
-const takeRepeated = (args: readonly string[], name: string): [string[], string[]] => {
-  const taken: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === name) {
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith('--'))
-        throw new UsageError(`${name} needs a value`);
-      taken.push(...listOf(value));
-      i++;
-    } else if (arg.startsWith(`${name}=`)) taken.push(...listOf(arg.slice(name.length + 1)));
-    else rest.push(arg);
-  }
-  return [taken, rest];
-};
-
 /** Runs `work`; a refusal of the security module (an AppError) is exit 1 with its message. */
 const refusalsAsExit1 = async (
   io: CliIo,
@@ -70,131 +52,97 @@ const refusalsAsExit1 = async (
   }
 };
 
-export const securityInitCommand: CliCommand = {
-  path: ['security', 'init'],
-  usage:
-    'security init [--dir DIR] [--nodes ID,ID...] [--auto-approve] [--host NAME ...] [--force] [--nats-listen HOST:PORT] [--nats-store DIR] [--nats-monitor HOST:PORT] [--mount DIR]',
-  summary: 'create the CA, certificates, NATS identities and nats-server.conf of an installation',
-  run: async (argv, io) => {
-    const [hosts, rest] = takeRepeated(argv, '--host');
-    const args = splitArgs(rest, {
-      values: ['--dir', '--nodes', '--nats-listen', '--nats-store', '--nats-monitor', '--mount'],
-      flags: ['--auto-approve', '--force'],
+export const runSecurityInit: CommandRun = async (args, io) => {
+  // every --host, each possibly a comma-separated list
+  const hosts = (args.lists.get('--host') ?? []).flatMap((h) => listOf(h));
+  positionalsOf(args, []);
+  const dir = dirOf(args.values, io);
+  const nodes = listOf(args.values.get('--nodes'));
+  const value = (name: string) => args.values.get(name);
+  return refusalsAsExit1(io, 'init', async () => {
+    const { initSecurityDir } = await securityModule();
+    const summary = await initSecurityDir({
+      dir,
+      nodes,
+      autoApprove: args.flags.has('--auto-approve'),
+      hosts,
+      force: args.flags.has('--force'),
+      nats: {
+        ...(value('--nats-listen') === undefined ? {} : { listen: value('--nats-listen')! }),
+        ...(value('--nats-store') === undefined ? {} : { storeDir: value('--nats-store')! }),
+        ...(value('--nats-monitor') === undefined ? {} : { monitor: value('--nats-monitor')! }),
+        ...(value('--mount') === undefined ? {} : { mountDir: value('--mount')! }),
+      },
     });
-    positionalsOf(args, []);
-    const dir = dirOf(args.values, io);
-    const nodes = listOf(args.values.get('--nodes'));
-    const value = (name: string) => args.values.get(name);
-    return refusalsAsExit1(io, 'init', async () => {
-      const { initSecurityDir } = await securityModule();
-      const summary = await initSecurityDir({
-        dir,
-        nodes,
-        autoApprove: args.flags.has('--auto-approve'),
-        hosts,
-        force: args.flags.has('--force'),
-        nats: {
-          ...(value('--nats-listen') === undefined ? {} : { listen: value('--nats-listen')! }),
-          ...(value('--nats-store') === undefined ? {} : { storeDir: value('--nats-store')! }),
-          ...(value('--nats-monitor') === undefined ? {} : { monitor: value('--nats-monitor')! }),
-          ...(value('--mount') === undefined ? {} : { mountDir: value('--mount')! }),
-        },
-      });
-      io.stdout(
-        [
-          `security directory ${summary.dir}:`,
-          `  ${SecurityFiles.caCert}, ${SecurityFiles.caKey}            the CA (keep ca.key offline once done)`,
-          `  ${SecurityFiles.serverCert}, ${SecurityFiles.serverKey}    nats-server and the coordinator's HTTPS API`,
-          `  ${SecurityFiles.coordinatorSeed}                coordinator NKey ${summary.coordinatorPublicKey}`,
-          ...[...summary.nodes].map(
-            ([id, e]) =>
-              `  ${SecurityFiles.nodeSeed(id)}  node NKey ${e.publicKey}${e.autoApprove ? ' (auto-approved)' : ''}`,
-          ),
-          `  ${SecurityFiles.assignmentSigningKey}, ${SecurityFiles.assignmentSigningPub}  Ed25519 assignment signing`,
-          `  ${SecurityFiles.nodeRegistry}, ${SecurityFiles.natsServerConf}`,
-          `run NATS with: nats-server -c ${join(summary.dir, SecurityFiles.natsServerConf)}`,
-          '',
-        ].join('\n'),
-      );
-      return 0;
-    });
-  },
+    io.stdout(
+      [
+        `security directory ${summary.dir}:`,
+        `  ${SecurityFiles.caCert}, ${SecurityFiles.caKey}            the CA (keep ca.key offline once done)`,
+        `  ${SecurityFiles.serverCert}, ${SecurityFiles.serverKey}    nats-server and the coordinator's HTTPS API`,
+        `  ${SecurityFiles.coordinatorSeed}                coordinator NKey ${summary.coordinatorPublicKey}`,
+        ...[...summary.nodes].map(
+          ([id, e]) =>
+            `  ${SecurityFiles.nodeSeed(id)}  node NKey ${e.publicKey}${e.autoApprove ? ' (auto-approved)' : ''}`,
+        ),
+        `  ${SecurityFiles.assignmentSigningKey}, ${SecurityFiles.assignmentSigningPub}  Ed25519 assignment signing`,
+        `  ${SecurityFiles.nodeRegistry}, ${SecurityFiles.natsServerConf}`,
+        `run NATS with: nats-server -c ${join(summary.dir, SecurityFiles.natsServerConf)}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  });
 };
 
 const RELOAD_HINT =
   'rendered again: apply it with `nats-server --signal reload` (or SIGHUP to the server)';
 
-export const securityAddNodeCommand: CliCommand = {
-  path: ['security', 'add-node'],
-  usage: 'security add-node NODE [--auto-approve] [--rotate] [--dir DIR]',
-  summary: "add a node's NATS identity (--rotate: a new seed for a known node)",
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--dir'], flags: ['--auto-approve', '--rotate'] });
-    const [node] = positionalsOf(args, ['NODE']);
-    const dir = dirOf(args.values, io);
-    return refusalsAsExit1(io, 'add-node', async () => {
-      const { addNodes } = await securityModule();
-      const added = addNodes(dir, [node!], {
-        ...(args.flags.has('--auto-approve') ? { autoApprove: true } : {}),
-        rotate: args.flags.has('--rotate'),
-      });
-      const entry = added.get(node!)!;
-      io.stdout(
-        [
-          `${join(dir, SecurityFiles.nodeSeed(node!))}: node ${node} NKey ${entry.publicKey}${entry.autoApprove ? ' (auto-approved)' : ''}`,
-          `${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}`,
-          '',
-        ].join('\n'),
-      );
-      return 0;
+export const runSecurityAddNode: CommandRun = async (args, io) => {
+  const [node] = positionalsOf(args, ['NODE']);
+  const dir = dirOf(args.values, io);
+  return refusalsAsExit1(io, 'add-node', async () => {
+    const { addNodes } = await securityModule();
+    const added = addNodes(dir, [node!], {
+      ...(args.flags.has('--auto-approve') ? { autoApprove: true } : {}),
+      rotate: args.flags.has('--rotate'),
     });
-  },
+    const entry = added.get(node!)!;
+    io.stdout(
+      [
+        `${join(dir, SecurityFiles.nodeSeed(node!))}: node ${node} NKey ${entry.publicKey}${entry.autoApprove ? ' (auto-approved)' : ''}`,
+        `${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  });
 };
 
-export const securityRemoveNodeCommand: CliCommand = {
-  path: ['security', 'remove-node'],
-  usage: 'security remove-node NODE [--dir DIR]',
-  summary: "revoke a node's NATS identity (its seed and registry entry)",
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--dir'] });
-    const [node] = positionalsOf(args, ['NODE']);
-    const dir = dirOf(args.values, io);
-    return refusalsAsExit1(io, 'remove-node', async () => {
-      const { removeNode } = await securityModule();
-      removeNode(dir, node!);
-      io.stdout(
-        `node ${node} removed; ${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}: its connections are then closed\n`,
-      );
-      return 0;
-    });
-  },
+export const runSecurityRemoveNode: CommandRun = async (args, io) => {
+  const [node] = positionalsOf(args, ['NODE']);
+  const dir = dirOf(args.values, io);
+  return refusalsAsExit1(io, 'remove-node', async () => {
+    const { removeNode } = await securityModule();
+    removeNode(dir, node!);
+    io.stdout(
+      `node ${node} removed; ${join(dir, SecurityFiles.natsServerConf)} ${RELOAD_HINT}: its connections are then closed\n`,
+    );
+    return 0;
+  });
 };
 
-export const securityIssueClientCommand: CliCommand = {
-  path: ['security', 'issue-client'],
-  usage: 'security issue-client --name NAME --role viewer|operator|admin [--dir DIR]',
-  summary: "issue a person's client certificate (mTLS on the HTTP API)",
-  run: async (argv, io) => {
-    const args = splitArgs(argv, { values: ['--dir', '--name', '--role'] });
-    positionalsOf(args, []);
-    const name = args.values.get('--name');
-    const role = args.values.get('--role');
-    if (name === undefined) throw new UsageError('missing --name');
-    if (role === undefined || !(CLIENT_ROLES as readonly string[]).includes(role))
-      throw new UsageError(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
-    const dir = dirOf(args.values, io);
-    return refusalsAsExit1(io, 'issue-client', async () => {
-      const { issueClient } = await securityModule();
-      const files = await issueClient(dir, { name, role: role as ClientRole });
-      io.stdout(`${files.certFile}\n${files.keyFile}\n`);
-      return 0;
-    });
-  },
+export const runSecurityIssueClient: CommandRun = async (args, io) => {
+  positionalsOf(args, []);
+  const name = args.values.get('--name');
+  const role = args.values.get('--role');
+  if (name === undefined) throw new UsageError('missing --name');
+  if (role === undefined || !(CLIENT_ROLES as readonly string[]).includes(role))
+    throw new UsageError(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
+  const dir = dirOf(args.values, io);
+  return refusalsAsExit1(io, 'issue-client', async () => {
+    const { issueClient } = await securityModule();
+    const files = await issueClient(dir, { name, role: role as ClientRole });
+    io.stdout(`${files.certFile}\n${files.keyFile}\n`);
+    return 0;
+  });
 };
-
-export const SECURITY_COMMANDS: readonly CliCommand[] = [
-  securityInitCommand,
-  securityAddNodeCommand,
-  securityRemoveNodeCommand,
-  securityIssueClientCommand,
-];

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CliCommand, CliIo } from '../cli-command.js';
+import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import type { FleetArgs } from '../fleet/fleet-options.js';
 import { positionalsOf } from '../cli-args.js';
@@ -13,6 +13,7 @@ import {
 } from '../fleet/fleet-options.js';
 import type { StatusView } from '../fleet/coordinator-client.js';
 import { renderNodes, renderStatus, statusLine } from '../fleet/fleet-render.js';
+import { formatDocument, tableStyle } from '../output.js';
 
 /**
  * Redraw in place only on a terminal: TRAMWAY_TTY=1/0 forces it either way (tests, pipes that
@@ -65,9 +66,13 @@ const watch = async (
     const changed = key !== last;
     last = key;
     if (args.json) {
-      if (changed) io.stdout(`${JSON.stringify(s)}\n`);
+      // one document per change: a JSON line, or a YAML document
+      if (changed)
+        io.stdout(
+          args.output === 'yaml' ? `---\n${formatDocument('yaml', s)}` : `${JSON.stringify(s)}\n`,
+        );
     } else if (tty) {
-      const text = renderStatus(s, clock());
+      const text = renderStatus(s, tableStyle(io, args.output), clock());
       if (text !== shown) {
         io.stdout(`${drawn > 0 ? `\x1b[${drawn}A\r\x1b[J` : ''}${text}`);
         drawn = lineCount(text);
@@ -75,7 +80,7 @@ const watch = async (
       }
     } else if (changed) io.stdout(`${statusLine(s, clock())}\n`);
     if (settled(s)) {
-      if (!args.json && !tty) io.stdout(renderStatus(s));
+      if (!args.json && !tty) io.stdout(renderStatus(s, tableStyle(io, args.output)));
       return s.rollout?.state === 'held' ? FleetExit.Negative : FleetExit.Ok;
     }
     if (Date.now() > deadline) {
@@ -97,31 +102,23 @@ const watch = async (
  * between waves, a countdown to the next; redrawn in place on a terminal, one line per change
  * otherwise, one JSON document per line and change with --json.
  */
-export const statusCommand: CliCommand = {
-  path: ['status'],
-  usage: 'status [POLICY] [--watch [--interval-ms N] [--timeout-s N]] [--json] [--url URL]',
-  summary: 'rollout progress per wave, node and function',
-  run: async (argv, io) => {
-    const args = parseFleetArgs(argv, io, {
-      flags: ['--watch'],
-      values: ['--interval-ms', '--timeout-s'],
-    });
-    const [name] = positionalsOf(args, ['POLICY'], 1);
-    const rawInterval = args.values.get('--interval-ms') ?? '500';
-    if (!/^\d+$/.test(rawInterval) || Number(rawInterval) < 50 || Number(rawInterval) > 60_000)
-      throw new UsageError(`--interval-ms '${rawInterval}' is not an integer in 50..60000`);
-    if (name === undefined) {
-      if (args.flags.has('--watch')) throw new UsageError('--watch needs a POLICY');
-      const answer = await clientOf(args).nodes();
-      if (!answer.ok) return reportFailure(io, args, 'status', answer);
-      writeAnswer(io, args, { nodes: answer.body }, ({ nodes }) => renderNodes(nodes));
-      return FleetExit.Ok;
-    }
-    const rawTimeout = args.values.get('--timeout-s') ?? '3600';
-    if (!/^\d+$/.test(rawTimeout) || Number(rawTimeout) < 1 || Number(rawTimeout) > 86_400)
-      throw new UsageError(`--timeout-s '${rawTimeout}' is not an integer in 1..86400`);
-    if (args.flags.has('--watch'))
-      return watch(args, io, name, Number(rawInterval), Number(rawTimeout));
-    return answerWith(io, args, 'status', clientOf(args).status(name), renderStatus);
-  },
+export const runStatus: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
+  const [name] = positionalsOf(args, ['POLICY'], 1);
+  const rawInterval = args.values.get('--interval-ms') ?? '500';
+  if (!/^\d+$/.test(rawInterval) || Number(rawInterval) < 50 || Number(rawInterval) > 60_000)
+    throw new UsageError(`--interval-ms '${rawInterval}' is not an integer in 50..60000`);
+  if (name === undefined) {
+    if (args.flags.has('--watch')) throw new UsageError('--watch needs a POLICY');
+    const answer = await clientOf(args).nodes();
+    if (!answer.ok) return reportFailure(io, args, 'status', answer);
+    writeAnswer(io, args, { nodes: answer.body }, ({ nodes }, style) => renderNodes(nodes, style));
+    return FleetExit.Ok;
+  }
+  const rawTimeout = args.values.get('--timeout-s') ?? '3600';
+  if (!/^\d+$/.test(rawTimeout) || Number(rawTimeout) < 1 || Number(rawTimeout) > 86_400)
+    throw new UsageError(`--timeout-s '${rawTimeout}' is not an integer in 1..86400`);
+  if (args.flags.has('--watch'))
+    return watch(args, io, name, Number(rawInterval), Number(rawTimeout));
+  return answerWith(io, args, 'status', clientOf(args).status(name), renderStatus);
 };

@@ -1,7 +1,7 @@
 /**
  * What every fleet command shares: `--url` / TRAMWAY_URL, the credential (`--token` /
  * TRAMWAY_TOKEN / `./.tramway/admin.token`; `--ca-file`, `--cert`, `--key` for https), an
- * admin's `--on-behalf-of`, `--json`,
+ * admin's `--on-behalf-of`, the output format (`-o`, `--json`),
  * reading a policy file (checked locally first, so a bad file is exit 2 even with no coordinator),
  * and turning a failed API answer into a message and an exit status.
  */
@@ -10,26 +10,30 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parsePolicy } from '@tramway/shared/contracts';
 import type { SplitArgs } from '../cli-args.js';
-import { fileReadProblem, positionalsOf, splitArgs } from '../cli-args.js';
+import { fileReadProblem, positionalsOf } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
-import { UsageError } from '../cli-command.js';
+import { ExitCode, UsageError } from '../cli-command.js';
+import type { TableStyle } from '../output.js';
+import { formatDocument, tableStyle } from '../output.js';
+import { isStructured } from '../output-format.js';
 import type { ApiAnswer, CoordinatorClient } from './coordinator-client.js';
 import { DEFAULT_COORDINATOR_URL, createCoordinatorClient } from './coordinator-client.js';
 import type { ClientTls } from './tls-fetch.js';
 
 /** Exit statuses of the fleet commands (sysexits.h EX_UNAVAILABLE for a coordinator that is not there). */
 export const FleetExit = {
-  Ok: 0,
+  Ok: ExitCode.Ok,
   /** the command ran but the outcome is negative (refused, held, not converged, not found) */
-  Negative: 1,
+  Negative: ExitCode.Negative,
   /** bad arguments or a bad file */
-  Usage: 2,
+  Usage: ExitCode.Usage,
   /** nothing answered at the coordinator URL */
-  Unavailable: 69,
+  Unavailable: ExitCode.Unavailable,
 } as const;
 export type FleetExit = (typeof FleetExit)[keyof typeof FleetExit];
 
 export interface FleetArgs extends SplitArgs {
+  /** a structured output (-o json or yaml, --json): documents on stdout, errors too */
   readonly json: boolean;
   readonly url: string;
   /** the bearer token: --token, else TRAMWAY_TOKEN, else ./.tramway/admin.token */
@@ -43,7 +47,6 @@ export interface FleetArgs extends SplitArgs {
 /** Where `npm start` (the embedded mode) writes its admin token, relative to the working directory. */
 export const DEFAULT_TOKEN_FILE = '.tramway/admin.token';
 
-const SHORT: Readonly<Record<string, string>> = { '-f': '--file' };
 const ACTOR = /^[A-Za-z0-9._:@/-]{1,128}$/;
 
 /** The token of a file (first line, trimmed); undefined when there is none. */
@@ -58,28 +61,12 @@ const tokenOfFile = (file: string): string | undefined => {
 };
 
 /**
- * Splits options (`--x V`, `--x=V`, `-f V`) and positionals (`splitArgs`); `--url`, the
- * credential options, `--on-behalf-of` and `--json` are always known. An unknown option, a
- * missing value or a bad URL/name is a UsageError.
+ * The connection of a fleet command: `--url` / TRAMWAY_URL, the credential (`--token`,
+ * TRAMWAY_TOKEN, ./.tramway/admin.token), TLS files and `--on-behalf-of` (options over the
+ * environment). A bad URL or name, or --cert without --key, is a UsageError.
  */
-export const parseFleetArgs = (
-  args: readonly string[],
-  io: CliIo,
-  spec: { readonly values?: readonly string[]; readonly flags?: readonly string[] } = {},
-): FleetArgs => {
-  const { positionals, values, flags } = splitArgs(args, {
-    values: [
-      '--url',
-      '--token',
-      '--ca-file',
-      '--cert',
-      '--key',
-      '--on-behalf-of',
-      ...(spec.values ?? []),
-    ],
-    flags: ['--json', ...(spec.flags ?? [])],
-    short: SHORT,
-  });
+export const parseFleetArgs = (args: SplitArgs, io: CliIo): FleetArgs => {
+  const { values } = args;
   const url = values.get('--url') ?? nonEmpty(io.env['TRAMWAY_URL']) ?? DEFAULT_COORDINATOR_URL;
   if (!/^https?:\/\/[^\s/]+/.test(url))
     throw new UsageError(`coordinator URL '${url}' is not an http:// or https:// URL`);
@@ -112,10 +99,8 @@ export const parseFleetArgs = (
     ...(keyFile === undefined ? {} : { keyFile: resolve(io.cwd, keyFile) }),
   };
   return {
-    positionals,
-    values,
-    flags,
-    json: flags.has('--json'),
+    ...args,
+    json: isStructured(args.output),
     url,
     token,
     tokenSource,
@@ -173,26 +158,33 @@ export const readPolicyFile = async (
  * `-f POLICY` read and validated, no positional. Undefined when the file was bad (already reported).
  */
 export const parsePolicyArgs = async (
-  argv: readonly string[],
+  parsed: SplitArgs,
   io: CliIo,
   command: string,
 ): Promise<
   { readonly args: FleetArgs; readonly policy: { readonly text: string } } | undefined
 > => {
-  const args = parseFleetArgs(argv, io, { values: ['--file'] });
+  const args = parseFleetArgs(parsed, io);
   positionalsOf(args, []);
   const policy = await readPolicyFile(args, io, command);
   return policy === undefined ? undefined : { args, policy };
 };
 
-/** A successful answer on stdout: its body as indented JSON with --json, else `text(body)`. */
+/**
+ * A successful answer on stdout: its body as a document with -o json|yaml (--json), else
+ * `text(body, style)` (the style says -o wide, and the terminal's width to fit tables to).
+ */
 export const writeAnswer = <T>(
   io: CliIo,
-  args: Pick<FleetArgs, 'json'>,
+  args: Pick<FleetArgs, 'output'>,
   body: T,
-  text: (body: T) => string,
+  text: (body: T, style: TableStyle) => string,
 ): void => {
-  io.stdout(args.json ? `${JSON.stringify(body, null, 2)}\n` : text(body));
+  io.stdout(
+    isStructured(args.output)
+      ? formatDocument(args.output, body)
+      : text(body, tableStyle(io, args.output)),
+  );
 };
 
 /**
@@ -202,10 +194,10 @@ export const writeAnswer = <T>(
  */
 export const answerWith = async <T>(
   io: CliIo,
-  args: Pick<FleetArgs, 'json'>,
+  args: Pick<FleetArgs, 'output'>,
   command: string,
   request: Promise<ApiAnswer<T>>,
-  text: (body: T) => string,
+  text: (body: T, style: TableStyle) => string,
   exit: (body: T) => FleetExit = () => FleetExit.Ok,
 ): Promise<FleetExit> => {
   const answer = await request;
@@ -214,10 +206,10 @@ export const answerWith = async <T>(
   return exit(answer.body);
 };
 
-/** An error on stderr (with its details, one per line) and, with --json, as a document on stdout. */
+/** An error on stderr (with its details, one per line) and, with -o json|yaml, as a document on stdout. */
 export const writeError = (
   io: CliIo,
-  args: Pick<FleetArgs, 'json'>,
+  args: Pick<FleetArgs, 'output'>,
   command: string,
   code: string,
   message: string,
@@ -225,9 +217,11 @@ export const writeError = (
 ): void => {
   const lines = Array.isArray(details) ? details.map((d) => `  ${String(d)}`) : [];
   io.stderr(`tramway ${command}: ${message}${lines.length > 0 ? `:\n${lines.join('\n')}` : ''}\n`);
-  if (args.json) {
+  if (isStructured(args.output)) {
     io.stdout(
-      `${JSON.stringify({ error: { code, message, ...(details === undefined ? {} : { details }) } }, null, 2)}\n`,
+      formatDocument(args.output, {
+        error: { code, message, ...(details === undefined ? {} : { details }) },
+      }),
     );
   }
 };
@@ -238,7 +232,7 @@ export const writeError = (
  */
 export const reportFailure = (
   io: CliIo,
-  args: Pick<FleetArgs, 'json'>,
+  args: Pick<FleetArgs, 'output'>,
   command: string,
   answer: Exclude<ApiAnswer<unknown>, { ok: true }>,
 ): FleetExit => {

@@ -1,7 +1,10 @@
 /**
  * Text forms of the fleet answers (plan, status, nodes): plain aligned tables, no colour, so they
- * read the same in a terminal, a log and a test. Pure: strings in, strings out.
+ * read the same in a terminal, a log and a test; fitted to the terminal's width when there is one
+ * (`TableStyle`). Pure: strings in, strings out.
  */
+import type { TableStyle } from '../output.js';
+import { tableLines as table } from '../output.js';
 import type {
   FunctionsOfPolicyView,
   ModuleEffectView,
@@ -10,19 +13,7 @@ import type {
   StatusView,
 } from './coordinator-client.js';
 
-/** Left-aligned columns separated by two spaces; the last column is not padded. */
-export const table = (
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-): string[] => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)];
-};
+const PLAIN: TableStyle = { wide: false };
 
 /** `[#####-----]` for done/total (an empty total is a full bar: nothing to wait for). */
 export const progressBar = (done: number, total: number, width = 20): string => {
@@ -37,7 +28,7 @@ const TARGET_WHY: Readonly<Record<string, string>> = {
 };
 
 /** `tramway plan`: per node its path and counts, then one row per function with what would happen. */
-export const renderPlan = (plan: PlanView): string => {
+export const renderPlan = (plan: PlanView, style: TableStyle = PLAIN): string => {
   const out: string[] = [
     `policy ${plan.policy} v${plan.version}: ${plan.nodes.length} node(s) planned`,
   ];
@@ -59,9 +50,11 @@ export const renderPlan = (plan: PlanView): string => {
           : `${t.errno}: ${t.reason ?? ''}`,
       ]);
       out.push(
-        ...table(['FUNCTION', 'MODULE', 'STATUS', 'HEADROOM', 'COOKIE', 'WHY'], rows).map(
-          (l) => `  ${l}`,
-        ),
+        ...table(
+          ['FUNCTION', 'MODULE', 'STATUS', 'HEADROOM', 'COOKIE', 'WHY'],
+          rows,
+          style.width === undefined ? undefined : style.width - 2,
+        ).map((l) => `  ${l}`),
       );
     }
     for (const u of node.unmatched) out.push(`  no match: ${u.pattern}: ${u.reason}`);
@@ -115,7 +108,11 @@ const statusTime = (status: StatusView): number => {
  * node. `nowMs` is the coordinator's clock as the caller estimates it (the countdown); by default
  * the `now` of the answer.
  */
-export const renderStatus = (status: StatusView, nowMs: number = statusTime(status)): string => {
+export const renderStatus = (
+  status: StatusView,
+  style: TableStyle = PLAIN,
+  nowMs: number = statusTime(status),
+): string => {
   const out: string[] = [];
   const rollout = status.rollout;
   out.push(
@@ -132,7 +129,9 @@ export const renderStatus = (status: StatusView, nowMs: number = statusTime(stat
       w.state,
       w.nodes.join(',') || '-',
     ]);
-    out.push(...table(['WAVE', 'PROGRESS', 'CONVERGED', 'FAILED', 'STATE', 'NODES'], rows));
+    out.push(
+      ...table(['WAVE', 'PROGRESS', 'CONVERGED', 'FAILED', 'STATE', 'NODES'], rows, style.width),
+    );
   }
   if (status.nodes.length > 0) {
     out.push('');
@@ -150,6 +149,7 @@ export const renderStatus = (status: StatusView, nowMs: number = statusTime(stat
       ...table(
         ['NODE', 'WAVE', 'STATE', 'GENERATION', 'OBSERVED', 'ATTACHED', 'PENDING', 'REJECTED'],
         rows,
+        style.width,
       ),
     );
   }
@@ -169,8 +169,8 @@ export const statusLine = (status: StatusView, nowMs: number = statusTime(status
   return `${status.policy} v${status.version} ${r.state}: ${waves.join(', ')}; ${waiting === undefined ? '' : `${waiting}; `}nodes converged ${converged}/${status.nodes.length}`;
 };
 
-/** `tramway nodes`. */
-export const renderNodes = (nodes: readonly NodeView[]): string => {
+/** `tramway nodes`; -o wide adds each node's boot id. */
+export const renderNodes = (nodes: readonly NodeView[], style: TableStyle = PLAIN): string => {
   if (nodes.length === 0) return 'no nodes registered\n';
   const rows = nodes.map((n) => [
     n.nodeId,
@@ -184,8 +184,13 @@ export const renderNodes = (nodes: readonly NodeView[]): string => {
     n.stale ? 'stale' : 'live',
     n.admission ?? 'approved',
     n.lastSeen ?? '-',
+    ...(style.wide ? [n.bootId] : []),
   ]);
-  return `${table(['NODE', 'LABELS', 'PROFILE', 'PATH', 'GENERATION', 'OBSERVED', 'HEALTH', 'ADMISSION', 'LAST SEEN'], rows).join('\n')}\n`;
+  const header = [
+    ...['NODE', 'LABELS', 'PROFILE', 'PATH', 'GENERATION', 'OBSERVED', 'HEALTH', 'ADMISSION'],
+    ...['LAST SEEN', ...(style.wide ? ['BOOT ID'] : [])],
+  ];
+  return `${table(header, rows, style.width).join('\n')}\n`;
 };
 
 /** True when every node of the status has converged and the rollout completed. */

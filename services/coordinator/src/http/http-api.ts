@@ -18,6 +18,8 @@ import type { AuditApi } from '../audit/audit-api.js';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
 import { MAX_NESTING_DEPTH, nestingExceeds } from '@tramway/shared/lib';
+import { formatPath } from '@tramway/shared/contracts';
+import { z } from 'zod';
 import { hashToken } from '../commands/access-tokens.js';
 import type { Requester } from '../log/fleet-log.js';
 import type { Identity, RouteAccess } from './access.js';
@@ -27,6 +29,8 @@ import { ApiErrorCode, PROBLEM_CONTENT_TYPE, failure, isProblem, success } from 
 import type { DeniedReason } from './metrics.js';
 import { DENIED_REASONS, renderMetrics } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import type { ApiRoute, OperationId } from './api-routes.js';
+import { API_ROUTES } from './api-routes.js';
 import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -86,100 +90,156 @@ type Handler = (
 ) => Promise<ApiResult> | ApiResult;
 
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'DELETE';
-  /** the path as in OPENAPI_DOCUMENT, `{x}` for a parameter */
+  readonly method: ApiRoute['method'];
+  /** the path as in API_ROUTES and the OpenAPI document, `{x}` for a parameter */
   readonly template: string;
   /** who may call it (access.ts ROUTE_ROLES) */
   readonly access: RouteAccess;
+  /** its entry of the route table: schemas, answers, errors */
+  readonly spec: ApiRoute;
   readonly handler: Handler;
 }
-
-const route = (method: Route['method'], template: string, handler: Handler): Route => ({
-  method,
-  template,
-  access: requiredRole(method, template),
-  handler,
-});
 
 /** Counts of refused requests by reason, for /metrics. */
 export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
 
+/** The problems of a zod refusal, `path: message`, each path under `prefix`. */
+const problemsOf = (error: z.ZodError, prefix: string): string[] =>
+  error.issues.flatMap((issue) => {
+    const at = (...more: PropertyKey[]): string =>
+      formatPath([...(prefix === '' ? [] : [prefix]), ...issue.path, ...more]) || 'body';
+    // one line per unknown key, at its own path (as the policy's problems)
+    return issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${at(key)}: unknown field`)
+      : [`${at()}: ${issue.message}`];
+  });
+
+/** The query as its schema takes it: an integer parameter's decimal digits as a number. */
+const queryInput = (schema: z.ZodObject, query: URLSearchParams): Record<string, unknown> => {
+  const input: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const text = query.get(name);
+    if (text === null) continue;
+    const integer = (z.toJSONSchema(field as z.ZodType, { io: 'input' }) as { type?: unknown })
+      .type;
+    input[name] = integer === 'integer' && /^-?[0-9]{1,15}$/.test(text) ? Number(text) : text;
+  }
+  return input;
+};
+
+/**
+ * Runs `handler` once the query and the body are what the route's schemas say (a 400 listing
+ * every problem otherwise). A body member the route delegates (the policy) is left to the
+ * handler when present: it answers with its own code and the domain's messages.
+ */
+const validated =
+  (spec: ApiRoute, handler: Handler): Handler =>
+  (req, params, caller) => {
+    if (spec.query) {
+      const parsed = spec.query.safeParse(queryInput(spec.query, queryOf(req)));
+      if (!parsed.success)
+        return failure(
+          400,
+          ApiErrorCode.InvalidRequest,
+          'invalid query',
+          problemsOf(parsed.error, 'query'),
+        );
+    }
+    const body = spec.body;
+    if (body && (req.body !== undefined || body.required)) {
+      const parsed = body.schema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        const delegated =
+          body.delegate !== undefined &&
+          typeof req.body === 'object' &&
+          req.body !== null &&
+          (req.body as Record<string, unknown>)[body.delegate] !== undefined;
+        const issues = parsed.error.issues.filter(
+          (issue) => !(delegated && issue.path[0] === body.delegate),
+        );
+        if (issues.length > 0)
+          return failure(
+            400,
+            ApiErrorCode.InvalidRequest,
+            'invalid body',
+            problemsOf(new z.ZodError(issues), ''),
+          );
+      }
+    }
+    return handler(req, params, caller);
+  };
+
 export const createRoutes = (
   coordinator: FleetCoordinator,
   denied: () => DeniedCounts = () => zeroDenied(),
-): readonly Route[] => [
-  route('POST', '/v1/plan', (req) => coordinator.api.plan(req.body)),
-  route('GET', '/v1/policies', (req) =>
-    paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
-  ),
-  route('POST', '/v1/policies', (req, _p, { by }) => coordinator.api.apply(req.body, by)),
-  route('GET', '/v1/policies/{name}', (_req, [name]) => coordinator.api.policy(name!)),
-  route('GET', '/v1/policies/{name}/status', (_req, [name]) => coordinator.api.status(name!)),
-  route('POST', '/v1/policies/{name}/rollback', (req, [name], { by }) =>
-    coordinator.api.rollback(name!, req.body ?? {}, by),
-  ),
-  route('POST', '/v1/rollouts/{id}/resume', (_req, [id], { by }) =>
-    coordinator.api.resume(id!, by),
-  ),
-  route('GET', '/v1/nodes', (req) =>
-    paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
-  ),
-  route('POST', '/v1/nodes/{id}/modules/{module}/load', (req, [id, module], { by }) =>
-    withWait(req, (waitMs) => coordinator.api.module(id!, module!, 'load', by, waitMs)),
-  ),
-  route('POST', '/v1/nodes/{id}/modules/{module}/unload', (req, [id, module], { by }) =>
-    withWait(req, (waitMs) => coordinator.api.module(id!, module!, 'unload', by, waitMs)),
-  ),
-  route('GET', '/v1/tokens', (req) =>
-    paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
-  ),
-  route('POST', '/v1/tokens', (req, _p, { by }) => coordinator.tokens.issue(req.body, by)),
-  route('DELETE', '/v1/tokens/{name}', (req, [name], { by }) =>
-    coordinator.tokens.revoke(name!, req.body, by),
-  ),
-  route('GET', '/metrics', () =>
-    success(
-      renderMetrics({
-        fleet: coordinator.fleet(),
-        staleNodes: coordinator.staleNodes().length,
-        appended: coordinator.appendedCount(),
-        refused: coordinator.refusedMessages(),
-        denied: denied(),
-      }),
-    ),
-  ),
-  // node admission and take-back (admin): the caller is recorded as the approver
-  route('POST', '/v1/nodes/{id}/approve', (req, [id], { by }) =>
-    coordinator.api.approve(id!, req.body, by.actor),
-  ),
-  route('POST', '/v1/nodes/{id}/reset', (req, [id], { by }) =>
-    coordinator.api.reset(id!, req.body, by.actor),
-  ),
-  // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
-  route('GET', '/v1/audit/range', () => withAudit(coordinator, (a) => a.range())),
-  route('GET', '/v1/audit/state', (req) => withAudit(coordinator, (a) => a.state(queryOf(req)))),
-  route('GET', '/v1/audit/history', (req) =>
-    withAudit(coordinator, (a) => a.history(queryOf(req))),
-  ),
-  route('GET', '/v1/audit/functions/{name}', (req, [name]) =>
-    withAudit(coordinator, (a) => a.functionHistory(name!, queryOf(req))),
-  ),
-  route('GET', '/v1/audit/plans/{node}', (req, [node]) =>
-    withAudit(coordinator, (a) => a.plans(node!, queryOf(req))),
-  ),
-  route('GET', '/openapi.json', () => success(OPENAPI_DOCUMENT)),
-  // liveness: the process serves HTTP; readiness: the log is replayed and the bus answered.
-  // Public, and they say nothing of the fleet.
-  route('GET', '/healthz', () => success({ status: 'ok' })),
-  route('GET', '/readyz', () => {
-    const why = coordinator.notReady();
-    return why === undefined
-      ? success({ status: 'ready' })
-      : failure(503, ApiErrorCode.NotReady, `not ready: ${why}`);
-  }),
-];
+): readonly Route[] => {
+  // one handler per operation of the route table, no more, no fewer (the type says so)
+  const handlers: Readonly<Record<OperationId, Handler>> = {
+    planPolicy: (req) => coordinator.api.plan(req.body),
+    listPolicies: (req) =>
+      paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
+    applyPolicy: (req, _p, { by }) => coordinator.api.apply(req.body, by),
+    getPolicy: (_req, [name]) => coordinator.api.policy(name!),
+    policyStatus: (_req, [name]) => coordinator.api.status(name!),
+    rollbackPolicy: (req, [name], { by }) => coordinator.api.rollback(name!, req.body ?? {}, by),
+    resumeRollout: (_req, [id], { by }) => coordinator.api.resume(id!, by),
+    listNodes: (req) =>
+      paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
+    loadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'load', by, waitOf(req)),
+    unloadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'unload', by, waitOf(req)),
+    // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
+    auditRange: () => withAudit(coordinator, (a) => a.range()),
+    auditState: (req) => withAudit(coordinator, (a) => a.state(queryOf(req))),
+    auditHistory: (req) => withAudit(coordinator, (a) => a.history(queryOf(req))),
+    auditFunction: (req, [name]) =>
+      withAudit(coordinator, (a) => a.functionHistory(name!, queryOf(req))),
+    auditPlans: (req, [node]) => withAudit(coordinator, (a) => a.plans(node!, queryOf(req))),
+    listTokens: (req) =>
+      paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
+    createToken: (req, _p, { by }) => coordinator.tokens.issue(req.body, by),
+    revokeToken: (req, [name], { by }) => coordinator.tokens.revoke(name!, req.body, by),
+    metrics: () =>
+      success(
+        renderMetrics({
+          fleet: coordinator.fleet(),
+          staleNodes: coordinator.staleNodes().length,
+          appended: coordinator.appendedCount(),
+          refused: coordinator.refusedMessages(),
+          denied: denied(),
+        }),
+      ),
+    // node admission and take-back (admin): the caller is recorded as the approver
+    approveNode: (req, [id], { by }) => coordinator.api.approve(id!, req.body, by.actor),
+    resetNode: (req, [id], { by }) => coordinator.api.reset(id!, req.body, by.actor),
+    openapi: () => success(OPENAPI_DOCUMENT),
+    // liveness: the process serves HTTP; readiness: the log is replayed and the bus answered.
+    // Public, and they say nothing of the fleet.
+    healthz: () => success({ status: 'ok' }),
+    readyz: () => {
+      const why = coordinator.notReady();
+      return why === undefined
+        ? success({ status: 'ready' })
+        : failure(503, ApiErrorCode.NotReady, `not ready: ${why}`);
+    },
+  };
+  return API_ROUTES.map((spec): Route => ({
+    method: spec.method,
+    template: spec.path,
+    access: requiredRole(spec.method, spec.path),
+    spec,
+    handler: validated(spec, handlers[spec.operationId]),
+  }));
+};
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
+
+/** `?wait=MS` of a module request (validated by MODULE_QUERY before the handler runs). */
+const waitOf = (req: RouteRequest): number | undefined => {
+  const text = queryOf(req).get('wait');
+  return text === null ? undefined : Number(text);
+};
 
 /** The audit's answer, or a 503 when this coordinator keeps no audit read model. */
 const withAudit = (
@@ -193,24 +253,6 @@ const withAudit = (
         'this coordinator keeps no audit read model (set AUDIT_READ_MODEL to a SQLite file)',
       )
     : then(coordinator.audit);
-
-/** Longest `?wait=` of a module request: the HTTP request timeout is 30 s by default. */
-export const MAX_MODULE_WAIT_MS = 25_000;
-
-/** `?wait=MS` (1 to MAX_MODULE_WAIT_MS): how long a module request waits for its effect. */
-const withWait = (
-  req: RouteRequest,
-  then: (waitMs: number | undefined) => Promise<ApiResult>,
-): Promise<ApiResult> | ApiResult => {
-  const text = queryOf(req).get('wait');
-  if (text === null) return then(undefined);
-  const ms = /^[0-9]{1,6}$/.test(text) ? Number(text) : NaN;
-  if (!(ms >= 1 && ms <= MAX_MODULE_WAIT_MS))
-    return failure(400, ApiErrorCode.InvalidRequest, 'invalid wait', [
-      `query.wait: milliseconds from 1 to ${MAX_MODULE_WAIT_MS}`,
-    ]);
-  return then(ms);
-};
 
 const zeroDenied = (): DeniedCounts =>
   Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;

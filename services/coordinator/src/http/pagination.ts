@@ -25,6 +25,9 @@ const decodeCursor = (cursor: string): string | undefined => {
   return key !== '' && encodeCursor(key) === cursor ? key : undefined;
 };
 
+/** Whether `cursor` is one this API issued (an `encodeCursor` of a key). */
+export const isIssuedCursor = (cursor: string): boolean => decodeCursor(cursor) !== undefined;
+
 /**
  * The page of `items` (any order; sorted here by `keyOf`, unique keys) that `query` asks for, or
  * a 400 problem for a bad `limit` or `cursor`.

@@ -31,13 +31,13 @@ import type {
 export const POLICY_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const POLICY_NAME_MAX = 63;
 /** bpf_obj_name_cpy: BPF_OBJ_NAME_LEN 16 (15 characters + NUL), alphanumerics, '_' and '.'. */
-const PROGRAM_NAME = /^[A-Za-z0-9_.]{1,15}$/;
+export const PROGRAM_NAME = /^[A-Za-z0-9_.]{1,15}$/;
 /** MAX_BPF_FUNC_ARGS: 12 argument slots (kernel-multilink-spec.md §2.1.4). */
 export const MAX_FUNC_ARGS = 12;
 const U64_MAX = (1n << 64n) - 1n;
-const ORIGIN = /^([A-Za-z0-9_.-]+:)?[A-Za-z_][A-Za-z0-9_.]*$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const ORIGIN = /^([A-Za-z0-9_.-]+:)?[A-Za-z_][A-Za-z0-9_.]*$/;
+export const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+export const LABEL_PREFIX = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PERCENT = /^([1-9][0-9]*)%$/;
 /** Most targets in one policy (every one is resolved against every BTF object of every node). */
 export const MAX_TARGETS = 4096;
@@ -53,8 +53,8 @@ export const LABEL_PREFIX_MAX = 253;
 export const LABEL_VALUE_MAX = 63;
 /** Most rollout waves. */
 export const MAX_WAVES = 100;
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
 
 type Obj = Readonly<Record<string, unknown>>;
 
