@@ -93,13 +93,15 @@ const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean =
 
 const onApply = (command: ApplyPolicy, state: PolicyState): Decision<PolicyEvent> => {
   const { name, spec, running } = command.data;
+  // the spec in force again is unchanged even while its rollout runs (`npm start`, then
+  // `tramway apply` of the same example during a pause between waves): nothing to decide
+  if (sameJson(currentSpec(state), spec)) return nothing();
   if (running) {
     return reject(
       'Conflict',
       `rollout ${running.rolloutId} of policy ${name} is ${running.status}: resume it, wait for it, or roll it back first`,
     );
   }
-  if (sameJson(currentSpec(state), spec)) return nothing();
   const version = state.lastVersion + 1;
   const actor = command.metadata.actor;
   return accept([

@@ -133,6 +133,15 @@ describe('policyDecider', () => {
       }
     });
 
+    it('answers nothing (unchanged) for the spec in force while its rollout runs, is held or paused', () => {
+      for (const status of ['running', 'held', 'paused'] as const) {
+        sut
+          .given([applied(1, V1)])
+          .when(apply(V1, 'user:alice', { rolloutId: 'tcp-v1', status }))
+          .then([]);
+      }
+    });
+
     it('never reuses a version: after a rollback to v1, the next spec is v3', () => {
       sut
         .given([applied(1, V1), applied(2, V2), applied(1, V1)])
