@@ -10,9 +10,11 @@
 # runtime on node:24-slim with only production dependencies and the built JS, run by `node` (no
 # tsx, no TypeScript at run time) under tini as PID 1 so SIGTERM reaches node and stops it cleanly.
 #
-# The CLI (`tramway security init`, used by the compose file's `security` step) still runs its
-# TypeScript sources through tsx (services/cli/bin/tramway.js), a devDependency: it runs from the
-# `build` stage, not from the runtime images, until the CLI has a build of its own.
+# The CLI is built in the `build` stage too (services/cli/build.mjs: an esbuild bundle with the
+# workspace packages inside; `npm ci`'s prepare step skips it there, the sources not being copied
+# yet) and copied into the runtime: `node services/cli/bin/tramway.js ...` runs the bundle (no
+# sources beside it, so no tsx), e.g. `docker run --rm tramway-coordinator node
+# services/cli/bin/tramway.js nodes --url http://coordinator:7070`.
 
 FROM node:24-slim AS base
 WORKDIR /app
@@ -35,7 +37,8 @@ COPY shared shared
 COPY services services
 COPY migrations migrations
 COPY examples examples
-RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded
+RUN npx tsc -b shared services/cli services/agent services/coordinator services/embedded \
+  && node services/cli/build.mjs
 
 FROM base AS prod-deps
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
@@ -56,6 +59,8 @@ COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/services/agent/dist services/agent/dist
 COPY --from=build /app/services/coordinator/dist services/coordinator/dist
 COPY --from=build /app/services/embedded/dist services/embedded/dist
+COPY --from=build /app/services/cli/bin services/cli/bin
+COPY --from=build /app/services/cli/bundle services/cli/bundle
 COPY services/agent/sim-kernels services/agent/sim-kernels
 COPY migrations migrations
 COPY examples examples

@@ -218,15 +218,24 @@ describe('connecting', () => {
           TRAMWAY_ASSIGNMENT_VERIFY_KEY: join(nats.securityDir!, ASSIGNMENT_VERIFY_KEY_FILE),
           LOG_LEVEL: 'error',
         },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // the reason is one fatal log line on stdout (JSON: not a terminal)
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.resume();
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(code).toBe(1);
-    expect(stderr).toContain(nats.url);
-    expect(stderr).toMatch(/authorization violation/);
+    const fatal = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    const reason = fatal[0]!.msg;
+    expect(reason).toContain(nats.url);
+    expect(reason).toMatch(/authorization violation/);
     await expectNothingChanged();
   });
 
@@ -243,15 +252,24 @@ describe('connecting', () => {
           HTTP_PORT: '0',
           LOG_LEVEL: 'error',
         },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // the reason is one fatal log line on stdout (JSON: not a terminal)
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.resume();
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(code).toBe(1);
-    expect(stderr).toContain(nats.url);
-    expect(stderr).toMatch(/TLS failed/);
+    const fatal = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string })
+      .filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    const reason = fatal[0]!.msg;
+    expect(reason).toContain(nats.url);
+    expect(reason).toMatch(/TLS failed/);
     await expectNothingChanged();
   });
 });

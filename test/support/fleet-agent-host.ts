@@ -16,7 +16,7 @@ import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../services/agent/src/index.js';
 import {
   createAgent,
-  createJsonLogger,
+  createPinoLogger,
   createSimKernel,
   parseKernelSpec,
 } from '../../services/agent/src/index.js';
@@ -71,11 +71,11 @@ const main = async (): Promise<number> => {
     specs.set(name, spec.value);
   }
   // warnings and errors of every agent on stderr (the parent keeps them for failure messages)
-  const logger = createJsonLogger(
-    config.logLevel ?? 'warn',
-    (line) => process.stderr.write(`${line}\n`),
-    () => new Date(),
-  );
+  const logger = createPinoLogger({
+    level: config.logLevel ?? 'warn',
+    format: 'json',
+    destination: 2,
+  });
   if (config.sharedBus === true && config.securityDir !== undefined) {
     emit({ error: 'sharedBus cannot be used with securityDir: a node connects as itself' });
     return 2;

@@ -33,6 +33,8 @@ export interface AgentConfig {
   /** file-system root of the host facts (KERNEL=host); default `/` */
   readonly hostRoot: string | undefined;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** TRAMWAY_LOG_FORMAT: `json`, `pretty`, or `auto` (pretty on a terminal, else JSON) */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
   /**
    * the coordinator's assignment verify key (SPKI PEM): TRAMWAY_ASSIGNMENT_VERIFY_KEY, else
    * `<TRAMWAY_SECURITY_DIR>/assignment-signing.pub`; none: the agent does not start unless
@@ -106,6 +108,7 @@ const SCHEMA = z.object({
     .optional(),
   HOST_ROOT: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  TRAMWAY_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TRAMWAY_TEST_CRASH_AFTER: z.enum(['link-created', 'link-pinned']).optional(),
   TRAMWAY_SECURITY_DIR: z.string().min(1).optional(),
   TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
@@ -128,7 +131,12 @@ export const loadConfig = (
   const parsed = SCHEMA.safeParse(blank);
   if (!parsed.success)
     throw new InvalidConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`),
+      parsed.error.issues.map((i) => {
+        const key = i.path.join('.');
+        const value = key === '' ? undefined : blank[key];
+        // the value as given (cut at 80 characters), so the line says what was wrong
+        return `${key || '(env)'}${value === undefined ? '' : `=${JSON.stringify(value.slice(0, 80))}`}: ${i.message}`;
+      }),
     );
   const c = parsed.data;
   const natsCredentials: NatsCredentials = Object.freeze({
@@ -152,6 +160,7 @@ export const loadConfig = (
     simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.TRAMWAY_LOG_FORMAT,
     assignmentVerifyKeyFile: assignmentKeyFile(
       c.TRAMWAY_ASSIGNMENT_VERIFY_KEY,
       c.TRAMWAY_SECURITY_DIR,

@@ -1,7 +1,7 @@
 export type { Agent, AgentDeps, AgentClock, AgentIds, NodeActualState } from './app.js';
 export { createAgent } from './app.js';
 export type { Logger as AgentLogger, LogRecord } from '@tramway/shared/infra';
-export { createJsonLogger, createMemoryLogger, silentLogger } from '@tramway/shared/infra';
+export { createMemoryLogger, createPinoLogger, silentLogger } from '@tramway/shared/infra';
 export type { AgentKernel } from './kernel/agent-kernel.js';
 export { agentKernel } from './kernel/agent-kernel.js';
 export type { SimKernelOptions } from './kernel-driver/index.js';

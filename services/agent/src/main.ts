@@ -1,38 +1,50 @@
 /**
  * Composition root of the agent process (STYLE.md §6): config, logger, kernel, NATS bus, agent;
- * SIGTERM/SIGINT stop it. No logic here.
+ * SIGTERM/SIGINT stop it. No logic here. A start that fails writes one fatal line and exits at
+ * once: 2 for a bad configuration, 1 for the rest (README "Logs").
  */
 import { randomUUID } from 'node:crypto';
-import { connectNatsBus, isAppError, loadAssignmentVerifyKey } from '@tramway/shared/infra';
+import type { LogMeta, RootLogger } from '@tramway/shared/infra';
+import {
+  ServiceExit,
+  bootLogFormat,
+  connectNatsBus,
+  createServiceLogger,
+  isAppError,
+  loadAssignmentVerifyKey,
+} from '@tramway/shared/infra';
 import { createAgent } from './app.js';
-import { createJsonLogger } from '@tramway/shared/infra';
+import type { AgentConfig } from './config.js';
 import { InvalidConfigError, loadConfig } from './config.js';
 import { openNodeKernel } from './kernel/node-kernel.factory.js';
 
 const main = async (): Promise<number> => {
-  let config;
+  let config: AgentConfig;
   try {
     config = loadConfig(process.env, process.argv.slice(2));
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 2;
+      createServiceLogger('info', bootLogFormat(process.env['TRAMWAY_LOG_FORMAT'])).fatal(
+        `invalid agent configuration: ${error.problems.join('; ')}`,
+        { service: 'agent', problems: error.problems },
+      );
+      return ServiceExit.BadConfig;
     }
     throw error;
   }
+  const root: RootLogger = createServiceLogger(config.logLevel, config.logFormat);
+  // the process's own lines; the agent binds `service` and `nodeId` in its own child of `root`
+  const logger = root.child({ service: 'agent', nodeId: config.nodeId });
+  const fatal = (msg: string, meta: LogMeta = {}): void =>
+    root.fatal(msg, { service: 'agent', nodeId: config.nodeId, ...meta });
   const clock = { now: () => new Date() };
-  const logger = createJsonLogger(
-    config.logLevel,
-    (line) => process.stdout.write(`${line}\n`),
-    clock.now,
-  );
   if (config.assignmentVerifyKeyFile === undefined && !config.insecureUnsignedAssignments) {
-    process.stderr.write(
-      `tramway-agent ${config.nodeId}: no assignment verify key (TRAMWAY_ASSIGNMENT_VERIFY_KEY, or assignment-signing.pub in TRAMWAY_SECURITY_DIR); ` +
+    fatal(
+      'no assignment verify key (TRAMWAY_ASSIGNMENT_VERIFY_KEY, or assignment-signing.pub in TRAMWAY_SECURITY_DIR); ' +
         'an agent that cannot check who sent an assignment does not start ' +
-        '(--insecure-unsigned-assignments overrides, for development only)\n',
+        '(--insecure-unsigned-assignments overrides, for development only)',
     );
-    return 2;
+    return ServiceExit.BadConfig;
   }
   let assignmentVerifyKey;
   try {
@@ -41,13 +53,15 @@ const main = async (): Promise<number> => {
         ? undefined
         : loadAssignmentVerifyKey(config.assignmentVerifyKeyFile);
   } catch (error) {
-    logger.error('assignment verify key not read', { error: String(error) });
-    return 2;
+    fatal(`assignment verify key not read: ${String(error)}`, {
+      file: config.assignmentVerifyKeyFile,
+    });
+    return ServiceExit.BadConfig;
   }
   const kernel = await openNodeKernel(config);
   if (!kernel.ok) {
-    logger.error('kernel unavailable', { problems: kernel.error });
-    return 2;
+    fatal(`kernel unavailable: ${kernel.error.join('; ')}`, { problems: kernel.error });
+    return ServiceExit.BadConfig;
   }
   if (config.natsCredentials.nkeySeedFile === undefined)
     logger.warn('NATS without an identity: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
@@ -64,10 +78,11 @@ const main = async (): Promise<number> => {
     });
   } catch (error) {
     if (!isAppError(error)) throw error;
-    logger.error('cannot connect to NATS', { nats: config.natsUrl, error: error.message });
-    process.stderr.write(`tramway-agent ${config.nodeId}: ${error.message}\n`);
+    fatal(`cannot connect to NATS at ${config.natsUrl}: ${error.message}`, {
+      nats: config.natsUrl,
+    });
     await kernel.value.driver.close();
-    return 1;
+    return ServiceExit.StartFailed;
   }
   const agent = createAgent({
     nodeId: config.nodeId,
@@ -77,7 +92,7 @@ const main = async (): Promise<number> => {
     clock,
     ids: { newId: randomUUID },
     ...(config.stateDir === undefined ? {} : { stateDir: config.stateDir }),
-    logger,
+    logger: root,
     heartbeatMs: config.heartbeatMs,
     ...(assignmentVerifyKey === undefined ? {} : { assignmentVerifyKey }),
     insecureUnsignedAssignments: config.insecureUnsignedAssignments,
@@ -98,9 +113,10 @@ const main = async (): Promise<number> => {
   });
   const startError = await agent.start();
   if (startError) {
-    process.stderr.write(`agent did not start: ${startError.message}\n`);
+    fatal(`agent did not start: ${startError.message}`);
     await bus.close();
-    return 1;
+    await kernel.value.driver.close();
+    return ServiceExit.StartFailed;
   }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -109,17 +125,21 @@ const main = async (): Promise<number> => {
   const stopError = await agent.stop();
   await bus.close();
   await kernel.value.driver.close();
-  return stopError ? 1 : 0;
+  if (stopError) logger.error('stopped with an error', { error: stopError.message });
+  root.flush();
+  return stopError ? ServiceExit.StartFailed : ServiceExit.Ok;
 };
 
 main().then(
   (code) => {
+    // a failed start ends now, whatever is still open (a NATS reconnect timer, a watcher)
+    if (code !== ServiceExit.Ok) process.exit(code);
     process.exitCode = code;
   },
   (error: unknown) => {
     process.stderr.write(
       `agent crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = 1;
+    process.exit(ServiceExit.StartFailed);
   },
 );

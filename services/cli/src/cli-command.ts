@@ -4,6 +4,11 @@ import type { SplitArgs } from './cli-args.js';
 /** Where a command writes; injected so tests can run commands in-process. */
 export interface CliIo {
   readonly stdout: (text: string) => void;
+  /**
+   * UTF-8 bytes to stdout, for large outputs made as bytes (`kernel functions --json`); the
+   * caller does not touch the array afterwards. Absent: write them through `stdout`.
+   */
+  readonly stdoutBytes?: (bytes: Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -12,6 +17,11 @@ export interface CliIo {
    * stdout is a pipe or a file (tables are never cut).
    */
   readonly columns?: number;
+  /**
+   * Asks a person a yes/no question (a destructive command's confirmation); absent when nobody
+   * can answer (stdin is not a terminal): such commands then need `--yes`.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 /**

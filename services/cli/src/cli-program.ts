@@ -85,7 +85,7 @@ const splitArgsOf = (command: CommandType, spec: CommandSpec): SplitArgs => {
   for (const option of command.options) {
     const value = opts[option.attributeName()];
     const long = option.long ?? option.flags;
-    // `--no-x` (commander: x defaults to true, the flag sets it false) is given when false
+    // a negatable flag (`--no-wait`) is given when its value is false (commander's default: true)
     if (option.negate) {
       if (value === false) flags.add(long);
     } else if (value === true) flags.add(long);

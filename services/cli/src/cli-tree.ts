@@ -66,6 +66,12 @@ const POLICY_FILE: OptionSpec = {
   description: 'the TracingPolicy file (YAML or JSON)',
 };
 const ROLES = ['viewer', 'operator', 'admin'] as const;
+/** Waiting for a rollout a command started (rollback, policy delete). */
+const FOLLOW: readonly OptionSpec[] = [
+  { flags: '--no-wait', description: 'answer at once instead of following the rollout' },
+  { flags: '--interval-ms <N>', description: 'poll every N ms while waiting (default 500)' },
+  { flags: '--timeout-s <N>', description: 'stop waiting after N s, exit 1 (default 600)' },
+];
 
 const KERNEL: CommandSpec = {
   name: 'kernel',
@@ -315,8 +321,9 @@ const FLEET: readonly CommandSpec[] = [
     name: 'plan',
     summary: 'dry-run a policy: what each node would attach',
     description:
-      'Asks the coordinator what applying the policy would do on each node, without doing it. ' +
-      'Exit 1 when the policy would be refused.',
+      'Asks the coordinator what applying the policy would do on each node, without doing it, ' +
+      'and shows per node the functions it would add, remove or leave against what runs (the ' +
+      'version in force, or a new policy). Exit 1 when the policy would be refused.',
     options: [POLICY_FILE],
     fleet: true,
     output: true,
@@ -330,7 +337,8 @@ const FLEET: readonly CommandSpec[] = [
     name: 'apply',
     summary: 'apply a policy: plan it, roll it out in waves',
     description:
-      "Records the policy's next version and starts its rollout in waves. Exit 1 when refused\n" +
+      "Records the policy's next version and starts its rollout in waves; the spec in force\n" +
+      'again says "unchanged" (nothing recorded, nothing rolled out). Exit 1 when refused\n' +
       'at plan time or a rollout of it is still running.',
     options: [POLICY_FILE],
     fleet: true,
@@ -360,13 +368,83 @@ const FLEET: readonly CommandSpec[] = [
   },
   {
     name: 'rollback',
-    summary: 'roll a policy back to its previous version',
+    summary: 'roll a policy back to its previous version and wait until its nodes are back',
+    description:
+      "The version the policy's latest rollout replaced is in force again, and a rollout of its " +
+      'own gives every node it reached that version back (or releases the policy when it had ' +
+      'none); this follows that rollout until every node is back, printing its progress. A ' +
+      'second rollback says which version runs: there is nothing newer to roll back to. Exit 1 ' +
+      'then, for an unknown policy, or when the wait times out.',
     args: ['<policy>'],
-    options: [REASON],
+    options: [REASON, ...FOLLOW],
     fleet: true,
     output: true,
-    examples: [['tramway rollback tcp-latency --reason "p99 regression"', '']],
+    examples: [
+      ['tramway rollback tcp-latency --reason "p99 regression"', 'and wait until nodes are back'],
+      ['tramway rollback tcp-latency --no-wait', 'answer at once; follow with status --watch'],
+    ],
     load: fleet(() => import('./commands/rollback.command.js'), 'runRollback'),
+  },
+  {
+    name: 'policy',
+    summary: 'the policies: list, get, describe, delete',
+    examples: [['tramway policy list', 'every policy in force or being deleted']],
+    subcommands: [
+      {
+        name: 'list',
+        summary: 'the policies in force or being deleted, with their latest rollout',
+        fleet: true,
+        output: true,
+        examples: [
+          ['tramway policy list', ''],
+          ['tramway policy list -o json', 'as JSON'],
+        ],
+        load: fleet(() => import('./commands/policy.command.js'), 'runPolicyList'),
+      },
+      {
+        name: 'get',
+        summary: 'the policy in force as a document that applies again (YAML; -o json)',
+        args: ['<policy>'],
+        fleet: true,
+        output: true,
+        examples: [
+          ['tramway policy get tcp-latency > p.yaml', 'apply -f p.yaml then says "unchanged"'],
+          ['tramway policy get tcp-latency -o json', 'as JSON'],
+        ],
+        load: fleet(() => import('./commands/policy.command.js'), 'runPolicyGet'),
+      },
+      {
+        name: 'describe',
+        summary: 'versions, the latest rollout and its state, nodes per state, recent changes',
+        args: ['<policy>'],
+        fleet: true,
+        output: true,
+        examples: [['tramway policy describe tcp-latency', '']],
+        load: fleet(() => import('./commands/policy.command.js'), 'runPolicyDescribe'),
+      },
+      {
+        name: 'delete',
+        summary: 'delete a policy and wait until every node released it',
+        description:
+          'Asks first (on a terminal; --yes skips the question, and is needed without one). The ' +
+          'policy is listed as deleting until every node holding it has released it, then no ' +
+          'longer; the log keeps it, and applying the name again records the next version. Exit ' +
+          '1 for an unknown policy, a refusal, or when the wait times out.',
+        args: ['<policy>'],
+        options: [
+          { flags: '-y, --yes', description: 'do not ask for confirmation' },
+          REASON,
+          ...FOLLOW,
+        ],
+        fleet: true,
+        output: true,
+        examples: [
+          ['tramway policy delete tcp-latency', 'asks, then waits until released'],
+          ['tramway policy delete tcp-latency --yes --no-wait', 'in a script'],
+        ],
+        load: fleet(() => import('./commands/policy.command.js'), 'runPolicyDelete'),
+      },
+    ],
   },
   {
     name: 'resume',

@@ -16,7 +16,10 @@ export interface CoordinatorDeps extends FleetCoordinatorDeps {
 }
 
 export interface Coordinator {
-  /** replays the log, subscribes to the fleet, resumes running rollouts, then serves HTTP */
+  /**
+   * replays the log, subscribes to the fleet, resumes running rollouts, then serves HTTP; when
+   * the HTTP API cannot listen, stops the core again and throws the listen error
+   */
   start(): Promise<void>;
   /** stops serving and waits for the work in progress; resolves with the first error met */
   stop(): Promise<Error | undefined>;
@@ -46,7 +49,19 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
       if (deps.http?.adminTokenFile !== undefined) {
         adminToken = await core.tokens.bootstrap(deps.http.adminTokenFile);
       }
-      if (deps.http) http = await listenHttpApi(core, deps.http, logger.child({ part: 'http' }));
+      if (deps.http) {
+        try {
+          http = await listenHttpApi(
+            core,
+            deps.http,
+            logger.child({ service: 'coordinator', part: 'http' }),
+          );
+        } catch (error) {
+          // a port taken: nothing keeps running (timers, subscriptions) once start has failed
+          await core.stop();
+          throw error;
+        }
+      }
     },
     stop: async () => {
       const httpError = await http?.close();

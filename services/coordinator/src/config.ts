@@ -17,12 +17,15 @@ const CONFIG_SCHEMA = z.object({
     .pipe(z.enum(['NORMAL', 'FULL'], { message: "'normal' or 'full'" }))
     .default('NORMAL'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /** the API's port: 7070, the CLI's default URL (`0`: a free port) */
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(7070),
   STALE_AFTER_MS: z.coerce.number().int().positive().default(15_000),
   TICK_MS: z.coerce.number().int().min(0).default(1000),
   DRIFT_INTERVAL_MS: z.coerce.number().int().min(0).default(30_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** `json` (lines), `pretty` (readable), `auto` (default: pretty on a terminal, else JSON) */
+  TRAMWAY_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** where the coordinator keeps its own files: `admin.token` (docs/security.md) */
   DATA_DIR: z.string().min(1).default('.tramway'),
   /**
@@ -71,8 +74,13 @@ const CONFIG_SCHEMA = z.object({
   TRAMWAY_ADMISSION: z.enum(['auto', 'manual']).default('auto'),
 });
 
-const listIssues = (error: z.ZodError): string[] =>
-  error.issues.map((i) => `${i.path.map(String).join('.') || '(env)'}: ${i.message}`);
+/** `KEY="value": why` (the value as given, cut at 80 characters) for each bad key */
+const listIssues = (error: z.ZodError, env: Readonly<Record<string, string | undefined>>) =>
+  error.issues.map((i) => {
+    const key = i.path.map(String).join('.');
+    const value = key === '' ? undefined : env[key];
+    return `${key || '(env)'}${value === undefined ? '' : `=${JSON.stringify(value.slice(0, 80))}`}: ${i.message}`;
+  });
 
 export type CoordinatorConfig = Readonly<z.infer<typeof CONFIG_SCHEMA>>;
 
@@ -93,7 +101,7 @@ export const loadConfig = (
   env: Readonly<Record<string, string | undefined>>,
 ): CoordinatorConfig => {
   const parsed = CONFIG_SCHEMA.safeParse(env);
-  const problems = parsed.success ? [] : listIssues(parsed.error);
+  const problems = parsed.success ? [] : listIssues(parsed.error, env);
   if (env['STORE'] === 'jetstream' && (env['NATS_URL'] ?? '') === '') {
     problems.push('NATS_URL: required when STORE=jetstream');
   }

@@ -7,8 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FleetBus } from '@tramway/shared/infra';
-import { SqliteEventStore, assignmentKeyPairIn, createInProcessBus } from '@tramway/shared/infra';
+import type { FleetBus, LogFile, LogLevel, RootLogger } from '@tramway/shared/infra';
+import {
+  DEFAULT_LOG_FILE_MAX_BYTES,
+  SqliteEventStore,
+  assignmentKeyPairIn,
+  createInProcessBus,
+  createPinoLogger,
+  openLogFile,
+  silentLogger,
+} from '@tramway/shared/infra';
 import type { Agent } from '@tramway/agent';
 import { createAgent, createSimKernel } from '@tramway/agent';
 import type { Coordinator } from '@tramway/coordinator';
@@ -36,6 +44,15 @@ export interface EmbeddedFleetOptions {
    * process crash) or FULL (each commit fsynced: it survives a power loss too); README
    */
   readonly sqliteSynchronous?: 'NORMAL' | 'FULL';
+  /**
+   * the log of the coordinator and the agents, JSON lines: `<dataDir>/tramway.log` by default,
+   * bounded (over `logMaxBytes` it becomes `tramway.log.1` and a new one starts); false: none
+   */
+  readonly logFile?: string | false;
+  /** default info */
+  readonly logLevel?: LogLevel;
+  /** default 10 MiB */
+  readonly logMaxBytes?: number;
 }
 
 export interface EmbeddedFleet {
@@ -44,6 +61,8 @@ export interface EmbeddedFleet {
   readonly coordinator: Coordinator;
   readonly agents: readonly Agent[];
   readonly dataDir: string;
+  /** where the coordinator and the agents log (JSON lines), undefined without a log file */
+  readonly logFile: string | undefined;
   /** the admin token in `<dataDir>/admin.token` (undefined when other admins exist) */
   readonly adminToken: string | undefined;
   /** stops the agents (their pinned links stay), the coordinator, the bus and the log */
@@ -55,6 +74,22 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
   const dataDir = resolve(options.dataDir);
   mkdirSync(join(dataDir, 'nodes'), { recursive: true });
   const clock = { now: () => new Date() };
+  const file: LogFile | undefined =
+    options.logFile === false
+      ? undefined
+      : openLogFile(
+          resolve(options.logFile ?? join(dataDir, 'tramway.log')),
+          options.logMaxBytes ?? DEFAULT_LOG_FILE_MAX_BYTES,
+        );
+  const logger: RootLogger | undefined =
+    file === undefined
+      ? undefined
+      : createPinoLogger({ level: options.logLevel ?? 'info', format: 'json', destination: file });
+  logger?.info('embedded fleet starting', {
+    service: 'embedded',
+    dataDir,
+    nodes: options.nodes.map((n) => n.id),
+  });
   const store = await SqliteEventStore.open({
     path: join(dataDir, 'log.sqlite'),
     pollIntervalMs: 0,
@@ -68,6 +103,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     bus,
     store,
     clock,
+    logger: logger ?? silentLogger,
     assignmentSigningKey: keys.privateKey,
     // the audit over HTTP reads a read model kept in the log's own file (other tables), the
     // same file `tramway audit --db .tramway/log.sqlite` reads
@@ -89,6 +125,10 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     first ??= await coordinator.stop();
     await bus.close();
     first ??= await store.close();
+    if (first)
+      logger?.error('stopped with an error', { service: 'embedded', error: first.message });
+    else logger?.info('embedded fleet stopped', { service: 'embedded' });
+    file?.close();
     return first;
   };
   try {
@@ -106,6 +146,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
         stateDir: join(dataDir, 'nodes', node.id),
         heartbeatMs: options.heartbeatMs ?? 1000,
         assignmentVerifyKey: keys.publicKey,
+        logger: logger ?? silentLogger,
       });
       const error = await agent.start();
       if (error)
@@ -120,14 +161,20 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
       await sleep(20);
     }
   } catch (error) {
+    logger?.fatal('embedded fleet did not start', {
+      service: 'embedded',
+      error: error instanceof Error ? error.message : String(error),
+    });
     await closeAll();
     throw error;
   }
+  logger?.info('embedded fleet serving', { service: 'embedded', url: coordinator.url });
   return {
     url: coordinator.url,
     coordinator,
     agents,
     dataDir,
+    logFile: file?.path,
     adminToken: coordinator.adminToken(),
     stop: closeAll,
   };

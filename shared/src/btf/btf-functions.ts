@@ -1,6 +1,7 @@
 import type { BtfFuncType, FuncLinkage, TypeId } from '../lib/btf-model.js';
 import { formatCType, typeAt } from './btf-c-format.js';
 import type { BtfSpace } from './btf-parse.js';
+import { encodeUtf8 } from '../lib/utf8.js';
 
 /** One FUNC of a BTF object with its prototype spelled as C, as `tramway kernel functions` prints it. */
 export interface BtfFunctionInfo {
@@ -74,4 +75,127 @@ export const describeFunction = (
       type: p.type === 0 && i === proto.params.length - 1 ? '...' : formatCType(space, p.type),
     })),
   };
+};
+
+/** Bytes of JSON gathered before `emit` is called: large writes, few of them. */
+const JSON_CHUNK_BYTES = 1 << 20;
+
+/**
+ * An append-only UTF-8 buffer handing full chunks to `emit`. Each chunk is a fresh array: the
+ * receiver may keep it (a stream queues it) while the next one fills.
+ */
+const createJsonSink = (emit: (chunk: Uint8Array) => void) => {
+  let buf = new Uint8Array(JSON_CHUNK_BYTES);
+  let pos = 0;
+  const room = (n: number): void => {
+    if (pos + n <= buf.length) return;
+    if (pos > 0) emit(buf.subarray(0, pos));
+    buf = new Uint8Array(Math.max(JSON_CHUNK_BYTES, n));
+    pos = 0;
+  };
+  /** bytes as they are (JSON made once and cached) */
+  const bytes = (b: Uint8Array): void => {
+    room(b.length);
+    buf.set(b, pos);
+    pos += b.length;
+  };
+  /** our own punctuation and keys: ASCII, nothing to escape */
+  const ascii = (text: string): void => {
+    room(text.length);
+    for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
+  };
+  /** a non-negative integer's digits */
+  const uint = (n: number): void => ascii(String(n));
+  /**
+   * A string as a JSON string literal, byte for byte what `JSON.stringify` then UTF-8 give.
+   * Kernel names are printable ASCII and are copied as they are; anything else (a quote, a
+   * backslash, a control or non-ASCII character) goes through JSON.stringify.
+   */
+  const string = (text: string): void => {
+    room(text.length + 2);
+    const start = pos;
+    buf[pos++] = 0x22;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
+        pos = start;
+        bytes(encodeUtf8(JSON.stringify(text)));
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+  };
+  const end = (): void => {
+    if (pos > 0) emit(buf.subarray(0, pos));
+    pos = 0;
+  };
+  return { bytes, ascii, uint, string, end };
+};
+
+/**
+ * Every FUNC of the spaces' own objects as the JSON array `tramway kernel functions --json`
+ * prints, UTF-8: `JSON.stringify(describeFunction(...))` per FUNC, one per line (`[\n`, `,\n`
+ * between, `\n]\n`; `[]\n` when there is none), handed to `emit` in chunks of about a megabyte.
+ *
+ * The same bytes as stringifying the described functions (a unit test holds them equal), made
+ * without them: no object or string per function or parameter, and each type's C spelling is
+ * formatted and encoded once per space (a vmlinux has ~56,000 FUNCs but a few thousand distinct
+ * parameter types). Listing a kernel then allocates little beyond the parsed BTF itself, which
+ * is what kept the garbage collector busy (bench:cli, btfListRatio).
+ */
+export const writeFunctionsJson = (
+  spaces: readonly BtfSpace[],
+  emit: (chunk: Uint8Array) => void,
+): void => {
+  const out = createJsonSink(emit);
+  const ELLIPSIS = encodeUtf8('"..."');
+  let first = true;
+  for (const space of spaces) {
+    const { types, firstTypeId } = space.object;
+    const objectJson = encodeUtf8(JSON.stringify(space.object.name));
+    const typeJson = new Map<TypeId, Uint8Array>();
+    const typeText = (id: TypeId): Uint8Array => {
+      let b = typeJson.get(id);
+      if (b === undefined) {
+        b = encodeUtf8(JSON.stringify(formatCType(space, id)));
+        typeJson.set(id, b);
+      }
+      return b;
+    };
+    for (let i = 0; i < types.length; i++) {
+      const func = types[i]!;
+      if (func.kind !== 'func') continue;
+      out.ascii(first ? '[\n{"name":' : ',\n{"name":');
+      first = false;
+      out.string(func.name);
+      out.ascii(',"object":');
+      out.bytes(objectJson);
+      out.ascii(',"btfId":');
+      out.uint(firstTypeId + i);
+      out.ascii(',"linkage":');
+      out.string(func.linkage);
+      out.ascii(',"ret":');
+      const proto = typeAt(space, func.type);
+      if (!proto || proto.kind !== 'func_proto') {
+        out.string(`/* type ${func.type} is not a func_proto */`);
+        out.ascii(',"params":[]}');
+        continue;
+      }
+      out.bytes(typeText(proto.ret));
+      out.ascii(',"params":[');
+      const params = proto.params;
+      for (let p = 0; p < params.length; p++) {
+        const param = params[p]!;
+        out.ascii(p === 0 ? '{"name":' : ',{"name":');
+        out.string(param.name);
+        out.ascii(',"type":');
+        out.bytes(param.type === 0 && p === params.length - 1 ? ELLIPSIS : typeText(param.type));
+        out.ascii('}');
+      }
+      out.ascii(']}');
+    }
+  }
+  out.ascii(first ? '[]\n' : '\n]\n');
+  out.end();
 };

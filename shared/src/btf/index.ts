@@ -7,7 +7,12 @@ export type { EncodeBtfOptions } from './btf-encode.js';
 export { encodeBtf } from './btf-encode.js';
 export { formatCType, formatFuncSignature, skipModifiers, typeAt } from './btf-c-format.js';
 export type { BtfFunctionInfo } from './btf-functions.js';
-export { describeFunction, indexFunctions, listFuncs } from './btf-functions.js';
+export {
+  describeFunction,
+  indexFunctions,
+  listFuncs,
+  writeFunctionsJson,
+} from './btf-functions.js';
 export type { FeatureProbe, FeatureProbeInput, LadderStep } from './btf-feature.probe.js';
 export { probeFeatures } from './btf-feature.probe.js';
 export type { FunctionPattern, PatternMatch, PatternMatches } from './resolve-pattern.js';

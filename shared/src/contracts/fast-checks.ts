@@ -219,6 +219,8 @@ const ROLLOUT_STARTED_KEYS = new Set([
   'waves',
   'waveNodes',
   'previousVersion',
+  'kind',
+  'rollsBack',
 ]);
 const waveNodes = (v: unknown): boolean =>
   v === undefined || (Array.isArray(v) && all(v, (w) => Array.isArray(w) && all(w, name)));
@@ -232,7 +234,12 @@ const rolloutStartedV1: Check = (d) =>
   waveNodes(d['waveNodes']) &&
   (d['previousVersion'] === undefined ||
     d['previousVersion'] === null ||
-    positive(d['previousVersion']));
+    positive(d['previousVersion'])) &&
+  (d['kind'] === undefined ||
+    d['kind'] === 'apply' ||
+    d['kind'] === 'rollback' ||
+    d['kind'] === 'release') &&
+  optional(d['rollsBack'], name);
 
 const WAVE_STARTED_KEYS = new Set(['rolloutId', 'wave', 'nodes']);
 const waveStartedV1: Check = (d) =>

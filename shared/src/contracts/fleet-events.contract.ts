@@ -193,6 +193,9 @@ export const FLEET_EVENT_SCHEMAS = {
   PolicyRemoved: {
     1: z.strictObject({ name, version: z.int().positive(), reason: z.string().min(1).optional() }),
   },
+  PolicyDeleted: {
+    1: z.strictObject({ name, version: z.int().positive(), reason: z.string().min(1).optional() }),
+  },
   RolloutStarted: {
     1: z.strictObject({
       rolloutId: name,
@@ -201,6 +204,8 @@ export const FLEET_EVENT_SCHEMAS = {
       waves: z.int().positive(),
       waveNodes: z.array(z.array(nodeId)).optional(),
       previousVersion: z.int().positive().nullable().optional(),
+      kind: z.enum(['apply', 'rollback', 'release']).optional(),
+      rollsBack: name.optional(),
     }),
   },
   WaveStarted: {

@@ -56,6 +56,7 @@ export const streamOf = (event: FleetEvent): string => {
       return FleetStreams.liveness(event.data.nodeId);
     case 'PolicyApplied':
     case 'PolicyRemoved':
+    case 'PolicyDeleted':
       return FleetStreams.policy(event.data.name);
     case 'RolloutStarted':
     case 'WaveStarted':

@@ -178,6 +178,16 @@ export type PolicyRemoved = Event<
   { name: string; version: number; reason?: string }
 >;
 /**
+ * A person deleted the policy (the event's actor): `version` was in force and no version is
+ * now. Every node holding it releases its links through a rollout of kind `release`; the policy
+ * shows as deleting until that rollout completes. Its versions stay in the log, and applying the
+ * name again records the next version.
+ */
+export type PolicyDeleted = Event<
+  'PolicyDeleted',
+  { name: string; version: number; reason?: string }
+>;
+/**
  * A rollout of one policy version began. `waveNodes` is the split of the selected nodes into its
  * waves, fixed when it starts; `previousVersion` the version the nodes ran before it (null: a new
  * policy). Both are absent from rollouts recorded before the rollout decider owned its stream.
@@ -191,8 +201,17 @@ export type RolloutStarted = Event<
     waves: number;
     waveNodes?: readonly (readonly string[])[];
     previousVersion?: number | null;
+    /**
+     * what the rollout gives its nodes (absent: `apply`): `apply` and `rollback` give
+     * `policyVersion`; `release` takes the policy away (a delete, or a rollback to nothing)
+     */
+    kind?: RolloutKind;
+    /** the rollout a `rollback` or `release` undoes (absent: a delete) */
+    rollsBack?: string;
   }
 >;
+/** What a rollout gives its nodes (RolloutStarted `kind`). */
+export type RolloutKind = 'apply' | 'rollback' | 'release';
 export type WaveStarted = Event<
   'WaveStarted',
   { rolloutId: string; wave: number; nodes: readonly string[] }
@@ -312,6 +331,7 @@ export type NodeFact =
 export type CoordinatorDecision =
   | PolicyApplied
   | PolicyRemoved
+  | PolicyDeleted
   | RolloutStarted
   | WaveStarted
   | WaveHeld

@@ -21,6 +21,8 @@ export type {
   PolicyReconcileOutcome,
   PolicyApplied,
   PolicyRemoved,
+  PolicyDeleted,
+  RolloutKind,
   RolloutStarted,
   WaveStarted,
   WaveHeld,
@@ -87,6 +89,8 @@ export type {
   TargetVerdict,
 } from './plan/pattern-resolution.js';
 export { refusePlan } from './plan/plan-refusal.js';
+export { PLAN_DIFF_NAMES, diffNodePlan, functionKey } from './plan/plan-diff.js';
+export type { FunctionList, NodePlanDiff } from './plan/plan-diff.js';
 export type { PlanRefusal } from './plan/plan-refusal.js';
 export type { Decided, Decider, Decision, Rejection } from './decider.js';
 export { accept, nothing, reject } from './decider.js';
@@ -100,6 +104,7 @@ export {
   pauseEndsAt,
   rolloutDecider,
   rolloutRollbackNodes,
+  UNDO_ROLLOUT,
 } from './rollout/rollout.decider.js';
 export type {
   AdvanceRollout,
@@ -115,13 +120,17 @@ export type {
 } from './rollout/rollout.decider.js';
 export {
   currentSpec,
+  isSpecInForce,
   decidePolicy,
   evolvePolicy,
   initialPolicyState,
   policyDecider,
 } from './policy/policy.decider.js';
+export { POLICY_HISTORY } from './policy/policy.decider.js';
 export type {
   ApplyPolicy,
+  DeletePolicy,
+  PolicyChange,
   PolicyCommand,
   PolicyEvent,
   PolicyState,

@@ -16,6 +16,8 @@ export type { NatsBusOptions } from './bus/nats-bus.js';
 export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
 export * from './logger.js';
+export * from './log-file.js';
+export * from './service-exit.js';
 export * from './durable-file.js';
 export * from './security/assignment-keys.js';
 export * from './security/security-layout.js';

@@ -475,13 +475,36 @@ export const toRowChanges = (event: FleetRecordedEvent): readonly RowChange[] =>
         },
       ];
     }
+    case 'PolicyDeleted': {
+      const d = event.data;
+      // no longer in force: the nodes releasing it are the rollout's rows
+      return [
+        eventRow(
+          event,
+          { policyName: d.name },
+          `policy ${d.name} v${d.version} deleted by ${event.metadata.actor}`,
+        ),
+        {
+          op: 'update',
+          table: T.policies,
+          where: { name: d.name },
+          set: { removed_position: position },
+        },
+      ];
+    }
     case 'RolloutStarted': {
       const d = event.data;
+      const what =
+        d.kind === 'release'
+          ? `release of ${d.policy} v${d.policyVersion}`
+          : d.kind === 'rollback'
+            ? `rollback of ${d.policy} to v${d.policyVersion}`
+            : `rollout ${d.rolloutId} of ${d.policy} v${d.policyVersion}`;
       return [
         eventRow(
           event,
           { policyName: d.policy, rolloutId: d.rolloutId },
-          `rollout ${d.rolloutId} of ${d.policy} v${d.policyVersion} started (${d.waves} waves)`,
+          `${d.kind === undefined || d.kind === 'apply' ? what : `${what} (${d.rolloutId})`} started (${d.waves} waves)`,
         ),
         {
           op: 'upsert',

@@ -131,6 +131,15 @@ export interface PolicyView {
   readonly spec: { readonly [key: string]: JsonValue };
   readonly appliedAt: string;
   readonly appliedBy: string;
+  /**
+   * Present once the policy is deleted (PolicyDeleted): its nodes are releasing it. The entry
+   * goes when the release rollout completes (every node released it).
+   */
+  readonly deleting?: {
+    readonly at: string;
+    readonly by: string;
+    readonly rolloutId: string | null;
+  };
 }
 
 export type WaveStatus = 'running' | 'held' | 'completed';
@@ -158,6 +167,10 @@ export interface RolloutView {
   readonly startedAt: string;
   readonly startedBy: string;
   readonly reason: string | null;
+  /** what it gives its nodes (RolloutStarted `kind`); absent: `apply` */
+  readonly kind?: 'rollback' | 'release';
+  /** the rollout a rollback or a rollback to nothing undoes */
+  readonly rollsBack?: string;
 }
 
 export interface FleetState {
@@ -588,10 +601,34 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       delete policies[event.data.name];
       return;
     }
+    case 'PolicyDeleted': {
+      const existing = ownEntry(root.policies, event.data.name);
+      if (!existing) return;
+      const policies = own(draft, root.policies as Rec<PolicyView>);
+      root.policies = policies;
+      setEntry(policies, event.data.name, {
+        ...existing,
+        deleting: { at, by: event.metadata.actor, rolloutId: null },
+      });
+      return;
+    }
     case 'RolloutStarted': {
       const rollouts = own(draft, root.rollouts as Rec<RolloutView>);
       root.rollouts = rollouts;
+      const deleted = ownEntry(root.policies, event.data.policy);
+      if (event.data.kind === 'release' && deleted?.deleting) {
+        const policies = own(draft, root.policies as Rec<PolicyView>);
+        root.policies = policies;
+        setEntry(policies, event.data.policy, {
+          ...deleted,
+          deleting: { ...deleted.deleting, rolloutId: event.data.rolloutId },
+        });
+      }
       setEntry(rollouts, event.data.rolloutId, {
+        ...(event.data.kind === undefined || event.data.kind === 'apply'
+          ? {}
+          : { kind: event.data.kind }),
+        ...(event.data.rollsBack === undefined ? {} : { rollsBack: event.data.rollsBack }),
         rolloutId: event.data.rolloutId,
         policy: event.data.policy,
         policyVersion: event.data.policyVersion,
@@ -639,6 +676,13 @@ const applyEvent = (draft: Draft, root: Mutable<FleetState>, event: FleetRecorde
       const rollout = ownedRollout(draft, root, event.data.rolloutId);
       if (!rollout) return;
       rollout.status = 'completed';
+      // a deleted policy is listed until every node has released it
+      const policy = ownEntry(root.policies, rollout.policy);
+      if (policy?.deleting?.rolloutId === rollout.rolloutId) {
+        const policies = own(draft, root.policies as Rec<PolicyView>);
+        root.policies = policies;
+        delete policies[rollout.policy];
+      }
       return;
     }
     case 'RolloutRolledBack': {

@@ -43,7 +43,7 @@ describe('agent process (main.ts)', () => {
       TRAMWAY_SECURITY_DIR: server.securityDir!,
       TRAMWAY_ASSIGNMENT_VERIFY_KEY: testAssignmentKeyFiles().verifyKey,
     },
-  ): { child: ChildProcess; exited: Promise<number | null> } => {
+  ): { child: ChildProcess; exited: Promise<number | null>; stdout: () => string } => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--conditions=@tramway/source', 'services/agent/src/main.ts'],
@@ -60,24 +60,30 @@ describe('agent process (main.ts)', () => {
             ...env,
           }).filter(([, v]) => v !== undefined),
         ),
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
+      child.once('close', (code) => resolve(code)),
     );
-    return { child, exited };
+    // read all along: a full pipe would block the agent's (synchronous) log writes
+    let stdout = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.resume();
+    return { child, exited, stdout: () => stdout };
   };
 
   it('does not start without an assignment verify key (unless told it may run insecure)', async () => {
-    const { child, exited } = startProcess({
+    const { exited, stdout } = startProcess({
       TRAMWAY_SECURITY_DIR: undefined,
       TRAMWAY_ASSIGNMENT_VERIFY_KEY: undefined,
     });
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     expect(await exited).toBe(2);
-    expect(stderr).toContain('no assignment verify key');
+    // one fatal JSON line on stdout (not a terminal) naming what is missing
+    const [line, ...rest] = stdout().trim().split('\n');
+    expect(rest).toEqual([]);
+    expect(JSON.parse(line!)).toMatchObject({ level: 'fatal', service: 'agent', nodeId: 'proc-1' });
+    expect(line).toContain('no assignment verify key');
   });
 
   it('reconciles, then keeps its links across a SIGTERM stop and a SIGKILL crash', async () => {

@@ -281,7 +281,9 @@ describe('tramway apply, status, rollback', () => {
 
     const again = await run(['apply', '-f', v1]);
     expect(again.code).toBe(0);
-    expect(again.out).toContain('applied roll v1');
+    expect(again.out).toBe(
+      'unchanged: roll v1 is the spec in force (no new version, no rollout)\n',
+    );
 
     const v2 = writePolicy('roll-v2.yaml', policyYaml('roll', ['tcp_sendmsg', 'tcp_recvmsg']));
     expect((await run(['apply', '-f', v2])).code).toBe(0);
@@ -305,7 +307,12 @@ describe('tramway apply, status, rollback', () => {
 
     const back = await run(['rollback', 'roll', '--reason', 'test', '--json']);
     expect(back.code).toBe(0);
-    expect(json<{ rolloutId: string }>(back.out).rolloutId).toMatch(/^roll-/);
+    expect(json<{ rolloutId: string }>(back.out)).toEqual({
+      rolloutId: 'roll-v2-rollback',
+      rolledBack: 'roll-v2',
+      fromVersion: 2,
+      toVersion: 1,
+    });
     const rolledBack = await statusWhen(
       'roll',
       (s) => s.version === 1 && s.nodes.every((n) => n.functions.attached === 1),

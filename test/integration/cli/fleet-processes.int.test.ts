@@ -7,7 +7,9 @@
 import { testAssignmentKeyFiles } from '../../support/assignment-keys.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SqliteEventStore } from '@tramway/shared/infra';
+import { main } from '../../../services/cli/src/main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CoordinatorClient } from '../../../services/cli/src/fleet/coordinator-client.js';
 import { createCoordinatorClient } from '../../../services/cli/src/fleet/coordinator-client.js';
@@ -27,6 +29,8 @@ interface Proc {
 let nats: NatsServerHandle;
 let dir: TempDir;
 let client: CoordinatorClient;
+/** `tramway` in-process (main) against the coordinator process */
+let tramway: (argv: readonly string[]) => Promise<{ code: number; out: string; err: string }>;
 const procs: Proc[] = [];
 
 /** `npm run SCRIPT` in its own process group (so that stopping it stops tsx and node too). */
@@ -82,6 +86,17 @@ beforeAll(async () => {
     { timeoutMs: 40_000, intervalMs: 200 },
   );
   client = createCoordinatorClient({ url: `http://127.0.0.1:${port}`, token });
+  tramway = async (argv) => {
+    let out = '';
+    let err = '';
+    const code = await main(argv, {
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      cwd: dir.path,
+      env: { TRAMWAY_URL: `http://127.0.0.1:${port}`, TRAMWAY_TOKEN: token, TRAMWAY_TTY: '0' },
+    });
+    return { code, out, err };
+  };
   await waitUntil('coordinator HTTP API', async () => (await client.nodes()).ok, {
     timeoutMs: 40_000,
     intervalMs: 200,
@@ -161,6 +176,79 @@ describe('coordinator and agents as processes over nats-server', () => {
       },
       { timeoutMs: 20_000, intervalMs: 200 },
     );
+  });
+
+  it('says unchanged for the spec in force, rolls back with its own rollout, and deletes the policy from both nodes', async () => {
+    const file = 'examples/policies/tcp-latency.yaml';
+    const samePlan = await tramway(['plan', '-f', `${process.cwd()}/${file}`]);
+    expect(samePlan.out).toMatch(/^policy tcp-latency v1 unchanged/);
+    expect(samePlan.out).toMatch(/web-1\s+\+0\s+-0\s+=6/);
+    const same = await tramway(['apply', '-f', `${process.cwd()}/${file}`]);
+    expect(same.out).toBe(
+      'unchanged: tcp-latency v1 is the spec in force (no new version, no rollout)\n',
+    );
+    // v2 drops the connect targets: the plan says what each node would lose
+    const v2 = readFileSync(file, 'utf8').replace(
+      /\n\s+- pattern: 'tcp_v\[46\]_connect'\n\s+cookie: 3/,
+      '',
+    );
+    writeFileSync(dir.file('v2.yaml'), v2);
+    const diff = await tramway(['plan', '-f', 'v2.yaml', '--json']);
+    expect(JSON.parse(diff.out).diff[0]).toMatchObject({
+      nodeId: 'web-1',
+      removed: { count: 2, names: ['tcp_v4_connect', 'tcp_v6_connect'] },
+      added: { count: 0 },
+    });
+    expect((await tramway(['apply', '-f', 'v2.yaml'])).code).toBe(0);
+    await waitUntil(
+      'v2 converged',
+      async () => {
+        const r = await client.status('tcp-latency');
+        return r.ok && r.body.version === 2 && r.body.rollout?.state === 'completed';
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const back = await tramway(['rollback', 'tcp-latency', '--interval-ms', '100']);
+    expect(back.code, back.err).toBe(0);
+    expect(back.out).toMatch(/rolled back: 2 node\(s\) run v1 again\n$/);
+    const again = await tramway(['rollback', 'tcp-latency']);
+    expect([again.code, again.err]).toEqual([
+      1,
+      'tramway rollback: policy tcp-latency runs v1 since rollback tcp-latency-v2-rollback undid v2 (rollout tcp-latency-v2): there is nothing newer to roll back to; apply a new version first\n',
+    ]);
+
+    const deleted = await tramway([
+      'policy',
+      'delete',
+      'tcp-latency',
+      '--yes',
+      '--interval-ms',
+      '100',
+    ]);
+    expect(deleted.code, deleted.err).toBe(0);
+    expect(deleted.out).toMatch(/deleted: tcp-latency released from 2 node\(s\)\n$/);
+    const status = await client.status('tcp-latency');
+    expect(
+      status.ok && status.body.nodes.map((n) => [n.nodeId, n.state, n.functions.attached]),
+    ).toEqual([
+      ['web-1', 'converged', 0],
+      ['web-2', 'converged', 0],
+    ]);
+    const list = await tramway(['policy', 'list']);
+    expect(list.out).toBe('no policies\n');
+    // the log keeps the deletion, with who asked
+    const store = await SqliteEventStore.open({
+      path: dir.file('coordinator.sqlite'),
+      pollIntervalMs: 0,
+    });
+    const events = [];
+    for await (const e of store.readAll()) events.push(e);
+    await store.close();
+    expect(
+      events.filter((e) => e.type === 'PolicyDeleted').map((e) => [e.data, e.metadata.actor]),
+    ).toEqual([
+      [{ name: 'tcp-latency', version: 1, reason: 'deleted by token:admin' }, 'token:admin'],
+    ]);
   });
 
   it('stops every process on SIGTERM without an error or a stack trace', async () => {

@@ -258,14 +258,17 @@ describe('coordinator with real sim agents', () => {
     ).toBe(200);
     await waitUntil('rolled back on every node', async () => {
       const s = (await http('GET', '/v1/policies/tcp-latency/status')).body;
-      return s.rollout?.state === 'rolled-back' &&
+      return s.rollout?.id === `${applied.body.rolloutId}-rollback` &&
+        s.rollout?.state === 'completed' &&
         agents.every((a) => a.heldLinks().every((l) => l.policyVersion === 1))
         ? s
         : undefined;
     });
     await waitUntil('facts recorded', async () =>
       (await allEvents()).some(
-        (e) => e.type === 'LinkReleased' && e.metadata.correlationId === applied.body.rolloutId,
+        (e) =>
+          e.type === 'LinkReleased' &&
+          e.metadata.correlationId === `${applied.body.rolloutId}-rollback`,
       ),
     );
     // Then the agents' facts carry the rollout as correlation and their assignment as cause

@@ -297,11 +297,24 @@ describe('coordinator rollouts', () => {
       await authAs(coordinator!.core, 'carol'),
     );
     expect(rb.status).toBe(200);
-    // Then v2's rollout is rolled back, v1 is the policy again, every node runs v1
-    expect(rb.body).toEqual({ rolloutId: v2.body.rolloutId });
+    // Then v2's rollout is rolled back, v1 is the policy again, and a rollout of its own gives
+    // every node v1 back
+    expect(rb.body).toEqual({
+      rolloutId: `${v2.body.rolloutId}-rollback`,
+      rolledBack: v2.body.rolloutId,
+      fromVersion: 2,
+      toVersion: 1,
+    });
     const s = await statusOf('tcp-latency');
     expect(s.version).toBe(1);
-    expect(s.rollout).toMatchObject({ id: v2.body.rolloutId, state: 'rolled-back' });
+    expect(s.rollout).toMatchObject({
+      id: `${v2.body.rolloutId}-rollback`,
+      kind: 'rollback',
+      version: 1,
+      fromVersion: 2,
+      rollsBack: v2.body.rolloutId,
+    });
+    expect(coordinator!.core.fleet().rollouts[v2.body.rolloutId]?.status).toBe('rolled-back');
     await waitUntil(
       'nodes back on v1',
       () =>
@@ -345,7 +358,15 @@ describe('coordinator rollouts', () => {
         reason: expect.stringMatching(/removed/),
       }),
     ]);
-    expect((await http('GET', '/v1/policies/other/status')).status).toBe(404);
+    // its status shows the rollout that took it away (a release, undoing other-v1)
+    const gone = await http('GET', '/v1/policies/other/status');
+    expect(gone.status).toBe(200);
+    expect(gone.body).toMatchObject({
+      version: null,
+      state: 'removed',
+      rollout: { id: 'other-v1-rollback', kind: 'release', version: 1, rollsBack: 'other-v1' },
+    });
+    expect((await http('GET', '/v1/policies/other')).status).toBe(404);
   });
 });
 

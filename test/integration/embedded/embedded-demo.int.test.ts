@@ -4,6 +4,8 @@
  * and the agents' pinned state, and attaches nothing twice.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
@@ -14,14 +16,14 @@ import type { TempDir } from '../../support/temp-dir.js';
 
 let dir: TempDir;
 
-const run = async (argv: readonly string[]) => {
+const run = async (argv: readonly string[], env: Readonly<Record<string, string>> = {}) => {
   const out: string[] = [];
   const err: string[] = [];
   const io: CliIo = {
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
     cwd: dir.path,
-    env: { TRAMWAY_TTY: '0' },
+    env: { TRAMWAY_TTY: '0', ...env },
   };
   const code = await main(argv, io);
   return { code, out: out.join(''), err: err.join('') };
@@ -132,6 +134,48 @@ describe('tramway demo --until-converged', () => {
       /web-3\s+role=web,zone=c,kernel=no-multi-link\s+none\s+fentry-per-function/,
     );
     expect(r.out).toMatch(/wave 2\s+\[#{20}\]\s+1\/1 converged\s+0 failed\s+completed\s+web-3/);
+    // the coordinator's and the agents' log: JSON lines in the data dir, and the output says where
+    const logFile = dir.file('data/tramway.log');
+    expect(r.out).toContain(`logs (JSON lines) in ${logFile}\n`);
+    const lines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { level: string; msg: string; service?: string; nodeId?: string },
+      );
+    expect(lines.some((l) => l.service === 'coordinator' && l.msg === 'log replayed')).toBe(true);
+    expect(new Set(lines.filter((l) => l.service === 'agent').map((l) => l.nodeId))).toEqual(
+      new Set(['web-1', 'web-2', 'web-3']),
+    );
+    // the demo's own API calls, one line each, the admin token never in them
+    expect(lines.some((l) => l.msg === 'request' && l.level === 'info')).toBe(true);
+    const token = readFileSync(dir.file('data/admin.token'), 'utf8').trim();
+    expect(readFileSync(logFile, 'utf8')).not.toContain(token);
+    expect(lines.at(-1)).toMatchObject({ service: 'embedded', msg: 'embedded fleet stopped' });
+    expect(statSync(logFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 1 at once naming the port when it is taken, and 2 for a bad TRAMWAY_LOG_LEVEL', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await run(['demo', '--port', String(port), '--data-dir', 'data']);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`port ${port} is already in use`);
+      // the log file says it too
+      const last = readFileSync(dir.file('data/tramway.log'), 'utf8').trim().split('\n');
+      expect(last.map((l) => JSON.parse(l) as { level: string })).toContainEqual(
+        expect.objectContaining({ level: 'fatal', msg: 'embedded fleet did not start' }),
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    const bad = await run(['demo', '--port', '0', '--data-dir', 'data'], {
+      TRAMWAY_LOG_LEVEL: 'loud',
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("TRAMWAY_LOG_LEVEL 'loud' is not one of debug, info, warn, error");
   });
 
   it('exits 1 when the policy is refused, and 2 for a bad fleet file naming the field', async () => {

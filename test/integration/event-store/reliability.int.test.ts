@@ -40,6 +40,8 @@ interface Writer {
   readonly stderr: () => string;
   readonly send: (line: string) => void;
   readonly exited: Promise<void>;
+  /** the exit code once the process has ended (undefined while it runs) */
+  readonly exitCode: () => number | null | undefined;
 }
 
 const startWriter = (config: WriterConfig): Writer => {
@@ -59,13 +61,20 @@ const startWriter = (config: WriterConfig): Writer => {
   });
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   // resolves once stdout is fully read: every printed ack is in `lines`
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('close', (code) => {
+      exitCode = code;
+      resolve();
+    }),
+  );
   return {
     child,
     lines,
     stderr: () => stderr,
     send: (line) => child.stdin?.write(`${line}\n`),
     exited,
+    exitCode: () => exitCode,
   };
 };
 
@@ -157,13 +166,24 @@ describe.each(ADAPTERS)('event store reliability: $name', (adapterUnderTest) => 
     const a = startWriter({ adapter, mode: 'race', name: 'a', streamId: 'race' });
     const b = startWriter({ adapter, mode: 'race', name: 'b', streamId: 'race' });
     const writers = [a, b];
-    const lineOf = (w: Writer, prefix: string): Promise<string> =>
-      waitUntil(
-        `"${prefix}" from a writer (stderr: ${w.stderr()})`,
-        () => w.lines.find((l) => l.startsWith(prefix)),
+    // A writer that ended fails the wait at once, with its stderr: the flake this test had
+    // (a writer that never printed "started" within 60 s) was a writer that had crashed opening
+    // the new SQLite file at the same time as the other (migrate-folder.ts, now one locked
+    // transaction; sqlite-migrate-race.int.test.ts), which the wait did not see.
+    const lineOf = async (w: Writer, prefix: string): Promise<string> => {
+      const line = await waitUntil(
+        `"${prefix}" from a writer`,
+        () =>
+          w.lines.find((l) => l.startsWith(prefix)) ?? (w.exitCode() !== undefined || undefined),
         // child start-up (tsx) is slow when the whole integration tier shares 2 cores
         { timeoutMs: 60_000 },
       );
+      if (line === true)
+        throw new Error(
+          `the writer exited (${String(w.exitCode())}) before "${prefix}": ${w.stderr()}`,
+        );
+      return line;
+    };
     await Promise.all(writers.map((w) => lineOf(w, 'started')));
 
     const ROUNDS = 12;

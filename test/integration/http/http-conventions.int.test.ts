@@ -312,6 +312,13 @@ describe('every error the OpenAPI document lists', () => {
         return post('/v1/policies', policy('slow', { ...waves, strategy: 'multi' }));
       },
       'rollbackPolicy Conflict': () => post('/v1/policies/alpha/rollback'),
+      'deletePolicy Conflict': async () => {
+        // its rollout paused after a first wave: deleting waits for it (or its rollback)
+        const waves = { rollout: { waves: [1, '100%'], pauseSeconds: 600 } };
+        const first = await post('/v1/policies', policy('paused', waves));
+        expect(first.status, JSON.stringify(first.body)).toBe(202);
+        return send(c, 'DELETE', '/v1/policies/paused', admin);
+      },
       'resumeRollout Conflict': (op) => post(at(op, { id: rolloutId })),
       'loadModule InvalidRequest': (op) => post(at(op, { id: 'node-01', module: 'a%20b' })),
       'unloadModule InvalidRequest': (op) => post(at(op, { id: 'node-01', module: 'a%20b' })),

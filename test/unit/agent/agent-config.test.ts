@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       simMultiLink: undefined,
       hostRoot: undefined,
       logLevel: 'info',
+      logFormat: 'auto',
       assignmentVerifyKeyFile: undefined,
       insecureUnsignedAssignments: false,
     });
@@ -57,7 +58,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'false' }).simMultiLink).toBe(false);
     expect(loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'true' }).simMultiLink).toBe(true);
     expect(() => loadConfig({ NODE_ID: 'n', SIM_MULTI_LINK: 'no' })).toThrow(
-      /SIM_MULTI_LINK: 'true' or 'false'/,
+      /SIM_MULTI_LINK="no": 'true' or 'false'/,
+    );
+  });
+
+  it('reads LOG_LEVEL and TRAMWAY_LOG_FORMAT (auto by default), refusing other values', () => {
+    expect(loadConfig({ NODE_ID: 'n' })).toMatchObject({ logLevel: 'info', logFormat: 'auto' });
+    expect(loadConfig({ NODE_ID: 'n', TRAMWAY_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ NODE_ID: 'n', LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL="loud": /);
+    expect(() => loadConfig({ NODE_ID: 'n', TRAMWAY_LOG_FORMAT: 'xml' })).toThrow(
+      /TRAMWAY_LOG_FORMAT="xml": /,
     );
   });
 
@@ -77,7 +87,11 @@ describe('loadConfig', () => {
       return undefined;
     })();
     expect(error).toBeInstanceOf(InvalidConfigError);
-    expect((error as InvalidConfigError).problems.map((p) => p.split(':')[0])).toEqual([
+    // each problem names the key and the value given
+    expect((error as InvalidConfigError).problems).toContain(
+      'HEARTBEAT_MS="often": Invalid input: expected number, received NaN',
+    );
+    expect((error as InvalidConfigError).problems.map((p) => p.split(/[=:]/)[0])).toEqual([
       'NODE_ID',
       'NODE_LABELS',
       'NATS_URL',
@@ -111,12 +125,12 @@ describe('loadConfig', () => {
     ).toBe(true);
     expect(() =>
       loadConfig({ NODE_ID: 'n', TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'yes' }),
-    ).toThrow(/TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: 'true' or 'false'/);
+    ).toThrow(/TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS="yes": 'true' or 'false'/);
   });
 
   it('refuses __proto__ as a node id with a clear error (the log refuses it as a name)', () => {
     expect(() => loadConfig({ NODE_ID: '__proto__' })).toThrow(
-      /NODE_ID: __proto__ is not a node id/,
+      /NODE_ID="__proto__": __proto__ is not a node id/,
     );
     expect(loadConfig({ NODE_ID: 'constructor' }).nodeId).toBe('constructor');
   });

@@ -15,8 +15,10 @@ import {
 } from '../../../services/cli/src/fleet/fleet-options.js';
 import {
   isConverged,
+  namesLine,
   progressBar,
   renderPlan,
+  rolloutWhat,
   statusLine,
 } from '../../../services/cli/src/fleet/fleet-render.js';
 import { parsedArgs } from '../../../services/cli/src/cli-args.js';
@@ -56,6 +58,70 @@ describe('fleet rendering', () => {
     expect(progressBar(4, 4, 8)).toBe('[########]');
     expect(progressBar(9, 4, 8)).toBe('[########]');
     expect(progressBar(0, 0, 8)).toBe('[########]');
+  });
+
+  it('bounds a list of names with "... and N more", the count being the whole', () => {
+    expect(namesLine({ count: 3, names: ['a', 'b', 'c'] })).toBe('a, b, c');
+    expect(namesLine({ count: 60, names: ['a', 'b', 'c', 'd'] }, 2)).toBe('a, b ... and 58 more');
+  });
+
+  it('renders the plan diff per node against the version in force, or as a new policy', () => {
+    const base: PlanView = { policy: 'p', version: 3, nodes: [] };
+    const diffed = renderPlan({
+      ...base,
+      current: { version: 2 },
+      unchanged: false,
+      diff: [
+        {
+          nodeId: 'a',
+          selected: true,
+          added: { count: 12, names: Array.from({ length: 12 }, (_, i) => `f${i}`) },
+          removed: { count: 1, names: ['old'] },
+          unchanged: { count: 4, names: ['u1', 'u2', 'u3', 'u4'] },
+        },
+        {
+          nodeId: 'b',
+          selected: false,
+          added: { count: 0, names: [] },
+          removed: { count: 2, names: ['x', 'y'] },
+          unchanged: { count: 0, names: [] },
+        },
+      ],
+    });
+    expect(diffed).toContain('policy p v3 (replaces v2): 0 node(s) planned');
+    expect(diffed).toContain('changes against v2, in force:');
+    expect(diffed).toMatch(/ {2}a\s+\+12\s+-1\s+=4\n/);
+    expect(diffed).toMatch(/ {2}b\s+\+0\s+-2\s+=0\s+no longer selected: releases it\n/);
+    expect(diffed).toContain('  a + f0, f1, f2, f3, f4, f5, f6, f7 ... and 4 more\n');
+    expect(diffed).toContain('  a - old\n');
+    expect(diffed).toContain('  b - x, y\n');
+    const same = renderPlan({ ...base, version: 2, current: { version: 2 }, unchanged: true });
+    expect(same).toContain('policy p v2 unchanged (the spec in force: apply would record nothing)');
+    expect(same).toContain("ok: unchanged, 'tramway apply' would do nothing");
+    expect(renderPlan({ ...base, version: 1, current: null, diff: [] })).toContain(
+      'changes new policy: nothing of it runs yet:\n  no node planned and none runs it',
+    );
+  });
+
+  it('names what a rollout does: an apply, a rollback from and to, a delete', () => {
+    const s = (rollout: Partial<NonNullable<StatusView['rollout']>>): StatusView =>
+      ({
+        ...status('running', ['converged']),
+        rollout: { ...status('running', ['converged']).rollout!, ...rollout },
+      }) as StatusView;
+    expect(rolloutWhat(s({}))).toBe('rollout');
+    expect(rolloutWhat(s({ kind: 'rollback', version: 1, fromVersion: 2 }))).toBe(
+      'rollback v2 -> v1',
+    );
+    expect(rolloutWhat(s({ kind: 'release', version: 4 }))).toBe('delete (release of v4)');
+    expect(rolloutWhat(s({ kind: 'release', version: 1, rollsBack: 'p-v1' }))).toBe(
+      'rollback v1 -> none (release)',
+    );
+    expect(
+      statusLine({ ...s({ kind: 'release', version: 3 }), version: null, state: 'deleted' }),
+    ).toBe(
+      'p no version in force (deleted) delete (release of v3) running: wave 0 running 1/1; nodes released 1/1',
+    );
   });
 
   it('aligns table columns on the widest cell and does not pad the last one', () => {

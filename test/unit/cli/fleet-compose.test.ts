@@ -152,11 +152,12 @@ describe('docker-compose.yml', () => {
       if (name === 'security') continue;
       expect(service.healthcheck?.test[0], name).toMatch(/^CMD(-SHELL)?$/);
     }
-    // the coordinator is checked on a route that needs no token; the agents wait for it
+    // the coordinator is checked on its liveness probe, which needs no token; the agents wait for it
     const check = services['coordinator']!.healthcheck!.test.join(' ');
     const path = /http:\/\/127\.0\.0\.1:(\d+)(\/\S+?)'/.exec(check);
     expect(path, check).not.toBeNull();
     expect(path![1]).toBe(services['coordinator']!.environment!['HTTP_PORT']);
+    expect(path![2]).toBe('/healthz');
     expect(requiredRole('GET', path![2]!)).toBe('public');
     for (const agent of agents) {
       expect(services[agent]!.depends_on!['coordinator']).toEqual({ condition: 'service_healthy' });

@@ -230,6 +230,11 @@ const moreTypes: Record<string, fc.Arbitrary<unknown>> = {
       waves: positive,
       waveNodes: listOf(listOf(nodeName)),
       previousVersion: mostly(positive, fc.constantFrom<unknown>(null, 0, 'x')),
+      kind: mostly(
+        fc.constantFrom<unknown>('apply', 'rollback', 'release'),
+        fc.constantFrom<unknown>('delete', 1, null),
+      ),
+      rollsBack: nodeName,
     },
     ['rolloutId', 'policy', 'policyVersion', 'waves'],
   ),

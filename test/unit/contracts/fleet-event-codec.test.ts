@@ -123,7 +123,33 @@ const EXAMPLES: readonly FleetEvent[] = [
     data: { name: 'p', version: 1, spec: { functions: ['tcp_*'], waves: [10, 100] } },
   },
   { type: 'PolicyRemoved', data: { name: 'p', version: 1 } },
+  { type: 'PolicyDeleted', data: { name: 'p', version: 2, reason: 'deleted by token:alice' } },
   { type: 'RolloutStarted', data: { rolloutId: 'r1', policy: 'p', policyVersion: 1, waves: 2 } },
+  {
+    type: 'RolloutStarted',
+    data: {
+      rolloutId: 'p-v2-delete',
+      policy: 'p',
+      policyVersion: 2,
+      waves: 1,
+      waveNodes: [['n1']],
+      previousVersion: 2,
+      kind: 'release',
+    },
+  },
+  {
+    type: 'RolloutStarted',
+    data: {
+      rolloutId: 'p-v2-rollback',
+      policy: 'p',
+      policyVersion: 1,
+      waves: 1,
+      waveNodes: [['n1']],
+      previousVersion: 2,
+      kind: 'rollback',
+      rollsBack: 'p-v2',
+    },
+  },
   { type: 'WaveStarted', data: { rolloutId: 'r1', wave: 0, nodes: ['n1'] } },
   {
     type: 'WaveHeld',

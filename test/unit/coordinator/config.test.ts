@@ -11,9 +11,20 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('serves on 7070 by default, the CLI default URL, and logs as the terminal suits', () => {
+    expect(loadConfig({})).toMatchObject({
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: 7070,
+      LOG_LEVEL: 'info',
+      TRAMWAY_LOG_FORMAT: 'auto',
+    });
+    expect(loadConfig({ TRAMWAY_LOG_FORMAT: 'json' }).TRAMWAY_LOG_FORMAT).toBe('json');
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL="loud": /);
+  });
+
   it('lists every bad key', () => {
     expect(() => loadConfig({ STORE: 'jetstream', HTTP_PORT: 'x', STALE_AFTER_MS: '-1' })).toThrow(
-      /HTTP_PORT: .*; STALE_AFTER_MS: .*; NATS_URL: required when STORE=jetstream/,
+      /HTTP_PORT="x": .*; STALE_AFTER_MS="-1": .*; NATS_URL: required when STORE=jetstream/,
     );
   });
 
@@ -44,7 +55,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ SQLITE_SYNCHRONOUS: 'full' }).SQLITE_SYNCHRONOUS).toBe('FULL');
     expect(loadConfig({ SQLITE_SYNCHRONOUS: 'NORMAL' }).SQLITE_SYNCHRONOUS).toBe('NORMAL');
     expect(() => loadConfig({ SQLITE_SYNCHRONOUS: 'off' })).toThrow(
-      /SQLITE_SYNCHRONOUS: 'normal' or 'full'/,
+      /SQLITE_SYNCHRONOUS="off": 'normal' or 'full'/,
     );
   });
 

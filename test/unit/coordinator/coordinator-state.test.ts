@@ -113,6 +113,39 @@ describe('evolveCoordinator', () => {
     expect(state.events).toBe(9);
   });
 
+  it('takes a deleted policy out of force, and keeps who deleted it as the cause of its release', () => {
+    // (recorded in log order: each gets the next global position)
+    const applied = recorded({
+      type: 'PolicyApplied',
+      data: { name: 'p', version: 2, spec: { a: 2 } },
+    });
+    const deleted = recorded(
+      { type: 'PolicyDeleted', data: { name: 'p', version: 2, reason: 'gone' } },
+      { correlationId: 'p-v2-delete' },
+    );
+    (deleted.metadata as { actor: string }).actor = 'user:dave';
+    const state = fold([
+      applied,
+      deleted,
+      recorded({
+        type: 'RolloutStarted',
+        data: {
+          rolloutId: 'p-v2-delete',
+          policy: 'p',
+          policyVersion: 2,
+          waves: 1,
+          kind: 'release',
+        },
+      }),
+    ]);
+    expect(state.currentVersion).toEqual({});
+    expect(state.previousVersion).toEqual({ p: null });
+    expect(state.latestRollout).toEqual({ p: 'p-v2-delete' });
+    expect(state.rolloutCause).toEqual({
+      'p-v2-delete': { actor: 'user:dave', eventId: deleted.id },
+    });
+  });
+
   it('keeps the highest generation of a failed attach per node and policy, and ignores replays', () => {
     const failed = (g: number) =>
       recorded({

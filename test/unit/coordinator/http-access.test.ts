@@ -40,6 +40,7 @@ describe('the role table', () => {
       'POST /v1/plan': 'operator',
       'POST /v1/policies': 'operator',
       'POST /v1/policies/{name}/rollback': 'operator',
+      'DELETE /v1/policies/{name}': 'operator',
       'POST /v1/rollouts/{id}/resume': 'operator',
       'POST /v1/nodes/{id}/modules/{module}/load': 'operator',
       'POST /v1/nodes/{id}/modules/{module}/unload': 'operator',

@@ -196,6 +196,65 @@ describe('foldFleet', () => {
     });
   });
 
+  it('lists a deleted policy as deleting until its release rollout completes, then not at all', () => {
+    const applied: LoggedFact = {
+      actor: 'user:bob',
+      event: { type: 'PolicyApplied', data: { name: 'p', version: 2, spec: { a: 1 } } },
+    };
+    const deleted: LoggedFact = {
+      actor: 'user:dave',
+      event: { type: 'PolicyDeleted', data: { name: 'p', version: 2, reason: 'gone' } },
+    };
+    const releaseStarted: LoggedFact = {
+      actor: 'user:dave',
+      event: {
+        type: 'RolloutStarted',
+        data: {
+          rolloutId: 'p-v2-delete',
+          policy: 'p',
+          policyVersion: 2,
+          waves: 1,
+          waveNodes: [['node-17']],
+          previousVersion: 2,
+          kind: 'release',
+        },
+      },
+    };
+    const releasing = given([applied, deleted, releaseStarted]);
+    expect(releasing.policies['p']).toMatchObject({
+      version: 2,
+      deleting: { by: 'user:dave', rolloutId: 'p-v2-delete' },
+    });
+    expect(releasing.rollouts['p-v2-delete']).toMatchObject({ kind: 'release', status: 'running' });
+    const done = given([
+      applied,
+      deleted,
+      releaseStarted,
+      {
+        actor: 'coordinator',
+        event: { type: 'RolloutCompleted', data: { rolloutId: 'p-v2-delete' } },
+      },
+    ]);
+    expect(Object.hasOwn(done.policies, 'p')).toBe(false);
+    expect(done.rollouts['p-v2-delete']?.status).toBe('completed');
+    // applying the name again lists it as a policy in force, not deleting
+    const again = given([
+      applied,
+      deleted,
+      releaseStarted,
+      {
+        actor: 'coordinator',
+        event: { type: 'RolloutCompleted', data: { rolloutId: 'p-v2-delete' } },
+      },
+      {
+        actor: 'user:erin',
+        event: { type: 'PolicyApplied', data: { name: 'p', version: 3, spec: { a: 1 } } },
+      },
+    ]);
+    expect(again.policies['p']).toMatchObject({ version: 3, appliedBy: 'user:erin' });
+    expect(again.policies['p']?.deleting).toBeUndefined();
+  });
+
   it('keys policies, rollouts and nodes named like Object.prototype members as any other name', () => {
     const coord = 'coordinator';
     const sut = given([

@@ -307,8 +307,15 @@ const showState = (io: CliIo, args: SplitArgs, nodeId: string | undefined, a: St
   if (policies.length > 0) {
     io.stdout(
       `\n${renderTable(
-        ['POLICY', 'VERSION', 'APPLIED', 'BY'],
-        policies.map((p) => [p.name, p.version, p.appliedAt, p.appliedBy]),
+        ['POLICY', 'VERSION', 'STATE', 'APPLIED', 'BY'],
+        policies.map((p) => [
+          p.name,
+          p.version,
+          // deleted, and some node has not released it yet at that time
+          p.deleting ? `deleting (by ${p.deleting.by})` : 'active',
+          p.appliedAt,
+          p.appliedBy,
+        ]),
         widthOf(io, args),
       )}`,
     );

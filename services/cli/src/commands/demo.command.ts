@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parsePolicy } from '@tramway/shared/contracts';
+import type { LogLevel } from '@tramway/shared/infra';
+import { LOG_LEVELS } from '@tramway/shared/infra';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmbeddedFleet } from '@tramway/embedded';
 import { DEFAULT_FLEET_FILE, loadFleetFile, startEmbeddedFleet } from '@tramway/embedded';
@@ -26,6 +28,9 @@ const intOption = (
     throw new UsageError(`${name} '${raw}' is not an integer in ${min}..${max}`);
   return Number(raw);
 };
+
+const isLogLevel = (value: string): value is LogLevel =>
+  (LOG_LEVELS as readonly string[]).includes(value);
 
 const waitForSignal = (): Promise<string> =>
   new Promise((done) => {
@@ -86,6 +91,10 @@ export const runDemo: CommandRun = async (parsed, io) => {
     throw new UsageError(
       `--sqlite-synchronous '${synchronous.toLowerCase()}' is not normal or full`,
     );
+  // the level of <data-dir>/tramway.log, the coordinator's and the agents' log
+  const logLevel = io.env['TRAMWAY_LOG_LEVEL'] ?? 'info';
+  if (!isLogLevel(logLevel))
+    throw new UsageError(`TRAMWAY_LOG_LEVEL '${logLevel}' is not one of ${LOG_LEVELS.join(', ')}`);
   const fleetFile = resolve(io.cwd, args.values.get('--fleet') ?? DEFAULT_FLEET_FILE);
   const fleet = loadFleetFile(fleetFile);
   if (!fleet.ok) {
@@ -113,6 +122,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
       port,
       nodes: fleet.value.nodes,
       sqliteSynchronous: synchronous,
+      logLevel,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -135,7 +145,8 @@ export const runDemo: CommandRun = async (parsed, io) => {
     ...(token === undefined ? {} : { token }),
   });
   say(
-    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n`,
+    `tramway embedded: coordinator at ${embedded.url}, log and node state in ${embedded.dataDir}\n` +
+      (embedded.logFile === undefined ? '' : `logs (JSON lines) in ${embedded.logFile}\n`),
   );
   const nodes = await client.nodes();
   if (nodes.ok) say(renderNodes(nodes.body));
@@ -170,6 +181,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
           '  npx tramway node module load web-2 nf_tables',
           `  npx tramway plan -f ${policy.file}`,
           `  npx tramway audit policy ${policy.name}`,
+          ...(embedded.logFile === undefined ? [] : [`  tail -f ${embedded.logFile}`]),
           embedded.adminToken === undefined
             ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
             : embedded.dataDir === resolve(io.cwd, '.tramway')

@@ -1,13 +1,13 @@
-import type { BtfFunctionInfo } from '@tramway/shared/btf';
-import { describeFunction, formatFuncSignature, listFuncs } from '@tramway/shared/btf';
+import {
+  describeFunction,
+  formatFuncSignature,
+  listFuncs,
+  writeFunctionsJson,
+} from '@tramway/shared/btf';
 import type { CommandRun } from '../cli-command.js';
 import { positionalsOf } from '../cli-args.js';
 import { formatDocument } from '../output.js';
 import { loadBtfSources } from './kernel-functions.options.js';
-
-/** One JSON object per line inside the array: valid JSON that greps well. */
-const toJsonLines = (items: readonly BtfFunctionInfo[]): string =>
-  items.length === 0 ? '[]\n' : `[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]\n`;
 
 /**
  * `tramway kernel functions [--btf FILE [--base FILE]] [--root DIR] [--json]`: every FUNC of the
@@ -18,18 +18,26 @@ const toJsonLines = (items: readonly BtfFunctionInfo[]): string =>
  */
 export const runKernelFunctions: CommandRun = async (parsed, io) => {
   positionalsOf(parsed, []);
-  const sources = await loadBtfSources(io, parsed, { kallsyms: false });
+  const sources = await loadBtfSources(io, parsed, { kallsyms: false, btfOnly: true });
   if (!sources) return 2;
   // with --base, list the split object's own functions; the base is context only
   const listed =
     parsed.values.has('--btf') && parsed.values.has('--base')
       ? sources.spaces.slice(1)
       : sources.spaces;
-  if (parsed.output === 'json' || parsed.output === 'yaml') {
+  if (parsed.output === 'json') {
+    // one JSON object per line inside the array: valid JSON that greps well; written as bytes
+    // in large chunks, without an object per function (what made the listing slow)
+    const decoder = new TextDecoder();
+    writeFunctionsJson(
+      listed,
+      io.stdoutBytes ?? ((bytes) => io.stdout(decoder.decode(bytes, { stream: true }))),
+    );
+  } else if (parsed.output === 'yaml') {
     const all = listed.flatMap((space) =>
       listFuncs(space).map(({ id, func }) => describeFunction(space, id, func)),
     );
-    io.stdout(parsed.output === 'json' ? toJsonLines(all) : formatDocument('yaml', all));
+    io.stdout(formatDocument('yaml', all));
   } else {
     const lines: string[] = [];
     for (const space of listed)

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { ParsedBtf } from '@tramway/shared/btf';
 import { parseBtf } from '@tramway/shared/btf';
-import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/infra';
-import { parseHostBtf, readHostKernel } from '@tramway/shared/infra';
+import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/host';
+import { parseHostBtf, readHostKernel } from '@tramway/shared/host';
 import type { SplitArgs } from '../cli-args.js';
 import { fileReadProblem } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
@@ -57,7 +57,7 @@ const loadFile = async (
 export const loadBtfSources = async (
   io: CliIo,
   parsed: Pick<SplitArgs, 'values'>,
-  { kallsyms }: { readonly kallsyms: boolean },
+  { kallsyms, btfOnly = false }: { readonly kallsyms: boolean; readonly btfOnly?: boolean },
 ): Promise<BtfSources | undefined> => {
   const options = {
     btf: parsed.values.get('--btf'),
@@ -76,6 +76,7 @@ export const loadBtfSources = async (
   const facts = await readHostKernel({
     ...(options.root === undefined ? {} : { root: resolve(io.cwd, options.root) }),
     skipKallsyms: !kallsyms,
+    btfOnly,
   });
   const btf = parseHostBtf(facts);
   return {

@@ -5,7 +5,7 @@ import { parseFunctionPattern, probeFeatures } from '@tramway/shared/btf';
 import { resolveFunctionPatterns } from '@tramway/shared/domain';
 import type { KernelObjectInput, KernelProfile } from '@tramway/shared/kernel';
 import { createKernel } from '@tramway/shared/kernel';
-import { hostKernelObjects } from '@tramway/shared/infra';
+import { hostKernelObjects } from '@tramway/shared/host';
 import type { CommandRun } from '../cli-command.js';
 import { isStructured } from '../output-format.js';
 import { formatDocument } from '../output.js';

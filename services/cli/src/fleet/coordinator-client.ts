@@ -6,8 +6,8 @@
  * (`{ items, nextCursor }`): the client follows the cursors and answers every item.
  */
 import type { PlanCounts } from '@tramway/shared/domain';
-import type { ClientTls } from './tls-fetch.js';
-import { createTlsFetch } from './tls-fetch.js';
+import type { ClientTls, HttpAnswer, HttpFetch } from './tls-fetch.js';
+import { createNodeFetch } from './tls-fetch.js';
 
 /** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
@@ -61,9 +61,30 @@ export interface NodePlanView {
   readonly counts: PlanCounts;
 }
 
+export interface FunctionListView {
+  readonly count: number;
+  /** the first names (the coordinator bounds them), sorted */
+  readonly names: readonly string[];
+}
+
+/** Per node, the functions a plan would attach against those the node holds for the policy. */
+export interface NodeDiffView {
+  readonly nodeId: string;
+  /** false: the policy would no longer select the node */
+  readonly selected: boolean;
+  readonly added: FunctionListView;
+  readonly removed: FunctionListView;
+  readonly unchanged: FunctionListView;
+}
+
 export interface PlanView {
   readonly policy: string;
   readonly version: number;
+  /** the spec is the one in force (absent from coordinators before it was answered) */
+  readonly unchanged?: boolean;
+  /** the version in force (null: a new policy) */
+  readonly current?: { readonly version: number } | null;
+  readonly diff?: readonly NodeDiffView[];
   readonly nodes: readonly NodePlanView[];
   readonly unreachable?: readonly { readonly nodeId: string; readonly reason: string }[];
   readonly refused?: { readonly reasons: readonly string[] };
@@ -73,10 +94,65 @@ export interface AppliedView {
   readonly policy: string;
   readonly version: number;
   readonly rolloutId: string;
+  /** the spec was the one in force: nothing recorded, nothing rolled out */
+  readonly unchanged?: boolean;
 }
 
 export type RolloutState = 'running' | 'held' | 'completed' | 'rolled-back';
+export type RolloutKind = 'apply' | 'rollback' | 'release';
 export type NodeState = 'converged' | 'pending' | 'failed' | 'stale';
+export type PolicyState = 'active' | 'deleting' | 'deleted' | 'removed';
+
+export interface RollbackView {
+  /** the rollback's own rollout */
+  readonly rolloutId: string;
+  /** the rollout rolled back */
+  readonly rolledBack?: string;
+  readonly fromVersion?: number;
+  /** null: the policy is removed (it had no previous version) */
+  readonly toVersion?: number | null;
+}
+
+export interface PolicySummaryView {
+  readonly name: string;
+  readonly version: number;
+  readonly state?: 'active' | 'deleting';
+  readonly appliedAt: string;
+  readonly appliedBy: string;
+  readonly rollout?: {
+    readonly id: string;
+    readonly kind: RolloutKind;
+    readonly version: number;
+    readonly state: RolloutState;
+  } | null;
+}
+
+export interface PolicyChangeView {
+  readonly change: 'applied' | 'removed' | 'deleted';
+  readonly version: number;
+  readonly at: string;
+  readonly by: string;
+  readonly reason?: string;
+}
+
+export interface PolicyDetailView extends PolicySummaryView {
+  readonly latestVersion?: number;
+  readonly history?: readonly PolicyChangeView[];
+  readonly deleting?: {
+    readonly at: string;
+    readonly by: string;
+    readonly rolloutId: string | null;
+  };
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+export interface DeletedView {
+  readonly policy: string;
+  readonly version: number;
+  readonly state: 'deleting';
+  readonly rolloutId: string;
+  readonly nodes: readonly string[];
+}
 
 export type WaveState = 'pending' | 'running' | 'held' | 'completed';
 
@@ -102,15 +178,24 @@ export interface PauseView {
 
 export interface StatusView {
   readonly policy: string;
-  readonly version: number;
+  /** null: no version in force (removed or deleted) */
+  readonly version: number | null;
+  readonly state?: PolicyState;
   /** the coordinator's clock when it answered (absent from older coordinators) */
   readonly now?: string;
   readonly rollout: {
     readonly id: string;
     readonly state: RolloutState;
+    /** absent from coordinators before rollbacks and deletes had rollouts of their own */
+    readonly kind?: RolloutKind;
+    /** the version the rollout gives (or, for a release, takes away) */
+    readonly version?: number;
+    readonly fromVersion?: number | null;
+    readonly rollsBack?: string;
+    readonly startedAt?: string;
+    readonly startedBy?: string;
     readonly waveCount?: number;
     readonly currentWave?: number | null;
-    readonly startedAt?: string;
     readonly paused?: boolean;
     readonly pause?: PauseView | null;
     readonly nextWaveAt?: string | null;
@@ -208,7 +293,10 @@ export interface CoordinatorClient {
   /** the policy as YAML text or as a parsed object */
   apply(policy: string | object): Promise<ApiAnswer<AppliedView>>;
   status(policy: string): Promise<ApiAnswer<StatusView>>;
-  rollback(policy: string, reason?: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
+  rollback(policy: string, reason?: string): Promise<ApiAnswer<RollbackView>>;
+  policies(): Promise<ApiAnswer<readonly PolicySummaryView[]>>;
+  policy(name: string): Promise<ApiAnswer<PolicyDetailView>>;
+  deletePolicy(name: string, reason?: string): Promise<ApiAnswer<DeletedView>>;
   resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   nodes(): Promise<ApiAnswer<readonly NodeView[]>>;
   /** `waitMs`: wait that long at most for the agent's report of the effect */
@@ -259,8 +347,8 @@ export interface ClientOptions {
   readonly tls?: ClientTls;
   /** per request; default 15000 ms (a plan asks every node) */
   readonly timeoutMs?: number;
-  /** injectable for tests; default the global fetch */
-  readonly fetch?: typeof fetch;
+  /** injectable for tests (the global `fetch` fits); default node:http / node:https */
+  readonly fetch?: HttpFetch;
 }
 
 const causeText = (error: unknown): string => {
@@ -325,13 +413,7 @@ const PAGE_LIMIT = 1000;
 export const createCoordinatorClient = (options: ClientOptions): CoordinatorClient => {
   const base = options.url.replace(/\/+$/, '');
   const tls = options.tls;
-  const doFetch =
-    options.fetch ??
-    (base.startsWith('https:') &&
-    tls !== undefined &&
-    (tls.caFile !== undefined || tls.certFile !== undefined)
-      ? createTlsFetch(tls)
-      : fetch);
+  const doFetch = options.fetch ?? createNodeFetch(base.startsWith('https:') ? (tls ?? {}) : {});
   const timeoutMs = options.timeoutMs ?? 15_000;
 
   const call = async <T>(
@@ -341,7 +423,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     callTimeoutMs: number = timeoutMs,
   ): Promise<ApiAnswer<T>> => {
     const url = `${base}${path}`;
-    let res: Response;
+    let res: HttpAnswer;
     try {
       res = await doFetch(url, {
         method,
@@ -442,6 +524,10 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     rollback: (policy, reason) =>
       call('POST', `/v1/policies/${seg(policy)}/rollback`, reason === undefined ? {} : { reason }),
     resume: (rolloutId) => call('POST', `/v1/rollouts/${seg(rolloutId)}/resume`, {}),
+    policies: () => all<PolicySummaryView>('/v1/policies'),
+    policy: (name) => call('GET', `/v1/policies/${seg(name)}`),
+    deletePolicy: (name, reason) =>
+      call('DELETE', `/v1/policies/${seg(name)}`, reason === undefined ? undefined : { reason }),
     nodes: () => all<NodeView>('/v1/nodes'),
     module: (nodeId, module, action, waitMs) =>
       waitMs === undefined

@@ -8,7 +8,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parsePolicy } from '@tramway/shared/contracts';
 import type { SplitArgs } from '../cli-args.js';
 import { fileReadProblem, positionalsOf } from '../cli-args.js';
 import type { CliIo } from '../cli-command.js';
@@ -144,6 +143,9 @@ export const readPolicyFile = async (
     );
     return undefined;
   }
+  // loaded here, not at the top: the contracts (zod, yaml) are most of the CLI's code, and only
+  // the commands that read a policy need them (`tramway nodes` starts without)
+  const { parsePolicy } = await import('@tramway/shared/contracts');
   const parsed = parsePolicy(text);
   if (!parsed.ok) {
     const problems = parsed.error.map((p) => `${p.path}: ${p.message}`);

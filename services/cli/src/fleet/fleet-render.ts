@@ -6,10 +6,14 @@
 import type { TableStyle } from '../output.js';
 import { tableLines as table } from '../output.js';
 import type {
+  FunctionListView,
   FunctionsOfPolicyView,
   ModuleEffectView,
+  NodeDiffView,
   NodeView,
   PlanView,
+  PolicyDetailView,
+  PolicySummaryView,
   StatusView,
 } from './coordinator-client.js';
 
@@ -27,10 +31,56 @@ const TARGET_WHY: Readonly<Record<string, string>> = {
   attach: '',
 };
 
+/** Names shown per list of a diff; the rest is counted ("... and N more"). */
+export const DIFF_NAMES_SHOWN = 8;
+
+/** `a, b, c ... and N more` of a bounded list whose count is the whole. */
+export const namesLine = (list: FunctionListView, shown = DIFF_NAMES_SHOWN): string => {
+  const names = list.names.slice(0, shown);
+  const more = list.count - names.length;
+  return `${names.join(', ')}${more > 0 ? ` ... and ${more} more` : ''}`;
+};
+
+/** The plan against what runs: one row of counts per node, then the names added and removed. */
+export const renderDiff = (plan: PlanView): string[] => {
+  const diff = plan.diff;
+  if (diff === undefined) return [];
+  const against =
+    plan.current === null || plan.current === undefined
+      ? 'new policy: nothing of it runs yet'
+      : `against v${plan.current.version}, in force`;
+  const out = ['', `changes ${against}:`];
+  if (diff.length === 0) {
+    out.push('  no node planned and none runs it');
+    return out;
+  }
+  const rows = diff.map((d: NodeDiffView) => [
+    d.nodeId,
+    `+${d.added.count}`,
+    `-${d.removed.count}`,
+    `=${d.unchanged.count}`,
+    d.selected ? '' : 'no longer selected: releases it',
+  ]);
+  out.push(...table(['NODE', 'ADDED', 'REMOVED', 'UNCHANGED', ''], rows).map((l) => `  ${l}`));
+  for (const d of diff) {
+    if (d.added.count > 0) out.push(`  ${d.nodeId} + ${namesLine(d.added)}`);
+    if (d.removed.count > 0) out.push(`  ${d.nodeId} - ${namesLine(d.removed)}`);
+  }
+  return out;
+};
+
 /** `tramway plan`: per node its path and counts, then one row per function with what would happen. */
 export const renderPlan = (plan: PlanView, style: TableStyle = PLAIN): string => {
+  const what = plan.unchanged
+    ? `v${plan.version} unchanged (the spec in force: apply would record nothing)`
+    : plan.current
+      ? `v${plan.version} (replaces v${plan.current.version})`
+      : plan.current === null
+        ? `v${plan.version} (new policy)`
+        : `v${plan.version}`;
   const out: string[] = [
-    `policy ${plan.policy} v${plan.version}: ${plan.nodes.length} node(s) planned`,
+    `policy ${plan.policy} ${what}: ${plan.nodes.length} node(s) planned`,
+    ...renderDiff(plan),
   ];
   for (const node of plan.nodes) {
     const c = node.counts;
@@ -63,7 +113,8 @@ export const renderPlan = (plan: PlanView, style: TableStyle = PLAIN): string =>
   if (plan.refused) {
     out.push('', `REFUSED: policy ${plan.policy} would not be applied:`);
     for (const r of plan.refused.reasons) out.push(`  - ${r}`);
-  } else out.push('', `ok: 'tramway apply -f <file>' would roll it out`);
+  } else if (plan.unchanged) out.push('', `ok: unchanged, 'tramway apply' would do nothing`);
+  else out.push('', `ok: 'tramway apply -f <file>' would roll it out`);
   return `${out.join('\n')}\n`;
 };
 
@@ -116,7 +167,7 @@ export const renderStatus = (
   const out: string[] = [];
   const rollout = status.rollout;
   out.push(
-    `policy ${status.policy} v${status.version}  ${rollout ? `rollout ${rollout.id}  ${rollout.state}` : 'no rollout'}`,
+    `policy ${policyHeadline(status)}  ${rollout ? `${rolloutWhat(status)} ${rollout.id}  ${rollout.state}` : 'no rollout'}`,
   );
   const waiting = waitingText(status, nowMs);
   if (waiting !== undefined) out.push(waiting);
@@ -156,17 +207,94 @@ export const renderStatus = (
   return `${out.join('\n')}\n`;
 };
 
+/** `tcp v2`, `tcp (deleting, no version in force)`. */
+export const policyHeadline = (status: StatusView): string => {
+  const version = status.version === null ? 'no version in force' : `v${status.version}`;
+  const state = status.state === undefined || status.state === 'active' ? '' : status.state;
+  return state === ''
+    ? `${status.policy} ${version}`
+    : `${status.policy} ${state === 'deleting' ? `v${status.version ?? '?'}` : version} (${state})`;
+};
+
+/** What the rollout does: `rollout`, `rollback v2 -> v1`, `release of v1` (delete). */
+export const rolloutWhat = (status: StatusView): string => {
+  const r = status.rollout;
+  if (!r) return 'no rollout';
+  switch (r.kind) {
+    case 'rollback':
+      return `rollback v${r.fromVersion ?? '?'} -> v${r.version ?? '?'}`;
+    case 'release':
+      return r.rollsBack === undefined
+        ? `delete (release of v${r.version ?? '?'})`
+        : `rollback v${r.version ?? '?'} -> none (release)`;
+    default:
+      return 'rollout';
+  }
+};
+
 /**
  * One line per change while watching without a terminal: the rollout and wave states, and what
  * it waits for (the countdown as of `nowMs`).
  */
 export const statusLine = (status: StatusView, nowMs: number = statusTime(status)): string => {
   const r = status.rollout;
-  if (!r) return `${status.policy} v${status.version}: no rollout`;
+  if (!r) return `${policyHeadline(status)}: no rollout`;
   const waves = r.waves.map((w) => `wave ${w.index} ${w.state} ${w.succeeded}/${w.nodes.length}`);
   const converged = status.nodes.filter((n) => n.state === 'converged').length;
+  const verb = r.kind === 'release' ? 'released' : 'converged';
   const waiting = waitingText(status, nowMs);
-  return `${status.policy} v${status.version} ${r.state}: ${waves.join(', ')}; ${waiting === undefined ? '' : `${waiting}; `}nodes converged ${converged}/${status.nodes.length}`;
+  return `${policyHeadline(status)} ${r.kind === undefined || r.kind === 'apply' ? '' : `${rolloutWhat(status)} `}${r.state}: ${waves.join(', ')}; ${waiting === undefined ? '' : `${waiting}; `}nodes ${verb} ${converged}/${status.nodes.length}`;
+};
+
+/** `tramway policy list`. */
+export const renderPolicies = (policies: readonly PolicySummaryView[]): string => {
+  if (policies.length === 0) return 'no policies\n';
+  const rows = policies.map((p) => [
+    p.name,
+    `v${p.version}`,
+    p.state ?? 'active',
+    p.rollout
+      ? `${p.rollout.kind === 'apply' ? '' : `${p.rollout.kind} `}${p.rollout.id} ${p.rollout.state}`
+      : '-',
+    p.appliedAt,
+    p.appliedBy,
+  ]);
+  return `${table(['NAME', 'VERSION', 'STATE', 'LATEST ROLLOUT', 'APPLIED', 'BY'], rows).join('\n')}\n`;
+};
+
+/**
+ * `tramway policy describe`: the policy (version, state), its latest changes, its latest rollout
+ * with its waves and how many nodes stand in each state.
+ */
+export const renderDescribe = (
+  policy: PolicyDetailView,
+  status: StatusView | undefined,
+): string => {
+  const out: string[] = [
+    `Name:           ${policy.name}`,
+    `Version:        v${policy.version}${policy.latestVersion !== undefined && policy.latestVersion !== policy.version ? ` (latest recorded: v${policy.latestVersion})` : ''}`,
+    `State:          ${policy.state ?? 'active'}${policy.deleting ? ` (deleted by ${policy.deleting.by} at ${policy.deleting.at}; nodes releasing it)` : ''}`,
+    `Applied:        ${policy.appliedAt} by ${policy.appliedBy}`,
+  ];
+  const r = status?.rollout;
+  if (status && r) {
+    const byState = new Map<string, number>();
+    for (const n of status.nodes) byState.set(n.state, (byState.get(n.state) ?? 0) + 1);
+    const counts = [...byState.entries()].map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
+    out.push(
+      `Latest rollout: ${rolloutWhat(status)} ${r.id}, ${r.state}${r.startedBy ? ` (started by ${r.startedBy}${r.startedAt ? ` at ${r.startedAt}` : ''})` : ''}`,
+      `Nodes:          ${status.nodes.length} (${counts})`,
+    );
+    for (const w of r.waves)
+      out.push(
+        `  wave ${w.index}  ${progressBar(w.succeeded, w.nodes.length)}  ${w.succeeded}/${w.nodes.length}  ${w.state}  ${w.nodes.join(',')}`,
+      );
+  } else out.push('Latest rollout: none');
+  const history = policy.history ?? [];
+  out.push('', history.length > 0 ? 'Recent changes (newest first):' : 'Recent changes: none');
+  for (const c of history)
+    out.push(`  ${c.at}  v${c.version} ${c.change} by ${c.by}${c.reason ? `: ${c.reason}` : ''}`);
+  return `${out.join('\n')}\n`;
 };
 
 /** `tramway nodes`; -o wide adds each node's boot id. */

@@ -3,8 +3,18 @@
  * validates its input, asks the runner or reads the log, and answers an `ApiResult`. Decisions
  * run one at a time through `serially`.
  */
-import type { NodePlan, Policy } from '@tramway/shared/domain';
-import { FleetStreams, pauseEndsAt, refusePlan, selectNodes } from '@tramway/shared/domain';
+import type { JsonValue, NodePlan, NodePlanDiff, Policy } from '@tramway/shared/domain';
+import {
+  FleetStreams,
+  POLICY_NAME,
+  POLICY_NAME_MAX,
+  diffNodePlan,
+  functionKey,
+  isSpecInForce,
+  pauseEndsAt,
+  refusePlan,
+  selectNodes,
+} from '@tramway/shared/domain';
 import type { NodeView } from '@tramway/shared/projections';
 import {
   FleetSubjects,
@@ -29,11 +39,13 @@ export interface FleetCommands {
   apply(body: unknown, by: Requester): Promise<ApiResult>;
   status(name: string): ApiResult;
   rollback(name: string, body: unknown, by: Requester): Promise<ApiResult>;
+  /** deletes the policy: every node holding it releases it (a `release` rollout) */
+  deletePolicy(name: string, body: unknown, by: Requester): Promise<ApiResult>;
   resume(rolloutId: string, by: Requester): Promise<ApiResult>;
   nodes(): ApiResult;
-  /** the policies in force: name, version, when and by whom applied (no spec) */
+  /** the policies in force or being deleted: name, version, state, when and by whom applied */
   policies(): ApiResult;
-  /** one policy in force, with its spec; 404 when there is none */
+  /** one policy in force (or being deleted), with its spec and recent changes; else 404 */
   policy(name: string): ApiResult;
   /** admits a pending node (the actor is the approver) */
   approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
@@ -130,6 +142,11 @@ export const createFleetCommands = (deps: {
         ok: true;
         policy: Policy;
         version: number;
+        /** the version in force (null: a new policy, or none in force) */
+        current: number | null;
+        /** the spec is the one in force: applying it changes nothing */
+        unchanged: boolean;
+        diff: NodePlanDiff[];
         plans: NodePlan[];
         refused: readonly string[];
         unreachable: { nodeId: string; reason: string }[];
@@ -158,7 +175,11 @@ export const createFleetCommands = (deps: {
     }
     const policy = parsed.policy;
     const state = log.deciders.policy.get(FleetStreams.policy(policy.metadata.name)).state;
-    const version = state.lastVersion + 1;
+    const unchanged = isSpecInForce(
+      state,
+      JSON.parse(JSON.stringify(policy.spec)) as Record<string, JsonValue>,
+    );
+    const version = unchanged && state.current !== null ? state.current : state.lastVersion + 1;
     const selected = selectNodes(policy, liveNodes());
     const asked = await askPlans(policy, version, selected);
     const entries = asked.plans.reduce((sum, p) => sum + p.targets.length + p.unmatched.length, 0);
@@ -179,7 +200,58 @@ export const createFleetCommands = (deps: {
         .flatMap((n) => Object.keys(n.labels)),
     );
     const refused = refusePlan(asked.plans, policy, knownLabels)?.reasons ?? [];
-    return { ok: true, policy, version, ...asked, refused };
+    const diff = diffAgainstRunning(
+      policy.metadata.name,
+      asked.plans,
+      new Set(selected.map((n) => n.nodeId)),
+    );
+    return {
+      ok: true,
+      policy,
+      version,
+      current: state.current,
+      unchanged,
+      diff,
+      ...asked,
+      refused,
+    };
+  };
+
+  /**
+   * Per node, the functions the plan would attach against those the node holds now for the
+   * policy (its links in the log): each planned node, and each node holding the policy that it
+   * would no longer select (everything it runs is removed). Unreachable nodes have no diff.
+   */
+  const diffAgainstRunning = (
+    name: string,
+    plans: readonly NodePlan[],
+    selected: ReadonlySet<string>,
+  ): NodePlanDiff[] => {
+    const runningOn = (nodeId: string): string[] =>
+      Object.values(ownEntry(log.fleet().nodes, nodeId)?.links ?? {})
+        .filter((l) => l.policy === name)
+        .flatMap((l) => l.connections.map(functionKey));
+    const planned = plans.map((p) =>
+      diffNodePlan({
+        nodeId: p.nodeId,
+        selected: true,
+        running: runningOn(p.nodeId),
+        planned: p.targets.filter((t) => t.status === 'attach').map(functionKey),
+      }),
+    );
+    const dropped = Object.values(log.fleet().nodes)
+      .filter(
+        (n) => !selected.has(n.nodeId) && Object.values(n.links).some((l) => l.policy === name),
+      )
+      .map((n) =>
+        diffNodePlan({
+          nodeId: n.nodeId,
+          selected: false,
+          running: runningOn(n.nodeId),
+          planned: [],
+        }),
+      );
+    return [...planned, ...dropped].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1));
   };
 
   const plan = async (body: unknown): Promise<ApiResult> => {
@@ -188,6 +260,9 @@ export const createFleetCommands = (deps: {
     return success({
       policy: p.policy.metadata.name,
       version: p.version,
+      unchanged: p.unchanged,
+      current: p.current === null ? null : { version: p.current },
+      diff: p.diff,
       nodes: p.plans,
       ...(p.unreachable.length > 0 ? { unreachable: p.unreachable } : {}),
       ...(p.refused.length > 0 ? { refused: { reasons: p.refused } } : {}),
@@ -214,8 +289,14 @@ export const createFleetCommands = (deps: {
         by,
       });
       if (outcome.ok && !outcome.value.unchanged) deps.kick();
+      // the spec in force again: nothing recorded, nothing rolled out (200, not 202)
       return answer(outcome, (v) =>
-        success({ policy: name, version: v.version, rolloutId: v.rolloutId }, 202),
+        v.unchanged
+          ? success({ policy: name, version: v.version, rolloutId: v.rolloutId, unchanged: true })
+          : success(
+              { policy: name, version: v.version, rolloutId: v.rolloutId, unchanged: false },
+              202,
+            ),
       );
     });
 
@@ -227,7 +308,33 @@ export const createFleetCommands = (deps: {
           'reason: expected a non-empty string',
         ]);
       }
-      return answer(await runner.rollback(name, reason, by), (v) => success(v));
+      const outcome = await runner.rollback(name, reason, by);
+      if (outcome.ok) deps.kick();
+      return answer(outcome, (v) => success(v));
+    });
+
+  const deletePolicy = (name: string, body: unknown, by: Requester): Promise<ApiResult> =>
+    deps.serially(async () => {
+      if (name.length > POLICY_NAME_MAX || !POLICY_NAME.test(name))
+        return failure(400, ApiErrorCode.InvalidRequest, 'invalid policy name', [
+          `name: ${JSON.stringify(name.slice(0, 80))} is not a policy name`,
+        ]);
+      const reason = reasonOf(body);
+      if (typeof reason === 'object') return reason;
+      const outcome = await runner.deletePolicy(name, reason, by);
+      if (outcome.ok) deps.kick();
+      return answer(outcome, (v) =>
+        success(
+          {
+            policy: name,
+            version: v.version,
+            state: 'deleting',
+            rolloutId: v.rolloutId,
+            nodes: v.nodes,
+          },
+          202,
+        ),
+      );
     });
 
   const resume = (rolloutId: string, by: Requester): Promise<ApiResult> =>
@@ -237,6 +344,15 @@ export const createFleetCommands = (deps: {
       return answer(outcome, (v) => success(v));
     });
 
+  /** active, deleting (its nodes release it), deleted, or removed by a rollback to nothing */
+  const policyStateOf = (name: string): 'active' | 'deleting' | 'deleted' | 'removed' | null => {
+    const view = ownEntry(log.fleet().policies, name);
+    if (view) return view.deleting ? 'deleting' : 'active';
+    const state = log.deciders.policy.get(FleetStreams.policy(name)).state;
+    if (state.lastVersion === 0) return null;
+    return state.deleted ? 'deleted' : 'removed';
+  };
+
   /**
    * A policy's rollout as `tramway status --watch` shows it: every wave from the start (those not
    * started yet as `pending`, with the nodes the split fixed for them), the current wave, a pause
@@ -245,8 +361,10 @@ export const createFleetCommands = (deps: {
    */
   const status = (name: string): ApiResult => {
     const policy = ownEntry(log.fleet().policies, name);
-    if (!policy) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
     const rolloutId = ownEntry(log.coordinator().latestRollout, name);
+    // a policy removed or deleted still shows the rollout that took it away
+    if (!policy && rolloutId === undefined)
+      return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
     const rollout = rolloutId === undefined ? undefined : ownEntry(log.fleet().rollouts, rolloutId);
     const state = rolloutId === undefined ? undefined : runner.rolloutOf(rolloutId);
     const standing = (nodeId: string) => (state ? runner.standingOf(state, nodeId) : 'pending');
@@ -319,15 +437,22 @@ export const createFleetCommands = (deps: {
     });
     return success({
       policy: name,
-      version: policy.version,
+      version: policy?.version ?? null,
+      state: policyStateOf(name),
       now: deps.now().toISOString(),
       rollout: rollout
         ? {
             id: rollout.rolloutId,
             state: rollout.status,
+            kind: rollout.kind ?? 'apply',
+            version: rollout.policyVersion,
+            // the version its nodes ran before (null: none)
+            fromVersion: state?.previousVersion ?? null,
+            ...(rollout.rollsBack === undefined ? {} : { rollsBack: rollout.rollsBack }),
+            startedAt: rollout.startedAt,
+            startedBy: rollout.startedBy,
             waveCount: rollout.waveCount,
             currentWave: rollout.currentWave,
-            startedAt: rollout.startedAt,
             paused: pause !== null,
             pause,
             nextWaveAt: pause?.endsAt ?? null,
@@ -363,29 +488,46 @@ export const createFleetCommands = (deps: {
         }),
     );
 
+  /** The policy's latest rollout, in a few words (null: none). */
+  const latestRolloutOf = (name: string) => {
+    const id = ownEntry(log.coordinator().latestRollout, name);
+    const r = id === undefined ? undefined : ownEntry(log.fleet().rollouts, id);
+    return r === undefined
+      ? null
+      : { id: r.rolloutId, kind: r.kind ?? 'apply', version: r.policyVersion, state: r.status };
+  };
+
   const policies = (): ApiResult =>
     success(
       Object.values(log.fleet().policies)
         .map((p) => ({
           name: p.name,
           version: p.version,
+          state: p.deleting ? 'deleting' : 'active',
           appliedAt: p.appliedAt,
           appliedBy: p.appliedBy,
+          rollout: latestRolloutOf(p.name),
         }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     );
 
   const policy = (name: string): ApiResult => {
     const p = ownEntry(log.fleet().policies, name);
-    return p === undefined
-      ? failure(404, ApiErrorCode.NotFound, `no policy ${name}`)
-      : success({
-          name: p.name,
-          version: p.version,
-          appliedAt: p.appliedAt,
-          appliedBy: p.appliedBy,
-          spec: p.spec,
-        });
+    if (p === undefined) return failure(404, ApiErrorCode.NotFound, `no policy ${name}`);
+    const state = log.deciders.policy.get(FleetStreams.policy(name)).state;
+    return success({
+      name: p.name,
+      version: p.version,
+      state: p.deleting ? 'deleting' : 'active',
+      appliedAt: p.appliedAt,
+      appliedBy: p.appliedBy,
+      ...(p.deleting ? { deleting: p.deleting } : {}),
+      latestVersion: state.lastVersion,
+      // the latest changes, newest first (the log keeps every one)
+      history: [...(state.history ?? [])].reverse(),
+      rollout: latestRolloutOf(name),
+      spec: p.spec,
+    });
   };
 
   const moduleAction = async (
@@ -545,6 +687,7 @@ export const createFleetCommands = (deps: {
     apply,
     status,
     rollback,
+    deletePolicy,
     resume,
     nodes,
     policies,

@@ -5,7 +5,7 @@
  *
  * - `public`: the OpenAPI document, `/healthz` and `/readyz` (they reveal nothing of the fleet).
  * - viewer: every read (nodes, status, metrics, the audit; tokens are admin's).
- * - operator: plan, apply, rollback, resume, module load/unload.
+ * - operator: plan, apply, rollback, delete a policy, resume, module load/unload.
  * - admin: tokens, node approval, and everything else.
  */
 import type { AccessRole } from '@tramway/shared/domain';
@@ -35,6 +35,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze(
   'POST /v1/plan': 'operator',
   'POST /v1/policies': 'operator',
   'POST /v1/policies/{name}/rollback': 'operator',
+  'DELETE /v1/policies/{name}': 'operator',
   'POST /v1/rollouts/{id}/resume': 'operator',
   'POST /v1/nodes/{id}/modules/{module}/load': 'operator',
   'POST /v1/nodes/{id}/modules/{module}/unload': 'operator',

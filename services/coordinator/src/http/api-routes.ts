@@ -21,6 +21,7 @@ import {
   AUDIT_STATE_QUERY,
   LOG_RANGE,
   MODULE_QUERY,
+  DELETED,
   HEALTH,
   MODULE_OUTCOME,
   NODE,
@@ -33,6 +34,7 @@ import {
   POLICY_SUMMARY,
   READY,
   REASON_BODY,
+  ROLLBACK_RESULT,
   ROLLOUT_REF,
   TAKEN_BACK,
   TOKEN,
@@ -120,7 +122,8 @@ export const API_ROUTES = [
     operationId: 'listPolicies',
     method: 'GET',
     path: '/v1/policies',
-    summary: 'The policies in force: name, version, when and by whom applied',
+    summary:
+      'The policies in force or being deleted: name, version, state, when and by whom applied, latest rollout',
     query: PAGE_QUERY,
     responses: {
       '200': { description: 'a page of policies, by name', schema: page(POLICY_SUMMARY) },
@@ -133,14 +136,22 @@ export const API_ROUTES = [
     summary: 'Apply a policy: a new version and its rollout',
     body: { schema: POLICY_BODY, required: true, yamlPolicy: true, delegate: 'policy' },
     onBehalfOf: true,
-    responses: { '202': { description: 'rollout started', schema: APPLY_RESULT } },
+    responses: {
+      '200': {
+        description:
+          'unchanged: the spec is the one in force (no version recorded, no rollout started)',
+        schema: APPLY_RESULT,
+      },
+      '202': { description: 'a new version: its rollout started', schema: APPLY_RESULT },
+    },
     errors: {
       '400': {
         description: `${policyErrors['400']!.description}, or a plan refused (PlanRefused: the reasons)`,
         codes: ['InvalidRequest', 'InvalidPolicy', 'PlanTooLarge', 'PlanRefused'],
       },
       '409': {
-        description: 'a rollout of the policy is running, paused or held',
+        description:
+          'a rollout of the policy is running, paused or held (or its release after a delete)',
         codes: ['Conflict'],
       },
     },
@@ -149,16 +160,40 @@ export const API_ROUTES = [
     operationId: 'getPolicy',
     method: 'GET',
     path: '/v1/policies/{name}',
-    summary: 'One policy in force, with its spec',
+    summary: 'One policy in force (or being deleted): its spec, its latest changes and rollout',
     params: { name: 'the policy name (metadata.name)' },
     responses: { '200': { description: 'the policy', schema: POLICY_DETAIL } },
     errors: notFound('policy'),
   },
   {
+    operationId: 'deletePolicy',
+    method: 'DELETE',
+    path: '/v1/policies/{name}',
+    summary: 'Delete a policy: every node holding it releases it',
+    description:
+      'Records PolicyDeleted (the caller is the actor), then a release rollout takes the policy from every node holding it. The policy is listed as deleting until every node has released it, then no longer listed; the log keeps it. Applying the name again records the next version. Deleting a policy being deleted answers its release again.',
+    params: { name: 'the policy name (metadata.name)' },
+    body: { schema: REASON_BODY, required: false },
+    onBehalfOf: true,
+    responses: { '202': { description: 'deleted: its nodes are releasing it', schema: DELETED } },
+    errors: {
+      '400': { description: 'an invalid policy name or body', codes: ['InvalidRequest'] },
+      '404': {
+        description: 'no version of the policy is in force (never applied, removed, or deleted)',
+        codes: ['NotFound'],
+      },
+      '409': {
+        description: 'a rollout of the policy is running, paused or held',
+        codes: ['Conflict'],
+      },
+    },
+  },
+  {
     operationId: 'policyStatus',
     method: 'GET',
     path: '/v1/policies/{name}/status',
-    summary: "A policy's rollout: its waves and each node's state",
+    summary:
+      "A policy's latest rollout (an apply, its rollback, or its release after a delete): its waves and each node's state",
     params: { name: 'the policy name (metadata.name)' },
     responses: { '200': { description: 'status', schema: POLICY_STATUS } },
     errors: notFound('policy'),
@@ -171,10 +206,20 @@ export const API_ROUTES = [
     params: { name: 'the policy name (metadata.name)' },
     body: { schema: REASON_BODY, required: false },
     onBehalfOf: true,
-    responses: { '200': { description: 'rollback rollout started', schema: ROLLOUT_REF } },
+    responses: {
+      '200': {
+        description:
+          'the rollback rollout started (it gives the nodes the previous version back, or releases the policy when there was none)',
+        schema: ROLLBACK_RESULT,
+      },
+    },
     errors: {
       ...notFound('policy'),
-      '409': { description: 'nothing to roll back to', codes: ['Conflict'] },
+      '409': {
+        description:
+          'nothing newer to roll back to (the latest rollout is a rollback, or the policy was deleted); the message names the versions',
+        codes: ['Conflict'],
+      },
     },
   },
   {

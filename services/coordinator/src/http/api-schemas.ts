@@ -106,49 +106,143 @@ export const page = <T extends z.ZodType>(item: T) =>
 
 const isoInstant = z.iso.datetime({ offset: true });
 
+const ROLLOUT_STATE = z.enum(['running', 'held', 'completed', 'rolled-back']);
+const ROLLOUT_KIND = z.enum(['apply', 'rollback', 'release']).meta({
+  description: 'apply and rollback give the nodes `version`; release takes the policy away',
+});
+
 export const POLICY_SUMMARY = named(
   'PolicySummary',
-  z.object({ name: z.string(), version: z.int(), appliedAt: isoInstant, appliedBy: z.string() }),
+  z.object({
+    name: z.string(),
+    version: z.int(),
+    state: z.enum(['active', 'deleting']).meta({
+      description: 'deleting: deleted, and some node has not released it yet',
+    }),
+    appliedAt: isoInstant,
+    appliedBy: z.string(),
+    rollout: z
+      .object({ id: z.string(), kind: ROLLOUT_KIND, version: z.int(), state: ROLLOUT_STATE })
+      .nullable()
+      .meta({ description: "the policy's latest rollout" }),
+  }),
 );
 
 export const POLICY_DETAIL = POLICY_SUMMARY.extend({
+  latestVersion: z.int().meta({ description: 'the highest version ever recorded' }),
+  deleting: z
+    .object({ at: isoInstant, by: z.string(), rolloutId: z.string().nullable() })
+    .optional(),
+  history: z
+    .array(
+      z.object({
+        change: z.enum(['applied', 'removed', 'deleted']),
+        version: z.int(),
+        at: isoInstant,
+        by: z.string(),
+        reason: z.string().optional(),
+      }),
+    )
+    .meta({ description: 'the latest changes, newest first (at most 20)' }),
   spec: TRACING_POLICY_SCHEMA.shape.spec.meta({
     description: 'the spec in force, defaults filled in',
   }),
 });
 
+const FUNCTION_LIST = named(
+  'FunctionList',
+  z.object({
+    count: z.int(),
+    names: z.array(z.string()).meta({ description: 'the first 50, sorted' }),
+  }),
+);
+
 export const PLAN_RESULT = named(
   'PlanResult',
   z.object({
     policy: z.string(),
-    version: z.int(),
+    version: z.int().meta({
+      description: 'the version apply would record (the one in force when unchanged)',
+    }),
+    unchanged: z.boolean().meta({ description: 'the spec is the one in force' }),
+    current: z
+      .object({ version: z.int() })
+      .nullable()
+      .meta({ description: 'the version in force (null: a new policy)' }),
+    diff: z
+      .array(
+        z.object({
+          nodeId: z.string(),
+          selected: z.boolean(),
+          added: FUNCTION_LIST,
+          removed: FUNCTION_LIST,
+          unchanged: FUNCTION_LIST,
+        }),
+      )
+      .meta({
+        description:
+          'per node, the functions the plan would attach against those the node holds now for the policy',
+      }),
     nodes: z.array(named('NodePlan', NODE_PLAN_SCHEMA)),
     unreachable: z.array(z.object({ nodeId: z.string(), reason: z.string() })).optional(),
     refused: z.object({ reasons: z.array(z.string()) }).optional(),
   }),
 );
 
-export const APPLY_RESULT = z.object({
-  policy: z.string(),
-  version: z.int(),
-  rolloutId: z.string(),
-});
+export const APPLY_RESULT = named(
+  'Applied',
+  z.object({
+    policy: z.string(),
+    version: z.int(),
+    rolloutId: z.string(),
+    unchanged: z.boolean().meta({
+      description: 'the spec was the one in force: nothing recorded, nothing rolled out',
+    }),
+  }),
+);
 
 export const ROLLOUT_REF = named('RolloutRef', z.object({ rolloutId: z.string() }));
+
+export const ROLLBACK_RESULT = named(
+  'RolledBack',
+  z.object({
+    rolloutId: z.string().meta({ description: 'the rollback rollout' }),
+    rolledBack: z.string().meta({ description: 'the rollout rolled back' }),
+    fromVersion: z.int(),
+    toVersion: z.int().nullable().meta({ description: 'null: the policy is removed' }),
+  }),
+);
+
+export const DELETED = named(
+  'PolicyDeleted',
+  z.object({
+    policy: z.string(),
+    version: z.int().meta({ description: 'the version deleted' }),
+    state: z.literal('deleting'),
+    rolloutId: z.string().meta({ description: 'the release rollout' }),
+    nodes: z.array(z.string()).meta({ description: 'the nodes releasing it' }),
+  }),
+);
 
 export const POLICY_STATUS = named(
   'PolicyStatus',
   z.object({
     policy: z.string(),
-    version: z.int(),
+    version: z.int().nullable().meta({ description: 'null: no version in force' }),
+    state: z.enum(['active', 'deleting', 'deleted', 'removed']),
     now: isoInstant.optional().meta({ description: "the coordinator's clock when it answered" }),
     rollout: z
       .object({
         id: z.string(),
-        state: z.enum(['running', 'held', 'completed', 'rolled-back']),
+        state: ROLLOUT_STATE,
+        kind: ROLLOUT_KIND,
+        version: z.int(),
+        fromVersion: z.int().nullable(),
+        rollsBack: z.string().optional().meta({ description: 'the rollout a rollback undoes' }),
+        startedAt: isoInstant,
+        startedBy: z.string(),
         waveCount: z.int().optional(),
         currentWave: z.int().nullable().optional(),
-        startedAt: z.string().optional(),
         paused: z.boolean().optional(),
         pause: z
           .object({
@@ -166,22 +260,17 @@ export const POLICY_STATUS = named(
           .nullable()
           .optional()
           .meta({ description: 'the hold or rollback reason' }),
-        waves: z
-          .array(
-            z.object({
-              index: z.int(),
-              nodes: z.array(z.string()),
-              state: z.enum(['pending', 'running', 'held', 'completed']),
-              succeeded: z.int(),
-              failed: z.int(),
-              reason: z.string().optional(),
-              completedAt: z.string().optional(),
-            }),
-          )
-          .meta({
-            description:
-              'every wave from the start: those not started yet are pending, with the nodes the split fixed for them',
+        waves: z.array(
+          z.object({
+            index: z.int(),
+            nodes: z.array(z.string()),
+            state: z.enum(['pending', 'running', 'held', 'completed']),
+            succeeded: z.int(),
+            failed: z.int(),
+            reason: z.string().optional(),
+            completedAt: z.string().optional(),
           }),
+        ),
       })
       .nullable(),
     nodes: z.array(

@@ -7,6 +7,7 @@
  * or, over HTTPS, a client certificate) whose role allows it (access.ts); the actor of a
  * decision is that credential's identity (docs/security.md, "People").
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES, createServer } from 'node:http';
@@ -180,6 +181,7 @@ export const createRoutes = (
       paged<{ name: string }>(coordinator.api.policies(), (p) => p.name, queryOf(req)),
     applyPolicy: (req, _p, { by }) => coordinator.api.apply(req.body, by),
     getPolicy: (_req, [name]) => coordinator.api.policy(name!),
+    deletePolicy: (req, [name], { by }) => coordinator.api.deletePolicy(name!, req.body, by),
     policyStatus: (_req, [name]) => coordinator.api.status(name!),
     rollbackPolicy: (req, [name], { by }) => coordinator.api.rollback(name!, req.body ?? {}, by),
     resumeRollout: (_req, [id], { by }) => coordinator.api.resume(id!, by),
@@ -354,6 +356,8 @@ interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
   /** the body was not read: close after answering, so its rest is not taken as a request */
   readonly close?: boolean;
+  /** who asked, once authenticated (the request log line says it; never the credential) */
+  readonly identity?: Identity;
 }
 
 /** Writes the reply; a problem gets `instance` (the request path) and its own content type. */
@@ -426,6 +430,46 @@ const deny = (
   return { ...reply, close: reply.close ?? hasBody(req) };
 };
 
+/** `x-request-id` as sent when it is a plain token, else a new one; answered in the response. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIdOf = (req: IncomingMessage): string => {
+  const sent = header(req, 'x-request-id');
+  return sent !== undefined && REQUEST_ID.test(sent) ? sent : randomUUID();
+};
+
+/** Probes and scrapes: their request lines are debug, not to drown the others. */
+const PROBE_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One line per request: method, route template (the path only when no route matched, cut at
+ * 200 characters), status, duration, who asked and how; never a credential, a query or a body.
+ */
+const logRequest = (
+  log: Logger,
+  routes: readonly Route[],
+  req: IncomingMessage,
+  path: string,
+  reply: Reply,
+  startedAt: number,
+): void => {
+  const method = req.method ?? 'GET';
+  const found = findRoute(routes, method, path);
+  const status = reply.result.status;
+  const line = {
+    method,
+    ...(found.ok ? { route: found.route.template } : { route: null, path: path.slice(0, 200) }),
+    status,
+    durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+    ...(reply.identity === undefined
+      ? { credential: 'none' }
+      : { actor: reply.identity.actor, credential: reply.identity.via }),
+    remote: req.socket.remoteAddress,
+  };
+  if (found.ok && PROBE_ROUTES.has(found.route.template) && status < 500)
+    log.debug('request', line);
+  else log.info('request', line);
+};
+
 const UNAUTHENTICATED_HEADERS = { 'www-authenticate': 'Bearer realm="tramway"' };
 
 /** The verified client certificate's identity, if the connection has one. */
@@ -454,8 +498,19 @@ const admit = (
   | { ok: false; reply: Reply } => {
   const method = req.method ?? 'GET';
   const path = new URL(req.url ?? '/', 'http://x').pathname;
-  const no = (reason: DeniedReason, reply: Reply, who?: string) =>
-    ({ ok: false, reply: deny(guard, log, req, reason, reply, who) }) as const;
+  /** `who`: the authenticated identity, or what may be said of a credential refused */
+  const no = (reason: DeniedReason, reply: Reply, who?: string | Identity) =>
+    ({
+      ok: false,
+      reply: deny(
+        guard,
+        log,
+        req,
+        reason,
+        typeof who === 'object' ? { ...reply, identity: who } : reply,
+        typeof who === 'object' ? who.actor : who,
+      ),
+    }) as const;
 
   const host = header(req, 'host');
   if (!hostAllowed(host, guard.scheme, guard.allowedHosts())) {
@@ -565,7 +620,7 @@ const admit = (
           { needed: access, role: identity.role },
         ),
       },
-      identity.actor,
+      identity,
     );
   }
   const onBehalfOf = header(req, 'x-tramway-on-behalf-of');
@@ -581,7 +636,7 @@ const admit = (
             { needed: 'admin', role: identity.role },
           ),
         },
-        identity.actor,
+        identity,
       );
     }
     if (!ON_BEHALF_OF.test(onBehalfOf)) {
@@ -608,7 +663,7 @@ const admit = (
         ),
         headers: { 'retry-after': String(budget.retryAfterS) },
       },
-      identity.actor,
+      identity,
     );
   }
   return {
@@ -625,7 +680,7 @@ const admit = (
   };
 };
 
-/** Admits, reads and parses the body, runs the route. */
+/** Admits, then reads and parses the body and runs the route. */
 const handle = async (
   routes: readonly Route[],
   req: IncomingMessage,
@@ -636,6 +691,19 @@ const handle = async (
 ): Promise<Reply> => {
   const admitted = admit(routes, req, coordinator, guard, log);
   if (!admitted.ok) return admitted.reply;
+  const reply = await run(admitted, req, log, limits);
+  return admitted.caller.identity.actor === 'anonymous'
+    ? reply
+    : { ...reply, identity: admitted.caller.identity };
+};
+
+/** Reads and parses the body of an admitted request, runs its route. */
+const run = async (
+  admitted: { route: Route; params: readonly string[]; caller: Caller },
+  req: IncomingMessage,
+  log: Logger,
+  limits: HttpLimits,
+): Promise<Reply> => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   let raw: string | undefined;
   try {
@@ -756,15 +824,22 @@ export const listenHttpApi = (
     ),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const startedAt = performance.now();
     const path = pathOf(req);
-    handle(routes, req, coordinator, guard, log, limits).then(
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const reqLog = log.child({ requestId });
+    handle(routes, req, coordinator, guard, reqLog, limits).then(
       (reply) => {
         if (reply.close) req.resume();
         send(res, reply, path);
+        logRequest(reqLog, routes, req, path, reply, startedAt);
       },
       (error: unknown) => {
-        log.error('response failed', { error: String(error) });
-        send(res, { result: failure(500, ApiErrorCode.Internal, 'internal error') }, path);
+        reqLog.error('response failed', { error: String(error) });
+        const reply = { result: failure(500, ApiErrorCode.Internal, 'internal error') };
+        send(res, reply, path);
+        logRequest(reqLog, routes, req, path, reply, startedAt);
       },
     );
   };

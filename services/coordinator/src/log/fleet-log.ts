@@ -153,7 +153,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
   const waiters: { position: number; resolve: () => void }[] = [];
 
   const deciders: FleetDeciders = {
-    policy: createDeciderCache(policyDecider, ['PolicyApplied', 'PolicyRemoved']),
+    policy: createDeciderCache(policyDecider, ['PolicyApplied', 'PolicyRemoved', 'PolicyDeleted']),
     rollout: createDeciderCache(rolloutDecider, [
       'RolloutStarted',
       'WaveStarted',
@@ -253,7 +253,11 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
         [...(before ?? []), ...recorded.data.links].map((l) => l.policy),
       ))
         trimPolicy(policy);
-    } else if (recorded.type === 'PolicyApplied' || recorded.type === 'PolicyRemoved')
+    } else if (
+      recorded.type === 'PolicyApplied' ||
+      recorded.type === 'PolicyRemoved' ||
+      recorded.type === 'PolicyDeleted'
+    )
       trimPolicy(recorded.data.name);
     else if (recorded.type === 'RolloutStarted') forgetEndedRollouts(recorded.data);
     fleetDirty = true;

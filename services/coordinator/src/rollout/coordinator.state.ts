@@ -95,7 +95,8 @@ export const evolveCoordinator = (
             : { ...state.previousVersion, [name]: current ?? null },
       };
     }
-    case 'PolicyRemoved': {
+    case 'PolicyRemoved':
+    case 'PolicyDeleted': {
       const { [event.data.name]: _removed, ...rest } = state.currentVersion;
       return {
         ...next,

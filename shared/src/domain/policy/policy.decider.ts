@@ -1,8 +1,10 @@
 /**
  * A policy's versions, as the decider that owns the stream `policy-<name>`: applying a spec that
  * differs from the one in force records the next version (PolicyApplied); the same spec again
- * changes nothing. Rolling back re-applies the version the rollout replaced, or removes the
- * policy when there was none (PolicyRemoved). Versions are never reused.
+ * changes nothing, even while its rollout runs. Rolling back re-applies the version the rollout
+ * replaced, or removes the policy when there was none (PolicyRemoved). Deleting records
+ * PolicyDeleted with the person who asked; deleting again while nothing is in force changes
+ * nothing. Versions are never reused: applying a deleted name again records the next version.
  */
 import type { Decider, Decision } from '../decider.js';
 import { accept, nothing, reject } from '../decider.js';
@@ -10,10 +12,25 @@ import type {
   FleetRecordedEvent,
   JsonValue,
   PolicyApplied,
+  PolicyDeleted,
   PolicyRemoved,
 } from '../fleet.events.js';
 
-export type PolicyEvent = PolicyApplied | PolicyRemoved;
+export type PolicyEvent = PolicyApplied | PolicyRemoved | PolicyDeleted;
+
+/** One change of the policy, for `describe`: the latest `POLICY_HISTORY` are kept. */
+export interface PolicyChange {
+  readonly change: 'applied' | 'removed' | 'deleted';
+  readonly version: number;
+  /** the event's occurredAt */
+  readonly at: string;
+  /** the event's actor */
+  readonly by: string;
+  readonly reason?: string | undefined;
+}
+
+/** Changes kept per policy (the log keeps every one). */
+export const POLICY_HISTORY = 20;
 
 type Spec = { readonly [key: string]: JsonValue };
 
@@ -27,6 +44,10 @@ export interface PolicyState {
   readonly current: number | null;
   /** the reason of the latest PolicyApplied or PolicyRemoved (a rollback's, after a rollback) */
   readonly reason?: string | undefined;
+  /** deleted (PolicyDeleted) and not applied since */
+  readonly deleted?: boolean | undefined;
+  /** the latest changes, oldest first (at most POLICY_HISTORY) */
+  readonly history?: readonly PolicyChange[] | undefined;
 }
 
 /** A rollout of the policy that has not ended, which a new version must wait for. */
@@ -61,7 +82,19 @@ export type RevertPolicy = Readonly<{
   metadata: Readonly<{ actor: string }>;
 }>;
 
-export type PolicyCommand = ApplyPolicy | RevertPolicy;
+/** Delete the policy: its nodes release it afterwards (the shell starts a `release` rollout). */
+export type DeletePolicy = Readonly<{
+  type: 'DeletePolicy';
+  data: Readonly<{
+    name: string;
+    /** the policy's latest rollout when it has not ended */
+    running: RunningRollout | null;
+    reason?: string | undefined;
+  }>;
+  metadata: Readonly<{ actor: string }>;
+}>;
+
+export type PolicyCommand = ApplyPolicy | RevertPolicy | DeletePolicy;
 
 export const initialPolicyState = (): PolicyState => ({
   name: '',
@@ -91,15 +124,20 @@ const sameJson = (a: JsonValue | undefined, b: JsonValue | undefined): boolean =
   return ka.length === kb.length && ka.every((k) => sameJson((a as Spec)[k], (b as Spec)[k]));
 };
 
+/** Whether `spec` is the spec in force (key order aside): applying it changes nothing. */
+export const isSpecInForce = (state: PolicyState, spec: Spec): boolean =>
+  sameJson(currentSpec(state), spec);
+
 const onApply = (command: ApplyPolicy, state: PolicyState): Decision<PolicyEvent> => {
   const { name, spec, running } = command.data;
-  // the spec in force again is unchanged even while its rollout runs (`npm start`, then
-  // `tramway apply` of the same example during a pause between waves): nothing to decide
+  // the spec in force again is no change, whatever its rollout is doing
   if (sameJson(currentSpec(state), spec)) return nothing();
   if (running) {
     return reject(
       'Conflict',
-      `rollout ${running.rolloutId} of policy ${name} is ${running.status}: resume it, wait for it, or roll it back first`,
+      state.deleted
+        ? `policy ${name} is being deleted (rollout ${running.rolloutId} is ${running.status}): wait for its nodes to release it, then apply again`
+        : `rollout ${running.rolloutId} of policy ${name} is ${running.status}: resume it, wait for it, or roll it back first`,
     );
   }
   const version = state.lastVersion + 1;
@@ -146,14 +184,66 @@ const onRevert = (command: RevertPolicy, state: PolicyState): Decision<PolicyEve
   ]);
 };
 
+const onDelete = (command: DeletePolicy, state: PolicyState): Decision<PolicyEvent> => {
+  const { name, running, reason } = command.data;
+  if (state.current === null) {
+    // deleting what is deleted already changes nothing; a name never applied is not found
+    if (state.deleted) return nothing();
+    return reject(
+      'NotFound',
+      state.lastVersion === 0
+        ? `no policy ${name}`
+        : `no policy ${name} in force (v${state.lastVersion} was removed by a rollback)`,
+    );
+  }
+  if (running) {
+    return reject(
+      'Conflict',
+      `rollout ${running.rolloutId} of policy ${name} is ${running.status}: wait for it, or roll it back, before deleting the policy`,
+    );
+  }
+  const version = state.current;
+  return accept([
+    {
+      id: `policy:${name}:v${version}:deleted`,
+      event: {
+        type: 'PolicyDeleted',
+        data: {
+          name,
+          version,
+          reason: reason ?? `deleted by ${command.metadata.actor}`,
+        },
+      },
+    },
+  ]);
+};
+
 export const decidePolicy = (command: PolicyCommand, state: PolicyState): Decision<PolicyEvent> => {
   switch (command.type) {
     case 'ApplyPolicy':
       return onApply(command, state);
     case 'RevertPolicy':
       return onRevert(command, state);
+    case 'DeletePolicy':
+      return onDelete(command, state);
   }
 };
+
+const withChange = (
+  state: PolicyState,
+  event: FleetRecordedEvent & { data: { version: number; reason?: string } },
+  change: PolicyChange['change'],
+): readonly PolicyChange[] =>
+  [
+    ...(state.history ?? []),
+    {
+      change,
+      version: event.data.version,
+      at: event.metadata.occurredAt,
+      by: event.metadata.actor,
+      ...(event.data.reason === undefined ? {} : { reason: event.data.reason }),
+    },
+  ].slice(-POLICY_HISTORY);
 
 export const evolvePolicy = (state: PolicyState, event: FleetRecordedEvent): PolicyState => {
   switch (event.type) {
@@ -164,9 +254,26 @@ export const evolvePolicy = (state: PolicyState, event: FleetRecordedEvent): Pol
         versions: { ...state.versions, [String(event.data.version)]: event.data.spec },
         current: event.data.version,
         reason: event.data.reason,
+        history: withChange(state, event, 'applied'),
       };
     case 'PolicyRemoved':
-      return { ...state, name: event.data.name, current: null, reason: event.data.reason };
+      return {
+        ...state,
+        name: event.data.name,
+        current: null,
+        reason: event.data.reason,
+        deleted: false,
+        history: withChange(state, event, 'removed'),
+      };
+    case 'PolicyDeleted':
+      return {
+        ...state,
+        name: event.data.name,
+        current: null,
+        reason: event.data.reason,
+        deleted: true,
+        history: withChange(state, event, 'deleted'),
+      };
     default:
       return state;
   }

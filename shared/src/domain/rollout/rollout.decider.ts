@@ -21,7 +21,7 @@
  */
 import type { Decided, Decider, Decision } from '../decider.js';
 import { accept, nothing, reject } from '../decider.js';
-import type { FleetRecordedEvent } from '../fleet.events.js';
+import type { FleetRecordedEvent, RolloutKind } from '../fleet.events.js';
 import type {
   RolloutCompleted,
   RolloutRolledBack,
@@ -62,7 +62,17 @@ export interface RolloutState {
   readonly current: number;
   /** who started it */
   readonly startedBy: string;
+  /**
+   * what it gives its nodes: `apply` and `rollback` give `policyVersion`, `release` takes the
+   * policy away (a delete, or a rollback of a policy's first version)
+   */
+  readonly kind: RolloutKind;
+  /** the rollout a rollback (or a release of a first version) undoes */
+  readonly rollsBack: string | null;
 }
+
+/** The rollout spec of a rollback or a release: every node at once, never held by the gate. */
+export const UNDO_ROLLOUT: RolloutSpec = { waves: ['100%'], maxFailureRatio: 1, pauseSeconds: 0 };
 
 /** How the shell judged one node of the current wave (undefined: not yet). */
 export type NodeVerdict = 'succeeded' | 'failed' | undefined;
@@ -84,6 +94,9 @@ export type StartRollout = Readonly<{
     rollout: RolloutSpec;
     /** ids of the selected nodes, split into waves by `expandWaves` */
     nodes: readonly string[];
+    /** absent: `apply` */
+    kind?: RolloutKind;
+    rollsBack?: string;
   }>;
   metadata: At;
 }>;
@@ -127,6 +140,8 @@ export const initialRolloutState = (): RolloutState => ({
   waves: [],
   current: -1,
   startedBy: '',
+  kind: 'apply',
+  rollsBack: null,
 });
 
 const idOf = (event: RolloutEvent): string => {
@@ -219,7 +234,8 @@ const completeWave = (
 
 const onStart = (command: StartRollout, state: RolloutState): Decision<RolloutEvent> => {
   if (state.status !== 'none') return nothing();
-  const { rolloutId, policy, policyVersion, previousVersion, rollout, nodes } = command.data;
+  const { rolloutId, policy, policyVersion, previousVersion, rollout, nodes, kind, rollsBack } =
+    command.data;
   const split = expandWaves(rollout.waves, nodes);
   const started: RolloutEvent = {
     type: 'RolloutStarted',
@@ -230,6 +246,8 @@ const onStart = (command: StartRollout, state: RolloutState): Decision<RolloutEv
       waves: split.length,
       waveNodes: split,
       previousVersion,
+      ...(kind === undefined || kind === 'apply' ? {} : { kind }),
+      ...(rollsBack === undefined ? {} : { rollsBack }),
     },
   };
   if (split.length === 0) {
@@ -335,6 +353,8 @@ export const evolveRollout = (state: RolloutState, event: FleetRecordedEvent): R
         waveCount: event.data.waves,
         plannedWaves: event.data.waveNodes ?? null,
         startedBy: event.metadata.actor,
+        kind: event.data.kind ?? 'apply',
+        rollsBack: event.data.rollsBack ?? null,
       };
     case 'WaveStarted': {
       const wave: RolloutWave = {

@@ -58,6 +58,11 @@ export interface HostReadOptions {
   readonly root?: string;
   /** skip /proc/kallsyms (122k lines) when only BTF is wanted */
   readonly skipKallsyms?: boolean;
+  /**
+   * read the BTF blobs only (what `tramway kernel functions` lists): no kallsyms, /proc/modules,
+   * error-injection or ftrace lists, whose reading and parsing it would throw away
+   */
+  readonly btfOnly?: boolean;
 }
 
 /** Where each fact lives, relative to the root. */
@@ -121,8 +126,10 @@ export const readHostKernel = async (options: HostReadOptions = {}): Promise<Hos
     text(HOST_PATHS.release),
     text(HOST_PATHS.bootId),
     tryRead(() => readdir(at(HOST_PATHS.btfDir))),
-    options.skipKallsyms ? Promise.resolve(undefined) : text(HOST_PATHS.kallsyms),
-    text(HOST_PATHS.modules),
+    options.skipKallsyms || options.btfOnly
+      ? Promise.resolve(undefined)
+      : text(HOST_PATHS.kallsyms),
+    options.btfOnly ? Promise.resolve(undefined) : text(HOST_PATHS.modules),
   ]);
 
   const facts: {
@@ -179,6 +186,8 @@ export const readHostKernel = async (options: HostReadOptions = {}): Promise<Hos
     }
   }
 
+  // btfOnly: nothing else was read
+  if (options.btfOnly || !modules) return facts;
   if (!modules.ok) miss('modules', at(HOST_PATHS.modules), modules.reason);
   else {
     const parsed = parseProcModules(modules.value);

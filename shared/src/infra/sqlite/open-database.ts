@@ -31,9 +31,10 @@ export const openDatabase = <DB>(
 ): OpenedDatabase<DB> => {
   const sqlite = new Database(path);
   try {
+    // first: switching a new file to WAL takes a lock another process opening it may hold
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     sqlite.pragma('foreign_keys = ON');
   } catch (error) {
     sqlite.close();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type {
   ApplyPolicy,
+  DeletePolicy,
   JsonValue,
   PolicyEvent,
   RevertPolicy,
@@ -89,6 +90,15 @@ describe('policyDecider', () => {
         versions: { '1': V1 },
         current: 1,
         reason: 'new policy applied by user:alice',
+        history: [
+          {
+            change: 'applied',
+            version: 1,
+            at: '2026-12-01T10:00:01.000Z',
+            by: 'user:alice',
+            reason: 'new policy applied by user:alice',
+          },
+        ],
       });
     });
 
@@ -133,12 +143,12 @@ describe('policyDecider', () => {
       }
     });
 
-    it('answers nothing (unchanged) for the spec in force while its rollout runs, is held or paused', () => {
+    it('answers nothing for the spec in force even while its rollout runs (unchanged, no Conflict)', () => {
       for (const status of ['running', 'held', 'paused'] as const) {
         sut
-          .given([applied(1, V1)])
-          .when(apply(V1, 'user:alice', { rolloutId: 'tcp-v1', status }))
-          .then([]);
+          .given([applied(1, V1), applied(2, V2)])
+          .when(apply(reversedKeys(V2) as Spec, 'user:alice', { rolloutId: 'tcp-v2', status }))
+          .thenNothingHappened();
       }
     });
 
@@ -243,6 +253,103 @@ describe('policyDecider', () => {
         .given([applied(1, V1), applied(2, V2)])
         .when(revert(5))
         .thenRejects('NotFound', 'policy tcp has no version 5 to go back to');
+    });
+  });
+
+  describe('DeletePolicy', () => {
+    const del = (
+      running: RunningRollout | null = null,
+      reason?: string,
+      actor = 'user:dave',
+    ): DeletePolicy => ({
+      type: 'DeletePolicy',
+      data: { name: 'tcp', running, ...(reason === undefined ? {} : { reason }) },
+      metadata: { actor },
+    });
+    const deleted = (version: number): GivenEvent => ({
+      type: 'PolicyDeleted',
+      data: { name: 'tcp', version, reason: 'deleted by user:dave' },
+      metadata: { actor: 'user:dave' },
+    });
+
+    it('records PolicyDeleted of the version in force, with the person who asked', () => {
+      const state = sut
+        .given([applied(1, V1), applied(2, V2)])
+        .when(del())
+        .then([
+          {
+            id: 'policy:tcp:v2:deleted',
+            event: {
+              type: 'PolicyDeleted',
+              data: { name: 'tcp', version: 2, reason: 'deleted by user:dave' },
+            },
+          },
+        ]);
+      expect(state.current).toBeNull();
+      expect(state.deleted).toBe(true);
+      expect(state.lastVersion).toBe(2);
+      expect(state.history?.at(-1)).toMatchObject({ change: 'deleted', version: 2 });
+    });
+
+    it("keeps the person's reason when one is given", () => {
+      sut
+        .given([applied(1, V1)])
+        .when(del(null, 'replaced by tcp-v2'))
+        .then([
+          {
+            id: 'policy:tcp:v1:deleted',
+            event: {
+              type: 'PolicyDeleted',
+              data: { name: 'tcp', version: 1, reason: 'replaced by tcp-v2' },
+            },
+          },
+        ]);
+    });
+
+    it('refuses a policy never applied (NotFound), and one removed by a rollback', () => {
+      sut.given([]).when(del()).thenRejects('NotFound', 'no policy tcp');
+      sut
+        .given([applied(1, V1), removed(1)])
+        .when(del())
+        .thenRejects('NotFound', 'no policy tcp in force (v1 was removed by a rollback)');
+    });
+
+    it('changes nothing when deleted already (idempotent)', () => {
+      sut
+        .given([applied(1, V1), deleted(1)])
+        .when(del({ rolloutId: 'tcp-v1-delete', status: 'running' }))
+        .thenNothingHappened();
+    });
+
+    it('refuses while a rollout of the policy runs, is held or paused (Conflict)', () => {
+      for (const status of ['running', 'held', 'paused'] as const) {
+        sut
+          .given([applied(1, V1)])
+          .when(del({ rolloutId: 'tcp-v1', status }))
+          .thenRejects(
+            'Conflict',
+            `rollout tcp-v1 of policy tcp is ${status}: wait for it, or roll it back, before deleting the policy`,
+          );
+      }
+    });
+
+    it('starts fresh at the next version when the name is applied again', () => {
+      const state = sut
+        .given([applied(1, V1), applied(2, V2), deleted(2)])
+        .when(apply(V2, 'user:erin'))
+        .then([decidedApplied(3, V2, 'new policy applied by user:erin')]);
+      expect(state.deleted).toBeFalsy();
+      expect(state.current).toBe(3);
+    });
+
+    it('refuses to apply while the deleted policy is still being released (Conflict)', () => {
+      sut
+        .given([applied(1, V1), deleted(1)])
+        .when(apply(V1, 'user:erin', { rolloutId: 'tcp-v1-delete', status: 'running' }))
+        .thenRejects(
+          'Conflict',
+          'policy tcp is being deleted (rollout tcp-v1-delete is running): wait for its nodes to release it, then apply again',
+        );
     });
   });
 });

@@ -13,6 +13,7 @@ import type {
   WaveSize,
 } from '@tramway/shared/domain';
 import {
+  UNDO_ROLLOUT,
   nodesOfWave,
   pauseEndsAt,
   rolloutDecider,
@@ -191,6 +192,64 @@ describe('rolloutDecider', () => {
         startedBy: 'user:alice',
         waves: [{ index: 0, nodes: ['node-a'], state: 'running' }],
       });
+    });
+
+    it('records what a rollback or a release rollout gives its nodes (kind, rollsBack)', () => {
+      const state = sut
+        .given([])
+        .when({
+          ...start(['node-b', 'node-a'], UNDO_ROLLOUT),
+          data: {
+            ...start(['node-b', 'node-a'], UNDO_ROLLOUT).data,
+            policyVersion: 1,
+            previousVersion: 2,
+            kind: 'rollback',
+            rollsBack: 'tcp-latency-v2-old',
+          },
+        })
+        .then([
+          decided({
+            type: 'RolloutStarted',
+            data: {
+              rolloutId: ID,
+              policy: 'tcp-latency',
+              policyVersion: 1,
+              waves: 1,
+              waveNodes: [['node-a', 'node-b']],
+              previousVersion: 2,
+              kind: 'rollback',
+              rollsBack: 'tcp-latency-v2-old',
+            },
+          }),
+          decidedWaveStarted(0, ['node-a', 'node-b']),
+        ]);
+      expect(state).toMatchObject({ kind: 'rollback', rollsBack: 'tcp-latency-v2-old' });
+      // an apply says nothing of its kind on the wire, and is an apply
+      const applied = sut
+        .given([])
+        .when(start(['node-a']))
+        .then([
+          decided({
+            type: 'RolloutStarted',
+            data: {
+              rolloutId: ID,
+              policy: 'tcp-latency',
+              policyVersion: 2,
+              waves: 1,
+              waveNodes: [['node-a']],
+              previousVersion: 1,
+            },
+          }),
+          decidedWaveStarted(0, ['node-a']),
+        ]);
+      expect(applied).toMatchObject({ kind: 'apply', rollsBack: null });
+    });
+
+    it('never holds an undo rollout (UNDO_ROLLOUT): its wave completes whatever fails', () => {
+      sut
+        .given([rolloutStarted([['node-a', 'node-b']]), waveStarted(0, ['node-a', 'node-b'])])
+        .when(advance({ 'node-a': 'failed', 'node-b': 'succeeded' }, { rollout: UNDO_ROLLOUT }))
+        .then([decidedWaveCompleted(0, 1, 1), decidedRolloutCompleted]);
     });
 
     it('drops a wave that would add no node (10% of 5 after a first wave of 1)', () => {
