@@ -9,6 +9,8 @@
  * Decisions run one at a time (`serially`); ingestion of facts and heartbeats runs in arrival
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
+import type { AuditApi } from './audit/audit-api.js';
+import { createAuditApi } from './audit/audit-api.js';
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
 import { pauseEndsAt } from '@tramway/shared/domain';
@@ -83,6 +85,11 @@ export interface FleetCoordinatorDeps {
    * assignments go unsigned and agents that hold a verify key refuse them
    */
   readonly assignmentSigningKey?: KeyObject;
+  /**
+   * the SQLite file of the audit read model (`GET /v1/audit/...`; the log's own file when it is
+   * SQLite); without it the audit endpoints answer 503
+   */
+  readonly auditReadModelPath?: string;
 }
 
 export interface FleetCoordinator {
@@ -121,6 +128,8 @@ export interface FleetCoordinator {
   rolloutPhase(rolloutId: string): { status: string; pauseEndsAt: string | null } | undefined;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
+  /** the audit over HTTP; undefined without a read model file */
+  readonly audit: AuditApi | undefined;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -320,6 +329,15 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     return undefined;
   };
 
+  const audit =
+    deps.auditReadModelPath === undefined
+      ? undefined
+      : createAuditApi({
+          store: deps.store,
+          readModelPath: deps.auditReadModelPath,
+          logger: logger.child({ part: 'audit' }),
+        });
+
   const stop = async (): Promise<Error | undefined> => {
     if (stopping) return undefined;
     stopping = true;
@@ -328,6 +346,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await arrivals.drained();
     await decisions.drained();
     log.stop();
+    await audit?.close();
     return log.fatal();
   };
 
@@ -360,5 +379,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       };
     },
     tokens,
+    audit,
   };
 };

@@ -15,6 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { AuditApi } from '../audit/audit-api.js';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
 import { silentLogger } from '@tramway/shared/infra';
@@ -212,9 +213,17 @@ export const createRoutes = (
     resumeRollout: (_req, [id], { by }) => coordinator.api.resume(id!, by),
     listNodes: (req) =>
       paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
-    loadModule: (_req, [id, module], { by }) => coordinator.api.module(id!, module!, 'load', by),
-    unloadModule: (_req, [id, module], { by }) =>
-      coordinator.api.module(id!, module!, 'unload', by),
+    loadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'load', by, waitOf(req)),
+    unloadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'unload', by, waitOf(req)),
+    // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
+    auditRange: () => withAudit(coordinator, (a) => a.range()),
+    auditState: (req) => withAudit(coordinator, (a) => a.state(queryOf(req))),
+    auditHistory: (req) => withAudit(coordinator, (a) => a.history(queryOf(req))),
+    auditFunction: (req, [name]) =>
+      withAudit(coordinator, (a) => a.functionHistory(name!, queryOf(req))),
+    auditPlans: (req, [node]) => withAudit(coordinator, (a) => a.plans(node!, queryOf(req))),
     listTokens: (req) =>
       paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
     createToken: (req, _p, { by }) => coordinator.tokens.issue(req.body, by),
@@ -256,6 +265,25 @@ export const createRoutes = (
 };
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
+
+/** `?wait=MS` of a module request (validated by MODULE_QUERY before the handler runs). */
+const waitOf = (req: RouteRequest): number | undefined => {
+  const text = queryOf(req).get('wait');
+  return text === null ? undefined : Number(text);
+};
+
+/** The audit's answer, or a 503 when this coordinator keeps no audit read model. */
+const withAudit = (
+  coordinator: FleetCoordinator,
+  then: (audit: AuditApi) => Promise<ApiResult>,
+): Promise<ApiResult> | ApiResult =>
+  coordinator.audit === undefined
+    ? failure(
+        503,
+        ApiErrorCode.NotReady,
+        'this coordinator keeps no audit read model (set AUDIT_READ_MODEL to a SQLite file)',
+      )
+    : then(coordinator.audit);
 
 const matchTemplate = (template: string, path: string): string[] | undefined => {
   const t = template.split('/');
