@@ -13,6 +13,7 @@ import type { KernelDescription, KernelDriver } from './kernel-driver/index.js';
 import type { AgentAssignment, HeldLink, LinkIntent } from './reconcile/agent-policy.js';
 import type { HeldPlan } from './reconcile/agent-plans.js';
 import type { PolicyStatus } from './reconcile/desired-links.js';
+import type { AgentMetrics } from './metrics/agent-metrics.js';
 import type { AgentStateStore } from './state/agent-state.store.js';
 import type { NodeActualState } from './state/actual-state.js';
 
@@ -118,6 +119,8 @@ export interface Agent {
   receiveAssignment(payload: unknown, via?: string): AssignOutcome;
   /** refused assignments so far, by reason */
   refusedAssignments(): Readonly<Partial<Record<AssignmentRefusal, number>>>;
+  /** the Prometheus registry of this agent and its series (served by `listenMetrics`) */
+  readonly metrics: AgentMetrics;
   /** the description of the node's kernel (after start) */
   kernel(): KernelDescription;
   /** the model state, when the driver exposes it */

@@ -22,6 +22,8 @@ import type {
   ModuleOutcome,
 } from './agent.types.js';
 import { createFactOutbox } from './facts/fact-outbox.js';
+import type { ReconcileResult } from './metrics/agent-metrics.js';
+import { createAgentMetrics } from './metrics/agent-metrics.js';
 import type { IdentifiedFact } from './facts/node-facts.js';
 import {
   linkReleased,
@@ -44,6 +46,7 @@ import { startAgent } from './start-up.js';
 import type { AssignmentRefusal } from '@tramway/shared/contracts';
 import { compareAssignmentOrder, decodeMessage } from '@tramway/shared/contracts';
 import { verifyAssignment } from '@tramway/shared/infra';
+import { attachPathOfType } from '@tramway/shared/lib';
 
 export type { Agent, AgentClock, AgentDeps, AgentIds } from './agent.types.js';
 export type { NodeActualState } from './state/actual-state.js';
@@ -72,6 +75,14 @@ export const createAgent = (deps: AgentDeps): Agent => {
     stopping: false,
   };
   let started = false;
+  /** assignments refused so far, by reason */
+  const refusals: Partial<Record<AssignmentRefusal, number>> = {};
+  const metrics = createAgentMetrics({
+    linksHeld: () => rt.held.length,
+    observedGeneration: () => rt.observedGeneration,
+    kernel: () => rt.description,
+    refusedAssignments: () => refusals,
+  });
   const unsubscribes: Unsubscribe[] = [];
   const subscriptions: Subscription[] = [];
   const stop$ = new Subject<void>();
@@ -150,7 +161,23 @@ export const createAgent = (deps: AgentDeps): Agent => {
     });
   };
 
+  /** A reconcile pass, timed and counted by how it ended (a pass without assignment is none). */
   const pass = async (drainModule?: string): Promise<PassResult | undefined> => {
+    if (rt.assignment === null) return undefined;
+    const started = performance.now();
+    const done = (result: ReconcileResult): void =>
+      metrics.reconciled((performance.now() - started) / 1000, result);
+    try {
+      const result = await passOnce(drainModule);
+      done(result !== undefined && result.failed.length > 0 ? 'attach_failures' : 'clean');
+      return result;
+    } catch (error) {
+      done('error');
+      throw error;
+    }
+  };
+
+  const passOnce = async (drainModule?: string): Promise<PassResult | undefined> => {
     if (rt.assignment === null) return undefined;
     const acting = rt.assignment;
     // a link that left the kernel behind the agent's back is not held any more: attach again
@@ -179,6 +206,8 @@ export const createAgent = (deps: AgentDeps): Agent => {
         rt.intents = groups.map((g) => intentOf(g, acting.generation));
         save();
       },
+      onAttached: (group, seconds, failure) =>
+        metrics.attached(attachPathOfType(group.attachType), seconds, failure),
       onHeldChanged: (h) => {
         rt.held = [...h];
         // the pin mapping is saved every few steps (and at the end of the pass); a link created
@@ -210,7 +239,6 @@ export const createAgent = (deps: AgentDeps): Agent => {
     });
 
   const orderOf = (a: AgentAssignment) => ({ epoch: a.epoch ?? 0, generation: a.generation });
-  const refusals: Partial<Record<AssignmentRefusal, number>> = {};
   const refused = (error: AssignmentRefusal, reason: string, via?: string): AssignOutcome => {
     refusals[error] = (refusals[error] ?? 0) + 1;
     log.warn('assignment refused', { error, reason, ...(via === undefined ? {} : { via }) });
@@ -380,6 +408,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     assign,
     receiveAssignment,
     refusedAssignments: () => ({ ...refusals }),
+    metrics,
     kernel: () => {
       if (rt.description === undefined) throw new Error('agent not started');
       return rt.description;

@@ -13,6 +13,9 @@ export const DEFAULT_SIM_KERNEL = fileURLToPath(
   new URL('../sim-kernels/default.yaml', import.meta.url),
 );
 
+/** Where METRICS_PORT binds: loopback, for a scraper on the node (no credentials). */
+export const METRICS_DEFAULT_HOST = '127.0.0.1';
+
 export interface AgentConfig {
   readonly nodeId: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -48,6 +51,11 @@ export interface AgentConfig {
    * accepted this attach step, before saving or reporting it (the crash-recovery tests)
    */
   readonly testCrashAfter: 'link-created' | 'link-pinned' | undefined;
+  /**
+   * where `GET /metrics` is served (docs/metrics.md): TRAMWAY_METRICS_LISTEN (`host:port`,
+   * `[v6]:port`) or METRICS_PORT (on 127.0.0.1); undefined (the default): not served
+   */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
 }
 
 export class InvalidConfigError extends Error {
@@ -88,6 +96,23 @@ const parseLabels = (text: string, ctx: z.RefinementCtx): Record<string, string>
   return labels;
 };
 
+/** `host:port` or `[v6]:port` -> its parts; the problem names what is wrong. */
+const parseListen = (
+  text: string,
+  ctx: z.RefinementCtx,
+): { host: string; port: number } | typeof z.NEVER => {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${text}' is not host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)`,
+    });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? m[2]!, port };
+};
+
 const SCHEMA = z.object({
   NODE_ID: z
     .string()
@@ -114,6 +139,13 @@ const SCHEMA = z.object({
   TRAMWAY_NATS_NKEY_FILE: z.string().min(1).optional(),
   TRAMWAY_NATS_CA_FILE: z.string().min(1).optional(),
   TRAMWAY_ASSIGNMENT_VERIFY_KEY: z.string().min(1).optional(),
+  TRAMWAY_METRICS_LISTEN: z.string().transform(parseListen).optional(),
+  METRICS_PORT: z.coerce
+    .number({ message: 'a port number' })
+    .int('a port number')
+    .min(0, 'a port from 0 (any free port) to 65535')
+    .max(65535, 'a port from 0 (any free port) to 65535')
+    .optional(),
   TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS: z
     .enum(['true', 'false'], { message: "'true' or 'false'" })
     .transform((v) => v === 'true')
@@ -139,6 +171,10 @@ export const loadConfig = (
       }),
     );
   const c = parsed.data;
+  if (c.TRAMWAY_METRICS_LISTEN !== undefined && c.METRICS_PORT !== undefined)
+    throw new InvalidConfigError([
+      'METRICS_PORT: set either TRAMWAY_METRICS_LISTEN (host:port) or METRICS_PORT (port on 127.0.0.1), not both',
+    ]);
   const natsCredentials: NatsCredentials = Object.freeze({
     ...(c.TRAMWAY_SECURITY_DIR === undefined
       ? {}
@@ -170,5 +206,10 @@ export const loadConfig = (
       c.TRAMWAY_INSECURE_UNSIGNED_ASSIGNMENTS === true ||
       argv.includes('--insecure-unsigned-assignments'),
     testCrashAfter: c.TRAMWAY_TEST_CRASH_AFTER,
+    metricsListen:
+      c.TRAMWAY_METRICS_LISTEN ??
+      (c.METRICS_PORT === undefined
+        ? undefined
+        : Object.freeze({ host: METRICS_DEFAULT_HOST, port: c.METRICS_PORT })),
   });
 };

@@ -13,10 +13,13 @@ import {
   isAppError,
   loadAssignmentVerifyKey,
 } from '@tramway/shared/infra';
+import type { Agent } from './app.js';
 import { createAgent } from './app.js';
 import type { AgentConfig } from './config.js';
 import { InvalidConfigError, loadConfig } from './config.js';
 import { openNodeKernel } from './kernel/node-kernel.factory.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
+import { listenMetrics } from './metrics/metrics-server.js';
 
 const main = async (): Promise<number> => {
   let config: AgentConfig;
@@ -63,6 +66,22 @@ const main = async (): Promise<number> => {
     fatal(`kernel unavailable: ${kernel.error.join('; ')}`, { problems: kernel.error });
     return ServiceExit.BadConfig;
   }
+  // bound first: an address in use stops the process at once (503 until the agent exists)
+  let agent: Agent | undefined = undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsListen !== undefined) {
+    try {
+      metricsServer = await listenMetrics(config.metricsListen, async () =>
+        agent?.metrics.render(),
+      );
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      fatal(error.message, { listen: `${config.metricsListen.host}:${config.metricsListen.port}` });
+      await kernel.value.driver.close();
+      return ServiceExit.StartFailed;
+    }
+    logger.info('metrics served', { url: `${metricsServer.url}/metrics` });
+  }
   if (config.natsCredentials.nkeySeedFile === undefined)
     logger.warn('NATS without an identity: set TRAMWAY_SECURITY_DIR (docs/security.md)', {
       nats: config.natsUrl,
@@ -81,10 +100,11 @@ const main = async (): Promise<number> => {
     fatal(`cannot connect to NATS at ${config.natsUrl}: ${error.message}`, {
       nats: config.natsUrl,
     });
+    await metricsServer?.close();
     await kernel.value.driver.close();
     return ServiceExit.StartFailed;
   }
-  const agent = createAgent({
+  agent = createAgent({
     nodeId: config.nodeId,
     labels: config.labels,
     bus,
@@ -111,9 +131,11 @@ const main = async (): Promise<number> => {
           },
         }),
   });
+  if (metricsServer !== undefined) agent.metrics.collectProcessMetrics();
   const startError = await agent.start();
   if (startError) {
     fatal(`agent did not start: ${startError.message}`);
+    await metricsServer?.close();
     await bus.close();
     await kernel.value.driver.close();
     return ServiceExit.StartFailed;
@@ -123,6 +145,7 @@ const main = async (): Promise<number> => {
     process.once('SIGINT', resolve);
   });
   const stopError = await agent.stop();
+  await metricsServer?.close();
   await bus.close();
   await kernel.value.driver.close();
   if (stopError) logger.error('stopped with an error', { error: stopError.message });

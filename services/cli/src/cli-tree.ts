@@ -43,7 +43,11 @@ const BTF_OPTIONS: readonly OptionSpec[] = [
 ];
 
 const AUDIT_SOURCE: readonly OptionSpec[] = [
-  { flags: '--db <FILE>', description: 'the event log (SQLite), e.g. .tramway/log.sqlite' },
+  {
+    flags: '--db <FILE>',
+    description:
+      "read this local event log (SQLite), e.g. .tramway/log.sqlite, instead of the coordinator's API",
+  },
   {
     flags: '--read-model <FILE>',
     description: 'where the read model is kept (default: in --db)',
@@ -181,19 +185,28 @@ const AUDIT: CommandSpec = {
   name: 'audit',
   summary: 'who did what, when: the event log read back',
   description:
-    'Reads the event log (--db) and answers questions about the past. Without a subcommand, ' +
-    'the same as `audit actor` with --actor.',
+    "Reads the event log through the coordinator's API (--url, TRAMWAY_URL; with neither, the " +
+    'default URL, or ./.tramway/log.sqlite when no coordinator answers there), or a local log ' +
+    'file (--db), and answers questions about the past. Without a subcommand, the same as ' +
+    '`audit actor` with --actor.',
   options: [
     ...AUDIT_SOURCE,
     { flags: '--actor <ACTOR>', description: 'the actor, e.g. user:alice or token:ci' },
-    { flags: '--since <T>', description: 'from this ISO 8601 instant (inclusive)' },
-    { flags: '--until <T>', description: 'up to this ISO 8601 instant (inclusive)' },
+    {
+      flags: '--since <T>',
+      description: 'from T (inclusive): RFC 3339, now, or 90s/30m/1h/2d ago',
+    },
+    { flags: '--until <T>', description: 'up to T (inclusive): RFC 3339, now, or a duration ago' },
     LIMIT,
   ],
   output: true,
+  fleet: true,
   examples: [
-    ['tramway audit --actor user:alice --db .tramway/log.sqlite', 'what alice did'],
-    ['tramway audit state --at 2026-11-24T14:00:00Z --db .tramway/log.sqlite', 'the past fleet'],
+    ['tramway audit --actor user:alice --since 1h', 'what alice did in the last hour'],
+    [
+      'tramway audit state --at 10m --db .tramway/log.sqlite',
+      'the fleet 10 minutes ago, from a local log',
+    ],
   ],
   load: audit('runAudit'),
   subcommands: [
@@ -203,15 +216,22 @@ const AUDIT: CommandSpec = {
       args: ['<actor>'],
       options: [
         ...AUDIT_SOURCE,
-        { flags: '--since <T>', description: 'from this ISO 8601 instant (inclusive)' },
-        { flags: '--until <T>', description: 'up to this ISO 8601 instant (inclusive)' },
+        {
+          flags: '--since <T>',
+          description: 'from T (inclusive): RFC 3339, now, or 90s/30m/1h/2d ago',
+        },
+        {
+          flags: '--until <T>',
+          description: 'up to T (inclusive): RFC 3339, now, or a duration ago',
+        },
         LIMIT,
       ],
       output: true,
+      fleet: true,
       examples: [
         [
-          'tramway audit actor user:alice --since 2026-11-24 --db .tramway/log.sqlite',
-          'since midnight UTC',
+          'tramway audit actor user:alice --since 2026-11-24',
+          'since midnight UTC, from the coordinator',
         ],
       ],
       load: audit('runAuditActor'),
@@ -222,7 +242,8 @@ const AUDIT: CommandSpec = {
       args: ['<name>'],
       options: [...AUDIT_SOURCE, { flags: '--node <ID>', description: 'the node' }, LIMIT],
       output: true,
-      examples: [['tramway audit function tcp_sendmsg --node web-1 --db .tramway/log.sqlite', '']],
+      fleet: true,
+      examples: [['tramway audit function tcp_sendmsg --node web-1', '']],
       load: audit('runAuditFunction'),
     },
     {
@@ -231,6 +252,7 @@ const AUDIT: CommandSpec = {
       args: ['<name>'],
       options: [...AUDIT_SOURCE, { flags: '--node <ID>', description: 'only on this node' }, LIMIT],
       output: true,
+      fleet: true,
       examples: [['tramway audit program tcp_latency --node web-1 --db .tramway/log.sqlite', '']],
       load: audit('runAuditProgram'),
     },
@@ -240,7 +262,8 @@ const AUDIT: CommandSpec = {
       args: ['<name>'],
       options: [...AUDIT_SOURCE, LIMIT],
       output: true,
-      examples: [['tramway audit policy tcp-latency --db .tramway/log.sqlite', '']],
+      fleet: true,
+      examples: [['tramway audit policy tcp-latency', '']],
       load: audit('runAuditPolicy'),
     },
     {
@@ -249,13 +272,14 @@ const AUDIT: CommandSpec = {
       description: 'Give exactly one of --at and --position.',
       options: [
         ...AUDIT_SOURCE,
-        { flags: '--at <T>', description: 'an ISO 8601 instant' },
+        { flags: '--at <T>', description: 'RFC 3339, now, or a duration ago (30m, 2d)' },
         { flags: '--position <N>', description: 'a position in the log' },
         { flags: '--node <ID>', description: "one node's links and trampolines" },
       ],
       output: true,
+      fleet: true,
       examples: [
-        ['tramway audit state --at 2026-11-24T14:00:00Z --db .tramway/log.sqlite', ''],
+        ['tramway audit state --at now --node web-1', 'web-1 now'],
         ['tramway audit state --position 120 --node web-1 --db .tramway/log.sqlite', ''],
       ],
       load: audit('runAuditState'),
@@ -268,16 +292,17 @@ const AUDIT: CommandSpec = {
         ...AUDIT_SOURCE,
         { flags: '--node <ID>', description: 'the node (required)' },
         { flags: '--policy <NAME>', description: 'only this policy' },
-        { flags: '--at <T>', description: 'as of this ISO 8601 instant' },
+        { flags: '--at <T>', description: 'as of T: RFC 3339, now, or a duration ago' },
         { flags: '--position <N>', description: 'as of this position in the log' },
       ],
       output: true,
+      fleet: true,
       examples: [['tramway audit plan --node web-1 --policy tcp-latency --db log.sqlite', '']],
       load: async () => (await import('./commands/audit-plan.command.js')).runAuditPlan,
     },
     {
       name: 'rebuild',
-      summary: 'rebuild the audit read model from position 0 of the log',
+      summary: 'rebuild the audit read model of a local log file (--db) from position 0',
       options: AUDIT_SOURCE,
       output: true,
       examples: [['tramway audit rebuild --db .tramway/log.sqlite', '']],
@@ -469,13 +494,28 @@ const FLEET: readonly CommandSpec[] = [
       },
       {
         name: 'module',
-        summary: 'load or (drain and) unload a module on a simulated node',
+        summary:
+          'load or (drain and) unload a module on a simulated node, and show what it changed',
+        description:
+          'Waits until the agent has reported the load (or unload) and its effect, then shows ' +
+          'the functions attached (released) per policy, those refused and those still pending.',
         args: ['<action>', '<node>', '<module>'],
+        options: [
+          {
+            flags: '--timeout-s <N>',
+            description: 'wait at most N s (1-25, default 20) for the report; exit 1 after',
+          },
+          { flags: '--no-wait', description: "answer once the agent did it; don't wait" },
+        ],
         fleet: true,
         output: true,
         examples: [
-          ['tramway node module load web-2 nf_tables', 'its pending targets attach'],
-          ['tramway node module unload web-2 nf_tables', 'drain the links, then unload'],
+          ['tramway node module load web-2 nf_tables', 'waits, then shows what attached'],
+          [
+            'tramway node module unload web-2 nf_tables',
+            'drain the links, unload, show what was released',
+          ],
+          ['tramway node module load web-2 nf_tables --no-wait', "the agent's answer only"],
         ],
         load: fleet(() => import('./commands/node-module.command.js'), 'runNodeModule'),
       },
@@ -486,11 +526,16 @@ const FLEET: readonly CommandSpec[] = [
     summary: 'a coordinator and 3 simulated nodes, in-process',
     description:
       'The embedded one-process fleet (coordinator + the simulated nodes of the fleet file, ' +
-      'SQLite log in --data-dir): applies the policy and shows its rollout, then serves the ' +
-      'API until Ctrl-C (what `npm start` runs).',
+      'SQLite log in --data-dir): applies the policy, prints the command to watch its rollout ' +
+      'from another terminal, follows it, then serves the API until Ctrl-C (what `npm start` runs).',
     options: [
       { flags: '--until-converged', description: 'exit once converged (0) or timed out (1)' },
       { flags: '--timeout-s <N>', description: 'with --until-converged (default 60)' },
+      {
+        flags: '--pause-s <N>',
+        description:
+          "the pause between waves (default: the policy's, 10 s for the example; 0 with --until-converged)",
+      },
       {
         flags: '--fleet <FILE>',
         description: 'the fleet file (default examples/fleet/fleet.yaml)',

@@ -50,6 +50,8 @@ export const createCoordinator = (deps: CoordinatorDeps): Coordinator => {
         adminToken = await core.tokens.bootstrap(deps.http.adminTokenFile);
       }
       if (deps.http) {
+        // a process serving /metrics also says how the process itself does (process_*, nodejs_*)
+        core.metrics.collectProcessMetrics();
         try {
           http = await listenHttpApi(
             core,

@@ -28,6 +28,11 @@ const CONFIG_SCHEMA = z.object({
   TRAMWAY_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** where the coordinator keeps its own files: `admin.token` (docs/security.md) */
   DATA_DIR: z.string().min(1).default('.tramway'),
+  /**
+   * SQLite file of the audit read model (`GET /v1/audit/...`): default the log's own file with
+   * STORE=sqlite, `<DATA_DIR>/audit-read-model.sqlite` with STORE=jetstream
+   */
+  AUDIT_READ_MODEL: z.string().min(1).optional(),
   /** Host names the API answers to besides loopback and HTTP_HOST, comma-separated */
   HTTP_ALLOWED_HOSTS: z
     .string()

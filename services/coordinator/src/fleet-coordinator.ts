@@ -9,6 +9,8 @@
  * Decisions run one at a time (`serially`); ingestion of facts and heartbeats runs in arrival
  * order (`inOrder`), so a heartbeat is counted only after the facts sent before it are folded.
  */
+import type { AuditApi } from './audit/audit-api.js';
+import { createAuditApi } from './audit/audit-api.js';
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
 import { pauseEndsAt } from '@tramway/shared/domain';
@@ -37,6 +39,8 @@ import { RefusedReason, createRefusedMessages } from './ingest/refused-messages.
 import { createLivenessMonitor } from './liveness/liveness-monitor.js';
 import { createFleetLog } from './log/fleet-log.js';
 import type { RetainedCounts } from './log/fleet-log.js';
+import type { CoordinatorMetrics, MetricsBounds } from './metrics/coordinator-metrics.js';
+import { createCoordinatorMetrics } from './metrics/coordinator-metrics.js';
 import type { CoordinatorState } from './rollout/coordinator.state.js';
 import { createRolloutRunner } from './rollout/rollout-runner.js';
 
@@ -66,6 +70,8 @@ export interface CoordinatorOptions {
    * `POST /v1/nodes/{node}/approve`
    */
   readonly admission?: AdmissionOptions;
+  /** how many series the per-node and per-policy labels may take (docs/metrics.md) */
+  readonly metricsBounds?: MetricsBounds;
 }
 
 export interface FleetCoordinatorDeps {
@@ -79,6 +85,11 @@ export interface FleetCoordinatorDeps {
    * assignments go unsigned and agents that hold a verify key refuse them
    */
   readonly assignmentSigningKey?: KeyObject;
+  /**
+   * the SQLite file of the audit read model (`GET /v1/audit/...`; the log's own file when it is
+   * SQLite); without it the audit endpoints answer 503
+   */
+  readonly auditReadModelPath?: string;
 }
 
 export interface FleetCoordinator {
@@ -96,6 +107,8 @@ export interface FleetCoordinator {
   staleNodes(): readonly string[];
   /** events this process appended (metrics) */
   appendedCount(): number;
+  /** the Prometheus registry of this coordinator and its series (`GET /metrics`) */
+  readonly metrics: CoordinatorMetrics;
   /** what is kept outside the log (memory bounds) */
   retained(): RetainedCounts;
   /** messages of agents refused since start, by reason (metrics) */
@@ -115,6 +128,8 @@ export interface FleetCoordinator {
   rolloutPhase(rolloutId: string): { status: string; pauseEndsAt: string | null } | undefined;
   /** people's API tokens (issue, list, revoke, authenticate, bootstrap) */
   readonly tokens: AccessTokens;
+  /** the audit over HTTP; undefined without a read model file */
+  readonly audit: AuditApi | undefined;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -147,7 +162,18 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
   let ready = false;
   let stopping = false;
 
-  const log = createFleetLog(deps.store, logger);
+  // the gauges read the parts below when scraped, never before start
+  const metrics = createCoordinatorMetrics(
+    {
+      fleet: () => log.fleet(),
+      isStale: (nodeId) => liveness.isStale(nodeId),
+      lastHeardMs: (nodeId) => liveness.lastHeardMs(nodeId),
+      refused: () => refused.counts(),
+      nowMs: () => now().getTime(),
+    },
+    options.metricsBounds,
+  );
+  const log = createFleetLog(deps.store, logger, metrics.logObserver);
   const liveness = createLivenessMonitor({
     log,
     logger,
@@ -303,6 +329,15 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     return undefined;
   };
 
+  const audit =
+    deps.auditReadModelPath === undefined
+      ? undefined
+      : createAuditApi({
+          store: deps.store,
+          readModelPath: deps.auditReadModelPath,
+          logger: logger.child({ part: 'audit' }),
+        });
+
   const stop = async (): Promise<Error | undefined> => {
     if (stopping) return undefined;
     stopping = true;
@@ -311,6 +346,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     await arrivals.drained();
     await decisions.drained();
     log.stop();
+    await audit?.close();
     return log.fatal();
   };
 
@@ -327,6 +363,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         .filter((n) => liveness.isStale(n))
         .sort(),
     appendedCount: log.appendedCount,
+    metrics,
     retained: log.retained,
     refusedMessages: refused.counts,
     api,
@@ -342,5 +379,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
       };
     },
     tokens,
+    audit,
   };
 };

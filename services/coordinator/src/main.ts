@@ -126,6 +126,11 @@ const run = async (
     store,
     clock,
     logger: root,
+    auditReadModelPath:
+      config.AUDIT_READ_MODEL ??
+      (config.STORE === 'sqlite'
+        ? config.SQLITE_PATH
+        : join(config.DATA_DIR, 'audit-read-model.sqlite')),
     ...(assignmentSigningKey === undefined ? {} : { assignmentSigningKey }),
     http: {
       host: config.HTTP_HOST,

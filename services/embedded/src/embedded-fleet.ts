@@ -109,6 +109,9 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     clock,
     logger: logger ?? silentLogger,
     assignmentSigningKey: keys.privateKey,
+    // the audit over HTTP reads a read model kept in the log's own file (other tables), the
+    // same file `tramway audit --db .tramway/log.sqlite` reads
+    auditReadModelPath: join(dataDir, 'log.sqlite'),
     // the first start issues an admin token into <data-dir>/admin.token (0600), where the CLI
     // looks by default (docs/security.md, "First start")
     http: {

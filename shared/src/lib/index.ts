@@ -28,3 +28,13 @@ export {
 export { isoOfEpochMs } from './iso-instant.js';
 export { MAX_NESTING_DEPTH, nestingExceeds } from './nesting-depth.js';
 export { ownEntry } from './own-entry.js';
+export type { LabelBound } from './metric-labels.js';
+export {
+  attachPathOfType,
+  closedLabel,
+  createLabelBound,
+  errnoLabel,
+  OVERFLOW_LABEL,
+  statusClass,
+  topN,
+} from './metric-labels.js';

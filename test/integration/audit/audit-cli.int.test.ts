@@ -242,13 +242,12 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
   it.each([
     [
       ['audit', 'state', '--at', 'tuesday', '--db', 'x'],
-      /--at 'tuesday' is not an ISO 8601 instant/,
+      /--at 'tuesday' is not a time: give an RFC 3339 time/,
     ],
     [['audit', 'state', '--position', '-3', '--db', 'x'], /--position '-3' is not an integer >= 0/],
     [['audit', 'state', '--db', 'x'], /give exactly one of --at and --position/],
     [['audit', 'function', 'tcp_sendmsg', '--db', 'x'], /--node is required/],
     [['audit', 'function', '--node', 'n', '--db', 'x'], /missing required argument 'name'/],
-    [['audit', 'function', 'f', '--node', 'n'], /--db is required/],
     [
       ['audit', 'function', 'f', '--node', 'n', '--db', 'missing.sqlite'],
       /--db '.*missing\.sqlite': no such file/,
@@ -287,11 +286,28 @@ describe('tramway audit: bad arguments exit 2 naming the argument', () => {
     );
   });
 
-  it('reports a node unknown at that point with exit 1', async () => {
+  it('reports a node unknown at that point with exit 1, saying where it first appears and what the log covers', async () => {
     const { code, stderr } = await audit('state', '--position', '1', '--node', 'node-3');
     expect(code).toBe(1);
-    expect(stderr).toBe(
-      'node node-3 is not known at position 1 (recorded 2026-11-24T13:00:00.000Z)\n',
+    expect(stderr).toMatch(
+      /^tramway audit state: node node-3 is not known at position 1 \(recorded 2026-11-24T13:00:00\.000Z\): it first appears at \S+ \(position \d+\); the log covers 2026-11-24T13:00:00\.000Z \(position 1\) to \S+ \(position \d+\)\n$/,
     );
+  });
+
+  it('refuses a time before the log begins, and a position past its end, naming the range (exit 1)', async () => {
+    const before = await audit('state', '--at', '2026-11-20T00:00:00Z');
+    expect(before.code).toBe(1);
+    expect(before.stderr).toMatch(
+      /^tramway audit state: 2026-11-20T00:00:00\.000Z is before the log begins: the log covers 2026-11-24T13:00:00\.000Z \(position 1\) to \S+ \(position (\d+)\)\n$/,
+    );
+    const past = await audit('state', '--position', '999999');
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/position 999999 is past the end of the log: the log covers /);
+  });
+
+  it('without --db asks the coordinator at --url: an unreachable one is exit 69 naming it', async () => {
+    const r = await run('audit', 'function', 'f', '--node', 'n', '--url', 'http://127.0.0.1:1');
+    expect(r.code).toBe(69);
+    expect(r.stderr).toContain('cannot reach the coordinator at http://127.0.0.1:1');
   });
 });

@@ -277,7 +277,7 @@ describe('tramway apply, status, rollback', () => {
     expect(table.out).toMatch(
       /wave 1\s+\[#{20}\]\s+2\/2 converged\s+0 failed\s+completed\s+web-2,web-3/,
     );
-    expect(table.out).toMatch(/web-3\s+converged\s+\d+\s+\d+\s+1\s+0\s+0/);
+    expect(table.out).toMatch(/web-3\s+1\s+converged\s+\d+\s+\d+\s+1\s+0\s+0/);
 
     const again = await run(['apply', '-f', v1]);
     expect(again.code).toBe(0);
@@ -320,16 +320,31 @@ describe('tramway apply, status, rollback', () => {
     expect(rolledBack.nodes.map((n) => n.state)).toEqual(['converged', 'converged', 'converged']);
   });
 
-  it('redraws the status in place on a terminal while a paused rollout runs', async () => {
+  it('shows every wave from the start and counts down a pause, redrawn in place on a terminal', async () => {
     const file = writePolicy(
       'paused.yaml',
       policyYaml('paused', ['tcp_close']).replace(
         "waves: [1, '100%'] }",
-        "waves: [1, '100%'], pauseSeconds: 1 }",
+        "waves: [1, '100%'], pauseSeconds: 3 }",
       ),
     );
     expect((await run(['apply', '-f', file])).code).toBe(0);
-    await statusWhen('paused', () => true);
+    // during the pause the status names the wave not started, its nodes, and when it starts
+    const during = await statusWhen('paused', (s) => s.rollout?.state === 'running');
+    const doc = json<{
+      now: string;
+      rollout: {
+        waveCount: number;
+        waves: { index: number; state: string; nodes: string[] }[];
+        pause: { afterWave: number; nextWave: number; seconds: number; endsAt: string } | null;
+      };
+    }>(JSON.stringify(during));
+    expect(doc.rollout.waveCount).toBe(2);
+    expect(doc.rollout.waves.map((w) => [w.index, w.nodes])).toEqual([
+      [0, ['web-1']],
+      [1, ['web-2', 'web-3']],
+    ]);
+    expect(doc.rollout.waves[1]!.state).toMatch(/^(pending|running)$/);
     const r = await run(
       ['status', 'paused', '--watch', '--interval-ms', '50', '--timeout-s', '20'],
       {
@@ -342,6 +357,12 @@ describe('tramway apply, status, rollback', () => {
     expect(redraws.length).toBeGreaterThan(0);
     const first = r.out.slice(0, redraws[0]!.index);
     expect(Number(redraws[0]![1])).toBe(first.split('\n').length - 1);
+    // the pause counted down, second by second, with the wave to come and its nodes listed
+    const countdown = [...r.out.matchAll(/wave 1 starts in (\d+)s/g)].map((m) => Number(m[1]));
+    expect(countdown.length).toBeGreaterThan(1);
+    expect(new Set(countdown).size).toBeGreaterThan(1);
+    expect(countdown.every((n) => n >= 0 && n <= 3)).toBe(true);
+    expect(r.out).toMatch(/wave 1\s+\[-{20}\]\s+0\/2 converged\s+0 failed\s+pending\s+web-2,web-3/);
     expect(r.out.slice(redraws.at(-1)!.index)).toMatch(/rollout paused-v1\s+completed/);
   });
 
@@ -362,7 +383,7 @@ describe('tramway apply, status, rollback', () => {
 });
 
 describe('tramway node module', () => {
-  it('loads a module on a node, whose pending targets then attach', async () => {
+  it('loads a module on a node, waits for its report and shows what attached; unload shows what was released', async () => {
     const file = writePolicy('nft.yaml', policyYaml('nft', ['nf_tables:nft_do_chain*']));
     expect((await run(['apply', '-f', file])).code).toBe(0);
     await waitUntil('nft rollout completed', async () => {
@@ -371,15 +392,45 @@ describe('tramway node module', () => {
     });
     const loaded = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--json']);
     expect(loaded.code).toBe(0);
-    expect(json(loaded.out)).toEqual({ ok: true });
-    await waitUntil('nft functions attached on web-2', async () => {
-      const s = json<{ nodes: { nodeId: string; functions: { attached: number } }[] }>(
-        (await run(['status', 'nft', '--json'])).out,
-      );
-      return s.nodes.find((n) => n.nodeId === 'web-2')?.functions.attached === 2;
-    });
+    const effect = json<{
+      ok: boolean;
+      waited: string;
+      effect: {
+        moduleLoaded: boolean;
+        attached: { policy: string; functions: string[] }[];
+        failed: unknown[];
+      };
+    }>(loaded.out);
+    expect(effect).toMatchObject({ ok: true, waited: 'reported' });
+    expect(effect.effect.moduleLoaded).toBe(true);
+    // the command answered only once the log held the attach: no waiting needed here
+    const nft = effect.effect.attached.find((a) => a.policy === 'nft');
+    expect(nft?.functions).toHaveLength(2);
+    expect(nft?.functions.every((f) => f.startsWith('nf_tables:nft_do_chain'))).toBe(true);
+    expect(effect.effect.failed).toEqual([]);
+    const s = json<{ nodes: { nodeId: string; functions: { attached: number } }[] }>(
+      (await run(['status', 'nft', '--json'])).out,
+    );
+    expect(s.nodes.find((n) => n.nodeId === 'web-2')?.functions.attached).toBe(2);
+
     const unloaded = await run(['node', 'module', 'unload', 'web-2', 'nf_tables']);
-    expect([unloaded.code, unloaded.out]).toEqual([0, 'web-2: nf_tables drained and unloaded\n']);
+    expect(unloaded.code).toBe(0);
+    expect(unloaded.out).toMatch(
+      /^web-2: nf_tables drained and unloaded\nreleased on web-2 \(\d+ function\(s\)\):\n/,
+    );
+    expect(unloaded.out).toMatch(/^  nft: nf_tables:nft_do_chain\S*, nf_tables:nft_do_chain/m);
+    expect(unloaded.out).toMatch(
+      /^still pending \(module not loaded\):\n(  \S+: nf_tables:\S+\n)+/m,
+    );
+
+    // --no-wait keeps the former answer: the agent's reply alone
+    const quick = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--no-wait']);
+    expect([quick.code, quick.out]).toEqual([0, 'web-2: nf_tables loaded\n']);
+    const bad = await run(['node', 'module', 'load', 'web-2', 'nf_tables', '--timeout-s', '99']);
+    expect([bad.code, bad.err]).toEqual([
+      2,
+      expect.stringContaining("--timeout-s '99' is not an integer in 1..25"),
+    ]);
   });
 
   it('exits 1 for an unknown node and 2 for a bad action', async () => {

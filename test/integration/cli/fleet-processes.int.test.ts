@@ -138,7 +138,11 @@ describe('coordinator and agents as processes over nats-server', () => {
       ['web-2', 'v26', 'web'],
     ]);
 
-    const policy = readFileSync('examples/policies/tcp-latency.yaml', 'utf8');
+    // the example pauses between waves for `npm start` to show; no need to wait here
+    const policy = readFileSync('examples/policies/tcp-latency.yaml', 'utf8').replace(
+      /pauseSeconds: \d+/,
+      'pauseSeconds: 0',
+    );
     const plan = await client.plan(policy);
     expect(
       plan.ok && plan.body.nodes.map((p) => [p.nodeId, p.counts.attach, p.counts.pending]),

@@ -219,10 +219,26 @@ describe('coordinator rollouts', () => {
       const s = await statusOf('tcp-latency');
       return s.rollout?.state === 'held' ? s : undefined;
     });
+    // (the wave not started yet is listed with the nodes the split fixed for it)
     expect(held.rollout.waves).toEqual([
-      { index: 0, nodes: ['node-01', 'node-02'], state: 'held', succeeded: 0, failed: 2 },
+      {
+        index: 0,
+        nodes: ['node-01', 'node-02'],
+        state: 'held',
+        succeeded: 0,
+        failed: 2,
+        reason: expect.stringMatching(/[12] of 2 nodes failed in wave 0/),
+      },
+      { index: 1, nodes: ['node-03', 'node-04'], state: 'pending', succeeded: 0, failed: 0 },
     ]);
-    expect(held.nodes.map((n: { state: string }) => n.state)).toEqual(['failed', 'failed']);
+    expect(held.rollout.reason).toMatch(/[12] of 2 nodes failed in wave 0/);
+    // every node of the rollout, those of the wave not started as pending
+    expect(held.nodes.map((n: { state: string }) => n.state)).toEqual([
+      'failed',
+      'failed',
+      'pending',
+      'pending',
+    ]);
     expect(agents[2]!.assignsReceived).toEqual([]);
     const heldEvent = (await allEvents()).find((e) => e.type === 'WaveHeld')!;
     // (held as soon as the ratio passed the gate: 1 of 2 already exceeds 0.1)
@@ -468,7 +484,14 @@ describe('coordinator drift, staleness and restart', () => {
       return s.rollout?.state === 'completed' ? s : undefined;
     });
     expect(done.rollout.waves).toEqual([
-      { index: 0, nodes: ['node-01', 'node-02'], state: 'completed', succeeded: 2, failed: 0 },
+      {
+        index: 0,
+        nodes: ['node-01', 'node-02'],
+        state: 'completed',
+        succeeded: 2,
+        failed: 0,
+        completedAt: expect.any(String),
+      },
     ]);
     expect(coordinator!.core.staleNodes()).toEqual([]);
     const events = await allEvents();

@@ -46,6 +46,8 @@ const start = async (
     store,
     clock: { now: () => new Date() },
     http: { host: '127.0.0.1', port: 0, limits },
+    // the audit read model in the log's own file, as the embedded mode keeps it
+    auditReadModelPath: dir.file('log.sqlite'),
     options: { tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 5000, ...options },
   });
   await coordinator.start();
@@ -327,6 +329,33 @@ describe('every error the OpenAPI document lists', () => {
       'resetNode InvalidRequest': (op) => post(at(op, { id: 'a%20b' })),
       'resetNode Conflict': (op) => post(at(op, { id: 'node-pending' })),
       'createToken Conflict': () => post('/v1/tokens', '{"name":"root","role":"admin"}'),
+      // a time past the log, and a node it never names
+      'auditState OutOfRange': (op) => send(c, 'GET', `${at(op)}?position=99999999`, admin),
+      'auditState NotFound': (op) =>
+        send(c, 'GET', `${at(op)}?at=${new Date().toISOString()}&node=nobody`, admin),
+      // a coordinator without an audit read model (asked of its router, as readyz below)
+      ...Object.fromEntries(
+        ['auditRange', 'auditState', 'auditHistory', 'auditFunction', 'auditPlans'].map((id) => [
+          `${id} NotReady`,
+          async (op: Op) => {
+            const core = createFleetCoordinator({ bus, store, clock: { now: () => new Date() } });
+            const r = await dispatch(createRoutes(core), {
+              method: 'GET',
+              path: at(op, { name: 'tcp_sendmsg', node: 'node-01' }),
+              headers: {},
+              body: undefined,
+            });
+            return {
+              status: r.status,
+              headers: { 'content-type': 'application/problem+json' },
+              body: {
+                ...(r.body as object),
+                instance: at(op, { name: 'tcp_sendmsg', node: 'node-01' }),
+              },
+            };
+          },
+        ]),
+      ),
       // the one answer a started coordinator cannot give over HTTP: asked of a router whose
       // coordinator has not replayed its log yet
       'readyz NotReady': async () => {

@@ -134,4 +134,44 @@ describe('loadConfig', () => {
     );
     expect(loadConfig({ NODE_ID: 'constructor' }).nodeId).toBe('constructor');
   });
+
+  it('serves metrics only when asked: METRICS_PORT on loopback, TRAMWAY_METRICS_LISTEN anywhere', () => {
+    expect(loadConfig({ NODE_ID: 'n' }).metricsListen).toBeUndefined();
+    expect(loadConfig({ NODE_ID: 'n', METRICS_PORT: '9464' }).metricsListen).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    expect(
+      loadConfig({ NODE_ID: 'n', TRAMWAY_METRICS_LISTEN: '0.0.0.0:9464' }).metricsListen,
+    ).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(loadConfig({ NODE_ID: 'n', TRAMWAY_METRICS_LISTEN: '[::1]:0' }).metricsListen).toEqual({
+      host: '::1',
+      port: 0,
+    });
+  });
+
+  it('names a bad metrics address, port, or both keys set', () => {
+    const problems = (env: Record<string, string>): readonly string[] => {
+      try {
+        loadConfig({ NODE_ID: 'n', ...env });
+      } catch (error) {
+        if (error instanceof InvalidConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    expect(problems({ METRICS_PORT: '70000' })).toEqual([
+      expect.stringMatching(/^METRICS_PORT.*: a port from 0 \(any free port\) to 65535$/),
+    ]);
+    expect(problems({ METRICS_PORT: 'http' })[0]).toMatch(/^METRICS_PORT.*: a port number$/);
+    expect(problems({ TRAMWAY_METRICS_LISTEN: '9464' })).toEqual([
+      expect.stringMatching(
+        /^TRAMWAY_METRICS_LISTEN.*: '9464' is not host:port \(e\.g\. 127\.0\.0\.1:9464, \[::1\]:9464, 0\.0\.0\.0:9464\)$/,
+      ),
+    ]);
+    expect(problems({ TRAMWAY_METRICS_LISTEN: 'localhost:99999' })).toHaveLength(1);
+    expect(problems({ METRICS_PORT: '1', TRAMWAY_METRICS_LISTEN: '127.0.0.1:2' })).toEqual([
+      'METRICS_PORT: set either TRAMWAY_METRICS_LISTEN (host:port) or METRICS_PORT (port on 127.0.0.1), not both',
+    ]);
+  });
 });

@@ -45,6 +45,9 @@ const bashComplete = (script: string, line: string): string[] => {
 describe('tramway completion bash', () => {
   it('completes commands, subcommands, options and option values', async () => {
     const script = await scriptOf('bash');
+    expect(bashComplete(script, 'tramway po')).toEqual(['policy']);
+    expect(bashComplete(script, 'tramway policy ')).toEqual(['list', 'get', 'describe', 'delete']);
+    expect(bashComplete(script, 'tramway policy delete --no')).toEqual(['--no-wait']);
     expect(bashComplete(script, 'tramway no')).toEqual(['nodes', 'node']);
     expect(bashComplete(script, 'tramway kernel ')).toEqual([
       'run',

@@ -41,6 +41,7 @@ describe('tramway main: a tree of commands', () => {
           options: [
             { flags: '--loud', description: 'louder' },
             { flags: '--fail <HOW>', description: 'fail' },
+            { flags: '--no-wait', description: 'do not wait' },
           ],
           output: true,
           examples: [['tramway kernel echo a b', 'two words']],
@@ -60,6 +61,9 @@ describe('tramway main: a tree of commands', () => {
     const yaml = captureIo();
     expect(await main(['kernel', 'echo', 'a', '-o', 'yaml'], yaml.io, tree)).toBe(1);
     expect(yaml.out()).toBe('a||yaml');
+    const noWait = captureIo();
+    expect(await main(['kernel', 'echo', 'a', '--no-wait'], noWait.io, tree)).toBe(1);
+    expect(noWait.out()).toBe('a|--no-wait|table');
   });
 
   it('imports a command only when it runs, not for --help or --version', async () => {

@@ -24,7 +24,7 @@ describe('parsePolicy', () => {
     expect(sut.value.spec.rollout).toEqual({
       waves: [1, '50%', '100%'],
       maxFailureRatio: 0.34,
-      pauseSeconds: 0,
+      pauseSeconds: 10,
     });
   });
 

@@ -5,12 +5,10 @@ import {
   evolveCoordinator,
   initialCoordinatorState,
 } from '../../../services/coordinator/src/rollout/coordinator.state.js';
-import { renderMetrics } from '../../../services/coordinator/src/http/metrics.js';
 import { createRoutes, dispatch } from '../../../services/coordinator/src/http/http-api.js';
 import { requiredRole } from '../../../services/coordinator/src/http/access.js';
 import { OPENAPI_DOCUMENT } from '../../../services/coordinator/src/http/openapi.js';
 import type { FleetCoordinator } from '../../../services/coordinator/src/fleet-coordinator.js';
-import { foldFleet, initialFleetState } from '@tramway/shared/projections';
 
 let position = 0;
 const recorded = (
@@ -166,66 +164,6 @@ describe('evolveCoordinator', () => {
     const state = fold([e3, failed(2), e3]);
     expect(state.failures).toEqual({ n1: { p: 3 } });
     expect(state.events).toBe(2);
-  });
-});
-
-describe('renderMetrics', () => {
-  it('counts nodes, stale nodes, links, rollouts by state and appended events', () => {
-    const fleet = foldFleet(initialFleetState(), [
-      recorded({
-        type: 'NodeRegistered',
-        data: {
-          nodeId: 'n1',
-          labels: {},
-          bootId: 'b',
-          kernelRelease: 'k',
-          profile: 'v26',
-          btfFingerprint: 'f',
-        },
-      }),
-      recorded({
-        type: 'LinkCreated',
-        data: {
-          nodeId: 'n1',
-          linkId: 1,
-          programId: 1,
-          programName: 'x',
-          attachType: 'BPF_TRACE_FENTRY_MULTI',
-          connections: [{ function: 'f', objId: 1, btfId: 2, cookie: '0' }],
-        },
-      }),
-      recorded({
-        type: 'RolloutStarted',
-        data: { rolloutId: 'r', policy: 'p', policyVersion: 1, waves: 1 },
-      }),
-      recorded({
-        type: 'NodeAdmissionPending',
-        data: { nodeId: 'n1', reason: 'waiting for approval' },
-      }),
-    ]);
-    const text = renderMetrics({
-      fleet,
-      staleNodes: 1,
-      appended: 7,
-      refused: [
-        ['node-mismatch', 2],
-        ['malformed', 0],
-      ],
-    });
-    expect(text).toContain('tramway_nodes_pending 1\n');
-    expect(text).toContain('# TYPE tramway_nodes gauge\ntramway_nodes 1\n');
-    expect(text).toContain('tramway_nodes_stale 1\n');
-    expect(text).toContain('tramway_links 1\n');
-    expect(text).toContain(
-      'tramway_rollouts{state="running"} 1\ntramway_rollouts{state="held"} 0\n',
-    );
-    expect(text).toContain(
-      '# TYPE tramway_events_appended_total counter\ntramway_events_appended_total 7\n',
-    );
-    expect(text).toContain(
-      '# TYPE tramway_refused_messages_total counter\ntramway_refused_messages_total{reason="node-mismatch"} 2\ntramway_refused_messages_total{reason="malformed"} 0\n',
-    );
-    expect(text.endsWith('\n')).toBe(true);
   });
 });
 

@@ -55,6 +55,11 @@ export interface PassInput {
    * records the intents durably (a link a crash leaves behind is then explained)
    */
   readonly onIntents?: (groups: readonly LinkGroup[]) => void;
+  /**
+   * called after each attach of a group with the seconds its driver calls took (prog_load to
+   * link_pin) and the errno when the kernel refused it (the agent's metrics)
+   */
+  readonly onAttached?: (group: LinkGroup, seconds: number, failure?: Errno) => void;
 }
 
 /** The target a link_create refusal names (the kernel's failed target index), else the first. */
@@ -99,7 +104,13 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
   for (const step of steps) {
     if (step.kind !== 'attach') continue;
     const group = step.group;
+    const started = performance.now();
     const outcome = await attachGroup(driver, group);
+    input.onAttached?.(
+      group,
+      (performance.now() - started) / 1000,
+      outcome.ok ? undefined : outcome.errno,
+    );
     if (!outcome.ok) {
       failed.add(groupId(group));
       attachFailures.push({ group, errno: outcome.errno, reason: outcome.reason });

@@ -1,18 +1,16 @@
 import type { SplitArgs } from '../cli-args.js';
 import { positionalsOf } from '../cli-args.js';
 import { UsageError } from '../cli-command.js';
+import { parseTime } from '../time-arg.js';
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-/** An ISO 8601 instant (`2026-11-24T14:00:00Z`, or a date meaning its midnight UTC), normalised to UTC. */
-export const parseInstant = (option: string, value: string): string => {
-  const ms = ISO_INSTANT.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) {
-    throw new UsageError(
-      `${option} '${value}' is not an ISO 8601 instant (e.g. 2026-11-24T14:00:00Z)`,
-    );
-  }
-  return new Date(ms).toISOString();
+/**
+ * A time option (`--at`, `--since`, `--until`): RFC 3339, `now` or a duration ago (`1h`, `30m`,
+ * `2d`, `90s`; time-arg.ts), normalised to UTC ISO 8601 against this process's clock.
+ */
+export const parseInstant = (option: string, value: string, nowMs: number = Date.now()): string => {
+  const parsed = parseTime(value, nowMs);
+  if (!parsed.ok) throw new UsageError(`${option} ${parsed.message}`);
+  return parsed.iso;
 };
 
 export const parseCount = (option: string, value: string, min: number): number => {

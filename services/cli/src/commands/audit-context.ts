@@ -1,7 +1,9 @@
 /**
- * What every `tramway audit` command shares: the common options, opening the event log and the
- * read model (brought up to the head of the log), and printing.
+ * What every `tramway audit` command shares: the common options, where the audit comes from (the
+ * coordinator's API by default, a local log file with --db), opening the event log and the read
+ * model (brought up to the head of the log), and printing.
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EventDecodeError, describeDecodeFailure } from '@tramway/shared/contracts';
@@ -17,6 +19,43 @@ import { UsageError } from '../cli-command.js';
 import type { OutputFormat } from '../output-format.js';
 import { formatDocument, tableStyle } from '../output.js';
 import { parseCount, required } from './audit-args.js';
+import type { CoordinatorClient } from '../fleet/coordinator-client.js';
+import { createCoordinatorClient } from '../fleet/coordinator-client.js';
+import type { FleetArgs } from '../fleet/fleet-options.js';
+import { clientOf } from '../fleet/fleet-options.js';
+
+/** The log the embedded demo (`npm start`) writes, relative to the working directory. */
+export const DEFAULT_LOCAL_LOG = '.tramway/log.sqlite';
+
+export type AuditSource =
+  | { readonly kind: 'local'; readonly args: SplitArgs }
+  | { readonly kind: 'api'; readonly client: CoordinatorClient };
+
+/**
+ * Where the audit comes from: `--db FILE` is that local log; `--url` or TRAMWAY_URL the
+ * coordinator's API. With neither, the coordinator at the default URL when it answers, else, when
+ * ./.tramway/log.sqlite (the embedded demo's log) exists, that file, said in one line on stderr;
+ * else the default URL (whose failure says how to start one).
+ */
+export const auditSourceOf = async (io: CliIo, args: FleetArgs): Promise<AuditSource> => {
+  if (args.values.has('--db')) return { kind: 'local', args };
+  if (args.values.has('--read-model'))
+    throw new UsageError('--read-model goes with --db (a local log file)');
+  const client = clientOf(args);
+  const explicit = args.values.has('--url') || (io.env['TRAMWAY_URL'] ?? '') !== '';
+  const local = resolve(io.cwd, DEFAULT_LOCAL_LOG);
+  if (explicit || !existsSync(local)) return { kind: 'api', client };
+  // a short probe: the demo of this directory serves at the default URL while it runs
+  const probe = await createCoordinatorClient({ url: args.url, timeoutMs: 2000 }).auditRange();
+  if (probe.ok || probe.kind !== 'unreachable') return { kind: 'api', client };
+  io.stderr(
+    `tramway audit: no coordinator at ${args.url} (${probe.message}); reading the local log ${DEFAULT_LOCAL_LOG}\n`,
+  );
+  return {
+    kind: 'local',
+    args: { ...args, values: new Map([...args.values, ['--db', local]]) },
+  };
+};
 
 /** The width to fit tables to (the terminal's, unless -o wide or not a terminal). */
 export const widthOf = (io: CliIo, args: Pick<SplitArgs, 'output'>): number | undefined =>

@@ -12,7 +12,8 @@ import { isStructured } from '../output-format.js';
 import type { CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { parseCount, parseInstant, required } from './audit-args.js';
-import { json, widthOf, withAudit } from './audit-context.js';
+import { auditSourceOf, json, widthOf, withAudit } from './audit-context.js';
+import { parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
 import { renderTable } from './audit-table.js';
 
 const countsOf = (plan: RecordedPlan): string => {
@@ -87,7 +88,8 @@ const render = (audit: PlanAudit, width?: number): string =>
     }),
   ].join('\n');
 
-export const runAuditPlan: CommandRun = async (args, io) => {
+export const runAuditPlan: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
   positionalsOf(args, []);
   const nodeId = required(args, '--node');
   const policy = args.values.get('--policy');
@@ -101,12 +103,7 @@ export const runAuditPlan: CommandRun = async (args, io) => {
       : position !== undefined
         ? { position: parseCount('--position', position, 0) }
         : undefined;
-  return withAudit(io, args, async ({ readModel, store }) => {
-    const audit = await planHistory(readModel, store, {
-      nodeId,
-      ...(policy === undefined ? {} : { policy }),
-      ...(target === undefined ? {} : { target }),
-    });
+  const show = (audit: PlanAudit): number => {
     if (isStructured(args.output)) json(io, args.output, audit);
     else if (audit.versions.length === 0)
       io.stdout(
@@ -114,5 +111,27 @@ export const runAuditPlan: CommandRun = async (args, io) => {
       );
     else io.stdout(render(audit, widthOf(io, args)));
     return 0;
-  });
+  };
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const answer = await source.client.auditPlans(nodeId, {
+      policy,
+      ...(target === undefined
+        ? {}
+        : 'at' in target
+          ? { at: target.at }
+          : { position: String(target.position) }),
+    });
+    if (!answer.ok) return reportFailure(io, args, 'audit plan', answer);
+    return show(answer.body as PlanAudit);
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    show(
+      await planHistory(readModel, store, {
+        nodeId,
+        ...(policy === undefined ? {} : { policy }),
+        ...(target === undefined ? {} : { target }),
+      }),
+    ),
+  );
 };

@@ -2,7 +2,7 @@ import type { FleetState, NodeView } from '@tramway/shared/projections';
 import type { AuditEvent, FunctionHistoryEntry } from '@tramway/shared/infra';
 import {
   actorActivity,
-  fleetStateAt,
+  auditStateAt,
   functionHistory,
   policyHistory,
   programHistory,
@@ -13,7 +13,18 @@ import type { SplitArgs } from '../cli-args.js';
 import type { CliIo, CommandRun } from '../cli-command.js';
 import { UsageError } from '../cli-command.js';
 import { onePositional, parseCount, parseInstant, required } from './audit-args.js';
-import { actorText, json, limitOf, noteLimit, widthOf, withAudit } from './audit-context.js';
+import {
+  actorText,
+  auditSourceOf,
+  json,
+  limitOf,
+  noteLimit,
+  widthOf,
+  withAudit,
+} from './audit-context.js';
+import type { ApiAnswer } from '../fleet/coordinator-client.js';
+import type { FleetArgs } from '../fleet/fleet-options.js';
+import { parseFleetArgs, reportFailure } from '../fleet/fleet-options.js';
 import { isStructured } from '../output-format.js';
 import { renderTable } from './audit-table.js';
 
@@ -37,10 +48,23 @@ const printEvents = (
   return 0;
 };
 
-const functionTable = (
-  entries: readonly (FunctionHistoryEntry & { readonly onBehalfOf: string | null })[],
-  width?: number,
-): string =>
+/** The body of an API answer, or the exit status of its failure (reported). */
+const bodyOr = async <T>(
+  io: CliIo,
+  args: FleetArgs,
+  command: string,
+  request: Promise<ApiAnswer<unknown>>,
+): Promise<
+  { readonly ok: true; readonly body: T } | { readonly ok: false; readonly code: number }
+> => {
+  const answer = await request;
+  if (!answer.ok) return { ok: false, code: reportFailure(io, args, command, answer) };
+  return { ok: true, body: answer.body as T };
+};
+
+type FunctionEntry = FunctionHistoryEntry & { readonly onBehalfOf: string | null };
+
+const functionTable = (entries: readonly FunctionEntry[], width?: number): string =>
   renderTable(
     [
       'POSITION',
@@ -69,28 +93,55 @@ const functionTable = (
     width,
   );
 
-export const runAuditFunction: CommandRun = async (args, io) => {
+export const runAuditFunction: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
   const fn = onePositional(args, 'function name');
   const nodeId = required(args, '--node');
   const limit = limitOf(args);
-  return withAudit(io, args, async ({ readModel, store }) => {
-    const entries = await withOnBehalfOf(
-      store,
-      await functionHistory(readModel, { nodeId, function: fn, limit }),
-    );
+  const show = (entries: readonly FunctionEntry[]): number => {
     noteLimit(io, entries.length, limit);
     if (isStructured(args.output)) json(io, args.output, entries);
     else if (entries.length === 0) io.stdout(`nothing was ever attached to ${fn} on ${nodeId}\n`);
     else io.stdout(functionTable(entries, widthOf(io, args)));
     return 0;
-  });
+  };
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<FunctionEntry[]>(
+      io,
+      args,
+      'audit function',
+      source.client.auditFunction(fn, { node: nodeId, max: String(limit) }),
+    );
+    return r.ok ? show(r.body) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
+    show(
+      await withOnBehalfOf(
+        store,
+        await functionHistory(readModel, { nodeId, function: fn, limit }),
+      ),
+    ),
+  );
 };
 
-export const runAuditProgram: CommandRun = async (args, io) => {
+export const runAuditProgram: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
   const name = onePositional(args, 'program name');
   const nodeId = args.values.get('--node');
   const limit = limitOf(args);
-  return withAudit(io, args, async ({ readModel, store }) =>
+  const empty = `no history for program ${name}`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit program',
+      source.client.auditHistory({ program: name, node: nodeId, max: String(limit) }),
+    );
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
     printEvents(
       io,
       args,
@@ -102,25 +153,39 @@ export const runAuditProgram: CommandRun = async (args, io) => {
           ...(nodeId === undefined ? {} : { nodeId }),
         }),
       ),
-      `no history for program ${name}`,
+      empty,
     ),
   );
 };
 
-export const runAuditPolicy: CommandRun = async (args, io) => {
+export const runAuditPolicy: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
   const name = onePositional(args, 'policy name');
-  return withAudit(io, args, async ({ readModel, store }) =>
+  const limit = limitOf(args);
+  const empty = `no history for policy ${name}`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit policy',
+      source.client.auditHistory({ policy: name, max: String(limit) }),
+    );
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel, store }) =>
     printEvents(
       io,
       args,
-      await withOnBehalfOf(store, await policyHistory(readModel, { name })),
-      `no history for policy ${name}`,
+      await withOnBehalfOf(store, await policyHistory(readModel, { name, limit })),
+      empty,
     ),
   );
 };
 
 /** `tramway audit --actor A` and `tramway audit actor A`: everything an actor did in a time range. */
-const runActor = async (args: SplitArgs, io: CliIo, positional: boolean) => {
+const runActor = async (parsed: SplitArgs, io: CliIo, positional: boolean) => {
+  const args = parseFleetArgs(parsed, io);
   let actor: string;
   if (positional) actor = onePositional(args, 'actor (e.g. user:alice)');
   else {
@@ -135,7 +200,18 @@ const runActor = async (args: SplitArgs, io: CliIo, positional: boolean) => {
     throw new UsageError(`--since ${sinceIso} is after --until ${untilIso}`);
   }
   const limit = limitOf(args);
-  return withAudit(io, args, async ({ readModel }) =>
+  const empty = `${actor} did nothing in that range`;
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<AuditEvent[]>(
+      io,
+      args,
+      'audit actor',
+      source.client.auditHistory({ actor, since: sinceIso, until: untilIso, max: String(limit) }),
+    );
+    return r.ok ? printEvents(io, args, r.body, empty) : r.code;
+  }
+  return withAudit(io, source.args, async ({ readModel }) =>
     printEvents(
       io,
       args,
@@ -145,7 +221,7 @@ const runActor = async (args: SplitArgs, io: CliIo, positional: boolean) => {
         ...(sinceIso === undefined ? {} : { since: sinceIso }),
         ...(untilIso === undefined ? {} : { until: untilIso }),
       }),
-      `${actor} did nothing in that range`,
+      empty,
     ),
   );
 };
@@ -205,7 +281,71 @@ const nodeDetail = (node: NodeView, width?: number): string =>
     ),
   ].join('\n');
 
-export const runAuditState: CommandRun = async (args, io) => {
+interface StateAnswer {
+  readonly position: number;
+  readonly recordedAt: string | null;
+  readonly state?: FleetState;
+  readonly node?: NodeView;
+}
+
+const showState = (io: CliIo, args: SplitArgs, nodeId: string | undefined, a: StateAnswer) => {
+  const where = `position ${a.position}${a.recordedAt ? ` (recorded ${a.recordedAt})` : ''}`;
+  if (nodeId !== undefined && a.node !== undefined) {
+    if (isStructured(args.output))
+      json(io, args.output, { position: a.position, recordedAt: a.recordedAt, node: a.node });
+    else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(a.node, widthOf(io, args))}`);
+    return 0;
+  }
+  const state = a.state;
+  if (state === undefined) return 1;
+  if (isStructured(args.output)) {
+    json(io, args.output, state);
+    return 0;
+  }
+  io.stdout(`fleet at ${where}\n\n${nodeSummary(state, widthOf(io, args))}`);
+  const policies = Object.values(state.policies);
+  if (policies.length > 0) {
+    io.stdout(
+      `\n${renderTable(
+        ['POLICY', 'VERSION', 'STATE', 'APPLIED', 'BY'],
+        policies.map((p) => [
+          p.name,
+          p.version,
+          // deleted, and some node has not released it yet at that time
+          p.deleting ? `deleting (by ${p.deleting.by})` : 'active',
+          p.appliedAt,
+          p.appliedBy,
+        ]),
+        widthOf(io, args),
+      )}`,
+    );
+  }
+  const rollouts = Object.values(state.rollouts);
+  if (rollouts.length > 0) {
+    io.stdout(
+      `\n${renderTable(
+        ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
+        rollouts.map((r) => [
+          r.rolloutId,
+          `${r.policy}@${r.policyVersion}`,
+          r.status,
+          r.currentWave,
+          r.reason,
+        ]),
+        widthOf(io, args),
+      )}`,
+    );
+  }
+  return 0;
+};
+
+/**
+ * `tramway audit state (--at T | --position N) [--node ID]`: the fleet or one node as it stood
+ * then, from the coordinator's API or a local log (--db); a point outside the log is exit 1 with
+ * the range the log covers.
+ */
+export const runAuditState: CommandRun = async (parsed, io) => {
+  const args = parseFleetArgs(parsed, io);
   positionalsOf(args, []);
   const at = args.values.get('--at');
   const position = args.values.get('--position');
@@ -217,60 +357,30 @@ export const runAuditState: CommandRun = async (args, io) => {
       ? { position: parseCount('--position', position ?? '', 0) }
       : { at: parseInstant('--at', at) };
   const nodeId = args.values.get('--node');
-  return withAudit(io, args, async ({ store, readModel }) => {
-    // snapshots cached in the read model make the next look at the past start near it
-    const { state } = await fleetStateAt(store, target, { snapshots: readModel });
-    const where = `position ${state.position}${state.recordedAt ? ` (recorded ${state.recordedAt})` : ''}`;
-    if (nodeId !== undefined) {
-      const node = state.nodes[nodeId];
-      if (!node) {
-        io.stderr(`node ${nodeId} is not known at ${where}\n`);
-        return 1;
-      }
+  const source = await auditSourceOf(io, args);
+  if (source.kind === 'api') {
+    const r = await bodyOr<StateAnswer>(
+      io,
+      args,
+      'audit state',
+      source.client.auditState({
+        ...('at' in target ? { at: target.at } : { position: String(target.position) }),
+        node: nodeId,
+      }),
+    );
+    return r.ok ? showState(io, args, nodeId, r.body) : r.code;
+  }
+  return withAudit(io, source.args, async ({ store, readModel }) => {
+    const answer = await auditStateAt(store, readModel, target, nodeId);
+    if (!answer.ok) {
+      io.stderr(`tramway audit state: ${answer.message}\n`);
       if (isStructured(args.output))
-        json(io, args.output, { position: state.position, recordedAt: state.recordedAt, node });
-      else io.stdout(`node ${nodeId} at ${where}\n\n${nodeDetail(node, widthOf(io, args))}`);
-      return 0;
+        json(io, args.output, {
+          error: { code: answer.code, message: answer.message, range: answer.range },
+        });
+      return 1;
     }
-    if (isStructured(args.output)) {
-      json(io, args.output, state);
-      return 0;
-    }
-    io.stdout(`fleet at ${where}\n\n${nodeSummary(state, widthOf(io, args))}`);
-    const policies = Object.values(state.policies);
-    if (policies.length > 0) {
-      io.stdout(
-        `\n${renderTable(
-          ['POLICY', 'VERSION', 'STATE', 'APPLIED', 'BY'],
-          policies.map((p) => [
-            p.name,
-            p.version,
-            // deleted, and some node has not released it yet at that time
-            p.deleting ? `deleting (by ${p.deleting.by})` : 'active',
-            p.appliedAt,
-            p.appliedBy,
-          ]),
-          widthOf(io, args),
-        )}`,
-      );
-    }
-    const rollouts = Object.values(state.rollouts);
-    if (rollouts.length > 0) {
-      io.stdout(
-        `\n${renderTable(
-          ['ROLLOUT', 'POLICY', 'STATUS', 'WAVE', 'REASON'],
-          rollouts.map((r) => [
-            r.rolloutId,
-            `${r.policy}@${r.policyVersion}`,
-            r.status,
-            r.currentWave,
-            r.reason,
-          ]),
-          widthOf(io, args),
-        )}`,
-      );
-    }
-    return 0;
+    return showState(io, args, nodeId, answer);
   });
 };
 

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { parsePolicy } from '@tramway/shared/contracts';
 import type { LogLevel } from '@tramway/shared/infra';
 import { LOG_LEVELS } from '@tramway/shared/infra';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -53,11 +54,28 @@ export const consoleLink = (url: string, token: string | undefined): string =>
   token === undefined ? `${url}/ui/` : `${url}/ui/#token=${encodeURIComponent(token)}`;
 
 /**
+ * The policy to apply: its text as it is, or with `spec.rollout.pauseSeconds` set to `pauseS`
+ * (an object then: the API takes either). Undefined `pauseS` keeps the file's.
+ */
+export const withPause = (text: string, pauseS: number | undefined): string | object => {
+  if (pauseS === undefined) return text;
+  const parsed = parsePolicy(text);
+  if (!parsed.ok) return text;
+  const policy = parsed.value;
+  return {
+    ...policy,
+    spec: { ...policy.spec, rollout: { ...policy.spec.rollout, pauseSeconds: pauseS } },
+  };
+};
+
+/**
  * `tramway demo`: the embedded one-process fleet (coordinator + the simulated nodes of
  * examples/fleet/fleet.yaml, in-process bus, SQLite log in --data-dir), applies the example policy
  * through the HTTP API and shows its rollout. With --until-converged it prints the final status and
- * exits 0 when every targeted node converged, 1 after --timeout-s; otherwise it keeps serving the
- * API until Ctrl-C (what `npm start` runs).
+ * exits 0 when every targeted node converged, 1 after --timeout-s (pauses between waves are
+ * skipped unless --pause-s says otherwise: a smoke run); otherwise (what `npm start` runs) it says
+ * at once how to watch the rollout from another terminal (the example policy pauses between
+ * waves, so there is something to watch), follows it, and keeps serving the API until Ctrl-C.
  */
 export const runDemo: CommandRun = async (parsed, io) => {
   const args = parseFleetArgs(parsed, io);
@@ -65,6 +83,12 @@ export const runDemo: CommandRun = async (parsed, io) => {
   const port = intOption(args, '--port', 7070, 0, 65_535);
   const timeoutS = intOption(args, '--timeout-s', 60, 1, 86_400);
   const untilConverged = args.flags.has('--until-converged');
+  // the pause between waves: the policy's, else none for a smoke run (--until-converged)
+  const pauseS = args.values.has('--pause-s')
+    ? intOption(args, '--pause-s', 0, 0, 3600)
+    : untilConverged
+      ? 0
+      : undefined;
   // what an accepted (202) request survives: README "What an accepted (202) request guarantees"
   const synchronous = (
     args.values.get('--sqlite-synchronous') ??
@@ -136,7 +160,7 @@ export const runDemo: CommandRun = async (parsed, io) => {
   if (nodes.ok) say(renderNodes(nodes.body));
 
   const code = await (async (): Promise<number> => {
-    const applied = await client.apply(policy.text);
+    const applied = await client.apply(withPause(policy.text, pauseS));
     if (applied.ok)
       say(
         `applied ${policy.file}: ${applied.body.policy} v${applied.body.version}, rollout ${applied.body.rolloutId}\n`,
@@ -154,16 +178,37 @@ export const runDemo: CommandRun = async (parsed, io) => {
       );
       return FleetExit.Negative;
     }
+    if (!untilConverged)
+      say(
+        [
+          '',
+          `serving the API at ${embedded.url} until Ctrl-C. Watch the rollout wave by wave, in another terminal:`,
+          `  npx tramway status ${policy.name} --watch`,
+          'and try:',
+          '  npx tramway nodes',
+          '  npx tramway node module load web-2 nf_tables',
+          `  npx tramway plan -f ${policy.file}`,
+          `  npx tramway audit policy ${policy.name}`,
+          ...(embedded.logFile === undefined ? [] : [`  tail -f ${embedded.logFile}`]),
+          embedded.adminToken === undefined
+            ? '(the API needs a token: --token or TRAMWAY_TOKEN)'
+            : embedded.dataDir === resolve(io.cwd, '.tramway')
+              ? `(the CLI finds the admin token in ${join(embedded.dataDir, 'admin.token')} from this directory)`
+              : `(the admin token is in ${join(embedded.dataDir, 'admin.token')}: TRAMWAY_TOKEN=$(cat …) or --token)`,
+          '',
+        ].join('\n'),
+      );
     const deadline = Date.now() + timeoutS * 1000;
     let last: StatusView | undefined;
-    let lastLine = '';
+    let lastKey = '';
     for (;;) {
       const s = await client.status(policy.name);
       if (s.ok) {
         last = s.body;
-        const line = statusLine(last);
-        if (line !== lastLine) say(`${line}\n`);
-        lastLine = line;
+        // a line per change of the rollout, not per tick of its countdown
+        const key = JSON.stringify({ ...last, now: undefined });
+        if (key !== lastKey) say(`${statusLine(last)}\n`);
+        lastKey = key;
         if (
           isConverged(last) ||
           last.rollout?.state === 'held' ||

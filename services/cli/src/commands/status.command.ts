@@ -33,6 +33,14 @@ const settled = (s: StatusView): boolean => {
   return true;
 };
 
+/** What changed between two answers: the answer without the coordinator's clock. */
+const changeKey = (s: StatusView): string => JSON.stringify({ ...s, now: undefined });
+
+/**
+ * Follows a rollout: asks every `intervalMs` and shows it again when it changed, or (on a
+ * terminal) when the countdown of a pause ticks. The countdown runs on the coordinator's clock:
+ * its `now` when it answered plus the time since, so a skewed local clock does not shift it.
+ */
 const watch = async (
   args: FleetArgs,
   io: CliIo,
@@ -44,25 +52,33 @@ const watch = async (
   const client = clientOf(args);
   const tty = !args.json && isTty(io);
   let last = '';
+  let shown = '';
   let drawn = 0;
   for (;;) {
     const answer = await client.status(name);
     if (!answer.ok) return reportFailure(io, args, 'status', answer);
     const s: StatusView = answer.body;
-    const key = JSON.stringify(s);
-    if (key !== last) {
-      last = key;
+    const askedAt = Date.now();
+    const serverAt = s.now === undefined ? Number.NaN : Date.parse(s.now);
+    const clock = (): number =>
+      Number.isNaN(serverAt) ? Date.now() : serverAt + (Date.now() - askedAt);
+    const key = changeKey(s);
+    const changed = key !== last;
+    last = key;
+    if (args.json) {
       // one document per change: a JSON line, or a YAML document
-      if (args.json)
+      if (changed)
         io.stdout(
           args.output === 'yaml' ? `---\n${formatDocument('yaml', s)}` : `${JSON.stringify(s)}\n`,
         );
-      else if (tty) {
-        const text = renderStatus(s, tableStyle(io, args.output));
+    } else if (tty) {
+      const text = renderStatus(s, tableStyle(io, args.output), clock());
+      if (text !== shown) {
         io.stdout(`${drawn > 0 ? `\x1b[${drawn}A\r\x1b[J` : ''}${text}`);
         drawn = lineCount(text);
-      } else io.stdout(`${statusLine(s)}\n`);
-    }
+        shown = text;
+      }
+    } else if (changed) io.stdout(`${statusLine(s, clock())}\n`);
     if (settled(s)) {
       if (!args.json && !tty) io.stdout(renderStatus(s, tableStyle(io, args.output)));
       return s.rollout?.state === 'held' ? FleetExit.Negative : FleetExit.Ok;
@@ -73,7 +89,8 @@ const watch = async (
       );
       return FleetExit.Negative;
     }
-    await sleep(intervalMs);
+    // on a terminal, wake at least every second so that a countdown ticks
+    await sleep(tty && s.rollout?.pause ? Math.min(intervalMs, 1000) : intervalMs);
   }
 };
 
@@ -81,8 +98,9 @@ const watch = async (
  * `tramway status [POLICY] [--watch]`: a policy's rollout per wave (with progress bars), node and
  * function counts; without POLICY the fleet's nodes. `--watch` follows a running rollout until it
  * completes or its rollback has reached every node (exit 0), is held (exit 1) or --timeout-s
- * passes (exit 1): redrawn in a terminal, one line per change otherwise, one JSON document per
- * change with --json.
+ * passes (exit 1): every wave from the start (pending ones with their nodes) and, during a pause
+ * between waves, a countdown to the next; redrawn in place on a terminal, one line per change
+ * otherwise, one JSON document per line and change with --json.
  */
 export const runStatus: CommandRun = async (parsed, io) => {
   const args = parseFleetArgs(parsed, io);

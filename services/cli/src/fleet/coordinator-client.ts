@@ -154,11 +154,35 @@ export interface DeletedView {
   readonly nodes: readonly string[];
 }
 
+export type WaveState = 'pending' | 'running' | 'held' | 'completed';
+
+export interface WaveStatusView {
+  readonly index: number;
+  /** the nodes of the wave; for a pending wave those the split fixed at start */
+  readonly nodes: readonly string[];
+  readonly state: WaveState | string;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** why the wave is held (or was resumed despite the gate) */
+  readonly reason?: string;
+  readonly completedAt?: string;
+}
+
+/** The pause between two waves: the next one starts at `endsAt`. */
+export interface PauseView {
+  readonly afterWave: number;
+  readonly nextWave: number;
+  readonly seconds: number;
+  readonly endsAt: string;
+}
+
 export interface StatusView {
   readonly policy: string;
   /** null: no version in force (removed or deleted) */
   readonly version: number | null;
   readonly state?: PolicyState;
+  /** the coordinator's clock when it answered (absent from older coordinators) */
+  readonly now?: string;
   readonly rollout: {
     readonly id: string;
     readonly state: RolloutState;
@@ -170,16 +194,18 @@ export interface StatusView {
     readonly rollsBack?: string;
     readonly startedAt?: string;
     readonly startedBy?: string;
-    readonly waves: readonly {
-      readonly index: number;
-      readonly nodes: readonly string[];
-      readonly state: string;
-      readonly succeeded: number;
-      readonly failed: number;
-    }[];
+    readonly waveCount?: number;
+    readonly currentWave?: number | null;
+    readonly paused?: boolean;
+    readonly pause?: PauseView | null;
+    readonly nextWaveAt?: string | null;
+    /** the hold or rollback reason */
+    readonly reason?: string | null;
+    readonly waves: readonly WaveStatusView[];
   } | null;
   readonly nodes: readonly {
     readonly nodeId: string;
+    readonly wave?: number | null;
     readonly generation: number;
     readonly observedGeneration: number;
     readonly state: NodeState;
@@ -205,10 +231,38 @@ export interface NodeView {
   readonly admission?: 'pending' | 'approved';
 }
 
+export interface FunctionsOfPolicyView {
+  readonly policy: string | null;
+  readonly functions: readonly string[];
+}
+
+/** What a module load or unload did on the node (asked with a wait). */
+export interface ModuleEffectView {
+  readonly module: string;
+  readonly action: 'load' | 'unload';
+  readonly moduleLoaded: boolean;
+  readonly attached: readonly FunctionsOfPolicyView[];
+  readonly released: readonly FunctionsOfPolicyView[];
+  readonly failed: readonly {
+    readonly policy: string;
+    readonly function: string;
+    readonly errno: number;
+    readonly reason: string;
+  }[];
+  readonly pending: readonly {
+    readonly policy: string;
+    readonly function: string;
+    readonly module: string;
+  }[];
+}
+
 export interface ModuleView {
   readonly ok: boolean;
   readonly errno?: string;
   readonly reason?: string;
+  /** with a wait: whether the log caught up with the agent's report in time */
+  readonly waited?: 'reported' | 'timeout';
+  readonly effect?: ModuleEffectView;
 }
 
 export interface TokenView {
@@ -236,7 +290,8 @@ export interface CoordinatorClient {
   createToken(name: string, role: string): Promise<ApiAnswer<IssuedTokenView>>;
   revokeToken(name: string, reason?: string): Promise<ApiAnswer<{ readonly name: string }>>;
   plan(policy: string): Promise<ApiAnswer<PlanView>>;
-  apply(policy: string): Promise<ApiAnswer<AppliedView>>;
+  /** the policy as YAML text or as a parsed object */
+  apply(policy: string | object): Promise<ApiAnswer<AppliedView>>;
   status(policy: string): Promise<ApiAnswer<StatusView>>;
   rollback(policy: string, reason?: string): Promise<ApiAnswer<RollbackView>>;
   policies(): Promise<ApiAnswer<readonly PolicySummaryView[]>>;
@@ -244,7 +299,30 @@ export interface CoordinatorClient {
   deletePolicy(name: string, reason?: string): Promise<ApiAnswer<DeletedView>>;
   resume(rolloutId: string): Promise<ApiAnswer<{ readonly rolloutId: string }>>;
   nodes(): Promise<ApiAnswer<readonly NodeView[]>>;
-  module(nodeId: string, module: string, action: 'load' | 'unload'): Promise<ApiAnswer<ModuleView>>;
+  /** `waitMs`: wait that long at most for the agent's report of the effect */
+  module(
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+    waitMs?: number,
+  ): Promise<ApiAnswer<ModuleView>>;
+  /** the first and last fleet events of the coordinator's log */
+  auditRange(): Promise<ApiAnswer<unknown>>;
+  /** GET /v1/audit/state with `at` or `position`, and `node` */
+  auditState(query: Readonly<Record<string, string | undefined>>): Promise<ApiAnswer<unknown>>;
+  /** every page of GET /v1/audit/history */
+  auditHistory(
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<readonly unknown[]>>;
+  /** every page of GET /v1/audit/functions/{name} */
+  auditFunction(
+    name: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<readonly unknown[]>>;
+  auditPlans(
+    nodeId: string,
+    query: Readonly<Record<string, string | undefined>>,
+  ): Promise<ApiAnswer<unknown>>;
   /** admits a pending node (admin) */
   approve(
     nodeId: string,
@@ -342,6 +420,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     body?: unknown,
+    callTimeoutMs: number = timeoutMs,
   ): Promise<ApiAnswer<T>> => {
     const url = `${base}${path}`;
     let res: HttpAnswer;
@@ -357,7 +436,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
             : { 'x-tramway-on-behalf-of': options.onBehalfOf }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (error) {
       return { ok: false, kind: 'unreachable', url: base, message: causeText(error) };
@@ -396,7 +475,8 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     let cursor: string | null = null;
     for (let pages = 0; pages < MAX_PAGES; pages++) {
       const query: string =
-        `?limit=${PAGE_LIMIT}` + (cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`);
+        `${path.includes('?') ? '&' : '?'}limit=${PAGE_LIMIT}` +
+        (cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`);
       const page: ApiAnswer<unknown> = await call<unknown>('GET', `${path}${query}`);
       if (!page.ok) return page;
       if (Array.isArray(page.body)) return { ...page, body: page.body as T[] };
@@ -420,7 +500,19 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
   };
 
   const seg = encodeURIComponent;
+  /** `?a=1&b=2` of the defined entries ('' for none) */
+  const qs = (query: Readonly<Record<string, string | undefined>>): string => {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) p.set(k, v);
+    const text = p.toString();
+    return text === '' ? '' : `?${text}`;
+  };
   return {
+    auditRange: () => call('GET', '/v1/audit/range'),
+    auditState: (query) => call('GET', `/v1/audit/state${qs(query)}`),
+    auditHistory: (query) => all('/v1/audit/history' + qs(query)),
+    auditFunction: (name, query) => all(`/v1/audit/functions/${seg(name)}${qs(query)}`),
+    auditPlans: (nodeId, query) => call('GET', `/v1/audit/plans/${seg(nodeId)}${qs(query)}`),
     url: base,
     tokens: () => all<TokenView>('/v1/tokens'),
     createToken: (name, role) => call('POST', '/v1/tokens', { name, role }),
@@ -437,8 +529,16 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     deletePolicy: (name, reason) =>
       call('DELETE', `/v1/policies/${seg(name)}`, reason === undefined ? undefined : { reason }),
     nodes: () => all<NodeView>('/v1/nodes'),
-    module: (nodeId, module, action) =>
-      call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`),
+    module: (nodeId, module, action, waitMs) =>
+      waitMs === undefined
+        ? call('POST', `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}`)
+        : call(
+            'POST',
+            `/v1/nodes/${seg(nodeId)}/modules/${seg(module)}/${action}?wait=${waitMs}`,
+            undefined,
+            // the agent's answer, then the wait
+            timeoutMs + waitMs,
+          ),
     approve: (nodeId, reason) =>
       call('POST', `/v1/nodes/${seg(nodeId)}/approve`, reason === undefined ? {} : { reason }),
     reset: (nodeId, reason) =>

@@ -7,6 +7,8 @@ import type { TableStyle } from '../output.js';
 import { tableLines as table } from '../output.js';
 import type {
   FunctionListView,
+  FunctionsOfPolicyView,
+  ModuleEffectView,
   NodeDiffView,
   NodeView,
   PlanView,
@@ -116,13 +118,59 @@ export const renderPlan = (plan: PlanView, style: TableStyle = PLAIN): string =>
   return `${out.join('\n')}\n`;
 };
 
-/** `tramway status POLICY`: the rollout, one progress bar per wave, then one row per node. */
-export const renderStatus = (status: StatusView, style: TableStyle = PLAIN): string => {
+/** `12s`, `2m05s`, `1h02m`: a countdown that reads at a glance (0 and below: `0s`). */
+export const durationText = (ms: number): string => {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+};
+
+/**
+ * What the rollout is waiting for, in one line, or undefined when it waits for nothing: the
+ * pause before the next wave (a countdown from `nowMs`, the coordinator's clock as the caller
+ * estimates it), a hold (its reason), a rollback (its reason).
+ */
+export const waitingText = (status: StatusView, nowMs: number): string | undefined => {
+  const r = status.rollout;
+  if (!r) return undefined;
+  if (r.state === 'running' && r.pause) {
+    const left = Date.parse(r.pause.endsAt) - nowMs;
+    return left > 0
+      ? `paused after wave ${r.pause.afterWave}: wave ${r.pause.nextWave} starts in ${durationText(left)}`
+      : `paused after wave ${r.pause.afterWave}: wave ${r.pause.nextWave} starts now`;
+  }
+  if (r.state === 'held')
+    return `held${r.reason ? `: ${r.reason}` : ''} (tramway resume ${r.id} to go on, or tramway rollback ${status.policy})`;
+  if (r.state === 'rolled-back') return `rolled back${r.reason ? `: ${r.reason}` : ''}`;
+  return undefined;
+};
+
+/** The coordinator's clock at the time of `status`, else the caller's. */
+const statusTime = (status: StatusView): number => {
+  const at = status.now === undefined ? Number.NaN : Date.parse(status.now);
+  return Number.isNaN(at) ? Date.now() : at;
+};
+
+/**
+ * `tramway status POLICY`: the rollout, one progress bar per wave (every wave from the start:
+ * those not started yet are `pending`, with their nodes), what it waits for, then one row per
+ * node. `nowMs` is the coordinator's clock as the caller estimates it (the countdown); by default
+ * the `now` of the answer.
+ */
+export const renderStatus = (
+  status: StatusView,
+  style: TableStyle = PLAIN,
+  nowMs: number = statusTime(status),
+): string => {
   const out: string[] = [];
   const rollout = status.rollout;
   out.push(
     `policy ${policyHeadline(status)}  ${rollout ? `${rolloutWhat(status)} ${rollout.id}  ${rollout.state}` : 'no rollout'}`,
   );
+  const waiting = waitingText(status, nowMs);
+  if (waiting !== undefined) out.push(waiting);
   if (rollout) {
     const rows = rollout.waves.map((w) => [
       `wave ${w.index}`,
@@ -130,7 +178,7 @@ export const renderStatus = (status: StatusView, style: TableStyle = PLAIN): str
       `${w.succeeded}/${w.nodes.length} converged`,
       `${w.failed} failed`,
       w.state,
-      w.nodes.join(','),
+      w.nodes.join(',') || '-',
     ]);
     out.push(
       ...table(['WAVE', 'PROGRESS', 'CONVERGED', 'FAILED', 'STATE', 'NODES'], rows, style.width),
@@ -140,6 +188,7 @@ export const renderStatus = (status: StatusView, style: TableStyle = PLAIN): str
     out.push('');
     const rows = status.nodes.map((n) => [
       n.nodeId,
+      n.wave === undefined || n.wave === null ? '-' : String(n.wave),
       n.state,
       String(n.generation),
       String(n.observedGeneration),
@@ -149,7 +198,7 @@ export const renderStatus = (status: StatusView, style: TableStyle = PLAIN): str
     ]);
     out.push(
       ...table(
-        ['NODE', 'STATE', 'GENERATION', 'OBSERVED', 'ATTACHED', 'PENDING', 'REJECTED'],
+        ['NODE', 'WAVE', 'STATE', 'GENERATION', 'OBSERVED', 'ATTACHED', 'PENDING', 'REJECTED'],
         rows,
         style.width,
       ),
@@ -183,14 +232,18 @@ export const rolloutWhat = (status: StatusView): string => {
   }
 };
 
-/** One line per change while watching without a terminal: the rollout and wave states. */
-export const statusLine = (status: StatusView): string => {
+/**
+ * One line per change while watching without a terminal: the rollout and wave states, and what
+ * it waits for (the countdown as of `nowMs`).
+ */
+export const statusLine = (status: StatusView, nowMs: number = statusTime(status)): string => {
   const r = status.rollout;
   if (!r) return `${policyHeadline(status)}: no rollout`;
   const waves = r.waves.map((w) => `wave ${w.index} ${w.state} ${w.succeeded}/${w.nodes.length}`);
   const converged = status.nodes.filter((n) => n.state === 'converged').length;
   const verb = r.kind === 'release' ? 'released' : 'converged';
-  return `${policyHeadline(status)} ${r.kind === undefined || r.kind === 'apply' ? '' : `${rolloutWhat(status)} `}${r.state}: ${waves.join(', ')}; nodes ${verb} ${converged}/${status.nodes.length}`;
+  const waiting = waitingText(status, nowMs);
+  return `${policyHeadline(status)} ${r.kind === undefined || r.kind === 'apply' ? '' : `${rolloutWhat(status)} `}${r.state}: ${waves.join(', ')}; ${waiting === undefined ? '' : `${waiting}; `}nodes ${verb} ${converged}/${status.nodes.length}`;
 };
 
 /** `tramway policy list`. */
@@ -273,3 +326,44 @@ export const isConverged = (status: StatusView): boolean =>
   status.rollout?.state === 'completed' &&
   status.nodes.length > 0 &&
   status.nodes.every((n) => n.state === 'converged');
+
+const byPolicy = (entries: readonly FunctionsOfPolicyView[]): string[] =>
+  entries.map((e) => `  ${e.policy ?? '(no policy)'}: ${e.functions.join(', ')}`);
+
+/**
+ * `tramway node module load|unload`: what the module's coming or going changed on the node, per
+ * policy: functions attached (or released), refused with the kernel's errno, still pending.
+ */
+export const renderModuleEffect = (nodeId: string, effect: ModuleEffectView): string => {
+  const out: string[] = [];
+  const count = (list: readonly FunctionsOfPolicyView[]) =>
+    list.reduce((n, e) => n + e.functions.length, 0);
+  if (effect.action === 'load') {
+    out.push(
+      effect.attached.length === 0
+        ? `nothing attached on ${nodeId}: no policy waited for ${effect.module}'s functions`
+        : `attached on ${nodeId} (${count(effect.attached)} function(s) of ${effect.module} appeared):`,
+      ...byPolicy(effect.attached),
+    );
+    if (effect.released.length > 0)
+      out.push(`released on ${nodeId} (replaced links):`, ...byPolicy(effect.released));
+  } else {
+    out.push(
+      effect.released.length === 0
+        ? `nothing released on ${nodeId}: no link used ${effect.module}`
+        : `released on ${nodeId} (${count(effect.released)} function(s)):`,
+      ...byPolicy(effect.released),
+    );
+  }
+  if (effect.failed.length > 0)
+    out.push(
+      'failed:',
+      ...effect.failed.map((f) => `  ${f.policy}: ${f.function}: errno ${f.errno}: ${f.reason}`),
+    );
+  if (effect.pending.length > 0)
+    out.push(
+      'still pending (module not loaded):',
+      ...effect.pending.map((p) => `  ${p.policy}: ${p.module}:${p.function}`),
+    );
+  return `${out.join('\n')}\n`;
+};

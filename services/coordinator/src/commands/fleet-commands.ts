@@ -11,6 +11,7 @@ import {
   diffNodePlan,
   functionKey,
   isSpecInForce,
+  pauseEndsAt,
   refusePlan,
   selectNodes,
 } from '@tramway/shared/domain';
@@ -28,6 +29,9 @@ import type { LivenessMonitor } from '../liveness/liveness-monitor.js';
 import type { NodeAdmission } from '../admission/node-admission.js';
 import type { Outcome, RolloutRunner } from '../rollout/rollout-runner.js';
 import { errorText } from '@tramway/shared/infra';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ModuleEffect } from './module-effect.js';
+import { moduleEffect, reported } from './module-effect.js';
 import { ownEntry } from '@tramway/shared/lib';
 
 export interface FleetCommands {
@@ -47,12 +51,17 @@ export interface FleetCommands {
   approve(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
   /** takes the node back with a new epoch (its next assignment wins over what it holds) */
   reset(nodeId: string, body: unknown, actor: string): Promise<ApiResult>;
-  /** forwards the request to the node's agent and records who asked and what it answered */
+  /**
+   * forwards the request to the node's agent and records who asked and what it answered; with
+   * `waitMs`, then waits (at most that long) until the log holds what the agent reported of it,
+   * and answers its `effect` (module-effect.ts)
+   */
   module(
     nodeId: string,
     module: string,
     action: 'load' | 'unload',
     by: Requester,
+    waitMs?: number,
   ): Promise<ApiResult>;
 }
 
@@ -344,6 +353,12 @@ export const createFleetCommands = (deps: {
     return state.deleted ? 'deleted' : 'removed';
   };
 
+  /**
+   * A policy's rollout as `tramway status --watch` shows it: every wave from the start (those not
+   * started yet as `pending`, with the nodes the split fixed for them), the current wave, a pause
+   * between waves with when it ends (`nextWaveAt`), the hold or rollback reason, and the
+   * coordinator's clock (`now`) so that a countdown does not depend on the caller's.
+   */
   const status = (name: string): ApiResult => {
     const policy = ownEntry(log.fleet().policies, name);
     const rolloutId = ownEntry(log.coordinator().latestRollout, name);
@@ -353,7 +368,7 @@ export const createFleetCommands = (deps: {
     const rollout = rolloutId === undefined ? undefined : ownEntry(log.fleet().rollouts, rolloutId);
     const state = rolloutId === undefined ? undefined : runner.rolloutOf(rolloutId);
     const standing = (nodeId: string) => (state ? runner.standingOf(state, nodeId) : 'pending');
-    const waves = rollout
+    const started = rollout
       ? Object.values(rollout.waves)
           .sort((a, b) => a.wave - b.wave)
           .map((w) => {
@@ -361,13 +376,44 @@ export const createFleetCommands = (deps: {
             return {
               index: w.wave,
               nodes: w.nodes,
-              state: w.status,
+              state: w.status as 'running' | 'held' | 'completed' | 'pending',
               succeeded: w.succeeded ?? verdicts.filter((v) => v === 'converged').length,
               failed: w.failed ?? verdicts.filter((v) => v === 'failed').length,
+              ...(w.reason === null ? {} : { reason: w.reason }),
+              ...(state?.waves.find((s) => s.index === w.wave)?.completedAt === undefined
+                ? {}
+                : { completedAt: state.waves.find((s) => s.index === w.wave)!.completedAt! }),
             };
           })
       : [];
-    const nodeIds = rollout ? Object.values(rollout.waves).flatMap((w) => w.nodes) : [];
+    // the waves not started yet, with the nodes fixed for them at start (none known for a
+    // rollout recorded before the split was)
+    const pending = [];
+    if (rollout) {
+      for (let index = 0; index < rollout.waveCount; index++) {
+        if (started.some((w) => w.index === index)) continue;
+        pending.push({
+          index,
+          nodes: [...(state?.plannedWaves?.[index] ?? [])],
+          state: 'pending' as const,
+          succeeded: 0,
+          failed: 0,
+        });
+      }
+    }
+    const waves = [...started, ...pending].sort((a, b) => a.index - b.index);
+    const spec = state ? runner.specOf(state.policy, state.policyVersion) : undefined;
+    const endsAt = state && spec ? pauseEndsAt(state, spec.rollout) : undefined;
+    const pause =
+      endsAt === undefined || !state || !spec
+        ? null
+        : {
+            afterWave: state.current,
+            nextWave: state.current + 1,
+            seconds: spec.rollout.pauseSeconds,
+            endsAt: new Date(endsAt).toISOString(),
+          };
+    const nodeIds = waves.flatMap((w) => w.nodes);
     const nodes = nodeIds.map((nodeId) => {
       const node = ownEntry(log.fleet().nodes, nodeId);
       const attached = Object.values(node?.links ?? {})
@@ -378,6 +424,7 @@ export const createFleetCommands = (deps: {
       const outcome = node?.reconciled?.[name];
       return {
         nodeId,
+        wave: waves.find((w) => w.nodes.includes(nodeId))?.index ?? null,
         generation: node?.assignment?.generation ?? 0,
         observedGeneration: node ? liveness.observedOf(nodeId) : 0,
         state: standing(nodeId),
@@ -392,6 +439,7 @@ export const createFleetCommands = (deps: {
       policy: name,
       version: policy?.version ?? null,
       state: policyStateOf(name),
+      now: deps.now().toISOString(),
       rollout: rollout
         ? {
             id: rollout.rolloutId,
@@ -403,6 +451,12 @@ export const createFleetCommands = (deps: {
             ...(rollout.rollsBack === undefined ? {} : { rollsBack: rollout.rollsBack }),
             startedAt: rollout.startedAt,
             startedBy: rollout.startedBy,
+            waveCount: rollout.waveCount,
+            currentWave: rollout.currentWave,
+            paused: pause !== null,
+            pause,
+            nextWaveAt: pause?.endsAt ?? null,
+            reason: rollout.reason,
             waves,
           }
         : null,
@@ -481,9 +535,10 @@ export const createFleetCommands = (deps: {
     module: string,
     action: 'load' | 'unload',
     by: Requester,
+    waitMs?: number,
   ): Promise<ApiResult> => {
-    if (!ownEntry(log.fleet().nodes, nodeId)?.registered)
-      return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
+    const before = ownEntry(log.fleet().nodes, nodeId);
+    if (!before?.registered) return failure(404, ApiErrorCode.NotFound, `no node ${nodeId}`);
     if (!/^[A-Za-z0-9_.-]+$/.test(module)) {
       return failure(400, ApiErrorCode.InvalidRequest, 'invalid module name', [
         `module: ${JSON.stringify(module)} is not a module name`,
@@ -526,7 +581,60 @@ export const createFleetCommands = (deps: {
         { actor: by.actor, onBehalfOf: by.onBehalfOf, occurredAt: deps.now().toISOString() },
       ),
     );
-    return result;
+    if (waitMs === undefined || !outcome.ok) return result;
+    return success({
+      ...(result.body as object),
+      ...(await effectOf(nodeId, module, action, before, waitMs)),
+    });
+  };
+
+  /**
+   * Waits until the log holds what the agent reports after a module request (the links it holds
+   * now, the module's state), and a moment more while the node's facts keep coming (its reconcile
+   * outcome follows its links), then the effect: what attached, was released, failed, waits.
+   */
+  const effectOf = async (
+    nodeId: string,
+    module: string,
+    action: 'load' | 'unload',
+    before: NodeView,
+    waitMs: number,
+  ): Promise<{ waited: 'reported' | 'timeout'; effect: ModuleEffect }> => {
+    const deadline = Date.now() + waitMs;
+    const node = () => ownEntry(log.fleet().nodes, nodeId);
+    let held: { links: readonly { linkId: number }[] } | undefined;
+    try {
+      held = decodeMessageOrThrow(
+        'NodeActualState',
+        await deps.bus.request(
+          FleetSubjects.state(nodeId),
+          {},
+          { timeoutMs: Math.min(deps.timeoutMs, waitMs) },
+        ),
+      );
+    } catch {
+      held = undefined; // an agent that does not answer: wait on the module's state alone
+    }
+    const caughtUp = (): boolean => {
+      const n = node();
+      return held
+        ? reported(module, action, n, held)
+        : n !== undefined && Object.hasOwn(n.modules, module) === (action === 'load');
+    };
+    while (!caughtUp() && Date.now() < deadline) await sleep(25);
+    const done = caughtUp();
+    // settle: the reconcile outcome (NodeReconciled) comes right after the links
+    let last = node();
+    for (let quiet = 0; done && quiet < 4 && Date.now() < deadline;) {
+      await sleep(25);
+      const now = node();
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
+    return {
+      waited: done ? 'reported' : 'timeout',
+      effect: moduleEffect(module, action, before, node()),
+    };
   };
 
   /** An optional `{ reason }` body (a person's words for the log). */

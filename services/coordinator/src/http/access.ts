@@ -4,7 +4,7 @@
  * certificate's subject in.
  *
  * - `public`: the OpenAPI document, `/healthz` and `/readyz` (they reveal nothing of the fleet).
- * - viewer: every read (nodes, status, metrics, tokens are admin's).
+ * - viewer: every read (nodes, status, metrics, the audit; tokens are admin's).
  * - operator: plan, apply, rollback, delete a policy, resume, module load/unload.
  * - admin: tokens, node approval, and everything else.
  */
@@ -34,6 +34,11 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze(
   'GET /v1/console/functions/{name}': 'viewer',
   'GET /v1/console/rollouts': 'viewer',
   'GET /v1/console/events': 'viewer',
+  'GET /v1/audit/range': 'viewer',
+  'GET /v1/audit/state': 'viewer',
+  'GET /v1/audit/history': 'viewer',
+  'GET /v1/audit/functions/{name}': 'viewer',
+  'GET /v1/audit/plans/{node}': 'viewer',
   'POST /v1/plan': 'operator',
   'POST /v1/policies': 'operator',
   'POST /v1/policies/{name}/rollback': 'operator',

@@ -30,6 +30,7 @@ export const ApiErrorCode = {
   UnsupportedMediaType: 'UnsupportedMediaType',
   MisdirectedRequest: 'MisdirectedRequest',
   TooManyRequests: 'TooManyRequests',
+  OutOfRange: 'OutOfRange',
 } as const;
 export type ApiErrorCode = (typeof ApiErrorCode)[keyof typeof ApiErrorCode];
 

@@ -11,6 +11,16 @@ import type { ApiErrorCode } from './api-result.js';
 import {
   APPLY_RESULT,
   APPROVED,
+  AUDIT_EVENT,
+  AUDIT_FUNCTION_ENTRY,
+  AUDIT_FUNCTION_QUERY,
+  AUDIT_HISTORY_QUERY,
+  AUDIT_PLANS,
+  AUDIT_PLANS_QUERY,
+  AUDIT_STATE,
+  AUDIT_STATE_QUERY,
+  LOG_RANGE,
+  MODULE_QUERY,
   DELETED,
   HEALTH,
   MODULE_OUTCOME,
@@ -105,6 +115,14 @@ const policyErrors: RouteErrors = {
     description:
       'an invalid body (InvalidRequest), policy (InvalidPolicy: every problem with its path) or a plan over the size limit (PlanTooLarge)',
     codes: ['InvalidRequest', 'InvalidPolicy', 'PlanTooLarge'],
+  },
+};
+
+const auditErrors: RouteErrors = {
+  '400': { description: 'an invalid query: every problem listed', codes: ['InvalidRequest'] },
+  '503': {
+    description: 'this coordinator keeps no audit read model (NotReady)',
+    codes: ['NotReady'],
   },
 };
 
@@ -249,6 +267,7 @@ export const API_ROUTES = [
     path: '/v1/nodes/{id}/modules/{module}/load',
     summary: 'Ask a node to load a kernel module (simulated nodes)',
     params: { id: 'the node id', module: 'the module name ([A-Za-z0-9_.-])' },
+    query: MODULE_QUERY,
     onBehalfOf: true,
     responses: { '200': { description: "the node's outcome", schema: MODULE_OUTCOME } },
     errors: {
@@ -263,6 +282,7 @@ export const API_ROUTES = [
     path: '/v1/nodes/{id}/modules/{module}/unload',
     summary: 'Ask a node to unload a kernel module (simulated nodes)',
     params: { id: 'the node id', module: 'the module name ([A-Za-z0-9_.-])' },
+    query: MODULE_QUERY,
     onBehalfOf: true,
     responses: { '200': { description: "the node's outcome", schema: MODULE_OUTCOME } },
     errors: {
@@ -307,6 +327,8 @@ export const API_ROUTES = [
     method: 'GET',
     path: '/metrics',
     summary: 'Prometheus metrics of the coordinator',
+    description:
+      'Text exposition format 0.0.4: the fleet, rollouts, policies, trampolines, the log, the HTTP API and the process (every series, its labels and their bounds: docs/metrics.md).',
     responses: { '200': { description: 'Prometheus text exposition', text: true } },
   },
   {
@@ -405,6 +427,68 @@ export const API_ROUTES = [
     responses: {
       '200': { description: 'the stream', text: true, mediaType: 'text/event-stream' },
     },
+  },
+  {
+    operationId: 'auditRange',
+    method: 'GET',
+    path: '/v1/audit/range',
+    summary: 'The first and last fleet events of the log',
+    responses: { '200': { description: 'the range of the log', schema: LOG_RANGE } },
+    errors: auditErrors,
+  },
+  {
+    operationId: 'auditState',
+    method: 'GET',
+    path: '/v1/audit/state',
+    summary: 'The fleet (or one node) as it stood at a past instant or log position',
+    description:
+      'Exactly one of at and position. A time before the first event or a position past the last is a 404 OutOfRange, a node not known yet a 404 NotFound; the detail names the range the log covers (details.range, details.firstSeen).',
+    query: AUDIT_STATE_QUERY,
+    responses: { '200': { description: 'the fleet or the node then', schema: AUDIT_STATE } },
+    errors: {
+      ...auditErrors,
+      '404': {
+        description:
+          'outside the log (OutOfRange), or the node not known at that point (NotFound): the range the log covers',
+        codes: ['OutOfRange', 'NotFound'],
+      },
+    },
+  },
+  {
+    operationId: 'auditHistory',
+    method: 'GET',
+    path: '/v1/audit/history',
+    summary: 'Events of an actor, a policy or a program, filtered by node and type, paged',
+    query: AUDIT_HISTORY_QUERY,
+    responses: {
+      '200': { description: 'a page of events, in log order', schema: page(AUDIT_EVENT) },
+    },
+    errors: auditErrors,
+  },
+  {
+    operationId: 'auditFunction',
+    method: 'GET',
+    path: '/v1/audit/functions/{name}',
+    summary: 'Who connected what to a kernel function on a node, and when, paged',
+    params: { name: 'the kernel function' },
+    query: AUDIT_FUNCTION_QUERY,
+    responses: {
+      '200': {
+        description: 'a page of connections and releases',
+        schema: page(AUDIT_FUNCTION_ENTRY),
+      },
+    },
+    errors: auditErrors,
+  },
+  {
+    operationId: 'auditPlans',
+    method: 'GET',
+    path: '/v1/audit/plans/{node}',
+    summary: 'Which functions a node was told to trace, and when',
+    params: { node: 'the node id' },
+    query: AUDIT_PLANS_QUERY,
+    responses: { '200': { description: 'plans and assignments per version', schema: AUDIT_PLANS } },
+    errors: auditErrors,
   },
   {
     operationId: 'openapi',

@@ -230,6 +230,7 @@ export const POLICY_STATUS = named(
     policy: z.string(),
     version: z.int().nullable().meta({ description: 'null: no version in force' }),
     state: z.enum(['active', 'deleting', 'deleted', 'removed']),
+    now: isoInstant.optional().meta({ description: "the coordinator's clock when it answered" }),
     rollout: z
       .object({
         id: z.string(),
@@ -240,13 +241,34 @@ export const POLICY_STATUS = named(
         rollsBack: z.string().optional().meta({ description: 'the rollout a rollback undoes' }),
         startedAt: isoInstant,
         startedBy: z.string(),
+        waveCount: z.int().optional(),
+        currentWave: z.int().nullable().optional(),
+        paused: z.boolean().optional(),
+        pause: z
+          .object({
+            afterWave: z.int(),
+            nextWave: z.int(),
+            seconds: z.number(),
+            endsAt: isoInstant,
+          })
+          .nullable()
+          .optional()
+          .meta({ description: 'the pause between two waves: the next one starts at endsAt' }),
+        nextWaveAt: isoInstant.nullable().optional(),
+        reason: z
+          .string()
+          .nullable()
+          .optional()
+          .meta({ description: 'the hold or rollback reason' }),
         waves: z.array(
           z.object({
             index: z.int(),
             nodes: z.array(z.string()),
-            state: z.enum(['running', 'held', 'completed']),
+            state: z.enum(['pending', 'running', 'held', 'completed']),
             succeeded: z.int(),
             failed: z.int(),
+            reason: z.string().optional(),
+            completedAt: z.string().optional(),
           }),
         ),
       })
@@ -254,6 +276,7 @@ export const POLICY_STATUS = named(
     nodes: z.array(
       z.object({
         nodeId: z.string(),
+        wave: z.int().nullable().optional(),
         generation: z.int(),
         observedGeneration: z.int(),
         state: z.enum(['converged', 'pending', 'failed', 'stale']),
@@ -279,7 +302,139 @@ export const NODE = named(
   }),
 );
 
-export const MODULE_OUTCOME = named('ModuleOutcome', MODULE_REPLY_SCHEMA);
+const FUNCTIONS_OF_POLICY = z.object({
+  policy: z.string().nullable(),
+  functions: z.array(z.string()),
+});
+
+export const MODULE_OUTCOME = named(
+  'ModuleOutcome',
+  MODULE_REPLY_SCHEMA.extend({
+    waited: z
+      .enum(['reported', 'timeout'])
+      .optional()
+      .meta({ description: "with ?wait: whether the log caught up with the agent's report" }),
+    effect: z
+      .object({
+        module: z.string(),
+        action: z.enum(['load', 'unload']),
+        moduleLoaded: z.boolean(),
+        attached: z.array(FUNCTIONS_OF_POLICY),
+        released: z.array(FUNCTIONS_OF_POLICY),
+        failed: z.array(
+          z.object({
+            policy: z.string(),
+            function: z.string(),
+            errno: z.int(),
+            reason: z.string(),
+          }),
+        ),
+        pending: z.array(
+          z.object({ policy: z.string(), function: z.string(), module: z.string() }),
+        ),
+      })
+      .optional()
+      .meta({ description: 'with ?wait: what the load or unload changed on the node' }),
+  }),
+);
+
+/** `?wait=MS` of a module request. */
+export const MODULE_QUERY = z.object({
+  wait: z
+    .int({ error: 'milliseconds from 1 to 25000' })
+    .min(1, { error: 'milliseconds from 1 to 25000' })
+    .max(25_000, { error: 'milliseconds from 1 to 25000' })
+    .optional()
+    .meta({
+      description:
+        'wait (ms), once the agent answered, until the log holds what it reported; the answer then carries the effect',
+    }),
+});
+
+// ---- the audit ----
+
+const LOG_POINT = z.object({ position: z.int(), recordedAt: z.string() });
+
+export const LOG_RANGE = named(
+  'LogRange',
+  z.object({
+    first: LOG_POINT.nullable(),
+    last: LOG_POINT.nullable(),
+    events: z.int(),
+  }),
+  'the first and last fleet events of the log',
+);
+
+const AUDIT_INSTANT = z.string().meta({ description: 'an RFC 3339 instant' });
+const AUDIT_NAME = z.string();
+
+export const AUDIT_STATE_QUERY = z.object({
+  at: AUDIT_INSTANT.optional(),
+  position: z.int().min(0).optional().meta({ description: 'a global position of the log' }),
+  node: AUDIT_NAME.optional().meta({ description: 'one node only' }),
+});
+
+export const AUDIT_STATE = z.object({
+  position: z.int(),
+  recordedAt: z.string().nullable(),
+  state: z.looseObject({}).optional().meta({ description: 'the fleet then' }),
+  node: z.looseObject({}).optional().meta({ description: 'the node then (with ?node)' }),
+});
+
+const MAX_QUERY = z
+  .int()
+  .min(0)
+  .max(100_000)
+  .optional()
+  .meta({ description: 'the newest entries to list (default 1000), paged by limit and cursor' });
+
+export const AUDIT_HISTORY_QUERY = PAGE_QUERY.extend({
+  actor: AUDIT_NAME.optional().meta({ description: 'exactly one of actor, policy, program' }),
+  policy: AUDIT_NAME.optional(),
+  program: AUDIT_NAME.optional(),
+  node: AUDIT_NAME.optional().meta({ description: 'events of this node only' }),
+  type: AUDIT_NAME.optional().meta({ description: 'events of this type only (LinkCreated…)' }),
+  since: AUDIT_INSTANT.optional().meta({ description: 'with actor: occurredAt at or after' }),
+  until: AUDIT_INSTANT.optional().meta({ description: 'with actor: occurredAt at or before' }),
+  max: MAX_QUERY,
+});
+
+export const AUDIT_FUNCTION_QUERY = PAGE_QUERY.extend({
+  node: AUDIT_NAME.optional().meta({ description: 'the node (required)' }),
+  max: MAX_QUERY,
+});
+
+export const AUDIT_PLANS_QUERY = z.object({
+  policy: AUDIT_NAME.optional(),
+  at: AUDIT_INSTANT.optional(),
+  position: z.int().min(0).optional(),
+});
+
+export const AUDIT_EVENT = named(
+  'AuditEvent',
+  z.object({
+    position: z.int(),
+    type: z.string(),
+    occurredAt: z.string(),
+    recordedAt: z.string(),
+    actor: z.string(),
+    onBehalfOf: z.string().nullable().optional(),
+    streamId: z.string(),
+    nodeId: z.string().nullable(),
+    summary: z.string(),
+  }),
+);
+
+export const AUDIT_FUNCTION_ENTRY = named(
+  'AuditFunctionEntry',
+  z.looseObject({ position: z.int(), at: z.string(), action: z.string(), actor: z.string() }),
+);
+
+export const AUDIT_PLANS = z.looseObject({
+  nodeId: z.string(),
+  position: z.int(),
+  versions: z.array(z.looseObject({})),
+});
 
 export const APPROVED = z.object({
   nodeId: z.string(),

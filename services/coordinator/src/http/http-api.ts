@@ -15,6 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import type { AuditApi } from '../audit/audit-api.js';
 import type { FleetCoordinator } from '../fleet-coordinator.js';
 import type { Logger } from '@tramway/shared/infra';
 import { silentLogger } from '@tramway/shared/infra';
@@ -27,8 +28,8 @@ import type { Identity, RouteAccess } from './access.js';
 import { ON_BEHALF_OF, bearerOf, certIdentity, mayCall, requiredRole } from './access.js';
 import type { ApiResult } from './api-result.js';
 import { ApiErrorCode, PROBLEM_CONTENT_TYPE, failure, isProblem, success } from './api-result.js';
-import type { DeniedReason } from './metrics.js';
-import { DENIED_REASONS, renderMetrics } from './metrics.js';
+import type { DeniedReason, HttpMetrics } from './metrics.js';
+import { UNMATCHED_ROUTE, httpMetricsOn } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { ApiRoute, OperationId } from './api-routes.js';
 import { API_ROUTES } from './api-routes.js';
@@ -109,9 +110,6 @@ export interface Route {
    */
   readonly stream?: (req: IncomingMessage, res: ServerResponse, caller: Caller) => void;
 }
-
-/** Counts of refused requests by reason, for /metrics. */
-export type DeniedCounts = Readonly<Record<DeniedReason, number>>;
 
 /** The problems of a zod refusal, `path: message`, each path under `prefix`. */
 const problemsOf = (error: z.ZodError, prefix: string): string[] =>
@@ -199,7 +197,6 @@ const validated = (spec: ApiRoute, handler: Handler): Handler => {
 
 export const createRoutes = (
   coordinator: FleetCoordinator,
-  denied: () => DeniedCounts = () => zeroDenied(),
   streams: EventStreams = createEventStreams(coordinator.history, silentLogger),
 ): readonly Route[] => {
   const console = createConsoleHandlers(coordinator);
@@ -216,23 +213,23 @@ export const createRoutes = (
     resumeRollout: (_req, [id], { by }) => coordinator.api.resume(id!, by),
     listNodes: (req) =>
       paged<{ nodeId: string }>(coordinator.api.nodes(), (n) => n.nodeId, queryOf(req)),
-    loadModule: (_req, [id, module], { by }) => coordinator.api.module(id!, module!, 'load', by),
-    unloadModule: (_req, [id, module], { by }) =>
-      coordinator.api.module(id!, module!, 'unload', by),
+    loadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'load', by, waitOf(req)),
+    unloadModule: (req, [id, module], { by }) =>
+      coordinator.api.module(id!, module!, 'unload', by, waitOf(req)),
+    // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
+    auditRange: () => withAudit(coordinator, (a) => a.range()),
+    auditState: (req) => withAudit(coordinator, (a) => a.state(queryOf(req))),
+    auditHistory: (req) => withAudit(coordinator, (a) => a.history(queryOf(req))),
+    auditFunction: (req, [name]) =>
+      withAudit(coordinator, (a) => a.functionHistory(name!, queryOf(req))),
+    auditPlans: (req, [node]) => withAudit(coordinator, (a) => a.plans(node!, queryOf(req))),
     listTokens: (req) =>
       paged<{ name: string }>(coordinator.tokens.list(), (t) => t.name, queryOf(req)),
     createToken: (req, _p, { by }) => coordinator.tokens.issue(req.body, by),
     revokeToken: (req, [name], { by }) => coordinator.tokens.revoke(name!, req.body, by),
-    metrics: () =>
-      success(
-        renderMetrics({
-          fleet: coordinator.fleet(),
-          staleNodes: coordinator.staleNodes().length,
-          appended: coordinator.appendedCount(),
-          refused: coordinator.refusedMessages(),
-          denied: denied(),
-        }),
-      ),
+    // the Prometheus text exposition of the coordinator's registry (docs/metrics.md)
+    metrics: async () => success(await coordinator.metrics.render()),
     // node admission and take-back (admin): the caller is recorded as the approver
     approveNode: (req, [id], { by }) => coordinator.api.approve(id!, req.body, by.actor),
     resetNode: (req, [id], { by }) => coordinator.api.reset(id!, req.body, by.actor),
@@ -269,8 +266,24 @@ export const createRoutes = (
 
 const queryOf = (req: RouteRequest): URLSearchParams => req.query ?? new URLSearchParams();
 
-const zeroDenied = (): DeniedCounts =>
-  Object.fromEntries(DENIED_REASONS.map((r) => [r, 0])) as Record<DeniedReason, number>;
+/** `?wait=MS` of a module request (validated by MODULE_QUERY before the handler runs). */
+const waitOf = (req: RouteRequest): number | undefined => {
+  const text = queryOf(req).get('wait');
+  return text === null ? undefined : Number(text);
+};
+
+/** The audit's answer, or a 503 when this coordinator keeps no audit read model. */
+const withAudit = (
+  coordinator: FleetCoordinator,
+  then: (audit: AuditApi) => Promise<ApiResult>,
+): Promise<ApiResult> | ApiResult =>
+  coordinator.audit === undefined
+    ? failure(
+        503,
+        ApiErrorCode.NotReady,
+        'this coordinator keeps no audit read model (set AUDIT_READ_MODEL to a SQLite file)',
+      )
+    : then(coordinator.audit);
 
 const matchTemplate = (template: string, path: string): string[] | undefined => {
   const t = template.split('/');
@@ -294,6 +307,10 @@ const matchTemplate = (template: string, path: string): string[] | undefined => 
 type Found =
   | { readonly ok: true; readonly route: Route; readonly params: readonly string[] }
   | { readonly ok: false; readonly result: ApiResult };
+
+/** The template of the route `path` matches, whatever the method (the metrics' `route` label). */
+export const routeTemplateOf = (routes: readonly Route[], path: string): string =>
+  routes.find((r) => matchTemplate(r.template, path) !== undefined)?.template ?? UNMATCHED_ROUTE;
 
 /** The route of `method path`, or the 404 (no such path) or 405 (not with this method, `Allow`). */
 export const findRoute = (routes: readonly Route[], method: string, path: string): Found => {
@@ -420,7 +437,7 @@ interface Guard {
   allowedHosts(): ReadonlySet<string>;
   readonly rate: ReturnType<typeof createRateLimiter>;
   readonly authFailures: ReturnType<typeof createRateLimiter>;
-  readonly denied: Record<DeniedReason, number>;
+  readonly metrics: HttpMetrics;
   readonly now: () => number;
 }
 
@@ -433,7 +450,7 @@ const deny = (
   reply: Reply,
   who?: string,
 ): Reply => {
-  guard.denied[reason] += 1;
+  guard.metrics.denied(reason);
   log.warn('request denied', {
     reason,
     status: reply.result.status,
@@ -843,16 +860,19 @@ export const listenHttpApi = (
 ): Promise<HttpApi> => {
   const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...address.limits };
   let allowed: ReadonlySet<string> = new Set();
+  const streams = createEventStreams(coordinator.history, log);
+  const routes = createRoutes(coordinator, streams);
   const guard: Guard = {
     scheme: address.tls ? 'https' : 'http',
     allowedHosts: () => allowed,
     rate: createRateLimiter(limits.rate),
     authFailures: createRateLimiter(limits.authFailures),
-    denied: { ...zeroDenied() },
+    metrics: httpMetricsOn(
+      coordinator.metrics.registry,
+      routes.map((r) => r.template),
+    ),
     now: () => Date.now(),
   };
-  const streams = createEventStreams(coordinator.history, log);
-  const routes = createRoutes(coordinator, () => ({ ...guard.denied }), streams);
   const consoleFiles = createConsoleFiles(address.consoleDir);
   const options = {
     headersTimeout: limits.headersTimeoutMs,
@@ -894,6 +914,14 @@ export const listenHttpApi = (
     }
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
+    res.once('finish', () =>
+      guard.metrics.request(
+        req.method ?? 'GET',
+        routeTemplateOf(routes, path),
+        res.statusCode,
+        (performance.now() - startedAt) / 1000,
+      ),
+    );
     const reqLog = log.child({ requestId });
     handle(routes, req, coordinator, guard, reqLog, limits).then(
       (reply) => {

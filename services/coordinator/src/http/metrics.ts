@@ -1,8 +1,12 @@
 /**
- * Prometheus text exposition (format 0.0.4) of the coordinator's view: nodes, stale nodes, links,
- * rollouts by state, events appended. Pure: the shell passes the state in.
+ * The HTTP API's own series (docs/metrics.md), on the coordinator's registry: requests refused
+ * before they ran, by reason, and the duration of every request by route template and status
+ * class. Labels are closed sets: the reasons below, the route table's templates (`unmatched`
+ * for a path no route knows), the API's methods, the status classes.
  */
-import type { FleetState, RolloutStatus } from '@tramway/shared/projections';
+import type { Registry } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
+import { closedLabel, statusClass } from '@tramway/shared/lib';
 
 /** Why the HTTP API refused a request before running it (tramway_http_denied_total). */
 export const DENIED_REASONS = [
@@ -15,95 +19,54 @@ export const DENIED_REASONS = [
 ] as const;
 export type DeniedReason = (typeof DENIED_REASONS)[number];
 
-export interface MetricsInput {
-  readonly fleet: FleetState;
-  readonly staleNodes: number;
-  /** events this process appended to the log */
-  readonly appended: number;
-  /** requests refused by reason (absent: not counted) */
-  readonly denied?: Readonly<Record<DeniedReason, number>>;
-  /** messages of agents refused, by reason */
-  readonly refused?: readonly (readonly [string, number])[];
+/** The `route` label of a request that matched no route. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD']);
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface HttpMetrics {
+  denied(reason: DeniedReason): void;
+  /** one answered request; `route` is its template or `UNMATCHED_ROUTE` */
+  request(method: string, route: string, status: number, seconds: number): void;
 }
 
-const ROLLOUT_STATES: readonly RolloutStatus[] = ['running', 'held', 'completed', 'rolled-back'];
-
-const metric = (
-  name: string,
-  type: 'gauge' | 'counter',
-  help: string,
-  samples: readonly { labels?: Readonly<Record<string, string>>; value: number }[],
-): string =>
-  [
-    `# HELP ${name} ${help}`,
-    `# TYPE ${name} ${type}`,
-    ...samples.map(({ labels, value }) => {
-      const l = Object.entries(labels ?? {})
-        .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
-        .join(',');
-      return `${name}${l === '' ? '' : `{${l}}`} ${value}`;
-    }),
-  ].join('\n');
-
-export const renderMetrics = ({
-  fleet,
-  staleNodes,
-  appended,
-  denied,
-  refused = [],
-}: MetricsInput): string => {
-  const nodes = Object.values(fleet.nodes).filter((n) => n.registered);
-  const links = nodes.reduce((sum, n) => sum + Object.keys(n.links).length, 0);
-  const rollouts = Object.values(fleet.rollouts);
-  return (
-    [
-      metric('tramway_nodes', 'gauge', 'Registered nodes.', [{ value: nodes.length }]),
-      metric('tramway_nodes_stale', 'gauge', 'Nodes whose heartbeats stopped.', [
-        { value: staleNodes },
-      ]),
-      metric(
-        'tramway_nodes_pending',
-        'gauge',
-        'Registered nodes waiting for approval (no assignment, not counted in rollouts).',
-        [{ value: nodes.filter((n) => n.admission === 'pending').length }],
+/**
+ * The HTTP series on `registry`, declared on first use (a coordinator that serves HTTP again
+ * after a stop keeps counting on the same series).
+ */
+export const httpMetricsOn = (registry: Registry, routes: readonly string[]): HttpMetrics => {
+  const known = new Set([...routes, UNMATCHED_ROUTE]);
+  const denied =
+    (registry.getSingleMetric('tramway_http_denied_total') as Counter<'reason'> | undefined) ??
+    new Counter({
+      name: 'tramway_http_denied_total',
+      help: 'HTTP requests refused before they ran, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+  // every reason is a series from the start (0), so a dashboard sees the ones never hit
+  for (const reason of DENIED_REASONS) denied.inc({ reason }, 0);
+  const duration =
+    (registry.getSingleMetric('tramway_http_request_duration_seconds') as
+      Histogram<'method' | 'route' | 'status_class'> | undefined) ??
+    new Histogram({
+      name: 'tramway_http_request_duration_seconds',
+      help: 'HTTP requests from accept to the last byte written, by method, route template and status class.',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: HTTP_BUCKETS,
+      registers: [registry],
+    });
+  return {
+    denied: (reason) => denied.inc({ reason }),
+    request: (method, route, status, seconds) =>
+      duration.observe(
+        {
+          method: closedLabel(METHODS, method),
+          route: closedLabel(known, route),
+          status_class: statusClass(status),
+        },
+        seconds,
       ),
-      metric('tramway_links', 'gauge', 'Links held across the fleet, as the log says.', [
-        { value: links },
-      ]),
-      metric(
-        'tramway_rollouts',
-        'gauge',
-        'Rollouts by state.',
-        ROLLOUT_STATES.map((state) => ({
-          labels: { state },
-          value: rollouts.filter((r) => r.status === state).length,
-        })),
-      ),
-      metric(
-        'tramway_events_appended_total',
-        'counter',
-        'Events this coordinator appended to the log.',
-        [{ value: appended }],
-      ),
-      metric(
-        'tramway_refused_messages_total',
-        'counter',
-        'Messages of agents refused (a node speaking for another, not node facts, malformed).',
-        refused.map(([reason, value]) => ({ labels: { reason }, value })),
-      ),
-      metric('tramway_log_position', 'gauge', 'Global position of the last event folded in.', [
-        { value: fleet.position },
-      ]),
-      ...(denied === undefined
-        ? []
-        : [
-            metric(
-              'tramway_http_denied_total',
-              'counter',
-              'HTTP requests refused before they ran, by reason.',
-              DENIED_REASONS.map((reason) => ({ labels: { reason }, value: denied[reason] })),
-            ),
-          ]),
-    ].join('\n') + '\n'
-  );
+  };
 };

@@ -138,16 +138,29 @@ export interface FactsAppended {
   readonly refused: readonly { readonly id: string; readonly reason: string }[];
 }
 
+/** What the metrics see of the log (coordinator-metrics.ts); every hook is optional. */
+export interface FleetLogObserver {
+  /** `events` were stored by this process: a decision's (`decision`) or an agent's facts (`facts`) */
+  readonly appended?: (events: readonly NewEvent[], source: 'decision' | 'facts') => void;
+  /** `event` was folded in; `replaying` until `start` has caught up with the log's head */
+  readonly folded?: (event: FleetRecordedEvent, replaying: boolean) => void;
+}
+
 /** Attempts of one command against a stream other writers keep moving. */
 const MAX_ATTEMPTS = 8;
 
-export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
+export const createFleetLog = (
+  store: EventStore,
+  log: Logger,
+  observer: FleetLogObserver = {},
+): FleetLog => {
   const folder = createFleetFolder();
   let fleetDirty = false;
   let fleetCache: FleetState = folder.state();
   let coord = initialCoordinatorState();
   let position = 0;
   let appended = 0;
+  let replaying = true;
   let fatal: Error | undefined;
   let subscription: Subscription | undefined;
   const waiters: { position: number; resolve: () => void }[] = [];
@@ -261,6 +274,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
       trimPolicy(recorded.data.name);
     else if (recorded.type === 'RolloutStarted') forgetEndedRollouts(recorded.data);
     fleetDirty = true;
+    observer.folded?.(recorded, replaying);
     advanceTo(recorded.globalPosition);
   };
 
@@ -273,9 +287,12 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     streamId: string,
     expected: number | 'any',
     events: readonly NewEvent[],
+    source: 'decision' | 'facts',
   ): Promise<AppendResult> => {
     const result = await store.append(streamId, expected, events);
     appended += result.appended;
+    // all or none (EventStore port): an exact retry stores nothing and reports 0
+    if (result.appended > 0) observer.appended?.(events, source);
     return result;
   };
 
@@ -311,7 +328,9 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
       try {
         // an exact retry of this decision is answered with what is stored; the same ids with
         // other content are refused (EventStore port), never taken as this decision
-        await folded((await append(streamId, aggregate.version, events)).lastGlobalPosition);
+        await folded(
+          (await append(streamId, aggregate.version, events, 'decision')).lastGlobalPosition,
+        );
         return decision;
       } catch (error) {
         // the store refuses a stored id sent with other content: another writer's different
@@ -339,7 +358,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
     events: readonly NewEvent[],
   ): Promise<FactsAppended> => {
     try {
-      await folded((await append(streamId, 'any', events)).lastGlobalPosition);
+      await folded((await append(streamId, 'any', events, 'facts')).lastGlobalPosition);
       return { held: events.map((e) => e.id), refused: [] };
     } catch (error) {
       if (!isAppError(error, 'EventIdConflict')) throw error;
@@ -380,6 +399,7 @@ export const createFleetLog = (store: EventStore, log: Logger): FleetLog => {
         },
       });
       await folded(head);
+      replaying = false;
     },
     stop: () => subscription?.unsubscribe(),
     fleet: () => {

@@ -22,3 +22,5 @@ export type {
   PlanAuditVersion,
 } from './plan-audit.js';
 export { planHistory } from './plan-audit.js';
+export type { AuditRefusal, AuditStateAnswer, LogPoint, LogRange } from './audit-range.js';
+export { auditStateAt, logRange, nodeFirstSeen, outOfRange, rangeText } from './audit-range.js';
