@@ -6,7 +6,7 @@ export const typeAt = (space: BtfSpace, id: TypeId): BtfType | undefined => {
   let s: BtfSpace | undefined = space;
   while (s) {
     const first = s.object.firstTypeId;
-    if (id >= first) return s.object.types[id - first];
+    if (id >= first) return s.lookup ? s.lookup(id) : s.object.types[id - first];
     s = s.base;
   }
   return undefined;

@@ -1,6 +1,8 @@
 import type { BtfFuncType, FuncLinkage, TypeId } from '../lib/btf-model.js';
 import { formatCType, typeAt } from './btf-c-format.js';
 import type { BtfSpace } from './btf-parse.js';
+import type { ScannedBtf } from './btf-scan.js';
+import { KIND_NUMBER, LINKAGE_BY_NUMBER } from './btf-binary.js';
 import { encodeUtf8 } from '../lib/utf8.js';
 
 /** One FUNC of a BTF object with its prototype spelled as C, as `tramway kernel functions` prints it. */
@@ -77,6 +79,10 @@ export const describeFunction = (
   };
 };
 
+const K_FUNC = KIND_NUMBER.func;
+const K_FUNC_PROTO = KIND_NUMBER.func_proto;
+const isScanned = (space: BtfSpace): space is ScannedBtf => 'offsets' in space;
+
 /** Bytes of JSON gathered before `emit` is called: large writes, few of them. */
 const JSON_CHUNK_BYTES = 1 << 20;
 
@@ -96,8 +102,11 @@ const createJsonSink = (emit: (chunk: Uint8Array) => void) => {
   /** bytes as they are (JSON made once and cached) */
   const bytes = (b: Uint8Array): void => {
     room(b.length);
-    buf.set(b, pos);
-    pos += b.length;
+    // most are a few bytes (a type's JSON), which a loop copies faster than a set() call
+    if (b.length > 64) {
+      buf.set(b, pos);
+      pos += b.length;
+    } else for (let i = 0; i < b.length; i++) buf[pos++] = b[i]!;
   };
   /** our own punctuation and keys: ASCII, nothing to escape */
   const ascii = (text: string): void => {
@@ -105,7 +114,15 @@ const createJsonSink = (emit: (chunk: Uint8Array) => void) => {
     for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
   };
   /** a non-negative integer's digits */
-  const uint = (n: number): void => ascii(String(n));
+  const uint = (n: number): void => {
+    // digits written in place, without a string per number
+    room(16);
+    let len = 1;
+    for (let v = n; v >= 10; v = Math.floor(v / 10)) len++;
+    for (let i = pos + len - 1, v = n; i >= pos; i--, v = Math.floor(v / 10))
+      buf[i] = 48 + (v % 10);
+    pos += len;
+  };
   /**
    * A string as a JSON string literal, byte for byte what `JSON.stringify` then UTF-8 give.
    * Kernel names are printable ASCII and are copied as they are; anything else (a quote, a
@@ -126,11 +143,33 @@ const createJsonSink = (emit: (chunk: Uint8Array) => void) => {
     }
     buf[pos++] = 0x22;
   };
+  /**
+   * The NUL-terminated string at `start` of a string section as a JSON string literal, copied
+   * from the bytes when they are printable ASCII without a quote or backslash (kernel names);
+   * otherwise `string(text(start))`, the same bytes by way of the decoded string.
+   */
+  const cstring = (src: Uint8Array, start: number, text: (start: number) => string): void => {
+    let stop = src.indexOf(0, start);
+    if (stop < 0) stop = src.length;
+    room(stop - start + 2);
+    const begin = pos;
+    buf[pos++] = 0x22;
+    for (let i = start; i < stop; i++) {
+      const c = src[i]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) {
+        pos = begin;
+        string(text(start));
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+  };
   const end = (): void => {
     if (pos > 0) emit(buf.subarray(0, pos));
     pos = 0;
   };
-  return { bytes, ascii, uint, string, end };
+  return { bytes, ascii, uint, string, cstring, end };
 };
 
 /**
@@ -163,6 +202,46 @@ export const writeFunctionsJson = (
       }
       return b;
     };
+    if (isScanned(space)) {
+      // straight from the type section's words: no object per FUNC, FUNC_PROTO or parameter
+      const { words, offsets, stringBytes, strings } = space;
+      const text = (offset: number): string => strings.at(offset) ?? '';
+      for (let i = 0; i < offsets.length; i++) {
+        const w = offsets[i]!;
+        const info = words[w + 1]!;
+        if (((info >>> 24) & 0x1f) !== K_FUNC) continue;
+        out.ascii(first ? '[\n{"name":' : ',\n{"name":');
+        first = false;
+        out.cstring(stringBytes, words[w]!, text);
+        out.ascii(',"object":');
+        out.bytes(objectJson);
+        out.ascii(',"btfId":');
+        out.uint(firstTypeId + i);
+        out.ascii(',"linkage":');
+        out.string(LINKAGE_BY_NUMBER[info & 0xffff]!);
+        out.ascii(',"ret":');
+        const protoId = words[w + 2]!;
+        const p = protoId >= firstTypeId ? offsets[protoId - firstTypeId] : undefined;
+        if (p === undefined || ((words[p + 1]! >>> 24) & 0x1f) !== K_FUNC_PROTO) {
+          out.string(`/* type ${protoId} is not a func_proto */`);
+          out.ascii(',"params":[]}');
+          continue;
+        }
+        out.bytes(typeText(words[p + 2]!));
+        out.ascii(',"params":[');
+        const vlen = words[p + 1]! & 0xffff;
+        for (let j = 0, m = p + 3; j < vlen; j++, m += 2) {
+          out.ascii(j === 0 ? '{"name":' : ',{"name":');
+          out.cstring(stringBytes, words[m]!, text);
+          out.ascii(',"type":');
+          const type = words[m + 1]!;
+          out.bytes(type === 0 && j === vlen - 1 ? ELLIPSIS : typeText(type));
+          out.ascii('}');
+        }
+        out.ascii(']}');
+      }
+      continue;
+    }
     for (let i = 0; i < types.length; i++) {
       const func = types[i]!;
       if (func.kind !== 'func') continue;

@@ -36,6 +36,12 @@ import { createStringTable } from './btf-strings.js';
 export interface BtfSpace {
   readonly object: BtfObject;
   readonly base?: BtfSpace;
+  /**
+   * Decodes the type with an id of this object on demand (a scanned object, see `scanBtf`,
+   * whose `object.types` holds only the records decoded so far); absent when `object.types`
+   * holds every type.
+   */
+  readonly lookup?: (id: TypeId) => BtfType | undefined;
 }
 
 /** What the parser produces: the model object plus what a split object on top of it needs. */
@@ -85,7 +91,12 @@ const fail = (
  * A little-endian, aligned blob is viewed in place; otherwise the section is copied (and
  * byte-swapped for a big-endian blob) once, so the parse loop only does array reads.
  */
-const typeWords = (bytes: Uint8Array, start: number, length: number, le: boolean): Uint32Array => {
+export const typeWords = (
+  bytes: Uint8Array,
+  start: number,
+  length: number,
+  le: boolean,
+): Uint32Array => {
   if (le === HOST_LE && (bytes.byteOffset + start) % 4 === 0)
     return new Uint32Array(bytes.buffer, bytes.byteOffset + start, length / 4);
   const copy = bytes.slice(start, start + length);
@@ -101,7 +112,7 @@ const typeWords = (bytes: Uint8Array, start: number, length: number, le: boolean
   return new Uint32Array(copy.buffer, 0, length / 4);
 };
 
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The id after the last type of a space: where a split object on top of it starts. */
 export const nextTypeId = (space: BtfSpace): TypeId =>
@@ -147,8 +158,8 @@ const {
 } = KIND_NUMBER;
 
 /** Words of trailing data after the 12-byte record: a fixed part plus a part per `vlen` entry. */
-const FIXED_WORDS = new Uint8Array(KINDS.length);
-const VLEN_WORDS = new Uint8Array(KINDS.length);
+export const FIXED_WORDS = new Uint8Array(KINDS.length);
+export const VLEN_WORDS = new Uint8Array(KINDS.length);
 FIXED_WORDS[K_INT] = FIXED_WORDS[K_VAR] = FIXED_WORDS[K_DECL_TAG] = 1; // u32 encoding/linkage/component
 FIXED_WORDS[K_ARRAY] = 3; // struct btf_array
 VLEN_WORDS[K_STRUCT] = VLEN_WORDS[K_UNION] = 3; // struct btf_member
@@ -159,7 +170,7 @@ VLEN_WORDS[K_ENUM] = VLEN_WORDS[K_FUNC_PROTO] = 2; // struct btf_enum, struct bt
 const kindMask = (kinds: readonly number[]): number => kinds.reduce((m, k) => m | (1 << k), 0);
 
 /** Kinds whose kind_flag means something (bitfield members, signed enum, union fwd, attribute tags). */
-const KIND_FLAG_ALLOWED = kindMask([
+export const KIND_FLAG_ALLOWED = kindMask([
   K_STRUCT,
   K_UNION,
   K_ENUM,
@@ -170,7 +181,7 @@ const KIND_FLAG_ALLOWED = kindMask([
 ]);
 
 /** Kinds whose `vlen` carries nothing; the kernel rejects a non-zero one (btf.c meta checks). */
-const VLEN_MUST_BE_ZERO = kindMask([
+export const VLEN_MUST_BE_ZERO = kindMask([
   K_INT,
   K_PTR,
   K_ARRAY,
@@ -195,7 +206,7 @@ const enumValue = (raw: number): bigint =>
  * and that its trailing data (from word `b`) is inside the type section; `off` is the record's
  * byte offset. Returns the type, or undefined after recording why the record is invalid.
  */
-type Decoder = (
+export type Decoder = (
   nameOff: number,
   sizeOrType: number,
   vlen: number,
@@ -231,6 +242,156 @@ const createNameCache = (
     values[i] = s;
     return s;
   };
+};
+
+/** Looks up a name by string offset; `at` is the byte offset reported when it is invalid. */
+export type NameLookup = (offset: number, at: number) => string;
+
+/**
+ * The per-kind decoders over a type section's words (`typeStart`: the section's byte offset in
+ * the blob, for error offsets), shared by `parseBtf` (which walks every record) and the lazy
+ * space of `scanBtf` (which decodes single records on demand). `ref` sees every type reference,
+ * `onError` why a record is invalid (the decoder then returns undefined).
+ */
+export const buildDecoders = (
+  words: Uint32Array,
+  typeStart: number,
+  name: NameLookup,
+  partName: NameLookup,
+  ref: (type: TypeId, at: number) => void,
+  onError: (error: Result<never, BtfParseError>) => void,
+): Decoder[] => {
+  const decoders: Decoder[] = new Array<Decoder>(KINDS.length);
+  decoders[K_INT] = (nameOff, size, _vlen, _kindFlag, b, off) => {
+    const word = words[b]!;
+    const encoding = (word >>> 24) & 0x0f;
+    return {
+      kind: 'int',
+      name: name(nameOff, off),
+      size,
+      signed: (encoding & SIGNED) !== 0,
+      char: (encoding & CHAR) !== 0,
+      bool: (encoding & BOOL) !== 0,
+      bitOffset: (word >>> 16) & 0xff,
+      bits: word & 0xff,
+    };
+  };
+  decoders[K_PTR] = (_nameOff, type, _vlen, _kindFlag, _b, off) => {
+    ref(type, off);
+    return { kind: 'ptr', type };
+  };
+  decoders[K_ARRAY] = (_nameOff, _size, _vlen, _kindFlag, b, off) => {
+    const elemType = words[b]!;
+    const indexType = words[b + 1]!;
+    ref(elemType, off + TYPE_SIZE);
+    ref(indexType, off + TYPE_SIZE + 4);
+    return { kind: 'array', elemType, indexType, nelems: words[b + 2]! };
+  };
+  const structOrUnion =
+    (kind: 'struct' | 'union'): Decoder =>
+    (nameOff, size, vlen, kindFlag, b, off) => {
+      const members: BtfMember[] = vlen === 0 ? EMPTY : new Array<BtfMember>(vlen);
+      for (let i = 0, m = b; i < vlen; i++, m += 3) {
+        const type = words[m + 1]!;
+        const offset = words[m + 2]!;
+        ref(type, typeStart + 4 * (m + 1));
+        const memberName = partName(words[m]!, typeStart + 4 * m);
+        members[i] = kindFlag
+          ? { name: memberName, type, bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
+          : { name: memberName, type, bitOffset: offset, bitfieldSize: 0 };
+      }
+      return { kind, name: name(nameOff, off), size, kindFlag, members };
+    };
+  decoders[K_STRUCT] = structOrUnion('struct');
+  decoders[K_UNION] = structOrUnion('union');
+  decoders[K_ENUM] = (nameOff, size, vlen, kindFlag, b, off) => {
+    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 2) {
+      const raw = kindFlag ? words[m + 1]! | 0 : words[m + 1]!;
+      values[i] = { name: partName(words[m]!, typeStart + 4 * m), value: enumValue(raw) };
+    }
+    return { kind: 'enum', name: name(nameOff, off), size, kindFlag, values };
+  };
+  decoders[K_ENUM64] = (nameOff, size, vlen, kindFlag, b, off) => {
+    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 3) {
+      const raw = (BigInt(words[m + 2]!) << 32n) | BigInt(words[m + 1]!);
+      values[i] = {
+        name: partName(words[m]!, typeStart + 4 * m),
+        value: kindFlag ? BigInt.asIntN(64, raw) : raw,
+      };
+    }
+    return { kind: 'enum64', name: name(nameOff, off), size, kindFlag, values };
+  };
+  decoders[K_FWD] = (nameOff, _size, _vlen, kindFlag, _b, off) => ({
+    kind: 'fwd',
+    name: name(nameOff, off),
+    kindFlag,
+  });
+  const reference =
+    (kind: 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag'): Decoder =>
+    (nameOff, type, _vlen, kindFlag, _b, off) => {
+      ref(type, off + 8);
+      return kindFlag
+        ? { kind, name: name(nameOff, off), type, kindFlag }
+        : { kind, name: name(nameOff, off), type };
+    };
+  decoders[K_TYPEDEF] = reference('typedef');
+  decoders[K_VOLATILE] = reference('volatile');
+  decoders[K_CONST] = reference('const');
+  decoders[K_RESTRICT] = reference('restrict');
+  decoders[K_TYPE_TAG] = reference('type_tag');
+  decoders[K_FUNC] = (nameOff, type, vlen, _kindFlag, _b, off, id) => {
+    const linkage = LINKAGES[vlen];
+    if (linkage === undefined) {
+      onError(fail('BtfBadType', off + 4, `type [${id}] func: unknown linkage ${vlen}`));
+      return undefined;
+    }
+    ref(type, off + 8);
+    return { kind: 'func', name: name(nameOff, off), type, linkage };
+  };
+  decoders[K_FUNC_PROTO] = (_nameOff, ret, vlen, _kindFlag, b, off) => {
+    const params: BtfParam[] = vlen === 0 ? EMPTY : new Array<BtfParam>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 2) {
+      const type = words[m + 1]!;
+      ref(type, typeStart + 4 * (m + 1));
+      params[i] = { name: partName(words[m]!, typeStart + 4 * m), type };
+    }
+    ref(ret, off + 8);
+    return { kind: 'func_proto', ret, params };
+  };
+  decoders[K_VAR] = (nameOff, type, _vlen, _kindFlag, b, off, id) => {
+    const linkage = LINKAGES[words[b]!];
+    if (linkage === undefined) {
+      onError(
+        fail('BtfBadType', off + TYPE_SIZE, `type [${id}] var: unknown linkage ${words[b]!}`),
+      );
+      return undefined;
+    }
+    ref(type, off + 8);
+    return { kind: 'var', name: name(nameOff, off), type, linkage };
+  };
+  decoders[K_DATASEC] = (nameOff, size, vlen, _kindFlag, b, off) => {
+    const vars: BtfVarSecInfo[] = vlen === 0 ? EMPTY : new Array<BtfVarSecInfo>(vlen);
+    for (let i = 0, m = b; i < vlen; i++, m += 3) {
+      const type = words[m]!;
+      ref(type, typeStart + 4 * m);
+      vars[i] = { type, offset: words[m + 1]!, size: words[m + 2]! };
+    }
+    return { kind: 'datasec', name: name(nameOff, off), size, vars };
+  };
+  decoders[K_FLOAT] = (nameOff, size, _vlen, _kindFlag, _b, off) => ({
+    kind: 'float',
+    name: name(nameOff, off),
+    size,
+  });
+  decoders[K_DECL_TAG] = (nameOff, type, _vlen, kindFlag, b, off) => {
+    ref(type, off + 8);
+    return kindFlag
+      ? { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0, kindFlag }
+      : { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0 };
+  };
+  return decoders;
 };
 
 /**
@@ -346,138 +507,9 @@ export const parseBtf = (
       maxRefAt = at;
     }
   };
-  const decoders: Decoder[] = new Array<Decoder>(KINDS.length);
-  decoders[K_INT] = (nameOff, size, _vlen, _kindFlag, b, off) => {
-    const word = words[b]!;
-    const encoding = (word >>> 24) & 0x0f;
-    return {
-      kind: 'int',
-      name: name(nameOff, off),
-      size,
-      signed: (encoding & SIGNED) !== 0,
-      char: (encoding & CHAR) !== 0,
-      bool: (encoding & BOOL) !== 0,
-      bitOffset: (word >>> 16) & 0xff,
-      bits: word & 0xff,
-    };
-  };
-  decoders[K_PTR] = (_nameOff, type, _vlen, _kindFlag, _b, off) => {
-    ref(type, off);
-    return { kind: 'ptr', type };
-  };
-  decoders[K_ARRAY] = (_nameOff, _size, _vlen, _kindFlag, b, off) => {
-    const elemType = words[b]!;
-    const indexType = words[b + 1]!;
-    ref(elemType, off + TYPE_SIZE);
-    ref(indexType, off + TYPE_SIZE + 4);
-    return { kind: 'array', elemType, indexType, nelems: words[b + 2]! };
-  };
-  const structOrUnion =
-    (kind: 'struct' | 'union'): Decoder =>
-    (nameOff, size, vlen, kindFlag, b, off) => {
-      const members: BtfMember[] = vlen === 0 ? EMPTY : new Array<BtfMember>(vlen);
-      for (let i = 0, m = b; i < vlen; i++, m += 3) {
-        const type = words[m + 1]!;
-        const offset = words[m + 2]!;
-        ref(type, typeStart + 4 * (m + 1));
-        const memberName = partName(words[m]!, typeStart + 4 * m);
-        members[i] = kindFlag
-          ? { name: memberName, type, bitOffset: offset & 0xffffff, bitfieldSize: offset >>> 24 }
-          : { name: memberName, type, bitOffset: offset, bitfieldSize: 0 };
-      }
-      return { kind, name: name(nameOff, off), size, kindFlag, members };
-    };
-  decoders[K_STRUCT] = structOrUnion('struct');
-  decoders[K_UNION] = structOrUnion('union');
-  decoders[K_ENUM] = (nameOff, size, vlen, kindFlag, b, off) => {
-    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
-    for (let i = 0, m = b; i < vlen; i++, m += 2) {
-      const raw = kindFlag ? words[m + 1]! | 0 : words[m + 1]!;
-      values[i] = { name: partName(words[m]!, typeStart + 4 * m), value: enumValue(raw) };
-    }
-    return { kind: 'enum', name: name(nameOff, off), size, kindFlag, values };
-  };
-  decoders[K_ENUM64] = (nameOff, size, vlen, kindFlag, b, off) => {
-    const values: BtfEnumValue[] = vlen === 0 ? EMPTY : new Array<BtfEnumValue>(vlen);
-    for (let i = 0, m = b; i < vlen; i++, m += 3) {
-      const raw = (BigInt(words[m + 2]!) << 32n) | BigInt(words[m + 1]!);
-      values[i] = {
-        name: partName(words[m]!, typeStart + 4 * m),
-        value: kindFlag ? BigInt.asIntN(64, raw) : raw,
-      };
-    }
-    return { kind: 'enum64', name: name(nameOff, off), size, kindFlag, values };
-  };
-  decoders[K_FWD] = (nameOff, _size, _vlen, kindFlag, _b, off) => ({
-    kind: 'fwd',
-    name: name(nameOff, off),
-    kindFlag,
+  const decoders = buildDecoders(words, typeStart, name, partName, ref, (e) => {
+    decodeError = e;
   });
-  const reference =
-    (kind: 'typedef' | 'volatile' | 'const' | 'restrict' | 'type_tag'): Decoder =>
-    (nameOff, type, _vlen, kindFlag, _b, off) => {
-      ref(type, off + 8);
-      return kindFlag
-        ? { kind, name: name(nameOff, off), type, kindFlag }
-        : { kind, name: name(nameOff, off), type };
-    };
-  decoders[K_TYPEDEF] = reference('typedef');
-  decoders[K_VOLATILE] = reference('volatile');
-  decoders[K_CONST] = reference('const');
-  decoders[K_RESTRICT] = reference('restrict');
-  decoders[K_TYPE_TAG] = reference('type_tag');
-  decoders[K_FUNC] = (nameOff, type, vlen, _kindFlag, _b, off, id) => {
-    const linkage = LINKAGES[vlen];
-    if (linkage === undefined) {
-      decodeError = fail('BtfBadType', off + 4, `type [${id}] func: unknown linkage ${vlen}`);
-      return undefined;
-    }
-    ref(type, off + 8);
-    return { kind: 'func', name: name(nameOff, off), type, linkage };
-  };
-  decoders[K_FUNC_PROTO] = (_nameOff, ret, vlen, _kindFlag, b, off) => {
-    const params: BtfParam[] = vlen === 0 ? EMPTY : new Array<BtfParam>(vlen);
-    for (let i = 0, m = b; i < vlen; i++, m += 2) {
-      const type = words[m + 1]!;
-      ref(type, typeStart + 4 * (m + 1));
-      params[i] = { name: partName(words[m]!, typeStart + 4 * m), type };
-    }
-    ref(ret, off + 8);
-    return { kind: 'func_proto', ret, params };
-  };
-  decoders[K_VAR] = (nameOff, type, _vlen, _kindFlag, b, off, id) => {
-    const linkage = LINKAGES[words[b]!];
-    if (linkage === undefined) {
-      decodeError = fail(
-        'BtfBadType',
-        off + TYPE_SIZE,
-        `type [${id}] var: unknown linkage ${words[b]!}`,
-      );
-      return undefined;
-    }
-    ref(type, off + 8);
-    return { kind: 'var', name: name(nameOff, off), type, linkage };
-  };
-  decoders[K_DATASEC] = (nameOff, size, vlen, _kindFlag, b, off) => {
-    const vars: BtfVarSecInfo[] = vlen === 0 ? EMPTY : new Array<BtfVarSecInfo>(vlen);
-    for (let i = 0, m = b; i < vlen; i++, m += 3) {
-      const type = words[m]!;
-      ref(type, typeStart + 4 * m);
-      vars[i] = { type, offset: words[m + 1]!, size: words[m + 2]! };
-    }
-    return { kind: 'datasec', name: name(nameOff, off), size, vars };
-  };
-  decoders[K_FLOAT] = (nameOff, size, _vlen, _kindFlag, _b, off) => ({
-    kind: 'float',
-    name: name(nameOff, off),
-    size,
-  });
-  decoders[K_DECL_TAG] = (nameOff, type, _vlen, kindFlag, b, off) => {
-    ref(type, off + 8);
-    return kindFlag
-      ? { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0, kindFlag }
-      : { kind: 'decl_tag', name: name(nameOff, off), type, componentIdx: words[b]! | 0 };
-  };
 
   // `w` walks the type section in words; byte offsets (for errors) are typeStart + 4 * w
   let w = 0;

@@ -3,6 +3,8 @@ export { BTF_MAGIC } from './btf-binary.js';
 export type { BtfStringTable } from './btf-strings.js';
 export type { BtfParseError, BtfSpace, ParseBtfOptions, ParsedBtf } from './btf-parse.js';
 export { BtfParseErrorCode, nextTypeId, parseBtf } from './btf-parse.js';
+export type { ScannedBtf } from './btf-scan.js';
+export { scanBtf } from './btf-scan.js';
 export type { EncodeBtfOptions } from './btf-encode.js';
 export { encodeBtf } from './btf-encode.js';
 export { formatCType, formatFuncSignature, skipModifiers, typeAt } from './btf-c-format.js';

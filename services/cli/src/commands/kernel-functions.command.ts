@@ -18,7 +18,12 @@ import { loadBtfSources } from './kernel-functions.options.js';
  */
 export const runKernelFunctions: CommandRun = async (parsed, io) => {
   positionalsOf(parsed, []);
-  const sources = await loadBtfSources(io, parsed, { kallsyms: false, btfOnly: true });
+  // the JSON listing reads each type once: the host's vmlinux is scanned, not parsed
+  const sources = await loadBtfSources(io, parsed, {
+    kallsyms: false,
+    btfOnly: true,
+    scan: parsed.output === 'json',
+  });
   if (!sources) return 2;
   // with --base, list the split object's own functions; the base is context only
   const listed =
@@ -30,7 +35,7 @@ export const runKernelFunctions: CommandRun = async (parsed, io) => {
     // in large chunks, without an object per function (what made the listing slow)
     const decoder = new TextDecoder();
     writeFunctionsJson(
-      listed,
+      sources.scanned ? [sources.scanned] : listed,
       io.stdoutBytes ?? ((bytes) => io.stdout(decoder.decode(bytes, { stream: true }))),
     );
   } else if (parsed.output === 'yaml') {
@@ -51,5 +56,5 @@ export const runKernelFunctions: CommandRun = async (parsed, io) => {
     (u) => u.source === 'vmlinux-btf' || u.source === 'module-btf',
   );
   for (const u of btfProblems) io.stderr(`${u.path}: ${u.reason}\n`);
-  return btfProblems.length > 0 || sources.spaces.length === 0 ? 1 : 0;
+  return btfProblems.length > 0 || (sources.spaces.length === 0 && !sources.scanned) ? 1 : 0;
 };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import type { ParsedBtf } from '@tramway/shared/btf';
-import { parseBtf } from '@tramway/shared/btf';
+import type { ParsedBtf, ScannedBtf } from '@tramway/shared/btf';
+import { parseBtf, scanBtf } from '@tramway/shared/btf';
 import type { HostKernelFacts, HostUnreadable } from '@tramway/shared/host';
 import { parseHostBtf, readHostKernel } from '@tramway/shared/host';
 import type { SplitArgs } from '../cli-args.js';
@@ -13,6 +13,11 @@ import { UsageError } from '../cli-command.js';
 export interface BtfSources {
   /** vmlinux (or the base / standalone file) first, then modules */
   readonly spaces: readonly ParsedBtf[];
+  /**
+   * With `scan`, the host's vmlinux BTF scanned rather than parsed (`spaces` is then empty):
+   * for a listing that reads it once, see `scanBtf`
+   */
+  readonly scanned?: ScannedBtf;
   /** host facts when the host was read (absent for `--btf`) */
   readonly facts?: HostKernelFacts;
   readonly unreadable: readonly HostUnreadable[];
@@ -57,7 +62,11 @@ const loadFile = async (
 export const loadBtfSources = async (
   io: CliIo,
   parsed: Pick<SplitArgs, 'values'>,
-  { kallsyms, btfOnly = false }: { readonly kallsyms: boolean; readonly btfOnly?: boolean },
+  {
+    kallsyms,
+    btfOnly = false,
+    scan = false,
+  }: { readonly kallsyms: boolean; readonly btfOnly?: boolean; readonly scan?: boolean },
 ): Promise<BtfSources | undefined> => {
   const options = {
     btf: parsed.values.get('--btf'),
@@ -78,6 +87,12 @@ export const loadBtfSources = async (
     skipKallsyms: !kallsyms,
     btfOnly,
   });
+  // a host with vmlinux BTF only (no module BTF to split on top of it) can be scanned; any blob
+  // the scan does not take is parsed below, which words the problem
+  if (scan && facts.vmlinuxBtf && facts.moduleBtfs.length === 0) {
+    const scanned = scanBtf(facts.vmlinuxBtf.bytes, { name: 'vmlinux', kind: 'vmlinux' });
+    if (scanned) return { spaces: [], scanned, facts, unreadable: facts.unreadable };
+  }
   const btf = parseHostBtf(facts);
   return {
     spaces: btf.vmlinux ? [btf.vmlinux, ...btf.modules] : [],
