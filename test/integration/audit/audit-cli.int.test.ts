@@ -156,7 +156,7 @@ describe('tramway audit state', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^fleet at position 23 \(recorded 2026-11-24T15:00:00.000Z\)/);
     expect(stdout).toMatch(/node-17\s+v24\s+tracing-multi\s+node-17-boot-2\s+0\s+0\s+0\s+0\s+1/);
-    expect(stdout).toMatch(/trace-tcp\s+1\s+2026-11-24T13:01:00.000Z\s+user:alice/);
+    expect(stdout).toMatch(/trace-tcp\s+1\s+active\s+2026-11-24T13:01:00.000Z\s+user:alice/);
     expect(stdout).toMatch(/r-1\s+trace-tcp@1\s+completed/);
   });
 });

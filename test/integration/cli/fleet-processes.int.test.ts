@@ -179,16 +179,22 @@ describe('coordinator and agents as processes over nats-server', () => {
   });
 
   it('says unchanged for the spec in force, rolls back with its own rollout, and deletes the policy from both nodes', async () => {
-    const file = 'examples/policies/tcp-latency.yaml';
-    const samePlan = await tramway(['plan', '-f', `${process.cwd()}/${file}`]);
+    // the spec in force: the example as the first test applied it (no pause between waves)
+    const v1 = readFileSync('examples/policies/tcp-latency.yaml', 'utf8').replace(
+      /pauseSeconds: \d+/,
+      'pauseSeconds: 0',
+    );
+    const file = dir.file('v1.yaml');
+    writeFileSync(file, v1);
+    const samePlan = await tramway(['plan', '-f', file]);
     expect(samePlan.out).toMatch(/^policy tcp-latency v1 unchanged/);
     expect(samePlan.out).toMatch(/web-1\s+\+0\s+-0\s+=6/);
-    const same = await tramway(['apply', '-f', `${process.cwd()}/${file}`]);
+    const same = await tramway(['apply', '-f', file]);
     expect(same.out).toBe(
       'unchanged: tcp-latency v1 is the spec in force (no new version, no rollout)\n',
     );
     // v2 drops the connect targets: the plan says what each node would lose
-    const v2 = readFileSync(file, 'utf8').replace(
+    const v2 = v1.replace(
       /\n\s+- pattern: 'tcp_v\[46\]_connect'\n\s+cookie: 3/,
       '',
     );

@@ -367,7 +367,7 @@ describe('tramway policy', () => {
       db,
     ]);
     expect(at.out).toMatch(/^del\s+1\s+deleting \(by token:admin\)\s+/m);
-    const now = await run(['audit', 'state', '--position', '999999', '--db', db]);
+    const now = await run(['audit', 'state', '--at', 'now', '--db', db]);
     expect(now.code, now.err).toBe(0);
     expect(now.out).toMatch(/^fleet at position \d+/);
     expect(now.out).not.toMatch(/^del\s/m);

@@ -336,7 +336,12 @@ describe('coordinator restarted on a log of the previous version', () => {
     expect(rolloutStatus()).toMatchObject({
       id: RID,
       state: 'running',
-      waves: [{ index: 0, nodes: ['node-a', 'node-b'] }],
+      // a legacy rollout recorded no split: the waves after the running one are listed pending,
+      // their nodes not known until they start
+      waves: [
+        { index: 0, nodes: ['node-a', 'node-b'], state: 'running' },
+        { index: 1, state: 'pending' },
+      ],
     });
   });
 

@@ -402,8 +402,8 @@ export const API_ROUTES = [
     operationId: 'consoleRollouts',
     method: 'GET',
     path: '/v1/console/rollouts',
-    summary: 'The newest 50 rollouts with their waves, gate and pause',
-    query: CONSOLE_AT_QUERY,
+    summary: 'The rollouts, newest first, with their waves, gate and pause, page by page',
+    query: CONSOLE_PAGE_AT_QUERY,
     responses: { '200': { description: 'the rollouts', schema: CONSOLE_ROLLOUTS } },
   },
   {

@@ -30,8 +30,8 @@ import { MAX_PAGE_LIMIT, paginate } from './pagination.js';
 export const MAX_SCAN = 50_000;
 /** Events per timeline page unless `limit` says otherwise. */
 export const DEFAULT_EVENTS_LIMIT = 200;
-/** Rollouts the Rollout view lists at most (newest first). */
-export const MAX_ROLLOUTS = 50;
+/** Far past any start time (ms): `NEWEST_FIRST - startedAt` orders rollouts newest first. */
+const NEWEST_FIRST = 9_000_000_000_000_000;
 
 const POSITION = /^[0-9]{1,15}$/;
 const NAME = /^[A-Za-z0-9._:@/-]{1,253}$/;
@@ -231,14 +231,27 @@ export const createConsoleHandlers = (coordinator: FleetCoordinator) => {
       const at = await stateAt(q(req));
       if (!at.ok) return at.result;
       const { state, live, head } = at.value;
-      const items = Object.values(state.rollouts)
-        .sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0))
-        .slice(0, MAX_ROLLOUTS)
-        .map((r) => ({
+      // newest first: the page key puts later starts before earlier ones (then the id)
+      const rows = Object.values(state.rollouts).map((r) => ({
+        key: `${String(NEWEST_FIRST - Date.parse(r.startedAt)).padStart(16, '0')}:${r.rolloutId}`,
+        rollout: r,
+      }));
+      const page = paginate(rows, (row) => row.key, q(req));
+      if (page.status !== 200) return page;
+      const { items, nextCursor } = page.body as {
+        items: readonly (typeof rows)[number][];
+        nextCursor: string | null;
+      };
+      return success({
+        position: state.position,
+        head,
+        live,
+        items: items.map(({ rollout: r }) => ({
           ...rolloutSummary(r, state),
           phase: live ? (coordinator.rolloutPhase(r.rolloutId) ?? null) : null,
-        }));
-      return success({ position: state.position, head, live, items });
+        })),
+        nextCursor,
+      });
     }),
     consoleEvents: h(async (req) => {
       const query = q(req);

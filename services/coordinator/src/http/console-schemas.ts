@@ -106,6 +106,7 @@ export const CONSOLE_FUNCTION = z.looseObject({
 
 export const CONSOLE_ROLLOUTS = z.looseObject({
   ...atPosition,
+  nextCursor: z.string().nullable(),
   items: z.array(
     z.looseObject({
       rolloutId: z.string(),
