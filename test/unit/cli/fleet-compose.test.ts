@@ -199,6 +199,13 @@ describe('Dockerfile', () => {
     }
   });
 
+  it("keeps the checkout's build output out of the context, at any depth", () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    // a tsbuildinfo copied in makes `tsc -b` in the image believe it is up to date: no dist/
+    for (const pattern of ['**/node_modules', '**/dist', '**/*.tsbuildinfo'])
+      expect(ignored, pattern).toContain(pattern);
+  });
+
   it('runs node:24-slim with production dependencies only, under tini', () => {
     const runtime = stage('runtime');
     expect(runtime).toMatch(/^FROM node:24-slim AS runtime$/m);
