@@ -194,10 +194,7 @@ describe('coordinator and agents as processes over nats-server', () => {
       'unchanged: tcp-latency v1 is the spec in force (no new version, no rollout)\n',
     );
     // v2 drops the connect targets: the plan says what each node would lose
-    const v2 = v1.replace(
-      /\n\s+- pattern: 'tcp_v\[46\]_connect'\n\s+cookie: 3/,
-      '',
-    );
+    const v2 = v1.replace(/\n\s+- pattern: 'tcp_v\[46\]_connect'\n\s+cookie: 3/, '');
     writeFileSync(dir.file('v2.yaml'), v2);
     const diff = await tramway(['plan', '-f', 'v2.yaml', '--json']);
     expect(JSON.parse(diff.out).diff[0]).toMatchObject({
