@@ -12,9 +12,8 @@
 #
 # The CLI is built in the `build` stage too (services/cli/build.mjs: an esbuild bundle with the
 # workspace packages inside; `npm ci`'s prepare step skips it there, the sources not being copied
-# yet) and copied into the runtime: `node services/cli/bin/tramway.js ...` runs the bundle (no
-# sources beside it, so no tsx), e.g. `docker run --rm tramway-coordinator node
-# services/cli/bin/tramway.js nodes --url http://coordinator:7070`.
+# yet) and copied into the runtime as `tramway` on the PATH: it runs the bundle (no sources beside
+# it, so no tsx), e.g. `docker compose exec coordinator tramway nodes`.
 
 FROM node:24-slim AS base
 WORKDIR /app
@@ -22,6 +21,18 @@ WORKDIR /app
 RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
+# the node image ships Node's headers in /usr/local/include/node: node-gyp compiles against them
+# instead of downloading them from nodejs.org (a build then needs only the npm registry)
+ENV npm_config_nodedir=/usr/local
+# Behind a TLS-intercepting proxy, npm (and better-sqlite3's prebuilt download) needs the proxy's
+# CA: pass it as PEM text at build time only, `--build-arg NPM_EXTRA_CA="$(cat proxy-ca.pem)"`.
+# `with_ca` writes it to a temporary file for that one command (NODE_EXTRA_CA_CERTS) and removes
+# it; the build-arg reaches only the build stages, never the runtime image (it starts afresh FROM
+# node:24-slim). Without it, `with_ca` just runs the command.
+RUN printf '%s\n' '#!/bin/sh' \
+    'if [ -z "$NPM_EXTRA_CA" ]; then exec "$@"; fi' \
+    'ca=$(mktemp) && printf "%s\n" "$NPM_EXTRA_CA" > "$ca" && NODE_EXTRA_CA_CERTS="$ca" "$@"; rc=$?; rm -f "$ca"; exit $rc' \
+    > /usr/local/bin/with_ca && chmod 755 /usr/local/bin/with_ca
 # manifests first so that the npm ci layers are cached while only sources change
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
@@ -32,7 +43,8 @@ COPY services/embedded/package.json services/embedded/
 COPY services/console/package.json services/console/
 
 FROM base AS build
-RUN npm ci --no-audit --no-fund
+ARG NPM_EXTRA_CA=""
+RUN with_ca npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY shared shared
 COPY services services
@@ -45,7 +57,8 @@ RUN npx tsc -b shared services/cli services/agent services/coordinator services/
   && node services/cli/build.mjs
 
 FROM base AS prod-deps
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+ARG NPM_EXTRA_CA=""
+RUN with_ca npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-slim AS runtime
 # tini as PID 1: forwards SIGTERM/SIGINT to node and reaps children. TINI_SUBREAPER lets it also
@@ -69,8 +82,10 @@ COPY --from=build /app/services/cli/bundle services/cli/bundle
 COPY services/agent/sim-kernels services/agent/sim-kernels
 COPY migrations migrations
 COPY examples examples
-# the state volume (SQLite log / agent pins) must be writable by the unprivileged user
-RUN mkdir -p /var/lib/tramway/agent && chown -R node:node /var/lib/tramway
+# the state volume (SQLite log / agent pins) must be writable by the unprivileged user; the CLI
+# as `tramway` (node resolves the link, so the bin finds its bundle beside it)
+RUN mkdir -p /var/lib/tramway/agent && chown -R node:node /var/lib/tramway \
+  && ln -s /app/services/cli/bin/tramway.js /usr/local/bin/tramway
 USER node
 ENTRYPOINT ["/usr/bin/tini", "--"]
 

@@ -183,19 +183,39 @@ describe('Dockerfile', () => {
       ...readdirSync(join(ROOT, 'services')).map((s) => `services/${s}`),
     ].filter((w) => existsSync(join(ROOT, w, 'package.json')));
     for (const w of workspaces) expect(DOCKERFILE, w).toContain(`COPY ${w}/package.json`);
-    expect(stage('build')).toMatch(/^RUN npm ci\b/m);
+    expect(stage('build')).toMatch(/^RUN with_ca npm ci\b/m);
     expect(stage('build')).toMatch(/^RUN npx tsc -b /m);
-    expect(stage('prod-deps')).toMatch(/^RUN npm ci --omit=dev\b/m);
+    expect(stage('prod-deps')).toMatch(/^RUN with_ca npm ci --omit=dev\b/m);
+  });
+
+  it("takes a proxy's CA as a build-arg of the npm ci stages only, never in the runtime", () => {
+    for (const name of ['build', 'prod-deps'])
+      expect(stage(name), name).toMatch(/^ARG NPM_EXTRA_CA=""$/m);
+    expect(stage('base')).toMatch(/NODE_EXTRA_CA_CERTS="\$ca"/);
+    // the runtime starts afresh FROM node:24-slim: no build-arg, no CA file, no wrapper
+    for (const name of ['runtime', 'agent', 'coordinator']) {
+      expect(stage(name), name).not.toContain('NPM_EXTRA_CA');
+      expect(stage(name), name).not.toContain('with_ca');
+    }
+  });
+
+  it("keeps the checkout's build output out of the context, at any depth", () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    // a tsbuildinfo copied in makes `tsc -b` in the image believe it is up to date: no dist/
+    for (const pattern of ['**/node_modules', '**/dist', '**/*.tsbuildinfo'])
+      expect(ignored, pattern).toContain(pattern);
   });
 
   it('runs node:24-slim with production dependencies only, under tini', () => {
     const runtime = stage('runtime');
     expect(runtime).toMatch(/^FROM node:24-slim AS runtime$/m);
     expect(runtime).toContain('COPY --from=prod-deps /app ./');
-    expect(runtime).not.toMatch(/^RUN npm ci(?! --omit=dev)/m);
+    expect(runtime).not.toMatch(/^RUN (with_ca )?npm ci\b/m);
     expect(runtime).toMatch(/apt-get install .*\btini\b/);
     expect(runtime).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
     expect(runtime).toMatch(/^USER node$/m);
+    // the CLI bin (which finds its bundle relative to its real path) as `tramway` on the PATH
+    expect(runtime).toContain('ln -s /app/services/cli/bin/tramway.js /usr/local/bin/tramway');
     // what the built JS reads relative to itself at run time is in the image
     for (const dir of ['migrations', 'examples', 'services/agent/sim-kernels'])
       expect(runtime, dir).toMatch(new RegExp(`^COPY ${dir} ${dir}$`, 'm'));
