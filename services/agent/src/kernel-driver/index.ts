@@ -12,3 +12,10 @@ export {
 } from './sim-kernel.driver.js';
 export type { HostKernelDriverOptions } from './host-kernel.driver.js';
 export { createHostKernelDriver } from './host-kernel.driver.js';
+export type {
+  BpfKernelDriver,
+  BpfKernelDriverOptions,
+  ProgramCode,
+  ProgramSource,
+} from './bpf/bpf-kernel.driver.js';
+export { createBpfKernelDriver } from './bpf/bpf-kernel.driver.js';

@@ -138,13 +138,18 @@ export const linkCreateTracing = (input: {
 };
 
 /**
- * BPF_RAW_TRACEPOINT_OPEN with no name: the older way to attach a tracing program at the
- * target fixed at load (no cookie). `name`@0, `prog_fd`@8.
+ * BPF_RAW_TRACEPOINT_OPEN: `name`@0, `prog_fd`@8. With no name, the older way to attach a
+ * tracing program at the target fixed at load (no cookie); with a name, a raw tracepoint
+ * program (prog type 17) on that tracepoint (`sys_enter`): a link every kernel here allows.
  */
-export const rawTracepointOpen = (progFd: number): SysResult<number> => {
+export const rawTracepointOpen = (progFd: number, name?: string): SysResult<number> => {
+  const text = name === undefined ? undefined : cString(name);
   const attr = newAttr();
+  if (text !== undefined) attr.writeBigUInt64LE(addressOf(text), 0);
   attr.writeUInt32LE(progFd, 8);
-  return bpf(BpfCmd.RAW_TRACEPOINT_OPEN, attr);
+  return text === undefined
+    ? bpf(BpfCmd.RAW_TRACEPOINT_OPEN, attr)
+    : bpf(BpfCmd.RAW_TRACEPOINT_OPEN, attr, text);
 };
 
 /** BPF_F_KPROBE_MULTI_RETURN: a kretprobe.multi link. */

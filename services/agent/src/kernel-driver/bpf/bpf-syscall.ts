@@ -12,7 +12,7 @@
  * value), or `{ ok: false, errno, name }` with the real errno. Nothing here throws for a kernel
  * refusal; a missing libc throws (a bug in the deployment, not a kernel answer).
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import type { Errno } from '@tramway/shared/kernel';
 import { ERRNO_NUMBERS } from '@tramway/shared/lib';
 
@@ -46,6 +46,7 @@ export const BpfCmd = {
 export const BpfProgType = {
   SOCKET_FILTER: 1,
   KPROBE: 2,
+  RAW_TRACEPOINT: 17,
   TRACING: 26,
 } as const;
 
@@ -121,12 +122,24 @@ interface Libc {
   readonly umount2: (target: string, flags: number) => number;
 }
 
+type Koffi = typeof import('koffi');
+let koffiModule: Koffi | undefined;
+
+/**
+ * koffi, required on first use: a `sim` agent (and the bundled CLI, which a bundler cannot give
+ * a native addon) never loads it.
+ */
+export const ffi = (): Koffi => {
+  koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi;
+  return koffiModule;
+};
+
 let libc: Libc | undefined;
 
 /** libc, loaded on first use (a `sim` agent never loads it). */
 const theLibc = (): Libc => {
   if (libc !== undefined) return libc;
-  const lib = koffi.load('libc.so.6');
+  const lib = ffi().load('libc.so.6');
   libc = {
     syscall: lib.func('long syscall(long, ...)') as Libc['syscall'],
     close: lib.func('int close(int)') as Libc['close'],
@@ -139,7 +152,7 @@ const theLibc = (): Libc => {
 };
 
 /** The address of `buf`'s first byte, for a pointer field of an attr (the buffer must stay alive). */
-export const addressOf = (buf: Buffer): bigint => BigInt(koffi.address(buf) as bigint | number);
+export const addressOf = (buf: Buffer): bigint => BigInt(ffi().address(buf) as bigint | number);
 
 /** A zeroed attr buffer. */
 export const newAttr = (): Buffer => Buffer.alloc(BPF_ATTR_SIZE);
@@ -152,7 +165,7 @@ export const bpf = (cmd: number, attr: Buffer, ...keep: readonly Buffer[]): SysR
   const c = theLibc();
   const ret = Number(c.syscall(NR_BPF, 'int', cmd, 'void *', attr, 'uint', attr.length));
   void keep; // the pointed-to buffers stay referenced until the kernel has read them
-  if (ret < 0) return sysError(koffi.errno() as number);
+  if (ret < 0) return sysError(ffi().errno() as number);
   return { ok: true, value: ret };
 };
 
@@ -164,13 +177,13 @@ export const closeFd = (fd: number): void => {
 /** mount(2) of a file system with no source device (bpffs: `mount -t bpf bpf DIR`). */
 export const mountFs = (source: string, target: string, fstype: string): SysResult<null> => {
   const ret = theLibc().mount(source, target, fstype, 0, null);
-  return ret === 0 ? { ok: true, value: null } : sysError(koffi.errno() as number);
+  return ret === 0 ? { ok: true, value: null } : sysError(ffi().errno() as number);
 };
 
 /** umount2(2) with no flags. */
 export const unmountFs = (target: string): SysResult<null> => {
   const ret = theLibc().umount2(target, 0);
-  return ret === 0 ? { ok: true, value: null } : sysError(koffi.errno() as number);
+  return ret === 0 ? { ok: true, value: null } : sysError(ffi().errno() as number);
 };
 
 /** A NUL-terminated C string in its own buffer. */
