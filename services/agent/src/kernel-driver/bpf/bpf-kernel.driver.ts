@@ -588,15 +588,16 @@ export const createBpfKernelDriver = async (
     layout,
     outlivesProcess: true,
     describe: () => Promise.resolve(description),
-    resolve: (patterns: readonly string[], program: ResolveProgram) => {
+    // async: a closed driver's calls reject (they never throw synchronously)
+    resolve: async (patterns: readonly string[], program: ResolveProgram) => {
       open();
       return model.resolve(patterns, program);
     },
-    apply: (op) => {
+    apply: async (op) => {
       open();
-      return Promise.resolve(applyOp(op));
+      return applyOp(op);
     },
-    dump: () => {
+    dump: async () => {
       open();
       return dump();
     },
