@@ -11,7 +11,7 @@
  * kernel-driver.contract.ts.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,10 @@ import {
   pinLayout,
 } from '../../../services/agent/src/kernel-driver/bpf/bpf-fs.js';
 import { kernelBtfObjects, kernelLinks } from '../../../services/agent/src/kernel-driver/bpf/bpf-introspect.js';
+import {
+  loadObjectProgram,
+  objectPrograms,
+} from '../../../services/agent/src/kernel-driver/bpf/bpf-libbpf.js';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { assignmentOf, fakeCoordinator } from '../agent/agent-harness.js';
@@ -264,4 +268,73 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
       await bus.close();
     }
   });
+
+  it('loads a compiled ELF object through libbpf (maps created, the named program only), and reports each refusal with its stage and errno', async () => {
+    const built = buildObject();
+    if (typeof built === 'string') {
+      console.warn(`libbpf object test skipped: ${built}`);
+      return;
+    }
+    expect(objectPrograms(built)).toEqual({ ok: true, value: ['count_packets', 'drop_all'] });
+
+    const loaded = loadObjectProgram({ bytes: built, program: 'count_packets' });
+    const missing = loadObjectProgram({ bytes: built, program: 'nope' });
+    const garbage = loadObjectProgram({ bytes: Buffer.from('not an ELF object'), program: 'x' });
+
+    expect(loaded.ok).toBe(true);
+    if (loaded.ok) {
+      fds.push(loaded.value);
+      const info = progInfo(loaded.value);
+      expect(info.ok && info.value).toMatchObject({ name: 'count_packets', type: BpfProgType.SOCKET_FILTER });
+    }
+    expect(missing).toMatchObject({ ok: false, stage: 'find', errno: 2, programs: ['count_packets', 'drop_all'] });
+    expect(garbage).toMatchObject({ ok: false, stage: 'open' });
+    expect(progsNamed('drop_all')).toEqual([]);
+    // the same object for a fentry program through the driver: the kernel's refusal, via libbpf
+    const driver = await createBpfKernelDriver({
+      nodeId: 'node-o',
+      bpffs: root,
+      programs: () => ({ kind: 'object', bytes: built, program: 'drop_all' }),
+    });
+    if (!driver.ok) throw new Error(driver.error.join('\n'));
+    drivers.push(driver.value);
+    if ((await driver.value.describe()).attachPath !== 'none') return;
+    const refused = await driver.value.apply({
+      op: 'prog_load',
+      name: 'drop_all',
+      attach: 'fentry',
+      origin: { name: 'bpf_fentry_test1' },
+      reads: [],
+    });
+    expect(refused).toMatchObject({ ok: false });
+    if (!refused.ok) expect(refused.reason).toMatch(/^BPF_PROG_LOAD fentry .*: E[A-Z]+ \(\d+\)/);
+  });
 });
+
+/** A small socket-filter object with a map, built with clang; the reason when it cannot be. */
+const buildObject = (): Buffer | string => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-obj-'));
+  try {
+    writeFileSync(
+      join(dir, 'sf.c'),
+      [
+        '#include <linux/bpf.h>',
+        '#define SEC(n) __attribute__((section(n), used))',
+        'struct { int (*type)[BPF_MAP_TYPE_ARRAY]; int (*max_entries)[1]; __u32 *key; __u64 *value; } counts SEC(".maps");',
+        'static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;',
+        'SEC("socket") int count_packets(struct __sk_buff *skb) { __u32 k = 0; __u64 *v = bpf_map_lookup_elem(&counts, &k); if (v) __sync_fetch_and_add(v, 1); return 0; }',
+        'SEC("socket") int drop_all(struct __sk_buff *skb) { return 0; }',
+        'char _license[] SEC("license") = "GPL";',
+      ].join('\n'),
+    );
+    execFileSync('clang', [
+      '-target', 'bpf', '-O2', '-g', '-I/usr/include/x86_64-linux-gnu',
+      '-c', join(dir, 'sf.c'), '-o', join(dir, 'sf.o'),
+    ], { stdio: 'pipe' });
+    return readFileSync(join(dir, 'sf.o'));
+  } catch (error) {
+    return `clang could not build a BPF object: ${String(error).slice(0, 200)}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
