@@ -43,7 +43,10 @@ import {
   pinAs,
   pinLayout,
 } from '../../../services/agent/src/kernel-driver/bpf/bpf-fs.js';
-import { kernelBtfObjects, kernelLinks } from '../../../services/agent/src/kernel-driver/bpf/bpf-introspect.js';
+import {
+  kernelBtfObjects,
+  kernelLinks,
+} from '../../../services/agent/src/kernel-driver/bpf/bpf-introspect.js';
 import {
   loadObjectProgram,
   objectPrograms,
@@ -78,7 +81,7 @@ const progsNamed = (prefix: string): number[] => {
   });
 };
 
-describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () => {
+describe.skipIf(why !== undefined)("bpf driver on this machine's kernel", () => {
   let root: string;
   const drivers: BpfKernelDriver[] = [];
   const fds: number[] = [];
@@ -99,14 +102,13 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
     rmSync(root, { recursive: true, force: true });
   });
 
-  it('probes the ladder by trying and reports each refusal with the kernel\'s real errno', async () => {
+  it("probes the ladder by trying and reports each refusal with the kernel's real errno", async () => {
     const driver = await open();
     const d = await driver.describe();
 
     expect(d.mode).toBe('bpf');
     expect(d.probe?.steps.length).toBeGreaterThan(0);
-    for (const s of d.probe!.steps)
-      if (!s.ok) expect(errnoName(s.errnoNumber!)).toBe(s.errno);
+    for (const s of d.probe!.steps) if (!s.ok) expect(errnoName(s.errnoNumber!)).toBe(s.errno);
     expect(progsNamed('tw_probe_')).toEqual([]);
     if (d.attachPath !== 'none') return; // a kernel with a tracing path: the VM tier's case
     // this build host (real-kernels.md): no rung works, each refused where and how it measured
@@ -122,15 +124,28 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
       expect(multi[0]!.log?.join('\n')).toContain('Tracing programs must provide btf_id');
     else expect(multi[0]!.errno).toBe('EPERM');
     expect(rung('fentry-per-function')).toEqual([
-      { path: 'fentry-per-function', step: 'prog_load', ok: false, errno: 'EPERM', errnoNumber: 1, log: [] },
+      {
+        path: 'fentry-per-function',
+        step: 'prog_load',
+        ok: false,
+        errno: 'EPERM',
+        errnoNumber: 1,
+        log: [],
+      },
     ]);
     expect(rung('kprobe-multi')).toEqual([
       { path: 'kprobe-multi', step: 'prog_load', ok: true },
-      { path: 'kprobe-multi', step: 'link_create', ok: false, errno: 'EOPNOTSUPP', errnoNumber: 95 },
+      {
+        path: 'kprobe-multi',
+        step: 'link_create',
+        ok: false,
+        errno: 'EOPNOTSUPP',
+        errnoNumber: 95,
+      },
     ]);
   });
 
-  it('reads the kernel\'s BTF object ids and BTF ids back, as bpftool sees them', async () => {
+  it("reads the kernel's BTF object ids and BTF ids back, as bpftool sees them", async () => {
     const driver = await open();
     const objects = kernelBtfObjects();
     if (!objects.ok) throw new Error(objects.name);
@@ -145,7 +160,9 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
     for (const m of await driver.modules())
       expect(m.btfObjId).toBe(objects.value.find((o) => o.name === m.name)?.id ?? 0);
     if (!existsSync('/usr/sbin/bpftool')) return;
-    const listed = JSON.parse(execFileSync('/usr/sbin/bpftool', ['-j', 'btf', 'list']).toString()) as {
+    const listed = JSON.parse(
+      execFileSync('/usr/sbin/bpftool', ['-j', 'btf', 'list']).toString(),
+    ) as {
       id: number;
       name?: string;
     }[];
@@ -207,17 +224,22 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
     );
 
     // release: the pin was the link's last hold, so the kernel frees it
-    expect(await driver.apply({ op: 'link_unpin', link: linkId })).toEqual({ ok: true, value: null });
+    expect(await driver.apply({ op: 'link_unpin', link: linkId })).toEqual({
+      ok: true,
+      value: null,
+    });
     const after = kernelLinks();
     expect(after.ok && after.value.map((l) => l.info.id)).not.toContain(linkId);
     expect((await driver.dump()).links).toEqual([]);
     const again = await driver.apply({ op: 'link_unpin', link: linkId });
     expect(again).toMatchObject({ ok: false, errno: 'ENOENT' });
     // the other tool's and node-b's links are untouched
-    expect(after.ok && after.value.map((l) => l.info.id)).toEqual(expect.arrayContaining([otherId, bId]));
+    expect(after.ok && after.value.map((l) => l.info.id)).toEqual(
+      expect.arrayContaining([otherId, bId]),
+    );
   });
 
-  it('an agent on it records the kernel\'s refusal with the real errno and nothing attached that is not', async () => {
+  it("an agent on it records the kernel's refusal with the real errno and nothing attached that is not", async () => {
     const driver = await open('node-r');
     const d = await driver.describe();
     if (d.attachPath !== 'none') return; // attaching for real is the VM tier's case
@@ -231,7 +253,10 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
           version: 1,
           spec: {
             program: { name: 'counter', attach: 'fentry' },
-            targets: [{ pattern: 'bpf_fentry_test1', cookie: 1 }, { pattern: 'bpf_fentry_test2', cookie: 2 }],
+            targets: [
+              { pattern: 'bpf_fentry_test1', cookie: 1 },
+              { pattern: 'bpf_fentry_test2', cookie: 2 },
+            ],
             strategy: 'auto',
           },
         },
@@ -253,7 +278,9 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
       expect(await agent.start()).toBeUndefined();
       await waitUntil('LinkCreateFailed', () => coord.ofType('LinkCreateFailed').length > 0);
       await waitUntil('reconciled', () => coord.ofType('NodeReconciled').length > 0);
-      const failed = coord.ofType('LinkCreateFailed').map((e) => e.data as { errno: number; reason: string });
+      const failed = coord
+        .ofType('LinkCreateFailed')
+        .map((e) => e.data as { errno: number; reason: string });
       for (const f of failed) {
         expect([1, 22]).toContain(f.errno); // EPERM or EINVAL, as the probe measured
         expect(f.reason).toMatch(/BPF_PROG_LOAD .*: (EPERM \(1\)|EINVAL \(22\))/);
@@ -285,9 +312,17 @@ describe.skipIf(why !== undefined)('bpf driver on this machine\'s kernel', () =>
     if (loaded.ok) {
       fds.push(loaded.value);
       const info = progInfo(loaded.value);
-      expect(info.ok && info.value).toMatchObject({ name: 'count_packets', type: BpfProgType.SOCKET_FILTER });
+      expect(info.ok && info.value).toMatchObject({
+        name: 'count_packets',
+        type: BpfProgType.SOCKET_FILTER,
+      });
     }
-    expect(missing).toMatchObject({ ok: false, stage: 'find', errno: 2, programs: ['count_packets', 'drop_all'] });
+    expect(missing).toMatchObject({
+      ok: false,
+      stage: 'find',
+      errno: 2,
+      programs: ['count_packets', 'drop_all'],
+    });
     expect(garbage).toMatchObject({ ok: false, stage: 'open' });
     expect(progsNamed('drop_all')).toEqual([]);
     // the same object for a fentry program through the driver: the kernel's refusal, via libbpf
@@ -327,10 +362,21 @@ const buildObject = (): Buffer | string => {
         'char _license[] SEC("license") = "GPL";',
       ].join('\n'),
     );
-    execFileSync('clang', [
-      '-target', 'bpf', '-O2', '-g', '-I/usr/include/x86_64-linux-gnu',
-      '-c', join(dir, 'sf.c'), '-o', join(dir, 'sf.o'),
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'clang',
+      [
+        '-target',
+        'bpf',
+        '-O2',
+        '-g',
+        '-I/usr/include/x86_64-linux-gnu',
+        '-c',
+        join(dir, 'sf.c'),
+        '-o',
+        join(dir, 'sf.o'),
+      ],
+      { stdio: 'pipe' },
+    );
     return readFileSync(join(dir, 'sf.o'));
   } catch (error) {
     return `clang could not build a BPF object: ${String(error).slice(0, 200)}`;

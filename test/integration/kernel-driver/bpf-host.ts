@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 
 export const bpfUnavailable = (): string | undefined => {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (process.arch !== 'x64') return `bpf() syscall number is wired for x86_64 only (${process.arch})`;
+  if (process.arch !== 'x64')
+    return `bpf() syscall number is wired for x86_64 only (${process.arch})`;
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
     return 'not root (needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN for the bpffs mount)';
   if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no /sys/kernel/btf/vmlinux';

@@ -82,8 +82,12 @@ export const testKernelDriver = (name: string, factory: KernelDriverFactory): vo
         ...(perFunction ? { origin: { object: 'vmlinux', btfId: ids.get(f1)! } } : {}),
         reads: [],
       });
-      const progId = loaded.ok && loaded.value !== null && 'progId' in loaded.value ? loaded.value.progId : 0;
-      const targets = (perFunction ? [f1] : [f1, f2]).map((f) => ({ object: 'vmlinux', btfId: ids.get(f)! }));
+      const progId =
+        loaded.ok && loaded.value !== null && 'progId' in loaded.value ? loaded.value.progId : 0;
+      const targets = (perFunction ? [f1] : [f1, f2]).map((f) => ({
+        object: 'vmlinux',
+        btfId: ids.get(f)!,
+      }));
       const linked = loaded.ok
         ? await sut.driver.apply({
             op: 'link_create',
@@ -108,9 +112,7 @@ export const testKernelDriver = (name: string, factory: KernelDriverFactory): vo
       expect(linked.ok).toBe(true);
       if (!linked.ok || linked.value === null || !('linkId' in linked.value)) return;
       const { linkId, connections } = linked.value;
-      expect(
-        connections.map((c) => [c.function, c.btfId, c.cookie]).sort(),
-      ).toEqual(
+      expect(connections.map((c) => [c.function, c.btfId, c.cookie]).sort()).toEqual(
         (perFunction ? [f1] : [f1, f2]).map((f, i) => [f, ids.get(f), COOKIES[i]]).sort(),
       );
       for (const c of connections) expect(c.objId).toBeGreaterThan(0);
@@ -119,9 +121,7 @@ export const testKernelDriver = (name: string, factory: KernelDriverFactory): vo
       expect((await sut.driver.apply({ op: 'prog_release', prog: progId })).ok).toBe(true);
       const during = await sut.driver.dump();
       expect(during.links.map((l) => l.id)).toContain(linkId);
-      const held = during.trampolines.filter((t) =>
-        t.fentry.some((s) => s.link === linkId),
-      );
+      const held = during.trampolines.filter((t) => t.fentry.some((s) => s.link === linkId));
       expect(held.map((t) => t.function).sort()).toEqual((perFunction ? [f1] : [f1, f2]).sort());
 
       expect((await sut.driver.apply({ op: 'link_unpin', link: linkId })).ok).toBe(true);

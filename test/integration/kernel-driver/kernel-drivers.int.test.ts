@@ -26,7 +26,7 @@ testKernelDriver('sim', () => {
   return Promise.resolve({ driver: k.value.driver, functions: ['tcp_sendmsg', 'tcp_recvmsg'] });
 });
 
-testKernelDriver('host (shadow, this machine\'s BTF)', async () => {
+testKernelDriver("host (shadow, this machine's BTF)", async () => {
   const h = await createHostKernelDriver();
   if (!h.ok) throw new Error(h.error.map((u) => u.reason).join('\n'));
   return { driver: h.value, functions: ['bpf_fentry_test1', 'bpf_fentry_test2'] };
@@ -39,7 +39,7 @@ if (why !== undefined)
     console.warn(`KernelDriver contract: bpf skipped: ${why}`);
   });
 else
-  testKernelDriver('bpf (this machine\'s kernel)', async () => {
+  testKernelDriver("bpf (this machine's kernel)", async () => {
     // a private bpffs mount point per test: nothing of a real /sys/fs/bpf is touched
     const root = mkdtempSync(join(tmpdir(), 'tw-bpffs-'));
     const d = await createBpfKernelDriver({ nodeId: 'contract', bpffs: root });

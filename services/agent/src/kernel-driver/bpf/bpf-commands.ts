@@ -45,8 +45,7 @@ export interface ProgLoadInput {
 
 /** A load refusal: the errno and the verifier log's last lines (empty when the kernel wrote none). */
 export type ProgLoadResult =
-  | { readonly ok: true; readonly value: number }
-  | (SysError & { readonly log: readonly string[] });
+  { readonly ok: true; readonly value: number } | (SysError & { readonly log: readonly string[] });
 
 const writeProgLoad = (attr: Buffer, p: ProgLoadInput, insns: Buffer, license: Buffer): void => {
   attr.writeUInt32LE(p.progType, 0); // prog_type
@@ -201,7 +200,8 @@ export const objGet = (path: string): SysResult<number> => {
 
 /** BPF_{PROG,LINK,BTF}_GET_NEXT_ID: `start_id`@0 -> `next_id`@4; ENOENT after the last. */
 export const getNextId = (
-  cmd: typeof BpfCmd.PROG_GET_NEXT_ID | typeof BpfCmd.LINK_GET_NEXT_ID | typeof BpfCmd.BTF_GET_NEXT_ID,
+  cmd:
+    typeof BpfCmd.PROG_GET_NEXT_ID | typeof BpfCmd.LINK_GET_NEXT_ID | typeof BpfCmd.BTF_GET_NEXT_ID,
   start: number,
 ): SysResult<number> => {
   const attr = newAttr();
@@ -212,7 +212,8 @@ export const getNextId = (
 
 /** Every id the kernel lists for `cmd`, ascending (ids freed during the walk are skipped). */
 export const allIds = (
-  cmd: typeof BpfCmd.PROG_GET_NEXT_ID | typeof BpfCmd.LINK_GET_NEXT_ID | typeof BpfCmd.BTF_GET_NEXT_ID,
+  cmd:
+    typeof BpfCmd.PROG_GET_NEXT_ID | typeof BpfCmd.LINK_GET_NEXT_ID | typeof BpfCmd.BTF_GET_NEXT_ID,
   limit = 1 << 20,
 ): SysResult<number[]> => {
   const ids: number[] = [];
@@ -228,7 +229,10 @@ export const allIds = (
 
 /** BPF_{PROG,LINK,BTF}_GET_FD_BY_ID: `id`@0. */
 export const getFdById = (
-  cmd: typeof BpfCmd.PROG_GET_FD_BY_ID | typeof BpfCmd.LINK_GET_FD_BY_ID | typeof BpfCmd.BTF_GET_FD_BY_ID,
+  cmd:
+    | typeof BpfCmd.PROG_GET_FD_BY_ID
+    | typeof BpfCmd.LINK_GET_FD_BY_ID
+    | typeof BpfCmd.BTF_GET_FD_BY_ID,
   id: number,
 ): SysResult<number> => {
   const attr = newAttr();
@@ -409,7 +413,11 @@ export const progTestRun = (progFd: number, repeat = 1): SysResult<number> => {
 };
 
 /** BPF_MAP_CREATE of an array map (map_type 2): `map_type`@0, key@4, value@8, max@12, name@28. */
-export const arrayMapCreate = (valueSize: number, entries: number, name = ''): SysResult<number> => {
+export const arrayMapCreate = (
+  valueSize: number,
+  entries: number,
+  name = '',
+): SysResult<number> => {
   const attr = newAttr();
   attr.writeUInt32LE(2, 0);
   attr.writeUInt32LE(4, 4);

@@ -7,14 +7,7 @@
 import type { SysResult } from './bpf-syscall.js';
 import { BpfCmd, LINK_TYPE_NAMES, closeFd } from './bpf-syscall.js';
 import type { LinkInfo, ProgInfo } from './bpf-commands.js';
-import {
-  allIds,
-  btfInfo,
-  getFdById,
-  linkInfo,
-  progInfo,
-  readFdinfo,
-} from './bpf-commands.js';
+import { allIds, btfInfo, getFdById, linkInfo, progInfo, readFdinfo } from './bpf-commands.js';
 
 /** A kernel BTF object: `vmlinux` or a module's split BTF, with the id the kernel gave it. */
 export interface KernelBtfObject {

@@ -37,10 +37,23 @@ import { hostKernelObjects, parseHostBtf, readHostKernel } from '@tramway/shared
 import type { HostUnreadable } from '@tramway/shared/infra';
 import type { AttachName } from '@tramway/shared/lib';
 import { isErrno, parseAttachName } from '@tramway/shared/lib';
-import type { DriverModule, DriverOutcome, KernelDescription, KernelDriver } from '../kernel-driver.port.js';
+import type {
+  DriverModule,
+  DriverOutcome,
+  KernelDescription,
+  KernelDriver,
+} from '../kernel-driver.port.js';
 import { createModelKernelDriver } from '../sim-kernel.driver.js';
 import type { SysError } from './bpf-syscall.js';
-import { BpfAttachType, BpfCmd, BpfLinkType, BpfProgType, bpf, closeFd, newAttr } from './bpf-syscall.js';
+import {
+  BpfAttachType,
+  BpfCmd,
+  BpfLinkType,
+  BpfProgType,
+  bpf,
+  closeFd,
+  newAttr,
+} from './bpf-syscall.js';
 import type { LinkInfo } from './bpf-commands.js';
 import {
   KPROBE_MULTI_RETURN,
@@ -55,7 +68,15 @@ import {
   readFdinfo,
 } from './bpf-commands.js';
 import type { PinLayout } from './bpf-fs.js';
-import { DEFAULT_BPFFS, ensureBpffs, makePinDirs, openPins, pinAs, pinLayout, unpin } from './bpf-fs.js';
+import {
+  DEFAULT_BPFFS,
+  ensureBpffs,
+  makePinDirs,
+  openPins,
+  pinAs,
+  pinLayout,
+  unpin,
+} from './bpf-fs.js';
 import type { KernelLink } from './bpf-introspect.js';
 import { kernelBtfObjects, kernelLinks } from './bpf-introspect.js';
 import type { ProbeResult } from './bpf-probe.js';
@@ -131,7 +152,10 @@ const SINGLE_TYPES = {
 
 const errnoOf = (e: { readonly name: string }): Errno => (isErrno(e.name) ? e.name : 'EIO');
 
-const refusal = (what: string, e: SysError & { readonly log?: readonly string[] }): DriverOutcome => ({
+const refusal = (
+  what: string,
+  e: SysError & { readonly log?: readonly string[] },
+): DriverOutcome => ({
   ok: false,
   errno: errnoOf(e),
   reason:
@@ -283,7 +307,10 @@ export const createBpfKernelDriver = async (
     let object = op.object ?? 'vmlinux';
     if (mechanism === 'kprobe-multi') {
       if (attach.kind !== 'fentry' && attach.kind !== 'fexit')
-        return refuse('EOPNOTSUPP', `${op.attach} has no kprobe.multi equivalent (fentry, fexit only)`);
+        return refuse(
+          'EOPNOTSUPP',
+          `${op.attach} has no kprobe.multi equivalent (fentry, fexit only)`,
+        );
       progType = BpfProgType.KPROBE;
       attachType = BpfAttachType.TRACE_KPROBE_MULTI;
     } else if (mechanism === 'tracing-multi') {
@@ -331,13 +358,23 @@ export const createBpfKernelDriver = async (
           flags: attach.sleepable ? SLEEPABLE : 0,
         });
       if (!loaded.ok)
-        return refusal(`BPF_PROG_LOAD ${op.attach} (${mechanism}, attach type ${attachType})`, loaded);
+        return refusal(
+          `BPF_PROG_LOAD ${op.attach} (${mechanism}, attach type ${attachType})`,
+          loaded,
+        );
       const info = progInfo(loaded.value);
       if (!info.ok) {
         closeFd(loaded.value);
         return refusal('BPF_OBJ_GET_INFO_BY_FD (prog)', info);
       }
-      progs.set(info.value.id, { fd: loaded.value, name: op.name, attach, mechanism, attachType, object });
+      progs.set(info.value.id, {
+        fd: loaded.value,
+        name: op.name,
+        attach,
+        mechanism,
+        attachType,
+        object,
+      });
       return { ok: true, value: { progId: info.value.id } };
     } finally {
       if (objFd !== undefined) closeFd(objFd);
@@ -400,8 +437,13 @@ export const createBpfKernelDriver = async (
       });
     } else if (p.mechanism === 'fentry-per-function') {
       // PROVEN ONLY IN A VM: Debian 6.1 and later (this host refuses the load with EPERM)
-      if (targets.length !== 1) return refuse('E2BIG', `a single fentry link takes one target, not ${targets.length}`);
-      created = linkCreateTracing({ progFd: p.fd, attachType: p.attachType, cookie: targets[0]!.cookie });
+      if (targets.length !== 1)
+        return refuse('E2BIG', `a single fentry link takes one target, not ${targets.length}`);
+      created = linkCreateTracing({
+        progFd: p.fd,
+        attachType: p.attachType,
+        cookie: targets[0]!.cookie,
+      });
     } else {
       // PROVEN ONLY IN A VM: Debian 6.12 (CONFIG_FPROBE); this host answers EOPNOTSUPP
       created = linkCreateKprobeMulti({
@@ -451,7 +493,9 @@ export const createBpfKernelDriver = async (
         const failed = preparePins();
         if (failed !== undefined) return refusal(`bpffs at ${layout.root}`, failed);
         const pinned = pinAs(layout.links, op.link, fd);
-        return pinned.ok ? { ok: true, value: null } : refusal(`BPF_OBJ_PIN ${layout.links}/${op.link}`, pinned);
+        return pinned.ok
+          ? { ok: true, value: null }
+          : refusal(`BPF_OBJ_PIN ${layout.links}/${op.link}`, pinned);
       }
       case 'link_unpin': {
         const r = unpin(layout.links, op.link);
@@ -485,9 +529,15 @@ export const createBpfKernelDriver = async (
       case 'module_load':
       case 'module_unload':
       case 'module_set_state':
-        return refuse('EOPNOTSUPP', `${op.op}: the bpf driver does not load or unload modules (modprobe does)`);
+        return refuse(
+          'EOPNOTSUPP',
+          `${op.op}: the bpf driver does not load or unload modules (modprobe does)`,
+        );
       case 'trigger':
-        return refuse('EOPNOTSUPP', 'trigger: BPF_PROG_TEST_RUN triggers are not wired into the bpf driver yet');
+        return refuse(
+          'EOPNOTSUPP',
+          'trigger: BPF_PROG_TEST_RUN triggers are not wired into the bpf driver yet',
+        );
     }
   };
 
@@ -497,7 +547,11 @@ export const createBpfKernelDriver = async (
     const own = ownLinkIds();
     const all = kernelLinks();
     if (!all.ok)
-      return Promise.resolve({ ok: false, errno: all.name, reason: `BPF_LINK_GET_NEXT_ID: ${all.name}` });
+      return Promise.resolve({
+        ok: false,
+        errno: all.name,
+        reason: `BPF_LINK_GET_NEXT_ID: ${all.name}`,
+      });
     return Promise.resolve({
       ok: true,
       value: all.value.map((l) => ({ ...l, own: own.has(l.info.id) })),
@@ -517,13 +571,21 @@ export const createBpfKernelDriver = async (
     const objectById = new Map([...objIds].map(([name, id]) => [id, name]));
     const tramps = new Map<
       string,
-      { function: string; object: string; btfId: number; fentry: TrampSlot[]; fexit: TrampSlot[]; fmodRet: TrampSlot[] }
+      {
+        function: string;
+        object: string;
+        btfId: number;
+        fentry: TrampSlot[];
+        fexit: TrampSlot[];
+        fmodRet: TrampSlot[];
+      }
     >();
     const dumpLinks: StateDump['links'][number][] = [];
     const ownProgs = new Map<number, { id: number; name: string; loaded: boolean }>();
     for (const [id, p] of progs) ownProgs.set(id, { id, name: p.name, loaded: true });
     for (const l of found) {
-      const tracing = l.info.type === BpfLinkType.TRACING || l.info.type === BpfLinkType.TRACING_MULTI;
+      const tracing =
+        l.info.type === BpfLinkType.TRACING || l.info.type === BpfLinkType.TRACING_MULTI;
       const progName = l.prog?.name ?? `prog#${l.info.progId}`;
       if (tracing)
         for (const t of l.info.targets) {
@@ -543,8 +605,10 @@ export const createBpfKernelDriver = async (
           }
           const slot = { link: l.info.id, prog: progName, cookie: t.cookie };
           const at = l.info.attachType;
-          if (at === BpfAttachType.TRACE_FENTRY || at === BpfAttachType.TRACE_FENTRY_MULTI) tr.fentry.push(slot);
-          else if (at === BpfAttachType.TRACE_FEXIT || at === BpfAttachType.TRACE_FEXIT_MULTI) tr.fexit.push(slot);
+          if (at === BpfAttachType.TRACE_FENTRY || at === BpfAttachType.TRACE_FENTRY_MULTI)
+            tr.fentry.push(slot);
+          else if (at === BpfAttachType.TRACE_FEXIT || at === BpfAttachType.TRACE_FEXIT_MULTI)
+            tr.fexit.push(slot);
           else if (at === BpfAttachType.MODIFY_RETURN) tr.fmodRet.push(slot);
           else if (at === BpfAttachType.TRACE_FSESSION_MULTI) {
             tr.fentry.push(slot);
@@ -565,7 +629,8 @@ export const createBpfKernelDriver = async (
               : 'tracing_multi',
         connections: tracing
           ? l.info.targets.map((t) => ({
-              function: funcName(objectById.get(t.btfObjId) ?? 'vmlinux', t.btfId) ?? `btf#${t.btfId}`,
+              function:
+                funcName(objectById.get(t.btfObjId) ?? 'vmlinux', t.btfId) ?? `btf#${t.btfId}`,
               objId: t.btfObjId,
               btfId: t.btfId,
               cookie: t.cookie,
@@ -575,7 +640,9 @@ export const createBpfKernelDriver = async (
     }
     return {
       trampolines: [...tramps.values()].sort((a, b) =>
-        a.object === b.object ? a.btfId - b.btfId : (objIds.get(a.object) ?? 0) - (objIds.get(b.object) ?? 0),
+        a.object === b.object
+          ? a.btfId - b.btfId
+          : (objIds.get(a.object) ?? 0) - (objIds.get(b.object) ?? 0),
       ),
       modules: (await model.dump()).modules,
       links: dumpLinks.sort((a, b) => a.id - b.id),

@@ -64,9 +64,15 @@ const theLibbpf = (): Libbpf => {
     setAttachTarget: lib.func(
       'int bpf_program__set_attach_target(bpf_program *, int, const char *)',
     ) as Libbpf['setAttachTarget'],
-    setAutoload: lib.func('int bpf_program__set_autoload(bpf_program *, bool)') as Libbpf['setAutoload'],
-    setLogBuf: lib.func('int bpf_program__set_log_buf(bpf_program *, void *, size_t)') as Libbpf['setLogBuf'],
-    setLogLevel: lib.func('int bpf_program__set_log_level(bpf_program *, uint32_t)') as Libbpf['setLogLevel'],
+    setAutoload: lib.func(
+      'int bpf_program__set_autoload(bpf_program *, bool)',
+    ) as Libbpf['setAutoload'],
+    setLogBuf: lib.func(
+      'int bpf_program__set_log_buf(bpf_program *, void *, size_t)',
+    ) as Libbpf['setLogBuf'],
+    setLogLevel: lib.func(
+      'int bpf_program__set_log_level(bpf_program *, uint32_t)',
+    ) as Libbpf['setLogLevel'],
     dup: libc.func('int dup(int)') as Libbpf['dup'],
   };
   return libbpf;
@@ -113,8 +119,7 @@ export const loadObjectProgram = (
       if (name === input.program) wanted = p;
       else l.setAutoload(p, false);
     }
-    if (wanted === null)
-      return { ...sysError(2), stage: 'find', log: [], programs: names };
+    if (wanted === null) return { ...sysError(2), stage: 'find', log: [], programs: names };
     if (input.progType !== undefined) l.setType(wanted, input.progType);
     if (input.expectedAttachType !== undefined)
       l.setExpectedAttachType(wanted, input.expectedAttachType);

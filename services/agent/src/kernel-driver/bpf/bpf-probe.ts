@@ -192,7 +192,10 @@ export const probeTrampolineBudget = (
       });
       if (!prog.ok) return { budget: undefined, errno: prog.name };
       fds.push(prog.value);
-      const link = linkCreateTracing({ progFd: prog.value, attachType: BpfAttachType.TRACE_FENTRY });
+      const link = linkCreateTracing({
+        progFd: prog.value,
+        attachType: BpfAttachType.TRACE_FENTRY,
+      });
       if (!link.ok)
         return link.name === 'E2BIG' && i > 0
           ? { budget: i + held }

@@ -13,6 +13,7 @@
  * refusal; a missing libc throws (a bug in the deployment, not a kernel answer).
  */
 import { createRequire } from 'node:module';
+import type * as KoffiModule from 'koffi';
 import type { Errno } from '@tramway/shared/kernel';
 import { ERRNO_NUMBERS } from '@tramway/shared/lib';
 
@@ -122,7 +123,7 @@ interface Libc {
   readonly umount2: (target: string, flags: number) => number;
 }
 
-type Koffi = typeof import('koffi');
+type Koffi = typeof KoffiModule;
 let koffiModule: Koffi | undefined;
 
 /**
