@@ -144,6 +144,8 @@ export interface AgentRuntime {
   /** links about to be created in the current pass (recorded before `link_create`) */
   intents: readonly LinkIntent[];
   plans: readonly HeldPlan[];
+  /** links the model does not know on each function, from the last kernel dump (`occupancyOf`) */
+  occupied: ReadonlyMap<string, number>;
   policies: readonly PolicyStatus[];
   stopping: boolean;
 }
