@@ -51,6 +51,12 @@ import {
   loadObjectProgram,
   objectPrograms,
 } from '../../../services/agent/src/kernel-driver/bpf/bpf-libbpf.js';
+import {
+  cookieCounter,
+  cookieCounterMap,
+  countOf,
+  watchCookie,
+} from '../../../services/agent/src/kernel-driver/bpf/bpf-programs.js';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { assignmentOf, fakeCoordinator } from '../agent/agent-harness.js';
@@ -294,6 +300,34 @@ describe.skipIf(why !== undefined)("bpf driver on this machine's kernel", () => 
       coord.stop();
       await bus.close();
     }
+  });
+
+  it('the hand-assembled cookie counter counts each call under its own attach cookie (raw_tp with a cookie, allowed here)', () => {
+    const map = cookieCounterMap(8);
+    if (!map.ok) throw new Error(`map: ${map.name}`);
+    fds.push(map.value);
+    expect(watchCookie(map.value, 42n).ok).toBe(true);
+    const prog = progLoad({
+      progType: BpfProgType.RAW_TRACEPOINT,
+      insns: cookieCounter(map.value),
+      name: 'tw_counter',
+    });
+    if (!prog.ok) throw new Error(`load: ${prog.name} ${prog.log.join(' | ')}`);
+    fds.push(prog.value);
+    const link = rawTracepointOpen(prog.value, 'sys_enter', 42n);
+    if (!link.ok) {
+      // before Linux 6.10 raw_tp links take no cookie: the counter is then proven in the VM tier
+      expect(link.name).toBe('E2BIG');
+      return;
+    }
+    const before = countOf(map.value, 42n);
+    for (let i = 0; i < 20; i++) existsSync('/'); // 20 syscalls of this thread at least
+    const after = countOf(map.value, 42n);
+    closeFd(link.value);
+
+    expect(before.ok && after.ok).toBe(true);
+    if (before.ok && after.ok) expect(after.value - before.value).toBeGreaterThanOrEqual(20n);
+    expect(countOf(map.value, 7n)).toMatchObject({ ok: false, name: 'ENOENT' });
   });
 
   it('loads a compiled ELF object through libbpf (maps created, the named program only), and reports each refusal with its stage and errno', async () => {

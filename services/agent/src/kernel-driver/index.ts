@@ -19,3 +19,4 @@ export type {
   ProgramSource,
 } from './bpf/bpf-kernel.driver.js';
 export { createBpfKernelDriver } from './bpf/bpf-kernel.driver.js';
+export { cookieCounter, cookieCounterMap, countOf, watchCookie } from './bpf/bpf-programs.js';

@@ -141,11 +141,17 @@ export const linkCreateTracing = (input: {
  * tracing program at the target fixed at load (no cookie); with a name, a raw tracepoint
  * program (prog type 17) on that tracepoint (`sys_enter`): a link every kernel here allows.
  */
-export const rawTracepointOpen = (progFd: number, name?: string): SysResult<number> => {
+export const rawTracepointOpen = (
+  progFd: number,
+  name?: string,
+  cookie?: bigint,
+): SysResult<number> => {
   const text = name === undefined ? undefined : cString(name);
   const attr = newAttr();
   if (text !== undefined) attr.writeBigUInt64LE(addressOf(text), 0);
   attr.writeUInt32LE(progFd, 8);
+  // `cookie`@16 (Linux 6.10+); older kernels refuse a non-zero tail with E2BIG
+  if (cookie !== undefined) attr.writeBigUInt64LE(BigInt.asUintN(64, cookie), 16);
   return text === undefined
     ? bpf(BpfCmd.RAW_TRACEPOINT_OPEN, attr)
     : bpf(BpfCmd.RAW_TRACEPOINT_OPEN, attr, text);
