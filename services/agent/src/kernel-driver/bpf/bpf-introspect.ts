@@ -105,6 +105,7 @@ const MAX_LINKS = 1 << 20;
  */
 export const kernelLinks = (
   keep: (info: LinkInfo) => boolean = () => true,
+  options: { readonly fdinfo?: boolean } = {},
 ): SysResult<KernelLink[]> => {
   const ids = allIds(BpfCmd.LINK_GET_NEXT_ID, MAX_LINKS);
   if (!ids.ok) return ids;
@@ -116,7 +117,7 @@ export const kernelLinks = (
       return fd;
     }
     try {
-      const read = readLink(fd.value, keep);
+      const read = readLink(fd.value, keep, options);
       if (read === undefined) continue;
       if (!read.ok) return read;
       out.push(read.value);
@@ -131,11 +132,12 @@ export const kernelLinks = (
 export const readLink = (
   fd: number,
   keep: (info: LinkInfo) => boolean = () => true,
+  options: { readonly fdinfo?: boolean } = {},
 ): SysResult<KernelLink> | undefined => {
   const info = linkInfo(fd);
   if (!info.ok) return info;
   if (!keep(info.value)) return undefined;
-  const text = readFdinfo(fd);
+  const text = options.fdinfo === false ? undefined : readFdinfo(fd);
   const pfd = getFdById(BpfCmd.PROG_GET_FD_BY_ID, info.value.progId);
   let prog: ProgInfo | undefined;
   if (pfd.ok) {
@@ -149,7 +151,7 @@ export const readLink = (
       info: info.value,
       typeName: LINK_TYPE_NAMES[info.value.type] ?? `type ${info.value.type}`,
       prog,
-      fdinfo: text.ok ? parseFdinfo(text.value) : undefined,
+      fdinfo: text?.ok === true ? parseFdinfo(text.value) : undefined,
     },
   };
 };

@@ -204,9 +204,22 @@ export const createBpfKernelDriver = async (
   const tracingRung = probe.steps.some(
     (s) => s.ok && s.step === 'link_create' && s.path !== 'kprobe-multi',
   );
+  // links other tools already hold on the probe function count in: they use the same budget
+  const probeId = funcId('vmlinux', probeName) ?? 0;
+  const heldOnProbe = (): number => {
+    const all = kernelLinks(
+      (l) => l.type === BpfLinkType.TRACING || l.type === BpfLinkType.TRACING_MULTI,
+    );
+    const vmlinuxId = kernelBtfObjects();
+    const objId = vmlinuxId.ok ? vmlinuxId.value.find((o) => o.name === 'vmlinux')?.id : undefined;
+    if (!all.ok) return 0;
+    return all.value.filter((l) =>
+      l.info.targets.some((t) => t.btfId === probeId && t.btfObjId === objId),
+    ).length;
+  };
   const budget =
     tracingRung && options.measureBudget !== false
-      ? probeTrampolineBudget({ name: probeName, btfId: funcId('vmlinux', probeName) ?? 0 }).budget
+      ? probeTrampolineBudget({ name: probeName, btfId: probeId }, heldOnProbe()).budget
       : undefined;
 
   // the model: resolve and plans on the node's real functions, with the measured budget
@@ -258,6 +271,8 @@ export const createBpfKernelDriver = async (
 
   const progs = new Map<number, HeldProg>();
   const links = new Map<number, number>();
+  /** what each link this process created connects (kprobe.multi links report no BTF ids back) */
+  const made = new Map<number, readonly ConnectionValue[]>();
   let closed = false;
   const open = (): void => {
     if (closed) throw new Error('kernel driver is closed');
@@ -460,10 +475,9 @@ export const createBpfKernelDriver = async (
       return refusal('BPF_OBJ_GET_INFO_BY_FD (link)', info);
     }
     links.set(info.value.id, created.value);
-    return {
-      ok: true,
-      value: { linkId: info.value.id, connections: connectionsOf(info.value, targets) },
-    };
+    const connections = connectionsOf(info.value, targets);
+    made.set(info.value.id, connections);
+    return { ok: true, value: { linkId: info.value.id, connections } };
   };
 
   /** an fd of link `id`: the held one, else a fresh one by id (the caller closes fresh ones) */
@@ -506,6 +520,7 @@ export const createBpfKernelDriver = async (
         if (fd === undefined) return refuse('EBADF', `link ${op.link} is not held by this agent`);
         closeFd(fd);
         links.delete(op.link);
+        made.delete(op.link);
         return { ok: true, value: null };
       }
       case 'link_detach': {
@@ -565,7 +580,7 @@ export const createBpfKernelDriver = async (
 
   const dump = async (): Promise<StateDump> => {
     const own = ownLinkIds();
-    const all = kernelLinks();
+    const all = kernelLinks(() => true, { fdinfo: false });
     const found = all.ok ? all.value : [];
     const objIds = btfObjIds();
     const objectById = new Map([...objIds].map(([name, id]) => [id, name]));
@@ -635,7 +650,7 @@ export const createBpfKernelDriver = async (
               btfId: t.btfId,
               cookie: t.cookie,
             }))
-          : [],
+          : (made.get(l.info.id) ?? []),
       });
     }
     return {
