@@ -209,6 +209,7 @@ export const createBpfKernelDriver = async (
   const heldOnProbe = (): number => {
     const all = kernelLinks(
       (l) => l.type === BpfLinkType.TRACING || l.type === BpfLinkType.TRACING_MULTI,
+      { fdinfo: false },
     );
     const vmlinuxId = kernelBtfObjects();
     const objId = vmlinuxId.ok ? vmlinuxId.value.find((o) => o.name === 'vmlinux')?.id : undefined;
