@@ -126,6 +126,16 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
   const { deps, rt, log, outbox } = input;
   const description = await deps.driver.describe();
   rt.description = description;
+  // a real kernel's probe: each rung's steps with the kernel's errnos, said once at start
+  if (description.probe !== undefined)
+    log.info('kernel attach paths probed', {
+      mode: description.mode,
+      attachPath: description.attachPath,
+      trampolineBudget: description.trampolineBudget ?? null,
+      steps: description.probe.steps.map(
+        (s) => `${s.path} ${s.step}: ${s.ok ? 'ok' : `${s.errno ?? '?'}`}`,
+      ),
+    });
   rt.bootId = description.bootId ?? input.store.simBootId(() => `boot-${deps.ids.newId()}`);
   rt.btfFingerprint = btfFingerprint(description, deps.driver.state());
   const { booted, adopted, released } = await input.serial(() =>

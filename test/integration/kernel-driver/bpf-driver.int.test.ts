@@ -18,6 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInProcessBus, silentLogger } from '../../../shared/src/infra/index.js';
 import type { FleetBus } from '../../../shared/src/infra/index.js';
 import { createAgent } from '../../../services/agent/src/app.js';
+import { openNodeKernel } from '../../../services/agent/src/kernel/node-kernel.factory.js';
 import type { BpfKernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import { createBpfKernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import {
@@ -149,6 +150,24 @@ describe.skipIf(why !== undefined)("bpf driver on this machine's kernel", () => 
         errnoNumber: 95,
       },
     ]);
+  });
+
+  it('is what the agent opens for KERNEL=bpf, pinning under its node id', async () => {
+    const kernel = await openNodeKernel({
+      kernel: 'bpf',
+      nodeId: 'node-f',
+      bpffs: root,
+      simKernel: '',
+      hostRoot: undefined,
+    });
+    if (!kernel.ok) throw new Error(kernel.error.join('\n'));
+    drivers.push(kernel.value.driver as BpfKernelDriver);
+
+    expect((await kernel.value.driver.describe()).mode).toBe('bpf');
+    expect(kernel.value.driver.outlivesProcess).toBe(true);
+    expect((kernel.value.driver as BpfKernelDriver).layout.links).toBe(
+      join(root, 'tramway', 'node-f', 'links'),
+    );
   });
 
   it("reads the kernel's BTF object ids and BTF ids back, as bpftool sees them", async () => {
