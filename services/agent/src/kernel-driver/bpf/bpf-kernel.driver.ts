@@ -109,6 +109,12 @@ export interface BpfKernelDriverOptions {
   readonly measureBudget?: boolean;
   /** the code of each program; default: the trivial program */
   readonly programs?: ProgramSource;
+  /**
+   * After a refused multi link, find the target the kernel refuses by trying halves (each
+   * accepted half is released at once, so the program runs briefly on some of the requested
+   * functions); default true. False: the refusal names no target.
+   */
+  readonly diagnoseRefusals?: boolean;
 }
 
 /** The bpf driver's extra reads, beyond the port (tests, `tramway kernel`, the VM tier). */
@@ -164,6 +170,40 @@ const refusal = (
 });
 
 const refuse = (errno: Errno, reason: string): DriverOutcome => ({ ok: false, errno, reason });
+
+/** Attempts at most made to find the refused target of a multi link (about 2 log2 n). */
+const MAX_DIAGNOSIS_ATTEMPTS = 64;
+
+/**
+ * The first target that the kernel refuses on its own, by halving: `attempt(from, to)` tries a
+ * link over targets [from, to) (an accepted one is closed here at once). Undefined when no
+ * single target is refused (the refusal came from the whole: duplicates, the count, the budget
+ * of a trampoline shared by several) or the attempts run out.
+ */
+export const findFailingTarget = (
+  n: number,
+  attempt: (from: number, to: number) => { ok: true; value: number } | SysError,
+): { readonly index: number; readonly error: SysError } | undefined => {
+  let lo = 0;
+  let hi = n;
+  let tries = 0;
+  while (hi - lo > 1 && tries < MAX_DIAGNOSIS_ATTEMPTS) {
+    const mid = (lo + hi) >> 1;
+    const r = attempt(lo, mid);
+    tries++;
+    if (r.ok) {
+      closeFd(r.value);
+      lo = mid;
+    } else hi = mid;
+  }
+  if (hi - lo !== 1) return undefined;
+  const alone = attempt(lo, hi);
+  if (alone.ok) {
+    closeFd(alone.value);
+    return undefined;
+  }
+  return { index: lo, error: alone };
+};
 
 /**
  * Builds the `bpf` driver: reads the host's BTF and symbols (the model for resolve and plans),
@@ -469,7 +509,47 @@ export const createBpfKernelDriver = async (
         flags: p.attach.kind === 'fexit' ? KPROBE_MULTI_RETURN : 0,
       });
     }
-    if (!created.ok) return refusal(what, created);
+    if (!created.ok) {
+      const base = refusal(what, created);
+      // refusals of the whole mechanism or of the caller name no target
+      const whole = ['EOPNOTSUPP', 'EPERM', 'ENOMEM', 'EFAULT', 'EBADF', 'ENOSYS'];
+      if (targets.length < 2 || options.diagnoseRefusals === false || whole.includes(created.name))
+        return base;
+      // which target: the kernel does not say; halves are tried (each accepted one released at
+      // once) until one target alone is refused. PROVEN ONLY IN A VM (multi links attach there)
+      const attempt = (from: number, to: number): ReturnType<typeof linkCreateTracing> => {
+        const part = targets.slice(from, to);
+        return p.mechanism === 'tracing-multi'
+          ? linkCreateTracingMulti({
+              progFd: p.fd,
+              attachType: p.attachType,
+              ids: part.map((t) => t.btfId),
+              cookies: part.map((t) => t.cookie),
+            })
+          : linkCreateKprobeMulti({
+              progFd: p.fd,
+              symbols: part.map((t) => t.function),
+              cookies: part.map((t) => t.cookie),
+              flags: p.attach.kind === 'fexit' ? KPROBE_MULTI_RETURN : 0,
+            });
+      };
+      const failing = findFailingTarget(targets.length, attempt);
+      if (failing === undefined || base.ok) return base;
+      const t = targets[failing.index]!;
+      const reason = `${t.object}:${t.function} (BTF id ${t.btfId}) alone is refused with ${failing.error.name} (${failing.error.errno})`;
+      return {
+        ...base,
+        reason: `${base.reason}; ${reason}`,
+        failedTarget: {
+          index: failing.index,
+          function: t.function,
+          object: t.object,
+          btfId: t.btfId,
+          errno: errnoOf(failing.error),
+          reason,
+        },
+      };
+    }
     const info = linkInfo(created.value);
     if (!info.ok) {
       closeFd(created.value);
