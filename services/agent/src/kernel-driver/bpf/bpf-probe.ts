@@ -6,9 +6,11 @@
  * agent reports why a rung was refused. IMPURE.
  *
  * Which rungs each kernel gives (real-kernels.md): 7.3.4 all three; 6.12 fentry per function and
- * kprobe.multi; 6.1 fentry per function only; this build host's 6.18 microVM none (trampoline
- * programs: EPERM at load, kprobe.multi: EOPNOTSUPP). The rungs that succeed can only be proven
- * inside the VM tier (test/vm: 7.3 multi, 6.12 kprobe.multi, 6.1 fentry).
+ * kprobe.multi; 6.1 fentry per function only; this build host's 6.18 microVM none, measured:
+ * tracing multi EINVAL at load (its UAPI has no type 59: "Tracing programs must provide
+ * btf_id"), fentry EPERM at load (lockdown, empty log), kprobe.multi EOPNOTSUPP at link create.
+ * The rungs that succeed can only be proven inside the VM tier (7.3 multi, 6.12 kprobe.multi,
+ * 6.1 fentry).
  */
 import type { AttachPath } from '@tramway/shared/lib';
 import type { SysError } from './bpf-syscall.js';
