@@ -31,6 +31,7 @@ const full = (): Record<string, unknown> => ({
   spec: {
     program: {
       name: 'tcp_lat',
+      object: `sha256:${'ab'.repeat(32)}`,
       attach: 'fmod_ret',
       sleepable: false,
       origin: 'vmlinux:tcp_sendmsg',
