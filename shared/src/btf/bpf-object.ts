@@ -199,10 +199,12 @@ export const formatBpfObjectError = (e: BpfObjectError): string =>
   `not a BPF object: ${e.message} (at byte ${e.offset})`;
 
 class Refused {
-  constructor(
-    readonly offset: number,
-    readonly message: string,
-  ) {}
+  readonly offset: number;
+  readonly message: string;
+  constructor(offset: number, message: string) {
+    this.offset = offset;
+    this.message = message;
+  }
 }
 
 interface SectionHeader {
