@@ -139,7 +139,7 @@ describe('program stores', () => {
     if (!put.ok) throw new Error(put.error.message);
     const hex = put.value.digest.slice('sha256:'.length);
     const changed = bytes.slice();
-    changed[changed.length - 1] ^= 0xff;
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 0xff;
     writeFileSync(`${path}/sha256-${hex}.bpf.o`, changed);
     const verified = verifyProgramObject(
       put.value.digest,
