@@ -4,9 +4,14 @@
  * The bucket checks its own chunk digests; the loader checks the sha256 of the whole again.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
+import { describeConnectFailure, natsConnectOptions } from '../nats/nats-connection.js';
+import type { NatsCredentials } from '../security/security-layout.js';
+import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { err, ok } from '../../lib/result.js';
+import { DEFAULT_PROGRAM_BUCKET } from './program-bucket.js';
 import type { ProgramStore, StoredProgramObject } from './program-store.port.js';
 import {
   MAX_PROGRAM_OBJECT_BYTES,
@@ -15,7 +20,6 @@ import {
   summarize,
 } from './program-store.port.js';
 
-export const DEFAULT_PROGRAM_BUCKET = 'tramway-programs';
 const SUMMARY_KEY = 'tramway-summary';
 
 const summaryOf = (info: ObjectInfo | null): StoredProgramObject | undefined => {
@@ -77,5 +81,88 @@ export const openNatsProgramStore = async (
         })
         .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0)),
     close: () => Promise.resolve(),
+  };
+};
+
+/**
+ * An agent's read-only view of the bucket: the bytes of an object by digest, nothing else. It
+ * opens the bucket without creating it (a node's NATS user may read the bucket, never write:
+ * `nodeProgramReadAllow`), on first use, so an agent starts while the coordinator has not made
+ * the bucket yet. The connection stays the caller's.
+ */
+export const natsProgramSource = (
+  nc: NatsConnection,
+  bucketName: string = DEFAULT_PROGRAM_BUCKET,
+): { get(digest: string): Promise<Uint8Array | undefined> } => {
+  let bucket: Promise<ObjectStore> | undefined;
+  return {
+    get: async (digest) => {
+      if (!PROGRAM_DIGEST.test(digest)) return undefined;
+      // no `$JS.API.INFO` check (a node's user may not ask for the account's info)
+      bucket ??= new Objm(jetstream(nc, { checkAPI: false })).open(bucketName, false);
+      const blob = await (await bucket).getBlob(digest);
+      return blob === null ? undefined : Uint8Array.from(blob);
+    },
+  };
+};
+
+/** A store on a connection of its own (the coordinator's process), closed with the store. */
+export const connectNatsProgramStore = async (
+  servers: string,
+  credentials: NatsCredentials | undefined,
+  options: NatsProgramStoreOptions = {},
+): Promise<ProgramStore> => {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers,
+      name: 'tramway-programs',
+      ...natsConnectOptions(credentials),
+    });
+  } catch (error) {
+    throw describeConnectFailure(servers, error);
+  }
+  const store = await openNatsProgramStore(nc, options).catch(async (error: unknown) => {
+    await nc.close();
+    throw error;
+  });
+  return {
+    ...store,
+    close: async () => {
+      await nc.close();
+    },
+  };
+};
+
+/**
+ * An agent's source of program objects over a connection of its own, made on the first fetch
+ * (most agents never fetch one: an agent starts without it) with the node's identity.
+ */
+export const connectNatsProgramSource = (
+  servers: string,
+  credentials: NatsCredentials | undefined,
+  bucketName: string = DEFAULT_PROGRAM_BUCKET,
+): { get(digest: string): Promise<Uint8Array | undefined>; close(): Promise<void> } => {
+  let opened:
+    Promise<{ nc: NatsConnection; source: ReturnType<typeof natsProgramSource> }> | undefined;
+  const open = () =>
+    (opened ??= connect({
+      servers,
+      name: 'tramway-agent-programs',
+      ...natsConnectOptions(credentials),
+    }).then(
+      (nc) => ({ nc, source: natsProgramSource(nc, bucketName) }),
+      (error: unknown) => {
+        opened = undefined;
+        throw describeConnectFailure(servers, error);
+      },
+    ));
+  return {
+    get: async (digest) => (await open()).source.get(digest),
+    close: async () => {
+      if (opened === undefined) return;
+      const o = await opened.catch(() => undefined);
+      await o?.nc.close();
+    },
   };
 };
