@@ -125,15 +125,22 @@ const run = async (
   opened.push(() => bus.close());
   // program objects: a JetStream Object Store bucket the agents read in NATS mode, else files
   // under the data dir
-  const programs: ProgramStore =
+  // (a server without JetStream: the coordinator runs without them, /v1/programs answers 503)
+  const programs: ProgramStore | undefined =
     config.NATS_URL === undefined
       ? openFileProgramStore(join(config.DATA_DIR, 'programs'))
-      : await connectNatsProgramStore(config.NATS_URL, credentials);
-  opened.push(() => programs.close());
+      : await connectNatsProgramStore(config.NATS_URL, credentials).catch((error: unknown) => {
+          logger.error('program objects unavailable: the Object Store bucket did not open', {
+            nats: config.NATS_URL,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        });
+  if (programs !== undefined) opened.push(() => programs.close());
   const app: Coordinator = createCoordinator({
     bus,
     store,
-    programs,
+    ...(programs === undefined ? {} : { programs }),
     clock,
     logger: root,
     auditReadModelPath:
@@ -185,7 +192,7 @@ const run = async (
     void (async () => {
       logger.info('stopping', { signal });
       const appError = await app.stop();
-      await programs.close();
+      await programs?.close();
       await bus.close();
       const storeError = await store.close();
       const error = appError ?? storeError;
