@@ -585,7 +585,7 @@ const FLEET: readonly CommandSpec[] = [
         examples: [
           [
             'tramway program push examples/programs/objects/func_stats_multi.bpf.o',
-            'prints sha256:... and the programs stats_entry (fentry.multi), stats_exit (fexit.multi)',
+            'prints its sha256 digest and programs: stats_entry, stats_exit',
           ],
           ['tramway program push prog.bpf.o -o json', 'the digest and programs as JSON'],
         ],
