@@ -152,6 +152,31 @@ describe('runPass with a program object', () => {
     });
   });
 
+  it('refuses a program whose section attaches otherwise than the policy says', async () => {
+    const { result, ops } = await pass(
+      policyNaming(DIGEST, 'stats_fexit'),
+      sourceOf({ [DIGEST]: OBJECT }),
+    );
+    expect(ops).toEqual([]);
+    expect(failures(result)[0]).toMatchObject({
+      errno: 22,
+      reason: expect.stringContaining(
+        'stats_fexit is in section fexit (fexit), the policy attaches it as fentry',
+      ),
+    });
+  });
+
+  it('takes a tracing multi program for a policy of the same attach type', async () => {
+    const multi = exampleObject('func_stats_multi');
+    const digest = programDigest(multi);
+    const { result } = await pass(
+      policyNaming(digest, 'stats_entry'),
+      sourceOf({ [digest]: multi }),
+    );
+    expect(failures(result)).toEqual([]);
+    expect(result.held).toHaveLength(1);
+  });
+
   it('refuses bytes that are not a BPF object even when their digest matches', async () => {
     const text = new TextEncoder().encode('not an object');
     const digest = programDigest(text);

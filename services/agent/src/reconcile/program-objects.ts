@@ -19,7 +19,10 @@ export interface ProgramSource {
 }
 
 /** The errno a refused object is reported with (LinkCreateFailed carries an errno). */
-const ERRNO_OF: Readonly<Record<ProgramObjectProblem['kind'] | 'unreachable', Errno>> = {
+const ERRNO_OF: Readonly<
+  Record<ProgramObjectProblem['kind'] | 'unreachable' | 'wrong-attach', Errno>
+> = {
+  'wrong-attach': 'EINVAL',
   missing: 'ENOENT',
   'no-program': 'ENOENT',
   mismatch: 'EBADMSG',
@@ -68,8 +71,22 @@ export const fetchProgramObjects = async (
       continue;
     }
     const checked = verifyProgramObject(digest, policy.spec.program.name, bytes);
-    if (checked.ok) verified.set(key, checked.value);
-    else refuse(checked.error.kind, checked.error.message);
+    if (!checked.ok) {
+      refuse(checked.error.kind, checked.error.message);
+      continue;
+    }
+    // the section says how the program was written to attach: fentry for an fentry policy
+    // (fentry.multi too: single or multi is the node's path), unknown sections left to the loader
+    const { attach, section, name } = checked.value.program;
+    const asked = policy.spec.program.attach;
+    if (attach !== 'unknown' && attach !== asked && attach !== `${asked}.multi`) {
+      refuse(
+        'wrong-attach',
+        `program object ${digest}: ${name} is in section ${section} (${attach}), the policy attaches it as ${asked}`,
+      );
+      continue;
+    }
+    verified.set(key, checked.value);
   }
   return { verified, refused };
 };
