@@ -204,6 +204,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       assignment: acting,
       plans: new Map(rt.plans.map((p) => [p.policy, p.plan])),
       held: rt.held,
+      ...(deps.programs === undefined ? {} : { programs: deps.programs }),
       ...(drainModule === undefined ? {} : { drainModule }),
       onIntents: (groups) => {
         // durably, before the first link_create of the pass (a journal line, one fdatasync)

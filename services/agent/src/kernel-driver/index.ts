@@ -1,4 +1,5 @@
 export type {
+  ApplyContext,
   DriverModule,
   DriverOutcome,
   KernelDescription,

@@ -8,7 +8,7 @@ import type {
   OpValue,
   StateDump,
 } from '@tramway/shared/kernel';
-import type { HostUnreadable } from '@tramway/shared/infra';
+import type { HostUnreadable, VerifiedProgramObject } from '@tramway/shared/infra';
 import type { AttachPath, MultiLinkProfile } from '@tramway/shared/lib';
 
 /** What a driver knows about its node's kernel. */
@@ -77,6 +77,16 @@ export type DriverOutcome =
     };
 
 /**
+ * What comes with an operation besides the model's op: for a `prog_load` of a policy that names
+ * a program object, the object, already fetched and verified (sha256, a BPF ELF holding the
+ * program). A driver that loads real programs (`bpf`) loads `programObject.program.name` from
+ * `programObject.bytes`; the model drivers (`sim`, `host`) need no bytes and ignore it.
+ */
+export interface ApplyContext {
+  readonly programObject?: VerifiedProgramObject;
+}
+
+/**
  * The agent's one port to its kernel (ARCHITECTURE.md, "The kernel driver on each node").
  * Async so that a real bpf() driver fits behind it later without changing callers. Kernel
  * refusals come back as `{ ok: false, errno, reason, failedTarget? }`; only bugs throw.
@@ -92,7 +102,7 @@ export interface KernelDriver {
     | { readonly ok: false; readonly error: string }
   >;
   /** runs one operation (prog_load, link_create, link_release, module_load, ...) */
-  apply(op: KernelOp): Promise<DriverOutcome>;
+  apply(op: KernelOp, context?: ApplyContext): Promise<DriverOutcome>;
   /** the current trampolines, links, programs and modules */
   dump(): Promise<StateDump>;
   /** every declared module with its state and, while loaded, its BTF object id */
