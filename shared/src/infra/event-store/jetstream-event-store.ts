@@ -39,6 +39,7 @@ import {
 import { connectNats } from '../nats/nats-connection.js';
 import type { NatsCredentials } from '../security/security-layout.js';
 import { allEventStreamsSubject, eventStreamSubject } from '../nats/event-subject.js';
+import { clusterReplicas } from '../bus/nats-durable.js';
 import {
   MAX_EVENTS_PER_COMMIT,
   POSITIONS_PER_MESSAGE,
@@ -72,7 +73,7 @@ export interface JetStreamEventStoreOptions {
   readonly streamName?: string;
   /** subject prefix; event stream `s` lives on `<prefix>.<token(s)>` (default tramway.es) */
   readonly subjectPrefix?: string;
-  /** replicas when the stream is created (default 1; 3 in a cluster) */
+  /** replicas when the stream is created (default: 3 in a cluster of 3 or more servers, else 1) */
   readonly replicas?: number;
   /** Nats-Msg-Id dedup window in ms when the stream is created (default 10 minutes) */
   readonly duplicateWindowMs?: number;
@@ -224,7 +225,7 @@ export class JetStreamEventStore implements EventStore {
       name: this.#streamName,
       subjects: [subject],
       storage: StorageType.File,
-      num_replicas: options.replicas ?? 1,
+      num_replicas: options.replicas ?? clusterReplicas(this.#nc),
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: -1,
