@@ -25,7 +25,12 @@ import {
 import type { AdmissionOptions } from './admission/node-admission.js';
 import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admission.js';
 import type { FactAck } from '@tramway/shared/contracts';
-import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
+import {
+  FACTS_CONSUMER,
+  FleetSubjects,
+  decodeMessageOrThrow,
+  nodeIdOfSubject,
+} from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { AccessTokens } from './commands/access-tokens.js';
 import { createAccessTokens } from './commands/access-tokens.js';
@@ -144,9 +149,6 @@ const createQueue = () => {
     drained: (): Promise<unknown> => tail,
   };
 };
-
-/** The coordinator's durable consumer of the facts stream (kept by the server across restarts). */
-export const FACT_CONSUMER = 'tramway-coordinator';
 
 export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordinator => {
   const logger = (deps.logger ?? silentLogger).child({ service: 'coordinator' });
@@ -329,7 +331,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
           }
         },
         {
-          durable: FACT_CONSUMER,
+          durable: FACTS_CONSUMER,
           onMalformed: (error) => {
             refused.count(RefusedReason.Malformed);
             logger.warn('fact refused and acknowledged (never delivered again)', {

@@ -52,6 +52,12 @@ export const FleetSubjects = {
 } as const;
 
 /**
+ * The durable consumer of the facts stream (the coordinator's; kept by the server across its
+ * restarts, so what it had not acknowledged is delivered again).
+ */
+export const FACTS_CONSUMER = 'tramway-coordinator';
+
+/**
  * The node id in a `tramway.facts.<id>`, `tramway.factlog.<id>`, `tramway.hb.<id>`, `tramway.coord.assignment.<id>` or
  * `tramway.agent.<id>.*` subject.
  */
