@@ -80,9 +80,7 @@ describe('fact outbox retries', () => {
       await vi.advanceTimersByTimeAsync(1);
       expect(sent.length, `retry ${i + 1} after ${delay} ms`).toBe(before + 1);
     }
-    expect(records.filter((r) => r.msg === 'fact refused by the bus')).toHaveLength(
-      sent.length,
-    );
+    expect(records.filter((r) => r.msg === 'fact refused by the bus')).toHaveLength(sent.length);
     expect(outbox.pending()).toHaveLength(1);
     outbox.stop();
   });

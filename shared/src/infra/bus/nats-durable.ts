@@ -190,7 +190,7 @@ export const createNatsDurable = (
           payload = decodePayload(msg.subject, msg.data.length === 0 ? '' : msg.string());
         } catch (error) {
           // poison: never delivered again, never blocks the stream
-          msg.term('not JSON');
+          msg.term();
           options.onMalformed?.(
             error instanceof BusMalformedMessageError
               ? error
