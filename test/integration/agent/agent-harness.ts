@@ -10,8 +10,8 @@ import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
 import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import type { Logger } from '@tramway/shared/infra';
-import { signAssignment, silentLogger } from '@tramway/shared/infra';
-import { FACTS_CONSUMER, FleetSubjects } from '@tramway/shared/contracts';
+import { BusTimeoutError, signAssignment, silentLogger } from '@tramway/shared/infra';
+import { FACTS_CONSUMER, FleetSubjects, nodeIdOfSubject } from '@tramway/shared/contracts';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
 import type {
@@ -93,6 +93,7 @@ export const fakeCoordinator = (bus: FleetBus) => {
     },
     { durable: FACTS_CONSUMER },
   );
+  consuming.catch(() => undefined);
   return {
     facts,
     heartbeats,
@@ -106,6 +107,19 @@ export const fakeCoordinator = (bus: FleetBus) => {
     },
   };
 };
+
+/**
+ * `bus` with the facts stream's acknowledgements lost: each durable publish reaches the fake
+ * coordinator (on the facts subject) and then fails as a timeout, so the outbox keeps every fact
+ * and publishes it again (after a restart, a resync, a retry).
+ */
+export const ackLostBus = (bus: FleetBus): FleetBus => ({
+  ...bus,
+  persist: async (subject, payload, options) => {
+    await bus.publish(FleetSubjects.facts(nodeIdOfSubject(subject) ?? '_'), payload);
+    throw new BusTimeoutError(subject, options.timeoutMs ?? 0);
+  },
+});
 
 export interface SimAgent {
   readonly agent: Agent;
