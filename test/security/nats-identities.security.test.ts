@@ -374,10 +374,13 @@ describe("web-1's credential", () => {
     expect(web1.nc.isClosed()).toBe(false);
   });
 
-  it('cannot use JetStream at all ($JS.API)', async () => {
+  it('cannot use JetStream ($JS.API) beyond reading the program bucket', async () => {
     for (const subject of [
       '$JS.API.INFO',
       '$JS.API.STREAM.DELETE.TRAMWAY_EVENTS',
+      '$JS.API.CONSUMER.CREATE.TRAMWAY_EVENTS',
+      '$JS.API.STREAM.DELETE.OBJ_tramway-programs',
+      '$JS.API.STREAM.PURGE.OBJ_tramway-programs',
       // the facts stream: no reading, purging, deleting, nor a consumer of its own
       '$JS.API.STREAM.INFO.TRAMWAY_FACTS',
       '$JS.API.STREAM.PURGE.TRAMWAY_FACTS',
