@@ -175,6 +175,7 @@ describe('fact outbox over NATS (TLS, NKey identities) before any facts stream e
       },
       { timeoutMs: 15_000 },
     );
-    for (const e of read.events) expect(taken, e.type).toContain(e.id);
+    // acknowledged by the stream, then delivered to its consumer
+    await waitUntil('every fact consumed', () => read.events.every((e) => taken.includes(e.id)));
   });
 });
