@@ -53,7 +53,9 @@ export interface FleetBus {
    * `options.durable` (kept by the server across restarts: what was not acknowledged is delivered
    * again to the next consumer of that name). One message at a time, in stream order: a handler
    * that resolves acknowledges its message; one that throws has it delivered again after a
-   * backoff (the handler answers poison itself, by resolving). A message whose bytes are not JSON
+   * backoff (in-process: before the next one; NATS: later messages may come first), so the
+   * handler must be idempotent and answer poison itself, by resolving. NATS: the stream (created
+   * here when missing) must cover `pattern`, and one durable name serves each filter. A message whose bytes are not JSON
    * is acknowledged and reported to `options.onMalformed` (never blocks the stream). Resolves once
    * the consumer exists.
    */

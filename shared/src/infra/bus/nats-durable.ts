@@ -109,6 +109,8 @@ const persistError = (subject: string, timeoutMs: number, error: unknown): unkno
   if (
     cause instanceof NoRespondersError ||
     e.name === 'NoRespondersError' ||
+    // nats.js names a publish nobody stored (no stream on the subject) this way
+    e.name === 'JetStreamNotEnabled' ||
     /no responders/i.test(e.message ?? '')
   )
     return new BusNoRespondersError(subject, error);
