@@ -14,11 +14,13 @@ import { FACTS_CONSUMER, FleetSubjects, encodeFleetEvent } from '@tramway/shared
 import type { EventStore, FleetBus, LogRecord } from '@tramway/shared/infra';
 import {
   DEFAULT_DURABLE_STREAM,
+  DEFAULT_PROGRAM_BUCKET,
   JetStreamEventStore,
   SqliteEventStore,
   connectNats,
   connectNatsBus,
   createMemoryLogger,
+  openNatsProgramStore,
 } from '@tramway/shared/infra';
 import type { FactOutbox } from '../../../services/agent/src/facts/fact-outbox.js';
 import { createFactOutbox } from '../../../services/agent/src/facts/fact-outbox.js';
@@ -275,7 +277,7 @@ describe('facts at least once over a 3-server NATS cluster', () => {
     await cluster.stop();
   });
 
-  it('creates the log and facts streams with 3 replicas, and killing the server that leads the facts stream while an agent publishes loses nothing and doubles nothing', async () => {
+  it('creates the log and facts streams and the program bucket with 3 replicas, and killing the server that leads the facts stream while an agent publishes loses nothing and doubles nothing', async () => {
     const dir = makeTempDir('tramway-fact-cluster-');
     closers.push(async () => dir.remove());
     const log = await JetStreamEventStore.open({ servers: [...cluster.urls] });
@@ -299,6 +301,10 @@ describe('facts at least once over a 3-server NATS cluster', () => {
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info(DEFAULT_DURABLE_STREAM)).config.num_replicas).toBe(3);
     expect((await jsm.streams.info('TRAMWAY_EVENTS')).config.num_replicas).toBe(3);
+    // the program bucket (an object store: a stream of its own) too
+    const programs = await openNatsProgramStore(nc);
+    closers.push(() => programs.close());
+    expect((await jsm.streams.info(`OBJ_${DEFAULT_PROGRAM_BUCKET}`)).config.num_replicas).toBe(3);
 
     const agentBus = await connectNatsBus([...cluster.urls], { name: 'agent' });
     closers.push(() => agentBus.close());
