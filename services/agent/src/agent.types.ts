@@ -104,6 +104,8 @@ export interface Agent {
   readonly nodeId: string;
   bootId(): string;
   observedGeneration(): number;
+  /** how many facts of this boot the facts stream has not acknowledged yet (its outbox) */
+  pendingFacts(): number;
   assignment(): AgentAssignment | null;
   heldLinks(): readonly HeldLink[];
   /** the plan held for each assigned policy version (as sent, or the agent's own) */

@@ -404,6 +404,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     nodeId: deps.nodeId,
     bootId: () => rt.bootId,
     observedGeneration: () => rt.observedGeneration,
+    pendingFacts: () => outbox.pending().length,
     assignment: () => rt.assignment,
     heldLinks: () => rt.held,
     plans: () => rt.plans,

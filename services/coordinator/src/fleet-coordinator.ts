@@ -31,7 +31,12 @@ import {
 import type { AdmissionOptions } from './admission/node-admission.js';
 import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admission.js';
 import type { FactAck } from '@tramway/shared/contracts';
-import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
+import {
+  FACTS_CONSUMER,
+  FleetSubjects,
+  decodeMessageOrThrow,
+  nodeIdOfSubject,
+} from '@tramway/shared/contracts';
 import type { FleetState } from '@tramway/shared/projections';
 import type { AccessTokens } from './commands/access-tokens.js';
 import { createAccessTokens } from './commands/access-tokens.js';
@@ -269,7 +274,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     arrivals.run(async () => {
       let ack: FactAck | undefined;
       try {
-        if (subject.startsWith('tramway.facts.'))
+        if (subject.startsWith('tramway.facts.') || subject.startsWith('tramway.factlog.'))
           ack = await ingestion.ingestFacts(subject, payload);
         else if (subject.startsWith('tramway.hb.')) ingestion.ingestHeartbeat(subject, payload);
         else return undefined;
@@ -316,6 +321,41 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         }
         return runner.assignmentOf(nodeId);
       }),
+    );
+    // The facts stream (at least once): a fact is acknowledged once the log holds it; a message
+    // that cannot be taken (not JSON, not a fact batch, a fact of another node, content the
+    // log holds under its id otherwise) is acknowledged too, counted and logged as refused with
+    // its reason, so it never blocks the stream; any other failure (the log) has it delivered
+    // again after a backoff.
+    unsubscribes.push(
+      await deps.bus.consumePersisted(
+        FleetSubjects.allFactLogs(),
+        async (m) => {
+          try {
+            await onInbound(m.subject, m.payload);
+          } catch (error) {
+            if (isAppError(error, 'InvalidMessage') || isAppError(error, 'FactBatchRefused')) {
+              logger.warn('fact refused and acknowledged (never delivered again)', {
+                subject: m.subject,
+                msgId: m.msgId ?? null,
+                reason: errorText(error),
+              });
+              return;
+            }
+            throw error;
+          }
+        },
+        {
+          durable: FACTS_CONSUMER,
+          onMalformed: (error) => {
+            refused.count(RefusedReason.Malformed);
+            logger.warn('fact refused and acknowledged (never delivered again)', {
+              subject: error.subject,
+              reason: error.message,
+            });
+          },
+        },
+      ),
     );
     await deps.bus.flush();
     // Resume from the log: what a crash may have cut, then every node's assignment again (a

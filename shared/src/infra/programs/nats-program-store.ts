@@ -9,6 +9,7 @@ import { describeConnectFailure, natsConnectOptions } from '../nats/nats-connect
 import type { NatsCredentials } from '../security/security-layout.js';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
+import { clusterReplicas } from '../bus/nats-durable.js';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { err, ok } from '../../lib/result.js';
 import { DEFAULT_PROGRAM_BUCKET } from './program-bucket.js';
@@ -32,7 +33,7 @@ const summaryOf = (info: ObjectInfo | null): StoredProgramObject | undefined => 
 export interface NatsProgramStoreOptions {
   readonly bucket?: string;
   readonly maxBytes?: number;
-  /** replicas of the bucket's stream when it is created (R3 in a cluster) */
+  /** replicas of the bucket's stream when it is created (default: `clusterReplicas`, R3 in a cluster) */
   readonly replicas?: number;
 }
 
@@ -48,7 +49,7 @@ export const openNatsProgramStore = async (
   const objm = new Objm(nc);
   const bucket: ObjectStore = await objm.create(options.bucket ?? DEFAULT_PROGRAM_BUCKET, {
     description: 'Tramway program objects (compiled BPF ELF), named by sha256 digest',
-    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+    replicas: options.replicas ?? clusterReplicas(nc),
   });
   const info = async (digest: string): Promise<StoredProgramObject | undefined> =>
     PROGRAM_DIGEST.test(digest) ? summaryOf(await bucket.info(digest)) : undefined;
