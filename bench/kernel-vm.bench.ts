@@ -82,7 +82,14 @@ const main = async (): Promise<void> => {
         vmlinux = fetchKernel(release).vmlinux;
       } catch (e) {
         if (!(e instanceof KernelUnavailableError)) throw e;
-        kernels.push({ release, path: null, functions: 0, attached: 0, fired: 0, errno: e.message });
+        kernels.push({
+          release,
+          path: null,
+          functions: 0,
+          attached: 0,
+          fired: 0,
+          errno: e.message,
+        });
         continue;
       }
       const withScaling = release === '7.3';
@@ -171,10 +178,20 @@ const main = async (): Promise<void> => {
       `${String(k.release).padEnd(22)} path ${String(k.path).padEnd(14)} functions ${k.functions} attached ${k.attached} fired ${k.fired} errno ${k.errno}`,
     );
   }
-  console.log('n        multi ms   raw ms   per-function ms  kprobe.multi ms  multi/raw  per-fn/multi');
+  console.log(
+    'n        multi ms   raw ms   per-function ms  kprobe.multi ms  multi/raw  per-fn/multi',
+  );
   for (const s of scaling) {
     console.log(
-      [s.n, s.multiMs, s.rawMultiMs, s.perFunctionMs, s.kprobeMultiMs, s.multiOverRaw, s.perFunctionOverMulti]
+      [
+        s.n,
+        s.multiMs,
+        s.rawMultiMs,
+        s.perFunctionMs,
+        s.kprobeMultiMs,
+        s.multiOverRaw,
+        s.perFunctionOverMulti,
+      ]
         .map((v) => String(v ?? '-').padEnd(10))
         .join(' '),
     );

@@ -93,113 +93,122 @@ const fdinfoRows = (text: string): Map<number, { cookie: number; func: string }>
   return rows;
 };
 
-describe.skipIf(unavailable !== undefined)('attach paths on stock Debian kernels (qemu TCG)', () => {
-  afterAll(() => initramfs?.remove());
+describe.skipIf(unavailable !== undefined)(
+  'attach paths on stock Debian kernels (qemu TCG)',
+  () => {
+    afterAll(() => initramfs?.remove());
 
-  describe('Debian 7.3.4 (trixie-backports): the tracing multi-link', () => {
-    let boot: Awaited<ReturnType<typeof bootChecks>>;
-    let fns: TestFunction[] = [];
-    beforeAll(async () => {
-      boot = await bootChecks('7.3');
-      if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
-    });
-
-    it('boots the downloaded kernel and finds bpf_fentry_test1..10 in its BTF', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(boot.run.guestRelease).toMatch(/^7\.3\.4/);
-      expect(fns.map((f) => f.name)).toEqual(
-        Array.from({ length: 10 }, (_v, i) => `bpf_fentry_test${i + 1}`),
-      );
-    });
-
-    it('attaches one fentry.multi link (type 15) over all of them, each fired once with its cookie', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      const r = one(boot.run, 'path', 'tracing_multi') as unknown as PathResult;
-      expectEachFiredOnce(r, fns);
-      expect(r.linkTypes).toEqual([15]);
-      expect(r.fdinfo).toContain('link_type:\ttracing_multi\n');
-      expect(r.fdinfo).toContain('attach_type:\t59\n');
-      expect(r.fdinfo).toContain(`cnt:\t${fns.length}\n`);
-      const rows = fdinfoRows(r.fdinfo ?? '');
-      expect(rows.size).toBe(fns.length);
-      fns.forEach((f, i) => {
-        expect(rows.get(f.id)?.cookie, f.name).toBe(i + 1);
-        expect(rows.get(f.id)?.func, f.name).toMatch(new RegExp(`^${f.name}\\+0x`));
+    describe('Debian 7.3.4 (trixie-backports): the tracing multi-link', () => {
+      let boot: Awaited<ReturnType<typeof bootChecks>>;
+      let fns: TestFunction[] = [];
+      beforeAll(async () => {
+        boot = await bootChecks('7.3');
+        if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
       });
-      const ladder = one(boot.run, 'ladder');
-      expect(ladder.path).toBe('tracing_multi');
-    });
 
-    it('attaches fexit.multi the same way', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      const r = one(boot.run, 'fexit_multi') as unknown as PathResult;
-      expectEachFiredOnce(r, fns);
-      expect(r.fdinfo).toContain('attach_type:\t60\n');
-    });
+      it('boots the downloaded kernel and finds bpf_fentry_test1..10 in its BTF', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(boot.run.guestRelease).toMatch(/^7\.3\.4/);
+        expect(fns.map((f) => f.name)).toEqual(
+          Array.from({ length: 10 }, (_v, i) => `bpf_fentry_test${i + 1}`),
+        );
+      });
 
-    it('refuses duplicate ids with EINVAL and the 37th link on one function with E2BIG', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(one(boot.run, 'duplicate_ids')).toMatchObject({ ok: false, errno: 'EINVAL' });
-      expect(one(boot.run, 'budget')).toMatchObject({ links: 36, failedAt: 37, errno: 'E2BIG' });
-    });
+      it('attaches one fentry.multi link (type 15) over all of them, each fired once with its cookie', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        const r = one(boot.run, 'path', 'tracing_multi') as unknown as PathResult;
+        expectEachFiredOnce(r, fns);
+        expect(r.linkTypes).toEqual([15]);
+        expect(r.fdinfo).toContain('link_type:\ttracing_multi\n');
+        expect(r.fdinfo).toContain('attach_type:\t59\n');
+        expect(r.fdinfo).toContain(`cnt:\t${fns.length}\n`);
+        const rows = fdinfoRows(r.fdinfo ?? '');
+        expect(rows.size).toBe(fns.length);
+        fns.forEach((f, i) => {
+          expect(rows.get(f.id)?.cookie, f.name).toBe(i + 1);
+          expect(rows.get(f.id)?.func, f.name).toMatch(new RegExp(`^${f.name}\\+0x`));
+        });
+        const ladder = one(boot.run, 'ladder');
+        expect(ladder.path).toBe('tracing_multi');
+      });
 
-    it('also has one fentry link per function and kprobe.multi', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
-      expectEachFiredOnce(one(boot.run, 'path', 'kprobe_multi') as unknown as PathResult, fns);
-    });
-  });
+      it('attaches fexit.multi the same way', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        const r = one(boot.run, 'fexit_multi') as unknown as PathResult;
+        expectEachFiredOnce(r, fns);
+        expect(r.fdinfo).toContain('attach_type:\t60\n');
+      });
 
-  describe('Debian 6.12 (bookworm-backports): kprobe.multi, no tracing multi-link', () => {
-    let boot: Awaited<ReturnType<typeof bootChecks>>;
-    let fns: TestFunction[] = [];
-    beforeAll(async () => {
-      boot = await bootChecks('6.12');
-      if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
-    });
+      it('refuses duplicate ids with EINVAL and the 37th link on one function with E2BIG', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(one(boot.run, 'duplicate_ids')).toMatchObject({ ok: false, errno: 'EINVAL' });
+        expect(one(boot.run, 'budget')).toMatchObject({ links: 36, failedAt: 37, errno: 'E2BIG' });
+      });
 
-    it('attaches kprobe.multi (link type 8) with a cookie per function, each fired once', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(boot.run.guestRelease).toMatch(/^6\.12\./);
-      expect(fns.length).toBeGreaterThanOrEqual(8);
-      const r = one(boot.run, 'path', 'kprobe_multi') as unknown as PathResult;
-      expectEachFiredOnce(r, fns);
-      expect(r.linkTypes).toEqual([8]);
-    });
-
-    it('refuses the multi-link program (no BPF_TRACE_FENTRY_MULTI) and climbs down to fentry', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(one(boot.run, 'path', 'tracing_multi')).toMatchObject({ attached: 0, errno: 'EINVAL' });
-      expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
-      expect(one(boot.run, 'ladder').path).toBe('fentry');
-    });
-  });
-
-  describe('Debian 6.1 (bookworm): one fentry link per function', () => {
-    let boot: Awaited<ReturnType<typeof bootChecks>>;
-    let fns: TestFunction[] = [];
-    beforeAll(async () => {
-      boot = await bootChecks('6.1');
-      if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
-    });
-
-    it('attaches one fentry link (type 2) per function with its cookie, each fired once', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(boot.run.guestRelease).toMatch(/^6\.1\./);
-      expect(fns.length).toBe(8);
-      const r = one(boot.run, 'path', 'fentry') as unknown as PathResult;
-      expectEachFiredOnce(r, fns);
-      expect(r.linkTypes).toEqual(fns.map(() => 2));
-      expect(one(boot.run, 'ladder').path).toBe('fentry');
-    });
-
-    it('reports EINVAL for the multi-link program and EOPNOTSUPP for kprobe.multi', (ctx) => {
-      if ('skipped' in boot) return ctx.skip(boot.skipped);
-      expect(one(boot.run, 'path', 'tracing_multi')).toMatchObject({ attached: 0, errno: 'EINVAL' });
-      expect(one(boot.run, 'path', 'kprobe_multi')).toMatchObject({
-        attached: 0,
-        errno: 'EOPNOTSUPP',
+      it('also has one fentry link per function and kprobe.multi', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
+        expectEachFiredOnce(one(boot.run, 'path', 'kprobe_multi') as unknown as PathResult, fns);
       });
     });
-  });
-});
+
+    describe('Debian 6.12 (bookworm-backports): kprobe.multi, no tracing multi-link', () => {
+      let boot: Awaited<ReturnType<typeof bootChecks>>;
+      let fns: TestFunction[] = [];
+      beforeAll(async () => {
+        boot = await bootChecks('6.12');
+        if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
+      });
+
+      it('attaches kprobe.multi (link type 8) with a cookie per function, each fired once', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(boot.run.guestRelease).toMatch(/^6\.12\./);
+        expect(fns.length).toBeGreaterThanOrEqual(8);
+        const r = one(boot.run, 'path', 'kprobe_multi') as unknown as PathResult;
+        expectEachFiredOnce(r, fns);
+        expect(r.linkTypes).toEqual([8]);
+      });
+
+      it('refuses the multi-link program (no BPF_TRACE_FENTRY_MULTI) and climbs down to fentry', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(one(boot.run, 'path', 'tracing_multi')).toMatchObject({
+          attached: 0,
+          errno: 'EINVAL',
+        });
+        expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
+        expect(one(boot.run, 'ladder').path).toBe('fentry');
+      });
+    });
+
+    describe('Debian 6.1 (bookworm): one fentry link per function', () => {
+      let boot: Awaited<ReturnType<typeof bootChecks>>;
+      let fns: TestFunction[] = [];
+      beforeAll(async () => {
+        boot = await bootChecks('6.1');
+        if ('run' in boot) fns = one(boot.run, 'kernel').testFunctions as TestFunction[];
+      });
+
+      it('attaches one fentry link (type 2) per function with its cookie, each fired once', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(boot.run.guestRelease).toMatch(/^6\.1\./);
+        expect(fns.length).toBe(8);
+        const r = one(boot.run, 'path', 'fentry') as unknown as PathResult;
+        expectEachFiredOnce(r, fns);
+        expect(r.linkTypes).toEqual(fns.map(() => 2));
+        expect(one(boot.run, 'ladder').path).toBe('fentry');
+      });
+
+      it('reports EINVAL for the multi-link program and EOPNOTSUPP for kprobe.multi', (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(one(boot.run, 'path', 'tracing_multi')).toMatchObject({
+          attached: 0,
+          errno: 'EINVAL',
+        });
+        expect(one(boot.run, 'path', 'kprobe_multi')).toMatchObject({
+          attached: 0,
+          errno: 'EOPNOTSUPP',
+        });
+      });
+    });
+  },
+);

@@ -110,8 +110,14 @@ const aptOptions = (dir: string, suite: string): string[] => {
 };
 
 const compareVersions = (a: string, b: string): number => {
-  const pa = a.split(/[^0-9]+/).filter(Boolean).map(Number);
-  const pb = b.split(/[^0-9]+/).filter(Boolean).map(Number);
+  const pa = a
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
+  const pb = b
+    .split(/[^0-9]+/)
+    .filter(Boolean)
+    .map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pa[i] ?? -1) - (pb[i] ?? -1);
     if (d !== 0) return d;
@@ -144,7 +150,9 @@ const resolvePackage = (opts: readonly string[], src: KernelSource): string => {
   if (size > 4 * 1024 * 1024) return newest;
   const binary = /(linux-binary-[^ ,]+)/.exec(showField(show, 'Depends') ?? '')?.[1];
   if (binary === undefined) {
-    throw new KernelUnavailableError(`${newest} is ${size} bytes and names no linux-binary package`);
+    throw new KernelUnavailableError(
+      `${newest} is ${size} bytes and names no linux-binary package`,
+    );
   }
   return binary;
 };
@@ -229,7 +237,10 @@ export const fetchKernel = (release: KernelRelease): Kernel => {
     const opts = aptOptions(join(work, 'apt'), src.suite);
     run('apt-get', [...opts, '-qq', 'update'], `apt-get update for Debian ${src.suite}`);
     const pkg = resolvePackage(opts, src);
-    const version = showField(run('apt-cache', [...opts, 'show', pkg], 'apt-cache show'), 'Version');
+    const version = showField(
+      run('apt-cache', [...opts, 'show', pkg], 'apt-cache show'),
+      'Version',
+    );
     run('apt-get', [...opts, '-qq', 'download', pkg], `apt-get download ${pkg}`, undefined, work);
     const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
     if (deb === undefined) throw new KernelUnavailableError(`apt-get download ${pkg} left no .deb`);

@@ -14,6 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  chmodSync,
   copyFileSync,
   cpSync,
   existsSync,
@@ -27,7 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kernelCacheDir } from './kernels.js';
 
@@ -214,12 +215,14 @@ export const buildInitramfs = (opts: {
   try {
     mkdirSync(join(stage, 'opt/tramway'), { recursive: true });
     for (const f of opts.files) {
-      const dest = f.path.startsWith('/') ? join(stage, f.path) : join(stage, 'opt/tramway', f.path);
+      const dest = f.path.startsWith('/')
+        ? join(stage, f.path)
+        : join(stage, 'opt/tramway', f.path);
       mkdirSync(dirname(dest), { recursive: true });
       if (f.from !== undefined) copyFileSync(f.from, dest);
       else if (f.contents !== undefined) writeFileSync(dest, f.contents);
       else throw new Error(`initramfs file ${f.path}: neither contents nor from`);
-      if (f.mode !== undefined) spawnSync('chmod', [f.mode.toString(8), dest]);
+      if (f.mode !== undefined) chmodSync(dest, f.mode);
     }
     const path = join(outDir, 'initrd.img');
     writeFileSync(path, Buffer.concat([readFileSync(base), zstd(cpioOf(stage))]));

@@ -67,12 +67,13 @@ const ERRNO: Record<number, string> = {
 const errName = (e: number): string => ERRNO[e] ?? `errno ${e}`;
 
 class BpfError extends Error {
-  constructor(
-    readonly cmd: string,
-    readonly errno: number,
-    readonly log = '',
-  ) {
-    super(`${cmd}: ${errName(errno)}${log ? `: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+  readonly cmd: string;
+  readonly errno: number;
+  constructor(cmd: string, errno: number, log = '') {
+    const tail = log.trim().split('\n').slice(-3).join(' | ');
+    super(`${cmd}: ${errName(errno)}${tail ? `: ${tail}` : ''}`);
+    this.cmd = cmd;
+    this.errno = errno;
   }
 }
 
@@ -263,7 +264,9 @@ const fdinfo = (fd: number): string => {
   }
 };
 
-const attempt = <T>(f: () => T): { ok: true; value: T } | { ok: false; errno: string; error: string } => {
+const attempt = <T>(
+  f: () => T,
+): { ok: true; value: T } | { ok: false; errno: string; error: string } => {
   try {
     return { ok: true, value: f() };
   } catch (e) {
@@ -427,7 +430,11 @@ const tryPath = (path: Path, fns: readonly { name: string; id: number }[], attac
     const r = attempt(() => {
       if (path === 'tracing_multi') {
         const type = attachType ?? Attach.TRACE_FENTRY_MULTI;
-        const prog = progLoad({ type: ProgType.TRACING, attachType: type, insns: countingProg(mapFd) });
+        const prog = progLoad({
+          type: ProgType.TRACING,
+          attachType: type,
+          insns: countingProg(mapFd),
+        });
         fds.push(prog);
         const ids = u32s(fns.map((f) => f.id));
         linkFds.push(linkTracingMulti(prog, type, ids, fns.length, cookies));
@@ -449,12 +456,25 @@ const tryPath = (path: Path, fns: readonly { name: string; id: number }[], attac
           insns: countingProg(mapFd),
         });
         fds.push(prog);
-        linkFds.push(linkKprobeMulti(prog, fns.map((f) => f.name), cookies));
+        linkFds.push(
+          linkKprobeMulti(
+            prog,
+            fns.map((f) => f.name),
+            cookies,
+          ),
+        );
       }
     });
     fds.push(...linkFds);
     if (!r.ok) {
-      return { ...base, attached: linkFds.length === 0 ? 0 : linkFds.length, counts: [], fired: 0, errno: r.errno, error: r.error } satisfies PathResult;
+      return {
+        ...base,
+        attached: linkFds.length === 0 ? 0 : linkFds.length,
+        counts: [],
+        fired: 0,
+        errno: r.errno,
+        error: r.error,
+      } satisfies PathResult;
     }
     const attached = path === 'fentry' ? linkFds.length : fns.length;
     const fdText = linkFds.length > 0 ? fdinfo(linkFds[0]!) : '';
@@ -468,7 +488,9 @@ const tryPath = (path: Path, fns: readonly { name: string; id: number }[], attac
     });
     fds.push(trigger);
     testRun(trigger);
-    const counts = mapCounts(mapFd).slice(1, fns.length + 1).map(Number);
+    const counts = mapCounts(mapFd)
+      .slice(1, fns.length + 1)
+      .map(Number);
     return {
       ...base,
       attached,
@@ -560,7 +582,11 @@ const bench = (sizes: readonly number[]): void => {
     const row: Record<string, unknown> = { kind: 'scaling', n: fns.length };
     // raw: the ids in hand, one BPF_LINK_CREATE, then close
     {
-      const prog = progLoad({ type: ProgType.TRACING, attachType: Attach.TRACE_FENTRY_MULTI, insns: NOP_PROG });
+      const prog = progLoad({
+        type: ProgType.TRACING,
+        attachType: Attach.TRACE_FENTRY_MULTI,
+        insns: NOP_PROG,
+      });
       const ids = u32s(fns.map((f) => f.id));
       const a = performance.now();
       const r = attempt(() => linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, ids, fns.length));
@@ -577,8 +603,14 @@ const bench = (sizes: readonly number[]): void => {
       const a = performance.now();
       const ids = u32s(fns.map((f) => names.get(f.name)!));
       const cookies = u64s(fns.map((_f, i) => BigInt(i + 1)));
-      const prog = progLoad({ type: ProgType.TRACING, attachType: Attach.TRACE_FENTRY_MULTI, insns: NOP_PROG });
-      const r = attempt(() => linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, ids, fns.length, cookies));
+      const prog = progLoad({
+        type: ProgType.TRACING,
+        attachType: Attach.TRACE_FENTRY_MULTI,
+        insns: NOP_PROG,
+      });
+      const r = attempt(() =>
+        linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, ids, fns.length, cookies),
+      );
       row.multiAttachMs = ms(a);
       const d = performance.now();
       if (r.ok) close(r.value);
@@ -609,9 +641,18 @@ const bench = (sizes: readonly number[]): void => {
       row.perFunctionErrno = r.ok ? null : r.errno;
     }
     {
-      const prog = progLoad({ type: ProgType.KPROBE, attachType: Attach.TRACE_KPROBE_MULTI, insns: NOP_PROG });
+      const prog = progLoad({
+        type: ProgType.KPROBE,
+        attachType: Attach.TRACE_KPROBE_MULTI,
+        insns: NOP_PROG,
+      });
       const a = performance.now();
-      const r = attempt(() => linkKprobeMulti(prog, fns.map((f) => f.name)));
+      const r = attempt(() =>
+        linkKprobeMulti(
+          prog,
+          fns.map((f) => f.name),
+        ),
+      );
       row.kprobeMultiAttachMs = ms(a);
       const d = performance.now();
       if (r.ok) close(r.value);
