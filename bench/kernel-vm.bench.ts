@@ -1,5 +1,6 @@
 /**
- * `npm run -s bench:kernel-vm [-- --json] [-- --sizes 10,100,1000,all] [-- --kernels 7.3,6.12,6.1]`
+ * `npm run -s bench:kernel-vm [-- --json] [-- --sizes 10,100,1000,all] [-- --kernels 7.3,6.12,6.1]
+ * [-- --rounds 3]`
  *
  * Real attaches on stock Debian kernels under qemu (TCG, 1 vCPU; test/vm/). Absolute times under
  * software emulation are slow: read the ratios.
@@ -15,7 +16,8 @@
  *   - `multiMs`: the loader's whole path (names to ids, program load, cookies, link, release);
  *   - `perFunctionMs`: N fentry programs and links (loads included), N <= 1000;
  *   - `kprobeMultiMs`: one kprobe.multi link over the same functions by name;
- *   with the ratios `multiOverRaw` (the loader's overhead) and `perFunctionOverMulti`.
+ *   with the ratios `multiOverRaw` (the loader's overhead) and `perFunctionOverMulti`. The
+ *   multi-links are medians of `--rounds` rounds in rotating order; the N fentry links run once.
  *   `all` is every usable function: the largest N one link takes.
  *
  * The agent's `bpf` driver is not in this tree yet: when it is, `multiMs` becomes its reconcile
@@ -30,6 +32,7 @@ interface Options {
   readonly json: boolean;
   readonly sizes: string;
   readonly kernels: readonly KernelRelease[];
+  readonly rounds: number;
 }
 
 const parseOptions = (argv: readonly string[]): Options => {
@@ -47,16 +50,24 @@ const parseOptions = (argv: readonly string[]): Options => {
       throw new Error(`--kernels: ${k} is not one of ${KERNEL_RELEASES.join(', ')}`);
     }
   }
-  return { json: argv.includes('--json'), sizes, kernels: kernels as KernelRelease[] };
+  const rounds = Number(value('--rounds') ?? '3');
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+    throw new Error(`--rounds: expected 1..20, got ${value('--rounds')}`);
+  }
+  return { json: argv.includes('--json'), sizes, kernels: kernels as KernelRelease[], rounds };
 };
 
 type Line = { kind: string } & Record<string, unknown>;
 
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-const sum = (...xs: unknown[]): number | null =>
-  xs.every((x) => typeof x === 'number')
-    ? Math.round((xs as number[]).reduce((s, x) => s + x, 0) * 100) / 100
-    : null;
+/** one measurement from the guest: medians over `runs` rounds; errno of a refused round */
+interface Timed {
+  readonly attachMs: number;
+  readonly releaseMs: number;
+  readonly errno: string | null;
+  readonly runs: number;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
 const ratio = (a: number | null, b: number | null): number | null =>
   a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
 
@@ -94,7 +105,7 @@ const main = async (): Promise<void> => {
       }
       const withScaling = release === '7.3';
       const command = withScaling
-        ? `node guest.mjs checks && node guest.mjs bench ${options.sizes}`
+        ? `node guest.mjs checks && node guest.mjs bench ${options.sizes} ${options.rounds}`
         : 'node guest.mjs checks';
       const run = await runInVm({
         kernel: vmlinux,
@@ -123,10 +134,16 @@ const main = async (): Promise<void> => {
       if (!withScaling) continue;
       usable = lines.find((l) => l.kind === 'usable');
       for (const r of lines.filter((l) => l.kind === 'scaling')) {
-        const rawMultiMs = sum(r.rawMultiAttachMs, r.rawMultiReleaseMs);
-        const multiMs = sum(r.multiAttachMs, r.multiReleaseMs);
-        const perFunctionMs = sum(r.perFunctionAttachMs, r.perFunctionReleaseMs);
-        const kprobeMultiMs = sum(r.kprobeMultiAttachMs, r.kprobeMultiReleaseMs);
+        const raw = r.raw as Timed;
+        const multi = r.multi as Timed;
+        const kprobe = r.kprobeMulti as Timed;
+        const perFn = r.perFunction as Timed | null;
+        const total = (t: Timed | null) =>
+          t === null || t.errno !== null ? null : round2(t.attachMs + t.releaseMs);
+        const rawMultiMs = total(raw);
+        const multiMs = total(multi);
+        const perFunctionMs = total(perFn);
+        const kprobeMultiMs = total(kprobe);
         scaling.push({
           n: r.n,
           multiMs,
@@ -137,23 +154,24 @@ const main = async (): Promise<void> => {
           perFunctionOverMulti: ratio(perFunctionMs, multiMs),
           kprobeMultiOverMulti: ratio(kprobeMultiMs, multiMs),
           attachMs: {
-            raw: num(r.rawMultiAttachMs),
-            multi: num(r.multiAttachMs),
-            perFunction: num(r.perFunctionAttachMs),
-            kprobeMulti: num(r.kprobeMultiAttachMs),
+            raw: raw.attachMs,
+            multi: multi.attachMs,
+            perFunction: perFn?.attachMs ?? null,
+            kprobeMulti: kprobe.attachMs,
           },
           releaseMs: {
-            raw: num(r.rawMultiReleaseMs),
-            multi: num(r.multiReleaseMs),
-            perFunction: num(r.perFunctionReleaseMs),
-            kprobeMulti: num(r.kprobeMultiReleaseMs),
+            raw: raw.releaseMs,
+            multi: multi.releaseMs,
+            perFunction: perFn?.releaseMs ?? null,
+            kprobeMulti: kprobe.releaseMs,
           },
           errno: {
-            raw: r.rawMultiErrno ?? null,
-            multi: r.multiErrno ?? null,
-            perFunction: r.perFunctionErrno ?? null,
-            kprobeMulti: r.kprobeMultiErrno ?? null,
+            raw: raw.errno,
+            multi: multi.errno,
+            perFunction: perFn?.errno ?? null,
+            kprobeMulti: kprobe.errno,
           },
+          rounds: multi.runs,
         });
       }
     }

@@ -246,6 +246,38 @@ export interface VmRun {
 }
 
 const MAX_LOG = 4 * 1024 * 1024;
+const MAX_RESULT_LINE = 1024 * 1024;
+
+/**
+ * The marker lines of a serial log: `@@TRAMWAY {json}` results (a line that is not JSON, or is
+ * over 1 MiB, becomes `{ unparsable }` with its first 400 characters), the command's exit status,
+ * `uname -r`. Kernel messages may precede a marker on its line.
+ */
+export const parseSerialLog = (
+  log: string,
+): Pick<VmRun, 'results' | 'exitCode' | 'guestRelease' | 'logTail'> => {
+  const results: unknown[] = [];
+  let exitCode: number | null = null;
+  let guestRelease: string | null = null;
+  for (const raw of log.split(/\r?\n/)) {
+    const i = raw.indexOf('@@TRAMWAY');
+    if (i < 0) continue;
+    const line = raw.slice(i);
+    if (line.startsWith(RESULT_MARKER)) {
+      const body = line.slice(RESULT_MARKER.length);
+      try {
+        if (body.length > MAX_RESULT_LINE) throw new Error('too long');
+        results.push(JSON.parse(body));
+      } catch {
+        results.push({ unparsable: body.slice(0, 400) });
+      }
+    } else if (line.startsWith(EXIT_MARKER)) {
+      const code = Number(line.slice(EXIT_MARKER.length).trim());
+      exitCode = Number.isInteger(code) ? code : null;
+    } else if (line.startsWith(BOOT_MARKER)) guestRelease = line.slice(BOOT_MARKER.length).trim();
+  }
+  return { results, exitCode, guestRelease, logTail: log.split(/\r?\n/).slice(-40).join('\n') };
+};
 
 /**
  * Boots `kernel` (an ELF vmlinux) with `initramfs` and runs `command` (sh, cwd /opt/tramway).
@@ -307,30 +339,7 @@ export const runInVm = (opts: {
       clearTimeout(timer);
       rmSync(cmdPart, { recursive: true, force: true });
       if (spawnError) log += `\nqemu: ${spawnError.message}`;
-      const results: unknown[] = [];
-      let exitCode: number | null = null;
-      let guestRelease: string | null = null;
-      for (const raw of log.split(/\r?\n/)) {
-        const i = raw.indexOf('@@TRAMWAY');
-        if (i < 0) continue;
-        const line = raw.slice(i);
-        if (line.startsWith(RESULT_MARKER)) {
-          try {
-            results.push(JSON.parse(line.slice(RESULT_MARKER.length)));
-          } catch {
-            results.push({ unparsable: line.slice(RESULT_MARKER.length, 400) });
-          }
-        } else if (line.startsWith(EXIT_MARKER)) exitCode = Number(line.slice(EXIT_MARKER.length));
-        else if (line.startsWith(BOOT_MARKER)) guestRelease = line.slice(BOOT_MARKER.length).trim();
-      }
-      resolve({
-        results,
-        exitCode,
-        guestRelease,
-        timedOut,
-        elapsedMs: performance.now() - started,
-        logTail: log.split(/\r?\n/).slice(-40).join('\n'),
-      });
+      resolve({ ...parseSerialLog(log), timedOut, elapsedMs: performance.now() - started });
     };
     qemu.on('error', (e) => finish(e));
     qemu.on('close', () => finish());

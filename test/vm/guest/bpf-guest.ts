@@ -9,7 +9,9 @@
  *   bpf_fentry_test1..N with a cookie per function and a program counting calls per cookie in
  *   an array map, triggered by BPF_PROG_TEST_RUN; plus every path tried on its own, the
  *   multi-link errnos (duplicate ids, the trampoline budget) and the link's fdinfo;
- * - `bench N1,N2,…|all`: attach+release timings over N usable kernel functions (`all`: every one).
+ * - `bench N1,N2,…|all [ROUNDS]`: attach+release timings over N usable kernel functions
+ *   (`all`: every one), medians of ROUNDS (default 3);
+ * - `refused`: which usable functions a multi-link refuses (diagnostic).
  *
  * This is the test bed's own minimal loader, not the agent's driver: it stands in until the
  * `bpf` driver exists, and then the bench compares against it (its numbers are the raw baseline).
@@ -566,7 +568,40 @@ const checks = (): void => {
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
 
-const bench = (sizes: readonly number[]): void => {
+interface Timed {
+  readonly attachMs: number;
+  readonly releaseMs: number;
+  readonly errno: string | null;
+}
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** attach with `attach`, release with `release`, both timed; a refusal is timed too */
+const timed = <T>(attach: () => T, release: (v: T) => void): Timed => {
+  const a = performance.now();
+  const r = attempt(attach);
+  const attachMs = ms(a);
+  const d = performance.now();
+  if (r.ok) release(r.value);
+  return { attachMs, releaseMs: ms(d), errno: r.ok ? null : r.errno };
+};
+
+const summary = (runs: readonly Timed[]) => ({
+  attachMs: median(runs.map((r) => r.attachMs)),
+  releaseMs: median(runs.map((r) => r.releaseMs)),
+  errno: runs.find((r) => r.errno !== null)?.errno ?? null,
+  runs: runs.length,
+});
+
+/**
+ * Per N: the raw multi-link (ids in hand), this loader's whole multi-link path, kprobe.multi by
+ * name (each `rounds` times, in rotating order, medians) and N fentry links (once, N <= 1000).
+ */
+const bench = (sizes: readonly number[], rounds: number): void => {
   const btf = readKernelBtf();
   const t0 = performance.now();
   const usable = usableFunctions(btf);
@@ -577,97 +612,138 @@ const bench = (sizes: readonly number[]): void => {
     selectMs: ms(t0),
   });
   const names = new Map(usable.map((f) => [f.name, f.id]));
+  const nopTracing = () =>
+    progLoad({ type: ProgType.TRACING, attachType: Attach.TRACE_FENTRY_MULTI, insns: NOP_PROG });
   for (const n of sizes) {
     const fns = sample(usable, n);
-    const row: Record<string, unknown> = { kind: 'scaling', n: fns.length };
-    // raw: the ids in hand, one BPF_LINK_CREATE, then close
-    {
-      const prog = progLoad({
-        type: ProgType.TRACING,
-        attachType: Attach.TRACE_FENTRY_MULTI,
-        insns: NOP_PROG,
-      });
-      const ids = u32s(fns.map((f) => f.id));
-      const a = performance.now();
-      const r = attempt(() => linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, ids, fns.length));
-      row.rawMultiAttachMs = ms(a);
-      const d = performance.now();
-      if (r.ok) close(r.value);
-      row.rawMultiReleaseMs = ms(d);
-      row.rawMultiErrno = r.ok ? null : r.errno;
-      close(prog);
+    const ids = u32s(fns.map((f) => f.id));
+    const rawProg = nopTracing();
+    const kprobeProg = progLoad({
+      type: ProgType.KPROBE,
+      attachType: Attach.TRACE_KPROBE_MULTI,
+      insns: NOP_PROG,
+    });
+    const measure = {
+      raw: () =>
+        timed(() => linkTracingMulti(rawProg, Attach.TRACE_FENTRY_MULTI, ids, fns.length), close),
+      // names resolved to ids, program loaded, cookies built, link created; link and program
+      // released
+      multi: () =>
+        timed(
+          () => {
+            const own = u32s(fns.map((f) => names.get(f.name)!));
+            const cookies = u64s(fns.map((_f, i) => BigInt(i + 1)));
+            const prog = nopTracing();
+            try {
+              return {
+                prog,
+                link: linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, own, fns.length, cookies),
+              };
+            } catch (e) {
+              close(prog);
+              throw e;
+            }
+          },
+          ({ prog, link }) => {
+            close(link);
+            close(prog);
+          },
+        ),
+      kprobeMulti: () =>
+        timed(
+          () =>
+            linkKprobeMulti(
+              kprobeProg,
+              fns.map((f) => f.name),
+            ),
+          close,
+        ),
+    };
+    const runs: Record<keyof typeof measure, Timed[]> = { raw: [], multi: [], kprobeMulti: [] };
+    const order = Object.keys(measure) as (keyof typeof measure)[];
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < order.length; k++) {
+        const which = order[(k + round) % order.length]!;
+        runs[which].push(measure[which]());
+      }
     }
-    // this loader's whole path: names resolved to ids, program loaded, buffers built, link
-    // created, link and program released
-    {
-      const a = performance.now();
-      const ids = u32s(fns.map((f) => names.get(f.name)!));
-      const cookies = u64s(fns.map((_f, i) => BigInt(i + 1)));
-      const prog = progLoad({
-        type: ProgType.TRACING,
-        attachType: Attach.TRACE_FENTRY_MULTI,
-        insns: NOP_PROG,
-      });
-      const r = attempt(() =>
-        linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, ids, fns.length, cookies),
-      );
-      row.multiAttachMs = ms(a);
-      const d = performance.now();
-      if (r.ok) close(r.value);
-      close(prog);
-      row.multiReleaseMs = ms(d);
-      row.multiErrno = r.ok ? null : r.errno;
-    }
-    if (n <= 1000) {
+    close(rawProg);
+    close(kprobeProg);
+    let perFunction: Timed | null = null;
+    if (fns.length <= 1000) {
       const fds: number[] = [];
-      const a = performance.now();
-      const r = attempt(() => {
-        for (const f of fns) {
-          const prog = progLoad({
-            type: ProgType.TRACING,
-            attachType: Attach.TRACE_FENTRY,
-            insns: NOP_PROG,
-            attachBtfId: f.id,
-          });
-          fds.push(prog);
-          fds.push(linkTracing(prog, Attach.TRACE_FENTRY, 0n));
-        }
-      });
-      row.perFunctionAttachMs = ms(a);
-      row.perFunctionLinks = fds.length / 2;
+      perFunction = timed(
+        () => {
+          for (const f of fns) {
+            const prog = progLoad({
+              type: ProgType.TRACING,
+              attachType: Attach.TRACE_FENTRY,
+              insns: NOP_PROG,
+              attachBtfId: f.id,
+            });
+            fds.push(prog);
+            fds.push(linkTracing(prog, Attach.TRACE_FENTRY, 0n));
+          }
+        },
+        () => undefined,
+      );
       const d = performance.now();
       for (const fd of fds.reverse()) close(fd);
-      row.perFunctionReleaseMs = ms(d);
-      row.perFunctionErrno = r.ok ? null : r.errno;
+      perFunction = { ...perFunction, releaseMs: ms(d) };
     }
-    {
-      const prog = progLoad({
-        type: ProgType.KPROBE,
-        attachType: Attach.TRACE_KPROBE_MULTI,
-        insns: NOP_PROG,
-      });
-      const a = performance.now();
-      const r = attempt(() =>
-        linkKprobeMulti(
-          prog,
-          fns.map((f) => f.name),
-        ),
-      );
-      row.kprobeMultiAttachMs = ms(a);
-      const d = performance.now();
-      if (r.ok) close(r.value);
-      row.kprobeMultiReleaseMs = ms(d);
-      row.kprobeMultiErrno = r.ok ? null : r.errno;
-      close(prog);
-    }
-    emit(row);
+    emit({
+      kind: 'scaling',
+      n: fns.length,
+      raw: summary(runs.raw),
+      multi: summary(runs.multi),
+      kprobeMulti: summary(runs.kprobeMulti),
+      perFunction: perFunction === null ? null : { ...perFunction, runs: 1 },
+    });
   }
+};
+
+/**
+ * The usable functions one tracing multi-link refuses: chunks of the list are tried, a refused
+ * chunk is split until single functions remain (diagnostic: what the usable filter misses).
+ */
+const refusedFunctions = (): void => {
+  const btf = readKernelBtf();
+  const usable = usableFunctions(btf);
+  const prog = progLoad({
+    type: ProgType.TRACING,
+    attachType: Attach.TRACE_FENTRY_MULTI,
+    insns: NOP_PROG,
+  });
+  const refused: { name: string; errno: string }[] = [];
+  let tries = 0;
+  const visit = (fns: readonly { name: string; id: number }[]): void => {
+    tries++;
+    const r = attempt(() =>
+      linkTracingMulti(prog, Attach.TRACE_FENTRY_MULTI, u32s(fns.map((f) => f.id)), fns.length),
+    );
+    if (r.ok) {
+      close(r.value);
+      return;
+    }
+    if (fns.length === 1) {
+      refused.push({ name: fns[0]!.name, errno: r.errno });
+      return;
+    }
+    const half = Math.ceil(fns.length / 2);
+    visit(fns.slice(0, half));
+    visit(fns.slice(half));
+  };
+  const t0 = performance.now();
+  for (let i = 0; i < usable.length; i += 2000) visit(usable.slice(i, i + 2000));
+  close(prog);
+  emit({ kind: 'refused', usable: usable.length, tries, ms: ms(t0), refused });
 };
 
 const main = (): void => {
   const mode = process.argv[2];
   try {
     if (mode === 'checks') checks();
+    else if (mode === 'refused') refusedFunctions();
     else if (mode === 'bench') {
       // `all`: every usable function (the largest N that one link takes)
       const sizes = (process.argv[3] ?? '10,100,1000').split(',').map((s) => {
@@ -675,7 +751,10 @@ const main = (): void => {
         if (!Number.isInteger(n) || n < 1 || n > 1 << 20) throw new Error(`bad size ${s}`);
         return n;
       });
-      bench(sizes);
+      const rounds = Number(process.argv[4] ?? '3');
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)
+        throw new Error(`bad rounds ${process.argv[4]}`);
+      bench(sizes, rounds);
     } else throw new Error(`usage: bpf-guest checks | bench N1,N2,... (got ${mode})`);
   } catch (e) {
     emit({ kind: 'error', error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
