@@ -727,6 +727,7 @@ const refusedFunctions = (): void => {
     }
     if (fns.length === 1) {
       refused.push({ name: fns[0]!.name, errno: r.errno });
+      emit({ kind: 'refused_function', name: fns[0]!.name, id: fns[0]!.id, errno: r.errno });
       return;
     }
     const half = Math.ceil(fns.length / 2);
@@ -734,7 +735,10 @@ const refusedFunctions = (): void => {
     visit(fns.slice(half));
   };
   const t0 = performance.now();
-  for (let i = 0; i < usable.length; i += 2000) visit(usable.slice(i, i + 2000));
+  for (let i = 0; i < usable.length; i += 2000) {
+    visit(usable.slice(i, i + 2000));
+    emit({ kind: 'refused_progress', done: Math.min(i + 2000, usable.length), tries, ms: ms(t0) });
+  }
   close(prog);
   emit({ kind: 'refused', usable: usable.length, tries, ms: ms(t0), refused });
 };
