@@ -1,5 +1,5 @@
 /**
- * `npm run -s bench:kernel-vm [-- --json] [-- --sizes 10,100,1000,all] [-- --kernels 7.3,6.12,6.1]
+ * `npm run -s bench:kernel-vm [-- --json] [-- --sizes 10,100,1000,5000] [-- --kernels 7.3,6.12,6.1]
  * [-- --rounds 3]`
  *
  * Real attaches on stock Debian kernels under qemu (TCG, 1 vCPU; test/vm/). Absolute times under
@@ -18,7 +18,10 @@
  *   - `kprobeMultiMs`: one kprobe.multi link over the same functions by name;
  *   with the ratios `multiOverRaw` (the loader's overhead) and `perFunctionOverMulti`. The
  *   multi-links are medians of `--rounds` rounds in rotating order; the N fentry links run once.
- *   `all` is every usable function: the largest N one link takes.
+ *   `all` is every usable function (44,554 on Debian 7.3.4): not in the default sizes, because
+ *   the guest hung (no output for 27 minutes, killed at the timeout) attaching a 2,000-function
+ *   chunk of the name-sorted list between index 32,000 and 34,000; which function does it is
+ *   not yet known (`node guest.mjs refused` in the guest bisects the refusals).
  *
  * The agent's `bpf` driver is not in this tree yet: when it is, `multiMs` becomes its reconcile
  * and the raw row stays the baseline.
@@ -40,7 +43,7 @@ const parseOptions = (argv: readonly string[]): Options => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const sizes = value('--sizes') ?? '10,100,1000,all';
+  const sizes = value('--sizes') ?? '10,100,1000,5000';
   if (!/^(\d+|all)(,(\d+|all))*$/.test(sizes)) {
     throw new Error(`--sizes: expected N,N,... or all, got ${sizes}`);
   }

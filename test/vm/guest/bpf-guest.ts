@@ -330,10 +330,12 @@ const testFunctions = (btf: KernelBtf): { name: string; id: number }[] => {
   return out;
 };
 
-// the kernel's btf_id_deny and the functions the trampoline itself calls
+// the kernel's btf_id_deny and the functions the trampoline itself calls; ___migrate_enable
+// was found refused (EINVAL) on Debian 7.3.4 by the `refused` mode
 const DENY = new Set([
   'migrate_disable',
   'migrate_enable',
+  '___migrate_enable',
   'rcu_read_unlock_strict',
   'preempt_count_add',
   'preempt_count_sub',
