@@ -5,15 +5,23 @@
  * BPF_PROG_TEST_RUN of a tracing program calls bpf_fentry_test1..N once each, so every function
  * must be counted exactly once under its own cookie.
  *
+ * Then, in the same boot, the agent's `bpf` KernelDriver (services/agent/src/kernel-driver/bpf)
+ * is created on that kernel (guest/driver-guest.ts): the path its probe chose and the trampoline
+ * budget it measured are checked against what the loader above proved.
+ *
  * Skipped, with the reason printed, when qemu or another tool is missing or a kernel cannot be
  * downloaded (test/vm/kernels.ts).
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleGuest } from './guest-bundle.js';
 import type { Kernel, KernelRelease } from './kernels.js';
 import { fetchKernel, KernelUnavailableError } from './kernels.js';
 import type { VmRun } from './vm.js';
 import { buildInitramfs, runInVm, vmTierUnavailable } from './vm.js';
+
+const DRIVER_GUEST = join(dirname(fileURLToPath(import.meta.url)), 'guest', 'driver-guest.ts');
 
 const unavailable = vmTierUnavailable();
 if (unavailable !== undefined) console.warn(`VM tier skipped: ${unavailable}`);
@@ -51,11 +59,16 @@ const bootChecks = async (
     }
     throw e;
   }
-  initramfs ??= buildInitramfs({ files: [{ path: 'guest.mjs', contents: await bundleGuest() }] });
+  initramfs ??= buildInitramfs({
+    files: [
+      { path: 'guest.mjs', contents: await bundleGuest() },
+      { path: 'driver.mjs', contents: await bundleGuest(DRIVER_GUEST) },
+    ],
+  });
   const run = await runInVm({
     kernel: kernel.vmlinux,
     initramfs: initramfs.path,
-    command: 'node guest.mjs checks',
+    command: 'node guest.mjs checks && node driver.mjs',
     timeoutMs: 240_000,
   });
   if (run.exitCode !== 0) {
@@ -145,6 +158,15 @@ describe.skipIf(unavailable !== undefined)(
         expect(one(boot.run, 'budget')).toMatchObject({ links: 36, failedAt: 37, errno: 'E2BIG' });
       });
 
+      it("the agent's bpf driver probes the tracing multi-link and measures the budget 36", (ctx) => {
+        if ('skipped' in boot) return ctx.skip(boot.skipped);
+        expect(one(boot.run, 'driver')).toMatchObject({
+          ok: true,
+          path: 'tracing-multi',
+          trampolineBudget: 36,
+        });
+      });
+
       it('also has one fentry link per function and kprobe.multi', (ctx) => {
         if ('skipped' in boot) return ctx.skip(boot.skipped);
         expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
@@ -177,6 +199,7 @@ describe.skipIf(unavailable !== undefined)(
         });
         expectEachFiredOnce(one(boot.run, 'path', 'fentry') as unknown as PathResult, fns);
         expect(one(boot.run, 'ladder').path).toBe('fentry');
+        expect(one(boot.run, 'driver')).toMatchObject({ ok: true, path: 'fentry-per-function' });
       });
     });
 
@@ -196,6 +219,7 @@ describe.skipIf(unavailable !== undefined)(
         expectEachFiredOnce(r, fns);
         expect(r.linkTypes).toEqual(fns.map(() => 2));
         expect(one(boot.run, 'ladder').path).toBe('fentry');
+        expect(one(boot.run, 'driver')).toMatchObject({ ok: true, path: 'fentry-per-function' });
       });
 
       it('reports EINVAL for the multi-link program and EOPNOTSUPP for kprobe.multi', (ctx) => {

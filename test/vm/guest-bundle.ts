@@ -17,6 +17,10 @@ export const bundleGuest = async (entry = join(HERE, 'guest', 'bpf-guest.ts')): 
     target: 'node20',
     conditions: ['@tramway/source'],
     external: ['koffi'],
+    // CommonJS dependencies call require(): give the ES module one
+    banner: {
+      js: "import { createRequire as __tramwayRequire } from 'node:module'; const require = __tramwayRequire(import.meta.url);",
+    },
     write: false,
     logLevel: 'silent',
   });
