@@ -39,6 +39,7 @@ import type { AttachName } from '@tramway/shared/lib';
 import { isErrno, parseAttachName } from '@tramway/shared/lib';
 import type {
   DriverModule,
+  ApplyContext,
   DriverOutcome,
   KernelDescription,
   KernelDriver,
@@ -349,7 +350,10 @@ export const createBpfKernelDriver = async (
     return { error: `a type reference (${t.type}) is not a function` };
   };
 
-  const progLoadOp = (op: Extract<KernelOp, { op: 'prog_load' }>): DriverOutcome => {
+  const progLoadOp = (
+    op: Extract<KernelOp, { op: 'prog_load' }>,
+    context?: ApplyContext,
+  ): DriverOutcome => {
     const attach = parseAttachName(op.attach);
     if (attach === null) return refuse('EINVAL', `'${op.attach}' is not an attach name`);
     const mechanism: Mechanism = !attach.multi
@@ -392,7 +396,21 @@ export const createBpfKernelDriver = async (
       objFd = fd.value;
     }
     try {
-      const code = options.programs?.(op) ?? { kind: 'trivial' as const };
+      // the policy's verified object (the agent fetched it and checked its sha256), else the
+      // configured source, else the trivial program
+      const verified = context?.programObject;
+      const code: ProgramCode =
+        verified !== undefined
+          ? {
+              kind: 'object',
+              bytes: Buffer.from(
+                verified.bytes.buffer,
+                verified.bytes.byteOffset,
+                verified.bytes.byteLength,
+              ),
+              program: verified.program.name,
+            }
+          : (options.programs?.(op) ?? { kind: 'trivial' as const });
       let loaded: { ok: true; value: number } | (SysError & { log?: readonly string[] });
       if (code.kind === 'object') {
         const origin = mechanism === 'fentry-per-function' ? targetOf(op.origin!) : undefined;
@@ -569,10 +587,10 @@ export const createBpfKernelDriver = async (
     return fd.ok ? { fd: fd.value, fresh: true } : fd;
   };
 
-  const applyOp = (op: KernelOp): DriverOutcome => {
+  const applyOp = (op: KernelOp, context?: ApplyContext): DriverOutcome => {
     switch (op.op) {
       case 'prog_load':
-        return progLoadOp(op);
+        return progLoadOp(op, context);
       case 'prog_release': {
         const p = progs.get(op.prog);
         if (p === undefined) return refuse('EBADF', `program ${op.prog} is not held by this agent`);
@@ -756,9 +774,9 @@ export const createBpfKernelDriver = async (
       open();
       return model.resolve(patterns, program);
     },
-    apply: async (op) => {
+    apply: async (op, context) => {
       open();
-      return applyOp(op);
+      return applyOp(op, context);
     },
     dump: async () => {
       open();
