@@ -49,6 +49,18 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        extends: true,
+        // stock Debian kernels booted under qemu (TCG), one boot per kernel (test/vm/): skipped
+        // with a printed reason when qemu, busybox-static, cpio or zstd is missing; the first
+        // run downloads the kernels into ~/.cache/tramway-kernels
+        test: {
+          name: 'vm',
+          include: ['test/vm/**/*.vm.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });
