@@ -370,8 +370,14 @@ describe("web-1's credential", () => {
     expect(web1.nc.isClosed()).toBe(false);
   });
 
-  it('cannot use JetStream at all ($JS.API)', async () => {
-    for (const subject of ['$JS.API.INFO', '$JS.API.STREAM.DELETE.TRAMWAY_EVENTS']) {
+  it('cannot use JetStream ($JS.API) beyond reading the program bucket', async () => {
+    for (const subject of [
+      '$JS.API.INFO',
+      '$JS.API.STREAM.DELETE.TRAMWAY_EVENTS',
+      '$JS.API.CONSUMER.CREATE.TRAMWAY_EVENTS',
+      '$JS.API.STREAM.DELETE.OBJ_tramway-programs',
+      '$JS.API.STREAM.PURGE.OBJ_tramway-programs',
+    ]) {
       const error = await web1.nc.request(subject, '', { timeout: 3000 }).then(
         () => 'answered',
         (e: unknown) => e,

@@ -14,7 +14,13 @@ import { createAuditApi } from './audit/audit-api.js';
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
 import { pauseEndsAt } from '@tramway/shared/domain';
-import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
+import type {
+  EventStore,
+  FleetBus,
+  Logger,
+  ProgramStore,
+  Unsubscribe,
+} from '@tramway/shared/infra';
 import {
   AppError,
   errorText,
@@ -32,6 +38,8 @@ import { createAccessTokens } from './commands/access-tokens.js';
 import type { FleetCommands } from './commands/fleet-commands.js';
 import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
+import type { ProgramObjects } from './commands/program-objects.js';
+import { createProgramObjects } from './commands/program-objects.js';
 import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
 import type { RefusedMessages } from './ingest/refused-messages.js';
@@ -90,6 +98,11 @@ export interface FleetCoordinatorDeps {
    * SQLite); without it the audit endpoints answer 503
    */
   readonly auditReadModelPath?: string;
+  /**
+   * where program objects are stored (`/v1/programs`; embedded: files under the data dir, NATS:
+   * an Object Store bucket); without it those endpoints answer 503
+   */
+  readonly programs?: ProgramStore;
 }
 
 export interface FleetCoordinator {
@@ -130,6 +143,8 @@ export interface FleetCoordinator {
   readonly tokens: AccessTokens;
   /** the audit over HTTP; undefined without a read model file */
   readonly audit: AuditApi | undefined;
+  /** program objects: push, list, inspect, bytes (`/v1/programs`) */
+  readonly programs: ProgramObjects;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -380,5 +395,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     },
     tokens,
     audit,
+    programs: createProgramObjects(deps.programs, now),
   };
 };

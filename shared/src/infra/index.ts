@@ -22,3 +22,4 @@ export * from './durable-file.js';
 export * from './security/assignment-keys.js';
 export * from './security/security-layout.js';
 export * from './nats/nats-connection.js';
+export * from './programs/index.js';

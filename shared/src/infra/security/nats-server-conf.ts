@@ -3,11 +3,13 @@
  * directory's server certificate, JetStream, and one NKey user per identity. The coordinator's
  * user has every permission; a node's user may publish only its own facts, heartbeats and
  * assignment requests, subscribe only to its own request subjects and its own inbox, and answer
- * the requests it received (allow_responses). Nothing else, so no `$JS.API.>` either.
+ * the requests it received (allow_responses), and read the program bucket (the few `$JS.API`
+ * subjects `nodeProgramReadAllow` lists). Nothing else.
  */
 import { FleetSubjects } from '../../contracts/index.js';
 import type { NodeRegistry } from './security-layout.js';
 import { nodeInboxPrefix } from './security-layout.js';
+import { nodeProgramReadAllow } from '../programs/program-bucket.js';
 
 export interface NatsServerConfInput {
   /** `host:port` the server listens on */
@@ -30,6 +32,8 @@ export const nodePublishAllow = (nodeId: string): string[] => [
   FleetSubjects.facts(nodeId),
   FleetSubjects.heartbeat(nodeId),
   FleetSubjects.assignment(nodeId),
+  // program objects: read the fleet's bucket (never write it)
+  ...nodeProgramReadAllow(),
 ];
 
 /** What a node's NATS user may subscribe to: requests for it, and replies to its own requests. */
