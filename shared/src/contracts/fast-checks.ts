@@ -57,7 +57,7 @@ const connectionV2 = (c: unknown): boolean =>
   kernelId(c['btfId']) &&
   cookie(c['cookie']);
 
-const LINK_CREATED_KEYS = new Set([
+const LINK_CREATED_V2_KEYS = new Set([
   'nodeId',
   'linkId',
   'programId',
@@ -67,8 +67,9 @@ const LINK_CREATED_KEYS = new Set([
   'connections',
   'observedGeneration',
 ]);
-const linkCreatedV2: Check = (d) => {
-  if (!isRecord(d) || !onlyKeys(d, LINK_CREATED_KEYS)) return false;
+/** v3 adds an optional `reason` (a link adopted after an agent restart). */
+const LINK_CREATED_V3_KEYS = new Set([...LINK_CREATED_V2_KEYS, 'reason']);
+const linkCreatedFields = (d: Record<string, unknown>): boolean => {
   const connections = d['connections'];
   return (
     name(d['nodeId']) &&
@@ -83,6 +84,13 @@ const linkCreatedV2: Check = (d) => {
     optional(d['observedGeneration'], kernelId)
   );
 };
+const linkCreatedV2: Check = (d) =>
+  isRecord(d) && onlyKeys(d, LINK_CREATED_V2_KEYS) && linkCreatedFields(d);
+const linkCreatedV3: Check = (d) =>
+  isRecord(d) &&
+  onlyKeys(d, LINK_CREATED_V3_KEYS) &&
+  linkCreatedFields(d) &&
+  optional(d['reason'], text);
 
 const LINK_RELEASED_KEYS = new Set(['nodeId', 'linkId', 'reason', 'observedGeneration']);
 const linkReleasedV1: Check = (d) =>
@@ -336,7 +344,7 @@ const nodeReplannedV1: Check = (d) =>
 
 /** `FAST_CHECKS[type][version]`: true exactly when the zod schema of that version accepts. */
 export const FAST_CHECKS: Partial<Record<FleetEventType, Readonly<Record<number, Check>>>> = {
-  LinkCreated: { 2: linkCreatedV2 },
+  LinkCreated: { 2: linkCreatedV2, 3: linkCreatedV3 },
   LinkReleased: { 1: linkReleasedV1 },
   LinkCreateFailed: { 1: linkCreateFailedV1 },
   ModuleLoaded: { 1: moduleLoadedV1 },

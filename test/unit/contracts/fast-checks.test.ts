@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FLEET_EVENT_SCHEMAS } from '@tramway/shared/contracts';
+import { CURRENT_SCHEMA_VERSION, FLEET_EVENT_SCHEMAS } from '@tramway/shared/contracts';
 import { FAST_CHECKS } from '../../../shared/src/contracts/fast-checks.js';
 
 /** Mostly valid values (so that both answers occur), sometimes invalid ones. */
@@ -74,6 +74,10 @@ const linkCreated = fc
     extra,
   )
   .map(([d, e]) => ({ ...d, ...e }));
+/** v3: v2 plus an optional `reason` (present, absent, or invalid). */
+const linkCreatedV3 = fc
+  .tuple(linkCreated, fc.option(mostly(fc.string({ minLength: 1 }), odd), { nil: undefined }))
+  .map(([d, reason]) => (reason === undefined ? d : { ...(d as Record<string, unknown>), reason }));
 const linkReleased = fc
   .tuple(
     fc.record(
@@ -300,12 +304,37 @@ const agrees = (
 describe('FAST_CHECKS', () => {
   it('LinkCreated v2 accepts exactly what its zod schema accepts', () =>
     agrees('LinkCreated', 2, linkCreated));
+  it('LinkCreated v3 accepts exactly what its zod schema accepts', () =>
+    agrees('LinkCreated', 3, linkCreatedV3));
+  it('LinkCreated v2 refuses the v3 reason field, as its schema does', () => {
+    const data = {
+      nodeId: 'node-1',
+      linkId: 1,
+      programId: 2,
+      programName: 'p',
+      attachType: 'BPF_TRACE_FENTRY_MULTI',
+      connections: [{ function: 'f', objId: 1, btfId: 2, cookie: '0' }],
+    };
+    expect(FAST_CHECKS.LinkCreated?.[2]?.(data)).toBe(true);
+    expect(FAST_CHECKS.LinkCreated?.[2]?.({ ...data, reason: 'adopted' })).toBe(false);
+    expect(FAST_CHECKS.LinkCreated?.[3]?.({ ...data, reason: 'adopted' })).toBe(true);
+    expect(FAST_CHECKS.LinkCreated?.[3]?.({ ...data, reason: '' })).toBe(false);
+  });
   it('LinkReleased v1 accepts exactly what its zod schema accepts', () =>
     agrees('LinkReleased', 1, linkReleased));
   for (const [type, arb] of Object.entries(moreTypes)) {
     it(`${type} v1 accepts exactly what its zod schema accepts`, () =>
       agrees(type as keyof typeof FLEET_EVENT_SCHEMAS, 1, arb));
   }
+  it('checks the current version of every type it checks (a new version would fall back to zod on every replay)', () => {
+    const stale = Object.entries(FAST_CHECKS)
+      .filter(
+        ([type, checks]) =>
+          !(CURRENT_SCHEMA_VERSION[type as keyof typeof CURRENT_SCHEMA_VERSION] in checks),
+      )
+      .map(([type]) => type);
+    expect(stale).toEqual([]);
+  });
   it('has a property test for every hand-written check', () => {
     const tested = ['LinkCreated', 'LinkReleased', ...Object.keys(moreTypes)].sort();
     expect(Object.keys(FAST_CHECKS).sort()).toEqual(tested);

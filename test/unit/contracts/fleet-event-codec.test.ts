@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '@tramway/shared/lib';
-import type { FleetEvent } from '@tramway/shared/domain';
+import type { FleetEvent, FleetRecordedEvent } from '@tramway/shared/domain';
 import {
   CURRENT_SCHEMA_VERSION,
   EventDecodeError,
+  FLEET_EVENT_SCHEMAS,
+  UPCASTERS,
   decodeFleetEvent,
   decodeFleetEventOrThrow,
   encodeFleetEvent,
 } from '@tramway/shared/contracts';
+import { fleetStateJson, foldFleet, initialFleetState } from '@tramway/shared/projections';
 import { recordFacts } from '../../fixtures/event-logs/fleet-log-builder.js';
 
 const linkCreated: FleetEvent = {
@@ -350,6 +353,88 @@ describe('decodeFleetEvent', () => {
     } catch (error) {
       expect(error).toMatchObject({ code: 'EventDecodeFailed', retryable: false });
     }
+  });
+});
+
+/**
+ * The decode without hand-written checks: every version's zod schema, then its upcaster. What
+ * `decodeFleetEvent` must give, its fast checks only skipping work.
+ */
+const decodeByZodOnly = (rec: RecordedEvent): FleetRecordedEvent => {
+  const type = rec.type as keyof typeof FLEET_EVENT_SCHEMAS;
+  const versions = FLEET_EVENT_SCHEMAS[type] as unknown as Record<
+    number,
+    { parse: (data: unknown) => unknown }
+  >;
+  const upcasters = UPCASTERS[type] as
+    Record<number, (data: Record<string, unknown>) => Record<string, unknown>> | undefined;
+  const current = CURRENT_SCHEMA_VERSION[type];
+  let data: unknown = rec.data;
+  for (let v = rec.schemaVersion; v <= current; v++) {
+    const schema = versions[v];
+    if (!schema) throw new Error(`no schema for ${type} v${v}`);
+    data = schema.parse(data);
+    if (v < current) {
+      const up = upcasters?.[v];
+      if (!up) throw new Error(`no upcaster for ${type} v${v}`);
+      data = up(data as Record<string, unknown>);
+    }
+  }
+  return { ...rec, schemaVersion: current, data } as FleetRecordedEvent;
+};
+
+describe('decodeFleetEvent fast checks', () => {
+  // every event type, then LinkCreated as v1 (no cookies), v2 (no reason) and v3 with a reason
+  const v1Connections = [
+    { function: 'tcp_sendmsg', objId: 1, btfId: 20_104 },
+    { function: 'nft_do_chain', module: 'nf_tables', objId: 101, btfId: 1000 },
+  ];
+  const facts = [
+    ...EXAMPLES,
+    { ...linkCreated, data: { ...linkCreated.data, linkId: 5 } },
+    { ...linkCreated, data: { ...linkCreated.data, linkId: 6 } },
+    { ...linkCreated, data: { ...linkCreated.data, linkId: 7, reason: 'adopted after restart' } },
+  ].map((event) => ({ event, actor: 'agent:node-17' }));
+  const log = recordFacts(facts).map((rec, i, all): RecordedEvent => {
+    if (i === all.length - 3) {
+      const { linkId, nodeId, programId, programName, policy, attachType } = rec.data as Record<
+        string,
+        unknown
+      >;
+      return {
+        ...rec,
+        schemaVersion: 1,
+        data: {
+          nodeId,
+          linkId,
+          programId,
+          programName,
+          policy,
+          attachType,
+          connections: v1Connections,
+        },
+      };
+    }
+    return i === all.length - 2 ? { ...rec, schemaVersion: 2 } : rec;
+  });
+
+  it('decode the log of every event type and of old LinkCreated versions as zod alone does, byte for byte', () => {
+    expect(new Set(log.map((e) => e.type))).toEqual(new Set(Object.keys(CURRENT_SCHEMA_VERSION)));
+    expect(log.filter((e) => e.type === 'LinkCreated').map((e) => e.schemaVersion)).toEqual([
+      3, 1, 2, 3,
+    ]);
+    for (const rec of log) {
+      expect(JSON.stringify(decodeFleetEventOrThrow(rec))).toBe(
+        JSON.stringify(decodeByZodOnly(rec)),
+      );
+    }
+  });
+
+  it('give the same replayed state as the zod-only decode, byte for byte', () => {
+    const fast = foldFleet(initialFleetState(), log.map(decodeFleetEventOrThrow));
+    const full = foldFleet(initialFleetState(), log.map(decodeByZodOnly));
+    expect(fast.position).toBe(log.length);
+    expect(fleetStateJson(fast)).toBe(fleetStateJson(full));
   });
 });
 

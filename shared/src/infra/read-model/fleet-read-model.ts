@@ -65,11 +65,56 @@ export class ReadModelApplyError extends AppError {
 
 type AnyDb = Record<string, Record<string, Cell>>;
 interface Prepared {
-  readonly statement: Database.Statement<Cell[]>;
+  readonly statement: Database.Statement<[Cell[]]>;
+  /**
+   * The parameters of `change` in the order of the statement's SQL, written into one array
+   * per statement: better-sqlite3 binds them during `run` and keeps nothing.
+   */
   readonly params: (change: RowChange) => Cell[];
 }
 
-const nonNull = (row: Row): Cell[] => Object.values(row).filter((v) => v !== null);
+/**
+ * One node of the statement cache, a trie over the column names of a change (in order, with
+ * `IS NULL` conditions apart): finding the statement of a change walks its keys, where a
+ * string key per change would be built and hashed for each of the millions of a rebuild.
+ */
+interface ShapeNode {
+  prepared: Prepared | undefined;
+  readonly next: Map<string, ShapeNode>;
+  readonly nextIsNull: Map<string, ShapeNode>;
+}
+const shapeNode = (): ShapeNode => ({
+  prepared: undefined,
+  next: new Map(),
+  nextIsNull: new Map(),
+});
+/** Between the two column lists of an upsert (key, values) or an update (set, where). */
+const SEPARATOR = '';
+
+const child = (node: ShapeNode, key: string, isNull: boolean): ShapeNode => {
+  const map = isNull ? node.nextIsNull : node.next;
+  let found = map.get(key);
+  if (found === undefined) {
+    found = shapeNode();
+    map.set(key, found);
+  }
+  return found;
+};
+const walk = (node: ShapeNode, row: Row, nullMatters: boolean): ShapeNode => {
+  let at = node;
+  for (const key in row) at = child(at, key, nullMatters && row[key] === null);
+  return at;
+};
+
+/** Writes the values of `row` into `into` from `at` (all, or only the non-null ones); the next index. */
+const fill = (into: Cell[], at: number, row: Row, skipNull: boolean): number => {
+  let i = at;
+  for (const key in row) {
+    const value = row[key] as Cell;
+    if (!skipNull || value !== null) into[i++] = value;
+  }
+  return i;
+};
 
 /**
  * The fleet read model in SQLite: applies `toRowChanges` of each event and moves its checkpoint
@@ -83,7 +128,7 @@ const nonNull = (row: Row): Cell[] => Object.values(row).filter((v) => v !== nul
 export class FleetReadModel {
   readonly #sqlite: Database.Database;
   readonly #db: Kysely<ReadModelDb>;
-  readonly #prepared = new Map<string, Prepared>();
+  readonly #shapes = new Map<string, ShapeNode>();
   readonly #readCheckpoint: Database.Statement<[string], { position: number }>;
   readonly #writeCheckpoint: Database.Statement<[string, number]>;
   readonly #applyTx: Database.Transaction<
@@ -292,16 +337,36 @@ export class FleetReadModel {
   }
 
   #run(position: number, change: RowChange): void {
-    const shape = shapeOf(change);
-    let prepared = this.#prepared.get(shape);
-    if (!prepared) {
+    const node = this.#shapeOf(change);
+    let prepared = node.prepared;
+    if (prepared === undefined) {
       prepared = this.#prepare(change);
-      this.#prepared.set(shape, prepared);
+      node.prepared = prepared;
     }
     try {
-      prepared.statement.run(...prepared.params(change));
+      prepared.statement.run(prepared.params(change));
     } catch (error) {
       throw new ReadModelApplyError(position, change, error);
+    }
+  }
+
+  /** The cache node of the statement shape of `change` (op, table, columns, IS NULL conditions). */
+  #shapeOf(change: RowChange): ShapeNode {
+    const byTable = `${change.op}:${change.table}`;
+    let root = this.#shapes.get(byTable);
+    if (root === undefined) {
+      root = shapeNode();
+      this.#shapes.set(byTable, root);
+    }
+    switch (change.op) {
+      case 'insert':
+        return walk(root, change.values, false);
+      case 'upsert':
+        return walk(child(walk(root, change.key, false), SEPARATOR, false), change.values, false);
+      case 'update':
+        return walk(child(walk(root, change.set, false), SEPARATOR, false), change.where, true);
+      case 'delete':
+        return walk(root, change.where, true);
     }
   }
 
@@ -319,10 +384,15 @@ export class FleetReadModel {
     let compiled: { sql: string; parameters: readonly unknown[] };
     let params: (c: RowChange) => Cell[];
     switch (change.op) {
-      case 'insert':
+      case 'insert': {
         compiled = db.insertInto(change.table).values(change.values).compile();
-        params = (c) => Object.values((c as typeof change).values);
+        const args: Cell[] = [];
+        params = (c) => {
+          fill(args, 0, (c as typeof change).values, false);
+          return args;
+        };
         break;
+      }
       case 'upsert': {
         const keys = Object.keys(change.key);
         compiled = db
@@ -330,35 +400,47 @@ export class FleetReadModel {
           .values({ ...change.key, ...change.values })
           .onConflict((oc) => oc.columns(keys).doUpdateSet(change.values))
           .compile();
+        const args: Cell[] = [];
         params = (c) => {
           const u = c as typeof change;
-          return [...Object.values({ ...u.key, ...u.values }), ...Object.values(u.values)];
+          fill(args, fill(args, fill(args, 0, u.key, false), u.values, false), u.values, false);
+          return args;
         };
         break;
       }
-      case 'update':
+      case 'update': {
         compiled = whereAll(db.updateTable(change.table).set(change.set), change.where).compile();
-        params = (c) => [
-          ...Object.values((c as typeof change).set),
-          ...nonNull((c as typeof change).where),
-        ];
+        const args: Cell[] = [];
+        params = (c) => {
+          const u = c as typeof change;
+          fill(args, fill(args, 0, u.set, false), u.where, true);
+          return args;
+        };
         break;
-      case 'delete':
+      }
+      case 'delete': {
         compiled = whereAll(db.deleteFrom(change.table), change.where).compile();
-        params = (c) => nonNull((c as typeof change).where);
+        const args: Cell[] = [];
+        params = (c) => {
+          fill(args, 0, (c as typeof change).where, true);
+          return args;
+        };
         break;
+      }
     }
     // Guard the hand-written parameter order against the SQL kysely generated, once per shape.
     const mine = params(change);
     if (JSON.stringify(mine) !== JSON.stringify(compiled.parameters)) {
-      throw new Error(`read model: parameter order differs from kysely's for ${shapeOf(change)}`);
+      throw new Error(
+        `read model: parameter order differs from kysely's for ${describeShape(change)}`,
+      );
     }
-    return { statement: this.#sqlite.prepare<Cell[]>(compiled.sql), params };
+    return { statement: this.#sqlite.prepare<[Cell[]]>(compiled.sql), params };
   }
 }
 
-/** Changes with the same shape share one SQL statement. */
-const shapeOf = (change: RowChange): string => {
+/** The statement shape of a change, for messages. */
+const describeShape = (change: RowChange): string => {
   switch (change.op) {
     case 'insert':
       return `insert ${change.table} ${Object.keys(change.values).join(',')}`;
