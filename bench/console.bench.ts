@@ -22,6 +22,8 @@ import { api, tracingPolicy } from '../test/support/fleet-processes.js';
 import { chromiumMissing, launchChromium } from '../test/support/browser.js';
 import { waitUntil } from '../test/support/wait-until.js';
 import { benchKernel } from './fleet/fleet-run.js';
+import type { TimelineResult } from './console/timeline.js';
+import { measureTimeline } from './console/timeline.js';
 
 interface Args {
   readonly nodes: readonly number[];
@@ -30,10 +32,15 @@ interface Args {
   readonly functions: number;
   readonly maxS: number;
   readonly json: boolean;
+  /** the timeline's log size (0: no timeline measurement), and its baseline's */
+  readonly events: number;
+  readonly eventsBaseline: number;
+  /** which parts run: the fleet's first view, the timeline */
+  readonly only: readonly ('fleet' | 'timeline')[];
 }
 
 const USAGE =
-  'usage: bench:console [--nodes 1000] [--baseline 10] [--runs 5] [--functions 8] [--max-s 600] [--json]';
+  'usage: bench:console [--nodes 1000] [--baseline 10] [--runs 5] [--functions 8] [--events 1000000] [--events-baseline 1000] [--max-s 1200] [--only fleet,timeline] [--json]';
 
 const positiveInt = (flag: string, text: string | undefined): number => {
   const n = Number(text);
@@ -47,8 +54,11 @@ const parseArgs = (argv: readonly string[]): Args => {
   let baseline = 10;
   let runs = 5;
   let functions = 8;
-  let maxS = 600;
+  let maxS = 1200;
   let json = false;
+  let events = 1_000_000;
+  let eventsBaseline = 1000;
+  let only: ('fleet' | 'timeline')[] = ['fleet', 'timeline'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') json = true;
@@ -58,9 +68,20 @@ const parseArgs = (argv: readonly string[]): Args => {
     else if (a === '--runs') runs = positiveInt('--runs', argv[++i]);
     else if (a === '--functions') functions = positiveInt('--functions', argv[++i]);
     else if (a === '--max-s') maxS = positiveInt('--max-s', argv[++i]);
+    else if (a === '--events')
+      events = argv[i + 1] === '0' ? (i++, 0) : positiveInt('--events', argv[++i]);
+    else if (a === '--only') {
+      const parts = (argv[++i] ?? '').split(',');
+      if (parts.some((p) => p !== 'fleet' && p !== 'timeline'))
+        throw new Error(`--only: fleet, timeline or both, got ${parts.join(',')}\n${USAGE}`);
+      only = parts as ('fleet' | 'timeline')[];
+    } else if (a === '--events-baseline')
+      eventsBaseline = positiveInt('--events-baseline', argv[++i]);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
-  return { nodes, baseline, runs, functions, maxS, json };
+  if (events > 0 && events < 1000) throw new Error(`--events: 0 or at least 1000\n${USAGE}`);
+  if (eventsBaseline < 1000) throw new Error(`--events-baseline: at least 1000\n${USAGE}`);
+  return { nodes, baseline, runs, functions, maxS, json, events, eventsBaseline, only };
 };
 
 interface SizeResult {
@@ -239,6 +260,25 @@ const main = async (): Promise<void> => {
     return;
   }
   const deadline = performance.now() + args.maxS * 1000;
+  const out: Record<string, unknown> = { runs: args.runs };
+  const lines: string[] = [];
+  if (args.only.includes('fleet')) {
+    const fleet = await fleetFirstView(args, deadline);
+    out['fleet'] = fleet.json;
+    lines.push(...fleet.lines);
+  }
+  if (args.only.includes('timeline') && args.events > 0) {
+    const timeline = await timelineFigures(args, deadline);
+    out['timeline'] = timeline.json;
+    lines.push(...timeline.lines);
+  }
+  console.log(args.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
+};
+
+const fleetFirstView = async (
+  args: Args,
+  deadline: number,
+): Promise<{ json: unknown; lines: string[] }> => {
   const baseline = await measure(args, args.baseline, deadline);
   const sizes: SizeResult[] = [];
   for (const n of args.nodes) sizes.push(await measure(args, n, deadline));
@@ -267,26 +307,83 @@ const main = async (): Promise<void> => {
       underOneSecond: s.firstViewWorstMs < 1000,
     };
   });
-  if (args.json) {
-    console.log(JSON.stringify({ runs: args.runs, baseline: base, results }, null, 2));
-    return;
-  }
-  console.log(`console first view (${args.runs} runs each; baseline ${base.nodes} nodes)`);
-  console.log(
+  const lines = [
+    `console first view (${args.runs} runs each; baseline ${base.nodes} nodes)`,
     `  baseline ${base.nodes} nodes: first view ${base.firstViewMedianMs} ms (worst ${base.firstViewWorstMs}), API ${base.apiMedianMs} ms`,
-  );
-  for (const r of results)
-    console.log(
-      `  ${r.nodes} nodes: first view ${r.firstViewMedianMs} ms (worst ${r.firstViewWorstMs}, x${r.firstViewRatio} the baseline), API ${r.apiMedianMs} ms for ${Math.round(r.apiBytes / 1024)} KiB (x${r.apiRatio}); under 1 s: ${r.underOneSecond ? 'yes' : 'NO'}`,
-    );
-  for (const r of [base, ...results])
-    console.log(
-      `  ${r.nodes} nodes, where the first view's time went (ms since navigation): ${Object.entries(
-        r.phasesMs,
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
-    );
+    ...results.map(
+      (r) =>
+        `  ${r.nodes} nodes: first view ${r.firstViewMedianMs} ms (worst ${r.firstViewWorstMs}, x${r.firstViewRatio} the baseline), API ${r.apiMedianMs} ms for ${Math.round(r.apiBytes / 1024)} KiB (x${r.apiRatio}); under 1 s: ${r.underOneSecond ? 'yes' : 'NO'}`,
+    ),
+    ...[base, ...results].map(
+      (r) =>
+        `  ${r.nodes} nodes, where the first view's time went (ms since navigation): ${Object.entries(
+          r.phasesMs,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+    ),
+  ];
+  return { json: { baseline: base, results }, lines };
+};
+
+const timelineFigures = async (
+  args: Args,
+  deadline: number,
+): Promise<{ json: unknown; lines: string[] }> => {
+  const dir = mkdtempSync(join(tmpdir(), 'tramway-console-bench-timeline-'));
+  const browser = await launchChromium();
+  try {
+    const run = (events: number) =>
+      measureTimeline({
+        browser,
+        dir,
+        events,
+        runs: args.runs,
+        timeoutMs: () => Math.max(1, Math.round(deadline - performance.now())),
+        progress: (text) => process.stderr.write(`bench:console: timeline ${events}: ${text}\n`),
+      });
+    const summary = (r: TimelineResult) => {
+      const back = r.travelBackApiMs.map((t) => t.ms);
+      return {
+        events: r.events,
+        writeMs: Math.round(r.writeMs),
+        startMs: Math.round(r.startMs),
+        firstPageMedianMs: round(median(r.firstPageMs)),
+        jumpMedianMs: round(median(r.jumpMs)),
+        eventsPageApiMedianMs: round(median(r.eventsPageApiMs)),
+        travelBackApiMedianMs: round(median(back)),
+        travelBackApiWorstMs: round(Math.max(...back)),
+        travelBackApiMs: r.travelBackApiMs.map((t) => ({ at: t.at, ms: round(t.ms) })),
+        travelFromStartMs: round(r.travelFromStartMs),
+        sliderMs: round(r.sliderMs),
+        pastStates: r.pastStates,
+        pastStatesEvery: r.pastStatesEvery,
+        heapMb: r.heapMb,
+      };
+    };
+    const base = summary(await run(args.eventsBaseline));
+    const big = summary(await run(args.events));
+    const result = {
+      ...big,
+      firstPageRatio: round(big.firstPageMedianMs / base.firstPageMedianMs),
+      jumpRatio: round(big.jumpMedianMs / base.jumpMedianMs),
+      travelBackRatio: round(big.travelBackApiMedianMs / base.travelBackApiMedianMs),
+      // what kept states save on a step back: folding from the start / from the nearest state
+      travelSpeedup: round(big.travelFromStartMs / big.travelBackApiMedianMs),
+    };
+    const lines = [
+      `log timeline (${args.runs} runs each; baseline ${base.events} events)`,
+      ...[base, result].map(
+        (r) =>
+          `  ${r.events} events: first page ${r.firstPageMedianMs} ms, jump to 37% ${r.jumpMedianMs} ms, events page (API) ${r.eventsPageApiMedianMs} ms; slider back (API, 9 steps) median ${r.travelBackApiMedianMs} ms, worst ${r.travelBackApiWorstMs} ms, vs ${r.travelFromStartMs} ms folded from the start; slider in the page ${r.sliderMs} ms (200 ms rest included); ${r.pastStates} past states every ${r.pastStatesEvery}; heap ${r.heapMb} MiB; log written in ${r.writeMs} ms, fleet started in ${r.startMs} ms`,
+      ),
+      `  ratios to the baseline: first page x${result.firstPageRatio}, jump x${result.jumpRatio}, slider back x${result.travelBackRatio}; kept states make a step back x${result.travelSpeedup} faster than a fold from the start`,
+    ];
+    return { json: { baseline: base, result }, lines };
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 };
 
 main().catch((error: unknown) => {
