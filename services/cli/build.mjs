@@ -14,6 +14,7 @@
 //   node services/cli/build.mjs --prepare  the root `prepare` script: skips, saying why, where a
 //                                          build cannot happen (an `npm ci --omit=dev` without
 //                                          esbuild, or a Docker layer with manifests only)
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -31,7 +32,8 @@ import { fileURLToPath } from 'node:url';
 const CLI_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(CLI_DIR, '../..');
 const OUT_DIR = join(CLI_DIR, 'bundle');
-const ENTRIES = ['src/main.ts', 'src/closed-pipe.ts'];
+/** main.ts is the CLI; the others are what bin/tramway.js loads before it (or instead of it) */
+const ENTRIES = ['src/main.ts', 'src/closed-pipe.ts', 'src/functions-cache.ts'];
 /**
  * Not bundled. better-sqlite3 is a native addon found through `bindings` at run time. The NATS
  * client and everything else is bundled: measured, bundling changes no start-up figure (the
@@ -183,9 +185,19 @@ const files = [...inputs]
     return [relative(CLI_DIR, f), s.mtimeMs, s.size];
   });
 mkdirSync(BUILD_DIR, { recursive: true });
+// the code's identity: a hash of every built chunk, which what the CLI caches (the listing of
+// `kernel functions --json`) is keyed on, so that no other build's output is ever reused
+const buildHash = createHash('sha256');
+for (const out of Object.keys(result.metafile.outputs)
+  .filter((o) => o.endsWith('.js'))
+  .sort()) {
+  buildHash.update(`${relative(BUILD_DIR, resolve(ROOT, out))}\0`);
+  buildHash.update(readFileSync(resolve(ROOT, out)));
+}
+const buildId = buildHash.digest('hex').slice(0, 32);
 writeFileSync(
   join(BUILD_DIR, 'manifest.json'),
-  `${JSON.stringify({ version: cliPackage.version, external: [...EXTERNAL, ...REQUIRED_AT_RUN_TIME], files })}\n`,
+  `${JSON.stringify({ version: cliPackage.version, buildId, external: [...EXTERNAL, ...REQUIRED_AT_RUN_TIME], files })}\n`,
 );
 for (let attempt = 0; ; attempt++) {
   rmSync(OUT_DIR, { recursive: true, force: true });

@@ -32,10 +32,11 @@ function exists(url) {
 // no sources beside the bin: an installed package (npm pack), where the bundle is all there is
 const hasSources = exists(new URL('src/main.ts', here));
 
+/** bundle/manifest.json, once read */
+let manifest;
 /** Why the bundle cannot be used, or undefined when it can. */
 const bundleProblem = () => {
   if (process.env.TRAMWAY_CLI_SOURCE === '1') return 'TRAMWAY_CLI_SOURCE=1';
-  let manifest;
   try {
     manifest = JSON.parse(readFileSync(new URL('bundle/manifest.json', here), 'utf8'));
   } catch {
@@ -68,11 +69,36 @@ if (debug)
       : `tramway: running the sources through tsx: ${problem}\n`,
   );
 
+/**
+ * `tramway kernel functions --json` (or `-o json`) and nothing else, on the host: the listing
+ * kept for these BTF bytes by this build (services/cli/src/functions-cache.ts) is written
+ * before the CLI proper is loaded; on a miss the command runs as usual (and keeps its output).
+ */
+const hostFunctionsJson = () =>
+  argv.length >= 3 &&
+  argv[0] === 'kernel' &&
+  argv[1] === 'functions' &&
+  ((argv.length === 3 &&
+    (argv[2] === '--json' || argv[2] === '-ojson' || argv[2] === '--output=json')) ||
+    (argv.length === 4 && (argv[2] === '-o' || argv[2] === '--output') && argv[3] === 'json'));
+if (problem === undefined && typeof manifest.buildId === 'string' && hostFunctionsJson()) {
+  const { serveKeptHostFunctions } = await import('../bundle/chunks/functions-cache.js');
+  if (
+    serveKeptHostFunctions(manifest.buildId, process.env, (bytes) => process.stdout.write(bytes))
+  ) {
+    if (debug) process.stderr.write('tramway: kernel functions --json: the kept listing\n');
+    // a pipe may still hold chunks: exit once the last is written (callbacks run in order)
+    process.stdout.write('', () => process.exit(0));
+    await new Promise(() => {});
+  }
+}
+
 let main;
 let exitOnClosedPipe;
+let processIo;
 if (problem === undefined) {
   ({ exitOnClosedPipe } = await import('../bundle/chunks/closed-pipe.js'));
-  ({ main } = await import('../bundle/chunks/main.js'));
+  ({ main, processIo } = await import('../bundle/chunks/main.js'));
 } else {
   const { register } = await import('node:module');
   const { register: registerTsx } = await import('tsx/esm/api');
@@ -85,7 +111,7 @@ if (problem === undefined) {
   register(`data:text/javascript,${encodeURIComponent(addSourceCondition)}`);
   registerTsx();
   ({ exitOnClosedPipe } = await import('../src/closed-pipe.ts'));
-  ({ main } = await import('../src/main.ts'));
+  ({ main, processIo } = await import('../src/main.ts'));
 }
 // `tramway ... | head`: the reader going away ends the process quietly, not with a stack trace
 exitOnClosedPipe(
@@ -99,4 +125,9 @@ exitOnClosedPipe(
     }
   },
 );
-process.exitCode = await main(argv);
+process.exitCode = await main(
+  argv,
+  processIo(
+    problem === undefined && typeof manifest.buildId === 'string' ? manifest.buildId : undefined,
+  ),
+);

@@ -22,6 +22,11 @@ export interface CliIo {
    * can answer (stdin is not a terminal): such commands then need `--yes`.
    */
   readonly confirm?: (question: string) => Promise<boolean>;
+  /**
+   * The built bundle's id (a hash of its chunks) when the CLI runs from the bundle; undefined
+   * when it runs the sources. What caches output made by the code (functions-cache.ts) key on.
+   */
+  readonly buildId?: string;
 }
 
 /**

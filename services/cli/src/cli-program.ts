@@ -174,7 +174,12 @@ const addCommand = (
       const path = pathOf(command).join(' ');
       try {
         const args = splitArgsOf(command, spec);
-        const run = await load();
+        const [run] = await Promise.all([
+          load(),
+          args.output === 'yaml'
+            ? import('./output.js').then(({ loadYamlOutput }) => loadYamlOutput())
+            : undefined,
+        ]);
         let root = command;
         while (root.parent) root = root.parent;
         outcome.code = await run(args, io, root);

@@ -122,8 +122,13 @@ const KERNEL: CommandSpec = {
       description:
         'Every FUNC of the host BTF (vmlinux, then each module) or of a saved blob: object, BTF ' +
         'id, linkage and prototype, tab-separated. With -o json, an array of ' +
-        '{ name, object, btfId, linkage, ret, params }. Exit 1 when some host BTF is unreadable.',
-      options: BTF_OPTIONS,
+        '{ name, object, btfId, linkage, ret, params }. Exit 1 when some host BTF is unreadable.' +
+        ' The JSON of given BTF bytes is kept (by sha256) in ~/.cache/tramway, or ' +
+        '$TRAMWAY_CACHE_DIR; TRAMWAY_NO_CACHE=1 or --no-cache makes it anew.',
+      options: [
+        ...BTF_OPTIONS,
+        { flags: '--no-cache', description: 'decode the BTF even if its JSON listing is kept' },
+      ],
       output: true,
       examples: [
         ['tramway kernel functions | grep -w tcp_sendmsg', 'one function of the host'],

@@ -16,7 +16,8 @@ const askOnTerminal = async (question: string): Promise<boolean> => {
   }
 };
 
-const processIo = (): CliIo => ({
+/** The process's terminal and streams; `buildId` when running from the built bundle. */
+export const processIo = (buildId?: string): CliIo => ({
   stdout: (text) => process.stdout.write(text),
   stdoutBytes: (bytes) => process.stdout.write(bytes),
   stderr: (text) => process.stderr.write(text),
@@ -24,6 +25,7 @@ const processIo = (): CliIo => ({
   env: process.env,
   ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
   ...(process.stdin.isTTY === true ? { confirm: askOnTerminal } : {}),
+  ...(buildId === undefined ? {} : { buildId }),
 });
 
 /** Runs one `tramway` invocation and returns its exit status. Never throws. */

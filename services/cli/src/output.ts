@@ -2,13 +2,25 @@
  * Writing what a command found, in the format `-o` asked for: json (indented), yaml, or the
  * command's own text (table, wide). Tables go through `renderTable`, fitted to the terminal.
  */
-import { stringify } from 'yaml';
 import type { CliIo } from './cli-command.js';
 import type { OutputFormat } from './output-format.js';
 
+/**
+ * The yaml library's `stringify`, loaded only for `-o yaml` (cli-program.ts awaits
+ * `loadYamlOutput` before such a command runs): it is 170 KB of JavaScript that every other
+ * command would otherwise load at start.
+ */
+let toYaml: ((value: unknown) => string) | undefined;
+export const loadYamlOutput = async (): Promise<void> => {
+  toYaml ??= (await import('yaml')).stringify;
+};
+
 /** The document `value` as json (indented) or yaml; table and wide never reach here. */
-export const formatDocument = (format: OutputFormat, value: unknown): string =>
-  format === 'yaml' ? stringify(value) : `${JSON.stringify(value, null, 2)}\n`;
+export const formatDocument = (format: OutputFormat, value: unknown): string => {
+  if (format !== 'yaml') return `${JSON.stringify(value, null, 2)}\n`;
+  if (toYaml === undefined) throw new Error('yaml output asked before loadYamlOutput()');
+  return toYaml(value);
+};
 
 /** How a text table is laid out: extra columns (wide), and the width to fit (a terminal's). */
 export interface TableStyle {

@@ -7,13 +7,19 @@
  * - `--version` is answered before either is loaded.
  * - The real bundle (build.mjs): it is what runs after a build, and it prints what the sources
  *   print (`kernel run`, `kernel functions --json` on a BTF file, `nodes` against a closed port).
+ * - The kept listing of `kernel functions --json` (functions-cache.ts): the host's, served by the
+ *   bin before the CLI loads; a `--btf` file's, keyed by content; entries cut short or of another
+ *   identity ignored; the cache off, or unwritable.
  * The folders are made under the repository's .tmp/ so that the sources' tsx resolves.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
@@ -22,7 +28,7 @@ import {
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeBtf } from '@tramway/shared/btf';
 import { smallVmlinux } from '../../fixtures/btf/small-btf.fixture.js';
 
@@ -58,7 +64,8 @@ const makeCli = (name: string, options: { sources: boolean }): string => {
   writeFileSync(join(cli, 'package.json'), '{ "version": "9.8.7", "type": "module" }\n');
   mkdirSync(join(cli, 'bundle/chunks'), { recursive: true });
   const stand = (what: string) =>
-    `export const main = async (argv) => { process.stdout.write('${what} ' + argv.join(' ') + '\\n'); return 0; };\n`;
+    `export const main = async (argv) => { process.stdout.write('${what} ' + argv.join(' ') + '\\n'); return 0; };\n` +
+    'export const processIo = () => undefined;\n';
   writeFileSync(join(cli, 'bundle/chunks/main.js'), stand('bundle'));
   writeFileSync(
     join(cli, 'bundle/chunks/closed-pipe.js'),
@@ -188,4 +195,110 @@ describe('the real bundle', () => {
     expect(nodes.status).toBe(69);
     expect(nodes.stderr).toContain('ECONNREFUSED');
   }, 120_000);
+});
+
+describe('the kept listing of kernel functions --json (functions-cache.ts)', () => {
+  const hostBtf = '/sys/kernel/btf/vmlinux';
+  let cache: string;
+  let btfFile: string;
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(ROOT, 'services/cli/build.mjs'), '--if-stale'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    btfFile = join(tmp, 'kept.btf');
+    writeFileSync(btfFile, encodeBtf(smallVmlinux(), { byteOrder: 'little' }));
+  }, 120_000);
+  beforeEach(() => {
+    cache = mkdtempSync(join(tmp, 'cache-'));
+  });
+  const entries = () => {
+    try {
+      return readdirSync(join(cache, 'functions')).filter((n) => n.endsWith('.json'));
+    } catch {
+      return [];
+    }
+  };
+  const listing = (args: string[], env: Record<string, string> = {}) =>
+    run(BIN, ['kernel', 'functions', ...args], {
+      TRAMWAY_CACHE_DIR: cache,
+      TRAMWAY_DEBUG: '1',
+      ...env,
+    });
+
+  it.runIf(existsSync(hostBtf))(
+    "keeps the host's listing, then serves it before the CLI loads, byte for byte",
+    () => {
+      const first = listing(['--json']);
+      expect(first.status).toBe(0);
+      expect(first.stderr).not.toContain('the kept listing');
+      expect(entries()).toHaveLength(1);
+      const second = listing(['-o', 'json']);
+      expect(second.stderr).toContain('tramway: kernel functions --json: the kept listing');
+      expect(second.status).toBe(0);
+      expect(second.stdout).toBe(first.stdout);
+      const fresh = listing(['--json', '--no-cache']);
+      expect(fresh.stderr).not.toContain('the kept listing');
+      expect(fresh.stdout).toBe(first.stdout);
+      // the sources (no build id) never read or write it
+      const source = listing(['--json'], { TRAMWAY_CLI_SOURCE: '1' });
+      expect(source.stdout).toBe(first.stdout);
+      expect(entries()).toHaveLength(1);
+      // the entry names the kernel by boot id and the file's identity, not by its bytes
+      const head = readFileSync(join(cache, 'functions', entries()[0]!), 'latin1').split('\n')[0];
+      expect(head).toMatch(/; mode host; sysfs boot=[0-9a-f-]+ vmlinux:\d+:\d+:\d+$/);
+    },
+  );
+
+  it('keys a --btf file by its content: another blob is another listing', () => {
+    const a = listing(['--json', '--btf', btfFile]);
+    expect(a.status).toBe(0);
+    expect(entries()).toHaveLength(1);
+    expect(listing(['--json', '--btf', btfFile]).stdout).toBe(a.stdout);
+    // same path, same size class, other bytes: one function renamed
+    const fewer = smallVmlinux();
+    const other = {
+      ...fewer,
+      types: fewer.types.map((t) =>
+        t.kind === 'func' && t.name === 'tcp_v4_rcv' ? { ...t, name: 'tcp_v4_rcX' } : t,
+      ),
+    };
+    writeFileSync(btfFile, encodeBtf(other, { byteOrder: 'little' }));
+    const b = listing(['--json', '--btf', btfFile]);
+    expect(b.stdout).not.toBe(a.stdout);
+    expect(b.stdout).toContain('"tcp_v4_rcX"');
+    expect(b.stdout).toBe(listing(['--json', '--btf', btfFile, '--no-cache']).stdout);
+    expect(entries()).toHaveLength(2);
+    writeFileSync(btfFile, encodeBtf(smallVmlinux(), { byteOrder: 'little' }));
+  });
+
+  it('ignores an entry that is cut short or names another identity, and makes it anew', () => {
+    const good = listing(['--json', '--btf', btfFile]).stdout;
+    const [name] = entries();
+    const path = join(cache, 'functions', name!);
+    const whole = readFileSync(path);
+    writeFileSync(path, whole.subarray(0, whole.length - 10));
+    expect(listing(['--json', '--btf', btfFile]).stdout).toBe(good);
+    expect(readFileSync(path)).toEqual(whole);
+    // the same short name and length, another identity line: not this listing
+    const lines = whole.toString('latin1').split('\n');
+    writeFileSync(
+      path,
+      [lines[0]!.replace('mode file', 'mode fil_'), ...lines.slice(1)].join('\n'),
+    );
+    expect(listing(['--json', '--btf', btfFile]).stdout).toBe(good);
+    expect(readFileSync(path)).toEqual(whole);
+  });
+
+  it('is off with TRAMWAY_NO_CACHE=1, and a cache that cannot be written costs nothing else', () => {
+    const good = listing(['--json', '--btf', btfFile, '--no-cache']).stdout;
+    expect(entries()).toHaveLength(0);
+    expect(listing(['--json', '--btf', btfFile], { TRAMWAY_NO_CACHE: '1' }).stdout).toBe(good);
+    expect(entries()).toHaveLength(0);
+    // a file where the folder should be
+    writeFileSync(join(cache, 'functions'), 'not a folder');
+    const r = listing(['--json', '--btf', btfFile]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(good);
+    expect(r.stderr).toContain('listing not kept');
+  });
 });

@@ -57,3 +57,12 @@ describe('what `tramway --version` and `--help` load', () => {
     expect(dynamic).toContain('completion');
   });
 });
+
+describe('what a fleet command loads', () => {
+  it('reaches no yaml library for table and json output (yaml loads with -o yaml only)', () => {
+    const { packages } = closure('commands/nodes.command.ts');
+    expect([...packages].filter((p) => !p.startsWith('node:'))).not.toContain('yaml');
+    const { packages: kernel } = closure('commands/kernel-functions.command.ts');
+    expect([...kernel]).not.toContain('yaml');
+  });
+});

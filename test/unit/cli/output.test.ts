@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
   formatDocument,
+  loadYamlOutput,
   renderTable,
   tableLines,
   tableStyle,
@@ -53,7 +54,9 @@ describe('tables', () => {
 });
 
 describe('documents', () => {
-  it('writes json indented and yaml that reads back to the same value', () => {
+  it('writes json indented and yaml that reads back to the same value', async () => {
+    expect(() => formatDocument('yaml', {})).toThrow(/before loadYamlOutput/);
+    await loadYamlOutput();
     const value = { nodes: [{ nodeId: 'web-1', labels: { role: 'web' }, lastSeen: null }] };
     expect(formatDocument('json', value)).toBe(`${JSON.stringify(value, null, 2)}\n`);
     const yaml = formatDocument('yaml', value);
