@@ -71,6 +71,10 @@ export const prefetchFleet = (): void => {
   early = firstFleetPage('');
   early.catch(() => undefined);
 };
+/** Forgets the early page (the sign-in failed: it was asked with a token now refused). */
+export const dropPrefetch = (): void => {
+  early = undefined;
+};
 
 const row = (
   r: FleetRow,

@@ -15,7 +15,7 @@ import {
   takeTokenFromFragment,
   whenUnauthorized,
 } from './api.js';
-import { createFleetView, prefetchFleet } from './fleet-view.js';
+import { createFleetView, dropPrefetch, prefetchFleet } from './fleet-view.js';
 import { createFunctionView } from './function-view.js';
 import type { Live, LiveStatus } from './live.js';
 import { startLive } from './live.js';
@@ -91,6 +91,7 @@ const signIn = async (): Promise<void> => {
     signInError = undefined;
   } catch (e) {
     who = null;
+    dropPrefetch();
     signInError =
       e instanceof ApiError && e.status === 401
         ? `The coordinator refused the token: ${e.message}`
@@ -132,6 +133,7 @@ const signIn = async (): Promise<void> => {
 
 const signOut = (): void => {
   forgetToken();
+  dropPrefetch();
   live?.stop();
   live = undefined;
   who = null;
