@@ -1,7 +1,7 @@
 /**
  * Console benchmark (issue 13, "Large fleets stay usable"): `npm run bench:console -- [--nodes
  * 1000] [--baseline 10] [--runs 5] [--functions 8] [--events 1000000] [--events-baseline 1000]
- * [--only fleet,timeline] [--max-s 1200] [--json]`.
+ * [--only fleet,timeline] [--max-s 3600] [--json]`.
  *
  * Fleet: for each fleet size, the embedded fleet (services/embedded: coordinator with its HTTP
  * API, simulated agents, SQLite log, in this process) with a policy planned on every node; then
@@ -44,7 +44,7 @@ interface Args {
 }
 
 const USAGE =
-  'usage: bench:console [--nodes 1000] [--baseline 10] [--runs 5] [--functions 8] [--events 1000000] [--events-baseline 1000] [--max-s 1200] [--only fleet,timeline] [--json]';
+  'usage: bench:console [--nodes 1000] [--baseline 10] [--runs 5] [--functions 8] [--events 1000000] [--events-baseline 1000] [--max-s 3600] [--only fleet,timeline] [--json]';
 
 const positiveInt = (flag: string, text: string | undefined): number => {
   const n = Number(text);
@@ -58,7 +58,7 @@ const parseArgs = (argv: readonly string[]): Args => {
   let baseline = 10;
   let runs = 5;
   let functions = 8;
-  let maxS = 1200;
+  let maxS = 3600;
   let json = false;
   let events = 1_000_000;
   let eventsBaseline = 1000;
