@@ -1,6 +1,7 @@
 /**
  * One HTTP(S) request with exactly the headers given (Host and Origin included, which fetch
- * will not forge), answered as status, headers and parsed body. For the security tier.
+ * will not forge), answered as status, headers and parsed body (JSON when it parses, else the
+ * text). For the security tier and the HTTP conventions and limits tests.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -17,7 +18,10 @@ export interface RawAnswer {
 
 export interface RawOptions {
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** sent with its content-length, unless `headers` asks for transfer-encoding */
+  readonly body?: string | Buffer;
+  /** the loopback address to send from (limits kept per address) */
+  readonly localAddress?: string;
   /** https: CA, client certificate and key (PEM text) */
   readonly ca?: string;
   readonly cert?: string;
@@ -37,11 +41,12 @@ export const rawRequest = (
       {
         method,
         headers: {
-          ...(options.body === undefined
+          ...(options.body === undefined || options.headers?.['transfer-encoding'] !== undefined
             ? {}
             : { 'content-length': String(Buffer.byteLength(options.body)) }),
           ...options.headers,
         },
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         ...(options.ca === undefined ? {} : { ca: options.ca }),
         ...(options.cert === undefined ? {} : { cert: options.cert }),
         ...(options.key === undefined ? {} : { key: options.key }),

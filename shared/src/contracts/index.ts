@@ -5,6 +5,7 @@ export {
   isFleetEventType,
 } from './fleet-events.contract.js';
 export { UPCASTERS } from './upcasters.js';
+export type { FunctionsOfPolicy, ModuleEffect } from './module-effect.contract.js';
 export type { EventDecodeFailure, EncodedFleetEvent } from './fleet-event-codec.js';
 export {
   EventDecodeError,

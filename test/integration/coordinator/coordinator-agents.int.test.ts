@@ -8,13 +8,11 @@ import type { FleetBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import type { Agent } from '../../../services/agent/src/index.js';
-import { createCoordinator } from '../../../services/coordinator/src/app.js';
-import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { main as cli } from '../../../services/cli/src/main.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
-import { authAs } from '../../support/api-tokens.js';
+import { apiCaller, startTestCoordinator } from '../../support/test-coordinator.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { startSimAgent } from '../../support/sim-agent.js';
 
@@ -48,18 +46,8 @@ let bus: FleetBus;
 let coordinator: Coordinator;
 let agents: Agent[];
 
-const startCoordinator = async (): Promise<Coordinator> => {
-  const c = createCoordinator({
-    bus,
-    store,
-    clock: { now: () => new Date() },
-    assignmentSigningKey: testAssignmentKeys().privateKey,
-    http: { host: '127.0.0.1', port: 0 },
-    options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
-  });
-  await c.start();
-  return c;
-};
+const startCoordinator = (): Promise<Coordinator> =>
+  startTestCoordinator({ bus, store, http: true });
 
 const startAgent = async (nodeId: string): Promise<Agent> => {
   const agent = await startSimAgent({ nodeId, bus, spec: SPEC, heartbeatMs: 50 });
@@ -68,17 +56,7 @@ const startAgent = async (nodeId: string): Promise<Agent> => {
 };
 
 /** A call as the holder of token `who` (an operator; default `ops`). */
-const http = async (method: string, path: string, body?: unknown, who = 'ops') => {
-  const res = await fetch(`${coordinator.url}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(await authAs(coordinator.core, who)),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };
-};
+const http = apiCaller(() => coordinator);
 
 const policy = (patterns: string[], rollout: Record<string, unknown> = {}) => ({
   apiVersion: 'tramway.dev/v1alpha1',

@@ -8,14 +8,12 @@ import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import type { KernelSpec } from '@tramway/shared/kernel';
 import type { Agent } from '../../../services/agent/src/index.js';
-import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { startSimAgent } from '../../support/sim-agent.js';
-import { testAssignmentKeys } from '../../support/assignment-keys.js';
-import { authAs } from '../../support/api-tokens.js';
+import { apiCaller, startTestCoordinator } from '../../support/test-coordinator.js';
 
 const SPEC: KernelSpec = {
   profile: 'v26',
@@ -40,17 +38,8 @@ let bus: FleetBus;
 let coordinator: Coordinator;
 let agents: Agent[];
 
-const http = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${coordinator.url}${path}`, {
-    method,
-    headers: {
-      'content-type': 'application/json',
-      ...(await authAs(coordinator.core, 'ops')),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as ReturnType<typeof JSON.parse> };
-};
+/** A call as the holder of token `who` (an operator; default `ops`). */
+const http = apiCaller(() => coordinator);
 
 const policy = (name: string) => ({
   policy: {
@@ -70,15 +59,7 @@ beforeEach(async () => {
   store = await SqliteEventStore.open({ path: dir.file('log.sqlite'), pollIntervalMs: 0 });
   bus = createInProcessBus();
   agents = [];
-  coordinator = createCoordinator({
-    bus,
-    store,
-    clock: { now: () => new Date() },
-    assignmentSigningKey: testAssignmentKeys().privateKey,
-    http: { host: '127.0.0.1', port: 0 },
-    options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
-  });
-  await coordinator.start();
+  coordinator = await startTestCoordinator({ bus, store, http: true });
 });
 
 afterEach(async () => {

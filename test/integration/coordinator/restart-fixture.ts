@@ -7,10 +7,9 @@ import { afterEach, beforeEach } from 'vitest';
 import type { FleetBus } from '@tramway/shared/infra';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
-import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
 import { makeTempDir } from '../../support/temp-dir.js';
-import { testAssignmentKeys } from '../../support/assignment-keys.js';
+import { startTestCoordinator } from '../../support/test-coordinator.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
 import { createScriptedAgent } from './scripted-agent.js';
@@ -36,14 +35,7 @@ export const useRestartFixture = (prefix: string): RestartFixture => {
   let agent: ScriptedAgent;
 
   const startCoordinator = async (): Promise<Coordinator> => {
-    coordinator = createCoordinator({
-      bus,
-      store,
-      clock: { now: () => new Date() },
-      assignmentSigningKey: testAssignmentKeys().privateKey,
-      options: { staleAfterMs: 60_000, tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 2000 },
-    });
-    await coordinator.start();
+    coordinator = await startTestCoordinator({ bus, store });
     return coordinator;
   };
 

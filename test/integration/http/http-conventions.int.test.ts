@@ -8,7 +8,8 @@
  * scripted agents; raw node:http requests.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
+import type { RawAnswer } from '../../support/raw-http.js';
+import { rawRequest } from '../../support/raw-http.js';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
@@ -61,12 +62,6 @@ const startAgent = async (c: Coordinator, nodeId: string): Promise<void> => {
   await waitUntil('agent registered', () => c.core.fleet().nodes[nodeId]?.registered);
 };
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: ReturnType<typeof JSON.parse>;
-}
-
 const send = (
   c: Coordinator,
   method: string,
@@ -75,34 +70,11 @@ const send = (
   body?: string,
   /** the loopback address to send from (the limit of failed authentications is per address) */
   localAddress?: string,
-): Promise<Answer> =>
-  new Promise((resolve, reject) => {
-    const options = {
-      method,
-      // a length, so that a GET's body is sent as one (node:http would send it unframed)
-      headers:
-        body === undefined
-          ? headers
-          : { 'content-length': String(Buffer.byteLength(body)), ...headers },
-      ...(localAddress === undefined ? {} : { localAddress }),
-    };
-    const req = request(`${c.url}${path}`, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (b: Buffer) => chunks.push(b));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
+): Promise<RawAnswer> =>
+  rawRequest(`${c.url}${path}`, method, {
+    headers,
+    ...(body === undefined ? {} : { body }),
+    ...(localAddress === undefined ? {} : { localAddress }),
   });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -111,7 +83,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const kebab = (code: string): string => code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
 /** The answer is an RFC 9457 problem of `status` and `code` about `path`. */
-const expectProblem = (a: Answer, status: number, code: string, path: string): void => {
+const expectProblem = (a: RawAnswer, status: number, code: string, path: string): void => {
   expect(a.status, JSON.stringify(a.body)).toBe(status);
   expect(a.headers['content-type']).toBe('application/problem+json');
   expect(a.body).toMatchObject({
@@ -275,7 +247,7 @@ describe('every error the OpenAPI document lists', () => {
     type Op = { readonly method: string; readonly path: string; readonly operationId: string };
     const at = (op: Op, values: Record<string, string> = {}) =>
       op.path.replace(/\{([^}]+)\}/g, (_m, name: string) => values[name] ?? 'absent');
-    const shared: Record<string, (op: Op) => Promise<Answer>> = {
+    const shared: Record<string, (op: Op) => Promise<RawAnswer>> = {
       InvalidRequest: (op) => send(c, op.method, at(op), { ...admin, ...json }, '{'),
       Forbidden: (op) => send(c, op.method, at(op), { ...admin, origin: 'https://evil.example' }),
       PayloadTooLarge: (op) =>
@@ -289,7 +261,7 @@ describe('every error the OpenAPI document lists', () => {
     };
     const post = (path: string, body?: string) =>
       send(c, 'POST', path, { ...admin, ...json }, body);
-    const own: Record<string, (op: Op) => Promise<Answer>> = {
+    const own: Record<string, (op: Op) => Promise<RawAnswer>> = {
       'planPolicy InvalidPolicy': () => post('/v1/plan', '{"policy":{"kind":"x"}}'),
       'planPolicy PlanTooLarge': () =>
         post(

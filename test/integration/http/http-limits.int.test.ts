@@ -4,7 +4,8 @@
  * scripted agents. Raw node:http / node:net clients, so a reset is seen as a reset.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
+import type { RawAnswer } from '../../support/raw-http.js';
+import { rawRequest } from '../../support/raw-http.js';
 import { connect } from 'node:net';
 import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
@@ -47,41 +48,16 @@ const startAgent = async (nodeId: string): Promise<void> => {
   await waitUntil('agent registered', () => coordinator.core.fleet().nodes[nodeId]?.registered);
 };
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: ReturnType<typeof JSON.parse>;
-}
-
 /** One request over node:http; rejects on a transport error (a reset included). */
 const send = (
   method: string,
   path: string,
   body?: string | Buffer,
   headers: Record<string, string> = { 'content-type': 'application/json' },
-): Promise<Answer> =>
-  new Promise((resolve, reject) => {
-    const req = request(
-      `${coordinator.url}${path}`,
-      { method, headers: { ...auth, ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+): Promise<RawAnswer> =>
+  rawRequest(`${coordinator.url}${path}`, method, {
+    headers: { ...auth, ...headers },
+    ...(body === undefined ? {} : { body }),
   });
 
 const policy = (patterns: readonly string[]) => ({

@@ -8,6 +8,7 @@
 import type { PlanCounts } from '@tramway/shared/domain';
 import type { ClientTls, HttpAnswer, HttpFetch } from './tls-fetch.js';
 import { createNodeFetch } from './tls-fetch.js';
+import type { FunctionsOfPolicy, ModuleEffect } from '@tramway/shared/contracts';
 
 /** Default coordinator URL: the embedded mode (`npm start`) and `tramway demo` serve here. */
 export const DEFAULT_COORDINATOR_URL = 'http://127.0.0.1:7070';
@@ -231,30 +232,9 @@ export interface NodeView {
   readonly admission?: 'pending' | 'approved';
 }
 
-export interface FunctionsOfPolicyView {
-  readonly policy: string | null;
-  readonly functions: readonly string[];
-}
-
-/** What a module load or unload did on the node (asked with a wait). */
-export interface ModuleEffectView {
-  readonly module: string;
-  readonly action: 'load' | 'unload';
-  readonly moduleLoaded: boolean;
-  readonly attached: readonly FunctionsOfPolicyView[];
-  readonly released: readonly FunctionsOfPolicyView[];
-  readonly failed: readonly {
-    readonly policy: string;
-    readonly function: string;
-    readonly errno: number;
-    readonly reason: string;
-  }[];
-  readonly pending: readonly {
-    readonly policy: string;
-    readonly function: string;
-    readonly module: string;
-  }[];
-}
+/** What a module load or unload did on the node (asked with a wait): the API's contract. */
+export type FunctionsOfPolicyView = FunctionsOfPolicy;
+export type ModuleEffectView = ModuleEffect;
 
 export interface ModuleView {
   readonly ok: boolean;

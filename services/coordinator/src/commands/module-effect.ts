@@ -4,37 +4,10 @@
  * and released per policy, those the kernel refused, and those still waiting for a module.
  * Pure: two node views in, the effect out (`tramway node module load` shows it).
  */
+import type { FunctionsOfPolicy, ModuleEffect } from '@tramway/shared/contracts';
 import type { NodeView } from '@tramway/shared/projections';
 
-export interface FunctionsOfPolicy {
-  /** null: a link no policy owns */
-  readonly policy: string | null;
-  readonly functions: readonly string[];
-}
-
-export interface ModuleEffect {
-  readonly module: string;
-  readonly action: 'load' | 'unload';
-  /** whether the log shows the module loaded after the request */
-  readonly moduleLoaded: boolean;
-  /** connections the node holds now and did not before, per policy */
-  readonly attached: readonly FunctionsOfPolicy[];
-  /** connections the node held before and no longer does, per policy */
-  readonly released: readonly FunctionsOfPolicy[];
-  /** functions refused at this pass that were not before (errno and reason of the kernel) */
-  readonly failed: readonly {
-    readonly policy: string;
-    readonly function: string;
-    readonly errno: number;
-    readonly reason: string;
-  }[];
-  /** functions still waiting for a module after the pass */
-  readonly pending: readonly {
-    readonly policy: string;
-    readonly function: string;
-    readonly module: string;
-  }[];
-}
+export type { FunctionsOfPolicy, ModuleEffect };
 
 type NodeLike = Pick<NodeView, 'links' | 'modules' | 'reconciled'>;
 
