@@ -336,6 +336,8 @@ describe("web-1's credential", () => {
     });
     for (const [subject, payload] of [
       ['tramway.facts.web-2', relabel],
+      ['tramway.factlog.web-2', relabel],
+      ['tramway.factlog.evil-1', { ...relabel, nodeId: 'evil-1' }],
       ['tramway.hb.web-2', beat('web-2')],
       ['tramway.hb.evil-1', beat('evil-1')],
       ['tramway.facts.evil-1', { ...relabel, nodeId: 'evil-1' }],
@@ -356,6 +358,8 @@ describe("web-1's credential", () => {
       '_INBOX.>',
       '_INBOX_web-2.>',
       'tramway.facts.*',
+      'tramway.factlog.*',
+      'tramway.factlog.web-1',
       '>',
     ]) {
       const sub = web1.nc.subscribe(subject);
@@ -370,8 +374,23 @@ describe("web-1's credential", () => {
     expect(web1.nc.isClosed()).toBe(false);
   });
 
-  it('cannot use JetStream at all ($JS.API)', async () => {
-    for (const subject of ['$JS.API.INFO', '$JS.API.STREAM.DELETE.TRAMWAY_EVENTS']) {
+  it('cannot use JetStream ($JS.API) beyond reading the program bucket', async () => {
+    for (const subject of [
+      '$JS.API.INFO',
+      '$JS.API.STREAM.DELETE.TRAMWAY_EVENTS',
+      '$JS.API.CONSUMER.CREATE.TRAMWAY_EVENTS',
+      '$JS.API.STREAM.DELETE.OBJ_tramway-programs',
+      '$JS.API.STREAM.PURGE.OBJ_tramway-programs',
+      // the facts stream: no reading, purging, deleting, nor a consumer of its own
+      '$JS.API.STREAM.INFO.TRAMWAY_FACTS',
+      '$JS.API.STREAM.PURGE.TRAMWAY_FACTS',
+      '$JS.API.STREAM.DELETE.TRAMWAY_FACTS',
+      '$JS.API.STREAM.MSG.GET.TRAMWAY_FACTS',
+      '$JS.API.DIRECT.GET.TRAMWAY_FACTS',
+      '$JS.API.CONSUMER.CREATE.TRAMWAY_FACTS',
+      '$JS.API.CONSUMER.DURABLE.CREATE.TRAMWAY_FACTS.mine',
+      '$JS.API.CONSUMER.MSG.NEXT.TRAMWAY_FACTS.tramway-coordinator',
+    ]) {
       const error = await web1.nc.request(subject, '', { timeout: 3000 }).then(
         () => 'answered',
         (e: unknown) => e,
@@ -434,6 +453,36 @@ describe('a node speaking for another on its own subjects', () => {
         metadata: { occurredAt: new Date().toISOString(), actor: `agent:${eventNode}` },
       },
     ],
+  });
+
+  it('publishes its own facts to the JetStream facts stream and gets the PubAck (no $JS.API)', async () => {
+    // a message the coordinator refuses (not a fact batch): the ack alone is what is tested
+    const ack = await web1.persist(
+      'tramway.factlog.web-1',
+      { probe: true },
+      { msgId: 'web-1:probe' },
+    );
+    expect(ack.duplicate).toBe(false);
+    await expect(
+      web1.persist('tramway.factlog.web-2', forgedRegistration('web-2', 'web-2'), {
+        msgId: 'web-2:forged:registered',
+        timeoutMs: 2000,
+      }),
+    ).rejects.toThrow(/Permissions Violation for Publish to "tramway.factlog.web-2"/);
+    await expectNothingChanged();
+  });
+
+  it('refuses, counts and acknowledges a fact naming web-2, published on tramway.factlog.web-1', async () => {
+    const counted = await refused('node-mismatch');
+    await web1.persist('tramway.factlog.web-1', forgedRegistration('web-2', 'web-2'), {
+      msgId: 'web-2:forged:registered:stream',
+    });
+    await waitUntil('fact refused', async () => (await refused('node-mismatch')) === counted + 1);
+    await web1.persist('tramway.factlog.web-1', forgedRegistration('web-1', 'web-2'), {
+      msgId: 'web-2:forged:registered:stream-2',
+    });
+    await waitUntil('event refused', async () => (await refused('node-mismatch')) === counted + 2);
+    await expectNothingChanged();
   });
 
   it('refuses and counts a fact batch naming web-2, sent on tramway.facts.web-1', async () => {

@@ -53,7 +53,7 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-const natsServerBinary = (): string =>
+export const natsServerBinary = (): string =>
   ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
     existsSync(p),
   ) ?? 'nats-server';

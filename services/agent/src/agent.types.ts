@@ -16,6 +16,7 @@ import type { PolicyStatus } from './reconcile/desired-links.js';
 import type { AgentMetrics } from './metrics/agent-metrics.js';
 import type { AgentStateStore } from './state/agent-state.store.js';
 import type { NodeActualState } from './state/actual-state.js';
+import type { ProgramSource } from './reconcile/program-objects.js';
 
 export interface AgentClock {
   now(): Date;
@@ -71,6 +72,11 @@ export interface AgentDeps {
     readonly point: 'link-created' | 'link-pinned';
     readonly crash: () => void;
   };
+  /**
+   * where program objects are fetched by digest (`spec.program.object`): the embedded store, the
+   * fleet's Object Store bucket; absent: a policy that names an object is refused (recorded)
+   */
+  readonly programs?: ProgramSource;
   /** how long a fact batch waits for the coordinator's ack before it is kept for a retry; default 10000 */
   readonly factAckTimeoutMs?: number;
 }
@@ -98,6 +104,8 @@ export interface Agent {
   readonly nodeId: string;
   bootId(): string;
   observedGeneration(): number;
+  /** how many facts of this boot the facts stream has not acknowledged yet (its outbox) */
+  pendingFacts(): number;
   assignment(): AgentAssignment | null;
   heldLinks(): readonly HeldLink[];
   /** the plan held for each assigned policy version (as sent, or the agent's own) */
@@ -144,6 +152,8 @@ export interface AgentRuntime {
   /** links about to be created in the current pass (recorded before `link_create`) */
   intents: readonly LinkIntent[];
   plans: readonly HeldPlan[];
+  /** links the model does not know on each function, from the last kernel dump (`occupancyOf`) */
+  occupied: ReadonlyMap<string, number>;
   policies: readonly PolicyStatus[];
   stopping: boolean;
 }

@@ -32,7 +32,7 @@ import {
   nodeReconciled,
   nodeReplanned,
 } from './facts/node-facts.js';
-import { decidePlans, planPathFor } from './reconcile/agent-plans.js';
+import { decidePlans, occupancyOf, planPathFor } from './reconcile/agent-plans.js';
 import type { AgentAssignment } from './reconcile/agent-policy.js';
 import { intentOf } from './reconcile/agent-policy.js';
 import { reconcileOutcome } from './reconcile/reconcile-outcome.js';
@@ -70,6 +70,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     observedGeneration: 0,
     held: [],
     intents: [],
+    occupied: new Map(),
     plans: [],
     policies: [],
     stopping: false,
@@ -146,6 +147,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       bootId: rt.bootId,
       btfFingerprint: rt.btfFingerprint,
       planPath: planPathFor(rt.description!),
+      occupied: rt.occupied,
     });
     rt.plans = decided.plans;
     const before = outbox.count('NodeReplanned');
@@ -181,7 +183,9 @@ export const createAgent = (deps: AgentDeps): Agent => {
     if (rt.assignment === null) return undefined;
     const acting = rt.assignment;
     // a link that left the kernel behind the agent's back is not held any more: attach again
-    const live = new Set((await rt.driver.dump()).links.map((l) => l.id));
+    const dumped = await rt.driver.dump();
+    rt.occupied = occupancyOf(dumped, rt.driver.state());
+    const live = new Set(dumped.links.map((l) => l.id));
     const vanished = rt.held.filter((h) => !live.has(h.linkId));
     if (vanished.length > 0) {
       rt.held = rt.held.filter((h) => live.has(h.linkId));
@@ -200,6 +204,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
       assignment: acting,
       plans: new Map(rt.plans.map((p) => [p.policy, p.plan])),
       held: rt.held,
+      ...(deps.programs === undefined ? {} : { programs: deps.programs }),
       ...(drainModule === undefined ? {} : { drainModule }),
       onIntents: (groups) => {
         // durably, before the first link_create of the pass (a journal line, one fdatasync)
@@ -399,6 +404,7 @@ export const createAgent = (deps: AgentDeps): Agent => {
     nodeId: deps.nodeId,
     bootId: () => rt.bootId,
     observedGeneration: () => rt.observedGeneration,
+    pendingFacts: () => outbox.pending().length,
     assignment: () => rt.assignment,
     heldLinks: () => rt.held,
     plans: () => rt.plans,

@@ -29,7 +29,13 @@ export interface AgentConfig {
   readonly securityDir: string | undefined;
   readonly stateDir: string | undefined;
   readonly heartbeatMs: number;
-  readonly kernel: 'sim' | 'host';
+  /**
+   * KERNEL (or `--driver <name>`): `sim` the model on a spec file, `host` the model on the
+   * host's BTF (shadow), `bpf` the real kernel through bpf() (README: "Running on a real node")
+   */
+  readonly kernel: 'sim' | 'host' | 'bpf';
+  /** BPFFS (KERNEL=bpf): where bpffs is, mounted there when absent; default /sys/fs/bpf */
+  readonly bpffs: string | undefined;
   readonly simKernel: string;
   /** SIM_MULTI_LINK (`true`/`false`): overrides the sim kernel file's `multiLink`; unset: the file decides */
   readonly simMultiLink: boolean | undefined;
@@ -125,7 +131,12 @@ const SCHEMA = z.object({
     .default('nats://127.0.0.1:4222'),
   STATE_DIR: z.string().min(1).optional(),
   HEARTBEAT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5000),
-  KERNEL: z.enum(['sim', 'host']).default('sim'),
+  KERNEL: z.enum(['sim', 'host', 'bpf']).default('sim'),
+  KERNEL_DRIVER: z.enum(['sim', 'host', 'bpf']).optional(),
+  BPFFS: z
+    .string()
+    .regex(/^\/[^\0]*$/, 'an absolute path')
+    .optional(),
   SIM_KERNEL: z.string().min(1).default(DEFAULT_SIM_KERNEL),
   SIM_MULTI_LINK: z
     .enum(['true', 'false'], { message: "'true' or 'false'" })
@@ -160,6 +171,9 @@ export const loadConfig = (
   const blank = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
+  // `--driver <name>` wins over KERNEL_DRIVER, which wins over KERNEL
+  const flag = argv.indexOf('--driver');
+  if (flag >= 0) blank.KERNEL_DRIVER = argv[flag + 1] ?? '';
   const parsed = SCHEMA.safeParse(blank);
   if (!parsed.success)
     throw new InvalidConfigError(
@@ -191,7 +205,8 @@ export const loadConfig = (
     securityDir: c.TRAMWAY_SECURITY_DIR,
     stateDir: c.STATE_DIR,
     heartbeatMs: c.HEARTBEAT_MS,
-    kernel: c.KERNEL,
+    kernel: c.KERNEL_DRIVER ?? c.KERNEL,
+    bpffs: c.BPFFS,
     simKernel: c.SIM_KERNEL,
     simMultiLink: c.SIM_MULTI_LINK,
     hostRoot: c.HOST_ROOT,

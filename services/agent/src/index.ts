@@ -20,3 +20,4 @@ export {
 export type { AgentAssignment, AgentPolicySpec, HeldLink } from './reconcile/agent-policy.js';
 export type { HeldPlan } from './reconcile/agent-plans.js';
 export { DEFAULT_SIM_KERNEL, loadConfig } from './config.js';
+export type { ProgramSource } from './reconcile/program-objects.js';

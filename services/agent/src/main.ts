@@ -9,6 +9,7 @@ import {
   ServiceExit,
   bootLogFormat,
   connectNatsBus,
+  connectNatsProgramSource,
   createServiceLogger,
   isAppError,
   loadAssignmentVerifyKey,
@@ -104,8 +105,11 @@ const main = async (): Promise<number> => {
     await kernel.value.driver.close();
     return ServiceExit.StartFailed;
   }
+  // program objects named by policies: read from the fleet's bucket with the node's identity
+  const programs = connectNatsProgramSource(config.natsUrl, config.natsCredentials);
   agent = createAgent({
     nodeId: config.nodeId,
+    programs,
     labels: config.labels,
     bus,
     driver: kernel.value.driver,
@@ -146,6 +150,7 @@ const main = async (): Promise<number> => {
   });
   const stopError = await agent.stop();
   await metricsServer?.close();
+  await programs.close();
   await bus.close();
   await kernel.value.driver.close();
   if (stopError) logger.error('stopped with an error', { error: stopError.message });

@@ -23,7 +23,7 @@ import {
   nodeRegistered,
   programLoaded,
 } from './facts/node-facts.js';
-import { planPathFor } from './reconcile/agent-plans.js';
+import { occupancyOf, planPathFor } from './reconcile/agent-plans.js';
 import { releaseLink } from './reconcile/reconciler.js';
 import type { AgentStateStore } from './state/agent-state.store.js';
 import { recover } from './state/recovery.js';
@@ -126,11 +126,23 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
   const { deps, rt, log, outbox } = input;
   const description = await deps.driver.describe();
   rt.description = description;
+  // a real kernel's probe: each rung's steps with the kernel's errnos, said once at start
+  if (description.probe !== undefined)
+    log.info('kernel attach paths probed', {
+      mode: description.mode,
+      attachPath: description.attachPath,
+      trampolineBudget: description.trampolineBudget ?? null,
+      steps: description.probe.steps.map(
+        (s) => `${s.path} ${s.step}: ${s.ok ? 'ok' : `${s.errno ?? '?'}`}`,
+      ),
+    });
   rt.bootId = description.bootId ?? input.store.simBootId(() => `boot-${deps.ids.newId()}`);
   rt.btfFingerprint = btfFingerprint(description, deps.driver.state());
   const { booted, adopted, released } = await input.serial(() =>
     recover({ rt, driver: deps.driver, store: input.store, outbox, log }),
   );
+  // what the kernel already holds that the model does not (other tools' links): plans count it
+  rt.occupied = occupancyOf(await rt.driver.dump(), rt.driver.state());
   if (deps.testCrashAfter !== undefined)
     rt.driver = crashingAfter(rt.driver, deps.testCrashAfter.point, deps.testCrashAfter.crash);
   const profile = description.probedProfile === 'none' ? 'none' : description.profile;
@@ -175,6 +187,7 @@ export const startAgent = async (input: StartUpInput): Promise<void> => {
     actualState: input.agent.actualState,
     kernelState: () => rt.driver.state(),
     planPath: () => planPathFor(description),
+    occupied: () => rt.occupied,
   };
   input.unsubscribes.push(
     deps.bus.respond(AgentSubjects.assign(deps.nodeId), assignHandler(handlerDeps)),

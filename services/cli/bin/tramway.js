@@ -82,7 +82,7 @@ const hostFunctionsJson = () =>
     (argv[2] === '--json' || argv[2] === '-ojson' || argv[2] === '--output=json')) ||
     (argv.length === 4 && (argv[2] === '-o' || argv[2] === '--output') && argv[3] === 'json'));
 if (problem === undefined && typeof manifest.buildId === 'string' && hostFunctionsJson()) {
-  const { serveKeptHostFunctions } = await import('../bundle/chunks/functions-cache.js');
+  const { serveKeptHostFunctions } = await import('../bundle/standalone/functions-cache.js');
   if (
     serveKeptHostFunctions(manifest.buildId, process.env, (bytes) => process.stdout.write(bytes))
   ) {

@@ -564,6 +564,59 @@ const FLEET: readonly CommandSpec[] = [
     load: fleet(() => import('./commands/demo.command.js'), 'runDemo'),
   },
   {
+    name: 'program',
+    summary: 'program objects: push compiled BPF objects, list, inspect',
+    description:
+      'A policy names its program by the digest of a compiled BPF object (spec.program.object) ' +
+      'and the program inside it (spec.program.name). push stores the object on the coordinator, ' +
+      'content addressed (embedded: under the data dir; NATS: a JetStream Object Store bucket), ' +
+      'and prints that digest; agents fetch it and check the digest before loading anything.',
+    examples: [
+      ['tramway program push examples/programs/objects/func_stats_multi.bpf.o', ''],
+      ['tramway program list', ''],
+    ],
+    subcommands: [
+      {
+        name: 'push',
+        summary: 'store a compiled BPF object; print its digest and programs (operator)',
+        args: ['<file>'],
+        fleet: true,
+        output: true,
+        examples: [
+          [
+            'tramway program push examples/programs/objects/func_stats_multi.bpf.o',
+            'prints its sha256 digest and programs: stats_entry, stats_exit',
+          ],
+          ['tramway program push prog.bpf.o -o json', 'the digest and programs as JSON'],
+        ],
+        load: fleet(() => import('./commands/program.command.js'), 'runProgramPush'),
+      },
+      {
+        name: 'list',
+        summary: 'list the stored program objects: digest, size, programs',
+        fleet: true,
+        output: true,
+        examples: [
+          ['tramway program list', ''],
+          ['tramway program list -o wide', 'full digests, licenses, when stored'],
+        ],
+        load: fleet(() => import('./commands/program.command.js'), 'runProgramList'),
+      },
+      {
+        name: 'inspect',
+        summary: "one stored object: its programs' sections and attach types, license, BTF",
+        args: ['<digest>'],
+        fleet: true,
+        output: true,
+        examples: [
+          ['tramway program inspect sha256:afa3ada9...', ''],
+          ['tramway program inspect sha256:afa3ada9... -o wide', 'with targets and sizes'],
+        ],
+        load: fleet(() => import('./commands/program.command.js'), 'runProgramInspect'),
+      },
+    ],
+  },
+  {
     name: 'token',
     summary: 'API tokens: create, list, revoke (admin)',
     examples: [['tramway token create --name ci --role operator', '']],

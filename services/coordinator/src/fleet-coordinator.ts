@@ -14,7 +14,13 @@ import { createAuditApi } from './audit/audit-api.js';
 import type { KeyObject } from 'node:crypto';
 import type { Assignment } from '@tramway/shared/domain';
 import { pauseEndsAt } from '@tramway/shared/domain';
-import type { EventStore, FleetBus, Logger, Unsubscribe } from '@tramway/shared/infra';
+import type {
+  EventStore,
+  FleetBus,
+  Logger,
+  ProgramStore,
+  Unsubscribe,
+} from '@tramway/shared/infra';
 import {
   AppError,
   errorText,
@@ -25,7 +31,12 @@ import {
 import type { AdmissionOptions } from './admission/node-admission.js';
 import { APPROVE_EVERY_NODE, createNodeAdmission } from './admission/node-admission.js';
 import type { FactAck } from '@tramway/shared/contracts';
-import { FleetSubjects, decodeMessageOrThrow, nodeIdOfSubject } from '@tramway/shared/contracts';
+import {
+  FACTS_CONSUMER,
+  FleetSubjects,
+  decodeMessageOrThrow,
+  nodeIdOfSubject,
+} from '@tramway/shared/contracts';
 import type {
   FleetState,
   FleetStateCache,
@@ -37,6 +48,8 @@ import { createAccessTokens } from './commands/access-tokens.js';
 import type { FleetCommands } from './commands/fleet-commands.js';
 import { MAX_PLAN_ENTRIES, createFleetCommands } from './commands/fleet-commands.js';
 import type { DriftReport } from './drift/drift-repair.js';
+import type { ProgramObjects } from './commands/program-objects.js';
+import { createProgramObjects } from './commands/program-objects.js';
 import { createDriftRepair } from './drift/drift-repair.js';
 import { createFactIngestion } from './ingest/fact-ingestion.js';
 import type { RefusedMessages } from './ingest/refused-messages.js';
@@ -103,6 +116,11 @@ export interface FleetCoordinatorDeps {
    * SQLite); without it the audit endpoints answer 503
    */
   readonly auditReadModelPath?: string;
+  /**
+   * where program objects are stored (`/v1/programs`; embedded: files under the data dir, NATS:
+   * an Object Store bucket); without it those endpoints answer 503
+   */
+  readonly programs?: ProgramStore;
 }
 
 export interface FleetCoordinator {
@@ -148,6 +166,8 @@ export interface FleetCoordinator {
   readonly tokens: AccessTokens;
   /** the audit over HTTP; undefined without a read model file */
   readonly audit: AuditApi | undefined;
+  /** program objects: push, list, inspect, bytes (`/v1/programs`) */
+  readonly programs: ProgramObjects;
 }
 
 /** One job at a time, in the order asked; a failed job does not stop the next. */
@@ -285,7 +305,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     arrivals.run(async () => {
       let ack: FactAck | undefined;
       try {
-        if (subject.startsWith('tramway.facts.'))
+        if (subject.startsWith('tramway.facts.') || subject.startsWith('tramway.factlog.'))
           ack = await ingestion.ingestFacts(subject, payload);
         else if (subject.startsWith('tramway.hb.')) ingestion.ingestHeartbeat(subject, payload);
         else return undefined;
@@ -332,6 +352,41 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
         }
         return runner.assignmentOf(nodeId);
       }),
+    );
+    // The facts stream (at least once): a fact is acknowledged once the log holds it; a message
+    // that cannot be taken (not JSON, not a fact batch, a fact of another node, content the
+    // log holds under its id otherwise) is acknowledged too, counted and logged as refused with
+    // its reason, so it never blocks the stream; any other failure (the log) has it delivered
+    // again after a backoff.
+    unsubscribes.push(
+      await deps.bus.consumePersisted(
+        FleetSubjects.allFactLogs(),
+        async (m) => {
+          try {
+            await onInbound(m.subject, m.payload);
+          } catch (error) {
+            if (isAppError(error, 'InvalidMessage') || isAppError(error, 'FactBatchRefused')) {
+              logger.warn('fact refused and acknowledged (never delivered again)', {
+                subject: m.subject,
+                msgId: m.msgId ?? null,
+                reason: errorText(error),
+              });
+              return;
+            }
+            throw error;
+          }
+        },
+        {
+          durable: FACTS_CONSUMER,
+          onMalformed: (error) => {
+            refused.count(RefusedReason.Malformed);
+            logger.warn('fact refused and acknowledged (never delivered again)', {
+              subject: error.subject,
+              reason: error.message,
+            });
+          },
+        },
+      ),
     );
     await deps.bus.flush();
     // Resume from the log: what a crash may have cut, then every node's assignment again (a
@@ -412,5 +467,6 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     },
     tokens,
     audit,
+    programs: createProgramObjects(deps.programs, now),
   };
 };

@@ -4,9 +4,11 @@
  * A start that fails (bad configuration, port taken, store or NATS unreachable) writes one fatal
  * line and exits at once, non-zero (README "Logs"): a restart policy sees it.
  */
-import type { EventStore, FleetBus, RootLogger } from '@tramway/shared/infra';
+import type { EventStore, FleetBus, ProgramStore, RootLogger } from '@tramway/shared/infra';
 import {
   ASSIGNMENT_SIGNING_KEY_FILE,
+  connectNatsProgramStore,
+  openFileProgramStore,
   assignmentKeyFile,
   bootLogFormat,
   createServiceLogger,
@@ -121,9 +123,24 @@ const run = async (
           onServerError: (error) => logger.error('NATS server refused', { error: error.message }),
         });
   opened.push(() => bus.close());
+  // program objects: a JetStream Object Store bucket the agents read in NATS mode, else files
+  // under the data dir
+  // (a server without JetStream: the coordinator runs without them, /v1/programs answers 503)
+  const programs: ProgramStore | undefined =
+    config.NATS_URL === undefined
+      ? openFileProgramStore(join(config.DATA_DIR, 'programs'))
+      : await connectNatsProgramStore(config.NATS_URL, credentials).catch((error: unknown) => {
+          logger.error('program objects unavailable: the Object Store bucket did not open', {
+            nats: config.NATS_URL,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          return undefined;
+        });
+  if (programs !== undefined) opened.push(() => programs.close());
   const app: Coordinator = createCoordinator({
     bus,
     store,
+    ...(programs === undefined ? {} : { programs }),
     clock,
     logger: root,
     auditReadModelPath:
@@ -175,6 +192,7 @@ const run = async (
     void (async () => {
       logger.info('stopping', { signal });
       const appError = await app.stop();
+      await programs?.close();
       await bus.close();
       const storeError = await store.close();
       const error = appError ?? storeError;

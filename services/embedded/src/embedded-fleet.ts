@@ -14,6 +14,7 @@ import {
   assignmentKeyPairIn,
   createInProcessBus,
   createPinoLogger,
+  openFileProgramStore,
   openLogFile,
   silentLogger,
 } from '@tramway/shared/infra';
@@ -25,8 +26,8 @@ import type { EmbeddedNodeSpec } from './fleet-file.js';
 
 export interface EmbeddedFleetOptions {
   /**
-   * log (`log.sqlite`), per-node agent state (`nodes/<id>/`) and the admin token (`admin.token`)
-   * live here; created if missing
+   * log (`log.sqlite`), per-node agent state (`nodes/<id>/`), program objects (`programs/`) and
+   * the admin token (`admin.token`) live here; created if missing
    */
   readonly dataDir: string;
   readonly host?: string;
@@ -100,6 +101,9 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     synchronous: options.sqliteSynchronous ?? 'NORMAL',
   });
   const bus: FleetBus = createInProcessBus();
+  // program objects (`tramway program push`), content addressed under <dataDir>/programs; the
+  // in-process agents read the same store
+  const programs = openFileProgramStore(join(dataDir, 'programs'));
   // one code path: the in-process agents check the coordinator's signature as remote ones do,
   // with a key pair kept in the data dir (made on first start)
   const keys = assignmentKeyPairIn(dataDir);
@@ -112,6 +116,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
     // the audit over HTTP reads a read model kept in the log's own file (other tables), the
     // same file `tramway audit --db .tramway/log.sqlite` reads
     auditReadModelPath: join(dataDir, 'log.sqlite'),
+    programs,
     // the first start issues an admin token into <data-dir>/admin.token (0600), where the CLI
     // looks by default (docs/security.md, "First start")
     http: {
@@ -150,6 +155,7 @@ export const startEmbeddedFleet = async (options: EmbeddedFleetOptions): Promise
         stateDir: join(dataDir, 'nodes', node.id),
         heartbeatMs: options.heartbeatMs ?? 1000,
         assignmentVerifyKey: keys.publicKey,
+        programs,
         logger: logger ?? silentLogger,
       });
       const error = await agent.start();

@@ -25,3 +25,16 @@ export {
   matchFunctionPatterns,
   parseFunctionPattern,
 } from './resolve-pattern.js';
+export type {
+  BpfObjectError,
+  BpfObjectInfo,
+  BpfObjectProgram,
+  BpfSectionAttach,
+} from './bpf-object.js';
+export {
+  BPF_OBJECT_LIMITS,
+  BPF_SECTION_ATTACH,
+  formatBpfObjectError,
+  readBpfObject,
+  sectionAttach,
+} from './bpf-object.js';

@@ -22,6 +22,13 @@ export const FleetSubjects = {
   facts: (nodeId: string): string => `tramway.facts.${token(nodeId)}`,
   /** every node's facts (the coordinator's subscription) */
   allFacts: (): string => 'tramway.facts.*',
+  /**
+   * agent -> JetStream, one `FactBatch` of one fact per message, `Nats-Msg-Id` = the fact's id:
+   * the facts stream (at least once; docs/fleet-protocol.md, "Facts and their acknowledgement")
+   */
+  factLog: (nodeId: string): string => `tramway.factlog.${token(nodeId)}`,
+  /** every node's fact-log subject (the facts stream's subjects, the coordinator's consumer) */
+  allFactLogs: (): string => 'tramway.factlog.*',
   /** agent -> coordinator, publish: `Heartbeat` */
   heartbeat: (nodeId: string): string => `tramway.hb.${token(nodeId)}`,
   allHeartbeats: (): string => 'tramway.hb.*',
@@ -45,13 +52,20 @@ export const FleetSubjects = {
 } as const;
 
 /**
- * The node id in a `tramway.facts.<id>`, `tramway.hb.<id>`, `tramway.coord.assignment.<id>` or
+ * The durable consumer of the facts stream (the coordinator's; kept by the server across its
+ * restarts, so what it had not acknowledged is delivered again).
+ */
+export const FACTS_CONSUMER = 'tramway-coordinator';
+
+/**
+ * The node id in a `tramway.facts.<id>`, `tramway.factlog.<id>`, `tramway.hb.<id>`, `tramway.coord.assignment.<id>` or
  * `tramway.agent.<id>.*` subject.
  */
 export const nodeIdOfSubject = (subject: string): string | undefined => {
   const parts = subject.split('.');
   if (parts[0] !== 'tramway') return undefined;
-  if ((parts[1] === 'facts' || parts[1] === 'hb') && parts.length === 3) return parts[2];
+  if ((parts[1] === 'facts' || parts[1] === 'factlog' || parts[1] === 'hb') && parts.length === 3)
+    return parts[2];
   if (parts[1] === 'agent' && parts.length === 4) return parts[2];
   if (parts[1] === 'coord' && parts[2] === 'assignment' && parts.length === 4) return parts[3];
   return undefined;

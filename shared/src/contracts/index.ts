@@ -15,7 +15,12 @@ export {
   encodeFleetEvent,
   formatPath,
 } from './fleet-event-codec.js';
-export { FleetSubjects, isSubjectSafeNodeId, nodeIdOfSubject } from './fleet-subjects.js';
+export {
+  FACTS_CONSUMER,
+  FleetSubjects,
+  isSubjectSafeNodeId,
+  nodeIdOfSubject,
+} from './fleet-subjects.js';
 export * from './fleet-messages.contract.js';
 export { TRACING_POLICY_SCHEMA, parsePolicy, parsePolicyOrProblems } from './policy.contract.js';
 export type {

@@ -17,6 +17,7 @@ import {
   POLICY_NAME,
   POLICY_NAME_MAX,
   PROGRAM_NAME,
+  PROGRAM_OBJECT_DIGEST,
   validatePolicy,
 } from '../domain/policy/policy.validate.js';
 import {
@@ -63,6 +64,14 @@ export const TRACING_POLICY_SCHEMA = z
     spec: z.strictObject({
       program: z.strictObject({
         name: z.string().regex(PROGRAM_NAME),
+        object: z
+          .string()
+          .regex(PROGRAM_OBJECT_DIGEST)
+          .meta({
+            description:
+              'the compiled BPF object holding the program, by content digest (tramway program push)',
+          })
+          .optional(),
         attach: z.enum(POLICY_ATTACH_TYPES),
         sleepable: z.boolean().optional(),
         origin: z.string().regex(ORIGIN).optional(),

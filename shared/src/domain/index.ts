@@ -65,6 +65,7 @@ export {
   formatPolicyProblems,
   POLICY_NAME,
   POLICY_NAME_MAX,
+  PROGRAM_OBJECT_DIGEST,
   MAX_FUNC_ARGS,
   MAX_TARGETS,
   MAX_LABELS,

@@ -13,6 +13,12 @@ export * from './bus/fleet-bus.port.js';
 export { createInProcessBus } from './bus/in-process-bus.js';
 export { createNatsBus, connectNatsBus } from './bus/nats-bus.js';
 export type { NatsBusOptions } from './bus/nats-bus.js';
+export {
+  DEFAULT_DURABLE_STREAM,
+  clusterReplicas,
+  ensureDurableStream,
+} from './bus/nats-durable.js';
+export type { DurableStreamOptions } from './bus/nats-durable.js';
 export { subjectMatches } from './bus/subject-pattern.js';
 export * from './host/index.js';
 export * from './logger.js';
@@ -22,3 +28,4 @@ export * from './durable-file.js';
 export * from './security/assignment-keys.js';
 export * from './security/security-layout.js';
 export * from './nats/nats-connection.js';
+export * from './programs/index.js';

@@ -199,7 +199,8 @@ export interface StateDump {
   readonly links: readonly {
     readonly id: LinkId;
     readonly prog: ProgId;
-    readonly type: 'tracing' | 'tracing_multi';
+    /** `kprobe_multi`: only a real kernel (the `bpf` driver on the kprobe.multi rung) has these */
+    readonly type: 'tracing' | 'tracing_multi' | 'kprobe_multi';
     readonly connections: readonly ConnectionValue[];
   }[];
   /** Programs not yet freed; `loaded` = the loader still holds its fd. */

@@ -10,7 +10,8 @@ import type { Agent } from '../../../services/agent/src/app.js';
 import { createAgent } from '../../../services/agent/src/app.js';
 import type { KernelDriver } from '../../../services/agent/src/kernel-driver/index.js';
 import type { Logger } from '@tramway/shared/infra';
-import { signAssignment, silentLogger } from '@tramway/shared/infra';
+import { BusTimeoutError, signAssignment, silentLogger } from '@tramway/shared/infra';
+import { FACTS_CONSUMER, FleetSubjects, nodeIdOfSubject } from '@tramway/shared/contracts';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
 import { createSimKernel } from '../../../services/agent/src/kernel/sim-kernel.loader.js';
 import type {
@@ -67,11 +68,13 @@ export const fakeCoordinator = (bus: FleetBus) => {
   const facts: NewEvent[] = [];
   const heartbeats: { nodeId: string; observedGeneration: number }[] = [];
   const latest = new Map<string, AgentAssignment>();
+  const take = (payload: unknown): void => {
+    const batch = payload as { events: NewEvent[] };
+    for (const e of batch.events) if (!facts.some((f) => f.id === e.id)) facts.push(e);
+  };
   const unsubscribe = [
-    bus.subscribe('tramway.facts.*', (m) => {
-      const batch = m.payload as { events: NewEvent[] };
-      for (const e of batch.events) if (!facts.some((f) => f.id === e.id)) facts.push(e);
-    }),
+    // facts sent as requests (older agents)
+    bus.subscribe('tramway.facts.*', (m) => take(m.payload)),
     bus.subscribe('tramway.hb.*', (m) => {
       heartbeats.push(m.payload as { nodeId: string; observedGeneration: number });
     }),
@@ -81,14 +84,42 @@ export const fakeCoordinator = (bus: FleetBus) => {
       return assignment === undefined ? null : signed(assignment);
     }),
   ];
+  // the facts stream, as the coordinator consumes it (NATS: creates the stream and consumer)
+  const consuming = bus.consumePersisted(
+    FleetSubjects.allFactLogs(),
+    (m) => {
+      take(m.payload);
+      return Promise.resolve();
+    },
+    { durable: FACTS_CONSUMER },
+  );
+  consuming.catch(() => undefined);
   return {
     facts,
     heartbeats,
     latest,
+    /** resolves once the facts stream is consumed */
+    ready: consuming.then(() => undefined),
     ofType: (type: string) => facts.filter((f) => f.type === type),
-    stop: () => unsubscribe.forEach((u) => u()),
+    stop: () => {
+      unsubscribe.forEach((u) => u());
+      void consuming.then((u) => u()).catch(() => undefined);
+    },
   };
 };
+
+/**
+ * `bus` with the facts stream's acknowledgements lost: each durable publish reaches the fake
+ * coordinator (on the facts subject) and then fails as a timeout, so the outbox keeps every fact
+ * and publishes it again (after a restart, a resync, a retry).
+ */
+export const ackLostBus = (bus: FleetBus): FleetBus => ({
+  ...bus,
+  persist: async (subject, payload, options) => {
+    await bus.publish(FleetSubjects.facts(nodeIdOfSubject(subject) ?? '_'), payload);
+    throw new BusTimeoutError(subject, options.timeoutMs ?? 0);
+  },
+});
 
 export interface SimAgent {
   readonly agent: Agent;

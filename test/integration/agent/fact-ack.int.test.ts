@@ -1,9 +1,9 @@
 /**
- * The fact outbox and the coordinator's acknowledgement (docs/fleet-protocol.md, "Facts and
- * their acknowledgement"): a real coordinator (SQLite log) answers each batch with the ids its
- * log holds and the agent trims them from its outbox (memory and file); an older coordinator
- * that only listens (real nats-server) leaves them in the outbox without stalling the agent; a
- * refused batch is an error reply the agent logs.
+ * The fact outbox and the stream's acknowledgement (docs/fleet-protocol.md, "Facts and their
+ * acknowledgement"): each fact goes to the bus's durable stream and the agent trims it from its
+ * outbox (memory and file) once the stream acknowledged it; a real coordinator (SQLite log)
+ * consumes the stream. Over NATS with no facts stream yet (no coordinator has run), the facts
+ * stay in the outbox without stalling the agent and are published again once the stream exists.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,20 +18,12 @@ import type { Agent } from '../../../services/agent/src/app.js';
 import { createFileStateStore } from '../../../services/agent/src/state/agent-state.store.js';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
-import { FactBatchRefusedError } from '../../../services/coordinator/src/ingest/fact-ingestion.js';
 import type { NatsServerHandle } from '../../support/nats-server.js';
 import { startNatsServer } from '../../support/nats-server.js';
 import type { TempDir } from '../../support/temp-dir.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 import { waitUntil } from '../../support/wait-until.js';
-import {
-  assignmentOf,
-  fakeCoordinator,
-  signed,
-  simAgent,
-  simSpec,
-  tcpPolicy,
-} from './agent-harness.js';
+import { assignmentOf, signed, simAgent, simSpec, tcpPolicy } from './agent-harness.js';
 import { testAssignmentKeys } from '../../support/assignment-keys.js';
 
 const OUTBOX = 'facts-outbox.jsonl';
@@ -91,32 +83,30 @@ describe('fact outbox acknowledged by the coordinator', () => {
     await agent.stop();
     agents.splice(0);
     const records: LogRecord[] = [];
+    // what the restarted agent publishes to the stream
+    const seen: string[] = [];
+    const spyBus: FleetBus = {
+      ...bus,
+      persist: (subject, payload, options) => {
+        seen.push(options.msgId);
+        return bus.persist(subject, payload, options);
+      },
+    };
     const again = simAgent({
       nodeId: 'node-1',
-      bus,
+      bus: spyBus,
       spec: simSpec('v24'),
       stateDir,
       logger: createMemoryLogger(records),
     });
-    const seen: string[] = [];
-    let marker = false;
-    const spy = bus.subscribe('tramway.facts.node-1', (m) => {
-      const events = (m.payload as { events?: { id: string }[] }).events;
-      if (events === undefined) marker = true;
-      else seen.push(...events.map((e) => e.id));
-    });
     agents.push(again.agent);
     expect(await again.agent.start()).toBeUndefined();
-    // whatever the start sent is queued before this marker (one subscriber, in order)
-    await bus.publish('tramway.facts.node-1', { marker: true });
-    await waitUntil('the marker', () => marker);
-    spy();
     expect(seen.filter((id) => read.events.some((e) => e.id === id))).toEqual([]);
     expect(records.filter((r) => r.level === 'error')).toEqual([]);
   });
 });
 
-describe('fact outbox with an older coordinator (no ack) over NATS (TLS, NKey identities)', () => {
+describe('fact outbox over NATS (TLS, NKey identities) before any facts stream exists', () => {
   let nats: NatsServerHandle;
   let dir: TempDir;
   const closers: (() => Promise<unknown>)[] = [];
@@ -131,16 +121,15 @@ describe('fact outbox with an older coordinator (no ack) over NATS (TLS, NKey id
     dir.remove();
   });
 
-  it('keeps unacknowledged facts in the outbox, reconciles anyway, and sends them again', async () => {
+  it('keeps unacknowledged facts in the outbox, reconciles anyway, and publishes them once the stream exists', async () => {
     const coordBus = await connectNatsBus(nats.url, { credentials: nats.credentials() });
     closers.push(() => coordBus.close());
-    // an older coordinator: it subscribes to the facts and never replies
-    const old = fakeCoordinator(coordBus);
-    closers.push(async () => old.stop());
-    old.latest.set(
-      'node-1',
-      assignmentOf('node-1', 1, [{ name: 'tcp-latency', version: 1, spec: tcpPolicy() }]),
-    );
+    // a coordinator that answers assignments but has not created the facts stream yet
+    const latest = assignmentOf('node-1', 1, [
+      { name: 'tcp-latency', version: 1, spec: tcpPolicy() },
+    ]);
+    const unsubscribe = coordBus.respond('tramway.coord.assignment.*', () => signed(latest));
+    closers.push(async () => unsubscribe());
     await coordBus.flush();
     const agentBus = await connectNatsBus(nats.url, {
       credentials: nats.credentials({ nodeId: 'node-1' }),
@@ -160,59 +149,33 @@ describe('fact outbox with an older coordinator (no ack) over NATS (TLS, NKey id
     expect(await agent.start()).toBeUndefined();
     // not stalled: the kernel work goes on while no ack comes
     await waitUntil('generation 1', () => agent.observedGeneration() === 1);
-    await waitUntil(
-      'LinkCreated reached the old coordinator',
-      () => old.ofType('LinkCreated').length === 1,
-    );
-    await waitUntil('the timeout said once', () =>
+    await waitUntil('the missing ack said once', () =>
       records.some((r) => r.msg === 'facts not acknowledged (kept, sent again later)'),
     );
     const read = createFileStateStore(stateDir).readOutbox(agent.bootId());
     expect(read.acked.size).toBe(0);
     expect(read.events.map((e) => e.type)).toContain('LinkCreated');
-    // the retry sends them again (the old coordinator dedups by id as before)
-    let resent = 0;
-    const spy = coordBus.subscribe('tramway.facts.node-1', () => {
-      resent += 1;
-    });
-    closers.push(async () => spy());
-    await waitUntil('sent again after the backoff', () => resent > 0, { timeoutMs: 10_000 });
-  });
 
-  it('logs a refused batch with the coordinator\u2019s reason and keeps the facts', async () => {
-    const coordBus = await connectNatsBus(nats.url, { credentials: nats.credentials() });
-    closers.push(() => coordBus.close());
-    const latest = assignmentOf('node-1', 1, [
-      { name: 'tcp-latency', version: 1, spec: tcpPolicy() },
-    ]);
-    const unsubscribe = [
-      coordBus.respond('tramway.coord.assignment.*', () => signed(latest)),
-      coordBus.respond('tramway.facts.*', (m) => {
-        throw new FactBatchRefusedError(m.subject, ['events[0].type: Nope is not a node fact']);
-      }),
-    ];
-    closers.push(async () => unsubscribe.forEach((u) => u()));
-    await coordBus.flush();
-    const agentBus = await connectNatsBus(nats.url, {
-      credentials: nats.credentials({ nodeId: 'node-1' }),
-    });
-    closers.push(() => agentBus.close());
-    const records: LogRecord[] = [];
-    const { agent } = simAgent({
-      nodeId: 'node-1',
-      bus: agentBus,
-      spec: simSpec('v24'),
-      stateDir: dir.file('agent'),
-      logger: createMemoryLogger(records),
-    });
-    closers.push(() => agent.stop());
-    expect(await agent.start()).toBeUndefined();
-    await waitUntil('generation 1', () => agent.observedGeneration() === 1);
-    const refused = await waitUntil('the refusal logged', () =>
-      records.find((r) => r.msg === 'fact batch refused by the coordinator'),
+    // the stream appears (a coordinator starts): the retry publishes them and the acks trim them
+    const taken: string[] = [];
+    const stop = await coordBus.consumePersisted(
+      'tramway.factlog.*',
+      (m) => {
+        taken.push(...(m.payload as { events: { id: string }[] }).events.map((e) => e.id));
+        return Promise.resolve();
+      },
+      { durable: 'tramway-coordinator' },
     );
-    expect(refused.level).toBe('error');
-    expect(String(refused.meta?.['error'])).toContain('Nope is not a node fact');
-    expect(String(refused.meta?.['error'])).toContain('FactBatchRefused');
+    closers.push(async () => stop());
+    await waitUntil(
+      'every fact acknowledged',
+      () => {
+        const now = createFileStateStore(stateDir).readOutbox(agent.bootId());
+        return now.events.every((e) => now.acked.has(e.id));
+      },
+      { timeoutMs: 15_000 },
+    );
+    // acknowledged by the stream, then delivered to its consumer
+    await waitUntil('every fact consumed', () => read.events.every((e) => taken.includes(e.id)));
   });
 });

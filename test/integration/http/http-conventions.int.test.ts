@@ -10,7 +10,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RawAnswer } from '../../support/raw-http.js';
 import { rawRequest } from '../../support/raw-http.js';
-import { SqliteEventStore, createInProcessBus } from '@tramway/shared/infra';
+import { SqliteEventStore, createInProcessBus, openFileProgramStore } from '@tramway/shared/infra';
 import type { FleetBus } from '@tramway/shared/infra';
 import { createCoordinator } from '../../../services/coordinator/src/app.js';
 import type { Coordinator } from '../../../services/coordinator/src/app.js';
@@ -49,6 +49,7 @@ const start = async (
     http: { host: '127.0.0.1', port: 0, limits },
     // the audit read model in the log's own file, as the embedded mode keeps it
     auditReadModelPath: dir.file('log.sqlite'),
+    programs: openFileProgramStore(dir.file('programs')),
     options: { tickMs: 25, driftIntervalMs: 0, requestTimeoutMs: 5000, ...options },
   });
   await coordinator.start();
@@ -327,6 +328,50 @@ describe('every error the OpenAPI document lists', () => {
             };
           },
         ]),
+      ),
+      // program objects: bytes, not JSON
+      ...Object.fromEntries(
+        ['pushProgram', 'putProgram'].flatMap((id) => {
+          const method = id === 'pushProgram' ? 'POST' : 'PUT';
+          const bytes = { ...admin, 'content-type': 'application/octet-stream' };
+          return [
+            [`${id} InvalidRequest`, () => send(c, method, '/v1/programs', bytes)],
+            [`${id} InvalidProgramObject`, () => send(c, method, '/v1/programs', bytes, 'hello')],
+            [
+              `${id} PayloadTooLarge`,
+              () => send(c, method, '/v1/programs', bytes, 'x'.repeat((8 << 20) + 1)),
+            ],
+          ];
+        }),
+      ),
+      ...Object.fromEntries(
+        ['getProgram', 'getProgramObject'].map((id) => [
+          `${id} NotFound`,
+          (op: Op) => send(c, 'GET', at(op, { digest: `sha256:${'0'.repeat(64)}` }), admin),
+        ]),
+      ),
+      // a coordinator without a program store (asked of its router, as the audit above)
+      ...Object.fromEntries(
+        ['pushProgram', 'putProgram', 'listPrograms', 'getProgram', 'getProgramObject'].map(
+          (id) => [
+            `${id} NotReady`,
+            async (op: Op) => {
+              const core = createFleetCoordinator({ bus, store, clock: { now: () => new Date() } });
+              const path = at(op, { digest: `sha256:${'0'.repeat(64)}` });
+              const r = await dispatch(createRoutes(core), {
+                method: op.method,
+                path,
+                headers: {},
+                body: op.method === 'GET' ? undefined : new Uint8Array([1]),
+              });
+              return {
+                status: r.status,
+                headers: { 'content-type': 'application/problem+json' },
+                body: { ...(r.body as object), instance: path },
+              };
+            },
+          ],
+        ),
       ),
       // the one answer a started coordinator cannot give over HTTP: asked of a router whose
       // coordinator has not replayed its log yet

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       stateDir: undefined,
       heartbeatMs: 250,
       kernel: 'sim',
+      bpffs: undefined,
       simKernel: DEFAULT_SIM_KERNEL,
       simMultiLink: undefined,
       hostRoot: undefined,
@@ -52,6 +53,21 @@ describe('loadConfig', () => {
       caFile: '/run/ca.pem',
       inboxPrefix: '_INBOX_web-1',
     });
+  });
+
+  it('picks the kernel driver: --driver, then KERNEL_DRIVER, then KERNEL; BPFFS must be absolute', () => {
+    expect(loadConfig({ NODE_ID: 'n', KERNEL: 'bpf' }).kernel).toBe('bpf');
+    expect(loadConfig({ NODE_ID: 'n', KERNEL: 'host', KERNEL_DRIVER: 'bpf' }).kernel).toBe('bpf');
+    expect(loadConfig({ NODE_ID: 'n', KERNEL_DRIVER: 'bpf' }, ['--driver', 'sim']).kernel).toBe(
+      'sim',
+    );
+    expect(loadConfig({ NODE_ID: 'n', BPFFS: '/mnt/bpf' }).bpffs).toBe('/mnt/bpf');
+    expect(() => loadConfig({ NODE_ID: 'n' }, ['--driver', 'ebpf'])).toThrow(
+      /KERNEL_DRIVER="ebpf"/,
+    );
+    expect(() => loadConfig({ NODE_ID: 'n', BPFFS: 'bpf' })).toThrow(
+      /BPFFS="bpf": an absolute path/,
+    );
   });
 
   it('reads SIM_MULTI_LINK as a boolean and refuses anything but true/false', () => {

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { planNode } from '@tramway/shared/domain';
 import type { RecordedPlan } from '@tramway/shared/domain';
-import { applyOp } from '@tramway/shared/kernel';
-import type { KernelState } from '@tramway/shared/kernel';
+import { applyOp, dumpState } from '@tramway/shared/kernel';
+import type { KernelState, StateDump } from '@tramway/shared/kernel';
 import type { PlanInput } from '../../../services/agent/src/reconcile/agent-plans.js';
-import { decidePlans, policyOf } from '../../../services/agent/src/reconcile/agent-plans.js';
+import {
+  decidePlans,
+  occupancyOf,
+  policyOf,
+} from '../../../services/agent/src/reconcile/agent-plans.js';
 import type { AssignedPolicy } from '../../../services/agent/src/reconcile/agent-policy.js';
 import { kernelOf, webNodeSpec } from '../domain/plan/plan-kernels.js';
 
@@ -109,5 +113,31 @@ describe('decidePlans', () => {
     expect(
       decidePlans(input({ name: 'tcp-latency', version: 2, spec }, { kernel: undefined })).plans,
     ).toEqual([]);
+  });
+});
+
+describe('occupancyOf', () => {
+  it('counts, per function, the links of a dump that the model state does not hold', () => {
+    const k = kernelOf(
+      webNodeSpec('v26'),
+      { op: 'prog_load', name: 'mine', attach: 'fentry', origin: { name: 'tcp_sendmsg' } },
+      { op: 'link_create', prog: 1, targets: [{ name: 'tcp_sendmsg' }] },
+    );
+    const own = dumpState(k);
+    const slot = (link: number) => ({ link, prog: 'other', cookie: 0n });
+    const withOthers: StateDump = {
+      ...own,
+      trampolines: own.trampolines.map((t) => ({
+        ...t,
+        fentry: [...t.fentry, slot(900)],
+        fexit: [slot(901), slot(900)],
+      })),
+    };
+    const sendmsg = own.trampolines[0]!;
+
+    expect(occupancyOf(own, k)).toEqual(new Map());
+    expect(occupancyOf(withOthers, k)).toEqual(new Map([[`vmlinux:${sendmsg.btfId}`, 2]]));
+    // a driver whose model holds no links (bpf): every link on the trampoline counts
+    expect(occupancyOf(own, undefined)).toEqual(new Map([[`vmlinux:${sendmsg.btfId}`, 1]]));
   });
 });

@@ -1,6 +1,8 @@
 /**
- * The fact outbox's retries (facts/fact-outbox.ts): a batch that gets no ack (refused, or no
- * answer) is kept and sent again with exponential backoff, never in a hot loop; an ack stops it.
+ * The fact outbox's publishes and retries (facts/fact-outbox.ts): each fact is published to the
+ * durable stream with its id as the message id; one that gets no ack (refused, or no answer) is
+ * kept and published again with exponential backoff, never in a hot loop; the ack, and only the
+ * ack, trims it; at most MAX_FACTS_IN_FLIGHT wait for their ack at once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FleetBus } from '@tramway/shared/infra';
@@ -9,18 +11,19 @@ import type { LogRecord } from '@tramway/shared/infra';
 import {
   FACT_RETRY_MAX_MS,
   FACT_RETRY_MIN_MS,
+  MAX_FACTS_IN_FLIGHT,
   createFactOutbox,
 } from '../../../services/agent/src/facts/fact-outbox.js';
-import { nodeBooted } from '../../../services/agent/src/facts/node-facts.js';
+import { moduleLoaded, nodeBooted } from '../../../services/agent/src/facts/node-facts.js';
 import { createMemoryStateStore } from '../../../services/agent/src/state/agent-state.store.js';
 
 const scope = { nodeId: 'n1', bootId: 'b1' };
 
-/** A bus whose fact requests are answered by `answer` (throw: an error reply). */
+/** A bus whose durable publishes are acknowledged by `answer` (throw: not acknowledged). */
 const busAnswering = (answer: (events: { id: string }[]) => unknown) => {
   const sent: number[] = [];
   const bus = {
-    request: (_subject: string, payload: unknown) => {
+    persist: (_subject: string, payload: unknown) => {
       sent.push(Date.now());
       try {
         return Promise.resolve(answer((payload as { events: { id: string }[] }).events));
@@ -58,8 +61,8 @@ describe('fact outbox retries', () => {
 
   it('backs off a refused batch exponentially (1 s, 2 s, 4 s...) up to the maximum, logging each refusal', async () => {
     const { bus, sent } = busAnswering(() => {
-      throw new AppError('fact batch refused: events[0]: bad', {
-        code: 'FactBatchRefused',
+      throw new AppError('the stream refused the message', {
+        code: 'PersistRefused',
         retryable: false,
       });
     });
@@ -77,9 +80,7 @@ describe('fact outbox retries', () => {
       await vi.advanceTimersByTimeAsync(1);
       expect(sent.length, `retry ${i + 1} after ${delay} ms`).toBe(before + 1);
     }
-    expect(records.filter((r) => r.msg === 'fact batch refused by the coordinator')).toHaveLength(
-      sent.length,
-    );
+    expect(records.filter((r) => r.msg === 'fact refused by the bus')).toHaveLength(sent.length);
     expect(outbox.pending()).toHaveLength(1);
     outbox.stop();
   });
@@ -88,7 +89,8 @@ describe('fact outbox retries', () => {
     let refuse = true;
     const { bus, sent } = busAnswering((events) => {
       if (refuse) throw new AppError('busy', { code: 'BusTimeout', retryable: true });
-      return { held: events.map((e) => e.id) };
+      expect(events).toHaveLength(1);
+      return { duplicate: false };
     });
     const records: LogRecord[] = [];
     const { outbox, store } = outboxOn(bus, records);
@@ -104,6 +106,48 @@ describe('fact outbox retries', () => {
     // published again (a restart's start-up facts): already held, not sent
     await outbox.publish([nodeBooted(scope)]);
     expect(sent).toHaveLength(2);
+    outbox.stop();
+  });
+
+  it('keeps a fact in the outbox until its publish is acknowledged, and no more than MAX_FACTS_IN_FLIGHT publishes wait at once', async () => {
+    const waiting: { id: string; ack: () => void }[] = [];
+    const bus = {
+      persist: (_subject: string, payload: unknown, options: { msgId: string }) =>
+        new Promise((resolve) => {
+          const [event] = (payload as { events: { id: string }[] }).events;
+          expect(options.msgId).toBe(event?.id);
+          waiting.push({ id: options.msgId, ack: () => resolve({ duplicate: false }) });
+        }),
+    } as unknown as FleetBus;
+    const { outbox, store } = outboxOn(bus, []);
+    const facts = Array.from({ length: MAX_FACTS_IN_FLIGHT + 44 }, (_, i) =>
+      moduleLoaded(scope, `mod_${i}`, 100 + i),
+    );
+    await outbox.publish(facts);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(waiting).toHaveLength(MAX_FACTS_IN_FLIGHT);
+    expect(outbox.pending()).toHaveLength(facts.length);
+    expect(store.readOutbox('b1').acked.size).toBe(0);
+    // the first ten acknowledged: only they leave the outbox, and ten more are published
+    for (const w of waiting.slice(0, 10)) w.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(outbox.pending()).toHaveLength(facts.length - 10);
+    expect([...store.readOutbox('b1').acked].sort()).toEqual(
+      facts
+        .slice(0, 10)
+        .map((f) => f.id)
+        .sort(),
+    );
+    expect(waiting).toHaveLength(MAX_FACTS_IN_FLIGHT + 10);
+    for (const w of waiting.slice(10)) w.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    for (const w of waiting.slice(MAX_FACTS_IN_FLIGHT + 10)) w.ack();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(outbox.pending()).toEqual([]);
+    expect(new Set(waiting.map((w) => w.id)).size).toBe(facts.length);
+    const read = store.readOutbox('b1');
+    // acknowledged: kept whole with an ack, or trimmed to their id by a compaction
+    expect(new Set([...read.acked, ...read.trimmed.map(([id]) => id)]).size).toBe(facts.length);
     outbox.stop();
   });
 });

@@ -36,6 +36,10 @@ describe('FleetSubjects', () => {
 
   it('reads the node id back from a subject', () => {
     expect(nodeIdOfSubject(FleetSubjects.facts('n9'))).toBe('n9');
+    expect(nodeIdOfSubject(FleetSubjects.factLog('n9'))).toBe('n9');
+    expect(FleetSubjects.factLog('n9')).toBe('tramway.factlog.n9');
+    expect(nodeIdOfSubject('tramway.factlog.n9.x')).toBeUndefined();
+    expect(() => FleetSubjects.factLog('a.b')).toThrow(/subject token/);
     expect(nodeIdOfSubject(FleetSubjects.heartbeat('n9'))).toBe('n9');
     expect(nodeIdOfSubject(FleetSubjects.state('n9'))).toBe('n9');
     expect(nodeIdOfSubject(FleetSubjects.assignment('n9'))).toBe('n9');

@@ -31,6 +31,7 @@ const full = (): Record<string, unknown> => ({
   spec: {
     program: {
       name: 'tcp_lat',
+      object: `sha256:${'ab'.repeat(32)}`,
       attach: 'fmod_ret',
       sleepable: false,
       origin: 'vmlinux:tcp_sendmsg',
@@ -126,6 +127,13 @@ describe('TRACING_POLICY_SCHEMA', () => {
         name: mostly(fc.constant('p'), text),
         attach: mostly(fc.constantFrom('fentry', 'fexit', 'fmod_ret'), fc.constant('kprobe')),
         origin: fc.option(mostly(word, text), { nil: undefined }),
+        object: fc.option(
+          mostly(
+            fc.stringMatching(/^[0-9a-f]{64}$/).map((hex) => `sha256:${hex}`),
+            fc.oneof(text, fc.stringMatching(/^sha256:[0-9a-fA-F]{60,66}$/)),
+          ),
+          { nil: undefined },
+        ),
         reads: mostly(
           fc.uniqueArray(fc.integer({ min: 0, max: 11 }), { maxLength: 3 }),
           fc.array(fc.oneof(fc.integer({ min: -1, max: 13 }), fc.constant('ret')), {
@@ -184,6 +192,7 @@ describe('TRACING_POLICY_SCHEMA', () => {
               attach: a.program.attach,
               reads: a.program.reads,
               ...(a.program.origin === undefined ? {} : { origin: a.program.origin }),
+              ...(a.program.object === undefined ? {} : { object: a.program.object }),
               ...(a.program.returns === undefined ? {} : { returns: a.program.returns }),
             },
             targets: a.targets

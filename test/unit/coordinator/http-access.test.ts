@@ -47,6 +47,8 @@ describe('the role table', () => {
     expect(requiredRole('POST', '/v1/nodes/{id}/modules/{module}/load')).toBe('operator');
     expect(requiredRole('POST', '/v1/tokens')).toBe('admin');
     expect(requiredRole('GET', '/v1/tokens')).toBe('admin');
+    expect(requiredRole('PUT', '/v1/programs')).toBe('operator');
+    expect(requiredRole('GET', '/v1/programs/{digest}/object')).toBe('viewer');
   });
 
   it('gives a route missing from the table admin, and every served route an entry', () => {

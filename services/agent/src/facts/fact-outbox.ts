@@ -1,17 +1,20 @@
 /**
  * The agent's fact outbox (docs/fleet-protocol.md, "Facts and their acknowledgement"): every
- * fact of this boot until the coordinator's log holds it. New facts are appended to the state
- * store (durably), then sent in batches as requests on `tramway.facts.<node>`; the reply
- * (`FactAck`) names the ids the log holds, which are acknowledged in the store (their bodies
- * trimmed now and then) and never sent again. What is not acknowledged is sent again on a
- * resync (at start, after the coordinator was unreachable, when a coordinator re-sends a
- * generation the node has) and on a retry timer with exponential backoff after a send that
- * got no ack (a timeout: an older coordinator that only listens, or none; an error reply: a
- * refused batch, logged with the coordinator's reason). The log stores each id once, so a
- * resend is harmless. Sending never waits for the ack: the agent's kernel work does not stall
- * on the coordinator.
+ * fact of this boot until the facts stream holds it. New facts are appended to the state store
+ * (durably), then each is published on `tramway.factlog.<node>` to the bus's durable stream
+ * (JetStream over NATS), as a `FactBatch` of that one fact with its id as `Nats-Msg-Id`; the
+ * stream's acknowledgement (PubAck) is what trims it from the outbox (acknowledged in the store,
+ * bodies trimmed now and then), so nothing leaves the outbox before the stream holds it. The
+ * coordinator consumes the stream at its own pace (down, restarting or slow: the facts wait in
+ * the stream). A publish without acknowledgement (no server, no stream, a timeout during a
+ * leader election) keeps the fact; it is published again on a retry timer with exponential
+ * backoff, and on a resync (at start, when a coordinator re-sends a generation the node has).
+ * At most `MAX_FACTS_IN_FLIGHT` publishes wait for their acknowledgement at once. The stream
+ * deduplicates by id within its window and the coordinator's log stores each id once, so a
+ * second publish is harmless. Publishing never waits for the ack: the agent's kernel work does
+ * not stall on the stream.
  */
-import { decodeMessage, encodeFleetEvent } from '@tramway/shared/contracts';
+import { encodeFleetEvent } from '@tramway/shared/contracts';
 import type { FleetBus, Logger } from '@tramway/shared/infra';
 import { errorText, isAppError } from '@tramway/shared/infra';
 import type { NewEvent } from '@tramway/shared/lib';
@@ -21,13 +24,13 @@ import type { AgentStateStore } from '../state/agent-state.store.js';
 import type { IdentifiedFact } from './node-facts.js';
 import type { OutboxRead } from './outbox-lines.js';
 
-/** facts per published batch (keeps a NATS message well under the default 1 MB payload) */
-const FACT_BATCH_SIZE = 200;
-/** how long a batch waits for its ack before it counts as not acknowledged (default) */
+/** publishes waiting for their acknowledgement at once (the rest wait their turn, in order) */
+export const MAX_FACTS_IN_FLIGHT = 256;
+/** how long a publish waits for the stream's acknowledgement (default) */
 export const DEFAULT_FACT_ACK_TIMEOUT_MS = 10_000;
-/** the first retry after a send without ack, doubled each time up to the maximum */
+/** the first retry after a publish without ack, doubled each time up to the maximum */
 export const FACT_RETRY_MIN_MS = 1000;
-export const FACT_RETRY_MAX_MS = 300_000;
+export const FACT_RETRY_MAX_MS = 60_000;
 
 export interface FactOutbox {
   /**
@@ -65,12 +68,20 @@ export const createFactOutbox = (input: {
   const { nodeId, bus, log } = input;
   const ackTimeoutMs = input.ackTimeoutMs ?? DEFAULT_FACT_ACK_TIMEOUT_MS;
   const retryMinMs = input.retryMinMs ?? FACT_RETRY_MIN_MS;
+  const subject = AgentSubjects.factLog(nodeId);
   /** not acknowledged, in the order first sent */
   const pending = new Map<string, NewEvent>();
-  /** acknowledged (or refused for good): never sent again, skipped when published again */
+  /** acknowledged: never sent again, skipped when published again */
   const done = new Set<string>();
   const counts = new Map<string, number>();
   const lastOfType = new Map<string, NewEvent>();
+  /** facts to publish, in order, not in flight yet (ids, each once) */
+  const waiting: string[] = [];
+  const queued = new Set<string>();
+  /** published, waiting for the stream's acknowledgement */
+  const inFlight = new Set<string>();
+  /** acknowledged ids not yet recorded in the store (recorded together, in one microtask) */
+  let acks: string[] = [];
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let retryDelay = retryMinMs;
   let failures = 0;
@@ -87,84 +98,89 @@ export const createFactOutbox = (input: {
     retryDelay = Math.min(retryDelay * 2, FACT_RETRY_MAX_MS);
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      void send([...pending.values()]);
+      send([...pending.values()]);
     }, delay);
     retryTimer.unref?.();
   };
 
-  const acknowledge = (reply: unknown, sent: readonly NewEvent[]): void => {
-    const decoded = decodeMessage('FactAck', reply);
-    if (!decoded.ok) {
-      // an older coordinator answering something else: as no ack
-      log.warn('fact batch reply is not an ack', { error: decoded.error.message });
-      scheduleRetry();
-      return;
+  const recordAcks = (): void => {
+    if (acks.length === 0) return;
+    const ids = acks;
+    acks = [];
+    try {
+      input.store.ackFacts(ids);
+    } catch (error) {
+      // not recorded: they are published again after a restart, which the stream and the log
+      // answer the same
+      log.warn('fact acks not saved', { error: errorText(error) });
     }
-    const inBatch = new Set(sent.map((e) => e.id));
-    const ids = [...decoded.value.held, ...decoded.value.refused.map((r) => r.id)].filter(
-      (id) => inBatch.has(id) && pending.has(id),
-    );
-    if (decoded.value.refused.length > 0)
-      log.error('the coordinator refused facts for good (their ids hold other content)', {
-        refused: decoded.value.refused,
-      });
-    if (ids.length > 0) {
-      try {
-        input.store.ackFacts(ids);
-      } catch (error) {
-        // not recorded: they are sent again after a restart, which the log answers the same
-        log.warn('fact acks not saved', { error: errorText(error) });
-      }
-      for (const id of ids) {
-        pending.delete(id);
-        done.add(id);
-      }
-    }
+  };
+
+  const acknowledged = (id: string): void => {
+    if (!pending.delete(id)) return;
+    done.add(id);
+    // after the agent's stop the store may be closed: the fact is published again next start
+    if (stopped) return;
+    if (acks.length === 0) queueMicrotask(recordAcks);
+    acks.push(id);
     if (failures > 0) log.info('facts acknowledged again', { after: failures });
     failures = 0;
     retryDelay = retryMinMs;
-    // a batch partly held: what is left goes again later
-    if (sent.some((e) => pending.has(e.id))) scheduleRetry();
   };
 
-  const notAcknowledged = (error: unknown, count: number): void => {
+  const notAcknowledged = (error: unknown): void => {
     if (stopped) return;
     failures += 1;
     const refused = isAppError(error) && !error.retryable;
     // said once per outage (or per refusal), then quietly retried with backoff
-    if (refused)
-      log.error('fact batch refused by the coordinator', { count, error: errorText(error) });
+    if (refused) log.error('fact refused by the bus', { error: errorText(error) });
     else
       (failures === 1 ? log.warn : log.debug)('facts not acknowledged (kept, sent again later)', {
-        count,
+        pending: pending.size,
         error: errorText(error),
         attempts: failures,
       });
     scheduleRetry();
   };
 
-  const send = (events: readonly NewEvent[]): Promise<void> => {
-    if (events.length === 0 || stopped) return Promise.resolve();
-    for (let i = 0; i < events.length; i += FACT_BATCH_SIZE) {
-      const batch = events.slice(i, i + FACT_BATCH_SIZE);
-      // sent now, in order; the ack is handled when it comes
+  /** Publishes waiting facts while fewer than `MAX_FACTS_IN_FLIGHT` wait for their ack. */
+  const pump = (): void => {
+    while (!stopped && inFlight.size < MAX_FACTS_IN_FLIGHT && waiting.length > 0) {
+      const id = waiting.shift() as string;
+      queued.delete(id);
+      const event = pending.get(id);
+      if (event === undefined || inFlight.has(id)) continue;
+      inFlight.add(id);
       bus
-        .request(
-          AgentSubjects.facts(nodeId),
-          { nodeId, bootId: input.bootId(), events: batch },
-          { timeoutMs: ackTimeoutMs },
+        .persist(
+          subject,
+          { nodeId, bootId: input.bootId(), events: [event] },
+          { msgId: id, timeoutMs: ackTimeoutMs },
         )
         .then(
-          (reply) => acknowledge(reply, batch),
-          (error: unknown) => notAcknowledged(error, batch.length),
-        );
+          () => acknowledged(id),
+          (error: unknown) => notAcknowledged(error),
+        )
+        .finally(() => {
+          inFlight.delete(id);
+          pump();
+        });
     }
-    return Promise.resolve();
+  };
+
+  const send = (events: readonly NewEvent[]): void => {
+    if (stopped) return;
+    for (const e of events) {
+      if (queued.has(e.id) || inFlight.has(e.id) || !pending.has(e.id)) continue;
+      queued.add(e.id);
+      waiting.push(e.id);
+    }
+    pump();
   };
 
   return {
-    publish: async (facts, cause) => {
-      if (facts.length === 0) return;
+    publish: (facts, cause) => {
+      if (facts.length === 0) return Promise.resolve();
       const metadata = {
         occurredAt: input.now().toISOString(),
         actor: `agent:${nodeId}`,
@@ -180,12 +196,14 @@ export const createFactOutbox = (input: {
         fresh.push(event);
       }
       input.store.appendFacts(fresh);
-      await send(fresh);
+      send(fresh);
+      return Promise.resolve();
     },
     resync: () => {
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
-      return send([...pending.values()]);
+      send([...pending.values()]);
+      return Promise.resolve();
     },
     restore: (read) => {
       pending.clear();
@@ -207,6 +225,7 @@ export const createFactOutbox = (input: {
     pending: () => [...pending.values()],
     stop: () => {
       stopped = true;
+      recordAcks();
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       retryTimer = undefined;
     },

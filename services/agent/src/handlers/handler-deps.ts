@@ -17,6 +17,8 @@ export interface HandlerDeps {
   readonly kernelState: () => KernelState | undefined;
   /** the node's probed attach path for `planNode` (undefined: the model's profile decides) */
   readonly planPath: () => PlanPath | undefined;
+  /** links the model does not know on each function (other tools'; a real kernel's) */
+  readonly occupied?: () => ReadonlyMap<string, number>;
 }
 
 /**

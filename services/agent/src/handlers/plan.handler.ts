@@ -25,9 +25,11 @@ export const planHandler =
         retryable: false,
       });
     const path = deps.planPath();
+    const occupied = deps.occupied?.();
     return planNode(state, request.policy, {
       nodeId: deps.nodeId,
       policyVersion: request.policyVersion,
       ...(path === undefined ? {} : { path }),
+      ...(occupied === undefined ? {} : { occupied }),
     });
   };

@@ -1,4 +1,5 @@
 export type {
+  ApplyContext,
   DriverModule,
   DriverOutcome,
   KernelDescription,
@@ -12,3 +13,11 @@ export {
 } from './sim-kernel.driver.js';
 export type { HostKernelDriverOptions } from './host-kernel.driver.js';
 export { createHostKernelDriver } from './host-kernel.driver.js';
+export type {
+  BpfKernelDriver,
+  BpfKernelDriverOptions,
+  ProgramCode,
+  ProgramSource,
+} from './bpf/bpf-kernel.driver.js';
+export { createBpfKernelDriver } from './bpf/bpf-kernel.driver.js';
+export { cookieCounter, cookieCounterMap, countOf, watchCookie } from './bpf/bpf-programs.js';

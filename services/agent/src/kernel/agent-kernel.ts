@@ -27,6 +27,7 @@ export const recordingDriver = (
   dump: () => driver.dump(),
   modules: () => driver.modules(),
   state: () => driver.state(),
+  ...(driver.outlivesProcess === true ? { outlivesProcess: true } : {}),
   close: () => driver.close(),
   apply: async (op) => {
     const outcome = await driver.apply(op);

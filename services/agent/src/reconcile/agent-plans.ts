@@ -6,7 +6,7 @@
  * matches, a different BTF after a reboot, or no plan in the assignment at all. Each plan made
  * here is returned with its reason, once: the next pass finds it holding. Pure.
  */
-import type { KernelState } from '@tramway/shared/kernel';
+import type { KernelState, StateDump } from '@tramway/shared/kernel';
 import type { PlanPath, Policy, RecordedPlan } from '@tramway/shared/domain';
 import {
   DEFAULT_ROLLOUT,
@@ -52,7 +52,29 @@ export interface PlanInput {
   readonly btfFingerprint: string;
   /** the node's probed attach path for `planNode` (undefined: the model's profile decides) */
   readonly planPath: PlanPath | undefined;
+  /** links on each function the model does not know (`occupancyOf`) */
+  readonly occupied?: ReadonlyMap<string, number>;
 }
+
+/**
+ * The links the kernel's `dump` shows on each trampoline that the model `state` does not hold,
+ * by `<object>:<BTF id>`: none for the model drivers (their dump is their state); for the `bpf`
+ * driver, every link on the node, this agent's and other tools', since its model holds none.
+ */
+export const occupancyOf = (
+  dump: StateDump,
+  state: KernelState | undefined,
+): ReadonlyMap<string, number> => {
+  const known = new Set(state === undefined ? [] : [...state.links.keys()]);
+  const out = new Map<string, number>();
+  for (const t of dump.trampolines) {
+    const slots = new Set(
+      [...t.fentry, ...t.fexit, ...t.fmodRet].filter((s) => !known.has(s.link)).map((s) => s.link),
+    );
+    if (slots.size > 0) out.set(`${t.object}:${t.btfId}`, slots.size);
+  }
+  return out;
+};
 
 /** The assigned policy as the domain's `Policy` (defaults of `validatePolicy` filled in). */
 export const policyOf = (assigned: AssignedPolicy): Policy => {
@@ -102,7 +124,10 @@ export const decidePlans = (
   const { kernel, bootId, btfFingerprint } = input;
   const plans: HeldPlan[] = [];
   const replanned: Replanned[] = [];
-  const ctx = input.planPath === undefined ? {} : { path: input.planPath };
+  const ctx = {
+    ...(input.planPath === undefined ? {} : { path: input.planPath }),
+    ...(input.occupied === undefined ? {} : { occupied: input.occupied }),
+  };
   for (const assigned of input.assignment.policies) {
     const sent = assigned.plan === undefined ? '' : digest(assigned.plan);
     const base: HeldPlan | undefined =

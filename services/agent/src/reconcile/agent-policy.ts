@@ -8,6 +8,8 @@ import type { AssignmentCause, AttachType, RecordedPlan } from '@tramway/shared/
 export interface AgentPolicySpec {
   readonly program: {
     readonly name: string;
+    /** the program object's digest (`sha256:<hex>`): fetched and verified before any load */
+    readonly object?: string;
     readonly attach: 'fentry' | 'fexit' | 'fmod_ret';
     readonly sleepable?: boolean;
     readonly origin?: string;

@@ -4,6 +4,7 @@
  * and returns the facts to report. Every step's outcome is data; only bugs throw.
  */
 import type { Errno } from '@tramway/shared/kernel';
+import type { VerifiedProgramObject } from '@tramway/shared/infra';
 import type { RecordedPlan } from '@tramway/shared/domain';
 import type { KernelDriver } from '../kernel-driver/index.js';
 import type { IdentifiedFact, FactScope } from '../facts/node-facts.js';
@@ -16,6 +17,8 @@ import {
 } from '../facts/node-facts.js';
 import type { AgentAssignment, HeldLink, LinkGroup } from './agent-policy.js';
 import type { PolicyStatus } from './desired-links.js';
+import type { ProgramSource } from './program-objects.js';
+import { fetchProgramObjects } from './program-objects.js';
 import { desiredLinks } from './desired-links.js';
 import type { ReconcileStep } from './reconcile.plan.js';
 import { groupId, planReconcile } from './reconcile.plan.js';
@@ -60,6 +63,12 @@ export interface PassInput {
    * link_pin) and the errno when the kernel refused it (the agent's metrics)
    */
   readonly onAttached?: (group: LinkGroup, seconds: number, failure?: Errno) => void;
+  /**
+   * where the program objects policies name are fetched from (by digest); each is verified
+   * (sha256, a BPF ELF holding the program) before any load, and a policy whose object is
+   * missing or does not verify attaches nothing (LinkCreateFailed with the reason)
+   */
+  readonly programs?: ProgramSource;
 }
 
 /** The target a link_create refusal names (the kernel's failed target index), else the first. */
@@ -98,14 +107,41 @@ export const runPass = async (input: PassInput): Promise<PassResult> => {
   const failed = new Set<string>();
   const attachFailures: AttachFailure[] = [];
   const changed = (): void => input.onHeldChanged?.(held);
-  const attaching = steps.flatMap((s) => (s.kind === 'attach' ? [s.group] : []));
-  if (attaching.length > 0) input.onIntents?.(attaching);
-
+  // the program objects of the policies about to attach: fetched and verified before any load
+  const objects = await fetchProgramObjects(
+    input.programs,
+    assignment,
+    steps.flatMap((s) => (s.kind === 'attach' ? [s.group] : [])),
+  );
   for (const step of steps) {
     if (step.kind !== 'attach') continue;
-    const group = step.group;
+    const refused = objects.refused.get(`${step.group.policy}@${step.group.policyVersion}`);
+    if (refused === undefined) continue;
+    failed.add(groupId(step.group));
+    attachFailures.push({ group: step.group, errno: refused.errno, reason: refused.reason });
+    facts.push(
+      linkCreateFailed(scope, {
+        group: step.group,
+        programId: 0,
+        errno: refused.errno,
+        failing: failingTargetOf(step.group, undefined),
+        reason: refused.reason,
+        generation,
+      }),
+    );
+  }
+  const attaching = steps.flatMap((s) =>
+    s.kind === 'attach' && !failed.has(groupId(s.group)) ? [s.group] : [],
+  );
+  if (attaching.length > 0) input.onIntents?.(attaching);
+
+  for (const group of attaching) {
     const started = performance.now();
-    const outcome = await attachGroup(driver, group);
+    const outcome = await attachGroup(
+      driver,
+      group,
+      objects.verified.get(`${group.policy}@${group.policyVersion}`),
+    );
     input.onAttached?.(
       group,
       (performance.now() - started) / 1000,
@@ -171,17 +207,24 @@ type AttachOutcome =
  * holds the program (spec §1.3), and an agent restart keeps both. A refused link_create frees
  * the program again.
  */
-const attachGroup = async (driver: KernelDriver, group: LinkGroup): Promise<AttachOutcome> => {
+const attachGroup = async (
+  driver: KernelDriver,
+  group: LinkGroup,
+  programObject: VerifiedProgramObject | undefined,
+): Promise<AttachOutcome> => {
   const { origin, object, reads, returns } = group.load;
-  const loaded = await driver.apply({
-    op: 'prog_load',
-    name: group.program,
-    attach: group.attach,
-    ...(origin === undefined ? {} : { origin: { object: origin.object, btfId: origin.btfId } }),
-    ...(object === undefined ? {} : { object }),
-    reads,
-    ...(returns === undefined ? {} : { returns }),
-  });
+  const loaded = await driver.apply(
+    {
+      op: 'prog_load',
+      name: group.program,
+      attach: group.attach,
+      ...(origin === undefined ? {} : { origin: { object: origin.object, btfId: origin.btfId } }),
+      ...(object === undefined ? {} : { object }),
+      reads,
+      ...(returns === undefined ? {} : { returns }),
+    },
+    programObject === undefined ? undefined : { programObject },
+  );
   if (!loaded.ok) {
     const t = origin ?? group.targets[0]!;
     return {

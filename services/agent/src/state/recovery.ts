@@ -48,13 +48,16 @@ export const recover = async (input: {
     rt.observedGeneration = 0;
     return { booted: true, adopted: [], released: [] };
   }
-  for (const op of store.readOps(rt.bootId)) {
-    const outcome = await driver.apply(op);
-    if (!outcome.ok)
-      input.log.warn('kernel op log replay refused an op', { op: op.op, errno: outcome.errno });
-  }
+  // a real kernel kept what the previous process pinned: replaying would create it all again
+  if (driver.outlivesProcess !== true)
+    for (const op of store.readOps(rt.bootId)) {
+      const outcome = await driver.apply(op);
+      if (!outcome.ok)
+        input.log.warn('kernel op log replay refused an op', { op: op.op, errno: outcome.errno });
+    }
   rt.driver = recordingDriver(driver, (op) => store.appendOp(op));
-  const state = driver.state();
+  // the model's own record of the fds the dead process held (a real kernel closed them itself)
+  const state = driver.outlivesProcess === true ? undefined : driver.state();
   const exitOps = state
     ? [
         ...[...state.links.values()]

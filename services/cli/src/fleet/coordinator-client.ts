@@ -264,8 +264,35 @@ export interface IssuedTokenView {
   readonly token: string;
 }
 
+/** A program of a stored object (`GET /v1/programs/{digest}`). */
+export interface ProgramEntryView {
+  readonly name: string;
+  readonly section: string;
+  readonly attach: string;
+  readonly sleepable: boolean;
+  readonly target?: string;
+  readonly instructions: number;
+}
+
+/** A stored program object: digest, size, license, BTF, its programs. */
+export interface ProgramObjectView {
+  readonly digest: string;
+  readonly size: number;
+  readonly storedAt: string;
+  readonly license: string | null;
+  readonly hasBtf: boolean;
+  readonly hasBtfExt: boolean;
+  readonly programs: readonly ProgramEntryView[];
+  /** on a push: false when the same bytes were stored already */
+  readonly created?: boolean;
+}
+
 export interface CoordinatorClient {
   readonly url: string;
+  /** stores a compiled BPF object (`PUT /v1/programs`, operator) */
+  pushProgram(bytes: Uint8Array): Promise<ApiAnswer<ProgramObjectView>>;
+  programs(): Promise<ApiAnswer<readonly ProgramObjectView[]>>;
+  program(digest: string): Promise<ApiAnswer<ProgramObjectView>>;
   tokens(): Promise<ApiAnswer<readonly TokenView[]>>;
   createToken(name: string, role: string): Promise<ApiAnswer<IssuedTokenView>>;
   revokeToken(name: string, reason?: string): Promise<ApiAnswer<{ readonly name: string }>>;
@@ -397,7 +424,7 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
   const timeoutMs = options.timeoutMs ?? 15_000;
 
   const call = async <T>(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     body?: unknown,
     callTimeoutMs: number = timeoutMs,
@@ -409,13 +436,20 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
         method,
         headers: {
           accept: 'application/json, application/problem+json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined
+            ? {}
+            : {
+                'content-type':
+                  body instanceof Uint8Array ? 'application/octet-stream' : 'application/json',
+              }),
           ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
           ...(options.onBehalfOf === undefined
             ? {}
             : { 'x-tramway-on-behalf-of': options.onBehalfOf }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : { body: body instanceof Uint8Array ? body : JSON.stringify(body) }),
         signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (error) {
@@ -494,6 +528,9 @@ export const createCoordinatorClient = (options: ClientOptions): CoordinatorClie
     auditFunction: (name, query) => all(`/v1/audit/functions/${seg(name)}${qs(query)}`),
     auditPlans: (nodeId, query) => call('GET', `/v1/audit/plans/${seg(nodeId)}${qs(query)}`),
     url: base,
+    pushProgram: (bytes) => call('PUT', '/v1/programs', bytes, Math.max(timeoutMs, 60_000)),
+    programs: () => all<ProgramObjectView>('/v1/programs'),
+    program: (digest) => call('GET', `/v1/programs/${seg(digest)}`),
     tokens: () => all<TokenView>('/v1/tokens'),
     createToken: (name, role) => call('POST', '/v1/tokens', { name, role }),
     revokeToken: (name, reason) =>

@@ -23,7 +23,8 @@ export interface ClientTls {
 export interface HttpCall {
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** JSON text, or bytes (a program object) */
+  readonly body?: string | Uint8Array;
   readonly signal?: AbortSignal;
 }
 

@@ -5,7 +5,8 @@
  *
  * - `public`: the OpenAPI document, `/healthz` and `/readyz` (they reveal nothing of the fleet).
  * - viewer: every read (nodes, status, metrics, the audit; tokens are admin's).
- * - operator: plan, apply, rollback, delete a policy, resume, module load/unload.
+ * - operator: plan, apply, rollback, delete a policy, resume, module load/unload, push a
+ *   program object.
  * - admin: tokens, node approval, and everything else.
  */
 import type { AccessRole } from '@tramway/shared/domain';
@@ -34,12 +35,17 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteAccess>> = Object.freeze(
   'GET /v1/console/functions/{name}': 'viewer',
   'GET /v1/console/rollouts': 'viewer',
   'GET /v1/console/events': 'viewer',
+  'GET /v1/programs': 'viewer',
+  'GET /v1/programs/{digest}': 'viewer',
+  'GET /v1/programs/{digest}/object': 'viewer',
   'GET /v1/audit/range': 'viewer',
   'GET /v1/audit/state': 'viewer',
   'GET /v1/audit/history': 'viewer',
   'GET /v1/audit/functions/{name}': 'viewer',
   'GET /v1/audit/plans/{node}': 'viewer',
   'POST /v1/plan': 'operator',
+  'POST /v1/programs': 'operator',
+  'PUT /v1/programs': 'operator',
   'POST /v1/policies': 'operator',
   'POST /v1/policies/{name}/rollback': 'operator',
   'DELETE /v1/policies/{name}': 'operator',

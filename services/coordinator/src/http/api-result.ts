@@ -14,6 +14,7 @@ export interface ApiResult {
 export const ApiErrorCode = {
   InvalidRequest: 'InvalidRequest',
   InvalidPolicy: 'InvalidPolicy',
+  InvalidProgramObject: 'InvalidProgramObject',
   PayloadTooLarge: 'PayloadTooLarge',
   PlanTooLarge: 'PlanTooLarge',
   PlanRefused: 'PlanRefused',

@@ -6,7 +6,8 @@
  * from access.ts; the OpenAPI document (openapi.ts) is generated from the same table. The errors
  * every route shares (authentication, rate, Host, body type and size) are added by openapi.ts.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import { MAX_PROGRAM_OBJECT_BYTES } from '@tramway/shared/infra';
 import type { ApiErrorCode } from './api-result.js';
 import {
   APPLY_RESULT,
@@ -32,6 +33,8 @@ import {
   POLICY_DETAIL,
   POLICY_STATUS,
   POLICY_SUMMARY,
+  PROGRAM_OBJECT,
+  PROGRAM_PUSHED,
   READY,
   REASON_BODY,
   ROLLBACK_RESULT,
@@ -57,9 +60,14 @@ import {
   EVENT_STREAM_QUERY,
 } from './console-schemas.js';
 
+/** The media type of a program object's bytes, in and out. */
+export const PROGRAM_OBJECT_MEDIA_TYPE = 'application/octet-stream';
+
 /** A success answer: JSON of `schema`, or text (the Prometheus exposition). */
 export type ApiAnswerSpec =
   | { readonly description: string; readonly schema: z.ZodType }
+  /** bytes (a program object), answered as the handler's Uint8Array */
+  | { readonly description: string; readonly binary: true; readonly mediaType: string }
   | {
       readonly description: string;
       readonly text: true;
@@ -79,6 +87,15 @@ export type RouteErrors = Readonly<
 
 export interface ApiBodySpec {
   readonly schema: z.ZodType;
+  /**
+   * the body is bytes of this media type, not JSON (a program object): read up to `maxBytes`
+   * (instead of the JSON limit), passed to the handler as a Uint8Array; `schema` is not applied
+   */
+  readonly binary?: {
+    readonly mediaType: string;
+    readonly maxBytes: number;
+    readonly description: string;
+  };
   readonly required: boolean;
   /** also accepted as `application/yaml` text (the router wraps it as `{ policy: text }`) */
   readonly yamlPolicy?: true;
@@ -91,7 +108,7 @@ export interface ApiBodySpec {
 
 export interface ApiRoute {
   readonly operationId: string;
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** `{x}` for a path parameter */
   readonly path: string;
   readonly summary: string;
@@ -126,7 +143,87 @@ const auditErrors: RouteErrors = {
   },
 };
 
+const DIGEST_PARAM = {
+  digest: 'the sha256:<64 hex> digest tramway program push printed',
+};
+
+const programNotFound: RouteErrors = {
+  '400': { description: 'an invalid digest', codes: ['InvalidRequest'] },
+  '404': { description: 'no object with this digest is stored', codes: ['NotFound'] },
+  '503': { description: 'this coordinator keeps no program store', codes: ['NotReady'] },
+};
+
+const programPush = <M extends 'POST' | 'PUT', O extends string>(method: M, operationId: O) =>
+  ({
+    operationId,
+    method,
+    path: '/v1/programs',
+    summary: 'Store a compiled BPF object (CO-RE ELF), content addressed',
+    description: `The body is the object's bytes (application/octet-stream, at most ${MAX_PROGRAM_OBJECT_BYTES} bytes). It is read as a BPF ELF before it is stored (an object that is not one is a 400 naming the byte offset of what is wrong), and stored under the sha256 of its bytes: the digest a policy's spec.program.object names. Pushing the same bytes again changes nothing (200). POST and PUT do the same.`,
+    body: {
+      schema: z.unknown(),
+      required: true,
+      binary: {
+        mediaType: PROGRAM_OBJECT_MEDIA_TYPE,
+        maxBytes: MAX_PROGRAM_OBJECT_BYTES,
+        description: 'the compiled BPF object (ELF, e_machine EM_BPF)',
+      },
+    },
+    responses: {
+      '200': { description: 'already stored: its first record', schema: PROGRAM_PUSHED },
+      '201': { description: 'stored', schema: PROGRAM_PUSHED },
+    },
+    errors: {
+      '400': {
+        description: 'an empty body, or bytes that are not a BPF object (InvalidProgramObject)',
+        codes: ['InvalidRequest', 'InvalidProgramObject'],
+      },
+      '503': { description: 'this coordinator keeps no program store', codes: ['NotReady'] },
+    },
+  }) as const;
+
 export const API_ROUTES = [
+  programPush('POST', 'pushProgram'),
+  programPush('PUT', 'putProgram'),
+  {
+    operationId: 'listPrograms',
+    method: 'GET',
+    path: '/v1/programs',
+    summary: 'The stored program objects: digest, size, programs',
+    query: PAGE_QUERY,
+    responses: {
+      '200': { description: 'a page of program objects, by digest', schema: page(PROGRAM_OBJECT) },
+    },
+    errors: {
+      '503': { description: 'this coordinator keeps no program store', codes: ['NotReady'] },
+    },
+  },
+  {
+    operationId: 'getProgram',
+    method: 'GET',
+    path: '/v1/programs/{digest}',
+    summary: 'A stored program object: its programs, sections, attach types, license, BTF',
+    params: DIGEST_PARAM,
+    responses: { '200': { description: 'the object', schema: PROGRAM_OBJECT } },
+    errors: programNotFound,
+  },
+  {
+    operationId: 'getProgramObject',
+    method: 'GET',
+    path: '/v1/programs/{digest}/object',
+    summary: "A stored program object's bytes",
+    description:
+      'The bytes as stored; the reader checks their sha256 against the digest before loading anything from them.',
+    params: DIGEST_PARAM,
+    responses: {
+      '200': {
+        description: 'the compiled BPF object',
+        binary: true,
+        mediaType: PROGRAM_OBJECT_MEDIA_TYPE,
+      },
+    },
+    errors: programNotFound,
+  },
   {
     operationId: 'planPolicy',
     method: 'POST',

@@ -6,7 +6,8 @@
  * components (`#/components/schemas/<id>`).
  */
 import { z } from 'zod';
-import { ACCESS_ROLES } from '@tramway/shared/domain';
+import { ACCESS_ROLES, PROGRAM_OBJECT_DIGEST } from '@tramway/shared/domain';
+import { BPF_SECTION_ATTACH } from '@tramway/shared/btf';
 import {
   MODULE_REPLY_SCHEMA,
   NODE_PLAN_SCHEMA,
@@ -466,6 +467,45 @@ export const TOKEN_ISSUED = z.object({
 });
 
 export const TOKEN_REVOKED = z.object({ name: z.string(), state: z.literal('revoked') });
+
+// ---- program objects ----
+
+const SECTION_ATTACH = z.enum(BPF_SECTION_ATTACH);
+
+export const PROGRAM_ENTRY = named(
+  'ProgramEntry',
+  z.object({
+    name: z.string().meta({ description: "the program's function symbol (what a policy names)" }),
+    section: z.string().meta({ description: 'its ELF section (SEC("...") in the source)' }),
+    attach: SECTION_ATTACH.meta({
+      description: 'the attach type the section implies (libbpf names; unknown otherwise)',
+    }),
+    sleepable: z.boolean(),
+    target: z.string().optional().meta({ description: 'the target the section names, if any' }),
+    instructions: z.int().nonnegative(),
+  }),
+  'a program of a BPF object',
+);
+
+export const PROGRAM_OBJECT = named(
+  'ProgramObject',
+  z.object({
+    digest: z.string().regex(PROGRAM_OBJECT_DIGEST).meta({
+      description: 'sha256:<64 hex> of the bytes: what spec.program.object names',
+    }),
+    size: z.int().nonnegative(),
+    storedAt: isoInstant,
+    license: z.string().nullable(),
+    hasBtf: z.boolean(),
+    hasBtfExt: z.boolean(),
+    programs: z.array(PROGRAM_ENTRY),
+  }),
+  'a stored BPF object (compiled ELF), content addressed',
+);
+
+export const PROGRAM_PUSHED = PROGRAM_OBJECT.extend({
+  created: z.boolean().meta({ description: 'false: the same bytes were stored already' }),
+});
 
 export const HEALTH = z.object({ status: z.literal('ok') });
 export const READY = z.object({ status: z.literal('ready') });

@@ -32,11 +32,17 @@ import type { DeniedReason, HttpMetrics } from './metrics.js';
 import { UNMATCHED_ROUTE, httpMetricsOn } from './metrics.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { ApiRoute, OperationId } from './api-routes.js';
-import { API_ROUTES } from './api-routes.js';
+import { API_ROUTES, PROGRAM_OBJECT_MEDIA_TYPE } from './api-routes.js';
 import { paged } from './pagination.js';
 import type { RateLimit } from './rate-limit.js';
 import { createRateLimiter } from './rate-limit.js';
-import { acceptsBodyType, allowedHostSet, hostAllowed, originAllowed } from './request-hygiene.js';
+import {
+  acceptsBodyType,
+  allowedHostSet,
+  hostAllowed,
+  mediaTypeOf,
+  originAllowed,
+} from './request-hygiene.js';
 import { createConsoleHandlers } from './console-api.js';
 import { createConsoleFiles } from './console-static.js';
 import type { EventStreams } from './event-stream.js';
@@ -171,7 +177,8 @@ const validated = (spec: ApiRoute, handler: Handler): Handler => {
         );
     }
     const body = spec.body;
-    if (body && (req.body !== undefined || body.required)) {
+    // bytes (a program object) are the handler's to read; only JSON bodies have a schema
+    if (body && body.binary === undefined && (req.body !== undefined || body.required)) {
       const parsed = body.schema.safeParse(req.body ?? {});
       if (!parsed.success) {
         const delegated =
@@ -218,6 +225,13 @@ export const createRoutes = (
     unloadModule: (req, [id, module], { by }) =>
       coordinator.api.module(id!, module!, 'unload', by, waitOf(req)),
     // the audit over HTTP (viewer): what `tramway audit` shows, from the coordinator's own log
+    // program objects: bytes in (operator), summaries and bytes out (viewer)
+    pushProgram: (req) => coordinator.programs.push(req.body),
+    putProgram: (req) => coordinator.programs.push(req.body),
+    listPrograms: async (req) =>
+      paged<{ digest: string }>(await coordinator.programs.list(), (p) => p.digest, queryOf(req)),
+    getProgram: (_req, [digest]) => coordinator.programs.info(digest!),
+    getProgramObject: (_req, [digest]) => coordinator.programs.bytes(digest!),
     auditRange: () => withAudit(coordinator, (a) => a.range()),
     auditState: (req) => withAudit(coordinator, (a) => a.state(queryOf(req))),
     auditHistory: (req) => withAudit(coordinator, (a) => a.history(queryOf(req))),
@@ -350,8 +364,8 @@ export const dispatch = async (
   return found.route.handler(req, found.params, caller);
 };
 
-/** The body's text, or `undefined` once it is over `limit` bytes (the rest is not kept). */
-const readBody = (req: IncomingMessage, limit: number): Promise<string | undefined> =>
+/** The body's bytes, or `undefined` once it is over `limit` bytes (the rest is not kept). */
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
   new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -371,7 +385,7 @@ const readBody = (req: IncomingMessage, limit: number): Promise<string | undefin
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 
@@ -395,6 +409,18 @@ interface Reply {
 /** Writes the reply; a problem gets `instance` (the request path) and its own content type. */
 const send = (res: ServerResponse, reply: Reply, path: string): void => {
   const { result } = reply;
+  if (result.body instanceof Uint8Array) {
+    // bytes (a program object): as they are
+    res.writeHead(result.status, {
+      'content-type': PROGRAM_OBJECT_MEDIA_TYPE,
+      'content-length': result.body.length,
+      ...result.headers,
+      ...reply.headers,
+      ...(reply.close ? { connection: 'close' } : {}),
+    });
+    res.end(result.body);
+    return;
+  }
   const text = typeof result.body === 'string';
   const problem = !text && result.status >= 400 && isProblem(result.body);
   const body = problem ? { ...(result.body as object), instance: path } : result.body;
@@ -556,13 +582,22 @@ const admit = (
       ),
     });
   }
-  if (hasBody(req) && !acceptsBodyType(header(req, 'content-type'))) {
+  const found = findRoute(routes, method, path);
+  // a route taking bytes (a program object) takes them only as its media type; the others JSON or YAML
+  const binary = found.ok ? found.route.spec.body?.binary : undefined;
+  const contentType = header(req, 'content-type');
+  if (
+    hasBody(req) &&
+    (binary === undefined
+      ? !acceptsBodyType(contentType)
+      : mediaTypeOf(contentType) !== binary.mediaType)
+  ) {
     return no('unsupported_media_type', {
       result: failure(
         415,
         ApiErrorCode.UnsupportedMediaType,
-        `a body must be application/json or application/yaml, not ${JSON.stringify(
-          header(req, 'content-type') ?? '(none)',
+        `a body must be ${binary === undefined ? 'application/json or application/yaml' : binary.mediaType}, not ${JSON.stringify(
+          contentType ?? '(none)',
         )}`,
       ),
     });
@@ -578,7 +613,6 @@ const admit = (
     });
   }
 
-  const found = findRoute(routes, method, path);
   const access = found.ok ? found.route.access : 'viewer';
   const anonymous: Caller = {
     identity: { actor: 'anonymous', role: 'viewer', via: 'token' },
@@ -737,9 +771,11 @@ const run = async (
   limits: HttpLimits,
 ): Promise<Reply> => {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  let raw: string | undefined;
+  const binary = admitted.route.spec.body?.binary;
+  const limit = binary?.maxBytes ?? limits.maxBodyBytes;
+  let bytes: Buffer | undefined;
   try {
-    raw = await readBody(req, limits.maxBodyBytes);
+    bytes = await readBody(req, limit);
   } catch (error) {
     return {
       result: failure(
@@ -749,9 +785,12 @@ const run = async (
       ),
     };
   }
-  if (raw === undefined) return { result: tooLarge(limits.maxBodyBytes), close: true };
+  if (bytes === undefined) return { result: tooLarge(limit), close: true };
   let body: unknown;
-  if (raw.trim() !== '') {
+  const raw = binary === undefined ? bytes.toString('utf8') : '';
+  if (binary !== undefined) {
+    if (bytes.length > 0) body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  } else if (raw.trim() !== '') {
     const type = req.headers['content-type'] ?? 'application/json';
     if (/yaml/i.test(type)) {
       body = { policy: raw };

@@ -83,7 +83,8 @@ const EVERY_ROUTE: Readonly<Record<string, ErrorAnswer>> = {
   },
   '413': { description: 'the body is over the size limit', codes: ['PayloadTooLarge'] },
   '415': {
-    description: 'a body that is not application/json or application/yaml',
+    description:
+      'a body that is not application/json or application/yaml (application/octet-stream where the route takes bytes)',
     codes: ['UnsupportedMediaType'],
   },
   '421': {
@@ -210,15 +211,20 @@ const operationOf = (route: ApiRoute): Json => {
   const responses: Json = {};
   for (const [status, answer] of Object.entries(route.responses)) {
     responses[status] =
-      'text' in answer
+      'binary' in answer
         ? {
             description: answer.description,
-            content: { [answer.mediaType ?? 'text/plain']: { schema: { type: 'string' } } },
+            content: { [answer.mediaType]: { schema: { type: 'string', format: 'binary' } } },
           }
-        : {
-            description: answer.description,
-            content: { 'application/json': { schema: schemaOf(answer.schema) } },
-          };
+        : 'text' in answer
+          ? {
+              description: answer.description,
+              content: { [answer.mediaType ?? 'text/plain']: { schema: { type: 'string' } } },
+            }
+          : {
+              description: answer.description,
+              content: { 'application/json': { schema: schemaOf(answer.schema) } },
+            };
   }
   for (const [status, e] of Object.entries(documentedErrors(route)))
     responses[status] = problemAnswer(status, e);
@@ -241,16 +247,27 @@ const operationOf = (route: ApiRoute): Json => {
       : {
           requestBody: {
             required: body.required,
-            content: {
-              'application/json': { schema: schemaOf(body.schema) },
-              ...(body.yamlPolicy
-                ? {
-                    'application/yaml': {
-                      schema: { type: 'string', description: 'the policy as YAML text' },
+            content: body.binary
+              ? {
+                  [body.binary.mediaType]: {
+                    schema: {
+                      type: 'string',
+                      format: 'binary',
+                      description: body.binary.description,
+                      maxLength: body.binary.maxBytes,
                     },
-                  }
-                : {}),
-            },
+                  },
+                }
+              : {
+                  'application/json': { schema: schemaOf(body.schema) },
+                  ...(body.yamlPolicy
+                    ? {
+                        'application/yaml': {
+                          schema: { type: 'string', description: 'the policy as YAML text' },
+                        },
+                      }
+                    : {}),
+                },
           },
         }),
     responses,
@@ -262,13 +279,15 @@ const TAGS = [
   { name: 'rollouts', description: 'Rollouts of policy versions' },
   { name: 'nodes', description: 'Nodes: admission, take-back, kernel modules' },
   { name: 'tokens', description: 'API tokens (admin)' },
+  { name: 'programs', description: 'Program objects: compiled BPF ELF, content addressed' },
   { name: 'service', description: 'Probes, metrics and this document' },
 ] as const;
 
 const tagOf = (path: string): string => {
   const first = path.split('/')[2];
   if (first === 'plan' || first === 'policies') return 'policies';
-  if (first === 'rollouts' || first === 'nodes' || first === 'tokens') return first;
+  if (first === 'rollouts' || first === 'nodes' || first === 'tokens' || first === 'programs')
+    return first;
   return 'service';
 };
 

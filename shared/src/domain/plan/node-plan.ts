@@ -36,6 +36,12 @@ export interface PlanContext {
    * has no BTF trampolines.
    */
   readonly path?: PlanPath;
+  /**
+   * Links the node's kernel holds on a function that the model state does not know, by
+   * `<BTF object name>:<BTF id>`: other tools' programs, and everything a real kernel (the `bpf`
+   * driver, whose model holds no links) has. They count against the trampoline's budget.
+   */
+  readonly occupied?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -170,11 +176,19 @@ export const planNode = (kernel: KernelState, policy: Policy, ctx: PlanContext):
     };
     const objId = loaded.get(m.object);
     if (objId === undefined) return { ...base, btfId: m.btfId, status: 'pending' };
-    const headroom = budget - (used.get(`${objId}:${m.btfId}`) ?? 0);
+    const others = ctx.occupied?.get(`${m.object}:${m.btfId}`) ?? 0;
+    const headroom = budget - (used.get(`${objId}:${m.btfId}`) ?? 0) - others;
     const at = { ...base, objId, btfId: m.btfId, headroom };
     const v = verdicts.get(keyOf(m.object, m.btfId));
     if (v === undefined)
       return { ...at, status: 'rejected', errno: 'EOPNOTSUPP', reason: notAttachableReason };
+    if (v.ok && others > 0 && headroom <= 0)
+      return {
+        ...at,
+        status: 'trampoline-full',
+        errno: 'E2BIG',
+        reason: `the trampoline's budget of ${budget} links is used up (${others} held by programs the plan does not own)`,
+      };
     if (v.ok) return { ...at, status: 'attach' };
     return {
       ...at,

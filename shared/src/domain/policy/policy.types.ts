@@ -23,7 +23,13 @@ export type AttachStrategy = (typeof ATTACH_STRATEGIES)[number];
 export type ProgramRead = number | 'ret';
 
 export interface PolicyProgram {
+  /** the program's name (in `object`: its function symbol) */
   readonly name: string;
+  /**
+   * the compiled BPF object (CO-RE ELF) holding the program, by content digest
+   * (`sha256:<64 hex>`, `tramway program push`); absent: the program is simulated by name only
+   */
+  readonly object?: string;
   readonly attach: PolicyAttach;
   readonly sleepable: boolean;
   /** V24 load-time origin (`name` or `module:name`); absent: the first attachable target */

@@ -32,6 +32,8 @@ export const POLICY_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const POLICY_NAME_MAX = 63;
 /** bpf_obj_name_cpy: BPF_OBJ_NAME_LEN 16 (15 characters + NUL), alphanumerics, '_' and '.'. */
 export const PROGRAM_NAME = /^[A-Za-z0-9_.]{1,15}$/;
+/** A program object's content digest: `sha256:` and 64 lowercase hex digits. */
+export const PROGRAM_OBJECT_DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** MAX_BPF_FUNC_ARGS: 12 argument slots (kernel-multilink-spec.md §2.1.4). */
 export const MAX_FUNC_ARGS = 12;
 const U64_MAX = (1n << 64n) - 1n;
@@ -137,7 +139,15 @@ const u64 = (p: Problems, path: string, value: unknown): string | undefined => {
 
 const validateProgram = (p: Problems, path: string, value: unknown): PolicyProgram | undefined => {
   if (!isObject(value)) return p.add(path, `must be an object (got ${describeType(value)})`);
-  p.unknownKeys(path, value, ['name', 'attach', 'sleepable', 'origin', 'reads', 'returns']);
+  p.unknownKeys(path, value, [
+    'name',
+    'object',
+    'attach',
+    'sleepable',
+    'origin',
+    'reads',
+    'returns',
+  ]);
   const name =
     typeof value.name === 'string' && PROGRAM_NAME.test(value.name)
       ? value.name
@@ -145,6 +155,16 @@ const validateProgram = (p: Problems, path: string, value: unknown): PolicyProgr
           join(path, 'name'),
           `must be a BPF program name: 1-15 characters of [A-Za-z0-9_.] (got ${show(value.name)})`,
         );
+  let object: string | undefined;
+  if (value.object !== undefined) {
+    if (typeof value.object === 'string' && PROGRAM_OBJECT_DIGEST.test(value.object))
+      object = value.object;
+    else
+      p.add(
+        join(path, 'object'),
+        `must be a program object digest, sha256: and 64 lowercase hex digits as tramway program push prints it (got ${show(value.object)})`,
+      );
+  }
   const attach = oneOf<PolicyAttach>(p, join(path, 'attach'), value.attach, POLICY_ATTACH_TYPES);
   let sleepable = false;
   if (value.sleepable !== undefined) {
@@ -204,8 +224,10 @@ const validateProgram = (p: Problems, path: string, value: unknown): PolicyProgr
     else returns = value.returns;
   }
   if (name === undefined || attach === undefined) return undefined;
+  if (value.object !== undefined && object === undefined) return undefined;
   return {
     name,
+    ...(object === undefined ? {} : { object }),
     attach,
     sleepable,
     ...(origin === undefined ? {} : { origin }),

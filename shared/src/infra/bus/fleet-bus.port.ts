@@ -39,6 +39,31 @@ export interface FleetBus {
    * otherwise). When several responders match, exactly one answers each request (a queue group).
    */
   respond(pattern: string, responder: BusResponder): Unsubscribe;
+  /**
+   * At least once: resolves once the bus's durable stream holds the message (NATS: the JetStream
+   * PubAck of the facts stream; in-process: the bus's queue). `msgId` deduplicates: a message
+   * whose id the stream already holds (within its duplicate window) is acknowledged as
+   * `duplicate` and stored once. Rejects with a retryable error when it is not acknowledged
+   * (`BusTimeoutError`, `BusNoRespondersError`: no stream, no server) and the same errors as
+   * `publish` otherwise; the caller keeps the message and publishes it again.
+   */
+  persist(subject: string, payload: unknown, options: PersistOptions): Promise<PersistAck>;
+  /**
+   * Consumes the durable stream's messages on subjects matching `pattern` as the durable consumer
+   * `options.durable` (kept by the server across restarts: what was not acknowledged is delivered
+   * again to the next consumer of that name). One message at a time, in stream order: a handler
+   * that resolves acknowledges its message; one that throws has it delivered again after a
+   * backoff (in-process: before the next one; NATS: later messages may come first), so the
+   * handler must be idempotent and answer poison itself, by resolving. NATS: the stream (created
+   * here when missing) must cover `pattern`, and one durable name serves each filter. A message whose bytes are not JSON
+   * is acknowledged and reported to `options.onMalformed` (never blocks the stream). Resolves once
+   * the consumer exists.
+   */
+  consumePersisted(
+    pattern: string,
+    handler: PersistedHandler,
+    options: ConsumeOptions,
+  ): Promise<Unsubscribe>;
   /** Resolves once every subscription made so far is effective (NATS: a server round trip). */
   flush(): Promise<void>;
   /**
@@ -59,6 +84,40 @@ export type BusHandler = (message: BusMessage) => void | Promise<void>;
 export type BusResponder = (request: BusMessage) => unknown;
 /** Stops a subscription or responder; no message is handed to it afterwards. Idempotent. */
 export type Unsubscribe = () => void;
+
+export interface PersistOptions {
+  /** the idempotency key (NATS: `Nats-Msg-Id`) */
+  readonly msgId: string;
+  /** how long to wait for the stream's acknowledgement (default `DEFAULT_REQUEST_TIMEOUT_MS`) */
+  readonly timeoutMs?: number;
+}
+
+export interface PersistAck {
+  /** the stream already held a message with this id: stored once */
+  readonly duplicate: boolean;
+}
+
+export interface PersistedMessage extends BusMessage {
+  /** the message's id (`Nats-Msg-Id`), when it has one */
+  readonly msgId: string | undefined;
+  /** how many times it was delivered (1: the first time) */
+  readonly deliveries: number;
+}
+
+export type PersistedHandler = (message: PersistedMessage) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** the durable consumer's name (one token: letters, digits, `_`, `-`) */
+  readonly durable: string;
+  /** a message that is not JSON (acknowledged, never delivered to the handler) */
+  readonly onMalformed?: (error: BusMalformedMessageError) => void;
+  /** first redelivery delay after a handler failure, doubled up to 30 s (default 250 ms) */
+  readonly retryMinMs?: number;
+}
+
+/** Redelivery delay after the `deliveries`-th failed delivery (bounded exponential backoff). */
+export const redeliveryDelayMs = (deliveries: number, minMs = 250, maxMs = 30_000): number =>
+  Math.min(maxMs, minMs * 2 ** Math.min(20, Math.max(0, deliveries - 1)));
 
 export interface RequestOptions {
   /** milliseconds; default `DEFAULT_REQUEST_TIMEOUT_MS` */

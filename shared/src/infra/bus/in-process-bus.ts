@@ -11,11 +11,13 @@ import {
   replyTooLargeMessage,
   responderFailureError,
 } from './fleet-bus.port.js';
+import { redeliveryDelayMs } from './fleet-bus.port.js';
 import type {
   BusHandler,
   BusResponder,
   FleetBus,
   FleetBusOptions,
+  PersistedHandler,
   RequestOptions,
 } from './fleet-bus.port.js';
 import { assertConcreteSubject, assertSubjectPattern, subjectMatches } from './subject-pattern.js';
@@ -28,6 +30,27 @@ interface Handle {
   active: boolean;
   draining: Promise<void> | undefined;
 }
+
+/** A message of the in-process durable stream, until a consumer acknowledges it. */
+interface StoredMessage {
+  readonly subject: string;
+  readonly text: string;
+  readonly msgId: string;
+  deliveries: number;
+}
+
+interface DurableConsumer {
+  readonly pattern: string;
+  readonly handler: PersistedHandler;
+  readonly retryMinMs: number;
+  active: boolean;
+  running: Promise<void> | undefined;
+  /** ends the wait before a redelivery (unsubscribe, close) */
+  wake: (() => void) | undefined;
+}
+
+/** How many message ids the in-process stream remembers for deduplication. */
+export const IN_PROCESS_DEDUP_IDS = 100_000;
 
 interface PendingRequest {
   readonly reject: (error: Error) => void;
@@ -93,6 +116,47 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
   const pending = new Set<PendingRequest>();
   let closed = false;
   let nextResponder = 0;
+  /** the durable stream: messages not acknowledged yet, in order, and the ids it has held */
+  const stored: StoredMessage[] = [];
+  const storedIds = new Set<string>();
+  const consumers = new Map<string, DurableConsumer>();
+
+  /** Delivers the consumer's messages one at a time until none is left (or it stops). */
+  const pump = (consumer: DurableConsumer): void => {
+    if (consumer.running !== undefined) return;
+    consumer.running = (async () => {
+      await Promise.resolve();
+      for (;;) {
+        if (!consumer.active) break;
+        const next = stored.find((m) => subjectMatches(consumer.pattern, m.subject));
+        if (next === undefined) break;
+        next.deliveries += 1;
+        try {
+          await consumer.handler({
+            subject: next.subject,
+            payload: decodePayload(next.subject, next.text),
+            msgId: next.msgId,
+            deliveries: next.deliveries,
+          });
+          remove(stored, next);
+        } catch {
+          // delivered again after a backoff (the handler logs its own failures)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(
+              resolve,
+              redeliveryDelayMs(next.deliveries, consumer.retryMinMs),
+            );
+            consumer.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          consumer.wake = undefined;
+        }
+      }
+      consumer.running = undefined;
+    })();
+  };
 
   const enqueue = (handle: Handle, job: Job): void => {
     handle.queue.push(job);
@@ -243,6 +307,51 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
       };
     },
 
+    persist(subject, payload, persistOptions) {
+      try {
+        if (closed) throw new BusClosedError(`persist on "${subject}"`);
+        assertConcreteSubject(subject);
+        const text = encodePayload(subject, payload);
+        assertPayloadFits(subject, text, maxPayloadBytes);
+        const { msgId } = persistOptions;
+        if (storedIds.has(msgId)) return Promise.resolve({ duplicate: true });
+        storedIds.add(msgId);
+        if (storedIds.size > IN_PROCESS_DEDUP_IDS)
+          storedIds.delete(storedIds.values().next().value as string);
+        stored.push({ subject, text, msgId, deliveries: 0 });
+        for (const consumer of consumers.values())
+          if (subjectMatches(consumer.pattern, subject)) pump(consumer);
+        return Promise.resolve({ duplicate: false });
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+
+    consumePersisted(pattern, handler, consumeOptions) {
+      if (closed) return Promise.reject(new BusClosedError(`consume "${pattern}"`));
+      assertSubjectPattern(pattern);
+      if (consumers.has(consumeOptions.durable))
+        return Promise.reject(
+          new Error(`durable consumer ${consumeOptions.durable} is already consuming`),
+        );
+      const consumer: DurableConsumer = {
+        pattern,
+        handler,
+        retryMinMs: consumeOptions.retryMinMs ?? 250,
+        active: true,
+        running: undefined,
+        wake: undefined,
+      };
+      consumers.set(consumeOptions.durable, consumer);
+      pump(consumer);
+      return Promise.resolve(() => {
+        if (!consumer.active) return;
+        consumer.active = false;
+        consumer.wake?.();
+        consumers.delete(consumeOptions.durable);
+      });
+    },
+
     flush() {
       return closed ? Promise.reject(new BusClosedError('flush')) : Promise.resolve();
     },
@@ -250,6 +359,12 @@ export const createInProcessBus = (options: FleetBusOptions = {}): FleetBus => {
     async close() {
       if (closed) return;
       closed = true;
+      for (const consumer of consumers.values()) {
+        consumer.active = false;
+        consumer.wake?.();
+      }
+      await Promise.all([...consumers.values()].map((c) => c.running));
+      consumers.clear();
       for (const entry of [...pending]) entry.reject(new BusClosedError('wait for a reply'));
       const handles = [...subscribers, ...responders.map((r) => r.handle)];
       await Promise.all(handles.map((h) => h.draining));

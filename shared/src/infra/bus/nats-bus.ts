@@ -32,6 +32,8 @@ import {
 import type { ResponderFailure } from './in-process-bus.js';
 import { assertConcreteSubject, assertSubjectPattern } from './subject-pattern.js';
 import { connectNats } from '../nats/nats-connection.js';
+import { createNatsDurable } from './nats-durable.js';
+import type { DurableStreamOptions } from './nats-durable.js';
 import type { NatsCredentials } from '../security/security-layout.js';
 
 /** Reply headers of a failed responder (the NATS micro-services convention, plus retryability). */
@@ -44,6 +46,8 @@ export const RESPONDER_QUEUE_GROUP = 'tramway-responders';
 export interface NatsBusOptions extends FleetBusOptions {
   /** `close()` also drains and closes the connection (default false: the caller owns `nc`) */
   readonly closeConnection?: boolean;
+  /** the JetStream stream behind `persist` / `consumePersisted` (default: the facts stream) */
+  readonly durableStream?: DurableStreamOptions;
 }
 
 const textOf = (msg: Msg): string => (msg.data.length === 0 ? '' : msg.string());
@@ -81,6 +85,12 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       ? announced
       : (options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES);
   };
+
+  const durable = createNatsDurable(nc, {
+    maxPayloadBytes,
+    closed: () => closed,
+    ...(options.durableStream === undefined ? {} : { stream: options.durableStream }),
+  });
 
   const consume = (sub: Subscription, onMessage: (msg: Msg) => Promise<void>): Unsubscribe => {
     let active = true;
@@ -204,6 +214,12 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       });
     },
 
+    persist: (subject, payload, persistOptions) =>
+      durable.persist(subject, payload, persistOptions),
+
+    consumePersisted: (pattern, handler, consumeOptions) =>
+      durable.consumePersisted(pattern, handler, consumeOptions),
+
     async flush() {
       if (closed) throw new BusClosedError('flush');
       await nc.flush();
@@ -213,6 +229,7 @@ export const createNatsBus = (nc: NatsConnection, options: NatsBusOptions = {}):
       if (closed) return;
       closed = true;
       for (const cancel of [...pending]) cancel(new BusClosedError('wait for a reply'));
+      await durable.close();
       const entries = [...subscriptions];
       subscriptions.clear();
       if (!nc.isClosed()) {
@@ -233,6 +250,8 @@ export const connectNatsBus = async (
   servers: string | string[],
   options: FleetBusOptions & {
     readonly name?: string;
+    /** the JetStream stream behind `persist` / `consumePersisted` (default: the facts stream) */
+    readonly durableStream?: DurableStreamOptions;
     readonly credentials?: NatsCredentials | undefined;
     /**
      * errors the server reports on the connection (a permission violation: a subject this

@@ -39,6 +39,7 @@ import {
 import { connectNats } from '../nats/nats-connection.js';
 import type { NatsCredentials } from '../security/security-layout.js';
 import { allEventStreamsSubject, eventStreamSubject } from '../nats/event-subject.js';
+import { clusterReplicas } from '../bus/nats-durable.js';
 import {
   MAX_EVENTS_PER_COMMIT,
   POSITIONS_PER_MESSAGE,
@@ -72,7 +73,7 @@ export interface JetStreamEventStoreOptions {
   readonly streamName?: string;
   /** subject prefix; event stream `s` lives on `<prefix>.<token(s)>` (default tramway.es) */
   readonly subjectPrefix?: string;
-  /** replicas when the stream is created (default 1; 3 in a cluster) */
+  /** replicas when the stream is created (default: 3 in a cluster of 3 or more servers, else 1) */
   readonly replicas?: number;
   /** Nats-Msg-Id dedup window in ms when the stream is created (default 10 minutes) */
   readonly duplicateWindowMs?: number;
@@ -114,6 +115,8 @@ type Decision =
 const WRONG_LAST_SEQUENCE = 10071;
 const MAX_ATTEMPTS = 8;
 const READ_BATCH = 1000;
+/** how long one pull of a live subscription waits (its idle heartbeats: half of it) */
+const LIVE_PULL_MS = 5000;
 
 /**
  * The distributed event log on NATS JetStream (ARCHITECTURE.md "Events and the log"):
@@ -224,7 +227,7 @@ export class JetStreamEventStore implements EventStore {
       name: this.#streamName,
       subjects: [subject],
       storage: StorageType.File,
-      num_replicas: options.replicas ?? 1,
+      num_replicas: options.replicas ?? clusterReplicas(this.#nc),
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: -1,
@@ -524,18 +527,22 @@ export class JetStreamEventStore implements EventStore {
         },
       };
       this.#live.add(entry);
+      /** the position of the last event handed on: a resumed consumer starts after it */
+      let handed = after;
       const run = async (): Promise<void> => {
         // the ordered consumer delivers history from `after`, then keeps delivering new commits
         // on the same iterator: catch-up and live are one sequence, so no gap and no duplicate
         consumer = await this.#js.consumers.get(this.#streamName, {
           deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: Math.max(1, sequenceOf(after)),
+          opt_start_seq: Math.max(1, sequenceOf(handed)),
         });
         if (stopped) {
           release();
           return;
         }
-        messages = await consumer.consume({ max_messages: READ_BATCH });
+        // short pulls: a pull (and its heartbeats) lost with a stream leader in a cluster is
+        // noticed within seconds, and the ordered consumer recreates itself where it was
+        messages = await consumer.consume({ max_messages: READ_BATCH, expires: LIVE_PULL_MS });
         if (stopped) {
           release();
           return;
@@ -544,16 +551,42 @@ export class JetStreamEventStore implements EventStore {
           const commit = decodeCommit(m.string());
           if (typeof commit === 'string') {
             const error = this.#corrupt(m.seq, m.subject, commit);
-            if (error.position <= after) continue;
+            if (error.position <= handed) continue;
             throw error;
           }
           for (const event of recordedEventsOf(commit, m.seq)) {
-            if (event.globalPosition > after) subscriber.next(event);
+            if (event.globalPosition > handed) {
+              handed = event.globalPosition;
+              subscriber.next(event);
+            }
             if (stopped) return;
           }
         }
       };
-      run().then(
+      /**
+       * Runs the consumer; when it fails for a reason that passes (a stream leader lost in a
+       * cluster, a reconnect) it resumes after the last event handed on, with a bounded backoff,
+       * so a subscriber sees each event once and in order across the failover.
+       */
+      const runResuming = async (): Promise<void> => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await run();
+            if (stopped || this.#closed) return;
+          } catch (error) {
+            if (stopped || this.#closed) return;
+            const storeError = toStoreError('subscribe', error);
+            if (error instanceof CorruptEventError || !storeError.retryable || attempt >= 60)
+              throw error;
+          }
+          release();
+          messages = undefined;
+          consumer = undefined;
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+          if (stopped || this.#closed) return;
+        }
+      };
+      runResuming().then(
         () => {
           this.#live.delete(entry);
           if (!stopped) subscriber.complete();

@@ -84,7 +84,17 @@ export const describeConnectFailure = (
   });
 };
 
-/** `connect` with `credentials`; a refusal is an AppError naming the server and the reason. */
+/** The server URLs of `servers` (a list, or one string of comma-separated URLs: a cluster). */
+export const natsServerList = (servers: string | readonly string[]): string[] =>
+  (typeof servers === 'string' ? servers.split(',') : [...servers])
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/**
+ * `connect` with `credentials`; a refusal is an AppError naming the server and the reason. Every
+ * URL of `servers` is tried, and once connected the client reconnects (to any server of the
+ * cluster, the announced ones included) without a limit unless `maxReconnectAttempts` says.
+ */
 export const connectNats = async (
   servers: string | readonly string[],
   options: Partial<ConnectionOptions> & { readonly credentials?: NatsCredentials | undefined },
@@ -93,9 +103,10 @@ export const connectNats = async (
   const auth = natsConnectOptions(credentials);
   try {
     return await connect({
+      maxReconnectAttempts: -1,
       ...rest,
       ...auth,
-      servers: typeof servers === 'string' ? servers : [...servers],
+      servers: natsServerList(servers),
     });
   } catch (error) {
     throw describeConnectFailure(servers, error);

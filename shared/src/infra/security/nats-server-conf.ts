@@ -3,11 +3,14 @@
  * directory's server certificate, JetStream, and one NKey user per identity. The coordinator's
  * user has every permission; a node's user may publish only its own facts, heartbeats and
  * assignment requests, subscribe only to its own request subjects and its own inbox, and answer
- * the requests it received (allow_responses). Nothing else, so no `$JS.API.>` either.
+ * the requests it received (allow_responses), and read the program bucket (the few `$JS.API`
+ * subjects `nodeProgramReadAllow` lists). Nothing else: its facts reach the JetStream facts
+ * stream by a plain publish on its own fact-log subject (the PubAck comes to its inbox).
  */
 import { FleetSubjects } from '../../contracts/index.js';
 import type { NodeRegistry } from './security-layout.js';
 import { nodeInboxPrefix } from './security-layout.js';
+import { nodeProgramReadAllow } from '../programs/program-bucket.js';
 
 export interface NatsServerConfInput {
   /** `host:port` the server listens on */
@@ -25,11 +28,18 @@ export interface NatsServerConfInput {
   readonly monitor?: string;
 }
 
-/** What a node's NATS user may publish (its own subjects only). */
+/**
+ * What a node's NATS user may publish (its own subjects only). Its facts go to the JetStream
+ * facts stream on its own fact-log subject; the PubAck comes back to its own inbox, so it needs no
+ * `$JS.API` subject at all: it cannot read, purge or delete the stream nor create a consumer.
+ */
 export const nodePublishAllow = (nodeId: string): string[] => [
+  FleetSubjects.factLog(nodeId),
   FleetSubjects.facts(nodeId),
   FleetSubjects.heartbeat(nodeId),
   FleetSubjects.assignment(nodeId),
+  // program objects: read the fleet's bucket (never write it)
+  ...nodeProgramReadAllow(),
 ];
 
 /** What a node's NATS user may subscribe to: requests for it, and replies to its own requests. */

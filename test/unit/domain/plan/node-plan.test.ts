@@ -99,6 +99,35 @@ describe('planNode', () => {
     expect(sut.counts).toEqual({ attach: 1, pending: 0, rejected: 0, trampolineFull: 1 });
   });
 
+  it("counts links the model does not hold (other tools', a real kernel's) against the budget", () => {
+    const kernel = kernelOf(webNodeSpec('v26', 3), ...singleLink('tcp_recvmsg'), {
+      op: 'link_create',
+      prog: 1,
+      targets: [{ name: 'tcp_recvmsg' }],
+    });
+    const policy = policyOf({ targets: [{ pattern: 'tcp_*msg' }] });
+    const vmlinux = kernel.templates[0]!.view.btf;
+    const idOf = (name: string): number =>
+      vmlinux.firstTypeId + vmlinux.types.findIndex((t) => t.kind === 'func' && t.name === name);
+    const occupied = new Map([
+      [`vmlinux:${idOf('tcp_sendmsg')}`, 3],
+      [`vmlinux:${idOf('tcp_recvmsg')}`, 1],
+    ]);
+
+    const sut = planNode(kernel, policy, { ...ctx, occupied });
+    const without = planNode(kernel, policy, ctx);
+
+    expect(sut.targets).toMatchObject([
+      { function: 'tcp_sendmsg', status: 'trampoline-full', errno: 'E2BIG', headroom: 0 },
+      { function: 'tcp_recvmsg', status: 'attach', headroom: 1 },
+    ]);
+    expect(sut.targets[0]!.reason).toMatch(/budget of 3 links is used up \(3 held by programs/);
+    expect(without.targets).toMatchObject([
+      { function: 'tcp_sendmsg', status: 'attach', headroom: 3 },
+      { function: 'tcp_recvmsg', status: 'attach', headroom: 2 },
+    ]);
+  });
+
   it('on V24, checks each target against the origin prototype for the arguments the program reads', () => {
     const sut = planNode(
       kernelOf(webNodeSpec('v24')),

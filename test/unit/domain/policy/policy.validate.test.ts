@@ -84,6 +84,34 @@ describe('validatePolicy', () => {
     ]);
   });
 
+  it('takes a program object digest beside the name, and refuses anything else there', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const sut = validatePolicy(
+      aPolicy({ program: { name: 'stats_entry', object: digest, attach: 'fentry' } }),
+    );
+    expect(sut.ok && sut.value.spec.program).toEqual({
+      name: 'stats_entry',
+      object: digest,
+      attach: 'fentry',
+      sleepable: false,
+      reads: [],
+    });
+    for (const bad of [
+      'sha256:abc',
+      digest.toUpperCase(),
+      `sha512:${'0'.repeat(64)}`,
+      `${'0'.repeat(64)}`,
+      42,
+    ])
+      expect(
+        problemsOf(aPolicy({ program: { name: 'stats_entry', object: bad, attach: 'fentry' } })),
+      ).toEqual([
+        expect.stringMatching(
+          /^spec\.program\.object: must be a program object digest, sha256: and 64 lowercase hex digits/,
+        ),
+      ]);
+  });
+
   it('refuses a non-object document', () => {
     expect(problemsOf('hello')).toEqual([
       '(policy): must be a mapping with apiVersion, kind, metadata and spec (got a string)',
