@@ -15,7 +15,7 @@ import {
   takeTokenFromFragment,
   whenUnauthorized,
 } from './api.js';
-import { createFleetView } from './fleet-view.js';
+import { createFleetView, dropPrefetch, prefetchFleet } from './fleet-view.js';
 import { createFunctionView } from './function-view.js';
 import type { Live, LiveStatus } from './live.js';
 import { startLive } from './live.js';
@@ -49,7 +49,7 @@ const ctx: ViewContext = {
 };
 
 const navigate = (hash: string): void => {
-  if (location.hash === hash) route();
+  if (location.hash === hash) void route();
   else location.hash = hash;
 };
 
@@ -71,16 +71,18 @@ const viewOf = (hash: string): { key: string; make: () => View } => {
   }
 };
 
-const route = (): void => {
-  if (who === null) return;
+/** Shows the view of the address; resolves once its data is loaded. */
+const route = (): Promise<void> => {
+  if (who === null) return Promise.resolve();
   const next = viewOf(location.hash);
-  if (next.key === viewKey && view !== undefined) return;
+  if (next.key === viewKey && view !== undefined) return Promise.resolve();
   view?.leave?.();
   viewKey = next.key;
   view = next.make();
   draw();
-  void view.load();
+  const loaded = view.load();
   document.querySelector<HTMLElement>('main h1')?.focus();
+  return loaded;
 };
 
 const signIn = async (): Promise<void> => {
@@ -89,6 +91,7 @@ const signIn = async (): Promise<void> => {
     signInError = undefined;
   } catch (e) {
     who = null;
+    dropPrefetch();
     signInError =
       e instanceof ApiError && e.status === 401
         ? `The coordinator refused the token: ${e.message}`
@@ -98,26 +101,39 @@ const signIn = async (): Promise<void> => {
     return;
   }
   live?.stop();
-  live = startLive({
-    event: (e) => {
-      head = Math.max(head, e.position);
-      view?.onEvent?.(e);
-    },
-    reset: (h) => {
-      head = h;
-      void view?.load();
-    },
-    status: (s) => {
-      liveStatus = s;
-      draw();
-    },
-  });
+  live = undefined;
+  const goLive = (after?: number): void => {
+    if (who === null || live !== undefined) return;
+    if (after !== undefined) head = Math.max(head, after);
+    live = startLive(
+      {
+        event: (e) => {
+          head = Math.max(head, e.position);
+          view?.onEvent?.(e);
+        },
+        reset: (h) => {
+          head = h;
+          void view?.load();
+        },
+        status: (s) => {
+          liveStatus = s;
+          draw();
+        },
+      },
+      after,
+    );
+  };
   viewKey = '';
-  route();
+  const loaded = route();
+  // A view that says where its data stands is drawn first, then the feed resumes from there
+  // (nothing missed in between): the first view does not share the start with the stream.
+  if (view?.position === undefined) goLive();
+  else void loaded.finally(() => goLive(view?.position?.()));
 };
 
 const signOut = (): void => {
   forgetToken();
+  dropPrefetch();
   live?.stop();
   live = undefined;
   who = null;
@@ -216,8 +232,12 @@ const draw = (): void => {
 
 window.addEventListener('hashchange', () => {
   if (takeTokenFromFragment()) void signIn();
-  else route();
+  else void route();
 });
 takeTokenFromFragment();
 if (storedToken() === null) draw();
-else void signIn();
+else {
+  // the fleet's first page travels with the sign-in check (one round trip for the first view)
+  if (viewOf(location.hash).key === 'fleet') prefetchFleet();
+  void signIn();
+}

@@ -6,22 +6,11 @@
  */
 import { html, nothing } from 'lit-html';
 import type { TemplateResult } from 'lit-html';
-import { ref } from 'lit-html/directives/ref.js';
-
-/**
- * Sets inline styles through the CSSOM (allowed by the CSP's `style-src 'self'`, unlike a `style`
- * attribute, which lit-html's styleMap writes on first render).
- */
-const cssom = (styles: Readonly<Record<string, string>>) =>
-  ref((el) => {
-    if (el instanceof HTMLElement)
-      for (const [k, v] of Object.entries(styles)) el.style.setProperty(k, v);
-  });
 import { apiFetch, q } from './api.js';
-import { fetchFleet, renderFleetGrid } from './fleet-view.js';
+import { createFleetGrid, fetchFleet } from './fleet-view.js';
 import type { ConsoleEvent, EventsPage, FleetPage } from './types.js';
 import type { View, ViewContext } from './view.js';
-import { debounce, errorBox } from './view.js';
+import { cssom, debounce, errorBox } from './view.js';
 
 const ROW_PX = 28;
 /** Positions per page fetched for the unfiltered list. */
@@ -57,6 +46,7 @@ export const createTimelineView = (ctx: ViewContext): View => {
   let at: number | undefined;
   let fleetAt: FleetPage | undefined;
   let fleetError: unknown;
+  const grid = createFleetGrid(() => ctx.rerender());
 
   const filterQuery = () => ({
     type: filters.type.trim(),
@@ -131,11 +121,21 @@ export const createTimelineView = (ctx: ViewContext): View => {
     void loadPage(Math.floor(Math.min(head - 1, first + count) / PAGE) * PAGE);
   };
 
+  /** answers older than the last position asked for are dropped (the slider moved on) */
+  let asked = 0;
   const loadFleetAt = async (): Promise<void> => {
+    const ticket = ++asked;
     try {
-      fleetAt = await fetchFleet('', at);
+      const page = await fetchFleet('', at, (p) => {
+        if (ticket !== asked) return;
+        fleetAt = p;
+        ctx.rerender();
+      });
+      if (ticket !== asked) return;
+      fleetAt = page;
       fleetError = undefined;
     } catch (e) {
+      if (ticket !== asked) return;
       fleetError = e;
     }
     ctx.rerender();
@@ -251,6 +251,7 @@ export const createTimelineView = (ctx: ViewContext): View => {
 
   return {
     load,
+    position: () => (head > 0 ? head : undefined),
     onEvent: (e) => {
       head = Math.max(head, e.position);
       const start = Math.floor((e.position - 1) / PAGE) * PAGE;
@@ -314,7 +315,7 @@ export const createTimelineView = (ctx: ViewContext): View => {
       ${
         fleetAt === undefined
           ? nothing
-          : renderFleetGrid(
+          : grid.render(
               fleetAt,
               fleetAt.live
                 ? 'The fleet now'

@@ -1,6 +1,7 @@
 /** What every view is given by the shell (main.ts), and small helpers they share. */
 import { html, nothing } from 'lit-html';
 import type { TemplateResult } from 'lit-html';
+import { ref } from 'lit-html/directives/ref.js';
 import type { ConsoleEvent, WhoAmI } from './types.js';
 
 export interface ViewContext {
@@ -20,7 +21,19 @@ export interface View {
   onEvent?(e: ConsoleEvent): void;
   /** the view is left */
   leave?(): void;
+  /** the log position the view's data stands at, once loaded (the live feed resumes there) */
+  position?(): number | undefined;
 }
+
+/**
+ * Sets inline styles through the CSSOM (allowed by the CSP's `style-src 'self'`, unlike a `style`
+ * attribute, which lit-html's styleMap writes on first render).
+ */
+export const cssom = (styles: Readonly<Record<string, string>>) =>
+  ref((el) => {
+    if (el instanceof HTMLElement)
+      for (const [k, v] of Object.entries(styles)) el.style.setProperty(k, v);
+  });
 
 export const mayOperate = (who: WhoAmI | null): boolean =>
   who !== null && (who.role === 'operator' || who.role === 'admin');

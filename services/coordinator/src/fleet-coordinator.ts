@@ -37,7 +37,12 @@ import {
   decodeMessageOrThrow,
   nodeIdOfSubject,
 } from '@tramway/shared/contracts';
-import type { FleetState } from '@tramway/shared/projections';
+import type {
+  FleetState,
+  FleetStateCache,
+  FleetStateCacheOptions,
+} from '@tramway/shared/projections';
+import { createFleetStateCache } from '@tramway/shared/projections';
 import type { AccessTokens } from './commands/access-tokens.js';
 import { createAccessTokens } from './commands/access-tokens.js';
 import type { FleetCommands } from './commands/fleet-commands.js';
@@ -85,7 +90,15 @@ export interface CoordinatorOptions {
   readonly admission?: AdmissionOptions;
   /** how many series the per-node and per-policy labels may take (docs/metrics.md) */
   readonly metricsBounds?: MetricsBounds;
+  /**
+   * past fleet states kept in memory for time travel (`?at=`): first every `every` positions, at
+   * most `max` (the interval doubles when full); default `PAST_STATES`
+   */
+  readonly pastStates?: FleetStateCacheOptions;
 }
+
+/** Past states for time travel: one every 5,000 positions, 48 at most (every ~21,000 at 1M). */
+export const PAST_STATES: FleetStateCacheOptions = { every: 5000, max: 48 };
 
 export interface FleetCoordinatorDeps {
   readonly bus: FleetBus;
@@ -140,6 +153,11 @@ export interface FleetCoordinator {
   /** the log itself, for the read endpoints that page it or rebuild a past state (console) */
   readonly history: EventStore;
   /**
+   * fleet states at intervals of the log, left by the live fold (replay included) and by time
+   * travel: a past state is folded from the nearest one before it, not from the start
+   */
+  readonly pastStates: FleetStateCache;
+  /**
    * the rollout's live standing the projection does not keep: paused (and until when) or not
    * (undefined: no such rollout is tracked any more)
    */
@@ -193,7 +211,20 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     },
     options.metricsBounds,
   );
-  const log = createFleetLog(deps.store, logger, metrics.logObserver);
+  const pastStates = createFleetStateCache(options.pastStates ?? PAST_STATES);
+  /** the next position at which the live fold leaves a state in `pastStates` */
+  let nextPastState = 0;
+  const log = createFleetLog(deps.store, logger, {
+    ...metrics.logObserver,
+    folded: (event, replaying) => {
+      metrics.logObserver.folded?.(event, replaying);
+      if (event.globalPosition < nextPastState) return;
+      // handing a state out ends the fold's copy-on-write segment: once per interval only
+      pastStates.saveSnapshot(log.fleet());
+      nextPastState =
+        (Math.floor(event.globalPosition / pastStates.every()) + 1) * pastStates.every();
+    },
+  });
   const liveness = createLivenessMonitor({
     log,
     logger,
@@ -423,6 +454,7 @@ export const createFleetCoordinator = (deps: FleetCoordinatorDeps): FleetCoordin
     refusedMessages: refused.counts,
     api,
     history: deps.store,
+    pastStates,
     rolloutPhase: (rolloutId) => {
       const state = runner.rolloutOf(rolloutId);
       if (state.status === 'none') return undefined;

@@ -33,3 +33,5 @@ export {
 } from './fleet-snapshot.js';
 export type { ReadModelTable, Cell, Row, RowChange } from './fleet-read-model.projection.js';
 export { READ_MODEL_TABLES, toRowChanges } from './fleet-read-model.projection.js';
+export type { FleetStateCache, FleetStateCacheOptions } from './fleet-state-cache.js';
+export { createFleetStateCache } from './fleet-state-cache.js';

@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStore } from '@tramway/shared/infra';
-import { silentLogger } from '@tramway/shared/infra';
+import { fleetStateAt, silentLogger } from '@tramway/shared/infra';
 import type { RecordedEvent } from '@tramway/shared/lib';
 import { DEFAULT_CONSOLE_DIR } from '../../../services/coordinator/src/http/console-static.js';
 import { createEventStreams } from '../../../services/coordinator/src/http/event-stream.js';
+import { fleetRows } from '../../../services/coordinator/src/http/console-views.js';
 import type { EmbeddedFleet } from '../../../services/embedded/src/index.js';
 import {
   DEFAULT_FLEET_FILE,
@@ -247,6 +248,24 @@ describe('/v1/console/*: reads for the console', () => {
     ).toBe(true);
     const empty = await json<{ items: unknown[]; position: number }>('/v1/console/fleet?at=0');
     expect([empty.items, empty.position]).toEqual([[], 0]);
+  });
+
+  it('moves back through the log from kept past states, answering what a fold from the start gives', async () => {
+    const core = fleet.coordinator.core;
+    // the live fold left the first state (replay included) for time travel to start from
+    expect(core.pastStates.positions().length).toBeGreaterThan(0);
+    const head = await core.history.headPosition();
+    for (let at = head - 1; at > 0; at -= Math.max(1, Math.floor(head / 7))) {
+      const answer = await json<{ position: number; items: { nodeId: string; cells: object }[] }>(
+        `/v1/console/fleet?at=${at}&limit=1000`,
+      );
+      const { state } = await fleetStateAt(core.history, { position: at });
+      expect(answer.position, `position at ${at}`).toBe(state.position);
+      expect(
+        answer.items.map((r) => [r.nodeId, r.cells]),
+        `rows at ${at}`,
+      ).toEqual(fleetRows(state, () => undefined).map((r) => [r.nodeId, r.cells]));
+    }
   });
 
   it('answers a node, a function, the rollouts', async () => {

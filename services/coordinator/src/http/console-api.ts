@@ -6,7 +6,7 @@
  * timeline page scans at most `MAX_SCAN` events of the log, and rebuilding a past state runs one
  * at a time, starting from the last state rebuilt when the target is after it.
  */
-import type { FleetState } from '@tramway/shared/projections';
+import type { FleetState, FleetStateCache } from '@tramway/shared/projections';
 import { decodeFleetEvent, isFleetEventType } from '@tramway/shared/contracts';
 import type { EventStore } from '@tramway/shared/infra';
 import { fleetStateAt } from '@tramway/shared/infra';
@@ -76,14 +76,26 @@ const listParam = (query: Query, name: string): Parsed<ReadonlySet<string> | und
   return { ok: true, value: new Set(items) };
 };
 
-/** The log's state at a past position, one rebuild at a time, reusing the last one built. */
-const createTimeTravel = (store: EventStore) => {
+/**
+ * The log's state at a past position, one rebuild at a time, from the nearest state known before
+ * it: the last one built, or one the coordinator keeps at intervals (`pastStates`, which the
+ * rebuild also fills on its way), so moving the slider back folds at most one interval.
+ */
+const createTimeTravel = (store: EventStore, pastStates: FleetStateCache) => {
   let last: FleetState | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   return (position: number): Promise<FleetState> => {
     const run = queue.then(async () => {
       const from = last !== undefined && last.position <= position ? last : undefined;
-      const { state } = await fleetStateAt(store, { position }, from === undefined ? {} : { from });
+      const { state } = await fleetStateAt(
+        store,
+        { position },
+        {
+          ...(from === undefined ? {} : { from }),
+          snapshots: pastStates,
+          snapshotEvery: pastStates.every(),
+        },
+      );
       last = state;
       return state;
     });
@@ -130,7 +142,7 @@ type ConsoleHandler = (
 
 /** The console's operations of the route table (api-routes.ts), by operationId. */
 export const createConsoleHandlers = (coordinator: FleetCoordinator) => {
-  const travel = createTimeTravel(coordinator.history);
+  const travel = createTimeTravel(coordinator.history, coordinator.pastStates);
   const liveness = (): ((nodeId: string) => NodeLiveness | undefined) => {
     const listed = coordinator.api.nodes();
     const byId = new Map<string, NodeLiveness>();

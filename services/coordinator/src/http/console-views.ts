@@ -86,42 +86,58 @@ export const cellOf = (node: NodeView, policy: string): FleetCell => {
 const busiest = (node: NodeView): number =>
   Object.values(node.trampolines).reduce((max, t) => Math.max(max, t.connections), 0);
 
+/** A fleet row without what only the live coordinator knows (liveness). */
+type RowOfState = Omit<FleetRow, 'health' | 'lastSeen'> & { readonly drifted: boolean };
+
+/**
+ * The rows of each state handed out, computed once per state: a state is never changed (the fold
+ * hands out a new one after each event), so the live grid is rebuilt once per change of the log,
+ * not once per request or page, and a past state's rows once per position asked for.
+ */
+const rowsByState = new WeakMap<FleetState, readonly RowOfState[]>();
+
+const rowsOfState = (state: FleetState): readonly RowOfState[] => {
+  const known = rowsByState.get(state);
+  if (known !== undefined) return known;
+  const policies = Object.keys(state.policies).sort();
+  const rows = Object.values(state.nodes)
+    .filter((n) => n.registered)
+    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
+    .map((node): RowOfState => ({
+      nodeId: node.nodeId,
+      labels: node.labels,
+      profile: node.profile,
+      attachPath: node.attachPath,
+      kernelRelease: node.kernelRelease,
+      generation: node.assignment?.generation ?? 0,
+      observedGeneration: node.observedGeneration,
+      busiestTrampoline: busiest(node),
+      cells: Object.fromEntries(policies.map((p) => [p, cellOf(node, p)])),
+      drifted: node.drift.length > 0,
+    }));
+  rowsByState.set(state, rows);
+  return rows;
+};
+
 /** One row of the fleet grid per registered node, in node id order. */
 export const fleetRows = (
   state: FleetState,
   liveness: (nodeId: string) => NodeLiveness | undefined,
-): FleetRow[] => {
-  const policies = Object.keys(state.policies).sort();
-  return Object.values(state.nodes)
-    .filter((n) => n.registered)
-    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
-    .map((node) => {
-      const live = liveness(node.nodeId);
-      const health: FleetRow['health'] =
-        live === undefined
-          ? 'unknown'
-          : live.admission !== 'approved'
-            ? 'unapproved'
-            : live.stale
-              ? 'stale'
-              : node.drift.length > 0
-                ? 'drift'
-                : 'healthy';
-      return {
-        nodeId: node.nodeId,
-        labels: node.labels,
-        profile: node.profile,
-        attachPath: node.attachPath,
-        kernelRelease: node.kernelRelease,
-        health,
-        lastSeen: live?.lastSeen ?? null,
-        generation: node.assignment?.generation ?? 0,
-        observedGeneration: node.observedGeneration,
-        busiestTrampoline: busiest(node),
-        cells: Object.fromEntries(policies.map((p) => [p, cellOf(node, p)])),
-      };
-    });
-};
+): FleetRow[] =>
+  rowsOfState(state).map(({ drifted, ...row }) => {
+    const live = liveness(row.nodeId);
+    const health: FleetRow['health'] =
+      live === undefined
+        ? 'unknown'
+        : live.admission !== 'approved'
+          ? 'unapproved'
+          : live.stale
+            ? 'stale'
+            : drifted
+              ? 'drift'
+              : 'healthy';
+    return { ...row, health, lastSeen: live?.lastSeen ?? null };
+  });
 
 /** Whether `labels` has every `key=value` of `selector` (`key` alone: has the key). */
 export const matchesLabels = (
