@@ -14,7 +14,7 @@
  *   - `replayRatioStressLog`, the default generator's log (shared with the audit section): a
  *     policy change every ~50 steps, i.e. a rollout every ~10 s around the clock and ~9,000
  *     policies, 18,000 rollouts of ~250 nodes each for 500 nodes, kept by the projection;
- *   target >= 0.5; `replayCpuRatio*` compare CPU time (process.cpuUsage, GC threads included)
+ *   target >= 0.7 (issue 12); `replayCpuRatio*` compare CPU time (process.cpuUsage, GC threads included)
  *   the same way, which moves less than wall time when other processes share the cores;
  * - `foldOnly`: the fold alone over pre-decoded events, to show where the time goes;
  * - snapshot: size, and restore + replay of the last 10% against a full replay;
