@@ -100,7 +100,8 @@ describe('tramway security init', () => {
     const conf = readFileSync(join(dir, 'nats-server.conf'), 'utf8');
     expect(conf).toContain(publicKeyOfSeedFile(join(dir, 'coordinator.nk')));
     expect(conf).toContain(
-      'publish: { allow: ["tramway.facts.web-2", "tramway.hb.web-2", "tramway.coord.assignment.web-2", ' +
+      'publish: { allow: ["tramway.factlog.web-2", "tramway.facts.web-2", "tramway.hb.web-2", ' +
+        '"tramway.coord.assignment.web-2", ' +
         // the program bucket, read only
         '"$JS.API.STREAM.INFO.OBJ_tramway-programs", "$JS.API.STREAM.MSG.GET.OBJ_tramway-programs", ' +
         '"$JS.API.CONSUMER.CREATE.OBJ_tramway-programs", "$JS.API.CONSUMER.CREATE.OBJ_tramway-programs.>"] }',
